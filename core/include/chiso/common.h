@@ -1,0 +1,70 @@
+/*
+ * common.h - the error model and logging shared by every chiso stage.
+ *
+ * Error model: functions return 0 on success or a negative CHISO_E* code
+ * (pointer-returning functions return NULL); chiso_strerror() names a code.
+ * Setup calls that can fail for many reasons also fill a caller's
+ * `char *errstr, size_t errstr_size` buffer with a human sentence, the way
+ * rd_kafka_conf_set() does.
+ *
+ * Logging: level-checking macros write one line to stderr with a component
+ * prefix ("classify", "snapshot", ...). stdout carries data only, so every
+ * program composes in pipes.
+ */
+#ifndef CHISO_COMMON_H
+#define CHISO_COMMON_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+enum {
+    CHISO_OK = 0,
+    CHISO_EINVAL = -1,   /* invalid argument or value */
+    CHISO_ENOMEM = -2,   /* out of memory */
+    CHISO_EIO = -3,      /* I/O or network failure */
+    CHISO_ECONFLICT = -4, /* optimistic concurrency conflict, retry */
+    CHISO_ENOENT = -5,   /* not found */
+    CHISO_ERANGE = -6,   /* value or buffer out of range */
+    CHISO_ESTATE = -7,   /* corrupt or incompatible stored state */
+    CHISO_ETIMEOUT = -8, /* operation timed out */
+};
+
+/* A short English sentence for an error code; never NULL. */
+const char *chiso_strerror(int err);
+
+enum chiso_log_level {
+    CHISO_LOG_ERROR = 0,
+    CHISO_LOG_WARN = 1,
+    CHISO_LOG_INFO = 2,
+    CHISO_LOG_DEBUG = 3,
+};
+
+/* Process-wide log threshold; lines above it are not formatted at all. */
+extern int chiso_log_threshold;
+
+/* Set the component name printed on every line (not copied: pass a literal). */
+void chiso_log_set_component(const char *component);
+/* Parse "error", "warn", "info" or "debug"; returns 0 or CHISO_EINVAL. */
+int chiso_log_set_level_name(const char *name);
+/* Write one formatted line to stderr; use the macros below instead. */
+void chiso_log_write(int level, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#define chiso_log(level, ...)                                                                      \
+    do {                                                                                           \
+        if ((level) <= chiso_log_threshold)                                                        \
+            chiso_log_write((level), __VA_ARGS__);                                                 \
+    } while (0)
+#define LOG_ERROR(...) chiso_log(CHISO_LOG_ERROR, __VA_ARGS__)
+#define LOG_WARN(...)  chiso_log(CHISO_LOG_WARN, __VA_ARGS__)
+#define LOG_INFO(...)  chiso_log(CHISO_LOG_INFO, __VA_ARGS__)
+#define LOG_DEBUG(...) chiso_log(CHISO_LOG_DEBUG, __VA_ARGS__)
+
+/* Monotonic clock in microseconds, for latency measurement and pacing. */
+int64_t chiso_now_mono_us(void);
+/* Wall clock in milliseconds since the Unix epoch. */
+int64_t chiso_now_wall_ms(void);
+
+/* 64-bit FNV-1a hash of a byte string: event-id fingerprints. */
+uint64_t chiso_hash64(const void *data, size_t len);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * counters.h - the per-unit counters kept in Redis, and where they live.
+ *
+ * A counter counts dossiers. Each dossier contributes +1 to a counter in
+ * the bucket of one local day (its "contribution"); the Redis hashes hold,
+ * for every unit and every day, month, quarter and year, the sum of the
+ * contributions of its dossiers (ARCHITECTURE.md invariant 1). Contributions
+ * are a pure function of the dossier's facts (dossier.h), so counters depend
+ * on the set of events received, never on their order.
+ *
+ * Definitions (day = Vietnam local day, see vntime.h):
+ *   received            at the `received` event's day
+ *   received_online     ... and the `submitted` channel is online
+ *   received_direct     ... direct
+ *   received_postal     ... postal
+ *   resolved            at the `resolved` event's day
+ *   resolved_on_time    ... judged on time (ontime.h); resolved_late otherwise
+ *   resolved_late       (needs the `received` event for the due date)
+ *   full_process        at the resolved day, by the dossier's current class
+ *   partial             (classify.h); offline for a direct or postal dossier
+ *   offline
+ *   closed              a received dossier left the open set (resolved,
+ *                       withdrawn, stopped or not accepted, earliest), at
+ *                       max(received day, that day)
+ *   overdue_began       a received dossier not closed by its due day: at
+ *                       max(due day + 1, received day)
+ *   overdue_closed      such a dossier closed: at its closed day
+ *
+ * So for a period ending on day E (its last day, or today for the current
+ * period): open = sum over days <= E of (received - closed), and
+ * open_overdue = sum over days <= E of (overdue_began - overdue_closed).
+ *
+ * Redis layout (prefix default "chiso"; {U} is the unit code as the hash
+ * tag, ARCHITECTURE.md invariant 4):
+ *   <prefix>:{U}:d:<dossier_id>   string  the dossier state (dossier.h)
+ *   <prefix>:{U}:c:<period>       hash    counter name -> integer, period key
+ *                                         of vntime.h ("2025-07-01",
+ *                                         "2025-07", "2025-Q3", "2025")
+ *   <prefix>:{U}:months           set     month keys that have counters
+ *   <prefix>:units                set     unit codes seen
+ *   <prefix>:dirty                set     "<unit>|<period>" changed since the
+ *                                         last snapshot (month/quarter/year)
+ *   <prefix>:{U}:s:<period>       string  latest snapshot JSON of a unit
+ */
+#ifndef CHISO_COUNTERS_H
+#define CHISO_COUNTERS_H
+
+typedef enum chiso_counter_id {
+    CHISO_C_RECEIVED = 0,
+    CHISO_C_RECEIVED_ONLINE,
+    CHISO_C_RECEIVED_DIRECT,
+    CHISO_C_RECEIVED_POSTAL,
+    CHISO_C_RESOLVED,
+    CHISO_C_RESOLVED_ON_TIME,
+    CHISO_C_RESOLVED_LATE,
+    CHISO_C_FULL_PROCESS,
+    CHISO_C_PARTIAL,
+    CHISO_C_OFFLINE,
+    CHISO_C_CLOSED,
+    CHISO_C_OVERDUE_BEGAN,
+    CHISO_C_OVERDUE_CLOSED,
+    CHISO_C_COUNT
+} chiso_counter_id;
+
+/* The field name of a counter in Redis and in ground-truth files. */
+const char *chiso_counter_name(chiso_counter_id id);
+/* The id of a field name, or -1. */
+int chiso_counter_from_name(const char *name);
+
+#endif

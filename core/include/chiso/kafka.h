@@ -1,0 +1,64 @@
+/*
+ * kafka.h - librdkafka clients configured the chiso way, and the topics of
+ * the contract.
+ *
+ * Every client reads the config keys "brokers" and "topic.prefix" and the
+ * "kafka.*" pass-through (config.h). Producers are idempotent with
+ * acks=all; consumers never auto-commit and never auto-store offsets: a
+ * stage stores and commits offsets itself, only after its effects are
+ * durable (ARCHITECTURE.md invariant 3).
+ */
+#ifndef CHISO_KAFKA_H
+#define CHISO_KAFKA_H
+
+#include <stddef.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "chiso/config.h"
+
+/* Base topic names of CONTRACT.md (before the prefix). */
+#define CHISO_TOPIC_DOSSIER_EVENTS     "dossier.events"
+#define CHISO_TOPIC_CATALOG_PROCEDURES "catalog.procedures"
+#define CHISO_TOPIC_CATALOG_UNITS      "catalog.units"
+#define CHISO_TOPIC_FEEDBACK_EVENTS    "feedback.events"
+#define CHISO_TOPIC_DOSSIER_CLASSIFIED "dossier.classified"
+#define CHISO_TOPIC_SCORES             "scores"
+#define CHISO_TOPIC_ALERTS             "alerts"
+#define CHISO_TOPIC_DEADLETTER         "deadletter"
+
+/* Config rows every Kafka-using program includes in its table:
+ * "brokers" (default 127.0.0.1:9092) and "topic.prefix" (default ""). */
+#define CHISO_KAFKA_CFG_DEFS                                                                       \
+    {"brokers", CHISO_CFG_STRING, "127.0.0.1:9092", "Kafka bootstrap servers", NULL},             \
+        {"topic.prefix", CHISO_CFG_STRING, "", "prefix prepended to every topic name", NULL}
+
+/* Write prefix + base into buf. Returns buf. */
+const char *chiso_topic_name(const chiso_config *cfg, const char *base, char *buf, size_t size);
+
+/* An idempotent, acks=all producer. `dr_cb` (may be NULL) receives every
+ * delivery report with `opaque` as its opaque. Caller destroys with
+ * rd_kafka_destroy() after rd_kafka_flush(). NULL with errstr on failure. */
+rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
+                                     void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *,
+                                                   void *),
+                                     void *opaque, char *errstr, size_t errstr_size);
+
+/* A consumer in `group_id` with enable.auto.commit=false,
+ * enable.auto.offset.store=false, auto.offset.reset=earliest. `rebalance_cb`
+ * may be NULL (default assign/unassign). The caller subscribes, and closes
+ * with rd_kafka_consumer_close() before rd_kafka_destroy(). */
+rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_id,
+                                     void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                          rd_kafka_topic_partition_list_t *,
+                                                          void *),
+                                     void *opaque, char *errstr, size_t errstr_size);
+
+/* Create any missing topic of the contract with its cleanup policy
+ * (compact for catalog.* and scores, delete otherwise), `partitions`
+ * partitions and replication factor `replication`. Existing topics are left
+ * as they are. Returns 0 or CHISO_EIO with errstr. */
+int chiso_kafka_ensure_topics(const chiso_config *cfg, int partitions, int replication,
+                              char *errstr, size_t errstr_size);
+
+#endif

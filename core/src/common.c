@@ -1,0 +1,101 @@
+/*
+ * common.c - error strings, stderr logging, clocks and the fingerprint hash.
+ */
+#include "chiso/common.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+int chiso_log_threshold = CHISO_LOG_INFO;
+static const char *log_component = "chiso";
+
+const char *chiso_strerror(int err)
+{
+    switch (err) {
+    case CHISO_OK:
+        return "success";
+    case CHISO_EINVAL:
+        return "invalid argument or value";
+    case CHISO_ENOMEM:
+        return "out of memory";
+    case CHISO_EIO:
+        return "I/O or network failure";
+    case CHISO_ECONFLICT:
+        return "concurrent update, retry";
+    case CHISO_ENOENT:
+        return "not found";
+    case CHISO_ERANGE:
+        return "value out of range";
+    case CHISO_ESTATE:
+        return "corrupt or incompatible stored state";
+    case CHISO_ETIMEOUT:
+        return "timed out";
+    default:
+        return "unknown error";
+    }
+}
+
+void chiso_log_set_component(const char *component)
+{
+    log_component = component ? component : "chiso";
+}
+
+int chiso_log_set_level_name(const char *name)
+{
+    static const char *names[] = {"error", "warn", "info", "debug"};
+    for (int i = 0; i < 4; i++) {
+        if (strcmp(name, names[i]) == 0) {
+            chiso_log_threshold = i;
+            return 0;
+        }
+    }
+    return CHISO_EINVAL;
+}
+
+void chiso_log_write(int level, const char *fmt, ...)
+{
+    static const char *tags[] = {"ERROR", "WARN", "INFO", "DEBUG"};
+    char line[2048];
+    struct timespec ts;
+    struct tm tm;
+    va_list ap;
+    int n;
+
+    clock_gettime(CLOCK_REALTIME, &ts);
+    gmtime_r(&ts.tv_sec, &tm);
+    n = snprintf(line, sizeof(line), "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ %s %s: ",
+                 tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                 ts.tv_nsec / 1000000, tags[level < 0 ? 0 : level > 3 ? 3 : level], log_component);
+    va_start(ap, fmt);
+    if (n > 0 && (size_t)n < sizeof(line))
+        vsnprintf(line + n, sizeof(line) - (size_t)n, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "%s\n", line);
+}
+
+int64_t chiso_now_mono_us(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (int64_t)ts.tv_sec * 1000000 + ts.tv_nsec / 1000;
+}
+
+int64_t chiso_now_wall_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+uint64_t chiso_hash64(const void *data, size_t len)
+{
+    const unsigned char *p = data;
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < len; i++) {
+        h ^= p[i];
+        h *= 1099511628211ULL;
+    }
+    return h;
+}

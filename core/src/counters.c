@@ -1,0 +1,38 @@
+/*
+ * counters.c - names of the per-unit counters (definitions in counters.h).
+ */
+#include "chiso/counters.h"
+
+#include <string.h>
+
+static const char *const counter_names[CHISO_C_COUNT] = {
+    [CHISO_C_RECEIVED] = "received",
+    [CHISO_C_RECEIVED_ONLINE] = "received_online",
+    [CHISO_C_RECEIVED_DIRECT] = "received_direct",
+    [CHISO_C_RECEIVED_POSTAL] = "received_postal",
+    [CHISO_C_RESOLVED] = "resolved",
+    [CHISO_C_RESOLVED_ON_TIME] = "resolved_on_time",
+    [CHISO_C_RESOLVED_LATE] = "resolved_late",
+    [CHISO_C_FULL_PROCESS] = "full_process",
+    [CHISO_C_PARTIAL] = "partial",
+    [CHISO_C_OFFLINE] = "offline",
+    [CHISO_C_CLOSED] = "closed",
+    [CHISO_C_OVERDUE_BEGAN] = "overdue_began",
+    [CHISO_C_OVERDUE_CLOSED] = "overdue_closed",
+};
+
+const char *chiso_counter_name(chiso_counter_id id)
+{
+    if ((int)id < 0 || id >= CHISO_C_COUNT)
+        return "unknown";
+    return counter_names[id];
+}
+
+int chiso_counter_from_name(const char *name)
+{
+    for (int i = 0; i < CHISO_C_COUNT; i++) {
+        if (strcmp(counter_names[i], name) == 0)
+            return i;
+    }
+    return -1;
+}
