@@ -1,0 +1,33 @@
+/*
+ * redisx.h - connecting to Redis the chiso way (hiredis 0.14 API).
+ *
+ * Every Redis-using program includes CHISO_REDIS_CFG_DEFS in its config
+ * table: redis.host, redis.port, redis.password, redis.prefix (the first
+ * component of every key, counters.h) and redis.timeout.ms.
+ */
+#ifndef CHISO_REDISX_H
+#define CHISO_REDISX_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+#include "chiso/config.h"
+
+#define CHISO_REDIS_CFG_DEFS                                                                       \
+    {"redis.host", CHISO_CFG_STRING, "127.0.0.1", "Redis host", NULL},                            \
+        {"redis.port", CHISO_CFG_INT, "6379", "Redis port", NULL},                                 \
+        {"redis.password", CHISO_CFG_STRING, NULL, "Redis password (AUTH), unset = none", NULL},  \
+        {"redis.prefix", CHISO_CFG_STRING, "chiso", "first component of every Redis key", NULL},  \
+        {"redis.timeout.ms", CHISO_CFG_INT, "5000", "Redis connect and command timeout", NULL}
+
+/* Connect (and AUTH when a password is set), with connect and command
+ * timeouts from the config. Returns a context the caller frees with
+ * redisFree(), or NULL with errstr filled. */
+redisContext *chiso_redis_connect(const chiso_config *cfg, char *errstr, size_t errstr_size);
+
+/* Run a command expecting no error reply; returns 0, or CHISO_EIO (connection
+ * broken: reconnect) or CHISO_EINVAL (error reply) with errstr filled. */
+int chiso_redis_check(redisContext *rc, redisReply *reply, char *errstr, size_t errstr_size);
+
+#endif
