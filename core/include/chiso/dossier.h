@@ -1,0 +1,90 @@
+/*
+ * dossier.h - a dossier's state: the set of facts its events established,
+ * its class, and its contributions to the per-unit counters.
+ *
+ * The state is a join-semilattice: applying an event merges its fact into
+ * the set (single-valued facts keep the earliest occurrence, ties broken by
+ * content; multi-valued facts are unions), so applying the same events in
+ * any order, any number of times, yields the same state. Counters therefore
+ * depend on the set of events, never on their order (ARCHITECTURE.md
+ * invariants 1, 2). The state also keeps an offset fence: the highest
+ * (partition, offset) applied, so a replay from Kafka is skipped before any
+ * work is done.
+ *
+ * States travel to Redis in a compact, versioned binary encoding.
+ */
+#ifndef CHISO_DOSSIER_H
+#define CHISO_DOSSIER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "chiso/classify.h"
+#include "chiso/counters.h"
+#include "chiso/event.h"
+
+typedef struct chiso_dossier chiso_dossier;
+
+#define CHISO_DOSSIER_MAX_ENCODED 512 /* bytes; an encoding never exceeds this */
+#define CHISO_CONTRIB_MAX 16          /* contributions of one dossier, at most */
+
+/* One +1 of a dossier to a counter in the bucket of a local day. */
+typedef struct chiso_contrib {
+    chiso_counter_id counter;
+    int32_t day;
+} chiso_contrib;
+
+/* A change of a counter in the bucket of a local day. */
+typedef struct chiso_delta {
+    chiso_counter_id counter;
+    int32_t day;
+    int delta;
+} chiso_delta;
+
+/* A new, empty state. Caller frees with chiso_dossier_free(). NULL on OOM. */
+chiso_dossier *chiso_dossier_new(void);
+void chiso_dossier_free(chiso_dossier *d);
+/* Make `d` empty again (no facts, no fence). */
+void chiso_dossier_reset(chiso_dossier *d);
+/* Copy src into dst. */
+void chiso_dossier_copy(chiso_dossier *dst, const chiso_dossier *src);
+/* True when the two states hold the same facts and fence. */
+bool chiso_dossier_equal(const chiso_dossier *a, const chiso_dossier *b);
+/* True when no fact has been applied. */
+bool chiso_dossier_empty(const chiso_dossier *d);
+
+/* Merge an event's fact. Returns 1 when the facts changed, 0 when the event
+ * added nothing new (a duplicate, or a later repeat of a single fact). */
+int chiso_dossier_apply(chiso_dossier *d, const chiso_event *ev);
+
+/* The offset fence: true when (partition, offset) was already applied to
+ * this state. A different partition than the fence's never counts as
+ * applied (the merge is idempotent anyway). */
+bool chiso_dossier_fenced(const chiso_dossier *d, int32_t partition, int64_t offset);
+/* Raise the fence to (partition, offset). */
+void chiso_dossier_set_fence(chiso_dossier *d, int32_t partition, int64_t offset);
+
+/* Encode into buf; returns the length or CHISO_ERANGE. */
+int chiso_dossier_encode(const chiso_dossier *d, unsigned char *buf, size_t size);
+/* Decode into d (replacing its content); returns 0 or CHISO_ESTATE. */
+int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len);
+
+/* The facts the full-process rule reads. */
+void chiso_dossier_class_facts(const chiso_dossier *d, chiso_class_facts *out);
+/* The current class; *provisional (may be NULL) is true until returned. */
+chiso_class chiso_dossier_class(const chiso_dossier *d, bool *provisional);
+/* The procedure code of the first event that named one ("" if none). */
+const char *chiso_dossier_procedure(const chiso_dossier *d);
+
+/* The dossier's contributions (counters.h). Returns how many were written
+ * to out (at most CHISO_CONTRIB_MAX). */
+int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out);
+
+/* The changes that turn contributions `old` into `new`: every (counter,
+ * day) whose multiplicity differs, with the difference. Returns how many
+ * were written to out (room for nold + nnew entries is always enough). */
+int chiso_contrib_diff(const chiso_contrib *old, int nold, const chiso_contrib *new_,
+                       int nnew, chiso_delta *out);
+
+#endif

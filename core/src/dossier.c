@@ -1,0 +1,709 @@
+/*
+ * dossier.c - dossier state as a set of facts, its binary encoding, and its
+ * contributions to the counters.
+ *
+ * Merge rules (each makes apply() commutative, associative and idempotent):
+ * - single-valued facts (submitted, received, resolved, returned, rated,
+ *   not_accepted, processing, withdrawn, stopped, synced, complaint) keep the
+ *   occurrence with the smallest (at, payload) pair;
+ * - fee_requested keeps the largest amount; paid and requirement keep the
+ *   union of methods / kinds and the earliest time;
+ * - supplement requests and receipts keep the set of distinct times (the
+ *   CHISO_SUPP_MAX smallest);
+ * - the procedure code keeps the smallest code seen.
+ *
+ * Encoding v1: a version byte, a varint bitmask of the facts present, then
+ * each present fact's fields in bit order; times are zigzag varints of the
+ * difference from the previous time written, so a typical open dossier takes
+ * well under 100 bytes.
+ */
+#include "chiso/dossier.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chiso/common.h"
+#include "chiso/vntime.h"
+
+#define CHISO_SUPP_MAX 8
+#define ENCODING_V1    1
+
+enum {
+    F_SUBMITTED = 1u << 0,
+    F_RECEIVED = 1u << 1,
+    F_NOT_ACCEPTED = 1u << 2,
+    F_PROCESSING = 1u << 3,
+    F_FEE = 1u << 4,
+    F_PAID = 1u << 5,
+    F_REQUIREMENT = 1u << 6,
+    F_RESOLVED = 1u << 7,
+    F_RETURNED = 1u << 8,
+    F_WITHDRAWN = 1u << 9,
+    F_STOPPED = 1u << 10,
+    F_SYNCED = 1u << 11,
+    F_RATED = 1u << 12,
+    F_COMPLAINT = 1u << 13,
+    F_SUPP_REQ = 1u << 14,
+    F_SUPP_RECV = 1u << 15,
+    F_FENCE = 1u << 16,
+    F_PROCEDURE = 1u << 17,
+    F_ALL = (1u << 18) - 1,
+};
+
+/* received_flags bits */
+enum { RF_DIGITIZED = 1, RF_REUSED = 2, RF_FROM_STORE = 4, RF_POPULATION = 8 };
+/* resolved_flags bits */
+enum { SF_E_RESULT = 1, SF_E_SIGNED = 2 };
+
+struct chiso_dossier {
+    uint32_t present;
+    int64_t submitted_at;
+    uint8_t channel;
+    int64_t received_at;
+    int64_t due_at;
+    uint8_t received_flags;
+    int64_t not_accepted_at;
+    int64_t processing_at;
+    int64_t fee_amount;
+    int64_t paid_at;
+    uint8_t paid_methods;
+    int64_t requirement_at;
+    uint8_t requirement_kinds;
+    int64_t resolved_at;
+    uint8_t outcome;
+    uint8_t resolved_flags;
+    int64_t returned_at;
+    uint8_t delivery;
+    uint8_t paper_copy;
+    int64_t withdrawn_at;
+    int64_t stopped_at;
+    int64_t synced_at;
+    int64_t rated_at;
+    uint8_t satisfied;
+    int64_t complaint_at;
+    uint8_t n_supp_req;
+    uint8_t n_supp_recv;
+    int64_t supp_req[CHISO_SUPP_MAX];
+    int64_t supp_recv[CHISO_SUPP_MAX];
+    int32_t fence_partition;
+    int64_t fence_offset;
+    char procedure[CHISO_CODE_MAX + 1];
+};
+
+chiso_dossier *chiso_dossier_new(void)
+{
+    return calloc(1, sizeof(chiso_dossier));
+}
+
+void chiso_dossier_free(chiso_dossier *d)
+{
+    free(d);
+}
+
+void chiso_dossier_reset(chiso_dossier *d)
+{
+    memset(d, 0, sizeof(*d));
+}
+
+void chiso_dossier_copy(chiso_dossier *dst, const chiso_dossier *src)
+{
+    memcpy(dst, src, sizeof(*dst));
+}
+
+bool chiso_dossier_empty(const chiso_dossier *d)
+{
+    return (d->present & ~(uint32_t)F_FENCE) == 0;
+}
+
+bool chiso_dossier_equal(const chiso_dossier *a, const chiso_dossier *b)
+{
+    unsigned char ea[CHISO_DOSSIER_MAX_ENCODED], eb[CHISO_DOSSIER_MAX_ENCODED];
+    int la = chiso_dossier_encode(a, ea, sizeof(ea));
+    int lb = chiso_dossier_encode(b, eb, sizeof(eb));
+    return la == lb && la > 0 && memcmp(ea, eb, (size_t)la) == 0;
+}
+
+/* Keep the single fact with the smallest (at, payload); returns 1 when the
+ * new occurrence replaces the stored one. */
+static int take_first(chiso_dossier *d, uint32_t bit, int64_t *slot_at, uint64_t *slot_payload,
+                      int64_t at, uint64_t payload)
+{
+    if ((d->present & bit) &&
+        (at > *slot_at || (at == *slot_at && payload >= *slot_payload)))
+        return 0;
+    d->present |= bit;
+    *slot_at = at;
+    *slot_payload = payload;
+    return 1;
+}
+
+/* Insert t into the sorted set of the CHISO_SUPP_MAX smallest times. */
+static int set_insert(int64_t *set, uint8_t *n, int64_t t)
+{
+    int i = 0;
+    while (i < *n && set[i] < t)
+        i++;
+    if (i < *n && set[i] == t)
+        return 0;
+    if (i == CHISO_SUPP_MAX)
+        return 0;
+    int last = *n < CHISO_SUPP_MAX ? *n : CHISO_SUPP_MAX - 1;
+    memmove(&set[i + 1], &set[i], (size_t)(last - i) * sizeof(set[0]));
+    set[i] = t;
+    if (*n < CHISO_SUPP_MAX)
+        (*n)++;
+    return 1;
+}
+
+static int take_earliest(chiso_dossier *d, uint32_t bit, int64_t *slot, int64_t at)
+{
+    if ((d->present & bit) && at >= *slot)
+        return 0;
+    d->present |= bit;
+    *slot = at;
+    return 1;
+}
+
+int chiso_dossier_apply(chiso_dossier *d, const chiso_event *ev)
+{
+    int changed = 0;
+    uint64_t old, payload;
+    uint8_t bits;
+
+    if (ev->procedure[0] &&
+        (!(d->present & F_PROCEDURE) || strcmp(ev->procedure, d->procedure) < 0)) {
+        memcpy(d->procedure, ev->procedure, sizeof(d->procedure));
+        d->present |= F_PROCEDURE;
+        changed = 1;
+    }
+
+    switch (ev->type) {
+    case CHISO_EV_SUBMITTED:
+        old = d->channel;
+        changed |= take_first(d, F_SUBMITTED, &d->submitted_at, &old, ev->at, ev->channel);
+        d->channel = (uint8_t)old;
+        break;
+    case CHISO_EV_RECEIVED: {
+        bits = (uint8_t)((ev->digitized ? RF_DIGITIZED : 0) | (ev->reused_data ? RF_REUSED : 0) |
+                         (ev->from_data_store ? RF_FROM_STORE : 0) |
+                         (ev->population_data ? RF_POPULATION : 0));
+        /* payload orders by due date, then flags: due_at fits in 56 bits */
+        payload = ((uint64_t)(ev->due_at - INT64_C(-2208988800)) << 4) | bits;
+        old = ((uint64_t)(d->due_at - INT64_C(-2208988800)) << 4) | d->received_flags;
+        if (take_first(d, F_RECEIVED, &d->received_at, &old, ev->at, payload)) {
+            d->due_at = ev->due_at;
+            d->received_flags = bits;
+            changed = 1;
+        }
+        break;
+    }
+    case CHISO_EV_NOT_ACCEPTED:
+        changed |= take_earliest(d, F_NOT_ACCEPTED, &d->not_accepted_at, ev->at);
+        break;
+    case CHISO_EV_PROCESSING:
+        changed |= take_earliest(d, F_PROCESSING, &d->processing_at, ev->at);
+        break;
+    case CHISO_EV_FEE_REQUESTED:
+        if (!(d->present & F_FEE) || ev->amount > d->fee_amount) {
+            d->present |= F_FEE;
+            d->fee_amount = ev->amount;
+            changed = 1;
+        }
+        break;
+    case CHISO_EV_PAID:
+        changed |= take_earliest(d, F_PAID, &d->paid_at, ev->at);
+        if (!(d->paid_methods & (1u << ev->method))) {
+            d->paid_methods |= (uint8_t)(1u << ev->method);
+            changed = 1;
+        }
+        break;
+    case CHISO_EV_REQUIREMENT:
+        changed |= take_earliest(d, F_REQUIREMENT, &d->requirement_at, ev->at);
+        if (!(d->requirement_kinds & (1u << ev->kind))) {
+            d->requirement_kinds |= (uint8_t)(1u << ev->kind);
+            changed = 1;
+        }
+        break;
+    case CHISO_EV_RESOLVED:
+        bits = (uint8_t)((ev->e_result ? SF_E_RESULT : 0) | (ev->e_signed ? SF_E_SIGNED : 0));
+        payload = ((uint64_t)ev->outcome << 8) | bits;
+        old = ((uint64_t)d->outcome << 8) | d->resolved_flags;
+        if (take_first(d, F_RESOLVED, &d->resolved_at, &old, ev->at, payload)) {
+            d->outcome = (uint8_t)ev->outcome;
+            d->resolved_flags = bits;
+            changed = 1;
+        }
+        break;
+    case CHISO_EV_RETURNED:
+        payload = ((uint64_t)ev->delivery << 8) | (ev->paper_copy ? 1u : 0u);
+        old = ((uint64_t)d->delivery << 8) | d->paper_copy;
+        if (take_first(d, F_RETURNED, &d->returned_at, &old, ev->at, payload)) {
+            d->delivery = (uint8_t)ev->delivery;
+            d->paper_copy = ev->paper_copy ? 1 : 0;
+            changed = 1;
+        }
+        break;
+    case CHISO_EV_WITHDRAWN:
+        changed |= take_earliest(d, F_WITHDRAWN, &d->withdrawn_at, ev->at);
+        break;
+    case CHISO_EV_STOPPED:
+        changed |= take_earliest(d, F_STOPPED, &d->stopped_at, ev->at);
+        break;
+    case CHISO_EV_SYNCED:
+        changed |= take_earliest(d, F_SYNCED, &d->synced_at, ev->at);
+        break;
+    case CHISO_EV_RATED:
+        old = d->satisfied;
+        changed |= take_first(d, F_RATED, &d->rated_at, &old, ev->at, ev->satisfied ? 1 : 0);
+        d->satisfied = (uint8_t)old;
+        break;
+    case CHISO_EV_COMPLAINT:
+        changed |= take_earliest(d, F_COMPLAINT, &d->complaint_at, ev->at);
+        break;
+    case CHISO_EV_SUPPLEMENT_REQUESTED:
+        if (set_insert(d->supp_req, &d->n_supp_req, ev->at)) {
+            d->present |= F_SUPP_REQ;
+            changed = 1;
+        }
+        break;
+    case CHISO_EV_SUPPLEMENT_RECEIVED:
+        if (set_insert(d->supp_recv, &d->n_supp_recv, ev->at)) {
+            d->present |= F_SUPP_RECV;
+            changed = 1;
+        }
+        break;
+    default:
+        break;
+    }
+    return changed;
+}
+
+bool chiso_dossier_fenced(const chiso_dossier *d, int32_t partition, int64_t offset)
+{
+    return (d->present & F_FENCE) && d->fence_partition == partition &&
+           offset <= d->fence_offset;
+}
+
+void chiso_dossier_set_fence(chiso_dossier *d, int32_t partition, int64_t offset)
+{
+    if ((d->present & F_FENCE) && d->fence_partition == partition && offset <= d->fence_offset)
+        return;
+    d->present |= F_FENCE;
+    d->fence_partition = partition;
+    d->fence_offset = offset;
+}
+
+/* ---- encoding ---- */
+
+typedef struct writer {
+    unsigned char *p, *end;
+    int64_t last_time;
+    int overflow;
+} writer;
+
+static void put_byte(writer *w, uint8_t b)
+{
+    if (w->p < w->end)
+        *w->p++ = b;
+    else
+        w->overflow = 1;
+}
+
+static void put_varint(writer *w, uint64_t v)
+{
+    while (v >= 0x80) {
+        put_byte(w, (uint8_t)(v | 0x80));
+        v >>= 7;
+    }
+    put_byte(w, (uint8_t)v);
+}
+
+static void put_svarint(writer *w, int64_t v)
+{
+    put_varint(w, ((uint64_t)v << 1) ^ (uint64_t)(v >> 63));
+}
+
+static void put_time(writer *w, int64_t t)
+{
+    put_svarint(w, (int64_t)((uint64_t)t - (uint64_t)w->last_time));
+    w->last_time = t;
+}
+
+typedef struct reader {
+    const unsigned char *p, *end;
+    int64_t last_time;
+    int bad;
+} reader;
+
+static uint8_t get_byte(reader *r)
+{
+    if (r->p < r->end)
+        return *r->p++;
+    r->bad = 1;
+    return 0;
+}
+
+static uint64_t get_varint(reader *r)
+{
+    uint64_t v = 0;
+    for (int shift = 0; shift < 64; shift += 7) {
+        uint8_t b = get_byte(r);
+        v |= (uint64_t)(b & 0x7f) << shift;
+        if (!(b & 0x80))
+            return v;
+    }
+    r->bad = 1;
+    return 0;
+}
+
+static int64_t get_svarint(reader *r)
+{
+    uint64_t u = get_varint(r);
+    return (int64_t)(u >> 1) ^ -(int64_t)(u & 1);
+}
+
+static int64_t get_time(reader *r)
+{
+    r->last_time = (int64_t)((uint64_t)r->last_time + (uint64_t)get_svarint(r));
+    return r->last_time;
+}
+
+int chiso_dossier_encode(const chiso_dossier *d, unsigned char *buf, size_t size)
+{
+    writer w = {.p = buf, .end = buf + size};
+    uint32_t f = d->present;
+
+    put_byte(&w, ENCODING_V1);
+    put_varint(&w, f);
+    if (f & F_SUBMITTED) {
+        put_time(&w, d->submitted_at);
+        put_byte(&w, d->channel);
+    }
+    if (f & F_RECEIVED) {
+        put_time(&w, d->received_at);
+        put_time(&w, d->due_at);
+        put_byte(&w, d->received_flags);
+    }
+    if (f & F_NOT_ACCEPTED)
+        put_time(&w, d->not_accepted_at);
+    if (f & F_PROCESSING)
+        put_time(&w, d->processing_at);
+    if (f & F_FEE)
+        put_svarint(&w, d->fee_amount);
+    if (f & F_PAID) {
+        put_time(&w, d->paid_at);
+        put_byte(&w, d->paid_methods);
+    }
+    if (f & F_REQUIREMENT) {
+        put_time(&w, d->requirement_at);
+        put_byte(&w, d->requirement_kinds);
+    }
+    if (f & F_RESOLVED) {
+        put_time(&w, d->resolved_at);
+        put_byte(&w, d->outcome);
+        put_byte(&w, d->resolved_flags);
+    }
+    if (f & F_RETURNED) {
+        put_time(&w, d->returned_at);
+        put_byte(&w, d->delivery);
+        put_byte(&w, d->paper_copy);
+    }
+    if (f & F_WITHDRAWN)
+        put_time(&w, d->withdrawn_at);
+    if (f & F_STOPPED)
+        put_time(&w, d->stopped_at);
+    if (f & F_SYNCED)
+        put_time(&w, d->synced_at);
+    if (f & F_RATED) {
+        put_time(&w, d->rated_at);
+        put_byte(&w, d->satisfied);
+    }
+    if (f & F_COMPLAINT)
+        put_time(&w, d->complaint_at);
+    if (f & F_SUPP_REQ) {
+        put_byte(&w, d->n_supp_req);
+        for (int i = 0; i < d->n_supp_req; i++)
+            put_time(&w, d->supp_req[i]);
+    }
+    if (f & F_SUPP_RECV) {
+        put_byte(&w, d->n_supp_recv);
+        for (int i = 0; i < d->n_supp_recv; i++)
+            put_time(&w, d->supp_recv[i]);
+    }
+    if (f & F_FENCE) {
+        put_varint(&w, (uint64_t)(uint32_t)d->fence_partition);
+        put_varint(&w, (uint64_t)d->fence_offset);
+    }
+    if (f & F_PROCEDURE) {
+        size_t n = strlen(d->procedure);
+        put_byte(&w, (uint8_t)n);
+        for (size_t i = 0; i < n; i++)
+            put_byte(&w, (uint8_t)d->procedure[i]);
+    }
+    if (w.overflow)
+        return CHISO_ERANGE;
+    return (int)(w.p - buf);
+}
+
+static int valid_enum(unsigned v, unsigned max)
+{
+    return v <= max;
+}
+
+int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len)
+{
+    reader r = {.p = buf, .end = (const unsigned char *)buf + len};
+    uint32_t f;
+
+    chiso_dossier_reset(d);
+    if (get_byte(&r) != ENCODING_V1)
+        return CHISO_ESTATE;
+    uint64_t mask = get_varint(&r);
+    if (mask & ~(uint64_t)F_ALL)
+        return CHISO_ESTATE;
+    f = (uint32_t)mask;
+    d->present = f;
+    if (f & F_SUBMITTED) {
+        d->submitted_at = get_time(&r);
+        d->channel = get_byte(&r);
+    }
+    if (f & F_RECEIVED) {
+        d->received_at = get_time(&r);
+        d->due_at = get_time(&r);
+        d->received_flags = get_byte(&r);
+    }
+    if (f & F_NOT_ACCEPTED)
+        d->not_accepted_at = get_time(&r);
+    if (f & F_PROCESSING)
+        d->processing_at = get_time(&r);
+    if (f & F_FEE)
+        d->fee_amount = get_svarint(&r);
+    if (f & F_PAID) {
+        d->paid_at = get_time(&r);
+        d->paid_methods = get_byte(&r);
+    }
+    if (f & F_REQUIREMENT) {
+        d->requirement_at = get_time(&r);
+        d->requirement_kinds = get_byte(&r);
+    }
+    if (f & F_RESOLVED) {
+        d->resolved_at = get_time(&r);
+        d->outcome = get_byte(&r);
+        d->resolved_flags = get_byte(&r);
+    }
+    if (f & F_RETURNED) {
+        d->returned_at = get_time(&r);
+        d->delivery = get_byte(&r);
+        d->paper_copy = get_byte(&r);
+    }
+    if (f & F_WITHDRAWN)
+        d->withdrawn_at = get_time(&r);
+    if (f & F_STOPPED)
+        d->stopped_at = get_time(&r);
+    if (f & F_SYNCED)
+        d->synced_at = get_time(&r);
+    if (f & F_RATED) {
+        d->rated_at = get_time(&r);
+        d->satisfied = get_byte(&r);
+    }
+    if (f & F_COMPLAINT)
+        d->complaint_at = get_time(&r);
+    if (f & F_SUPP_REQ) {
+        d->n_supp_req = get_byte(&r);
+        if (d->n_supp_req > CHISO_SUPP_MAX)
+            return CHISO_ESTATE;
+        for (int i = 0; i < d->n_supp_req; i++)
+            d->supp_req[i] = get_time(&r);
+    }
+    if (f & F_SUPP_RECV) {
+        d->n_supp_recv = get_byte(&r);
+        if (d->n_supp_recv > CHISO_SUPP_MAX)
+            return CHISO_ESTATE;
+        for (int i = 0; i < d->n_supp_recv; i++)
+            d->supp_recv[i] = get_time(&r);
+    }
+    if (f & F_FENCE) {
+        d->fence_partition = (int32_t)(uint32_t)get_varint(&r);
+        d->fence_offset = (int64_t)get_varint(&r);
+    }
+    if (f & F_PROCEDURE) {
+        uint8_t n = get_byte(&r);
+        if (n > CHISO_CODE_MAX)
+            return CHISO_ESTATE;
+        for (int i = 0; i < n; i++)
+            d->procedure[i] = (char)get_byte(&r);
+        d->procedure[n] = '\0';
+    }
+    if (r.bad || r.p != r.end || !valid_enum(d->channel, CHISO_CHANNEL_POSTAL) ||
+        !valid_enum(d->delivery, CHISO_DELIVERY_COUNTER) ||
+        !valid_enum(d->outcome, CHISO_OUTCOME_DENIED)) {
+        chiso_dossier_reset(d);
+        return CHISO_ESTATE;
+    }
+    return 0;
+}
+
+/* ---- classification and contributions ---- */
+
+void chiso_dossier_class_facts(const chiso_dossier *d, chiso_class_facts *out)
+{
+    memset(out, 0, sizeof(*out));
+    out->channel = (d->present & F_SUBMITTED) ? (chiso_channel)d->channel : CHISO_CHANNEL_UNKNOWN;
+    out->fee_due = (d->present & F_FEE) && d->fee_amount > 0;
+    out->paid_methods = d->paid_methods;
+    out->resolved = d->present & F_RESOLVED;
+    out->e_result = d->resolved_flags & SF_E_RESULT;
+    out->returned = d->present & F_RETURNED;
+    out->delivery = (chiso_delivery)d->delivery;
+    out->paper_copy = d->paper_copy;
+    out->requirement_kinds = d->requirement_kinds;
+}
+
+chiso_class chiso_dossier_class(const chiso_dossier *d, bool *provisional)
+{
+    chiso_class_facts facts;
+    chiso_dossier_class_facts(d, &facts);
+    if (provisional)
+        *provisional = !(d->present & F_RETURNED);
+    return chiso_classify(&facts, NULL);
+}
+
+const char *chiso_dossier_procedure(const chiso_dossier *d)
+{
+    return d->procedure;
+}
+
+/* The on-time rule of this version: a dossier is in time through the local
+ * day of its due date; from the next day on it is late (DOMAIN.md, indicator
+ * 5: compare at day granularity). */
+static int32_t due_day(const chiso_dossier *d)
+{
+    return chiso_local_day(d->due_at);
+}
+
+static int32_t max32(int32_t a, int32_t b)
+{
+    return a > b ? a : b;
+}
+
+int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
+{
+    int n = 0;
+    bool received = d->present & F_RECEIVED;
+    int32_t rday = received ? chiso_local_day(d->received_at) : 0;
+
+#define ADD(c, when)                                                                               \
+    do {                                                                                           \
+        out[n].counter = (c);                                                                      \
+        out[n].day = (when);                                                                       \
+        n++;                                                                                       \
+    } while (0)
+
+    if (received) {
+        ADD(CHISO_C_RECEIVED, rday);
+        if (d->present & F_SUBMITTED) {
+            if (d->channel == CHISO_CHANNEL_ONLINE)
+                ADD(CHISO_C_RECEIVED_ONLINE, rday);
+            else if (d->channel == CHISO_CHANNEL_DIRECT)
+                ADD(CHISO_C_RECEIVED_DIRECT, rday);
+            else if (d->channel == CHISO_CHANNEL_POSTAL)
+                ADD(CHISO_C_RECEIVED_POSTAL, rday);
+        }
+    }
+
+    if (d->present & F_RESOLVED) {
+        int32_t sday = chiso_local_day(d->resolved_at);
+        ADD(CHISO_C_RESOLVED, sday);
+        if (received)
+            ADD(sday <= due_day(d) ? CHISO_C_RESOLVED_ON_TIME : CHISO_C_RESOLVED_LATE, sday);
+        switch (chiso_dossier_class(d, NULL)) {
+        case CHISO_CLASS_FULL_PROCESS:
+            ADD(CHISO_C_FULL_PROCESS, sday);
+            break;
+        case CHISO_CLASS_PARTIAL:
+            ADD(CHISO_C_PARTIAL, sday);
+            break;
+        case CHISO_CLASS_OFFLINE:
+            ADD(CHISO_C_OFFLINE, sday);
+            break;
+        default:
+            break;
+        }
+    }
+
+    if (received) {
+        static const struct {
+            uint32_t bit;
+            size_t off;
+        } closers[] = {
+            {F_RESOLVED, offsetof(chiso_dossier, resolved_at)},
+            {F_WITHDRAWN, offsetof(chiso_dossier, withdrawn_at)},
+            {F_STOPPED, offsetof(chiso_dossier, stopped_at)},
+            {F_NOT_ACCEPTED, offsetof(chiso_dossier, not_accepted_at)},
+        };
+        bool closed = false;
+        int64_t close_at = 0;
+        for (size_t i = 0; i < sizeof(closers) / sizeof(closers[0]); i++) {
+            if (!(d->present & closers[i].bit))
+                continue;
+            int64_t t;
+            memcpy(&t, (const char *)d + closers[i].off, sizeof(t));
+            if (!closed || t < close_at)
+                close_at = t;
+            closed = true;
+        }
+        int32_t cday = closed ? max32(rday, chiso_local_day(close_at)) : 0;
+        int32_t dday = due_day(d);
+        if (closed)
+            ADD(CHISO_C_CLOSED, cday);
+        if (!closed || cday > dday)
+            ADD(CHISO_C_OVERDUE_BEGAN, max32(dday + 1, rday));
+        if (closed && cday > dday)
+            ADD(CHISO_C_OVERDUE_CLOSED, cday);
+    }
+#undef ADD
+    return n;
+}
+
+static int contrib_cmp(const void *a, const void *b)
+{
+    const chiso_contrib *x = a, *y = b;
+    if (x->counter != y->counter)
+        return (int)x->counter - (int)y->counter;
+    return (x->day > y->day) - (x->day < y->day);
+}
+
+int chiso_contrib_diff(const chiso_contrib *old, int nold, const chiso_contrib *new_, int nnew,
+                       chiso_delta *out)
+{
+    chiso_contrib a[CHISO_CONTRIB_MAX], b[CHISO_CONTRIB_MAX];
+    int i = 0, j = 0, n = 0;
+
+    if (nold)
+        memcpy(a, old, (size_t)nold * sizeof(*a));
+    if (nnew)
+        memcpy(b, new_, (size_t)nnew * sizeof(*b));
+    qsort(a, (size_t)nold, sizeof(*a), contrib_cmp);
+    qsort(b, (size_t)nnew, sizeof(*b), contrib_cmp);
+    while (i < nold || j < nnew) {
+        int c = i == nold ? 1 : j == nnew ? -1 : contrib_cmp(&a[i], &b[j]);
+        const chiso_contrib *k = c <= 0 ? &a[i] : &b[j];
+        int delta = 0;
+        chiso_contrib key = *k;
+        while (i < nold && contrib_cmp(&a[i], &key) == 0) {
+            delta--;
+            i++;
+        }
+        while (j < nnew && contrib_cmp(&b[j], &key) == 0) {
+            delta++;
+            j++;
+        }
+        if (delta) {
+            out[n].counter = key.counter;
+            out[n].day = key.day;
+            out[n].delta = delta;
+            n++;
+        }
+    }
+    return n;
+}
