@@ -1,0 +1,57 @@
+/*
+ * batch.h - one batch of dossier events applied to Redis, exactly once in
+ * effect.
+ *
+ * A batch collects Kafka messages, parses them (bad ones become dead
+ * letters), groups the good ones by dossier, reads every dossier's state
+ * with one pipelined round trip, merges the events in C, and writes each
+ * changed state together with its counter deltas in ONE atomic Lua call
+ * that first checks the state is still the one read (compare-and-set).
+ * Only when Redis acknowledged everything, and every record the batch
+ * produced (dead letters, class changes) is delivered, are the batch's
+ * offsets committed (ARCHITECTURE.md invariants 1-3, 6).
+ */
+#ifndef CHISO_CLASSIFY_BATCH_H
+#define CHISO_CLASSIFY_BATCH_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <hiredis/hiredis.h>
+#include <librdkafka/rdkafka.h>
+
+#include "chiso/config.h"
+#include "chiso/metrics.h"
+
+typedef struct cl_batch cl_batch;
+
+/* What a batch needs from its program (borrowed, not owned). */
+typedef struct cl_env {
+    const chiso_config *cfg;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    chiso_metrics *metrics;
+    volatile sig_atomic_t *stop; /* set by signal handlers */
+    const char *topic_deadletter;
+    const char *topic_classified;
+} cl_env;
+
+/* A batch of at most `max` messages. Caller frees with cl_batch_destroy(). */
+cl_batch *cl_batch_new(const cl_env *env, int max);
+void cl_batch_destroy(cl_batch *b);
+
+/* Take ownership of a consumed message (destroyed when the batch is done). */
+void cl_batch_add(cl_batch *b, rd_kafka_message_t *msg);
+int cl_batch_count(const cl_batch *b);
+bool cl_batch_full(const cl_batch *b);
+
+/* Apply the batch to Redis, publish its outputs, wait for their delivery and
+ * commit its offsets (synchronously when `sync_commit`). Retries Redis
+ * failures until they succeed or the stop flag is set. Returns 0, or a
+ * negative CHISO_E* code when the batch could not be completed (its offsets
+ * are then not committed and the messages will be consumed again). The
+ * batch is empty afterwards either way. */
+int cl_batch_process(cl_batch *b, bool sync_commit);
+
+#endif

@@ -1,0 +1,229 @@
+/*
+ * chiso-classify - keeps every dossier's state and the per-unit counters in
+ * Redis, from the dossier.events topic.
+ *
+ * Life: parse configuration, connect, subscribe; loop collecting a batch
+ * (up to batch.max records or batch.linger.ms after the first) and
+ * processing it (batch.h); on SIGTERM/SIGINT finish the batch, commit
+ * synchronously, close the consumer, flush the producer, exit 0. On a
+ * partition revocation the batch in hand is completed and committed before
+ * the partitions are given up, so no other instance redoes its work.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chiso/common.h"
+#include "chiso/config.h"
+#include "chiso/kafka.h"
+#include "chiso/metrics.h"
+#include "chiso/redisx.h"
+
+#include "batch.h"
+
+void cl_batch_on_delivery(void *opaque, rd_kafka_resp_err_t err);
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = 1;
+}
+
+static const chiso_cfg_def config_defs[] = {
+    CHISO_KAFKA_CFG_DEFS,
+    CHISO_REDIS_CFG_DEFS,
+    {"group.id", CHISO_CFG_STRING, "chiso-classify", "Kafka consumer group", NULL},
+    {"batch.max", CHISO_CFG_INT, "5000", "most records applied in one batch", NULL},
+    {"batch.linger.ms", CHISO_CFG_INT, "20", "longest wait to fill a batch after its first record",
+     NULL},
+    {"state.ttl.s", CHISO_CFG_INT, "0", "expire dossier states after this many seconds (0 = never)",
+     NULL},
+    {"partitions", CHISO_CFG_INT, "4", "partitions for topics this program creates", NULL},
+    {"metrics.port", CHISO_CFG_INT, "9101", "Prometheus /metrics port (0 = off)", NULL},
+    {"metrics.bind", CHISO_CFG_STRING, "127.0.0.1", "address the metrics server binds", NULL},
+    {"log.level", CHISO_CFG_STRING, "info", "error, warn, info or debug", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "Usage: chiso-classify [OPTIONS]\n\n"
+                 "Consumes dossier lifecycle events, classifies every dossier (full-process,\n"
+                 "partial, offline) and keeps exact per-unit counters by day, month, quarter\n"
+                 "and year in Redis. Bad records go to the deadletter topic; class changes to\n"
+                 "dossier.classified.\n\nOptions (-c FILE reads them from a file; -X key=value "
+                 "sets any, kafka.* passes to librdkafka):\n");
+    chiso_config_print_help(config_defs, out);
+}
+
+typedef struct app {
+    chiso_config *cfg;
+    rd_kafka_t *consumer;
+    rd_kafka_t *producer;
+    chiso_metrics *metrics;
+    cl_batch *batch;
+    int fatal;
+} app;
+
+static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
+{
+    (void)rk;
+    (void)opaque;
+    cl_batch_on_delivery(msg->_private, msg->err);
+}
+
+static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque)
+{
+    app *a = opaque;
+    if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+        LOG_INFO("assigned %d partition(s)", parts->cnt);
+        rd_kafka_assign(rk, parts);
+        return;
+    }
+    LOG_INFO("revoking %d partition(s): completing the batch in hand", parts->cnt);
+    if (a->batch && cl_batch_count(a->batch) > 0 && cl_batch_process(a->batch, true) != 0)
+        a->fatal = 1;
+    rd_kafka_assign(rk, NULL);
+}
+
+int main(int argc, char **argv)
+{
+    char errstr[512];
+    char t_events[256], t_dead[256], t_classified[256];
+    int first = 0, rc = 1;
+    app a = {0};
+
+    chiso_log_set_component("classify");
+    a.cfg = chiso_config_new(config_defs);
+    if (!a.cfg)
+        return 1;
+    int pr = chiso_config_parse_args(a.cfg, argc, argv, &first, errstr, sizeof(errstr));
+    if (pr == 1) {
+        usage(stdout);
+        chiso_config_destroy(a.cfg);
+        return 0;
+    }
+    if (pr != 0 || first < argc) {
+        fprintf(stderr, "chiso-classify: %s\n",
+                pr != 0 ? errstr : "unexpected argument (see --help)");
+        chiso_config_destroy(a.cfg);
+        return 2;
+    }
+    if (chiso_log_set_level_name(chiso_config_str(a.cfg, "log.level")) != 0) {
+        fprintf(stderr, "chiso-classify: bad log.level\n");
+        chiso_config_destroy(a.cfg);
+        return 2;
+    }
+    int batch_max = (int)chiso_config_int(a.cfg, "batch.max");
+    if (batch_max < 1 || batch_max > 100000) {
+        fprintf(stderr, "chiso-classify: batch.max must be 1..100000\n");
+        chiso_config_destroy(a.cfg);
+        return 2;
+    }
+    int64_t linger_ms = chiso_config_int(a.cfg, "batch.linger.ms");
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+
+    a.metrics = chiso_metrics_new();
+    if (!a.metrics)
+        goto out;
+    if (chiso_metrics_serve(a.metrics, chiso_config_str(a.cfg, "metrics.bind"),
+                            (int)chiso_config_int(a.cfg, "metrics.port"), errstr,
+                            sizeof(errstr)) != 0) {
+        LOG_ERROR("%s", errstr);
+        goto out;
+    }
+    if (chiso_kafka_ensure_topics(a.cfg, (int)chiso_config_int(a.cfg, "partitions"), 1, errstr,
+                                  sizeof(errstr)) != 0) {
+        LOG_ERROR("%s", errstr);
+        goto out;
+    }
+    chiso_topic_name(a.cfg, CHISO_TOPIC_DOSSIER_EVENTS, t_events, sizeof(t_events));
+    chiso_topic_name(a.cfg, CHISO_TOPIC_DEADLETTER, t_dead, sizeof(t_dead));
+    chiso_topic_name(a.cfg, CHISO_TOPIC_DOSSIER_CLASSIFIED, t_classified, sizeof(t_classified));
+
+    a.producer = chiso_kafka_producer_new(a.cfg, on_delivery, &a, errstr, sizeof(errstr));
+    if (!a.producer) {
+        LOG_ERROR("%s", errstr);
+        goto out;
+    }
+    a.consumer = chiso_kafka_consumer_new(a.cfg, chiso_config_str(a.cfg, "group.id"),
+                                          on_rebalance, &a, errstr, sizeof(errstr));
+    if (!a.consumer) {
+        LOG_ERROR("%s", errstr);
+        goto out;
+    }
+    cl_env env = {.cfg = a.cfg,
+                  .consumer = a.consumer,
+                  .producer = a.producer,
+                  .metrics = a.metrics,
+                  .stop = &stop_flag,
+                  .topic_deadletter = t_dead,
+                  .topic_classified = t_classified};
+    a.batch = cl_batch_new(&env, batch_max);
+    if (!a.batch) {
+        LOG_ERROR("out of memory");
+        goto out;
+    }
+
+    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
+    rd_kafka_topic_partition_list_add(sub, t_events, RD_KAFKA_PARTITION_UA);
+    rd_kafka_resp_err_t err = rd_kafka_subscribe(a.consumer, sub);
+    rd_kafka_topic_partition_list_destroy(sub);
+    if (err) {
+        LOG_ERROR("subscribe %s: %s", t_events, rd_kafka_err2str(err));
+        goto out;
+    }
+    LOG_INFO("consuming %s as group %s", t_events, chiso_config_str(a.cfg, "group.id"));
+
+    rc = 0;
+    int64_t batch_started = 0;
+    while (!stop_flag && !a.fatal) {
+        int timeout = cl_batch_count(a.batch) ? 1 : 100;
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(a.consumer, timeout);
+        if (msg) {
+            if (msg->err) {
+                if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    LOG_WARN("consumer: %s", rd_kafka_message_errstr(msg));
+                rd_kafka_message_destroy(msg);
+            } else {
+                if (cl_batch_count(a.batch) == 0)
+                    batch_started = chiso_now_mono_us();
+                cl_batch_add(a.batch, msg);
+            }
+        }
+        rd_kafka_poll(a.producer, 0);
+        int n = cl_batch_count(a.batch);
+        if (n > 0 && (cl_batch_full(a.batch) || !msg ||
+                      chiso_now_mono_us() - batch_started >= linger_ms * 1000)) {
+            int brc = cl_batch_process(a.batch, false);
+            if (brc == CHISO_ESTATE || brc == CHISO_ERANGE || brc == CHISO_ENOMEM) {
+                LOG_ERROR("stopping: %s", chiso_strerror(brc));
+                a.fatal = 1;
+            }
+        }
+    }
+    if (cl_batch_count(a.batch) > 0 && !a.fatal)
+        cl_batch_process(a.batch, true);
+    if (a.fatal)
+        rc = 1;
+    LOG_INFO("stopping: closing the consumer");
+out:
+    if (a.consumer) {
+        rd_kafka_consumer_close(a.consumer);
+        rd_kafka_destroy(a.consumer);
+    }
+    cl_batch_destroy(a.batch);
+    if (a.producer) {
+        rd_kafka_flush(a.producer, 10000);
+        rd_kafka_destroy(a.producer);
+    }
+    chiso_metrics_destroy(a.metrics);
+    chiso_config_destroy(a.cfg);
+    return rc;
+}
