@@ -1,0 +1,442 @@
+/*
+ * chiso-verify - checks a pipeline run against the simulator's ground truth.
+ *
+ * Three checks, each exact:
+ *   counters    every counter hash in Redis (every unit, every day, month,
+ *               quarter, year) equals the truth, and Redis holds no non-zero
+ *               counter the truth lacks;
+ *   deadletter  the deadletter topic holds exactly the malformed records,
+ *               by reason;
+ *   scores      the scores topic has, for every unit and the province and
+ *               every month, quarter and year, a latest snapshot whose counts
+ *               equal the truth (open and open_overdue included).
+ * Prints every mismatch (up to --max-report) and a summary line; exits 0
+ * only when everything matches. A test tool: it is not installed.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <cjson/cJSON.h>
+#include <hiredis/hiredis.h>
+#include <librdkafka/rdkafka.h>
+
+#include "chiso/common.h"
+#include "chiso/config.h"
+#include "chiso/counters.h"
+#include "chiso/kafka.h"
+#include "chiso/redisx.h"
+
+static const chiso_cfg_def defs[] = {
+    CHISO_KAFKA_CFG_DEFS,
+    CHISO_REDIS_CFG_DEFS,
+    {"truth", CHISO_CFG_STRING, NULL, "ground-truth JSON written by chiso-simulate --truth", NULL},
+    {"check", CHISO_CFG_STRING, "counters,deadletter,scores", "checks to run, comma-separated",
+     NULL},
+    {"max-report", CHISO_CFG_INT, "20", "mismatches printed per check", NULL},
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static int mismatches, reported, max_report;
+
+static void mismatch(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void mismatch(const char *fmt, ...)
+{
+    va_list ap;
+    mismatches++;
+    if (reported++ >= max_report)
+        return;
+    va_start(ap, fmt);
+    fputs("mismatch: ", stdout);
+    vprintf(fmt, ap);
+    fputc('\n', stdout);
+    va_end(ap);
+}
+
+static cJSON *read_json(const char *path)
+{
+    FILE *f = fopen(path, "rb");
+    char *buf = NULL;
+    long len;
+    cJSON *doc = NULL;
+    if (!f)
+        return NULL;
+    if (fseek(f, 0, SEEK_END) == 0 && (len = ftell(f)) >= 0 && fseek(f, 0, SEEK_SET) == 0 &&
+        (buf = malloc((size_t)len + 1)) && fread(buf, 1, (size_t)len, f) == (size_t)len) {
+        buf[len] = '\0';
+        doc = cJSON_Parse(buf);
+    }
+    free(buf);
+    fclose(f);
+    return doc;
+}
+
+static long long json_int(const cJSON *obj, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
+}
+
+/* ---- counters ---- */
+
+static int check_counters(const chiso_config *cfg, const cJSON *truth)
+{
+    char errstr[256];
+    const char *prefix = chiso_config_str(cfg, "redis.prefix");
+    const cJSON *units = cJSON_GetObjectItemCaseSensitive(truth, "counters");
+    redisContext *rc = chiso_redis_connect(cfg, errstr, sizeof(errstr));
+    long long checked = 0;
+    int before = mismatches;
+
+    if (!rc) {
+        fprintf(stderr, "chiso-verify: %s\n", errstr);
+        return -1;
+    }
+    /* every truth hash equals Redis */
+    const cJSON *unit;
+    cJSON_ArrayForEach(unit, units)
+    {
+        const cJSON *period;
+        cJSON_ArrayForEach(period, unit)
+        {
+            redisReply *r = redisCommand(rc, "HGETALL %s:{%s}:c:%s", prefix, unit->string,
+                                         period->string);
+            if (!r || r->type != REDIS_REPLY_ARRAY) {
+                fprintf(stderr, "chiso-verify: redis: %s\n", rc->errstr);
+                if (r)
+                    freeReplyObject(r);
+                redisFree(rc);
+                return -1;
+            }
+            for (int c = 0; c < CHISO_C_COUNT; c++) {
+                const char *name = chiso_counter_name((chiso_counter_id)c);
+                long long want = json_int(period, name), got = 0;
+                for (size_t i = 0; i + 1 < r->elements; i += 2) {
+                    if (strcmp(r->element[i]->str, name) == 0)
+                        got = strtoll(r->element[i + 1]->str, NULL, 10);
+                }
+                if (got != want)
+                    mismatch("counter %s %s %s: redis %lld, truth %lld", unit->string,
+                             period->string, name, got, want);
+                checked++;
+            }
+            freeReplyObject(r);
+        }
+    }
+    /* and Redis has no non-zero counter the truth lacks */
+    char match[256], cursor[32] = "0";
+    long long extra_keys = 0;
+    snprintf(match, sizeof(match), "%s:{*}:c:*", prefix);
+    do {
+        redisReply *r = redisCommand(rc, "SCAN %s MATCH %s COUNT 1000", cursor, match);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            if (r)
+                freeReplyObject(r);
+            redisFree(rc);
+            return -1;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        for (size_t i = 0; i < r->element[1]->elements; i++) {
+            const char *key = r->element[1]->element[i]->str;
+            const char *open = strchr(key, '{'), *close = open ? strchr(open, '}') : NULL;
+            if (!open || !close || strncmp(close, "}:c:", 4) != 0)
+                continue;
+            char u[64];
+            snprintf(u, sizeof(u), "%.*s", (int)(close - open - 1), open + 1);
+            const char *period = close + 4;
+            const cJSON *tu = cJSON_GetObjectItemCaseSensitive(units, u);
+            if (tu && cJSON_GetObjectItemCaseSensitive(tu, period))
+                continue;
+            redisReply *h = redisCommand(rc, "HGETALL %s", key);
+            for (size_t j = 0; h && j + 1 < h->elements; j += 2) {
+                if (strcmp(h->element[j + 1]->str, "0") != 0) {
+                    mismatch("counter %s %s %s: redis %s, truth has none", u, period,
+                             h->element[j]->str, h->element[j + 1]->str);
+                    extra_keys++;
+                }
+            }
+            if (h)
+                freeReplyObject(h);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    redisFree(rc);
+    printf("counters: %lld compared, %lld unexpected, %d mismatched\n", checked, extra_keys,
+           mismatches - before);
+    return 0;
+}
+
+/* ---- reading a topic to its end ---- */
+
+typedef void (*record_fn)(const rd_kafka_message_t *msg, void *opaque);
+
+static int read_topic(const chiso_config *cfg, const char *base, record_fn fn, void *opaque)
+{
+    char errstr[512], topic[256], group[64];
+    chiso_topic_name(cfg, base, topic, sizeof(topic));
+    snprintf(group, sizeof(group), "chiso-verify-%d", (int)getpid());
+    rd_kafka_t *rk = chiso_kafka_consumer_new(cfg, group, NULL, NULL, errstr, sizeof(errstr));
+    const rd_kafka_metadata_t *md = NULL;
+    rd_kafka_topic_t *rkt;
+    int rc = -1;
+
+    if (!rk) {
+        fprintf(stderr, "chiso-verify: %s\n", errstr);
+        return -1;
+    }
+    rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (rd_kafka_metadata(rk, 0, rkt, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR ||
+        md->topic_cnt != 1 || md->topics[0].err) {
+        fprintf(stderr, "chiso-verify: no metadata for %s\n", topic);
+        goto out;
+    }
+    int nparts = md->topics[0].partition_cnt;
+    int64_t *high = calloc((size_t)nparts, sizeof(int64_t));
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(nparts);
+    int remaining = 0;
+    for (int p = 0; p < nparts; p++) {
+        int64_t lo;
+        if (rd_kafka_query_watermark_offsets(rk, topic, p, &lo, &high[p], 10000)) {
+            fprintf(stderr, "chiso-verify: watermarks of %s [%d] unknown\n", topic, p);
+            free(high);
+            rd_kafka_topic_partition_list_destroy(list);
+            goto out;
+        }
+        if (high[p] > lo) {
+            rd_kafka_topic_partition_list_add(list, topic, p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+            remaining++;
+        }
+    }
+    rd_kafka_assign(rk, list);
+    rd_kafka_topic_partition_list_destroy(list);
+    int64_t deadline = chiso_now_mono_us() + 120 * 1000000LL;
+    while (remaining > 0 && chiso_now_mono_us() < deadline) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
+        if (!m)
+            continue;
+        if (!m->err) {
+            fn(m, opaque);
+            if (m->offset + 1 == high[m->partition])
+                remaining--;
+        }
+        rd_kafka_message_destroy(m);
+    }
+    free(high);
+    if (remaining > 0)
+        fprintf(stderr, "chiso-verify: timed out reading %s\n", topic);
+    else
+        rc = 0;
+out:
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(rkt);
+    rd_kafka_consumer_close(rk);
+    rd_kafka_destroy(rk);
+    return rc;
+}
+
+/* ---- dead letters ---- */
+
+typedef struct dl_count {
+    long long total;
+    cJSON *by_reason;
+    long long invalid;
+} dl_count;
+
+static void on_deadletter(const rd_kafka_message_t *m, void *opaque)
+{
+    dl_count *c = opaque;
+    cJSON *doc = cJSON_ParseWithLength(m->payload, m->len);
+    const cJSON *reason = cJSON_GetObjectItemCaseSensitive(doc, "reason");
+    c->total++;
+    if (!cJSON_IsString(reason) || !cJSON_GetObjectItemCaseSensitive(doc, "payload_b64")) {
+        c->invalid++;
+    } else {
+        cJSON *n = cJSON_GetObjectItemCaseSensitive(c->by_reason, reason->valuestring);
+        if (n)
+            cJSON_SetNumberValue(n, n->valuedouble + 1);
+        else
+            cJSON_AddNumberToObject(c->by_reason, reason->valuestring, 1);
+    }
+    cJSON_Delete(doc);
+}
+
+static int check_deadletter(const chiso_config *cfg, const cJSON *truth)
+{
+    dl_count c = {0, cJSON_CreateObject(), 0};
+    int before = mismatches;
+    if (read_topic(cfg, CHISO_TOPIC_DEADLETTER, on_deadletter, &c) != 0) {
+        cJSON_Delete(c.by_reason);
+        return -1;
+    }
+    long long want = json_int(truth, "malformed");
+    if (c.total != want)
+        mismatch("deadletter: %lld records, truth %lld malformed", c.total, want);
+    if (c.invalid)
+        mismatch("deadletter: %lld records lack reason or payload_b64", c.invalid);
+    const cJSON *wr = cJSON_GetObjectItemCaseSensitive(truth, "malformed_by_reason");
+    const cJSON *r;
+    cJSON_ArrayForEach(r, wr)
+    {
+        long long got = json_int(c.by_reason, r->string);
+        if (got != (long long)r->valuedouble)
+            mismatch("deadletter reason %s: %lld, truth %lld", r->string, got,
+                     (long long)r->valuedouble);
+    }
+    cJSON_ArrayForEach(r, c.by_reason)
+    {
+        if (!cJSON_GetObjectItemCaseSensitive(wr, r->string))
+            mismatch("deadletter reason %s: %lld, truth has none", r->string,
+                     (long long)r->valuedouble);
+    }
+    printf("deadletter: %lld records, %d mismatched\n", c.total, mismatches - before);
+    cJSON_Delete(c.by_reason);
+    return 0;
+}
+
+/* ---- scores ---- */
+
+static void on_score(const rd_kafka_message_t *m, void *opaque)
+{
+    cJSON *latest = opaque;
+    char key[256];
+    if (!m->key)
+        return;
+    snprintf(key, sizeof(key), "%.*s", (int)m->key_len, (const char *)m->key);
+    cJSON_DeleteItemFromObjectCaseSensitive(latest, key);
+    if (m->len == 0)
+        return; /* tombstone */
+    cJSON *doc = cJSON_ParseWithLength(m->payload, m->len);
+    cJSON_AddItemToObject(latest, key, doc ? doc : cJSON_CreateNull());
+}
+
+static const char *const snapshot_counts[] = {
+    "received", "received_online", "received_direct", "received_postal", "resolved",
+    "resolved_on_time", "resolved_late", "full_process", "partial", "offline"};
+
+/* Compare one snapshot with the truth of its unit and period. */
+static void check_snapshot(const cJSON *latest, const char *unit, const char *period,
+                           const cJSON *want_counts, const cJSON *want_open, long long *checked)
+{
+    char key[256];
+    snprintf(key, sizeof(key), "%s|%s", unit, period);
+    const cJSON *snap = cJSON_GetObjectItemCaseSensitive(latest, key);
+    if (!snap) {
+        mismatch("scores: no snapshot for %s", key);
+        return;
+    }
+    const cJSON *counts = cJSON_GetObjectItemCaseSensitive(snap, "counts");
+    const cJSON *fp = cJSON_GetObjectItemCaseSensitive(snap, "full_process");
+    if (!cJSON_IsObject(counts) || !cJSON_IsObject(fp) ||
+        !cJSON_IsString(cJSON_GetObjectItemCaseSensitive(snap, "unit")) ||
+        json_int(snap, "v") != 1) {
+        mismatch("scores: %s lacks v, unit, counts or full_process", key);
+        return;
+    }
+    for (size_t i = 0; i < sizeof(snapshot_counts) / sizeof(snapshot_counts[0]); i++) {
+        long long got = json_int(counts, snapshot_counts[i]);
+        long long want = json_int(want_counts, snapshot_counts[i]);
+        if (got != want)
+            mismatch("scores %s counts.%s: %lld, truth %lld", key, snapshot_counts[i], got, want);
+    }
+    for (int i = 0; i < 2; i++) {
+        const char *name = i ? "open_overdue" : "open";
+        long long got = json_int(counts, name), want = json_int(want_open, name);
+        if (got != want)
+            mismatch("scores %s counts.%s: %lld, truth %lld", key, name, got, want);
+    }
+    (*checked)++;
+}
+
+static int is_day(const char *period)
+{
+    return strlen(period) == 10; /* "2025-07-01" */
+}
+
+static int check_scores(const chiso_config *cfg, const cJSON *truth)
+{
+    cJSON *latest = cJSON_CreateObject();
+    int before = mismatches;
+    long long checked = 0;
+    if (read_topic(cfg, CHISO_TOPIC_SCORES, on_score, latest) != 0) {
+        cJSON_Delete(latest);
+        return -1;
+    }
+    const cJSON *units = cJSON_GetObjectItemCaseSensitive(truth, "counters");
+    const cJSON *opens = cJSON_GetObjectItemCaseSensitive(truth, "open");
+    const cJSON *unit;
+    cJSON_ArrayForEach(unit, units)
+    {
+        const cJSON *uopen = cJSON_GetObjectItemCaseSensitive(opens, unit->string);
+        const cJSON *period;
+        cJSON_ArrayForEach(period, unit)
+        {
+            if (is_day(period->string))
+                continue;
+            check_snapshot(latest, unit->string, period->string, period,
+                           cJSON_GetObjectItemCaseSensitive(uopen, period->string), &checked);
+        }
+    }
+    const cJSON *province = cJSON_GetObjectItemCaseSensitive(truth, "province");
+    const cJSON *pc = cJSON_GetObjectItemCaseSensitive(truth, "province_counters");
+    const cJSON *po = cJSON_GetObjectItemCaseSensitive(truth, "province_open");
+    const cJSON *period;
+    cJSON_ArrayForEach(period, pc)
+    {
+        if (is_day(period->string) || !cJSON_IsString(province))
+            continue;
+        check_snapshot(latest, province->valuestring, period->string, period,
+                       cJSON_GetObjectItemCaseSensitive(po, period->string), &checked);
+    }
+    printf("scores: %d keys read, %lld snapshots compared, %d mismatched\n",
+           cJSON_GetArraySize(latest), checked, mismatches - before);
+    cJSON_Delete(latest);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    char errstr[512];
+    int first = 0, rc = 2;
+    chiso_config *cfg = chiso_config_new(defs);
+    cJSON *truth = NULL;
+
+    chiso_log_set_component("verify");
+    chiso_log_threshold = CHISO_LOG_WARN;
+    int pr = chiso_config_parse_args(cfg, argc, argv, &first, errstr, sizeof(errstr));
+    if (pr == 1) {
+        printf("Usage: chiso-verify --truth FILE [OPTIONS]\n\nCompares Redis counters, the "
+               "deadletter topic and the scores topic with a simulator ground truth.\n\n");
+        chiso_config_print_help(defs, stdout);
+        rc = 0;
+        goto out;
+    }
+    if (pr != 0 || !chiso_config_str(cfg, "truth")) {
+        fprintf(stderr, "chiso-verify: %s\n", pr ? errstr : "--truth is required");
+        goto out;
+    }
+    max_report = (int)chiso_config_int(cfg, "max-report");
+    truth = read_json(chiso_config_str(cfg, "truth"));
+    if (!truth) {
+        fprintf(stderr, "chiso-verify: cannot read %s\n", chiso_config_str(cfg, "truth"));
+        goto out;
+    }
+    const char *checks = chiso_config_str(cfg, "check");
+    rc = 1;
+    if (strstr(checks, "counters") && check_counters(cfg, truth) != 0)
+        goto out;
+    reported = 0;
+    if (strstr(checks, "deadletter") && check_deadletter(cfg, truth) != 0)
+        goto out;
+    reported = 0;
+    if (strstr(checks, "scores") && check_scores(cfg, truth) != 0)
+        goto out;
+    printf("verify: %s (%d mismatches)\n", mismatches ? "FAILED" : "OK", mismatches);
+    rc = mismatches ? 1 : 0;
+out:
+    cJSON_Delete(truth);
+    chiso_config_destroy(cfg);
+    return rc;
+}
