@@ -1,0 +1,144 @@
+# common.sh: helpers shared by the deploy/local scripts (sourced, not run).
+#
+# The local stack scripts (deps.sh, kafka.sh, redis.sh, stack.sh) keep stdout
+# for data (addresses, env files) and log everything else to stderr with a
+# component prefix. Each service lives in one data directory that holds its
+# config, data, logs, pid file and the ports it was given, so a restart reuses
+# the same ports and data. Nothing here touches services we did not start:
+# pid files are checked against the process command line before signalling.
+
+CHISO_LOCAL_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+CHISO_REPO_DIR=$(cd "$CHISO_LOCAL_DIR/../.." && pwd)
+
+# chiso_log MSG...: one line to stderr, prefixed with the script's name.
+chiso_log() { printf '%s: %s\n' "${CHISO_COMPONENT:-chiso}" "$*" >&2; }
+
+# chiso_die MSG...: log and exit 1.
+chiso_die() { chiso_log "error: $*"; exit 1; }
+
+# chiso_abspath PATH: PATH made absolute (the path need not exist yet).
+chiso_abspath() {
+    case "$1" in
+    /*) printf '%s\n' "$1" ;;
+    *) printf '%s/%s\n' "$PWD" "$1" ;;
+    esac
+}
+
+# chiso_as_root CMD...: run CMD as root (directly, or through sudo).
+chiso_as_root() {
+    if [ "$(id -u)" -eq 0 ]; then
+        "$@"
+    elif command -v sudo >/dev/null 2>&1; then
+        sudo "$@"
+    else
+        chiso_die "need root to run '$*' (not root and no sudo)"
+    fi
+}
+
+# chiso_pkg_present PKG: true when the Debian package PKG (or, for a few
+# packages, the command it provides) is already there.
+chiso_pkg_present() {
+    case "$1" in
+    default-jre-headless) command -v java >/dev/null 2>&1 && return 0 ;;
+    maven) command -v mvn >/dev/null 2>&1 && return 0 ;;
+    esac
+    dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
+}
+
+# chiso_apt_ensure PKG...: install, with apt-get, those of PKG... that are
+# missing; runs `apt-get update` once first. No-op when all are present.
+chiso_apt_ensure() {
+    local missing=() pkg
+    for pkg in "$@"; do
+        chiso_pkg_present "$pkg" || missing+=("$pkg")
+    done
+    [ "${#missing[@]}" -eq 0 ] && return 0
+    command -v apt-get >/dev/null 2>&1 ||
+        chiso_die "missing packages (${missing[*]}) and no apt-get: install them by hand"
+    chiso_log "installing: ${missing[*]}"
+    chiso_as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get -o DPkg::Lock::Timeout=300 update -qq >&2 ||
+        chiso_die "apt-get update failed"
+    chiso_as_root env DEBIAN_FRONTEND=noninteractive \
+        apt-get -o DPkg::Lock::Timeout=300 install -y -qq --no-install-recommends \
+        "${missing[@]}" >&2 ||
+        chiso_die "apt-get install ${missing[*]} failed"
+}
+
+# chiso_port_busy PORT: true when something listens on 127.0.0.1:PORT.
+chiso_port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+# chiso_free_port [EXCLUDE...]: print a TCP port on 127.0.0.1 that nothing
+# uses, below the kernel's ephemeral range so outgoing connections cannot take
+# it later, and not one of EXCLUDE.
+chiso_free_port() {
+    local port try
+    for try in $(seq 1 200); do
+        port=$((20000 + (RANDOM * 32768 + RANDOM) % 12000))
+        case " $* " in *" $port "*) continue ;; esac
+        chiso_port_busy "$port" && continue
+        if command -v python3 >/dev/null 2>&1; then
+            python3 - "$port" <<'EOF' 2>/dev/null || continue
+import socket, sys
+s = socket.socket()
+s.bind(("127.0.0.1", int(sys.argv[1])))
+s.close()
+EOF
+        fi
+        printf '%s\n' "$port"
+        return 0
+    done
+    chiso_die "no free TCP port found"
+}
+
+# chiso_pid_running PIDFILE PATTERN: true when PIDFILE names a live process
+# whose command line contains PATTERN (so a stale pid reused by someone else
+# is never taken for ours).
+chiso_pid_running() {
+    local pid
+    [ -s "$1" ] || return 1
+    pid=$(cat "$1" 2>/dev/null) || return 1
+    [ -n "$pid" ] && [ -r "/proc/$pid/cmdline" ] || return 1
+    tr '\0' ' ' <"/proc/$pid/cmdline" | grep -qF -- "$2"
+}
+
+# chiso_alive PID: true while PID exists and is not a zombie (a reaped-late
+# child of a container's init still answers kill -0).
+chiso_alive() {
+    local state
+    kill -0 "$1" 2>/dev/null || return 1
+    state=$(sed -n 's/^State:[[:space:]]*\([A-Z]\).*/\1/p' "/proc/$1/status" 2>/dev/null)
+    [ "$state" != Z ]
+}
+
+# chiso_stop_pid PIDFILE PATTERN TIMEOUT: SIGTERM the process, wait up to
+# TIMEOUT seconds for it to exit, then SIGKILL. Removes PIDFILE.
+chiso_stop_pid() {
+    local pidfile=$1 pattern=$2 timeout=$3 pid i
+    if ! chiso_pid_running "$pidfile" "$pattern"; then
+        rm -f "$pidfile"
+        return 0
+    fi
+    pid=$(cat "$pidfile")
+    kill -TERM "$pid" 2>/dev/null || true
+    for ((i = 0; i < timeout * 10; i++)); do
+        chiso_alive "$pid" || break
+        sleep 0.1
+    done
+    if chiso_alive "$pid"; then
+        chiso_log "pid $pid still alive after ${timeout}s, sending SIGKILL"
+        kill -KILL "$pid" 2>/dev/null || true
+        for ((i = 0; i < 50; i++)); do
+            chiso_alive "$pid" || break
+            sleep 0.1
+        done
+    fi
+    rm -f "$pidfile"
+}
+
+# chiso_lock FILE: hold an exclusive lock on FILE until the script exits, so
+# two start/stop runs on one data directory do not race.
+chiso_lock() {
+    exec 9>"$1"
+    flock -w 300 9 || chiso_die "timed out waiting for lock $1"
+}
