@@ -16,6 +16,8 @@ PACKAGES=(
     clang libclang-rt-14-dev clang-format valgrind
     # local stack: Redis, Kafka (a JVM; jars come through Maven), kcat
     redis-server redis-tools kcat default-jre-headless maven curl
+    # test scripts
+    python3
 )
 
 usage() {

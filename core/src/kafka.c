@@ -1,0 +1,361 @@
+/*
+ * kafka.c - librdkafka clients configured the chiso way (kafka.h).
+ *
+ * Every client is built in the same order: chiso's settings first, then the
+ * user's "kafka.*" pass-through (so an operator can override any of them),
+ * then the callbacks, which are not configurable. librdkafka's own log lines
+ * and error events are routed to chiso's stderr logger, so a stage has one
+ * log stream.
+ *
+ * The rd_kafka_conf_t built here is owned by this file until rd_kafka_new()
+ * succeeds, which takes it over; on every failure path it is destroyed here.
+ */
+#include "chiso/kafka.h"
+
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "chiso/common.h"
+
+#define ENSURE_TIMEOUT_MS 30000
+
+/* Map librdkafka's syslog levels onto chiso's. */
+static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
+{
+    const char *name = rk ? rd_kafka_name(rk) : "rdkafka";
+    if (level <= 3)
+        LOG_ERROR("%s: %s: %s", name, fac, buf);
+    else if (level == 4)
+        LOG_WARN("%s: %s: %s", name, fac, buf);
+    else if (level <= 6)
+        LOG_INFO("%s: %s: %s", name, fac, buf);
+    else
+        LOG_DEBUG("%s: %s: %s", name, fac, buf);
+}
+
+/* Most errors reported here are transient (a broker went away) and the
+ * client recovers by itself: they are warnings. A fatal error (e.g. the
+ * idempotent producer lost its guarantees) is logged as an error; the stage
+ * sees it again through rd_kafka_fatal_error() / failed deliveries. */
+static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *opaque)
+{
+    char fatal[512];
+    (void)opaque;
+
+    if (err == RD_KAFKA_RESP_ERR__FATAL) {
+        rd_kafka_resp_err_t orig = rd_kafka_fatal_error(rk, fatal, sizeof(fatal));
+        LOG_ERROR("%s: fatal error: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(orig), fatal);
+        return;
+    }
+    LOG_WARN("%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name((rd_kafka_resp_err_t)err),
+             reason);
+}
+
+typedef struct kv {
+    const char *key, *value;
+} kv;
+
+/* A conf with bootstrap.servers, the given settings, the pass-through and
+ * the logging callbacks. NULL with errstr on failure. */
+static rd_kafka_conf_t *conf_build(const chiso_config *cfg, const kv *settings, size_t n,
+                                   char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = rd_kafka_conf_new();
+    const char *brokers = chiso_config_str(cfg, "brokers");
+    char reason[512];
+
+    if (!brokers || !*brokers) {
+        snprintf(errstr, errstr_size, "option 'brokers' is not set");
+        goto err;
+    }
+    if (rd_kafka_conf_set(conf, "bootstrap.servers", brokers, reason, sizeof(reason)) !=
+        RD_KAFKA_CONF_OK) {
+        snprintf(errstr, errstr_size, "bootstrap.servers: %s", reason);
+        goto err;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (rd_kafka_conf_set(conf, settings[i].key, settings[i].value, reason,
+                              sizeof(reason)) != RD_KAFKA_CONF_OK) {
+            snprintf(errstr, errstr_size, "%s=%s: %s", settings[i].key, settings[i].value,
+                     reason);
+            goto err;
+        }
+    }
+    if (chiso_config_apply_kafka(cfg, conf, errstr, errstr_size) != 0)
+        goto err;
+    rd_kafka_conf_set_log_cb(conf, kafka_log_cb);
+    rd_kafka_conf_set_error_cb(conf, kafka_error_cb);
+    return conf;
+
+err:
+    rd_kafka_conf_destroy(conf);
+    return NULL;
+}
+
+const char *chiso_topic_name(const chiso_config *cfg, const char *base, char *buf, size_t size)
+{
+    const char *prefix = chiso_config_str(cfg, "topic.prefix");
+    snprintf(buf, size, "%s%s", prefix ? prefix : "", base);
+    return buf;
+}
+
+rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
+                                     void (*dr_cb)(rd_kafka_t *, const rd_kafka_message_t *,
+                                                   void *),
+                                     void *opaque, char *errstr, size_t errstr_size)
+{
+    /* lz4 is in Debian's librdkafka build (builtin.features lists it). */
+    static const kv settings[] = {
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"linger.ms", "5"},
+        {"batch.num.messages", "10000"},
+        {"compression.codec", "lz4"},
+        {"message.timeout.ms", "300000"},
+    };
+    rd_kafka_conf_t *conf = conf_build(cfg, settings, sizeof(settings) / sizeof(settings[0]),
+                                       errstr, errstr_size);
+    rd_kafka_t *rk;
+
+    if (!conf)
+        return NULL;
+    if (dr_cb)
+        rd_kafka_conf_set_dr_msg_cb(conf, dr_cb);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    conf = NULL; /* owned by rk */
+    return rk;
+}
+
+rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_id,
+                                     void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                          rd_kafka_topic_partition_list_t *,
+                                                          void *),
+                                     void *opaque, char *errstr, size_t errstr_size)
+{
+    const kv settings[] = {
+        {"group.id", group_id},
+        {"enable.auto.commit", "false"},
+        {"enable.auto.offset.store", "false"},
+        {"auto.offset.reset", "earliest"},
+        {"enable.partition.eof", "false"},
+    };
+    rd_kafka_conf_t *conf;
+    rd_kafka_t *rk;
+
+    if (!group_id || !*group_id) {
+        snprintf(errstr, errstr_size, "a consumer needs a group id");
+        return NULL;
+    }
+    conf = conf_build(cfg, settings, sizeof(settings) / sizeof(settings[0]), errstr,
+                      errstr_size);
+    if (!conf)
+        return NULL;
+    if (rebalance_cb)
+        rd_kafka_conf_set_rebalance_cb(conf, rebalance_cb);
+    rd_kafka_conf_set_opaque(conf, opaque);
+    rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, errstr, errstr_size);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return NULL;
+    }
+    conf = NULL; /* owned by rk */
+    rd_kafka_poll_set_consumer(rk);
+    return rk;
+}
+
+/* The contract's topics and their topic-level settings. */
+static const struct {
+    const char *base;
+    const char *cleanup;
+    const char *retention_ms; /* NULL = broker default */
+} contract_topics[] = {
+    /* The replay source: "long retention". 30 days is the default here; an
+     * operator who wants to keep everything sets retention.ms=-1 on the
+     * topic (kafka-configs) - existing topics are never altered. */
+    {CHISO_TOPIC_DOSSIER_EVENTS, "delete", "2592000000"},
+    {CHISO_TOPIC_CATALOG_PROCEDURES, "compact", NULL},
+    {CHISO_TOPIC_CATALOG_UNITS, "compact", NULL},
+    {CHISO_TOPIC_FEEDBACK_EVENTS, "delete", NULL},
+    {CHISO_TOPIC_DOSSIER_CLASSIFIED, "delete", NULL},
+    {CHISO_TOPIC_SCORES, "compact", NULL},
+    {CHISO_TOPIC_ALERTS, "delete", NULL},
+    {CHISO_TOPIC_DEADLETTER, "delete", NULL},
+};
+#define NTOPICS (sizeof(contract_topics) / sizeof(contract_topics[0]))
+
+static void sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
+/* Send one CreateTopics request for all contract topics and wait for its
+ * result. Returns 0 or CHISO_EIO with errstr. */
+static int create_topics(rd_kafka_t *rk, char names[][256], int partitions, int replication,
+                         char *errstr, size_t errstr_size)
+{
+    rd_kafka_NewTopic_t *topics[NTOPICS] = {0};
+    rd_kafka_AdminOptions_t *opts = NULL;
+    rd_kafka_queue_t *queue = NULL;
+    rd_kafka_event_t *ev = NULL;
+    const rd_kafka_CreateTopics_result_t *res;
+    const rd_kafka_topic_result_t **results;
+    size_t nresults;
+    char reason[512];
+    int rc = CHISO_EIO;
+
+    for (size_t i = 0; i < NTOPICS; i++) {
+        topics[i] = rd_kafka_NewTopic_new(names[i], partitions, replication, reason,
+                                          sizeof(reason));
+        if (!topics[i]) {
+            snprintf(errstr, errstr_size, "topic %s: %s", names[i], reason);
+            goto out;
+        }
+        if (rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy",
+                                         contract_topics[i].cleanup) != 0 ||
+            (contract_topics[i].retention_ms &&
+             rd_kafka_NewTopic_set_config(topics[i], "retention.ms",
+                                          contract_topics[i].retention_ms) != 0)) {
+            snprintf(errstr, errstr_size, "topic %s: cannot set its config", names[i]);
+            goto out;
+        }
+    }
+    opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
+    if (rd_kafka_AdminOptions_set_request_timeout(opts, ENSURE_TIMEOUT_MS, reason,
+                                                  sizeof(reason)) != 0 ||
+        rd_kafka_AdminOptions_set_operation_timeout(opts, ENSURE_TIMEOUT_MS, reason,
+                                                    sizeof(reason)) != 0) {
+        snprintf(errstr, errstr_size, "admin options: %s", reason);
+        goto out;
+    }
+    queue = rd_kafka_queue_new(rk);
+    rd_kafka_CreateTopics(rk, topics, NTOPICS, opts, queue);
+    /* The request timeout bounds the result; a little slack on top. */
+    ev = rd_kafka_queue_poll(queue, ENSURE_TIMEOUT_MS + 5000);
+    if (!ev) {
+        snprintf(errstr, errstr_size, "CreateTopics: no result after %d ms", ENSURE_TIMEOUT_MS);
+        goto out;
+    }
+    if (rd_kafka_event_error(ev)) {
+        snprintf(errstr, errstr_size, "CreateTopics: %s", rd_kafka_event_error_string(ev));
+        goto out;
+    }
+    res = rd_kafka_event_CreateTopics_result(ev);
+    if (!res) {
+        snprintf(errstr, errstr_size, "CreateTopics: unexpected event %s",
+                 rd_kafka_event_name(ev));
+        goto out;
+    }
+    results = rd_kafka_CreateTopics_result_topics(res, &nresults);
+    for (size_t i = 0; i < nresults; i++) {
+        rd_kafka_resp_err_t err = rd_kafka_topic_result_error(results[i]);
+        const char *name = rd_kafka_topic_result_name(results[i]);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
+            LOG_INFO("kafka: created topic %s", name);
+        } else if (err != RD_KAFKA_RESP_ERR_TOPIC_ALREADY_EXISTS) {
+            const char *msg = rd_kafka_topic_result_error_string(results[i]);
+            snprintf(errstr, errstr_size, "cannot create topic %s: %s", name,
+                     msg ? msg : rd_kafka_err2str(err));
+            goto out;
+        }
+    }
+    rc = 0;
+
+out:
+    if (ev)
+        rd_kafka_event_destroy(ev);
+    if (queue)
+        rd_kafka_queue_destroy(queue);
+    if (opts)
+        rd_kafka_AdminOptions_destroy(opts);
+    for (size_t i = 0; i < NTOPICS; i++) {
+        if (topics[i])
+            rd_kafka_NewTopic_destroy(topics[i]);
+    }
+    return rc;
+}
+
+/* Whether every topic in `names` is in the metadata with a leader for each
+ * partition; names the first missing one in *missing. */
+static bool topics_ready(const rd_kafka_metadata_t *md, char names[][256], const char **missing)
+{
+    for (size_t i = 0; i < NTOPICS; i++) {
+        bool ok = false;
+        for (int t = 0; t < md->topic_cnt && !ok; t++) {
+            const rd_kafka_metadata_topic_t *mt = &md->topics[t];
+            if (strcmp(mt->topic, names[i]) != 0)
+                continue;
+            ok = mt->err == RD_KAFKA_RESP_ERR_NO_ERROR && mt->partition_cnt > 0;
+            for (int p = 0; ok && p < mt->partition_cnt; p++)
+                ok = mt->partitions[p].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                     mt->partitions[p].leader >= 0;
+        }
+        if (!ok) {
+            *missing = names[i];
+            return false;
+        }
+    }
+    return true;
+}
+
+int chiso_kafka_ensure_topics(const chiso_config *cfg, int partitions, int replication,
+                              char *errstr, size_t errstr_size)
+{
+    char names[NTOPICS][256];
+    rd_kafka_conf_t *conf = conf_build(cfg, NULL, 0, errstr, errstr_size);
+    rd_kafka_t *rk = NULL;
+    int64_t deadline;
+    const char *missing = "?";
+    int rc = CHISO_EIO;
+
+    if (!conf)
+        return CHISO_EIO;
+    for (size_t i = 0; i < NTOPICS; i++)
+        chiso_topic_name(cfg, contract_topics[i].base, names[i], sizeof(names[i]));
+    /* A plain producer handle carries the admin requests. */
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+    if (!rk) {
+        rd_kafka_conf_destroy(conf);
+        return CHISO_EIO;
+    }
+    conf = NULL; /* owned by rk */
+
+    if (create_topics(rk, names, partitions, replication, errstr, errstr_size) != 0)
+        goto out;
+
+    /* Creation is asynchronous on the brokers: wait until every topic has
+     * leaders, bounded by the same timeout. */
+    deadline = chiso_now_mono_us() + (int64_t)ENSURE_TIMEOUT_MS * 1000;
+    for (;;) {
+        const rd_kafka_metadata_t *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, 5000);
+        bool ready = err == RD_KAFKA_RESP_ERR_NO_ERROR && topics_ready(md, names, &missing);
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        if (ready) {
+            rc = 0;
+            break;
+        }
+        if (chiso_now_mono_us() >= deadline) {
+            if (err)
+                snprintf(errstr, errstr_size, "no metadata after %d ms: %s", ENSURE_TIMEOUT_MS,
+                         rd_kafka_err2str(err));
+            else
+                snprintf(errstr, errstr_size, "topic %s has no leader after %d ms", missing,
+                         ENSURE_TIMEOUT_MS);
+            break;
+        }
+        sleep_ms(200);
+    }
+
+out:
+    rd_kafka_destroy(rk);
+    return rc;
+}
