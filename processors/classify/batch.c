@@ -61,7 +61,7 @@ typedef struct cl_item {
     int old_len;
     chiso_dossier *old, *cur;
     int64_t max_at;
-    int nevents, nreplayed;
+    int nevents, nreplayed, nchanged; /* events in the batch; fenced; that added a fact */
 } cl_item;
 
 struct cl_batch {
@@ -318,7 +318,7 @@ static cl_item *find_or_add(cl_batch *b, const chiso_event *ev, int32_t partitio
             it->pending = true;
             it->sent = it->applied = false;
             it->max_at = 0;
-            it->nevents = it->nreplayed = 0;
+            it->nevents = it->nreplayed = it->nchanged = 0;
             return it;
         }
         cl_item *it = &b->items[idx - 1];
@@ -555,7 +555,7 @@ static int apply_round(cl_batch *b)
         if (!it->pending)
             continue;
         chiso_dossier_copy(it->cur, it->old);
-        it->nevents = it->nreplayed = 0;
+        it->nevents = it->nreplayed = it->nchanged = 0;
         it->max_at = 0;
         int64_t max_offset = -1;
         for (int e = it->head; e >= 0; e = b->ev_next[e]) {
@@ -565,8 +565,10 @@ static int apply_round(cl_batch *b)
                 it->nreplayed++;
                 continue;
             }
-            if (chiso_dossier_apply(it->cur, &b->ev[e]))
+            if (chiso_dossier_apply(it->cur, &b->ev[e])) {
                 changed = true;
+                it->nchanged++;
+            }
             if (b->ev[e].at > it->max_at)
                 it->max_at = b->ev[e].at;
             if (msg->offset > max_offset)
@@ -764,7 +766,8 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
             duplicates += (uint64_t)(it->nevents - it->nreplayed);
             continue;
         }
-        applied += (uint64_t)(it->nevents - it->nreplayed);
+        applied += (uint64_t)it->nchanged;
+        duplicates += (uint64_t)(it->nevents - it->nreplayed - it->nchanged);
         bool op, np;
         chiso_class oc = chiso_dossier_class(it->old, &op);
         chiso_class nc = chiso_dossier_class(it->cur, &np);
