@@ -1,0 +1,284 @@
+/*
+ * catalog.c - the unit record of the compacted `catalog.units` topic.
+ *
+ * A unit record names a receiving unit (province, department or commune),
+ * its parent and its full-process target. The topic is compacted, so a
+ * null or empty value is a tombstone that deletes the key's unit; the
+ * parser reports it with return value 1 and leaves the record untouched
+ * beyond zeroing it.
+ *
+ * Validation follows event.c's order and reason codes: too_large,
+ * json_syntax, `v`, required fields (`unit`, `name`, `kind`) missing ->
+ * missing_field, then types and values -> bad_value. Optional fields:
+ * `parent` (absent or null = none), `e_copy_certification` (absent =
+ * false) and `target_full_process` (absent or null = 0.70). A unit cannot
+ * be its own parent. `name` must be 1..255 bytes of valid UTF-8 without
+ * control characters; Vietnamese diacritics pass through untouched.
+ *
+ * Catalog records are rare, so serialization builds a cJSON tree.
+ */
+#include "chiso/catalog.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "chiso/common.h"
+
+#define TARGET_DEFAULT 0.70
+
+static const char *const kind_names[] = {"unknown", "province", "department", "commune"};
+#define KIND_COUNT ((int)(sizeof(kind_names) / sizeof(kind_names[0])))
+
+const char *chiso_unit_kind_name(chiso_unit_kind kind)
+{
+    return ((int)kind >= 0 && (int)kind < KIND_COUNT) ? kind_names[kind] : "unknown";
+}
+
+static int reject(chiso_reject *rej, chiso_reject_reason reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int reject(chiso_reject *rej, chiso_reject_reason reason, const char *fmt, ...)
+{
+    va_list ap;
+    if (rej) {
+        rej->reason = reason;
+        va_start(ap, fmt);
+        vsnprintf(rej->detail, sizeof(rej->detail), fmt, ap);
+        va_end(ap);
+    }
+    return CHISO_EINVAL;
+}
+
+/* 1..32 bytes of [A-Za-z0-9._-], the contract's unit code. */
+static int unit_code_ok(const char *s)
+{
+    size_t i;
+    for (i = 0; s[i]; i++) {
+        char c = s[i];
+        if (i >= CHISO_CODE_MAX)
+            return 0;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              c == '.' || c == '_' || c == '-'))
+            return 0;
+    }
+    return i > 0;
+}
+
+/* Valid UTF-8 (shortest form, no surrogates, <= U+10FFFF) without C0, DEL
+ * or C1 control characters. */
+static int printable_utf8(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        uint32_t cp;
+        int n;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return 0;
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (len - i <= (size_t)n)
+            return 0;
+        for (int k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+            return 0;
+        i += (size_t)n + 1;
+    }
+    return 1;
+}
+
+static int is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+/* Checks on a parsed JSON object; fills *out. */
+static int parse_object(const cJSON *root, chiso_unit *out, chiso_reject *rej)
+{
+    static const char *const required[] = {"unit", "name", "kind"};
+    const cJSON *v, *item;
+    size_t n;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "v");
+    if (!v)
+        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'v' is missing");
+    if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
+        return reject(rej, CHISO_REJECT_BAD_VALUE, "field 'v' must be the number 1");
+    for (int i = 0; i < 3; i++) {
+        if (!cJSON_GetObjectItemCaseSensitive(root, required[i]))
+            return reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is missing", required[i]);
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(root, "unit");
+    if (!cJSON_IsString(item) || !item->valuestring || !unit_code_ok(item->valuestring))
+        return reject(rej, CHISO_REJECT_BAD_VALUE,
+                      "field 'unit' must be 1..32 characters of [A-Za-z0-9._-]");
+    strcpy(out->unit, item->valuestring);
+
+    item = cJSON_GetObjectItemCaseSensitive(root, "name");
+    if (!cJSON_IsString(item) || !item->valuestring)
+        return reject(rej, CHISO_REJECT_BAD_VALUE, "field 'name' must be a string");
+    n = strlen(item->valuestring);
+    if (n < 1 || n > CHISO_NAME_MAX || !printable_utf8((const unsigned char *)item->valuestring, n))
+        return reject(rej, CHISO_REJECT_BAD_VALUE,
+                      "field 'name' must be 1..255 bytes of valid UTF-8 text");
+    memcpy(out->name, item->valuestring, n + 1);
+
+    item = cJSON_GetObjectItemCaseSensitive(root, "kind");
+    if (cJSON_IsString(item) && item->valuestring) {
+        for (int k = 1; k < KIND_COUNT; k++) {
+            if (strcmp(item->valuestring, kind_names[k]) == 0)
+                out->kind = (chiso_unit_kind)k;
+        }
+    }
+    if (out->kind == CHISO_UNIT_UNKNOWN)
+        return reject(rej, CHISO_REJECT_BAD_VALUE,
+                      "field 'kind' must be one of province, department, commune");
+
+    item = cJSON_GetObjectItemCaseSensitive(root, "parent");
+    if (item && !cJSON_IsNull(item)) {
+        if (!cJSON_IsString(item) || !item->valuestring || !unit_code_ok(item->valuestring))
+            return reject(rej, CHISO_REJECT_BAD_VALUE,
+                          "field 'parent' must be null or a unit code");
+        if (strcmp(item->valuestring, out->unit) == 0)
+            return reject(rej, CHISO_REJECT_BAD_VALUE, "field 'parent' names the unit itself");
+        strcpy(out->parent, item->valuestring);
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(root, "e_copy_certification");
+    if (item) {
+        if (!cJSON_IsBool(item))
+            return reject(rej, CHISO_REJECT_BAD_VALUE,
+                          "field 'e_copy_certification' must be true or false");
+        out->e_copy_certification = cJSON_IsTrue(item);
+    }
+
+    out->target_full_process = TARGET_DEFAULT;
+    item = cJSON_GetObjectItemCaseSensitive(root, "target_full_process");
+    if (item && !cJSON_IsNull(item)) {
+        /* Written so that NaN fails. */
+        if (!cJSON_IsNumber(item) || !(item->valuedouble >= 0.0 && item->valuedouble <= 1.0))
+            return reject(rej, CHISO_REJECT_BAD_VALUE,
+                          "field 'target_full_process' must be a number from 0 to 1");
+        out->target_full_process = item->valuedouble;
+    }
+    return 0;
+}
+
+int chiso_unit_parse(const char *buf, size_t len, chiso_unit *out, chiso_reject *rej)
+{
+    cJSON *root = NULL;
+    const char *end = NULL;
+    size_t i;
+    int rc = CHISO_EINVAL;
+
+    if (rej) {
+        rej->reason = CHISO_REJECT_NONE;
+        rej->detail[0] = '\0';
+    }
+    memset(out, 0, sizeof(*out));
+    if (len > CHISO_EVENT_MAX_BYTES)
+        return reject(rej, CHISO_REJECT_TOO_LARGE, "payload of %zu bytes is over the %d-byte limit",
+                      len, CHISO_EVENT_MAX_BYTES);
+    for (i = 0; i < len && is_json_space(buf[i]); i++)
+        ;
+    if (i == len)
+        return 1; /* empty (or blank) value: tombstone */
+    for (i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c < 0x20 && !is_json_space((char)c))
+            return reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload contains a raw control byte");
+    }
+
+    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!root) {
+        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not valid JSON");
+        goto out;
+    }
+    while (end < buf + len && is_json_space(*end))
+        end++;
+    if (end != buf + len) {
+        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload has data after the JSON value");
+        goto out;
+    }
+    if (cJSON_IsNull(root)) {
+        rc = 1; /* JSON null: tombstone */
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not a JSON object");
+        goto out;
+    }
+    rc = parse_object(root, out, rej);
+
+out:
+    cJSON_Delete(root);
+    if (rc != 0)
+        memset(out, 0, sizeof(*out));
+    return rc;
+}
+
+int chiso_unit_to_json(const chiso_unit *u, char *buf, size_t size)
+{
+    cJSON *root = NULL;
+    char *text = NULL;
+    size_t n;
+    int rc = CHISO_ENOMEM;
+
+    if (!u || (int)u->kind <= CHISO_UNIT_UNKNOWN || (int)u->kind >= KIND_COUNT)
+        return CHISO_EINVAL;
+    root = cJSON_CreateObject();
+    if (!root)
+        goto out;
+    /* cJSON_Add* return NULL on failure and leave the tree consistent; one
+     * check of the printed result covers them all. */
+    cJSON_AddNumberToObject(root, "v", 1);
+    cJSON_AddStringToObject(root, "unit", u->unit);
+    cJSON_AddStringToObject(root, "name", u->name);
+    cJSON_AddStringToObject(root, "kind", kind_names[u->kind]);
+    if (u->parent[0])
+        cJSON_AddStringToObject(root, "parent", u->parent);
+    else
+        cJSON_AddNullToObject(root, "parent");
+    cJSON_AddBoolToObject(root, "e_copy_certification", u->e_copy_certification);
+    cJSON_AddNumberToObject(root, "target_full_process", u->target_full_process);
+    if (cJSON_GetArraySize(root) != 7)
+        goto out;
+    text = cJSON_PrintUnformatted(root);
+    if (!text)
+        goto out;
+    n = strlen(text);
+    if (n >= size) {
+        rc = CHISO_ERANGE;
+        goto out;
+    }
+    memcpy(buf, text, n + 1);
+    rc = (int)n;
+
+out:
+    cJSON_free(text);
+    cJSON_Delete(root);
+    return rc;
+}

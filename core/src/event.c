@@ -1,0 +1,632 @@
+/*
+ * event.c - parse, validate and serialize the dossier lifecycle event of
+ * CONTRACT.md v1.
+ *
+ * chiso_event_parse() is the gate every record from `dossier.events` goes
+ * through: it either fills a chiso_event whose every field is valid, or
+ * names the first problem with a contract reason code and a sentence. The
+ * checks run in a fixed order so the same bad record always gets the same
+ * reason:
+ *   1. size > CHISO_EVENT_MAX_BYTES                        -> too_large
+ *   2. not one JSON object (raw control bytes, syntax,
+ *      trailing junk other than whitespace, not an object)  -> json_syntax
+ *   3. `v` absent -> missing_field; `v` not the number 1    -> bad_value
+ *   4. a common field absent                                -> missing_field
+ *   5. a common field not a string                          -> bad_value
+ *   6. `type` not a contract type                           -> unknown_type
+ *   7. id / code length or charset, `at` not RFC 3339       -> bad_value
+ *   8. a field of the event's type absent (when required)   -> missing_field
+ *      or of the wrong JSON type / not in its enum          -> bad_value
+ * Fields that do not belong to the event's type are ignored like any other
+ * unknown field. A JSON null counts as present with the wrong type.
+ *
+ * `due_at` earlier than `at` is accepted: a receipt recorded after its own
+ * due date is late data (or a backfilled record), not a malformed one, and
+ * the on-time rule judges it. Times must fall in local years 0000..9999,
+ * the range RFC 3339 can express, so every accepted event serializes back.
+ *
+ * The only allocations are cJSON's own tree, freed before returning;
+ * serialization writes straight into the caller's buffer.
+ */
+#include "chiso/event.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "chiso/common.h"
+#include "chiso/vntime.h"
+
+/* ---- name tables ------------------------------------------------------ */
+
+static const char *const type_names[CHISO_EV_TYPE_COUNT] = {
+    [CHISO_EV_NONE] = "none",
+    [CHISO_EV_SUBMITTED] = "submitted",
+    [CHISO_EV_RECEIVED] = "received",
+    [CHISO_EV_NOT_ACCEPTED] = "not_accepted",
+    [CHISO_EV_PROCESSING] = "processing",
+    [CHISO_EV_SUPPLEMENT_REQUESTED] = "supplement_requested",
+    [CHISO_EV_SUPPLEMENT_RECEIVED] = "supplement_received",
+    [CHISO_EV_FEE_REQUESTED] = "fee_requested",
+    [CHISO_EV_PAID] = "paid",
+    [CHISO_EV_REQUIREMENT] = "requirement",
+    [CHISO_EV_RESOLVED] = "resolved",
+    [CHISO_EV_RETURNED] = "returned",
+    [CHISO_EV_WITHDRAWN] = "withdrawn",
+    [CHISO_EV_STOPPED] = "stopped",
+    [CHISO_EV_SYNCED] = "synced",
+    [CHISO_EV_RATED] = "rated",
+    [CHISO_EV_COMPLAINT] = "complaint",
+};
+
+static const char *const reject_codes[CHISO_REJECT_REASON_COUNT] = {
+    [CHISO_REJECT_NONE] = "none",
+    [CHISO_REJECT_JSON_SYNTAX] = "json_syntax",
+    [CHISO_REJECT_MISSING_FIELD] = "missing_field",
+    [CHISO_REJECT_BAD_VALUE] = "bad_value",
+    [CHISO_REJECT_UNKNOWN_TYPE] = "unknown_type",
+    [CHISO_REJECT_TOO_LARGE] = "too_large",
+    [CHISO_REJECT_EXPIRED] = "expired",
+};
+
+/* Enum tables: index 0 is the "none/unknown" value, never valid on the wire. */
+static const char *const channel_names[] = {"unknown", "online", "direct", "postal"};
+static const char *const method_names[] = {"none", "dvcqg_platform", "provincial_gateway", "cash",
+                                           "bank_transfer"};
+static const char *const req_kind_names[] = {"none", "in_person", "paper_submission",
+                                             "field_verification"};
+static const char *const outcome_names[] = {"none", "approved", "denied"};
+static const char *const delivery_names[] = {"none", "online", "postal", "counter"};
+
+#define COUNT_OF(a) ((int)(sizeof(a) / sizeof((a)[0])))
+
+static const char *table_name(const char *const *names, int count, int value)
+{
+    return (value >= 0 && value < count) ? names[value] : "unknown";
+}
+
+const char *chiso_event_type_name(chiso_event_type type)
+{
+    return table_name(type_names, COUNT_OF(type_names), (int)type);
+}
+
+chiso_event_type chiso_event_type_from_name(const char *name)
+{
+    if (!name)
+        return CHISO_EV_NONE;
+    for (int t = CHISO_EV_NONE + 1; t < CHISO_EV_TYPE_COUNT; t++) {
+        if (strcmp(name, type_names[t]) == 0)
+            return (chiso_event_type)t;
+    }
+    return CHISO_EV_NONE;
+}
+
+const char *chiso_reject_code(chiso_reject_reason reason)
+{
+    return table_name(reject_codes, COUNT_OF(reject_codes), (int)reason);
+}
+
+const char *chiso_channel_name(chiso_channel channel)
+{
+    return table_name(channel_names, COUNT_OF(channel_names), (int)channel);
+}
+
+const char *chiso_pay_method_name(chiso_pay_method method)
+{
+    return table_name(method_names, COUNT_OF(method_names), (int)method);
+}
+
+const char *chiso_requirement_kind_name(chiso_requirement_kind kind)
+{
+    return table_name(req_kind_names, COUNT_OF(req_kind_names), (int)kind);
+}
+
+const char *chiso_outcome_name(chiso_outcome outcome)
+{
+    return table_name(outcome_names, COUNT_OF(outcome_names), (int)outcome);
+}
+
+const char *chiso_delivery_name(chiso_delivery delivery)
+{
+    return table_name(delivery_names, COUNT_OF(delivery_names), (int)delivery);
+}
+
+/* ---- validation helpers ----------------------------------------------- */
+
+static int reject(chiso_reject *rej, chiso_reject_reason reason, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int reject(chiso_reject *rej, chiso_reject_reason reason, const char *fmt, ...)
+{
+    va_list ap;
+    if (rej) {
+        rej->reason = reason;
+        va_start(ap, fmt);
+        vsnprintf(rej->detail, sizeof(rej->detail), fmt, ap);
+        va_end(ap);
+    }
+    return CHISO_EINVAL;
+}
+
+/* Copy at most 24 bytes of an untrusted string for a detail sentence,
+ * keeping only printable ASCII so the sentence stays valid UTF-8. */
+static const char *quote_safe(const char *s, char out[32])
+{
+    size_t i;
+    for (i = 0; s[i] && i < 24; i++)
+        out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'') ? s[i] : '?';
+    if (s[i])
+        out[i++] = '.', out[i++] = '.', out[i++] = '.';
+    out[i] = '\0';
+    return out;
+}
+
+/* Valid UTF-8 (shortest form, no surrogates, <= U+10FFFF) without C0, DEL
+ * or C1 control characters. */
+static int printable_utf8(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        uint32_t cp;
+        int n;
+        if (c < 0x80) {
+            if (c < 0x20 || c == 0x7f)
+                return 0;
+            i++;
+            continue;
+        }
+        if (c >= 0xc2 && c <= 0xdf) {
+            n = 1;
+            cp = c & 0x1f;
+        } else if (c >= 0xe0 && c <= 0xef) {
+            n = 2;
+            cp = c & 0x0f;
+        } else if (c >= 0xf0 && c <= 0xf4) {
+            n = 3;
+            cp = c & 0x07;
+        } else {
+            return 0;
+        }
+        if (len - i <= (size_t)n)
+            return 0;
+        for (int k = 1; k <= n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
+            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
+            return 0;
+        i += (size_t)n + 1;
+    }
+    return 1;
+}
+
+/* 1..max bytes of [A-Za-z0-9] plus the punctuation in `extra`. */
+static int code_ok(const char *s, size_t max, const char *extra)
+{
+    size_t i;
+    for (i = 0; s[i]; i++) {
+        char c = s[i];
+        if (i >= max)
+            return 0;
+        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+              (c != '\0' && strchr(extra, c))))
+            return 0;
+    }
+    return i > 0;
+}
+
+/* JSON text may contain no raw control byte other than its four whitespace
+ * characters (inside strings they must be escaped). cJSON is lenient here,
+ * treating any byte <= 0x20 as whitespace, so this check keeps us strict. */
+static int no_raw_controls(const char *buf, size_t len)
+{
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)buf[i];
+        if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
+            return 0;
+    }
+    return 1;
+}
+
+/* Local wall seconds bounds of years 0000..9999 expressed as epoch bounds. */
+#define EPOCH_MIN (-62167219200LL - CHISO_VN_OFFSET_S)
+#define EPOCH_MAX (253402300799LL - CHISO_VN_OFFSET_S)
+
+static int parse_time_field(const cJSON *item, const char *field, int64_t *out, chiso_reject *rej)
+{
+    const char *s = item->valuestring;
+    if (!cJSON_IsString(item) || !s)
+        return reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be a string", field);
+    if (chiso_time_parse(s, out) != 0)
+        return reject(rej, CHISO_REJECT_BAD_VALUE,
+                      "field '%s' is not an RFC 3339 time with an offset", field);
+    if (*out < EPOCH_MIN || *out > EPOCH_MAX)
+        return reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' is outside local years 0000..9999",
+                      field);
+    return 0;
+}
+
+/* A required enum string of the event's type. */
+static int parse_enum(const cJSON *root, const char *field, const char *const *names, int count,
+                      int *out, chiso_event_type type, chiso_reject *rej)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, field);
+    if (!item)
+        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is required for type '%s'",
+                      field, type_names[type]);
+    if (cJSON_IsString(item) && item->valuestring) {
+        for (int i = 1; i < count; i++) {
+            if (strcmp(item->valuestring, names[i]) == 0) {
+                *out = i;
+                return 0;
+            }
+        }
+    }
+    return reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' is not one of the contract's %s values",
+                  field, field);
+}
+
+/* An optional boolean (absent = false); present, it must be a JSON boolean. */
+static int parse_opt_bool(const cJSON *root, const char *field, bool *out, chiso_reject *rej)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, field);
+    if (!item) {
+        *out = false;
+        return 0;
+    }
+    if (!cJSON_IsBool(item))
+        return reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be true or false", field);
+    *out = cJSON_IsTrue(item);
+    return 0;
+}
+
+static int parse_req_bool(const cJSON *root, const char *field, bool *out, chiso_event_type type,
+                          chiso_reject *rej)
+{
+    if (!cJSON_GetObjectItemCaseSensitive(root, field))
+        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is required for type '%s'",
+                      field, type_names[type]);
+    return parse_opt_bool(root, field, out, rej);
+}
+
+#define AMOUNT_MAX 9007199254740992.0 /* 2^53: every integer up to it is exact */
+
+/* ---- parsing ------------------------------------------------------------ */
+
+/* The fields of the event's own type (check 8). */
+static int parse_type_fields(const cJSON *root, chiso_event *ev, chiso_reject *rej)
+{
+    const cJSON *item;
+    int e = 0, rc = 0;
+
+    switch (ev->type) {
+    case CHISO_EV_SUBMITTED:
+        rc = parse_enum(root, "channel", channel_names, COUNT_OF(channel_names), &e, ev->type, rej);
+        ev->channel = (chiso_channel)e;
+        break;
+    case CHISO_EV_RECEIVED:
+        item = cJSON_GetObjectItemCaseSensitive(root, "due_at");
+        if (!item)
+            return reject(rej, CHISO_REJECT_MISSING_FIELD,
+                          "field 'due_at' is required for type 'received'");
+        if ((rc = parse_time_field(item, "due_at", &ev->due_at, rej)) != 0 ||
+            (rc = parse_opt_bool(root, "digitized", &ev->digitized, rej)) != 0 ||
+            (rc = parse_opt_bool(root, "reused_data", &ev->reused_data, rej)) != 0 ||
+            (rc = parse_opt_bool(root, "from_data_store", &ev->from_data_store, rej)) != 0)
+            return rc;
+        rc = parse_opt_bool(root, "population_data", &ev->population_data, rej);
+        break;
+    case CHISO_EV_NOT_ACCEPTED:
+        item = cJSON_GetObjectItemCaseSensitive(root, "reason");
+        if (item && !cJSON_IsString(item))
+            return reject(rej, CHISO_REJECT_BAD_VALUE, "field 'reason' must be a string");
+        break;
+    case CHISO_EV_FEE_REQUESTED:
+        item = cJSON_GetObjectItemCaseSensitive(root, "amount");
+        if (!item)
+            return reject(rej, CHISO_REJECT_MISSING_FIELD,
+                          "field 'amount' is required for type 'fee_requested'");
+        /* The comparisons are false for NaN, so NaN fails too. */
+        if (!cJSON_IsNumber(item) || !(item->valuedouble >= 0.0) ||
+            !(item->valuedouble <= AMOUNT_MAX) ||
+            (double)(int64_t)item->valuedouble != item->valuedouble)
+            return reject(rej, CHISO_REJECT_BAD_VALUE,
+                          "field 'amount' must be a whole number of VND from 0 to 2^53");
+        ev->amount = (int64_t)item->valuedouble;
+        break;
+    case CHISO_EV_PAID:
+        rc = parse_enum(root, "method", method_names, COUNT_OF(method_names), &e, ev->type, rej);
+        ev->method = (chiso_pay_method)e;
+        break;
+    case CHISO_EV_REQUIREMENT:
+        rc = parse_enum(root, "kind", req_kind_names, COUNT_OF(req_kind_names), &e, ev->type, rej);
+        ev->kind = (chiso_requirement_kind)e;
+        break;
+    case CHISO_EV_RESOLVED:
+        if ((rc = parse_enum(root, "outcome", outcome_names, COUNT_OF(outcome_names), &e, ev->type,
+                             rej)) != 0)
+            return rc;
+        ev->outcome = (chiso_outcome)e;
+        if ((rc = parse_opt_bool(root, "e_result", &ev->e_result, rej)) != 0)
+            return rc;
+        rc = parse_opt_bool(root, "e_signed", &ev->e_signed, rej);
+        break;
+    case CHISO_EV_RETURNED:
+        if ((rc = parse_enum(root, "delivery", delivery_names, COUNT_OF(delivery_names), &e,
+                             ev->type, rej)) != 0)
+            return rc;
+        ev->delivery = (chiso_delivery)e;
+        rc = parse_opt_bool(root, "paper_copy", &ev->paper_copy, rej);
+        break;
+    case CHISO_EV_RATED:
+        rc = parse_req_bool(root, "satisfied", &ev->satisfied, ev->type, rej);
+        break;
+    default: /* processing, supplement_*, withdrawn, stopped, synced, complaint */
+        break;
+    }
+    return rc;
+}
+
+enum { F_EVENT_ID, F_DOSSIER_ID, F_UNIT, F_PROCEDURE, F_TYPE, F_AT, F_COUNT };
+static const char *const common_fields[F_COUNT] = {"event_id",  "dossier_id", "unit",
+                                                   "procedure", "type",       "at"};
+
+/* Checks 3 to 8 on a parsed JSON object. */
+static int parse_object(const cJSON *root, chiso_event *ev, chiso_reject *rej)
+{
+    const cJSON *v, *f[F_COUNT];
+    const char *s[F_COUNT];
+    char quoted[32];
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "v");
+    if (!v)
+        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'v' is missing");
+    if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
+        return reject(rej, CHISO_REJECT_BAD_VALUE, "field 'v' must be the number 1");
+
+    for (int i = 0; i < F_COUNT; i++) {
+        f[i] = cJSON_GetObjectItemCaseSensitive(root, common_fields[i]);
+        if (!f[i])
+            return reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is missing",
+                          common_fields[i]);
+    }
+    for (int i = 0; i < F_COUNT; i++) {
+        if (!cJSON_IsString(f[i]) || !f[i]->valuestring)
+            return reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be a string",
+                          common_fields[i]);
+        s[i] = f[i]->valuestring;
+    }
+
+    ev->type = chiso_event_type_from_name(s[F_TYPE]);
+    if (ev->type == CHISO_EV_NONE)
+        return reject(rej, CHISO_REJECT_UNKNOWN_TYPE,
+                      "field 'type' value '%s' is not a contract event type",
+                      quote_safe(s[F_TYPE], quoted));
+
+    {
+        size_t n = strlen(s[F_EVENT_ID]);
+        if (n < 1 || n > CHISO_ID_MAX || !printable_utf8((const unsigned char *)s[F_EVENT_ID], n))
+            return reject(rej, CHISO_REJECT_BAD_VALUE,
+                          "field 'event_id' must be 1..64 bytes of printable UTF-8");
+    }
+    if (!code_ok(s[F_DOSSIER_ID], CHISO_ID_MAX, "._:/-"))
+        return reject(rej, CHISO_REJECT_BAD_VALUE,
+                      "field 'dossier_id' must be 1..64 characters of [A-Za-z0-9._:/-]");
+    if (!code_ok(s[F_UNIT], CHISO_CODE_MAX, "._-"))
+        return reject(rej, CHISO_REJECT_BAD_VALUE,
+                      "field 'unit' must be 1..32 characters of [A-Za-z0-9._-]");
+    if (!code_ok(s[F_PROCEDURE], CHISO_CODE_MAX, "._-"))
+        return reject(rej, CHISO_REJECT_BAD_VALUE,
+                      "field 'procedure' must be 1..32 characters of [A-Za-z0-9._-]");
+    if (parse_time_field(f[F_AT], "at", &ev->at, rej) != 0)
+        return CHISO_EINVAL;
+
+    /* Lengths were checked above, so these copies always fit. */
+    strcpy(ev->event_id, s[F_EVENT_ID]);
+    strcpy(ev->dossier_id, s[F_DOSSIER_ID]);
+    strcpy(ev->unit, s[F_UNIT]);
+    strcpy(ev->procedure, s[F_PROCEDURE]);
+
+    return parse_type_fields(root, ev, rej);
+}
+
+int chiso_event_parse(const char *buf, size_t len, chiso_event *ev, chiso_reject *rej)
+{
+    cJSON *root = NULL;
+    const char *end = NULL;
+    int rc = CHISO_EINVAL;
+
+    if (rej) {
+        rej->reason = CHISO_REJECT_NONE;
+        rej->detail[0] = '\0';
+    }
+    memset(ev, 0, sizeof(*ev));
+    if (len > CHISO_EVENT_MAX_BYTES)
+        return reject(rej, CHISO_REJECT_TOO_LARGE, "payload of %zu bytes is over the %d-byte limit",
+                      len, CHISO_EVENT_MAX_BYTES);
+    if (!buf || len == 0)
+        return reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is empty");
+    if (!no_raw_controls(buf, len))
+        return reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload contains a raw control byte");
+
+    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!root) {
+        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not valid JSON");
+        goto out;
+    }
+    while (end < buf + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
+        end++;
+    if (end != buf + len) {
+        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload has data after the JSON value");
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not a JSON object");
+        goto out;
+    }
+    rc = parse_object(root, ev, rej);
+
+out:
+    cJSON_Delete(root);
+    if (rc != 0)
+        memset(ev, 0, sizeof(*ev));
+    return rc;
+}
+
+/* ---- serialization ------------------------------------------------------ */
+
+/* A bounded writer into the caller's buffer; `len` keeps counting past the
+ * end so the caller learns the buffer was too small. */
+typedef struct jw {
+    char *buf;
+    size_t size;
+    size_t len;
+} jw;
+
+static void jw_raw(jw *w, const char *s, size_t n)
+{
+    if (w->len < w->size) {
+        size_t room = w->size - w->len;
+        memcpy(w->buf + w->len, s, n < room ? n : room);
+    }
+    w->len += n;
+}
+
+static void jw_lit(jw *w, const char *s)
+{
+    jw_raw(w, s, strlen(s));
+}
+
+/* A JSON string; bytes >= 0x80 pass through (the contract is UTF-8). */
+static void jw_str(jw *w, const char *s, size_t max)
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t i, run = 0;
+
+    jw_raw(w, "\"", 1);
+    for (i = 0; i < max && s[i]; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c >= 0x20 && c != '"' && c != '\\')
+            continue;
+        jw_raw(w, s + run, i - run);
+        run = i + 1;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            jw_raw(w, esc, 2);
+        } else {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            jw_raw(w, esc, 6);
+        }
+    }
+    jw_raw(w, s + run, i - run);
+    jw_raw(w, "\"", 1);
+}
+
+static void jw_key(jw *w, const char *key)
+{
+    jw_raw(w, ",\"", 2);
+    jw_lit(w, key);
+    jw_raw(w, "\":", 2);
+}
+
+static void jw_field_str(jw *w, const char *key, const char *value)
+{
+    jw_key(w, key);
+    jw_str(w, value, strlen(value));
+}
+
+static void jw_field_time(jw *w, const char *key, int64_t epoch)
+{
+    char t[CHISO_TIME_STRLEN];
+    chiso_time_format(epoch, t);
+    jw_field_str(w, key, t);
+}
+
+static void jw_field_bool(jw *w, const char *key, bool value)
+{
+    jw_key(w, key);
+    jw_lit(w, value ? "true" : "false");
+}
+
+#define ENUM_OK(v, names) ((int)(v) > 0 && (int)(v) < COUNT_OF(names))
+
+int chiso_event_to_json(const chiso_event *ev, char *buf, size_t size)
+{
+    jw w = {buf, size, 0};
+    char num[24];
+
+    if (!ev || ev->type <= CHISO_EV_NONE || ev->type >= CHISO_EV_TYPE_COUNT)
+        return CHISO_EINVAL;
+
+    jw_lit(&w, "{\"v\":1");
+    jw_key(&w, "event_id");
+    jw_str(&w, ev->event_id, CHISO_ID_MAX);
+    jw_key(&w, "dossier_id");
+    jw_str(&w, ev->dossier_id, CHISO_ID_MAX);
+    jw_key(&w, "unit");
+    jw_str(&w, ev->unit, CHISO_CODE_MAX);
+    jw_key(&w, "procedure");
+    jw_str(&w, ev->procedure, CHISO_CODE_MAX);
+    jw_field_str(&w, "type", type_names[ev->type]);
+    jw_field_time(&w, "at", ev->at);
+
+    switch (ev->type) {
+    case CHISO_EV_SUBMITTED:
+        if (!ENUM_OK(ev->channel, channel_names))
+            return CHISO_EINVAL;
+        jw_field_str(&w, "channel", channel_names[ev->channel]);
+        break;
+    case CHISO_EV_RECEIVED:
+        jw_field_time(&w, "due_at", ev->due_at);
+        jw_field_bool(&w, "digitized", ev->digitized);
+        jw_field_bool(&w, "reused_data", ev->reused_data);
+        jw_field_bool(&w, "from_data_store", ev->from_data_store);
+        jw_field_bool(&w, "population_data", ev->population_data);
+        break;
+    case CHISO_EV_FEE_REQUESTED:
+        if (ev->amount < 0 || ev->amount > (int64_t)AMOUNT_MAX)
+            return CHISO_EINVAL;
+        jw_key(&w, "amount");
+        jw_raw(&w, num, (size_t)snprintf(num, sizeof(num), "%lld", (long long)ev->amount));
+        break;
+    case CHISO_EV_PAID:
+        if (!ENUM_OK(ev->method, method_names))
+            return CHISO_EINVAL;
+        jw_field_str(&w, "method", method_names[ev->method]);
+        break;
+    case CHISO_EV_REQUIREMENT:
+        if (!ENUM_OK(ev->kind, req_kind_names))
+            return CHISO_EINVAL;
+        jw_field_str(&w, "kind", req_kind_names[ev->kind]);
+        break;
+    case CHISO_EV_RESOLVED:
+        if (!ENUM_OK(ev->outcome, outcome_names))
+            return CHISO_EINVAL;
+        jw_field_str(&w, "outcome", outcome_names[ev->outcome]);
+        jw_field_bool(&w, "e_result", ev->e_result);
+        jw_field_bool(&w, "e_signed", ev->e_signed);
+        break;
+    case CHISO_EV_RETURNED:
+        if (!ENUM_OK(ev->delivery, delivery_names))
+            return CHISO_EINVAL;
+        jw_field_str(&w, "delivery", delivery_names[ev->delivery]);
+        jw_field_bool(&w, "paper_copy", ev->paper_copy);
+        break;
+    case CHISO_EV_RATED:
+        jw_field_bool(&w, "satisfied", ev->satisfied);
+        break;
+    default:
+        break;
+    }
+    jw_raw(&w, "}", 1);
+
+    if (w.len >= size || w.len > (size_t)CHISO_EVENT_MAX_BYTES)
+        return CHISO_ERANGE;
+    buf[w.len] = '\0';
+    return (int)w.len;
+}
