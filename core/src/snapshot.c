@@ -1,0 +1,243 @@
+/*
+ * snapshot.c - counts -> score snapshot JSON (snapshot.h). Pure: no I/O, no
+ * clock; the caller passes as_of.
+ *
+ * The JSON layout is the contract (CONTRACT.md, "Score snapshot") and is
+ * documented field by field in docs/snapshot.md: change both together.
+ */
+#include "chiso/snapshot.h"
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chiso/common.h"
+
+/* The period counters of counters.h and where each lands in the struct. */
+static const struct {
+    chiso_counter_id id;
+    size_t offset;
+} period_fields[] = {
+    {CHISO_C_RECEIVED, offsetof(chiso_snapshot_counts, received)},
+    {CHISO_C_RECEIVED_ONLINE, offsetof(chiso_snapshot_counts, received_online)},
+    {CHISO_C_RECEIVED_DIRECT, offsetof(chiso_snapshot_counts, received_direct)},
+    {CHISO_C_RECEIVED_POSTAL, offsetof(chiso_snapshot_counts, received_postal)},
+    {CHISO_C_RESOLVED, offsetof(chiso_snapshot_counts, resolved)},
+    {CHISO_C_RESOLVED_ON_TIME, offsetof(chiso_snapshot_counts, resolved_on_time)},
+    {CHISO_C_RESOLVED_LATE, offsetof(chiso_snapshot_counts, resolved_late)},
+    {CHISO_C_FULL_PROCESS, offsetof(chiso_snapshot_counts, full_process)},
+    {CHISO_C_PARTIAL, offsetof(chiso_snapshot_counts, partial)},
+    {CHISO_C_OFFLINE, offsetof(chiso_snapshot_counts, offline)},
+};
+#define N_PERIOD_FIELDS (sizeof(period_fields) / sizeof(period_fields[0]))
+
+/* Every count in JSON order, for the "counts" object and the roll-up. */
+static const struct {
+    const char *name;
+    size_t offset;
+} count_fields[] = {
+    {"received", offsetof(chiso_snapshot_counts, received)},
+    {"received_online", offsetof(chiso_snapshot_counts, received_online)},
+    {"received_direct", offsetof(chiso_snapshot_counts, received_direct)},
+    {"received_postal", offsetof(chiso_snapshot_counts, received_postal)},
+    {"resolved", offsetof(chiso_snapshot_counts, resolved)},
+    {"resolved_on_time", offsetof(chiso_snapshot_counts, resolved_on_time)},
+    {"resolved_late", offsetof(chiso_snapshot_counts, resolved_late)},
+    {"full_process", offsetof(chiso_snapshot_counts, full_process)},
+    {"partial", offsetof(chiso_snapshot_counts, partial)},
+    {"offline", offsetof(chiso_snapshot_counts, offline)},
+    {"open", offsetof(chiso_snapshot_counts, open)},
+    {"open_overdue", offsetof(chiso_snapshot_counts, open_overdue)},
+};
+#define N_COUNT_FIELDS (sizeof(count_fields) / sizeof(count_fields[0]))
+
+static int64_t *count_at(chiso_snapshot_counts *c, size_t offset)
+{
+    return (int64_t *)(void *)((char *)c + offset);
+}
+
+static int64_t count_get(const chiso_snapshot_counts *c, size_t offset)
+{
+    return *(const int64_t *)(const void *)((const char *)c + offset);
+}
+
+void chiso_snapshot_unit_default(chiso_unit *u, const char *code)
+{
+    memset(u, 0, sizeof(*u));
+    snprintf(u->unit, sizeof(u->unit), "%s", code);
+    snprintf(u->name, sizeof(u->name), "%s", u->unit);
+    u->kind = CHISO_UNIT_UNKNOWN;
+    u->target_full_process = CHISO_SNAPSHOT_DEFAULT_TARGET;
+}
+
+int chiso_snapshot_counts_set(chiso_snapshot_counts *c, const char *field, int64_t value)
+{
+    int id = chiso_counter_from_name(field);
+
+    for (size_t i = 0; i < N_PERIOD_FIELDS; i++) {
+        if ((int)period_fields[i].id == id) {
+            *count_at(c, period_fields[i].offset) = value;
+            return 0;
+        }
+    }
+    return CHISO_ENOENT;
+}
+
+void chiso_snapshot_counts_add(chiso_snapshot_counts *acc, const chiso_snapshot_counts *x)
+{
+    for (size_t i = 0; i < N_COUNT_FIELDS; i++)
+        *count_at(acc, count_fields[i].offset) += count_get(x, count_fields[i].offset);
+}
+
+int chiso_snapshot_open(const chiso_snapshot_bucket *buckets, size_t n, int32_t end_day,
+                        chiso_snapshot_counts *c)
+{
+    int64_t open = 0, overdue = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        const chiso_snapshot_bucket *b = &buckets[i];
+        chiso_period p;
+        bool take = false;
+
+        if (!b->key || chiso_period_parse(b->key, &p) != 0)
+            return CHISO_EINVAL;
+        if (p.kind == CHISO_PERIOD_MONTH) {
+            take = p.last_day <= end_day;
+        } else if (p.kind == CHISO_PERIOD_DAY) {
+            chiso_period month = chiso_period_of(p.first_day, CHISO_PERIOD_MONTH);
+            take = p.first_day <= end_day && month.last_day > end_day;
+        }
+        if (take) {
+            open += b->received - b->closed;
+            overdue += b->overdue_began - b->overdue_closed;
+        }
+    }
+    c->open = open;
+    c->open_overdue = overdue;
+    return 0;
+}
+
+int32_t chiso_snapshot_end_day(const chiso_period *p, int32_t today)
+{
+    return p->last_day < today ? p->last_day : today;
+}
+
+int64_t chiso_snapshot_gap(double target, int64_t resolved, int64_t full_process)
+{
+    const int64_t scale = 1000000000; /* parts per billion */
+    int64_t t, need;
+
+    if (resolved <= 0 || !(target > 0.0)) /* also NaN */
+        return 0;
+    if (target >= 1.0)
+        t = scale;
+    else
+        t = (int64_t)llround(target * (double)scale);
+    /* ceil(t * resolved / scale) without overflow: resolved = q*scale + r. */
+    need = t * (resolved / scale) + (t * (resolved % scale) + scale - 1) / scale;
+    return need > full_process ? need - full_process : 0;
+}
+
+/* Add {"rate": num/den or null} style members to obj. */
+static bool add_rate(cJSON *obj, int64_t num, int64_t den)
+{
+    if (den == 0)
+        return cJSON_AddNullToObject(obj, "rate") != NULL;
+    return cJSON_AddNumberToObject(obj, "rate", (double)num / (double)den) != NULL;
+}
+
+static cJSON *build(const chiso_snapshot *s, bool with_as_of)
+{
+    const chiso_snapshot_counts *c = &s->counts;
+    cJSON *root = NULL, *obj;
+    chiso_period p;
+    char as_of[CHISO_TIME_STRLEN];
+
+    if (chiso_period_parse(s->period, &p) != 0)
+        return NULL;
+    root = cJSON_CreateObject();
+    if (!root)
+        goto err;
+    if (!cJSON_AddNumberToObject(root, "v", CHISO_SNAPSHOT_VERSION) ||
+        !cJSON_AddStringToObject(root, "unit", s->unit.unit) ||
+        !cJSON_AddStringToObject(root, "unit_name", s->unit.name) ||
+        !cJSON_AddStringToObject(
+            root, "kind",
+            s->unit.kind == CHISO_UNIT_UNKNOWN ? "unknown" : chiso_unit_kind_name(s->unit.kind)))
+        goto err;
+    if (s->unit.parent[0] ? !cJSON_AddStringToObject(root, "parent", s->unit.parent)
+                          : !cJSON_AddNullToObject(root, "parent"))
+        goto err;
+    if (!cJSON_AddStringToObject(root, "period", s->period) ||
+        !cJSON_AddStringToObject(root, "period_kind", chiso_period_kind_name(p.kind)))
+        goto err;
+    if (with_as_of) {
+        chiso_time_format(s->as_of, as_of);
+        if (!cJSON_AddStringToObject(root, "as_of", as_of))
+            goto err;
+    }
+    if (!cJSON_AddStringToObject(root, "rules", CHISO_SNAPSHOT_RULES))
+        goto err;
+
+    if (!(obj = cJSON_AddObjectToObject(root, "counts")))
+        goto err;
+    for (size_t i = 0; i < N_COUNT_FIELDS; i++) {
+        if (!cJSON_AddNumberToObject(obj, count_fields[i].name,
+                                     (double)count_get(c, count_fields[i].offset)))
+            goto err;
+    }
+
+    if (!(obj = cJSON_AddObjectToObject(root, "full_process")) ||
+        !add_rate(obj, c->full_process, c->resolved) ||
+        !cJSON_AddNumberToObject(obj, "target", s->unit.target_full_process) ||
+        !cJSON_AddNumberToObject(
+            obj, "gap",
+            (double)chiso_snapshot_gap(s->unit.target_full_process, c->resolved, c->full_process)))
+        goto err;
+    if (!(obj = cJSON_AddObjectToObject(root, "on_time")) ||
+        !add_rate(obj, c->resolved_on_time, c->resolved))
+        goto err;
+    if (!(obj = cJSON_AddObjectToObject(root, "online")) ||
+        !add_rate(obj, c->received_online, c->received))
+        goto err;
+    return root;
+err:
+    cJSON_Delete(root);
+    return NULL;
+}
+
+cJSON *chiso_snapshot_to_json(const chiso_snapshot *s)
+{
+    return build(s, true);
+}
+
+char *chiso_snapshot_render(const chiso_snapshot *s)
+{
+    cJSON *root = build(s, true);
+    char *out;
+
+    if (!root)
+        return NULL;
+    out = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    return out;
+}
+
+uint64_t chiso_snapshot_fingerprint(const chiso_snapshot *s)
+{
+    cJSON *root = build(s, false);
+    char *text;
+    uint64_t fp;
+
+    if (!root)
+        return 0;
+    text = cJSON_PrintUnformatted(root);
+    cJSON_Delete(root);
+    if (!text)
+        return 0;
+    fp = chiso_hash64(text, strlen(text));
+    free(text);
+    return fp;
+}

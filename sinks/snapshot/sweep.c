@@ -1,0 +1,902 @@
+/*
+ * sweep.c - one snapshot sweep (sweep.h).
+ *
+ * A sweep, in Redis round trips:
+ *   1. SPOP <prefix>:dirty 10000, repeated until empty; members go into
+ *      `held` (the in-memory set of dirty members not yet published).
+ *   2. SMEMBERS <prefix>:units, then (pipelined) every unit's :months set.
+ *      A full sweep adds "<unit>|<month>", its quarter and its year to held.
+ *   3. Pipelined: for every unit and every period touched, HGETALL of the
+ *      period's counters; HMGET of the four open/overdue counters of every
+ *      month bucket of the unit, and of the day buckets of today's month up
+ *      to today when a touched period is still running (end day E = today).
+ *   4. Build the unit snapshots of the held members and the province
+ *      snapshot (sum over every unit) of every touched period; produce
+ *      each to Kafka and SET it (pipelined) in Redis.
+ * Pipelines are sent in chunks of PIPE_CHUNK commands.
+ *
+ * A held member leaves `held` only once its snapshot was produced and
+ * stored, or was found unchanged; `published` remembers the fingerprint
+ * (snapshot.h) of every key published by this process.
+ */
+#include "sweep.h"
+
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <hiredis/hiredis.h>
+
+#include "chiso/common.h"
+#include "chiso/kafka.h"
+#include "chiso/redisx.h"
+#include "chiso/snapshot.h"
+#include "chiso/vntime.h"
+#include "strmap.h"
+
+#define SPOP_COUNT 10000
+#define PIPE_CHUNK 4096
+#define KEY_MAX    256 /* any Redis key or "<unit>|<period>" we build */
+
+struct snap_sweeper {
+    const chiso_config *cfg;
+    const snap_units *units;
+    const snap_metrics *mx;
+    const char *prefix;
+    char topic[256];
+    redisContext *rc; /* NULL while disconnected */
+    rd_kafka_t *rk;
+    snap_map *held;      /* "<unit>|<period>" popped, not yet published */
+    snap_map *published; /* "<unit>|<period>" -> fingerprint last published */
+    bool published_once; /* a sweep completed: unchanged snapshots may be skipped */
+};
+
+/* ---- Redis pipelines ---------------------------------------------------- */
+
+enum cmd_kind { CMD_UNITS, CMD_MONTHS, CMD_COUNTS, CMD_MONTH_BUCKET, CMD_DAY_BUCKET, CMD_SET };
+
+typedef struct rcmd {
+    char *buf; /* formatted command, freed after sending */
+    int len;
+    enum cmd_kind kind;
+    size_t a, b; /* indices, meaning by kind */
+} rcmd;
+
+typedef struct rbatch {
+    rcmd *v;
+    size_t n, cap;
+} rbatch;
+
+static int batch_add(rbatch *bt, enum cmd_kind kind, size_t a, size_t b, const char *fmt, ...)
+{
+    va_list ap;
+    rcmd c = {.kind = kind, .a = a, .b = b};
+
+    va_start(ap, fmt);
+    c.len = redisvFormatCommand(&c.buf, fmt, ap);
+    va_end(ap);
+    if (c.len < 0)
+        return CHISO_ENOMEM;
+    if (bt->n == bt->cap) {
+        size_t cap = bt->cap ? bt->cap * 2 : 256;
+        rcmd *v = realloc(bt->v, cap * sizeof(*v));
+        if (!v) {
+            free(c.buf);
+            return CHISO_ENOMEM;
+        }
+        bt->v = v;
+        bt->cap = cap;
+    }
+    bt->v[bt->n++] = c;
+    return 0;
+}
+
+static void batch_free(rbatch *bt)
+{
+    for (size_t i = 0; i < bt->n; i++)
+        free(bt->v[i].buf);
+    free(bt->v);
+    memset(bt, 0, sizeof(*bt));
+}
+
+static void redis_drop(snap_sweeper *sw, const char *what)
+{
+    LOG_ERROR("redis: %s: %s; reconnecting", what,
+              sw->rc && sw->rc->err ? sw->rc->errstr : "connection lost");
+    chiso_counter_add(sw->mx->err_redis, 1);
+    if (sw->rc)
+        redisFree(sw->rc);
+    sw->rc = NULL;
+}
+
+/* Send the batch in chunks, handing each reply to on_reply (error replies
+ * are logged, counted and not handed on). Returns 0 or CHISO_EIO (the
+ * connection is dropped). */
+static int batch_run(snap_sweeper *sw, rbatch *bt,
+                     void (*on_reply)(void *ctx, const rcmd *c, const redisReply *r), void *ctx)
+{
+    for (size_t start = 0; start < bt->n; start += PIPE_CHUNK) {
+        size_t end = start + PIPE_CHUNK < bt->n ? start + PIPE_CHUNK : bt->n;
+        for (size_t i = start; i < end; i++) {
+            if (redisAppendFormattedCommand(sw->rc, bt->v[i].buf, (size_t)bt->v[i].len) !=
+                REDIS_OK) {
+                redis_drop(sw, "append");
+                return CHISO_EIO;
+            }
+        }
+        for (size_t i = start; i < end; i++) {
+            redisReply *r = NULL;
+            if (redisGetReply(sw->rc, (void **)&r) != REDIS_OK || !r) {
+                if (r)
+                    freeReplyObject(r);
+                redis_drop(sw, "pipeline");
+                return CHISO_EIO;
+            }
+            if (r->type == REDIS_REPLY_ERROR) {
+                LOG_WARN("redis: error reply: %s", r->str);
+                chiso_counter_add(sw->mx->err_redis, 1);
+            } else {
+                on_reply(ctx, &bt->v[i], r);
+            }
+            freeReplyObject(r);
+        }
+    }
+    return 0;
+}
+
+static int redis_ensure(snap_sweeper *sw)
+{
+    char errstr[256];
+
+    if (sw->rc)
+        return 0;
+    sw->rc = chiso_redis_connect(sw->cfg, errstr, sizeof(errstr));
+    if (!sw->rc) {
+        LOG_WARN("%s", errstr);
+        chiso_counter_add(sw->mx->err_redis, 1);
+        return CHISO_EIO;
+    }
+    LOG_INFO("redis: connected to %s:%lld", chiso_config_str(sw->cfg, "redis.host"),
+             (long long)chiso_config_int(sw->cfg, "redis.port"));
+    return 0;
+}
+
+/* Integer value of a bulk / integer reply; 0 for nil or garbage. */
+static int64_t reply_int(const redisReply *r)
+{
+    char *end;
+    long long v;
+
+    if (r->type == REDIS_REPLY_INTEGER)
+        return r->integer;
+    if (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_STATUS)
+        return 0;
+    v = strtoll(r->str, &end, 10);
+    if (end == r->str || *end != '\0') {
+        LOG_WARN("redis: counter value '%s' is not an integer, taken as 0", r->str);
+        return 0;
+    }
+    return v;
+}
+
+/* ---- the held set --------------------------------------------------------- */
+
+static void held_add(snap_sweeper *sw, const char *member)
+{
+    if (!snap_map_put(sw->held, member, NULL))
+        LOG_ERROR("out of memory holding dirty member %s", member);
+}
+
+static void held_gauge(snap_sweeper *sw)
+{
+    chiso_gauge_set(sw->mx->pending, (double)snap_map_size(sw->held));
+}
+
+/* Step 1: move the dirty set into `held`. */
+static int pop_dirty(snap_sweeper *sw)
+{
+    char key[KEY_MAX];
+
+    snprintf(key, sizeof(key), "%s:dirty", sw->prefix);
+    for (;;) {
+        redisReply *r = redisCommand(sw->rc, "SPOP %s %d", key, SPOP_COUNT);
+        char errstr[256];
+        size_t n;
+        int rc = chiso_redis_check(sw->rc, r, errstr, sizeof(errstr));
+
+        if (rc == CHISO_EIO) {
+            redis_drop(sw, "SPOP");
+            return CHISO_EIO;
+        }
+        if (rc != 0) {
+            LOG_ERROR("SPOP %s: %s", key, errstr);
+            chiso_counter_add(sw->mx->err_redis, 1);
+            freeReplyObject(r);
+            return CHISO_EIO;
+        }
+        n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+        for (size_t i = 0; i < n; i++) {
+            if (r->element[i]->type == REDIS_REPLY_STRING)
+                held_add(sw, r->element[i]->str);
+        }
+        freeReplyObject(r);
+        chiso_counter_add(sw->mx->popped, n);
+        if (n < SPOP_COUNT)
+            return 0;
+    }
+}
+
+/* ---- one sweep's data ---------------------------------------------------- */
+
+typedef struct sw_unit {
+    char code[CHISO_CODE_MAX + 1];
+    char (*months)[CHISO_PERIOD_STRLEN];
+    size_t nmonths;
+    int64_t (*month_sums)[4]; /* received, closed, overdue_began, overdue_closed */
+    int64_t (*day_sums)[4];
+    chiso_snapshot_counts *counts; /* per touched period */
+} sw_unit;
+
+typedef struct sw_period {
+    char key[CHISO_PERIOD_STRLEN];
+    chiso_period p;
+    int32_t end_day;
+} sw_period;
+
+/* A snapshot to publish: a unit's (unit >= 0) or the province's (-1). */
+typedef struct sw_out {
+    long unit;
+    size_t period;
+    char key[KEY_MAX]; /* "<unit>|<period>" */
+    uint64_t fp;
+    bool stored;
+} sw_out;
+
+typedef struct sweep {
+    snap_sweeper *sw;
+    bool full;
+    int64_t as_of;
+    int32_t today;
+    const char *province;
+    snap_map *unit_ix; /* code -> index + 1 in units */
+    sw_unit *units;
+    size_t nunits, capunits;
+    snap_map *period_ix; /* key -> index + 1 in periods */
+    sw_period *periods;
+    size_t nperiods, capperiods;
+    char (*days)[CHISO_PERIOD_STRLEN]; /* day keys of today's month up to today */
+    size_t ndays;
+    chiso_snapshot_counts *province_counts; /* per period */
+    sw_out *outs;
+    size_t nouts, capouts;
+} sweep;
+
+static int grow(void **v, size_t *cap, size_t need, size_t size)
+{
+    size_t cap2;
+    void *p;
+
+    if (need <= *cap)
+        return 0;
+    cap2 = *cap ? *cap * 2 : 64;
+    while (cap2 < need)
+        cap2 *= 2;
+    p = realloc(*v, cap2 * size);
+    if (!p)
+        return CHISO_ENOMEM;
+    memset((char *)p + *cap * size, 0, (cap2 - *cap) * size);
+    *v = p;
+    *cap = cap2;
+    return 0;
+}
+
+/* The index of a unit, added when new; -1 on a bad code or no memory. */
+static long sweep_unit(sweep *s, const char *code)
+{
+    snap_map_entry *e;
+    int created;
+    size_t len = strlen(code);
+
+    if (len == 0 || len > CHISO_CODE_MAX)
+        return -1;
+    e = snap_map_put(s->unit_ix, code, &created);
+    if (!e)
+        return -1;
+    if (!created)
+        return (long)e->u64 - 1;
+    if (grow((void **)&s->units, &s->capunits, s->nunits + 1, sizeof(*s->units)) != 0) {
+        snap_map_del(s->unit_ix, code);
+        return -1;
+    }
+    memcpy(s->units[s->nunits].code, code, len + 1);
+    e->u64 = ++s->nunits;
+    return (long)s->nunits - 1;
+}
+
+/* The index of a period (month, quarter or year), added when new; -1 when
+ * the key is not one. */
+static long sweep_period(sweep *s, const char *key)
+{
+    snap_map_entry *e;
+    chiso_period p;
+    int created;
+
+    if (strlen(key) >= CHISO_PERIOD_STRLEN || chiso_period_parse(key, &p) != 0 ||
+        p.kind == CHISO_PERIOD_DAY)
+        return -1;
+    e = snap_map_put(s->period_ix, key, &created);
+    if (!e)
+        return -1;
+    if (!created)
+        return (long)e->u64 - 1;
+    if (grow((void **)&s->periods, &s->capperiods, s->nperiods + 1, sizeof(*s->periods)) != 0) {
+        snap_map_del(s->period_ix, key);
+        return -1;
+    }
+    snprintf(s->periods[s->nperiods].key, CHISO_PERIOD_STRLEN, "%s", key);
+    s->periods[s->nperiods].p = p;
+    s->periods[s->nperiods].end_day = chiso_snapshot_end_day(&p, s->today);
+    e->u64 = ++s->nperiods;
+    return (long)s->nperiods - 1;
+}
+
+static void sweep_free(sweep *s)
+{
+    for (size_t i = 0; i < s->nunits; i++) {
+        free(s->units[i].months);
+        free(s->units[i].month_sums);
+        free(s->units[i].day_sums);
+        free(s->units[i].counts);
+    }
+    free(s->units);
+    free(s->periods);
+    free(s->days);
+    free(s->province_counts);
+    free(s->outs);
+    snap_map_destroy(s->unit_ix);
+    snap_map_destroy(s->period_ix);
+}
+
+/* ---- replies ---------------------------------------------------------------- */
+
+static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
+{
+    sweep *s = ctx;
+
+    switch (c->kind) {
+    case CMD_UNITS:
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+            if (r->element[i]->type == REDIS_REPLY_STRING && sweep_unit(s, r->element[i]->str) < 0)
+                LOG_WARN("unit code '%s' in the units set skipped", r->element[i]->str);
+        }
+        break;
+    case CMD_MONTHS: {
+        sw_unit *u = &s->units[c->a];
+        size_t n = r->type == REDIS_REPLY_ARRAY ? r->elements : 0;
+        u->months = calloc(n ? n : 1, sizeof(*u->months));
+        if (!u->months)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            chiso_period p;
+            const redisReply *m = r->element[i];
+            if (m->type != REDIS_REPLY_STRING || m->len >= CHISO_PERIOD_STRLEN ||
+                chiso_period_parse(m->str, &p) != 0 || p.kind != CHISO_PERIOD_MONTH) {
+                LOG_WARN("unit %s: month '%s' skipped", u->code,
+                         m->type == REDIS_REPLY_STRING ? m->str : "?");
+                continue;
+            }
+            memcpy(u->months[u->nmonths++], m->str, m->len + 1);
+        }
+        break;
+    }
+    case CMD_COUNTS: {
+        chiso_snapshot_counts *cnt = &s->units[c->a].counts[c->b];
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+            if (r->element[i]->type == REDIS_REPLY_STRING)
+                (void)chiso_snapshot_counts_set(cnt, r->element[i]->str,
+                                                reply_int(r->element[i + 1]));
+        }
+        break;
+    }
+    case CMD_MONTH_BUCKET:
+    case CMD_DAY_BUCKET: {
+        sw_unit *u = &s->units[c->a];
+        int64_t *sums = c->kind == CMD_MONTH_BUCKET ? u->month_sums[c->b] : u->day_sums[c->b];
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && i < 4; i++)
+            sums[i] = reply_int(r->element[i]);
+        break;
+    }
+    case CMD_SET:
+        s->outs[c->a].stored = true;
+        break;
+    }
+}
+
+static void on_reply_ignore(void *ctx, const rcmd *c, const redisReply *r)
+{
+    (void)ctx;
+    (void)c;
+    (void)r;
+}
+
+/* ---- the sweep ---------------------------------------------------------------- */
+
+/* Hold "<unit>|<month, its quarter, its year>" for every month of the unit. */
+static void hold_month(snap_sweeper *sw, const char *unit, const char *month)
+{
+    chiso_period p;
+    char member[KEY_MAX], key[CHISO_PERIOD_STRLEN];
+    if (chiso_period_parse(month, &p) != 0)
+        return;
+    snprintf(member, sizeof(member), "%s|%s", unit, month);
+    held_add(sw, member);
+    chiso_period_key(p.first_day, CHISO_PERIOD_QUARTER, key);
+    snprintf(member, sizeof(member), "%s|%s", unit, key);
+    held_add(sw, member);
+    chiso_period_key(p.first_day, CHISO_PERIOD_YEAR, key);
+    snprintf(member, sizeof(member), "%s|%s", unit, key);
+    held_add(sw, member);
+}
+
+/* open and open_overdue are cumulative: a change in a unit's period P (a late
+ * event) changes them for every later period too. Hold the unit's months
+ * after P, with their quarters and years. */
+static int hold_later_periods(sweep *s)
+{
+    snap_sweeper *sw = s->sw;
+    size_t pos = 0, n = 0, cap = snap_map_size(sw->held);
+    char **members = calloc(cap ? cap : 1, sizeof(char *));
+    snap_map_entry *e;
+    int rc = 0;
+
+    if (!members)
+        return CHISO_ENOMEM;
+    for (e = snap_map_next(sw->held, &pos, NULL); e && n < cap; e = snap_map_next(sw->held, &pos, e)) {
+        if (!(members[n++] = strdup(e->key))) {
+            rc = CHISO_ENOMEM;
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        char *bar = strrchr(members[i], '|');
+        chiso_period p;
+        if (!bar || chiso_period_parse(bar + 1, &p) != 0)
+            continue;
+        *bar = '\0';
+        snap_map_entry *ue = snap_map_get(s->unit_ix, members[i]);
+        if (!ue)
+            continue;
+        const sw_unit *u = &s->units[ue->u64 - 1];
+        for (size_t m = 0; m < u->nmonths; m++) {
+            chiso_period mp;
+            if (chiso_period_parse(u->months[m], &mp) == 0 && mp.first_day > p.last_day)
+                hold_month(sw, u->code, u->months[m]);
+        }
+    }
+out:
+    for (size_t i = 0; i < n; i++)
+        free(members[i]);
+    free(members);
+    return rc;
+}
+
+/* Step 2: the units and their months; a full sweep holds all their periods. */
+static int load_units(sweep *s)
+{
+    snap_sweeper *sw = s->sw;
+    rbatch bt = {0};
+    int rc;
+
+    if ((rc = batch_add(&bt, CMD_UNITS, 0, 0, "SMEMBERS %s:units", sw->prefix)) != 0 ||
+        (rc = batch_run(sw, &bt, on_reply, s)) != 0)
+        goto out;
+    batch_free(&bt);
+    for (size_t i = 0; i < s->nunits; i++) {
+        if ((rc = batch_add(&bt, CMD_MONTHS, i, 0, "SMEMBERS %s:{%s}:months", sw->prefix,
+                            s->units[i].code)) != 0)
+            goto out;
+    }
+    if ((rc = batch_run(sw, &bt, on_reply, s)) != 0)
+        goto out;
+    if (!s->full && (rc = hold_later_periods(s)) != 0)
+        goto out;
+    for (size_t i = 0; s->full && i < s->nunits; i++) {
+        sw_unit *u = &s->units[i];
+        for (size_t m = 0; m < u->nmonths; m++)
+            hold_month(sw, u->code, u->months[m]);
+    }
+out:
+    batch_free(&bt);
+    return rc;
+}
+
+/* Turn the held members into periods and unit outputs. */
+static int plan(sweep *s)
+{
+    snap_sweeper *sw = s->sw;
+    size_t pos = 0;
+    snap_map_entry *e, *next;
+
+    for (e = snap_map_next(sw->held, &pos, NULL); e; e = next) {
+        char unit[KEY_MAX] = "";
+        const char *bar = strrchr(e->key, '|');
+        long pi = -1, ui = -1;
+        bool is_province;
+
+        next = snap_map_next(sw->held, &pos, e); /* before e may be deleted */
+        if (bar && (size_t)(bar - e->key) < sizeof(unit)) {
+            memcpy(unit, e->key, (size_t)(bar - e->key));
+            unit[bar - e->key] = '\0';
+            pi = sweep_period(s, bar + 1);
+        }
+        is_province = strcmp(unit, s->province) == 0;
+        if (pi >= 0 && !is_province)
+            ui = sweep_unit(s, unit);
+        if (pi < 0 || (ui < 0 && !is_province)) {
+            LOG_WARN("dirty member '%s' is not <unit>|<month, quarter or year>: dropped", e->key);
+            chiso_counter_add(sw->mx->err_dirty, 1);
+            snap_map_del(sw->held, e->key);
+            continue;
+        }
+        if (ui >= 0) {
+            sw_out *o;
+            if (grow((void **)&s->outs, &s->capouts, s->nouts + 1, sizeof(*s->outs)) != 0)
+                return CHISO_ENOMEM;
+            o = &s->outs[s->nouts++];
+            o->unit = ui;
+            o->period = (size_t)pi;
+            snprintf(o->key, sizeof(o->key), "%s", e->key);
+        }
+    }
+    /* every touched period has a province snapshot */
+    for (size_t p = 0; p < s->nperiods; p++) {
+        sw_out *o;
+        if (grow((void **)&s->outs, &s->capouts, s->nouts + 1, sizeof(*s->outs)) != 0)
+            return CHISO_ENOMEM;
+        o = &s->outs[s->nouts++];
+        o->unit = -1;
+        o->period = p;
+        snprintf(o->key, sizeof(o->key), "%s|%s", s->province, s->periods[p].key);
+    }
+    return 0;
+}
+
+/* Step 3: read the counts of every unit in every touched period. */
+static int load_counts(sweep *s)
+{
+    snap_sweeper *sw = s->sw;
+    chiso_period month = chiso_period_of(s->today, CHISO_PERIOD_MONTH);
+    bool running = false;
+    rbatch bt = {0};
+    int rc = CHISO_ENOMEM;
+
+    for (size_t p = 0; p < s->nperiods; p++)
+        running |= s->periods[p].end_day == s->today;
+    if (running && s->today < month.last_day) {
+        s->ndays = (size_t)(s->today - month.first_day + 1);
+        s->days = calloc(s->ndays, sizeof(*s->days));
+        if (!s->days)
+            goto out;
+        for (size_t d = 0; d < s->ndays; d++)
+            chiso_period_key(month.first_day + (int32_t)d, CHISO_PERIOD_DAY, s->days[d]);
+    }
+    s->province_counts = calloc(s->nperiods ? s->nperiods : 1, sizeof(*s->province_counts));
+    if (!s->province_counts)
+        goto out;
+    for (size_t i = 0; i < s->nunits; i++) {
+        sw_unit *u = &s->units[i];
+        if (!u->months)
+            u->months = calloc(1, sizeof(*u->months)); /* a unit only named by a dirty member */
+        u->counts = calloc(s->nperiods ? s->nperiods : 1, sizeof(*u->counts));
+        u->month_sums = calloc(u->nmonths ? u->nmonths : 1, sizeof(*u->month_sums));
+        u->day_sums = calloc(s->ndays ? s->ndays : 1, sizeof(*u->day_sums));
+        if (!u->months || !u->counts || !u->month_sums || !u->day_sums)
+            goto out;
+        for (size_t p = 0; p < s->nperiods; p++) {
+            if (batch_add(&bt, CMD_COUNTS, i, p, "HGETALL %s:{%s}:c:%s", sw->prefix, u->code,
+                          s->periods[p].key) != 0)
+                goto out;
+        }
+        for (size_t m = 0; m < u->nmonths; m++) {
+            if (batch_add(&bt, CMD_MONTH_BUCKET, i, m,
+                          "HMGET %s:{%s}:c:%s received closed overdue_began overdue_closed",
+                          sw->prefix, u->code, u->months[m]) != 0)
+                goto out;
+        }
+        for (size_t d = 0; d < s->ndays; d++) {
+            if (batch_add(&bt, CMD_DAY_BUCKET, i, d,
+                          "HMGET %s:{%s}:c:%s received closed overdue_began overdue_closed",
+                          sw->prefix, u->code, s->days[d]) != 0)
+                goto out;
+        }
+    }
+    if ((rc = batch_run(sw, &bt, on_reply, s)) != 0)
+        goto out;
+
+    /* open / open_overdue, then the province sums */
+    for (size_t i = 0; i < s->nunits; i++) {
+        sw_unit *u = &s->units[i];
+        size_t nb = u->nmonths + s->ndays;
+        chiso_snapshot_bucket *b = calloc(nb ? nb : 1, sizeof(*b));
+        if (!b) {
+            rc = CHISO_ENOMEM;
+            goto out;
+        }
+        for (size_t m = 0; m < u->nmonths; m++)
+            b[m] = (chiso_snapshot_bucket){u->months[m], u->month_sums[m][0], u->month_sums[m][1],
+                                           u->month_sums[m][2], u->month_sums[m][3]};
+        for (size_t d = 0; d < s->ndays; d++)
+            b[u->nmonths + d] =
+                (chiso_snapshot_bucket){s->days[d], u->day_sums[d][0], u->day_sums[d][1],
+                                        u->day_sums[d][2], u->day_sums[d][3]};
+        for (size_t p = 0; p < s->nperiods; p++) {
+            (void)chiso_snapshot_open(b, nb, s->periods[p].end_day, &u->counts[p]);
+            chiso_snapshot_counts_add(&s->province_counts[p], &u->counts[p]);
+        }
+        free(b);
+    }
+out:
+    batch_free(&bt);
+    return rc;
+}
+
+/* Fill a snapshot's unit metadata from the catalog, or the defaults. */
+static void meta_of(const sweep *s, const char *code, bool province, chiso_unit *out)
+{
+    const chiso_unit *u = snap_units_get(s->sw->units, code);
+
+    if (u) {
+        *out = *u;
+    } else {
+        chiso_snapshot_unit_default(out, code);
+    }
+    if (province)
+        out->kind = CHISO_UNIT_PROVINCE;
+}
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    snap_sweeper *sw = opaque;
+    char key[KEY_MAX];
+
+    (void)rk;
+    if (m->err == RD_KAFKA_RESP_ERR_NO_ERROR)
+        return;
+    chiso_counter_add(sw->mx->err_kafka, 1);
+    if (!m->key || m->key_len >= sizeof(key)) {
+        LOG_ERROR("scores: delivery failed: %s", rd_kafka_err2str(m->err));
+        return;
+    }
+    memcpy(key, m->key, m->key_len);
+    key[m->key_len] = '\0';
+    LOG_ERROR("scores: delivery of %s failed: %s; will publish again", key,
+              rd_kafka_err2str(m->err));
+    free(snap_map_del(sw->published, key));
+    held_add(sw, key);
+    held_gauge(sw);
+}
+
+/* Produce one snapshot, waiting while the local queue is full. */
+static int produce(snap_sweeper *sw, const char *key, const char *text)
+{
+    for (int tries = 0;; tries++) {
+        rd_kafka_resp_err_t err =
+            rd_kafka_producev(sw->rk, RD_KAFKA_V_TOPIC(sw->topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                              RD_KAFKA_V_VALUE((void *)text, strlen(text)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return 0;
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || tries >= 100) {
+            LOG_ERROR("scores: produce %s: %s", key, rd_kafka_err2str(err));
+            chiso_counter_add(sw->mx->err_kafka, 1);
+            return CHISO_EIO;
+        }
+        rd_kafka_poll(sw->rk, 100);
+    }
+}
+
+/* Step 4: build, compare, produce and store every planned snapshot. */
+static int publish(sweep *s)
+{
+    snap_sweeper *sw = s->sw;
+    rbatch bt = {0};
+    int rc = 0;
+
+    for (size_t i = 0; i < s->nouts; i++) {
+        sw_out *o = &s->outs[i];
+        const sw_period *per = &s->periods[o->period];
+        chiso_snapshot snap = {0};
+        snap_map_entry *e;
+        char *text;
+
+        meta_of(s, o->unit >= 0 ? s->units[o->unit].code : s->province, o->unit < 0, &snap.unit);
+        snprintf(snap.period, sizeof(snap.period), "%s", per->key);
+        snap.as_of = s->as_of;
+        snap.counts =
+            o->unit >= 0 ? s->units[o->unit].counts[o->period] : s->province_counts[o->period];
+        o->fp = chiso_snapshot_fingerprint(&snap);
+        e = snap_map_get(sw->published, o->key);
+        if (sw->published_once && e && e->u64 == o->fp) {
+            chiso_counter_add(sw->mx->unchanged, 1);
+            snap_map_del(sw->held, o->key);
+            o->fp = 0; /* nothing to store */
+            continue;
+        }
+        text = chiso_snapshot_render(&snap);
+        if (!text) {
+            LOG_ERROR("snapshot %s: cannot build", o->key);
+            o->fp = 0;
+            continue;
+        }
+        if (produce(sw, o->key, text) != 0) {
+            /* stays held (province keys are re-derived from their units) */
+            held_add(sw, o->key);
+            o->fp = 0;
+        } else if (batch_add(&bt, CMD_SET, i, 0, "SET %s:{%s}:s:%s %s", sw->prefix,
+                             o->unit >= 0 ? s->units[o->unit].code : s->province, per->key,
+                             text) != 0) {
+            o->fp = 0;
+            held_add(sw, o->key);
+        }
+        free(text);
+        rd_kafka_poll(sw->rk, 0);
+    }
+    rc = batch_run(sw, &bt, on_reply, s);
+    for (size_t i = 0; i < s->nouts; i++) {
+        sw_out *o = &s->outs[i];
+        snap_map_entry *e;
+        if (!o->fp)
+            continue;
+        if (!o->stored) {
+            held_add(sw, o->key); /* produced but not stored: publish again */
+            continue;
+        }
+        if ((e = snap_map_put(sw->published, o->key, NULL)) != NULL)
+            e->u64 = o->fp;
+        snap_map_del(sw->held, o->key);
+        chiso_counter_add(sw->mx->published, 1);
+    }
+    batch_free(&bt);
+    return rc;
+}
+
+int snap_sweeper_run(snap_sweeper *sw, bool full)
+{
+    int64_t t0 = chiso_now_mono_us();
+    const char *prov = chiso_config_str(sw->cfg, "province");
+    sweep s = {.sw = sw, .full = full};
+    int rc;
+
+    s.as_of = chiso_now_wall_ms() / 1000;
+    s.today = chiso_local_day(s.as_of);
+    if (!prov || !*prov)
+        prov = snap_units_province(sw->units);
+    s.province = prov ? prov : "province";
+    s.unit_ix = snap_map_new();
+    s.period_ix = snap_map_new();
+    if (!s.unit_ix || !s.period_ix) {
+        rc = CHISO_ENOMEM;
+        goto out;
+    }
+    if ((rc = redis_ensure(sw)) != 0 || (rc = pop_dirty(sw)) != 0)
+        goto out;
+    if (!full && snap_map_size(sw->held) == 0)
+        goto out; /* nothing changed */
+    if ((rc = load_units(&s)) != 0 || (rc = plan(&s)) != 0 || (rc = load_counts(&s)) != 0 ||
+        (rc = publish(&s)) != 0)
+        goto out;
+    sw->published_once = true;
+    chiso_counter_add(sw->mx->sweeps, 1);
+    chiso_histogram_observe(sw->mx->sweep_secs, (double)(chiso_now_mono_us() - t0) / 1e6);
+    LOG_DEBUG("sweep: %zu unit(s), %zu period(s), %zu snapshot(s) considered, %zu held", s.nunits,
+              s.nperiods, s.nouts, snap_map_size(sw->held));
+out:
+    if (rc == CHISO_ENOMEM)
+        LOG_ERROR("sweep: out of memory");
+    held_gauge(sw);
+    sweep_free(&s);
+    return rc == 0 ? 0 : CHISO_EIO;
+}
+
+/* ---- life cycle ------------------------------------------------------------------ */
+
+snap_sweeper *snap_sweeper_new(const chiso_config *cfg, const snap_units *units,
+                               const snap_metrics *mx, char *errstr, size_t errstr_size)
+{
+    snap_sweeper *sw = calloc(1, sizeof(*sw));
+
+    if (!sw) {
+        snprintf(errstr, errstr_size, "out of memory");
+        return NULL;
+    }
+    sw->cfg = cfg;
+    sw->units = units;
+    sw->mx = mx;
+    sw->prefix = chiso_config_str(cfg, "redis.prefix");
+    chiso_topic_name(cfg, CHISO_TOPIC_SCORES, sw->topic, sizeof(sw->topic));
+    sw->held = snap_map_new();
+    sw->published = snap_map_new();
+    if (!sw->held || !sw->published) {
+        snprintf(errstr, errstr_size, "out of memory");
+        goto err;
+    }
+    sw->rk = chiso_kafka_producer_new(cfg, dr_cb, sw, errstr, errstr_size);
+    if (!sw->rk)
+        goto err;
+    return sw;
+err:
+    snap_sweeper_destroy(sw);
+    return NULL;
+}
+
+void snap_sweeper_destroy(snap_sweeper *sw)
+{
+    if (!sw)
+        return;
+    if (sw->rk)
+        rd_kafka_destroy(sw->rk);
+    if (sw->rc)
+        redisFree(sw->rc);
+    snap_map_destroy(sw->held);
+    snap_map_destroy(sw->published);
+    free(sw);
+}
+
+void snap_sweeper_poll(snap_sweeper *sw, int timeout_ms)
+{
+    rd_kafka_poll(sw->rk, timeout_ms);
+}
+
+int snap_sweeper_flush(snap_sweeper *sw, int timeout_ms)
+{
+    rd_kafka_resp_err_t err = rd_kafka_flush(sw->rk, timeout_ms);
+    return err == RD_KAFKA_RESP_ERR_NO_ERROR ? 0 : CHISO_ETIMEOUT;
+}
+
+void snap_sweeper_touch_unit(snap_sweeper *sw, const char *code)
+{
+    size_t pos = 0, len = strlen(code);
+
+    for (snap_map_entry *e = snap_map_next(sw->published, &pos, NULL); e;
+         e = snap_map_next(sw->published, &pos, e)) {
+        if (strncmp(e->key, code, len) == 0 && e->key[len] == '|')
+            held_add(sw, e->key);
+    }
+    held_gauge(sw);
+}
+
+size_t snap_sweeper_held(const snap_sweeper *sw)
+{
+    return snap_map_size(sw->held);
+}
+
+int snap_sweeper_return_held(snap_sweeper *sw)
+{
+    size_t pos = 0;
+    rbatch bt = {0};
+    int rc = CHISO_ENOMEM;
+
+    if (snap_map_size(sw->held) == 0)
+        return 0;
+    for (snap_map_entry *e = snap_map_next(sw->held, &pos, NULL); e;
+         e = snap_map_next(sw->held, &pos, e)) {
+        if (batch_add(&bt, CMD_SET, 0, 0, "SADD %s:dirty %s", sw->prefix, e->key) != 0)
+            goto out;
+    }
+    rc = redis_ensure(sw);
+    if (rc == 0)
+        rc = batch_run(sw, &bt, on_reply_ignore, NULL);
+out:
+    batch_free(&bt);
+    if (rc != 0) {
+        LOG_ERROR("%zu dirty member(s) could not be returned to %s:dirty:", snap_map_size(sw->held),
+                  sw->prefix);
+        pos = 0;
+        for (snap_map_entry *e = snap_map_next(sw->held, &pos, NULL); e;
+             e = snap_map_next(sw->held, &pos, e))
+            LOG_ERROR("  not returned: %s", e->key);
+        return CHISO_EIO;
+    }
+    LOG_INFO("%zu dirty member(s) returned to %s:dirty", snap_map_size(sw->held), sw->prefix);
+    return 0;
+}

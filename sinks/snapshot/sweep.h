@@ -1,0 +1,72 @@
+/*
+ * sweep.h - one snapshot sweep: pop the dirty set, read the counters of the
+ * units and periods it names (and of every unit, for the province roll-up),
+ * build the snapshots (snapshot.h) and publish each to the scores topic and
+ * to Redis.
+ *
+ * The sweeper owns the Redis connection and the producer. A dirty member is
+ * held in memory from the moment it is popped until its snapshot is both
+ * queued on Kafka and stored in Redis; a failed delivery report puts it
+ * back. So Redis or Kafka going away delays snapshots but never loses one:
+ * the next sweep retries, and at exit what is still held goes back to the
+ * dirty set.
+ */
+#ifndef CHISO_SNAPSHOT_SWEEP_H
+#define CHISO_SNAPSHOT_SWEEP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "chiso/config.h"
+#include "chiso/metrics.h"
+#include "units.h"
+
+/* The sink's metrics, registered by the caller. */
+typedef struct snap_metrics {
+    chiso_counter *published;    /* snapshots queued on Kafka and stored in Redis */
+    chiso_counter *unchanged;    /* snapshots skipped: same content as last published */
+    chiso_counter *sweeps;       /* sweeps completed */
+    chiso_counter *popped;       /* dirty members popped */
+    chiso_counter *err_redis;    /* Redis connection or command failures */
+    chiso_counter *err_kafka;    /* produce or delivery failures */
+    chiso_counter *err_catalog;  /* bad catalog.units records, consumer errors */
+    chiso_counter *err_dirty;    /* unparseable dirty members (dropped) */
+    chiso_histogram *sweep_secs; /* duration of completed sweeps */
+    chiso_gauge *pending;        /* dirty members held, not yet published */
+} snap_metrics;
+
+typedef struct snap_sweeper snap_sweeper;
+
+/* A sweeper publishing with its own idempotent producer; Redis is connected
+ * lazily. `units` and `mx` are borrowed and must outlive it. Caller frees
+ * with snap_sweeper_destroy(). NULL with errstr. */
+snap_sweeper *snap_sweeper_new(const chiso_config *cfg, const snap_units *units,
+                               const snap_metrics *mx, char *errstr, size_t errstr_size);
+void snap_sweeper_destroy(snap_sweeper *sw);
+
+/* Run one sweep at the current time. `full` also takes every unit and every
+ * period it has counters for. The first completed sweep publishes every
+ * snapshot; later ones skip snapshots whose content did not change.
+ * Returns 0 when the sweep completed (snapshots whose produce failed stay
+ * held for the next one), or CHISO_EIO when Redis failed (connection
+ * dropped; call again later: what was popped is still held). */
+int snap_sweeper_run(snap_sweeper *sw, bool full);
+
+/* Serve producer callbacks (delivery reports) for up to timeout_ms. */
+void snap_sweeper_poll(snap_sweeper *sw, int timeout_ms);
+
+/* Wait for every queued snapshot's delivery. Returns 0 or CHISO_ETIMEOUT. */
+int snap_sweeper_flush(snap_sweeper *sw, int timeout_ms);
+
+/* The catalog metadata of `code` changed: hold every key of that unit
+ * published so far, so the next sweep republishes it with the new meta. */
+void snap_sweeper_touch_unit(snap_sweeper *sw, const char *code);
+
+/* Dirty members held but not published yet. */
+size_t snap_sweeper_held(const snap_sweeper *sw);
+
+/* Put every held member back into the dirty set (at exit). Returns 0 or
+ * CHISO_EIO (then they are logged as not returned). */
+int snap_sweeper_return_held(snap_sweeper *sw);
+
+#endif

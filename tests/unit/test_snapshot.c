@@ -1,0 +1,354 @@
+/*
+ * test_snapshot.c - the pure snapshot builder (snapshot.h): full-process
+ * gap arithmetic, rates and their nulls, open / open_overdue from bucket
+ * sums, the province roll-up, and the JSON layout of CONTRACT.md.
+ */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "check.h"
+#include "chiso/common.h"
+#include "chiso/snapshot.h"
+
+static void test_gap(void)
+{
+    static const struct {
+        double target;
+        int64_t resolved, full, gap;
+    } cases[] = {
+        {0.70, 0, 0, 0},  /* nothing resolved: nothing missing */
+        {0.70, 10, 7, 0}, /* exactly at target */
+        {0.70, 10, 6, 1}, /* 0.7 x 10 needs 7, not 8 */
+        {0.70, 10, 0, 7},
+        {0.70, 10, 10, 0}, /* above */
+        {0.70, 3, 0, 3},   /* ceil(2.1) = 3 */
+        {0.70, 3, 2, 1},
+        {0.70, 3, 3, 0},
+        {0.70, 1, 0, 1},
+        {0.07, 100, 0, 7},  /* 0.07 * 100 = 7.000000000000001 in doubles */
+        {0.14, 100, 13, 1}, /* 0.14 * 100 = 14.000000000000002 */
+        {0.95, 20, 18, 1},
+        {0.95, 21, 0, 20}, /* ceil(19.95) */
+        {1.00, 5, 4, 1},
+        {0.00, 5, 0, 0},                        /* no target */
+        {1.50, 5, 0, 5},                        /* clamped to 1 */
+        {-0.1, 5, 0, 0},                        /* clamped to 0 */
+        {NAN, 5, 0, 0},                         /* nonsense target: no gap */
+        {0.70, 1000000007, 0, 700000005},       /* ceil(700000004.9) across the split */
+        {0.70, 1000000000000, 0, 700000000000}, /* large, exact */
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+        CHECK_EQ_INT(chiso_snapshot_gap(cases[i].target, cases[i].resolved, cases[i].full),
+                     cases[i].gap, "gap case %zu", i);
+}
+
+static void test_counts_set_add(void)
+{
+    static const struct {
+        const char *field;
+        size_t offset;
+    } ok[] = {
+        {"received", offsetof(chiso_snapshot_counts, received)},
+        {"received_online", offsetof(chiso_snapshot_counts, received_online)},
+        {"received_direct", offsetof(chiso_snapshot_counts, received_direct)},
+        {"received_postal", offsetof(chiso_snapshot_counts, received_postal)},
+        {"resolved", offsetof(chiso_snapshot_counts, resolved)},
+        {"resolved_on_time", offsetof(chiso_snapshot_counts, resolved_on_time)},
+        {"resolved_late", offsetof(chiso_snapshot_counts, resolved_late)},
+        {"full_process", offsetof(chiso_snapshot_counts, full_process)},
+        {"partial", offsetof(chiso_snapshot_counts, partial)},
+        {"offline", offsetof(chiso_snapshot_counts, offline)},
+    };
+    static const char *const rejected[] = {"closed", "overdue_began", "overdue_closed",
+                                           "open",   "bogus",         ""};
+
+    for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+        chiso_snapshot_counts c = {0}, want = {0};
+        *(int64_t *)(void *)((char *)&want + ok[i].offset) = 42 + (int64_t)i;
+        CHECK_EQ_INT(chiso_snapshot_counts_set(&c, ok[i].field, 42 + (int64_t)i), 0, "%s",
+                     ok[i].field);
+        CHECK(memcmp(&c, &want, sizeof(c)) == 0, "set %s lands in its own field", ok[i].field);
+    }
+    for (size_t i = 0; i < sizeof(rejected) / sizeof(rejected[0]); i++) {
+        chiso_snapshot_counts c = {0}, zero = {0};
+        CHECK_EQ_INT(chiso_snapshot_counts_set(&c, rejected[i], 1), CHISO_ENOENT, "%s",
+                     rejected[i]);
+        CHECK(memcmp(&c, &zero, sizeof(c)) == 0, "%s leaves counts alone", rejected[i]);
+    }
+
+    chiso_snapshot_counts a = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
+    chiso_snapshot_counts b = {100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200};
+    chiso_snapshot_counts sum = {101, 202, 303, 404, 505, 606, 707, 808, 909, 1010, 1111, 1212};
+    chiso_snapshot_counts_add(&a, &b);
+    CHECK(memcmp(&a, &sum, sizeof(a)) == 0, "counts_add sums all twelve fields");
+}
+
+static int32_t day_of(const char *key)
+{
+    chiso_period p;
+    if (chiso_period_parse(key, &p) != 0)
+        return -1;
+    return p.first_day;
+}
+
+static void test_open(void)
+{
+    static const chiso_snapshot_bucket buckets[] = {
+        {"2025-05", 10, 8, 2, 1},    /* open 2, overdue 1 */
+        {"2025-06", 5, 1, 1, 0},     /* open 4, overdue 1 */
+        {"2025-07", 20, 5, 3, 1},    /* open 15, overdue 2 (whole month) */
+        {"2025-06-30", 5, 1, 1, 0},  /* a day of a complete month: never added */
+        {"2025-07-01", 4, 1, 0, 0},  /* open 3 */
+        {"2025-07-02", 6, 2, 1, 0},  /* open 4, overdue 1 */
+        {"2025-07-15", 10, 2, 2, 1}, /* open 8, overdue 1 */
+        {"2025-Q3", 99, 0, 99, 0},   /* quarters and years are ignored */
+        {"2025", 99, 0, 99, 0},
+    };
+    static const struct {
+        const char *end;
+        int64_t open, overdue;
+    } cases[] = {
+        {"2025-04-30", 0, 0},  {"2025-05-01", 0, 0},  {"2025-05-31", 2, 1},  {"2025-06-30", 6, 2},
+        {"2025-07-01", 9, 2},  {"2025-07-02", 13, 3}, {"2025-07-14", 13, 3}, {"2025-07-15", 21, 4},
+        {"2025-07-31", 21, 4}, {"2025-12-31", 21, 4},
+    };
+    size_t n = sizeof(buckets) / sizeof(buckets[0]);
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        chiso_snapshot_counts c = {0};
+        c.received = 77;
+        CHECK_EQ_INT(chiso_snapshot_open(buckets, n, day_of(cases[i].end), &c), 0, "%s",
+                     cases[i].end);
+        CHECK_EQ_INT(c.open, cases[i].open, "open at %s", cases[i].end);
+        CHECK_EQ_INT(c.open_overdue, cases[i].overdue, "open_overdue at %s", cases[i].end);
+        CHECK_EQ_INT(c.received, 77, "other counts untouched");
+    }
+
+    chiso_snapshot_counts c = {0};
+    CHECK_EQ_INT(chiso_snapshot_open(NULL, 0, day_of("2025-07-01"), &c), 0, "empty");
+    CHECK_EQ_INT(c.open, 0, "empty list: open 0");
+
+    static const chiso_snapshot_bucket bad[] = {{"2025-05", 1, 0, 0, 0}, {"2025-13", 1, 0, 0, 0}};
+    c.open = 5;
+    CHECK_EQ_INT(chiso_snapshot_open(bad, 2, day_of("2025-07-01"), &c), CHISO_EINVAL, "bad key");
+    CHECK_EQ_INT(c.open, 5, "bad key leaves counts alone");
+
+    /* End day of a period: its last day, or today while it is running. */
+    static const struct {
+        const char *period, *today, *end;
+    } ends[] = {
+        {"2025-06", "2025-07-10", "2025-06-30"}, {"2025-07", "2025-07-10", "2025-07-10"},
+        {"2025-Q3", "2025-07-10", "2025-07-10"}, {"2025-Q2", "2025-07-10", "2025-06-30"},
+        {"2025", "2025-07-10", "2025-07-10"},    {"2024", "2025-07-10", "2024-12-31"},
+        {"2025-07", "2025-07-31", "2025-07-31"},
+    };
+    for (size_t i = 0; i < sizeof(ends) / sizeof(ends[0]); i++) {
+        chiso_period p;
+        CHECK_EQ_INT(chiso_period_parse(ends[i].period, &p), 0, "%s", ends[i].period);
+        CHECK_EQ_INT(chiso_snapshot_end_day(&p, day_of(ends[i].today)), day_of(ends[i].end),
+                     "end of %s at %s", ends[i].period, ends[i].today);
+    }
+}
+
+/* The number member `name` of obj, or NAN when absent or not a number. */
+static double num(const cJSON *obj, const char *name)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsNumber(it) ? it->valuedouble : NAN;
+}
+
+static const char *str(const cJSON *obj, const char *name)
+{
+    const cJSON *it = cJSON_GetObjectItemCaseSensitive(obj, name);
+    return cJSON_IsString(it) ? it->valuestring : NULL;
+}
+
+static void test_json(void)
+{
+    static const char *const top[] = {
+        "v",     "unit",  "unit_name", "kind",         "parent",  "period", "period_kind",
+        "as_of", "rules", "counts",    "full_process", "on_time", "online"};
+    static const char *const counts[] = {"received",
+                                         "received_online",
+                                         "received_direct",
+                                         "received_postal",
+                                         "resolved",
+                                         "resolved_on_time",
+                                         "resolved_late",
+                                         "full_process",
+                                         "partial",
+                                         "offline",
+                                         "open",
+                                         "open_overdue"};
+    const char *name = "Sở Tư pháp tỉnh Hưng Yên";
+    chiso_snapshot s = {0};
+    cJSON *root, *it, *obj;
+    char *text;
+    size_t i;
+
+    snprintf(s.unit.unit, sizeof(s.unit.unit), "HY-STP");
+    snprintf(s.unit.name, sizeof(s.unit.name), "%s", name);
+    s.unit.kind = CHISO_UNIT_DEPARTMENT;
+    snprintf(s.unit.parent, sizeof(s.unit.parent), "HY");
+    s.unit.target_full_process = 0.7;
+    snprintf(s.period, sizeof(s.period), "2025-Q3");
+    s.as_of = 1751331600; /* 2025-07-01T01:00:00Z */
+    s.counts = (chiso_snapshot_counts){.received = 4,
+                                       .received_online = 3,
+                                       .received_direct = 1,
+                                       .received_postal = 0,
+                                       .resolved = 10,
+                                       .resolved_on_time = 9,
+                                       .resolved_late = 1,
+                                       .full_process = 6,
+                                       .partial = 2,
+                                       .offline = 2,
+                                       .open = 5,
+                                       .open_overdue = 1};
+
+    text = chiso_snapshot_render(&s);
+    CHECK(text != NULL, "render");
+    if (!text)
+        return;
+    CHECK(strstr(text, name) != NULL, "Vietnamese name kept as raw UTF-8: %s", text);
+    root = cJSON_Parse(text);
+    CHECK(root != NULL, "rendered JSON parses: %s", text);
+    if (!root) {
+        free(text);
+        return;
+    }
+    for (i = 0, it = root->child; it && i < sizeof(top) / sizeof(top[0]); i++, it = it->next)
+        CHECK_EQ_STR(it->string, top[i]);
+    CHECK(i == sizeof(top) / sizeof(top[0]) && it == NULL, "exactly the documented fields");
+
+    CHECK(num(root, "v") == 1, "v");
+    CHECK_EQ_STR(str(root, "unit"), "HY-STP");
+    CHECK_EQ_STR(str(root, "unit_name"), name);
+    CHECK_EQ_STR(str(root, "kind"), "department");
+    CHECK_EQ_STR(str(root, "parent"), "HY");
+    CHECK_EQ_STR(str(root, "period"), "2025-Q3");
+    CHECK_EQ_STR(str(root, "period_kind"), "quarter");
+    CHECK_EQ_STR(str(root, "as_of"), "2025-07-01T08:00:00+07:00");
+    CHECK_EQ_STR(str(root, "rules"), "766-2022-dvcqg");
+
+    obj = cJSON_GetObjectItemCaseSensitive(root, "counts");
+    CHECK(cJSON_IsObject(obj) && cJSON_GetArraySize(obj) == 12, "counts has 12 members");
+    for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
+        CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(obj, counts[i])), "counts.%s",
+              counts[i]);
+    CHECK(num(obj, "received") == 4 && num(obj, "received_online") == 3 &&
+              num(obj, "received_direct") == 1 && num(obj, "received_postal") == 0 &&
+              num(obj, "resolved") == 10 && num(obj, "resolved_on_time") == 9 &&
+              num(obj, "resolved_late") == 1 && num(obj, "full_process") == 6 &&
+              num(obj, "partial") == 2 && num(obj, "offline") == 2 && num(obj, "open") == 5 &&
+              num(obj, "open_overdue") == 1,
+          "count values: %s", text);
+
+    obj = cJSON_GetObjectItemCaseSensitive(root, "full_process");
+    CHECK(num(obj, "rate") == 0.6, "full_process.rate");
+    CHECK(num(obj, "target") == 0.7, "full_process.target");
+    CHECK(num(obj, "gap") == 1, "full_process.gap");
+    CHECK(num(cJSON_GetObjectItemCaseSensitive(root, "on_time"), "rate") == 0.9, "on_time.rate");
+    CHECK(num(cJSON_GetObjectItemCaseSensitive(root, "online"), "rate") == 0.75, "online.rate");
+    CHECK(strstr(text, "\"full_process\":{\"rate\":0.6,\"target\":0.7,\"gap\":1}") != NULL,
+          "compact numbers: %s", text);
+    cJSON_Delete(root);
+    free(text);
+
+    /* Nothing resolved or received: null rates, zero gap; no parent: null;
+     * a unit the catalog does not know. */
+    chiso_snapshot e = {0};
+    chiso_snapshot_unit_default(&e.unit, "X01");
+    snprintf(e.period, sizeof(e.period), "2025-07");
+    e.as_of = 1751331600;
+    root = chiso_snapshot_to_json(&e);
+    CHECK(root != NULL, "empty snapshot builds");
+    if (root) {
+        CHECK_EQ_STR(str(root, "kind"), "unknown");
+        CHECK_EQ_STR(str(root, "unit_name"), "X01");
+        CHECK_EQ_STR(str(root, "period_kind"), "month");
+        CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "parent")), "parent null");
+        obj = cJSON_GetObjectItemCaseSensitive(root, "full_process");
+        CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, "rate")), "fp rate null");
+        CHECK(num(obj, "target") == 0.7, "default target");
+        CHECK(num(obj, "gap") == 0, "no gap when nothing resolved");
+        obj = cJSON_GetObjectItemCaseSensitive(root, "on_time");
+        CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, "rate")), "on_time null");
+        obj = cJSON_GetObjectItemCaseSensitive(root, "online");
+        CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, "rate")), "online null");
+        cJSON_Delete(root);
+    }
+
+    /* Resolved but nothing received in the period: only online is null. */
+    e.counts.resolved = 3;
+    e.counts.resolved_on_time = 3;
+    root = chiso_snapshot_to_json(&e);
+    CHECK(root != NULL, "resolved-only snapshot builds");
+    if (root) {
+        obj = cJSON_GetObjectItemCaseSensitive(root, "full_process");
+        CHECK(num(obj, "rate") == 0, "fp rate 0/3 is 0, not null");
+        CHECK(num(obj, "gap") == 3, "gap ceil(2.1)");
+        CHECK(num(cJSON_GetObjectItemCaseSensitive(root, "on_time"), "rate") == 1, "on_time 1");
+        obj = cJSON_GetObjectItemCaseSensitive(root, "online");
+        CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(obj, "rate")), "online null");
+        cJSON_Delete(root);
+    }
+
+    /* Year kind and a province. */
+    snprintf(e.period, sizeof(e.period), "2025");
+    e.unit.kind = CHISO_UNIT_PROVINCE;
+    root = chiso_snapshot_to_json(&e);
+    CHECK(root && strcmp(str(root, "period_kind"), "year") == 0, "year kind");
+    CHECK(root && strcmp(str(root, "kind"), "province") == 0, "province kind");
+    cJSON_Delete(root);
+
+    /* Bad period keys build nothing. */
+    static const char *const bad[] = {"", "2025-13", "2025-Q5", "July", "2025-07-1x"};
+    for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+        snprintf(e.period, sizeof(e.period), "%s", bad[i]);
+        CHECK(chiso_snapshot_to_json(&e) == NULL, "bad period '%s'", bad[i]);
+        CHECK(chiso_snapshot_render(&e) == NULL, "bad period '%s' renders nothing", bad[i]);
+        CHECK(chiso_snapshot_fingerprint(&e) == 0, "bad period '%s' has no fingerprint", bad[i]);
+    }
+}
+
+static void test_fingerprint(void)
+{
+    chiso_snapshot a = {0}, b;
+    uint64_t fa;
+
+    chiso_snapshot_unit_default(&a.unit, "U1");
+    snprintf(a.unit.name, sizeof(a.unit.name), "UBND xã Tân Hưng");
+    snprintf(a.period, sizeof(a.period), "2025-07");
+    a.as_of = 1751331600;
+    a.counts.received = 3;
+    fa = chiso_snapshot_fingerprint(&a);
+    CHECK(fa != 0, "fingerprint");
+
+    b = a;
+    b.as_of += 3600;
+    CHECK(chiso_snapshot_fingerprint(&b) == fa, "as_of alone is not a change");
+    b = a;
+    b.counts.open_overdue = 1;
+    CHECK(chiso_snapshot_fingerprint(&b) != fa, "a count is a change");
+    b = a;
+    snprintf(b.unit.name, sizeof(b.unit.name), "UBND xã Tân Hưng mới");
+    CHECK(chiso_snapshot_fingerprint(&b) != fa, "a name is a change");
+    b = a;
+    b.unit.target_full_process = 0.8;
+    CHECK(chiso_snapshot_fingerprint(&b) != fa, "a target is a change");
+    b = a;
+    snprintf(b.unit.parent, sizeof(b.unit.parent), "HY");
+    CHECK(chiso_snapshot_fingerprint(&b) != fa, "a parent is a change");
+}
+
+int main(void)
+{
+    test_gap();
+    test_counts_set_add();
+    test_open();
+    test_json();
+    test_fingerprint();
+    return CHECK_DONE();
+}
