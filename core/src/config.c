@@ -439,10 +439,15 @@ static int scan_args(const chiso_config *cfg, int argc, char **argv, cfg_arg *ar
             if (!out->key)
                 return CHISO_ENOMEM;
             (*nargs)++;
-            if (row >= 0 && cfg->defs[row].type == CHISO_CFG_BOOL &&
-                (i + 1 >= argc || argv[i + 1][0] == '-')) {
-                out->value = "true";
-                continue;
+            if (row >= 0 && cfg->defs[row].type == CHISO_CFG_BOOL) {
+                /* `--flag` alone means true; the next word is its value only
+                 * when it reads as a bool (so `--once FILE` keeps FILE) */
+                cfg_value probe;
+                if (i + 1 >= argc ||
+                    parse_typed(CHISO_CFG_BOOL, argv[i + 1], &probe, NULL, 0) != 0) {
+                    out->value = "true";
+                    continue;
+                }
             }
             if (i + 1 >= argc) {
                 set_err(errstr, errstr_size, "option '--%s' needs a value", name);
@@ -579,4 +584,49 @@ void chiso_config_print_help(const chiso_cfg_def *defs, FILE *out)
             fputs(" (default: \"\")", out);
         fputc('\n', out);
     }
+}
+
+/* ---- shared validators ---- */
+
+static int check_range(const char *value, double lo, double hi, const char *what, char *errstr,
+                       size_t errstr_size)
+{
+    char *end = NULL;
+    double d = strtod(value, &end);
+    if (end == value || !(d >= lo && d <= hi)) {
+        set_err(errstr, errstr_size, "'%s' must be %s", value, what);
+        return CHISO_EINVAL;
+    }
+    return 0;
+}
+
+int chiso_cfg_positive(const char *value, char *errstr, size_t errstr_size)
+{
+    return check_range(value, 1, HUGE_VAL, ">= 1", errstr, errstr_size);
+}
+
+int chiso_cfg_nonneg(const char *value, char *errstr, size_t errstr_size)
+{
+    return check_range(value, 0, HUGE_VAL, ">= 0", errstr, errstr_size);
+}
+
+int chiso_cfg_fraction(const char *value, char *errstr, size_t errstr_size)
+{
+    return check_range(value, 0, 1, "a fraction in [0, 1]", errstr, errstr_size);
+}
+
+int chiso_cfg_port(const char *value, char *errstr, size_t errstr_size)
+{
+    return check_range(value, 0, 65535, "a port 0..65535", errstr, errstr_size);
+}
+
+int chiso_cfg_log_level(const char *value, char *errstr, size_t errstr_size)
+{
+    static const char *const levels[] = {"error", "warn", "info", "debug"};
+    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
+        if (strcmp(value, levels[i]) == 0)
+            return 0;
+    }
+    set_err(errstr, errstr_size, "'%s' must be error, warn, info or debug", value);
+    return CHISO_EINVAL;
 }

@@ -359,3 +359,15 @@ out:
     rd_kafka_destroy(rk);
     return rc;
 }
+
+int chiso_kafka_ensure_topics_cfg(const chiso_config *cfg, char *errstr, size_t errstr_size)
+{
+    int64_t partitions = chiso_config_int(cfg, "topic.partitions");
+    int64_t replication = chiso_config_int(cfg, "topic.replication");
+    if (partitions < 1 || partitions > 10000 || replication < 1 || replication > 100) {
+        snprintf(errstr, errstr_size,
+                 "topic.partitions must be 1..10000 and topic.replication 1..100");
+        return CHISO_EINVAL;
+    }
+    return chiso_kafka_ensure_topics(cfg, (int)partitions, (int)replication, errstr, errstr_size);
+}

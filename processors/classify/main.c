@@ -38,13 +38,12 @@ static const chiso_cfg_def config_defs[] = {
     {"group.id", CHISO_CFG_STRING, "chiso-classify", "Kafka consumer group", NULL},
     {"batch.max", CHISO_CFG_INT, "5000", "most records applied in one batch", NULL},
     {"batch.linger.ms", CHISO_CFG_INT, "20", "longest wait to fill a batch after its first record",
-     NULL},
+     chiso_cfg_nonneg},
     {"state.ttl.s", CHISO_CFG_INT, "0", "expire dossier states after this many seconds (0 = never)",
-     NULL},
-    {"partitions", CHISO_CFG_INT, "4", "partitions for topics this program creates", NULL},
-    {"metrics.port", CHISO_CFG_INT, "9101", "Prometheus /metrics port (0 = off)", NULL},
+     chiso_cfg_nonneg},
+    {"metrics.port", CHISO_CFG_INT, "9101", "Prometheus /metrics port (0 = off)", chiso_cfg_port},
     {"metrics.bind", CHISO_CFG_STRING, "127.0.0.1", "address the metrics server binds", NULL},
-    {"log.level", CHISO_CFG_STRING, "info", "error, warn, info or debug", NULL},
+    {"log.level", CHISO_CFG_STRING, "info", "error, warn, info or debug", chiso_cfg_log_level},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -54,8 +53,7 @@ static void usage(FILE *out)
                  "Consumes dossier lifecycle events, classifies every dossier (full-process,\n"
                  "partial, offline) and keeps exact per-unit counters by day, month, quarter\n"
                  "and year in Redis. Bad records go to the deadletter topic; class changes to\n"
-                 "dossier.classified.\n\nOptions (-c FILE reads them from a file; -X key=value "
-                 "sets any, kafka.* passes to librdkafka):\n");
+                 "dossier.classified.\n\n");
     chiso_config_print_help(config_defs, out);
 }
 
@@ -138,7 +136,7 @@ int main(int argc, char **argv)
         LOG_ERROR("%s", errstr);
         goto out;
     }
-    if (chiso_kafka_ensure_topics(a.cfg, (int)chiso_config_int(a.cfg, "partitions"), 1, errstr,
+    if (chiso_kafka_ensure_topics_cfg(a.cfg, errstr,
                                   sizeof(errstr)) != 0) {
         LOG_ERROR("%s", errstr);
         goto out;

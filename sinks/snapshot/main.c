@@ -43,36 +43,6 @@ static void on_signal(int sig)
     stop = 1;
 }
 
-static int validate_positive(const char *value, char *errstr, size_t errstr_size)
-{
-    if (strtoll(value, NULL, 10) <= 0) {
-        snprintf(errstr, errstr_size, "must be > 0");
-        return CHISO_EINVAL;
-    }
-    return 0;
-}
-
-static int validate_port(const char *value, char *errstr, size_t errstr_size)
-{
-    long long v = strtoll(value, NULL, 10);
-    if (v < 0 || v > 65535) {
-        snprintf(errstr, errstr_size, "must be a port 0..65535");
-        return CHISO_EINVAL;
-    }
-    return 0;
-}
-
-static int validate_level(const char *value, char *errstr, size_t errstr_size)
-{
-    static const char *const levels[] = {"error", "warn", "info", "debug"};
-    for (size_t i = 0; i < sizeof(levels) / sizeof(levels[0]); i++) {
-        if (strcmp(value, levels[i]) == 0)
-            return 0;
-    }
-    snprintf(errstr, errstr_size, "must be error, warn, info or debug");
-    return CHISO_EINVAL;
-}
-
 static int validate_code(const char *value, char *errstr, size_t errstr_size)
 {
     size_t n = strlen(value);
@@ -89,19 +59,15 @@ static const chiso_cfg_def defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     CHISO_REDIS_CFG_DEFS,
     {"interval.ms", CHISO_CFG_INT, "1000", "time between sweeps of the dirty set",
-     validate_positive},
+     chiso_cfg_positive},
     {"province", CHISO_CFG_STRING, NULL,
      "province unit code; unset = the unit of kind province in catalog.units, else \"province\"",
      validate_code},
-    {"metrics.port", CHISO_CFG_INT, "9102", "Prometheus /metrics port (0 = off)", validate_port},
+    {"metrics.port", CHISO_CFG_INT, "9102", "Prometheus /metrics port (0 = off)", chiso_cfg_port},
     {"metrics.bind", CHISO_CFG_STRING, "127.0.0.1", "address the metrics server listens on", NULL},
     {"once", CHISO_CFG_BOOL, "false",
      "one full sweep: publish every snapshot, wait for delivery, exit", NULL},
-    {"log.level", CHISO_CFG_STRING, "info", "error, warn, info or debug", validate_level},
-    {"topic.partitions", CHISO_CFG_INT, "3", "partitions of topics created at start",
-     validate_positive},
-    {"topic.replication", CHISO_CFG_INT, "1", "replication factor of topics created at start",
-     validate_positive},
+    {"log.level", CHISO_CFG_STRING, "info", "error, warn, info or debug", chiso_cfg_log_level},
     {NULL, 0, NULL, NULL, NULL},
 };
 
@@ -213,8 +179,7 @@ int main(int argc, char **argv)
         LOG_ERROR("metrics: %s", errstr);
         goto out;
     }
-    if (chiso_kafka_ensure_topics(cfg, (int)chiso_config_int(cfg, "topic.partitions"),
-                                  (int)chiso_config_int(cfg, "topic.replication"), errstr,
+    if (chiso_kafka_ensure_topics_cfg(cfg, errstr,
                                   sizeof(errstr)) != 0)
         LOG_WARN("topics: %s (going on: the producer retries)", errstr);
 

@@ -34,10 +34,10 @@ static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     {"period", CHISO_CFG_STRING, NULL,
      "period to show (2025-07, 2025-Q3, 2025); default: the latest month", NULL},
-    {"top", CHISO_CFG_INT, "15", "units listed", NULL},
-    {"refresh.ms", CHISO_CFG_INT, "1000", "redraw interval", NULL},
+    {"top", CHISO_CFG_INT, "15", "units listed", chiso_cfg_positive},
+    {"refresh.ms", CHISO_CFG_INT, "1000", "redraw interval", chiso_cfg_positive},
     {"once", CHISO_CFG_BOOL, "false", "read the topic to its end, print once, exit", NULL},
-    {"log.level", CHISO_CFG_STRING, "warn", "error, warn, info or debug", NULL},
+    {"log.level", CHISO_CFG_STRING, "warn", "error, warn, info or debug", chiso_cfg_log_level},
     {NULL, 0, NULL, NULL, NULL},
 };
 

@@ -55,8 +55,9 @@ int chiso_config_load_file(chiso_config *cfg, const char *path, char *errstr,
                            size_t errstr_size);
 
 /* Parse argv: -h/--help, -c FILE, -X key=value, --<key> value, --<key>=value.
- * Options stop at "--" or the first non-option; *first_positional receives
- * its index. Returns 0, 1 when help was asked (caller prints usage and exits
+ * A bool key alone (`--once`) means true; the next word is taken as its
+ * value only when it reads as a bool. Options stop at "--" or the first
+ * non-option; *first_positional receives its index. Returns 0, 1 when help was asked (caller prints usage and exits
  * 0), or CHISO_EINVAL with errstr filled. */
 int chiso_config_parse_args(chiso_config *cfg, int argc, char **argv, int *first_positional,
                             char *errstr, size_t errstr_size);
@@ -73,6 +74,13 @@ bool chiso_config_bool(const chiso_config *cfg, const char *key);
  * CHISO_EINVAL with librdkafka's message in errstr. */
 int chiso_config_apply_kafka(const chiso_config *cfg, rd_kafka_conf_t *conf, char *errstr,
                              size_t errstr_size);
+
+/* Validators shared by the programs' tables (chiso_cfg_def.validate). */
+int chiso_cfg_positive(const char *value, char *errstr, size_t errstr_size);  /* >= 1 */
+int chiso_cfg_nonneg(const char *value, char *errstr, size_t errstr_size);    /* >= 0 */
+int chiso_cfg_fraction(const char *value, char *errstr, size_t errstr_size);  /* 0..1 */
+int chiso_cfg_port(const char *value, char *errstr, size_t errstr_size);      /* 0..65535 */
+int chiso_cfg_log_level(const char *value, char *errstr, size_t errstr_size); /* error..debug */
 
 /* Print the options table (key, type, default, description) for --help. */
 void chiso_config_print_help(const chiso_cfg_def *defs, FILE *out);

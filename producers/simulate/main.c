@@ -1,0 +1,778 @@
+/*
+ * chiso-simulate - a seeded, deterministic province simulator.
+ *
+ * Generates the dossier lifecycle events of a province (Hưng Yên by
+ * default: 20 departments, 104 communes) over a window of local days, in
+ * time order, optionally with reordering, duplicates and malformed records,
+ * and sends them to Kafka (dossier.events, after the unit records on
+ * catalog.units) or writes them as JSON lines to stdout. With --truth it
+ * writes the ground-truth counters the pipeline must reach.
+ *
+ * Streaming with bounded memory: arrivals are generated day by day in time
+ * order; each dossier's whole lifecycle is generated at its arrival and its
+ * events wait in a min-heap keyed by (at, dossier serial, event number)
+ * until no later arrival can precede them. Memory is proportional to the
+ * events still pending (about a due period's worth of dossiers), not to the
+ * run.
+ *
+ * Determinism: the model's streams depend only on the seed and the model
+ * knobs; the noise (reorder, duplicates, malformed) has its own stream, so
+ * the same arguments always give byte-identical output.
+ *
+ * Exit codes: 0 ok, 1 runtime failure (I/O, Kafka delivery failures, a
+ * self-check failure), 2 usage error.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "chiso/catalog.h"
+#include "chiso/common.h"
+#include "chiso/config.h"
+#include "chiso/event.h"
+#include "chiso/kafka.h"
+#include "chiso/vntime.h"
+#include "sim_check.h"
+#include "sim_malformed.h"
+#include "sim_model.h"
+#include "sim_truth.h"
+
+#define STREAM_NOISE 0x6e6f697365ULL /* "noise" */
+#define DUP_WINDOW   100             /* a duplicate follows within this many records */
+#define JSON_MAX     2048            /* a good event's JSON always fits */
+
+static volatile sig_atomic_t stop_flag;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    stop_flag = stop_flag + 1; /* a second signal abandons the flush */
+}
+
+/* ---- configuration ---------------------------------------------------------- */
+
+static int v_date(const char *value, char *errstr, size_t size)
+{
+    chiso_period p;
+    if (chiso_period_parse(value, &p) != 0 || p.kind != CHISO_PERIOD_DAY) {
+        snprintf(errstr, size, "'%s' is not a date YYYY-MM-DD", value);
+        return CHISO_EINVAL;
+    }
+    return 0;
+}
+
+static int v_output(const char *value, char *errstr, size_t size)
+{
+    if (strcmp(value, "kafka") != 0 && strcmp(value, "stdout") != 0) {
+        snprintf(errstr, size, "output must be 'kafka' or 'stdout', not '%s'", value);
+        return CHISO_EINVAL;
+    }
+    return 0;
+}
+
+static const chiso_cfg_def cfg_defs[] = {
+    {"seed", CHISO_CFG_INT, "1", "PRNG seed; the same arguments give byte-identical output", NULL},
+    {"start", CHISO_CFG_STRING, NULL,
+     "first local day YYYY-MM-DD, Vietnam time (default: today minus --days)", v_date},
+    {"days", CHISO_CFG_INT, "7", "length of the window in days; events after its end are not sent",
+     chiso_cfg_positive},
+    {"dossiers-per-day", CHISO_CFG_DOUBLE, "2900",
+     "average dossiers a day over the week (Hưng Yên: ~2,900)", chiso_cfg_nonneg},
+    {"departments", CHISO_CFG_INT, "20", "number of departments (kind department)", chiso_cfg_nonneg},
+    {"communes", CHISO_CFG_INT, "104", "number of commune-level units (kind commune)", chiso_cfg_nonneg},
+    {"output", CHISO_CFG_STRING, "kafka", "kafka, or stdout (JSON lines of dossier events only)",
+     v_output},
+    {"units-out", CHISO_CFG_STRING, NULL, "also write the unit records as JSON lines to FILE",
+     NULL},
+    {"truth", CHISO_CFG_STRING, NULL, "write the ground-truth counters (JSON) to FILE", NULL},
+    {"reorder", CHISO_CFG_DOUBLE, "0", "fraction of events displaced later in the stream",
+     chiso_cfg_fraction},
+    {"reorder-window", CHISO_CFG_INT, "500", "a displaced event moves up to this many records",
+     chiso_cfg_positive},
+    {"duplicates", CHISO_CFG_DOUBLE, "0", "fraction of events sent a second time (same event_id)",
+     chiso_cfg_fraction},
+    {"malformed", CHISO_CFG_DOUBLE, "0", "per good event, probability of an extra invalid record",
+     chiso_cfg_fraction},
+    {"rate", CHISO_CFG_DOUBLE, "0", "records per second (0 = as fast as possible)", chiso_cfg_nonneg},
+    {"self-check", CHISO_CFG_BOOL, "true",
+     "parse every good record back with chiso_event_parse (malformed ones are always checked)",
+     NULL},
+    {"check-threads", CHISO_CFG_INT, "-1",
+     "threads running the self-check (-1 = one less than the CPUs, at most 4; 0 = inline)", NULL},
+    {"log.level", CHISO_CFG_STRING, "info", "error, warn, info or debug", chiso_cfg_log_level},
+    CHISO_KAFKA_CFG_DEFS,
+    {NULL, 0, NULL, NULL, NULL},
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out, "usage: chiso-simulate [options]\n"
+                 "Simulate a province's dossier events (Decision 766 pipeline input).\n\n");
+    chiso_config_print_help(cfg_defs, out);
+}
+
+/* ---- the event heap ------------------------------------------------------------ */
+
+typedef struct ev_heap {
+    sim_ev *a;
+    size_t n, cap;
+} ev_heap;
+
+static bool ev_less(const sim_ev *x, const sim_ev *y)
+{
+    if (x->at != y->at)
+        return x->at < y->at;
+    if (x->serial != y->serial)
+        return x->serial < y->serial;
+    return x->n < y->n;
+}
+
+static int ev_push(ev_heap *h, const sim_ev *e)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 4096;
+        sim_ev *a = realloc(h->a, cap * sizeof(*a));
+        if (!a)
+            return CHISO_ENOMEM;
+        h->a = a;
+        h->cap = cap;
+    }
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!ev_less(e, &h->a[p]))
+            break;
+        h->a[i] = h->a[p];
+        i = p;
+    }
+    h->a[i] = *e;
+    return 0;
+}
+
+static sim_ev ev_pop(ev_heap *h)
+{
+    sim_ev top = h->a[0], last = h->a[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && ev_less(&h->a[c + 1], &h->a[c]))
+            c++;
+        if (!ev_less(&h->a[c], &last))
+            break;
+        h->a[i] = h->a[c];
+        i = c;
+    }
+    if (h->n)
+        h->a[i] = last;
+    return top;
+}
+
+/* ---- delayed records (reordered events and duplicates) ----------------------- */
+
+typedef struct delayed {
+    uint64_t release; /* emit once this many records have gone out */
+    uint64_t seq;     /* tie-break: insertion order */
+    sim_ev ev;
+    bool dup;
+} delayed;
+
+typedef struct dl_heap {
+    delayed *a;
+    size_t n, cap;
+    uint64_t seq;
+} dl_heap;
+
+static bool dl_less(const delayed *x, const delayed *y)
+{
+    return x->release != y->release ? x->release < y->release : x->seq < y->seq;
+}
+
+static int dl_push(dl_heap *h, uint64_t release, const sim_ev *ev, bool dup)
+{
+    if (h->n == h->cap) {
+        size_t cap = h->cap ? h->cap * 2 : 1024;
+        delayed *a = realloc(h->a, cap * sizeof(*a));
+        if (!a)
+            return CHISO_ENOMEM;
+        h->a = a;
+        h->cap = cap;
+    }
+    delayed d = {.release = release, .seq = h->seq++, .ev = *ev, .dup = dup};
+    size_t i = h->n++;
+    while (i > 0) {
+        size_t p = (i - 1) / 2;
+        if (!dl_less(&d, &h->a[p]))
+            break;
+        h->a[i] = h->a[p];
+        i = p;
+    }
+    h->a[i] = d;
+    return 0;
+}
+
+static delayed dl_pop(dl_heap *h)
+{
+    delayed top = h->a[0], last = h->a[--h->n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= h->n)
+            break;
+        if (c + 1 < h->n && dl_less(&h->a[c + 1], &h->a[c]))
+            c++;
+        if (!dl_less(&h->a[c], &last))
+            break;
+        h->a[i] = h->a[c];
+        i = c;
+    }
+    if (h->n)
+        h->a[i] = last;
+    return top;
+}
+
+/* ---- the run ---------------------------------------------------------------------- */
+
+typedef struct sim {
+    const chiso_config *cfg;
+    sim_province *pv;
+    sim_truth *truth;
+    sim_truth_meta meta;
+    sim_rng noise;
+    double p_reorder, p_dup, p_mal;
+    uint32_t reorder_window;
+    sim_check *check; /* NULL when --self-check false */
+    bool to_kafka;
+    /* stdout */
+    bool stdout_closed;
+    /* kafka */
+    rd_kafka_t *rk;
+    rd_kafka_topic_t *rkt_events;
+    uint64_t produced, delivered, failed;
+    /* pacing */
+    double rate;
+    int64_t t_begin_us;
+    uint64_t burst;
+    /* buffers */
+    char json[JSON_MAX];
+    char *mal;
+    int fatal; /* a self-check or I/O failure: stop and exit 1 */
+} sim;
+
+static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+{
+    sim *s = opaque;
+    (void)rk;
+    if (m->err) {
+        if (s->failed < 10)
+            LOG_ERROR("delivery to %s failed: %s", rd_kafka_topic_name(m->rkt),
+                      rd_kafka_err2str(m->err));
+        s->failed++;
+    } else {
+        s->delivered++;
+    }
+}
+
+/* Produce one message, waiting while the local queue is full. */
+static int produce(sim *s, rd_kafka_topic_t *rkt, const char *key, size_t keylen, const char *val,
+                   size_t len)
+{
+    for (;;) {
+        if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, (void *)val, len, key,
+                             keylen, NULL) == 0)
+            break;
+        rd_kafka_resp_err_t err = rd_kafka_last_error();
+        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            LOG_ERROR("produce to %s failed: %s", rd_kafka_topic_name(rkt), rd_kafka_err2str(err));
+            s->failed++;
+            return CHISO_EIO;
+        }
+        rd_kafka_poll(s->rk, 10);
+    }
+    s->produced++;
+    if ((s->produced & 1023) == 0)
+        rd_kafka_poll(s->rk, 0);
+    return 0;
+}
+
+/* Pace to --rate: sleep when ahead of schedule, checked every burst. */
+static void pace(sim *s)
+{
+    if (s->rate <= 0 || s->meta.records % s->burst != 0)
+        return;
+    int64_t due = s->t_begin_us + (int64_t)((double)s->meta.records * 1e6 / s->rate);
+    int64_t now = chiso_now_mono_us();
+    if (due > now) {
+        struct timespec ts = {(time_t)((due - now) / 1000000),
+                              (long)((due - now) % 1000000) * 1000};
+        nanosleep(&ts, NULL);
+    }
+}
+
+/* Write one record to dossier.events (or stdout). */
+static void out_record(sim *s, const char *key, size_t keylen, const char *val, size_t len)
+{
+    s->meta.records++;
+    if (s->to_kafka) {
+        if (produce(s, s->rkt_events, key, keylen, val, len) != 0)
+            s->fatal = 1;
+    } else if (!s->stdout_closed) {
+        if (fwrite(val, 1, len, stdout) != len || putchar('\n') == EOF) {
+            if (errno == EPIPE) {
+                LOG_WARN("stdout closed after %llu records; output stops, the run and "
+                         "the truth go on",
+                         (unsigned long long)s->meta.records);
+            } else {
+                LOG_ERROR("writing stdout: %s", strerror(errno));
+                s->fatal = 1;
+            }
+            s->stdout_closed = true;
+        }
+    }
+    pace(s);
+}
+
+static void out_event(sim *s, const sim_ev *e, bool dup)
+{
+    chiso_event ev;
+    sim_ev_to_event(s->pv, e, &ev);
+    int n = chiso_event_to_json(&ev, s->json, sizeof(s->json));
+    if (n < 0) {
+        LOG_ERROR("self-check: event %s does not serialize", ev.event_id);
+        s->fatal = 1;
+        return;
+    }
+    if (s->check && sim_check_add(s->check, s->json, (size_t)n) != 0) {
+        s->fatal = 1;
+        return;
+    }
+    if (dup)
+        s->meta.duplicates++;
+    else
+        s->meta.events++;
+    out_record(s, ev.dossier_id, strlen(ev.dossier_id), s->json, (size_t)n);
+}
+
+static void out_malformed(sim *s, const sim_ev *e)
+{
+    chiso_event ev, back;
+    chiso_reject rej;
+    chiso_reject_reason want;
+    char key[40];
+    sim_ev_to_event(s->pv, e, &ev);
+    size_t n = sim_malformed_make(&s->noise, &ev, s->mal, SIM_MALFORMED_MAX, &want);
+    if (chiso_event_parse(s->mal, n, &back, &rej) == 0) {
+        LOG_ERROR("self-check: malformed record (%s) was accepted: %.*s", chiso_reject_code(want),
+                  (int)(n > 300 ? 300 : n), s->mal);
+        s->fatal = 1;
+        return;
+    }
+    if (rej.reason != want) {
+        LOG_ERROR("self-check: malformed record meant as %s was rejected as %s (%s): %.*s",
+                  chiso_reject_code(want), chiso_reject_code(rej.reason), rej.detail,
+                  (int)(n > 300 ? 300 : n), s->mal);
+        s->fatal = 1;
+        return;
+    }
+    s->meta.malformed++;
+    s->meta.malformed_by_reason[want]++;
+    /* A fake key, or none: the record never names a usable dossier. */
+    int kl = 0;
+    if (sim_rng_chance(&s->noise, 0.5))
+        kl = snprintf(key, sizeof(key), "malformed-%llu", (unsigned long long)s->meta.malformed);
+    out_record(s, kl ? key : NULL, (size_t)kl, s->mal, n);
+}
+
+/* Release delayed records whose turn has come. */
+static void release_delayed(sim *s, dl_heap *dl, bool all)
+{
+    while (dl->n && (all || dl->a[0].release <= s->meta.records) && !s->fatal) {
+        delayed d = dl_pop(dl);
+        out_event(s, &d.ev, d.dup);
+    }
+}
+
+/* One good event leaves the heap: maybe displaced, maybe duplicated, maybe
+ * followed by a malformed record. */
+static int emit(sim *s, dl_heap *dl, const sim_ev *e)
+{
+    release_delayed(s, dl, false);
+    uint64_t at = s->meta.records;
+    if (s->p_reorder > 0 && sim_rng_chance(&s->noise, s->p_reorder)) {
+        at += 1 + sim_rng_below(&s->noise, s->reorder_window);
+        if (dl_push(dl, at, e, false) != 0)
+            return CHISO_ENOMEM;
+    } else {
+        out_event(s, e, false);
+    }
+    if (s->p_dup > 0 && sim_rng_chance(&s->noise, s->p_dup)) {
+        if (dl_push(dl, at + 1 + sim_rng_below(&s->noise, DUP_WINDOW), e, true) != 0)
+            return CHISO_ENOMEM;
+    }
+    if (s->p_mal > 0 && sim_rng_chance(&s->noise, s->p_mal))
+        out_malformed(s, e);
+    return 0;
+}
+
+static int write_units(sim *s, FILE *f, rd_kafka_topic_t *rkt)
+{
+    char buf[1024];
+    for (int i = 0; i < s->pv->nunits; i++) {
+        const chiso_unit *u = &s->pv->units[i].rec;
+        int n = chiso_unit_to_json(u, buf, sizeof(buf));
+        if (n < 0) {
+            LOG_ERROR("unit %s does not serialize", u->unit);
+            return CHISO_ERANGE;
+        }
+        if (f && (fwrite(buf, 1, (size_t)n, f) != (size_t)n || fputc('\n', f) == EOF))
+            return CHISO_EIO;
+        if (rkt && produce(s, rkt, u->unit, strlen(u->unit), buf, (size_t)n) != 0)
+            return CHISO_EIO;
+    }
+    return 0;
+}
+
+static void pct(char *buf, size_t size, uint64_t a, uint64_t b)
+{
+    if (b)
+        snprintf(buf, size, "%.2f%%", 100.0 * (double)a / (double)b);
+    else
+        snprintf(buf, size, "n/a");
+}
+
+static void log_summary(const sim *s)
+{
+    sim_truth_figures f;
+    char on[16], fp[16], ot[16], don[16], con[16], dot[16], cot[16], dfp[16], cfp[16], fon[16];
+    sim_truth_figures_get(s->truth, s->pv, &f);
+    pct(on, sizeof(on), f.received_online, f.received);
+    pct(fp, sizeof(fp), f.full_process, f.resolved);
+    pct(ot, sizeof(ot), f.resolved_on_time, f.resolved);
+    pct(don, sizeof(don), f.k_online[0], f.k_received[0]);
+    pct(con, sizeof(con), f.k_online[1], f.k_received[1]);
+    pct(dot, sizeof(dot), f.k_on_time[0], f.k_resolved[0]);
+    pct(cot, sizeof(cot), f.k_on_time[1], f.k_resolved[1]);
+    pct(dfp, sizeof(dfp), f.k_full[0], f.k_resolved[0]);
+    pct(cfp, sizeof(cfp), f.k_full[1], f.k_resolved[1]);
+    pct(fon, sizeof(fon), f.full_process, f.full_process + f.partial);
+    LOG_INFO("truth: dossiers %llu, events %llu, received %llu, resolved %llu",
+             (unsigned long long)f.dossiers, (unsigned long long)s->meta.events,
+             (unsigned long long)f.received, (unsigned long long)f.resolved);
+    LOG_INFO("truth: online share %s (departments %s, communes %s)", on, don, con);
+    LOG_INFO("truth: on time %s (departments %s, communes %s)", ot, dot, cot);
+    LOG_INFO("truth: full-process rate %s of resolved (departments %s, communes %s); "
+             "%s of online resolved",
+             fp, dfp, cfp, fon);
+    LOG_INFO("truth: departments %.2f%% of resolved",
+             f.resolved ? 100.0 * (double)f.k_resolved[0] / (double)f.resolved : 0.0);
+}
+
+int main(int argc, char **argv)
+{
+    char errstr[512];
+    int first_pos = argc, rc = 1;
+    chiso_config *cfg = NULL;
+    sim s;
+    ev_heap heap = {0};
+    dl_heap dl = {0};
+    sim_arrival *arr = NULL;
+    FILE *uf = NULL;
+    rd_kafka_topic_t *rkt_units = NULL;
+
+    memset(&s, 0, sizeof(s));
+    chiso_log_set_component("simulate");
+    cfg = chiso_config_new(cfg_defs);
+    if (!cfg) {
+        LOG_ERROR("out of memory");
+        return 1;
+    }
+    /* Throughput defaults for a bulk producer (the benchmark's feeder); -X
+     * kafka.* or -c FILE override them. */
+    static const char *const kafka_defaults[][2] = {
+        {"kafka.linger.ms", "20"},
+        {"kafka.batch.size", "2000000"},
+        {"kafka.compression.type", "lz4"},
+    };
+    for (size_t i = 0; i < sizeof(kafka_defaults) / sizeof(kafka_defaults[0]); i++) {
+        if (chiso_config_set(cfg, kafka_defaults[i][0], kafka_defaults[i][1], errstr,
+                             sizeof(errstr)) != 0) {
+            LOG_ERROR("%s", errstr);
+            chiso_config_destroy(cfg);
+            return 1;
+        }
+    }
+    int prc = chiso_config_parse_args(cfg, argc, argv, &first_pos, errstr, sizeof(errstr));
+    if (prc == 1) {
+        usage(stdout);
+        chiso_config_destroy(cfg);
+        return 0;
+    }
+    if (prc != 0) {
+        fprintf(stderr, "chiso-simulate: %s (try --help)\n", errstr);
+        chiso_config_destroy(cfg);
+        return 2;
+    }
+    if (first_pos < argc) {
+        fprintf(stderr, "chiso-simulate: unexpected argument '%s' (try --help)\n", argv[first_pos]);
+        chiso_config_destroy(cfg);
+        return 2;
+    }
+    chiso_log_set_level_name(chiso_config_str(cfg, "log.level"));
+
+    s.cfg = cfg;
+    s.to_kafka = strcmp(chiso_config_str(cfg, "output"), "kafka") == 0;
+    s.p_reorder = chiso_config_double(cfg, "reorder");
+    s.p_dup = chiso_config_double(cfg, "duplicates");
+    s.p_mal = chiso_config_double(cfg, "malformed");
+    s.reorder_window = (uint32_t)chiso_config_int(cfg, "reorder-window");
+    if (chiso_config_bool(cfg, "self-check")) {
+        int64_t th = chiso_config_int(cfg, "check-threads");
+        if (th < 0) {
+            long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+            th = cpus > 1 ? cpus - 1 : 0;
+            if (th > 4)
+                th = 4;
+        }
+        s.check = sim_check_new((int)th);
+        if (!s.check) {
+            LOG_ERROR("cannot start the self-check threads");
+            goto out;
+        }
+    }
+    s.rate = chiso_config_double(cfg, "rate");
+    s.burst = s.rate > 0 ? (uint64_t)(s.rate / 200) + 1 : 1;
+    int64_t days = chiso_config_int(cfg, "days");
+    if (days > 36600) {
+        fprintf(stderr, "chiso-simulate: --days must be at most 36600\n");
+        goto usage_err;
+    }
+    int32_t start;
+    const char *start_s = chiso_config_str(cfg, "start");
+    if (start_s) {
+        chiso_period p;
+        chiso_period_parse(start_s, &p);
+        start = p.first_day;
+    } else {
+        start = chiso_local_day(chiso_now_wall_ms() / 1000) - (int32_t)days;
+    }
+    int32_t end_day = start + (int32_t)days;
+    int64_t window_end = chiso_day_start(end_day);
+
+    sim_params params = {
+        .seed = (uint64_t)chiso_config_int(cfg, "seed"),
+        .departments = (int)chiso_config_int(cfg, "departments"),
+        .communes = (int)chiso_config_int(cfg, "communes"),
+        .dossiers_per_day = chiso_config_double(cfg, "dossiers-per-day"),
+    };
+    s.meta.seed = params.seed;
+    s.meta.days = (int32_t)days;
+    s.pv = sim_province_new(&params, errstr, sizeof(errstr));
+    if (!s.pv) {
+        fprintf(stderr, "chiso-simulate: %s\n", errstr);
+        goto usage_err;
+    }
+    s.truth = sim_truth_new(s.pv->nunits, start, (int32_t)days);
+    s.mal = malloc(SIM_MALFORMED_MAX);
+    if (!s.truth || !s.mal) {
+        LOG_ERROR("out of memory");
+        goto out;
+    }
+    sim_rng_seed(&s.noise, sim_seed_mix(params.seed, STREAM_NOISE, 0));
+
+    signal(SIGINT, on_signal);
+    signal(SIGTERM, on_signal);
+    signal(SIGPIPE, SIG_IGN);
+
+    const char *units_out = chiso_config_str(cfg, "units-out");
+    if (units_out) {
+        uf = fopen(units_out, "w");
+        if (!uf) {
+            LOG_ERROR("cannot write %s: %s", units_out, strerror(errno));
+            goto out;
+        }
+    }
+    char topic_events[256], topic_units[256];
+    if (s.to_kafka) {
+        chiso_topic_name(cfg, CHISO_TOPIC_DOSSIER_EVENTS, topic_events, sizeof(topic_events));
+        chiso_topic_name(cfg, CHISO_TOPIC_CATALOG_UNITS, topic_units, sizeof(topic_units));
+        if (chiso_kafka_ensure_topics_cfg(cfg, errstr,
+                                      sizeof(errstr)) != 0) {
+            LOG_ERROR("creating topics: %s", errstr);
+            goto out;
+        }
+        s.rk = chiso_kafka_producer_new(cfg, dr_cb, &s, errstr, sizeof(errstr));
+        if (!s.rk) {
+            LOG_ERROR("Kafka producer: %s", errstr);
+            goto out;
+        }
+        s.rkt_events = rd_kafka_topic_new(s.rk, topic_events, NULL);
+        rkt_units = rd_kafka_topic_new(s.rk, topic_units, NULL);
+        if (!s.rkt_events || !rkt_units) {
+            LOG_ERROR("Kafka topic handle: %s", rd_kafka_err2str(rd_kafka_last_error()));
+            goto out;
+        }
+    } else {
+        static char obuf[1 << 20];
+        setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
+    }
+    if (write_units(&s, uf, rkt_units) != 0) {
+        LOG_ERROR("writing unit records failed");
+        goto out;
+    }
+    if (uf) {
+        if (fclose(uf) != 0) {
+            uf = NULL;
+            LOG_ERROR("writing %s: %s", units_out, strerror(errno));
+            goto out;
+        }
+        uf = NULL;
+    }
+    if (s.to_kafka)
+        LOG_INFO("sent %d unit records to %s", s.pv->nunits, topic_units);
+
+    char sday[CHISO_PERIOD_STRLEN];
+    chiso_period_key(start, CHISO_PERIOD_DAY, sday);
+    LOG_INFO("simulating %d departments, %d communes, %lld days from %s, %.0f dossiers/day, "
+             "seed %llu -> %s",
+             params.departments, params.communes, (long long)days, sday, params.dossiers_per_day,
+             (unsigned long long)params.seed, s.to_kafka ? topic_events : "stdout");
+
+    /* The main loop: arrivals in time order; before each arrival, every
+     * pending event strictly before it can go out. */
+    int64_t t0 = chiso_now_mono_us();
+    s.t_begin_us = t0;
+    uint32_t serial = 0;
+    sim_ev evs[SIM_EV_MAX];
+    size_t heap_max = 0;
+    for (int32_t day = start; day < end_day && !stop_flag && !s.fatal; day++) {
+        long na = sim_arrivals_day(s.pv, day, &arr);
+        if (na < 0) {
+            LOG_ERROR("out of memory");
+            goto out;
+        }
+        for (long i = 0; i < na && !stop_flag && !s.fatal; i++) {
+            while (heap.n && heap.a[0].at < arr[i].at && !s.fatal) {
+                sim_ev e = ev_pop(&heap);
+                if (emit(&s, &dl, &e) != 0) {
+                    LOG_ERROR("out of memory");
+                    goto out;
+                }
+            }
+            int n = sim_dossier_generate(s.pv, &arr[i], day, (uint32_t)i + 1, serial++, window_end,
+                                         evs);
+            if (sim_truth_add(s.truth, evs, n) != 0) {
+                LOG_ERROR("internal error: a contribution falls outside the truth's days");
+                goto out;
+            }
+            for (int k = 0; k < n; k++) {
+                if (ev_push(&heap, &evs[k]) != 0) {
+                    LOG_ERROR("out of memory");
+                    goto out;
+                }
+            }
+            if (heap.n > heap_max)
+                heap_max = heap.n;
+        }
+        free(arr);
+        arr = NULL;
+    }
+    while (heap.n && !stop_flag && !s.fatal) {
+        sim_ev e = ev_pop(&heap);
+        if (emit(&s, &dl, &e) != 0) {
+            LOG_ERROR("out of memory");
+            goto out;
+        }
+    }
+    if (!stop_flag)
+        release_delayed(&s, &dl, true);
+    if (s.check) {
+        int crc = sim_check_finish(s.check);
+        s.check = NULL;
+        if (crc != 0)
+            s.fatal = 1;
+    }
+    int64_t t_gen = chiso_now_mono_us() - t0;
+
+    if (!s.to_kafka) {
+        if (fflush(stdout) != 0 && !s.stdout_closed && errno != EPIPE) {
+            LOG_ERROR("writing stdout: %s", strerror(errno));
+            s.fatal = 1;
+        }
+    }
+    double secs = (double)t_gen / 1e6;
+    LOG_INFO("records %llu (events %llu, duplicates %llu, malformed %llu) in %.2f s: %.0f "
+             "records/s; peak pending events %zu (%.1f MB)",
+             (unsigned long long)s.meta.records, (unsigned long long)s.meta.events,
+             (unsigned long long)s.meta.duplicates, (unsigned long long)s.meta.malformed, secs,
+             secs > 0 ? (double)s.meta.records / secs : 0.0, heap_max,
+             (double)heap.cap * sizeof(sim_ev) / 1e6);
+
+    if (s.rk) {
+        LOG_INFO("flushing Kafka producer");
+        while (rd_kafka_outq_len(s.rk) > 0 && stop_flag < 2) {
+            rd_kafka_flush(s.rk, 1000);
+            if (stop_flag && rd_kafka_outq_len(s.rk) > 0)
+                LOG_INFO("waiting for %d messages in flight (signal again to abandon them)",
+                         rd_kafka_outq_len(s.rk));
+        }
+        if (rd_kafka_outq_len(s.rk) > 0) {
+            LOG_ERROR("%d messages abandoned in flight", rd_kafka_outq_len(s.rk));
+            s.failed += (uint64_t)rd_kafka_outq_len(s.rk);
+        }
+        int64_t t_all = chiso_now_mono_us() - t0;
+        LOG_INFO("kafka: sent %llu, failed %llu in %.2f s (%.0f msg/s end to end)",
+                 (unsigned long long)s.delivered, (unsigned long long)s.failed, (double)t_all / 1e6,
+                 t_all > 0 ? (double)s.delivered * 1e6 / (double)t_all : 0.0);
+    }
+    if (stop_flag) {
+        LOG_WARN("interrupted: stopped after %llu records; truth not written",
+                 (unsigned long long)s.meta.records);
+    } else if (!s.fatal) {
+        log_summary(&s);
+        const char *truth = chiso_config_str(cfg, "truth");
+        if (truth) {
+            FILE *tf = fopen(truth, "w");
+            if (!tf) {
+                LOG_ERROR("cannot write %s: %s", truth, strerror(errno));
+                s.fatal = 1;
+            } else {
+                int wrc = sim_truth_write(s.truth, s.pv, &s.meta, tf);
+                if (fclose(tf) != 0 || wrc != 0) {
+                    LOG_ERROR("writing %s failed", truth);
+                    s.fatal = 1;
+                }
+            }
+        }
+    }
+    rc = s.fatal || s.failed ? 1 : 0;
+    goto out;
+
+usage_err:
+    rc = 2;
+out:
+    sim_check_finish(s.check);
+    free(arr);
+    if (uf)
+        fclose(uf);
+    if (rkt_units)
+        rd_kafka_topic_destroy(rkt_units);
+    if (s.rkt_events)
+        rd_kafka_topic_destroy(s.rkt_events);
+    if (s.rk) {
+        rd_kafka_flush(s.rk, 5000);
+        rd_kafka_destroy(s.rk);
+    }
+    free(heap.a);
+    free(dl.a);
+    free(s.mal);
+    sim_truth_free(s.truth);
+    sim_province_free(s.pv);
+    chiso_config_destroy(cfg);
+    return rc;
+}

@@ -1,0 +1,500 @@
+/*
+ * sim_truth.c - ground-truth counters from the simulator's own model.
+ *
+ * The rules are restated here from their sources, on purpose without
+ * calling the pipeline's implementation of them:
+ *   - counters and their days: core/include/chiso/counters.h;
+ *   - on time: the local day of `resolved.at` <= the local day of the
+ *     `received` event's `due_at` (supplements are not simulated yet);
+ *   - class: Decision 1042 as DOMAIN.md states it (truth_class below).
+ *
+ * Storage: a dense array of per-unit, per-day counters (uint32) over the
+ * window plus SIM_TRUTH_SLACK_DAYS, and per-unit open / open_overdue at the
+ * end of every month, quarter and year overlapping those days, accumulated
+ * dossier by dossier (not derived from the counters, so the two cross-check).
+ */
+#include "sim_truth.h"
+
+#include <stdbool.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chiso/common.h"
+#include "chiso/counters.h"
+#include "chiso/vntime.h"
+
+#define NKINDS 3 /* month, quarter, year (chiso_period_kind - 1) */
+
+struct sim_truth {
+    int nunits;
+    int32_t first_day;
+    int32_t ndays; /* window */
+    int32_t cap;   /* kept days */
+    uint32_t *day; /* [unit][cap][CHISO_C_COUNT] */
+    int nper[NKINDS];
+    chiso_period *per[NKINDS]; /* periods overlapping the kept days, ascending */
+    int *day_per[NKINDS];      /* [cap] -> index into per[k] */
+    uint64_t *open[NKINDS];    /* [unit][nper][2]: open, open_overdue */
+    uint64_t dossiers;
+};
+
+static uint32_t *cell(const sim_truth *t, int unit, int32_t di)
+{
+    return t->day + ((size_t)unit * (size_t)t->cap + (size_t)di) * CHISO_C_COUNT;
+}
+
+sim_truth *sim_truth_new(int nunits, int32_t first_day, int32_t ndays)
+{
+    sim_truth *t = calloc(1, sizeof(*t));
+    if (!t)
+        return NULL;
+    t->nunits = nunits;
+    t->first_day = first_day;
+    t->ndays = ndays;
+    t->cap = ndays + SIM_TRUTH_SLACK_DAYS;
+    t->day = calloc((size_t)nunits * (size_t)t->cap * CHISO_C_COUNT, sizeof(uint32_t));
+    if (!t->day)
+        goto err;
+    for (int k = 0; k < NKINDS; k++) {
+        chiso_period_kind kind = (chiso_period_kind)(k + 1);
+        t->day_per[k] = malloc((size_t)t->cap * sizeof(int));
+        t->per[k] = malloc((size_t)t->cap * sizeof(chiso_period));
+        if (!t->day_per[k] || !t->per[k])
+            goto err;
+        for (int32_t di = 0; di < t->cap; di++) {
+            chiso_period p = chiso_period_of(first_day + di, kind);
+            if (t->nper[k] == 0 || t->per[k][t->nper[k] - 1].first_day != p.first_day)
+                t->per[k][t->nper[k]++] = p;
+            t->day_per[k][di] = t->nper[k] - 1;
+        }
+        t->open[k] = calloc((size_t)nunits * (size_t)t->nper[k] * 2, sizeof(uint64_t));
+        if (!t->open[k])
+            goto err;
+    }
+    return t;
+err:
+    sim_truth_free(t);
+    return NULL;
+}
+
+void sim_truth_free(sim_truth *t)
+{
+    if (!t)
+        return;
+    free(t->day);
+    for (int k = 0; k < NKINDS; k++) {
+        free(t->day_per[k]);
+        free(t->per[k]);
+        free(t->open[k]);
+    }
+    free(t);
+}
+
+/* The facts of one dossier that the counters read. */
+typedef struct facts {
+    bool submitted;
+    chiso_channel channel;
+    bool received;
+    int64_t received_at, due_at;
+    bool resolved;
+    int64_t resolved_at;
+    bool e_result; /* of the (earliest) resolved event */
+    bool closed;
+    int64_t closed_at; /* earliest of resolved, withdrawn, stopped, not_accepted */
+    bool requirement;
+    bool returned;
+    bool returned_counter;     /* a returned event with delivery counter */
+    bool returned_postal_bare; /* a returned event by post without paper_copy */
+    bool fee_applies;          /* fee_requested with amount > 0 */
+    bool paid_platform;        /* paid through dvcqg_platform */
+    bool paid_other;           /* paid by any other method */
+} facts;
+
+typedef enum truth_class {
+    TC_NONE = 0,
+    TC_FULL,
+    TC_PARTIAL,
+    TC_OFFLINE,
+} truth_class;
+
+static void gather(const sim_ev *evs, int n, facts *f)
+{
+    memset(f, 0, sizeof(*f));
+    for (int i = 0; i < n; i++) {
+        const sim_ev *e = &evs[i];
+        switch ((chiso_event_type)e->type) {
+        case CHISO_EV_SUBMITTED:
+            if (!f->submitted) {
+                f->submitted = true;
+                f->channel = (chiso_channel)e->p1;
+            }
+            break;
+        case CHISO_EV_RECEIVED:
+            if (!f->received || e->at < f->received_at) {
+                f->received = true;
+                f->received_at = e->at;
+                f->due_at = e->x;
+            }
+            break;
+        case CHISO_EV_RESOLVED:
+            if (!f->resolved || e->at < f->resolved_at) {
+                f->resolved = true;
+                f->resolved_at = e->at;
+                f->e_result = e->flags & SIM_F_E_RESULT;
+            }
+            /* resolving closes the dossier too */
+            __attribute__((fallthrough));
+        case CHISO_EV_WITHDRAWN:
+        case CHISO_EV_STOPPED:
+        case CHISO_EV_NOT_ACCEPTED:
+            if (!f->closed || e->at < f->closed_at) {
+                f->closed = true;
+                f->closed_at = e->at;
+            }
+            break;
+        case CHISO_EV_REQUIREMENT:
+            f->requirement = true;
+            break;
+        case CHISO_EV_RETURNED:
+            f->returned = true;
+            if (e->p1 == CHISO_DELIVERY_COUNTER)
+                f->returned_counter = true;
+            if (e->p1 == CHISO_DELIVERY_POSTAL && !(e->flags & SIM_F_PAPER_COPY))
+                f->returned_postal_bare = true;
+            break;
+        case CHISO_EV_FEE_REQUESTED:
+            if (e->x > 0)
+                f->fee_applies = true;
+            break;
+        case CHISO_EV_PAID:
+            if (e->p1 == CHISO_PAY_DVCQG_PLATFORM)
+                f->paid_platform = true;
+            else
+                f->paid_other = true;
+            break;
+        default:
+            break;
+        }
+    }
+}
+
+/* Decision 1042, Article 1, on the emitted facts: offline when submitted at
+ * the counter or by post; an online dossier is partial as soon as one
+ * condition fails, full-process otherwise (provisional until returned). */
+static truth_class truth_class_of(const facts *f)
+{
+    if (!f->submitted)
+        return TC_NONE;
+    if (f->channel != CHISO_CHANNEL_ONLINE)
+        return TC_OFFLINE;
+    if (f->requirement) /* condition 5 */
+        return TC_PARTIAL;
+    if (f->resolved && !f->e_result) /* condition 3 */
+        return TC_PARTIAL;
+    if (f->returned_counter || f->returned_postal_bare) /* condition 4 */
+        return TC_PARTIAL;
+    if (f->fee_applies && f->paid_other) /* condition 2 */
+        return TC_PARTIAL;
+    if (f->fee_applies && f->returned && !f->paid_platform) /* condition 2 */
+        return TC_PARTIAL;
+    return TC_FULL;
+}
+
+static int bump(sim_truth *t, int unit, int32_t day, chiso_counter_id c)
+{
+    int32_t di = day - t->first_day;
+    if (di < 0 || di >= t->cap)
+        return CHISO_ERANGE;
+    cell(t, unit, di)[c]++;
+    return 0;
+}
+
+static int32_t max32(int32_t a, int32_t b)
+{
+    return a > b ? a : b;
+}
+
+int sim_truth_add(sim_truth *t, const sim_ev *evs, int n)
+{
+    facts f;
+    int rc = 0;
+    if (n <= 0)
+        return 0;
+    int unit = evs[0].unit;
+    gather(evs, n, &f);
+    t->dossiers++;
+
+    int32_t rday = f.received ? chiso_local_day(f.received_at) : 0;
+    int32_t dday = f.received ? chiso_local_day(f.due_at) : 0;
+    int32_t cday = 0;
+    if (f.received) {
+        rc |= bump(t, unit, rday, CHISO_C_RECEIVED);
+        if (f.submitted && f.channel == CHISO_CHANNEL_ONLINE)
+            rc |= bump(t, unit, rday, CHISO_C_RECEIVED_ONLINE);
+        else if (f.submitted && f.channel == CHISO_CHANNEL_DIRECT)
+            rc |= bump(t, unit, rday, CHISO_C_RECEIVED_DIRECT);
+        else if (f.submitted && f.channel == CHISO_CHANNEL_POSTAL)
+            rc |= bump(t, unit, rday, CHISO_C_RECEIVED_POSTAL);
+    }
+    if (f.resolved) {
+        int32_t sday = chiso_local_day(f.resolved_at);
+        rc |= bump(t, unit, sday, CHISO_C_RESOLVED);
+        if (f.received)
+            rc |= bump(t, unit, sday,
+                       sday <= dday ? CHISO_C_RESOLVED_ON_TIME : CHISO_C_RESOLVED_LATE);
+        switch (truth_class_of(&f)) {
+        case TC_FULL:
+            rc |= bump(t, unit, sday, CHISO_C_FULL_PROCESS);
+            break;
+        case TC_PARTIAL:
+            rc |= bump(t, unit, sday, CHISO_C_PARTIAL);
+            break;
+        case TC_OFFLINE:
+            rc |= bump(t, unit, sday, CHISO_C_OFFLINE);
+            break;
+        case TC_NONE:
+            break;
+        }
+    }
+    if (f.received) {
+        if (f.closed) {
+            cday = max32(rday, chiso_local_day(f.closed_at));
+            rc |= bump(t, unit, cday, CHISO_C_CLOSED);
+        }
+        if (!f.closed || cday > dday)
+            rc |= bump(t, unit, max32(dday + 1, rday), CHISO_C_OVERDUE_BEGAN);
+        if (f.closed && cday > dday)
+            rc |= bump(t, unit, cday, CHISO_C_OVERDUE_CLOSED);
+
+        /* Open at the end E of each month, quarter and year: received by E,
+         * not closed by E; overdue when E is past the due day. */
+        for (int k = 0; k < NKINDS; k++) {
+            for (int p = 0; p < t->nper[k]; p++) {
+                int32_t e = t->per[k][p].last_day;
+                if (e < rday)
+                    continue;
+                if (f.closed && cday <= e)
+                    break;
+                uint64_t *o = t->open[k] + ((size_t)unit * (size_t)t->nper[k] + (size_t)p) * 2;
+                o[0]++;
+                if (e > dday)
+                    o[1]++;
+            }
+        }
+    }
+    return rc ? CHISO_ERANGE : 0;
+}
+
+/* ---- writing ---------------------------------------------------------------------- */
+
+/* Sum of a unit's counters over [a, b] (day indices, clamped). */
+static void sum_days(const sim_truth *t, int unit, int32_t a, int32_t b, uint64_t *out)
+{
+    memset(out, 0, CHISO_C_COUNT * sizeof(uint64_t));
+    if (a < 0)
+        a = 0;
+    if (b >= t->cap)
+        b = t->cap - 1;
+    for (int32_t di = a; di <= b; di++) {
+        const uint32_t *c = cell(t, unit, di);
+        for (int i = 0; i < CHISO_C_COUNT; i++)
+            out[i] += c[i];
+    }
+}
+
+static bool any(const uint64_t *c)
+{
+    for (int i = 0; i < CHISO_C_COUNT; i++)
+        if (c[i])
+            return true;
+    return false;
+}
+
+/* Write `"key":{"counter":n,...}` for the non-zero counters. */
+static void put_counters(FILE *f, bool *first, const char *key, const uint64_t *c)
+{
+    fprintf(f, "%s\"%s\":{", *first ? "" : ",", key);
+    *first = false;
+    bool fc = true;
+    for (int i = 0; i < CHISO_C_COUNT; i++) {
+        if (!c[i])
+            continue;
+        fprintf(f, "%s\"%s\":%llu", fc ? "" : ",", chiso_counter_name((chiso_counter_id)i),
+                (unsigned long long)c[i]);
+        fc = false;
+    }
+    fputc('}', f);
+}
+
+/* Counters of one unit (or of all units when `unit` < 0) summed over the
+ * day indices [a, b]. */
+static void period_sum(const sim_truth *t, int unit, int32_t a, int32_t b, uint64_t *out)
+{
+    if (unit >= 0) {
+        sum_days(t, unit, a, b, out);
+        return;
+    }
+    uint64_t tmp[CHISO_C_COUNT];
+    memset(out, 0, CHISO_C_COUNT * sizeof(uint64_t));
+    for (int u = 0; u < t->nunits; u++) {
+        sum_days(t, u, a, b, tmp);
+        for (int i = 0; i < CHISO_C_COUNT; i++)
+            out[i] += tmp[i];
+    }
+}
+
+static void open_of(const sim_truth *t, int unit, int k, int p, uint64_t out[2])
+{
+    out[0] = out[1] = 0;
+    for (int u = unit < 0 ? 0 : unit; u < (unit < 0 ? t->nunits : unit + 1); u++) {
+        const uint64_t *o = t->open[k] + ((size_t)u * (size_t)t->nper[k] + (size_t)p) * 2;
+        out[0] += o[0];
+        out[1] += o[1];
+    }
+}
+
+/* One unit's (or the province's, unit < 0) "counters" object body. */
+static void write_counters(const sim_truth *t, int unit, FILE *f)
+{
+    uint64_t c[CHISO_C_COUNT];
+    char key[CHISO_PERIOD_STRLEN];
+    bool first = true;
+    for (int32_t di = 0; di < t->cap; di++) {
+        period_sum(t, unit, di, di, c);
+        if (!any(c))
+            continue;
+        chiso_period_key(t->first_day + di, CHISO_PERIOD_DAY, key);
+        put_counters(f, &first, key, c);
+    }
+    for (int k = 0; k < NKINDS; k++) {
+        for (int p = 0; p < t->nper[k]; p++) {
+            const chiso_period *pp = &t->per[k][p];
+            period_sum(t, unit, pp->first_day - t->first_day, pp->last_day - t->first_day, c);
+            if (!any(c))
+                continue;
+            chiso_period_key(pp->first_day, (chiso_period_kind)(k + 1), key);
+            put_counters(f, &first, key, c);
+        }
+    }
+}
+
+static void write_open(const sim_truth *t, int unit, FILE *f)
+{
+    uint64_t c[CHISO_C_COUNT], o[2];
+    char key[CHISO_PERIOD_STRLEN];
+    bool first = true;
+    for (int k = 0; k < NKINDS; k++) {
+        for (int p = 0; p < t->nper[k]; p++) {
+            const chiso_period *pp = &t->per[k][p];
+            period_sum(t, unit, pp->first_day - t->first_day, pp->last_day - t->first_day, c);
+            if (!any(c))
+                continue;
+            open_of(t, unit, k, p, o);
+            chiso_period_key(pp->first_day, (chiso_period_kind)(k + 1), key);
+            fprintf(f, "%s\"%s\":{\"open\":%llu,\"open_overdue\":%llu}", first ? "" : ",", key,
+                    (unsigned long long)o[0], (unsigned long long)o[1]);
+            first = false;
+        }
+    }
+}
+
+static bool unit_has_counters(const sim_truth *t, int unit)
+{
+    uint64_t c[CHISO_C_COUNT];
+    sum_days(t, unit, 0, t->cap - 1, c);
+    return any(c);
+}
+
+int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_meta *m, FILE *f)
+{
+    char start[CHISO_PERIOD_STRLEN], end[CHISO_PERIOD_STRLEN];
+    chiso_period_key(t->first_day, CHISO_PERIOD_DAY, start);
+    chiso_period_key(t->first_day + t->ndays, CHISO_PERIOD_DAY, end);
+    fprintf(f,
+            "{\"seed\":%llu,\"start\":\"%s\",\"days\":%d,\"end\":\"%s\",\"province\":\"%s\",\n"
+            "\"dossiers\":%llu,\"records\":%llu,\"events\":%llu,\"duplicates\":%llu,"
+            "\"malformed\":%llu,\n\"malformed_by_reason\":{",
+            (unsigned long long)m->seed, start, m->days, end, pv->units[0].rec.unit,
+            (unsigned long long)t->dossiers, (unsigned long long)m->records,
+            (unsigned long long)m->events, (unsigned long long)m->duplicates,
+            (unsigned long long)m->malformed);
+    bool first = true;
+    for (int r = CHISO_REJECT_JSON_SYNTAX; r <= CHISO_REJECT_TOO_LARGE; r++) {
+        fprintf(f, "%s\"%s\":%llu", first ? "" : ",", chiso_reject_code((chiso_reject_reason)r),
+                (unsigned long long)m->malformed_by_reason[r]);
+        first = false;
+    }
+    fputs("},\n\"counters\":{", f);
+    first = true;
+    for (int u = 0; u < t->nunits; u++) {
+        if (!unit_has_counters(t, u))
+            continue;
+        fprintf(f, "%s\n\"%s\":{", first ? "" : ",", pv->units[u].rec.unit);
+        write_counters(t, u, f);
+        fputc('}', f);
+        first = false;
+    }
+    fputs("},\n\"open\":{", f);
+    first = true;
+    for (int u = 0; u < t->nunits; u++) {
+        if (!unit_has_counters(t, u))
+            continue;
+        fprintf(f, "%s\n\"%s\":{", first ? "" : ",", pv->units[u].rec.unit);
+        write_open(t, u, f);
+        fputc('}', f);
+        first = false;
+    }
+    fputs("},\n\"province_counters\":{", f);
+    write_counters(t, -1, f);
+    fputs("},\n\"province_open\":{", f);
+    write_open(t, -1, f);
+    fputs("}}\n", f);
+    return ferror(f) ? CHISO_EIO : 0;
+}
+
+void sim_truth_figures_get(const sim_truth *t, const sim_province *pv, sim_truth_figures *out)
+{
+    uint64_t c[CHISO_C_COUNT];
+    memset(out, 0, sizeof(*out));
+    out->dossiers = t->dossiers;
+    for (int u = 0; u < t->nunits; u++) {
+        sum_days(t, u, 0, t->cap - 1, c);
+        out->received += c[CHISO_C_RECEIVED];
+        out->received_online += c[CHISO_C_RECEIVED_ONLINE];
+        out->resolved += c[CHISO_C_RESOLVED];
+        out->resolved_on_time += c[CHISO_C_RESOLVED_ON_TIME];
+        out->full_process += c[CHISO_C_FULL_PROCESS];
+        out->partial += c[CHISO_C_PARTIAL];
+        out->offline += c[CHISO_C_OFFLINE];
+        int k = pv->units[u].rec.kind == CHISO_UNIT_DEPARTMENT ? 0
+                : pv->units[u].rec.kind == CHISO_UNIT_COMMUNE  ? 1
+                                                               : -1;
+        if (k < 0)
+            continue;
+        out->k_received[k] += c[CHISO_C_RECEIVED];
+        out->k_online[k] += c[CHISO_C_RECEIVED_ONLINE];
+        out->k_resolved[k] += c[CHISO_C_RESOLVED];
+        out->k_on_time[k] += c[CHISO_C_RESOLVED_ON_TIME];
+        out->k_full[k] += c[CHISO_C_FULL_PROCESS];
+    }
+}
+
+uint64_t sim_truth_counter(const sim_truth *t, int unit, int32_t day, int counter)
+{
+    int32_t di = day - t->first_day;
+    if (unit < 0 || unit >= t->nunits || di < 0 || di >= t->cap || counter < 0 ||
+        counter >= CHISO_C_COUNT)
+        return 0;
+    return cell(t, unit, di)[counter];
+}
+
+uint64_t sim_truth_open(const sim_truth *t, int unit, int kind, int32_t day, int which)
+{
+    int k = kind - 1;
+    int32_t di = day - t->first_day;
+    if (unit < 0 || unit >= t->nunits || k < 0 || k >= NKINDS || di < 0 || di >= t->cap ||
+        which < 0 || which > 1)
+        return 0;
+    int p = t->day_per[k][di];
+    return t->open[k][((size_t)unit * (size_t)t->nper[k] + (size_t)p) * 2 + (size_t)which];
+}

@@ -1,0 +1,69 @@
+/*
+ * sim_truth.h - the ground truth of a simulation run: the per-unit counters
+ * of counters.h and the open / open_overdue figures at each period end,
+ * computed from the simulator's own dossier model.
+ *
+ * It deliberately shares no code with chiso's classification, dossier or
+ * counters modules: it is the independent reference those are checked
+ * against. Each dossier is judged on the events that were EMITTED (at before
+ * the window end), so a dossier cut by the window is provisional exactly as
+ * the pipeline sees it.
+ */
+#ifndef CHISO_SIM_TRUTH_H
+#define CHISO_SIM_TRUTH_H
+
+#include <stdint.h>
+#include <stdio.h>
+
+#include "chiso/event.h"
+#include "sim_model.h"
+
+typedef struct sim_truth sim_truth;
+
+/* A truth for `nunits` units over the window of `ndays` local days from
+ * `first_day`. Counter contributions may fall after the window (a dossier
+ * still open becomes overdue after its due day), so days up to
+ * ndays + SIM_TRUTH_SLACK_DAYS are kept. NULL on OOM. */
+#define SIM_TRUTH_SLACK_DAYS 64
+sim_truth *sim_truth_new(int nunits, int32_t first_day, int32_t ndays);
+void sim_truth_free(sim_truth *t);
+
+/* Add one dossier, given its emitted events (any order). Returns 0, or
+ * CHISO_ERANGE if a contribution falls outside the kept days (a bug). */
+int sim_truth_add(sim_truth *t, const sim_ev *evs, int n);
+
+/* Counts of the stream, for the document's header. */
+typedef struct sim_truth_meta {
+    uint64_t seed;
+    int32_t days;
+    uint64_t records;    /* everything written to dossier.events */
+    uint64_t events;     /* distinct good events */
+    uint64_t duplicates; /* extra copies of good events */
+    uint64_t malformed;  /* invalid records */
+    uint64_t malformed_by_reason[CHISO_REJECT_REASON_COUNT];
+} sim_truth_meta;
+
+/* Write the truth document (docs/simulator.md describes it). Returns 0 or
+ * CHISO_EIO. */
+int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_meta *m, FILE *f);
+
+/* One unit's counter on one local day (0 outside the kept days). */
+uint64_t sim_truth_counter(const sim_truth *t, int unit, int32_t day, int counter);
+
+/* One unit's open (which = 0) or open_overdue (which = 1) at the end of the
+ * period of `kind` (month, quarter or year) containing `day`; 0 when that
+ * period is not kept. */
+uint64_t sim_truth_open(const sim_truth *t, int unit, int kind, int32_t day, int which);
+
+/* Calibration figures, over the whole window. */
+typedef struct sim_truth_figures {
+    uint64_t dossiers;
+    uint64_t received, received_online;
+    uint64_t resolved, resolved_on_time, full_process, partial, offline;
+    /* by unit kind: [0] departments, [1] communes */
+    uint64_t k_received[2], k_online[2], k_resolved[2], k_on_time[2], k_full[2];
+} sim_truth_figures;
+
+void sim_truth_figures_get(const sim_truth *t, const sim_province *pv, sim_truth_figures *out);
+
+#endif
