@@ -41,8 +41,8 @@ chiso_class chiso_classify(const chiso_class_facts *f, unsigned *failed)
     /* 2. a fee paid other than through the national platform fails at once;
      * a fee still unpaid fails once the result has been returned. */
     if (f->fee_due) {
-        unsigned other = f->paid_methods & ~(1u << CHISO_PAY_DVCQG_PLATFORM) &
-                         ~(1u << CHISO_PAY_NONE);
+        unsigned other =
+            f->paid_methods & ~(1u << CHISO_PAY_DVCQG_PLATFORM) & ~(1u << CHISO_PAY_NONE);
         bool platform = f->paid_methods & (1u << CHISO_PAY_DVCQG_PLATFORM);
         if (other || (f->returned && !platform))
             fail |= CHISO_FAIL_PAYMENT;

@@ -130,19 +130,18 @@ static int parse_typed(chiso_cfg_type type, const char *text, cfg_value *out, ch
                 return 0;
             }
         }
-        set_err(errstr, errstr_size,
-                "'%s' is not a bool (true/false, 1/0, yes/no, on/off)", text);
+        set_err(errstr, errstr_size, "'%s' is not a bool (true/false, 1/0, yes/no, on/off)", text);
         return CHISO_EINVAL;
     }
     set_err(errstr, errstr_size, "'%s' is not a valid %s", text,
             (unsigned)type < sizeof(type_names) / sizeof(type_names[0]) ? type_names[type]
-                                                                          : "value");
+                                                                        : "value");
     return CHISO_EINVAL;
 }
 
 /* Type-check, validate and store `text` in slot `row`. */
-static int cfg_set_row(chiso_config *cfg, size_t row, const char *text, bool validate,
-                       char *errstr, size_t errstr_size)
+static int cfg_set_row(chiso_config *cfg, size_t row, const char *text, bool validate, char *errstr,
+                       size_t errstr_size)
 {
     const chiso_cfg_def *def = &cfg->defs[row];
     cfg_value parsed = {0};
@@ -305,8 +304,7 @@ static char *trim(char *s)
 
 /* A line is a comment only when '#' is its first non-blank character: values
  * (passwords, SASL settings) may contain '#'. */
-int chiso_config_load_file(chiso_config *cfg, const char *path, char *errstr,
-                           size_t errstr_size)
+int chiso_config_load_file(chiso_config *cfg, const char *path, char *errstr, size_t errstr_size)
 {
     FILE *f = fopen(path, "r");
     char *line = NULL;
@@ -496,8 +494,8 @@ out:
 }
 
 /* Slot of a table key for the getters; a missing key is a programming bug. */
-static const cfg_value *get_value(const chiso_config *cfg, const char *key,
-                                  chiso_cfg_type want, bool any_type)
+static const cfg_value *get_value(const chiso_config *cfg, const char *key, chiso_cfg_type want,
+                                  bool any_type)
 {
     long row = cfg && key ? find_row(cfg, key) : -1;
     if (row < 0) {
@@ -505,8 +503,8 @@ static const cfg_value *get_value(const chiso_config *cfg, const char *key,
         return NULL;
     }
     if (!any_type && cfg->defs[row].type != want) {
-        LOG_ERROR("config: '%s' is a %s option, read as %s", key,
-                  type_names[cfg->defs[row].type], type_names[want]);
+        LOG_ERROR("config: '%s' is a %s option, read as %s", key, type_names[cfg->defs[row].type],
+                  type_names[want]);
         return NULL;
     }
     return cfg->values[row].text ? &cfg->values[row] : NULL;

@@ -128,8 +128,7 @@ bool chiso_dossier_equal(const chiso_dossier *a, const chiso_dossier *b)
 static int take_first(chiso_dossier *d, uint32_t bit, int64_t *slot_at, uint64_t *slot_payload,
                       int64_t at, uint64_t payload)
 {
-    if ((d->present & bit) &&
-        (at > *slot_at || (at == *slot_at && payload >= *slot_payload)))
+    if ((d->present & bit) && (at > *slot_at || (at == *slot_at && payload >= *slot_payload)))
         return 0;
     d->present |= bit;
     *slot_at = at;
@@ -280,8 +279,7 @@ int chiso_dossier_apply(chiso_dossier *d, const chiso_event *ev)
 
 bool chiso_dossier_fenced(const chiso_dossier *d, int32_t partition, int64_t offset)
 {
-    return (d->present & F_FENCE) && d->fence_partition == partition &&
-           offset <= d->fence_offset;
+    return (d->present & F_FENCE) && d->fence_partition == partition && offset <= d->fence_offset;
 }
 
 void chiso_dossier_set_fence(chiso_dossier *d, int32_t partition, int64_t offset)

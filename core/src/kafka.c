@@ -49,8 +49,7 @@ static void kafka_error_cb(rd_kafka_t *rk, int err, const char *reason, void *op
         LOG_ERROR("%s: fatal error: %s: %s", rd_kafka_name(rk), rd_kafka_err2name(orig), fatal);
         return;
     }
-    LOG_WARN("%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name((rd_kafka_resp_err_t)err),
-             reason);
+    LOG_WARN("%s: %s: %s", rd_kafka_name(rk), rd_kafka_err2name((rd_kafka_resp_err_t)err), reason);
 }
 
 typedef struct kv {
@@ -76,10 +75,9 @@ static rd_kafka_conf_t *conf_build(const chiso_config *cfg, const kv *settings, 
         goto err;
     }
     for (size_t i = 0; i < n; i++) {
-        if (rd_kafka_conf_set(conf, settings[i].key, settings[i].value, reason,
-                              sizeof(reason)) != RD_KAFKA_CONF_OK) {
-            snprintf(errstr, errstr_size, "%s=%s: %s", settings[i].key, settings[i].value,
-                     reason);
+        if (rd_kafka_conf_set(conf, settings[i].key, settings[i].value, reason, sizeof(reason)) !=
+            RD_KAFKA_CONF_OK) {
+            snprintf(errstr, errstr_size, "%s=%s: %s", settings[i].key, settings[i].value, reason);
             goto err;
         }
     }
@@ -115,8 +113,8 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
         {"compression.codec", "lz4"},
         {"message.timeout.ms", "300000"},
     };
-    rd_kafka_conf_t *conf = conf_build(cfg, settings, sizeof(settings) / sizeof(settings[0]),
-                                       errstr, errstr_size);
+    rd_kafka_conf_t *conf =
+        conf_build(cfg, settings, sizeof(settings) / sizeof(settings[0]), errstr, errstr_size);
     rd_kafka_t *rk;
 
     if (!conf)
@@ -153,8 +151,7 @@ rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_
         snprintf(errstr, errstr_size, "a consumer needs a group id");
         return NULL;
     }
-    conf = conf_build(cfg, settings, sizeof(settings) / sizeof(settings[0]), errstr,
-                      errstr_size);
+    conf = conf_build(cfg, settings, sizeof(settings) / sizeof(settings[0]), errstr, errstr_size);
     if (!conf)
         return NULL;
     if (rebalance_cb)
@@ -212,14 +209,14 @@ static int create_topics(rd_kafka_t *rk, char names[][256], int partitions, int 
     int rc = CHISO_EIO;
 
     for (size_t i = 0; i < NTOPICS; i++) {
-        topics[i] = rd_kafka_NewTopic_new(names[i], partitions, replication, reason,
-                                          sizeof(reason));
+        topics[i] =
+            rd_kafka_NewTopic_new(names[i], partitions, replication, reason, sizeof(reason));
         if (!topics[i]) {
             snprintf(errstr, errstr_size, "topic %s: %s", names[i], reason);
             goto out;
         }
-        if (rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy",
-                                         contract_topics[i].cleanup) != 0 ||
+        if (rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy", contract_topics[i].cleanup) !=
+                0 ||
             (contract_topics[i].retention_ms &&
              rd_kafka_NewTopic_set_config(topics[i], "retention.ms",
                                           contract_topics[i].retention_ms) != 0)) {
@@ -249,8 +246,7 @@ static int create_topics(rd_kafka_t *rk, char names[][256], int partitions, int 
     }
     res = rd_kafka_event_CreateTopics_result(ev);
     if (!res) {
-        snprintf(errstr, errstr_size, "CreateTopics: unexpected event %s",
-                 rd_kafka_event_name(ev));
+        snprintf(errstr, errstr_size, "CreateTopics: unexpected event %s", rd_kafka_event_name(ev));
         goto out;
     }
     results = rd_kafka_CreateTopics_result_topics(res, &nresults);

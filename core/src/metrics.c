@@ -169,8 +169,8 @@ static int split_name(const char *name, char **fam, char **labels)
 
 /* Find or create the metric `name` of `kind`; the caller holds the lock.
  * *created tells whether the caller must initialise the value. */
-static metric *registry_get(chiso_metrics *m, const char *name, const char *help,
-                            metric_kind kind, bool *created)
+static metric *registry_get(chiso_metrics *m, const char *name, const char *help, metric_kind kind,
+                            bool *created)
 {
     char *famname = NULL, *labels = NULL;
     family *f;
@@ -360,8 +360,8 @@ void chiso_histogram_observe(chiso_histogram *h, double v)
     old = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
     do {
         next = double_bits(bits_double(old) + v);
-    } while (!atomic_compare_exchange_weak_explicit(&h->sum_bits, &old, next,
-                                                    memory_order_relaxed, memory_order_relaxed));
+    } while (!atomic_compare_exchange_weak_explicit(&h->sum_bits, &old, next, memory_order_relaxed,
+                                                    memory_order_relaxed));
 }
 
 /* Prometheus histogram_quantile(): find the bucket holding rank q*count and
@@ -500,10 +500,10 @@ static void render_histogram(sbuf *sb, const family *f, const metric *mt)
                   (unsigned long long)cum);
     }
     sb_printf(sb, "%s_sum%s%s%s %s\n", f->name, lab ? "{" : "", lab ? lab : "", lab ? "}" : "",
-              fmt_double(bits_double(atomic_load_explicit(&h->sum_bits, memory_order_relaxed)),
-                         num, sizeof(num)));
-    sb_printf(sb, "%s_count%s%s%s %llu\n", f->name, lab ? "{" : "", lab ? lab : "",
-              lab ? "}" : "", (unsigned long long)cum);
+              fmt_double(bits_double(atomic_load_explicit(&h->sum_bits, memory_order_relaxed)), num,
+                         sizeof(num)));
+    sb_printf(sb, "%s_count%s%s%s %llu\n", f->name, lab ? "{" : "", lab ? lab : "", lab ? "}" : "",
+              (unsigned long long)cum);
 }
 
 char *chiso_metrics_render(chiso_metrics *m)
@@ -526,8 +526,8 @@ char *chiso_metrics_render(chiso_metrics *m)
                 break;
             case KIND_GAUGE:
                 sb_printf(&sb, "%s %s\n", mt->name,
-                          fmt_double(bits_double(atomic_load_explicit(
-                                         &((metric *)mt)->u.gauge.bits, memory_order_relaxed)),
+                          fmt_double(bits_double(atomic_load_explicit(&((metric *)mt)->u.gauge.bits,
+                                                                      memory_order_relaxed)),
                                      num, sizeof(num)));
                 break;
             case KIND_HISTOGRAM:
@@ -584,10 +584,8 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
     if (strcmp(url, "/metrics") == 0) {
         char *body = chiso_metrics_render(m);
         if (!body)
-            return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, plain, "out of memory\n",
-                             false);
-        return send_text(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body,
-                         true);
+            return send_text(conn, MHD_HTTP_INTERNAL_SERVER_ERROR, plain, "out of memory\n", false);
+        return send_text(conn, MHD_HTTP_OK, "text/plain; version=0.0.4; charset=utf-8", body, true);
     }
     if (strcmp(url, "/healthz") == 0)
         return send_text(conn, MHD_HTTP_OK, plain, "ok\n", false);
@@ -632,22 +630,19 @@ int chiso_metrics_serve(chiso_metrics *m, const char *bind_addr, int port, char 
     hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
     rc = getaddrinfo(bind_addr, portstr, &hints, &res);
     if (rc != 0) {
-        snprintf(errstr, errstr_size, "metrics bind address '%s': %s", bind_addr,
-                 gai_strerror(rc));
+        snprintf(errstr, errstr_size, "metrics bind address '%s': %s", bind_addr, gai_strerror(rc));
         return CHISO_EIO;
     }
     if (res->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     m->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle_request, m,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL,
-                                 MHD_OPTION_SOCK_ADDR, res->ai_addr,
-                                 MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
-                                 MHD_OPTION_END);
+                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
+                                 res->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
+                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
     freeaddrinfo(res);
     if (!m->daemon) {
-        snprintf(errstr, errstr_size, "cannot serve metrics on %s:%d (address in use?)",
-                 bind_addr, port);
+        snprintf(errstr, errstr_size, "cannot serve metrics on %s:%d (address in use?)", bind_addr,
+                 port);
         return CHISO_EIO;
     }
     LOG_INFO("metrics: serving http://%s:%d/metrics", bind_addr, port);

@@ -114,8 +114,7 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->table = calloc((size_t)b->table_size, sizeof(int));
     b->units_seen_size = 4096;
     b->units_seen = calloc((size_t)b->units_seen_size, sizeof(uint64_t));
-    if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->items || !b->table ||
-        !b->units_seen)
+    if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->items || !b->table || !b->units_seen)
         goto err;
     for (int i = 0; i < max; i++) {
         b->items[i].old = chiso_dossier_new();
@@ -137,11 +136,11 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
                                           "Events skipped by the offset fence (replays)");
     b->m_conflicts = chiso_metrics_counter(m, "chiso_classify_conflicts_total",
                                            "Compare-and-set conflicts retried");
-    b->m_redis_errors = chiso_metrics_counter(m, "chiso_classify_redis_errors_total",
-                                              "Redis failures (retried)");
+    b->m_redis_errors =
+        chiso_metrics_counter(m, "chiso_classify_redis_errors_total", "Redis failures (retried)");
     b->m_batches = chiso_metrics_counter(m, "chiso_classify_batches_total", "Batches committed");
-    b->m_class_changes = chiso_metrics_counter(m, "chiso_classify_class_changes_total",
-                                               "Class changes published");
+    b->m_class_changes =
+        chiso_metrics_counter(m, "chiso_classify_class_changes_total", "Class changes published");
     b->m_committed = chiso_metrics_counter(m, "chiso_classify_committed_total",
                                            "Records whose offsets were committed");
     for (int r = 1; r < CHISO_REJECT_REASON_COUNT; r++) {
@@ -154,10 +153,9 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         m, "chiso_classify_latency_seconds",
         "From the record's Kafka timestamp to its effect acknowledged by Redis", latency_bounds,
         (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
-    b->m_batch_seconds = chiso_metrics_histogram(m, "chiso_classify_batch_seconds",
-                                                 "Time to process one batch", latency_bounds,
-                                                 (int)(sizeof(latency_bounds) /
-                                                       sizeof(latency_bounds[0])));
+    b->m_batch_seconds = chiso_metrics_histogram(
+        m, "chiso_classify_batch_seconds", "Time to process one batch", latency_bounds,
+        (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
     return b;
 err:
     cl_batch_destroy(b);
@@ -269,8 +267,7 @@ static int publish_class_change(cl_batch *b, cl_item *it, chiso_class old_class,
     chiso_class_facts facts;
     unsigned failed = 0;
     char reasons[160] = "";
-    static const char *names[] = {"not_online", "payment", "no_e_result", "return",
-                                  "requirement"};
+    static const char *names[] = {"not_online", "payment", "no_e_result", "return", "requirement"};
 
     chiso_dossier_class_facts(it->cur, &facts);
     chiso_classify(&facts, &failed);
@@ -687,8 +684,7 @@ static int commit(cl_batch *b, bool sync)
         rd_kafka_topic_partition_t *tp =
             rd_kafka_topic_partition_list_find(list, rd_kafka_topic_name(m->rkt), m->partition);
         if (!tp)
-            tp = rd_kafka_topic_partition_list_add(list, rd_kafka_topic_name(m->rkt),
-                                                   m->partition);
+            tp = rd_kafka_topic_partition_list_add(list, rd_kafka_topic_name(m->rkt), m->partition);
         if (tp->offset < m->offset + 1)
             tp->offset = m->offset + 1;
     }

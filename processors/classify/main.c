@@ -88,6 +88,27 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, NULL);
 }
 
+/* Records between the consumer's position and the end of its assigned
+ * partitions, from the watermarks librdkafka caches (no broker round trip). */
+static int64_t consumer_lag(rd_kafka_t *consumer)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    int64_t lag = 0;
+    if (rd_kafka_assignment(consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
+        return 0;
+    rd_kafka_position(consumer, parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        int64_t lo, hi;
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        if (rd_kafka_get_watermark_offsets(consumer, tp->topic, tp->partition, &lo, &hi) ==
+                RD_KAFKA_RESP_ERR_NO_ERROR &&
+            hi >= 0 && tp->offset >= 0 && hi > tp->offset)
+            lag += hi - tp->offset;
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return lag;
+}
+
 int main(int argc, char **argv)
 {
     char errstr[512];
@@ -136,8 +157,7 @@ int main(int argc, char **argv)
         LOG_ERROR("%s", errstr);
         goto out;
     }
-    if (chiso_kafka_ensure_topics_cfg(a.cfg, errstr,
-                                  sizeof(errstr)) != 0) {
+    if (chiso_kafka_ensure_topics_cfg(a.cfg, errstr, sizeof(errstr)) != 0) {
         LOG_ERROR("%s", errstr);
         goto out;
     }
@@ -150,8 +170,8 @@ int main(int argc, char **argv)
         LOG_ERROR("%s", errstr);
         goto out;
     }
-    a.consumer = chiso_kafka_consumer_new(a.cfg, chiso_config_str(a.cfg, "group.id"),
-                                          on_rebalance, &a, errstr, sizeof(errstr));
+    a.consumer = chiso_kafka_consumer_new(a.cfg, chiso_config_str(a.cfg, "group.id"), on_rebalance,
+                                          &a, errstr, sizeof(errstr));
     if (!a.consumer) {
         LOG_ERROR("%s", errstr);
         goto out;
@@ -180,7 +200,9 @@ int main(int argc, char **argv)
     LOG_INFO("consuming %s as group %s", t_events, chiso_config_str(a.cfg, "group.id"));
 
     rc = 0;
-    int64_t batch_started = 0;
+    int64_t batch_started = 0, lag_at = 0;
+    chiso_gauge *lag = chiso_metrics_gauge(a.metrics, "chiso_classify_lag",
+                                           "Records behind the partitions' ends (assigned)");
     while (!stop_flag && !a.fatal) {
         int timeout = cl_batch_count(a.batch) ? 1 : 100;
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(a.consumer, timeout);
@@ -196,6 +218,10 @@ int main(int argc, char **argv)
             }
         }
         rd_kafka_poll(a.producer, 0);
+        if (chiso_now_mono_us() - lag_at >= 1000000) {
+            chiso_gauge_set(lag, (double)consumer_lag(a.consumer));
+            lag_at = chiso_now_mono_us();
+        }
         int n = cl_batch_count(a.batch);
         if (n > 0 && (cl_batch_full(a.batch) || !msg ||
                       chiso_now_mono_us() - batch_started >= linger_ms * 1000)) {

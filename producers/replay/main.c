@@ -51,8 +51,9 @@ static const chiso_cfg_def cfg_defs[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: chiso-replay [options] [FILE | -]\n"
-                 "Send JSON lines (default: from stdin) to a Kafka topic, keyed by dossier_id.\n\n");
+    fprintf(out,
+            "usage: chiso-replay [options] [FILE | -]\n"
+            "Send JSON lines (default: from stdin) to a Kafka topic, keyed by dossier_id.\n\n");
     chiso_config_print_help(cfg_defs, out);
 }
 
@@ -163,8 +164,7 @@ int main(int argc, char **argv)
         chiso_topic_name(cfg, CHISO_TOPIC_DOSSIER_EVENTS, topic, sizeof(topic));
 
     if (chiso_config_bool(cfg, "create-topics") &&
-        chiso_kafka_ensure_topics_cfg(cfg, errstr,
-                                  sizeof(errstr)) != 0) {
+        chiso_kafka_ensure_topics_cfg(cfg, errstr, sizeof(errstr)) != 0) {
         LOG_ERROR("creating topics: %s", errstr);
         goto out;
     }

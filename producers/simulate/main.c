@@ -83,8 +83,10 @@ static const chiso_cfg_def cfg_defs[] = {
      chiso_cfg_positive},
     {"dossiers-per-day", CHISO_CFG_DOUBLE, "2900",
      "average dossiers a day over the week (Hưng Yên: ~2,900)", chiso_cfg_nonneg},
-    {"departments", CHISO_CFG_INT, "20", "number of departments (kind department)", chiso_cfg_nonneg},
-    {"communes", CHISO_CFG_INT, "104", "number of commune-level units (kind commune)", chiso_cfg_nonneg},
+    {"departments", CHISO_CFG_INT, "20", "number of departments (kind department)",
+     chiso_cfg_nonneg},
+    {"communes", CHISO_CFG_INT, "104", "number of commune-level units (kind commune)",
+     chiso_cfg_nonneg},
     {"output", CHISO_CFG_STRING, "kafka", "kafka, or stdout (JSON lines of dossier events only)",
      v_output},
     {"units-out", CHISO_CFG_STRING, NULL, "also write the unit records as JSON lines to FILE",
@@ -98,7 +100,8 @@ static const chiso_cfg_def cfg_defs[] = {
      chiso_cfg_fraction},
     {"malformed", CHISO_CFG_DOUBLE, "0", "per good event, probability of an extra invalid record",
      chiso_cfg_fraction},
-    {"rate", CHISO_CFG_DOUBLE, "0", "records per second (0 = as fast as possible)", chiso_cfg_nonneg},
+    {"rate", CHISO_CFG_DOUBLE, "0", "records per second (0 = as fast as possible)",
+     chiso_cfg_nonneg},
     {"self-check", CHISO_CFG_BOOL, "true",
      "parse every good record back with chiso_event_parse (malformed ones are always checked)",
      NULL},
@@ -601,8 +604,7 @@ int main(int argc, char **argv)
     if (s.to_kafka) {
         chiso_topic_name(cfg, CHISO_TOPIC_DOSSIER_EVENTS, topic_events, sizeof(topic_events));
         chiso_topic_name(cfg, CHISO_TOPIC_CATALOG_UNITS, topic_units, sizeof(topic_units));
-        if (chiso_kafka_ensure_topics_cfg(cfg, errstr,
-                                      sizeof(errstr)) != 0) {
+        if (chiso_kafka_ensure_topics_cfg(cfg, errstr, sizeof(errstr)) != 0) {
             LOG_ERROR("creating topics: %s", errstr);
             goto out;
         }

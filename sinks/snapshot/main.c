@@ -179,8 +179,7 @@ int main(int argc, char **argv)
         LOG_ERROR("metrics: %s", errstr);
         goto out;
     }
-    if (chiso_kafka_ensure_topics_cfg(cfg, errstr,
-                                  sizeof(errstr)) != 0)
+    if (chiso_kafka_ensure_topics_cfg(cfg, errstr, sizeof(errstr)) != 0)
         LOG_WARN("topics: %s (going on: the producer retries)", errstr);
 
     units = snap_units_new(cfg, on_catalog_error, on_catalog_change, &a, errstr, sizeof(errstr));

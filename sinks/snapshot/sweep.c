@@ -451,7 +451,8 @@ static int hold_later_periods(sweep *s)
 
     if (!members)
         return CHISO_ENOMEM;
-    for (e = snap_map_next(sw->held, &pos, NULL); e && n < cap; e = snap_map_next(sw->held, &pos, e)) {
+    for (e = snap_map_next(sw->held, &pos, NULL); e && n < cap;
+         e = snap_map_next(sw->held, &pos, e)) {
         if (!(members[n++] = strdup(e->key))) {
             rc = CHISO_ENOMEM;
             goto out;

@@ -128,8 +128,8 @@ static void draw(view *v, const char *period_opt, int top, bool clear)
     const cJSON *as_of = province ? cJSON_GetObjectItemCaseSensitive(province, "as_of") : NULL;
     printf("chiso — kỳ %s — %d đơn vị — cập nhật %s\n\n", *period ? period : "(chưa có dữ liệu)",
            nunits, cJSON_IsString(as_of) ? as_of->valuestring : "—");
-    printf("%-32s %10s %9s %9s %7s %9s %9s\n", "Đơn vị", "Tiếp nhận", "Trực tuyến",
-           "Toàn trình", "Mục tiêu", "Đúng hạn", "Quá hạn");
+    printf("%-32s %10s %9s %9s %7s %9s %9s\n", "Đơn vị", "Tiếp nhận", "Trực tuyến", "Toàn trình",
+           "Mục tiêu", "Đúng hạn", "Quá hạn");
     if (province) {
         print_row(province, 32);
         printf("\n");

@@ -101,8 +101,8 @@ static int check_counters(const chiso_config *cfg, const cJSON *truth)
         const cJSON *period;
         cJSON_ArrayForEach(period, unit)
         {
-            redisReply *r = redisCommand(rc, "HGETALL %s:{%s}:c:%s", prefix, unit->string,
-                                         period->string);
+            redisReply *r =
+                redisCommand(rc, "HGETALL %s:{%s}:c:%s", prefix, unit->string, period->string);
             if (!r || r->type != REDIS_REPLY_ARRAY) {
                 fprintf(stderr, "chiso-verify: redis: %s\n", rc->errstr);
                 if (r)
@@ -313,8 +313,8 @@ static void on_score(const rd_kafka_message_t *m, void *opaque)
 }
 
 static const char *const snapshot_counts[] = {
-    "received", "received_online", "received_direct", "received_postal", "resolved",
-    "resolved_on_time", "resolved_late", "full_process", "partial", "offline"};
+    "received",         "received_online", "received_direct", "received_postal", "resolved",
+    "resolved_on_time", "resolved_late",   "full_process",    "partial",         "offline"};
 
 /* Compare one snapshot with the truth of its unit and period. */
 static void check_snapshot(const cJSON *latest, const char *unit, const char *period,

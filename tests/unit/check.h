@@ -36,8 +36,9 @@ static int check_passed, check_failed;
 #define CHECK_EQ_STR(a, b, ...)                                                                    \
     do {                                                                                           \
         const char *check_a_ = (a), *check_b_ = (b);                                               \
-        CHECK(check_a_ && check_b_ && strcmp(check_a_, check_b_) == 0, "\"%s\" != \"%s\": ",      \
-              check_a_ ? check_a_ : "(null)", check_b_ ? check_b_ : "(null)");                     \
+        CHECK(check_a_ &&check_b_ &&strcmp(check_a_, check_b_) == 0,                               \
+              "\"%s\" != \"%s\": ", check_a_ ? check_a_ : "(null)",                                \
+              check_b_ ? check_b_ : "(null)");                                                     \
     } while (0)
 
 #define CHECK_DONE()                                                                               \

@@ -103,8 +103,7 @@ static void test_set(void)
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         err[0] = '\0';
         int rc = chiso_config_set(cfg, cases[i].key, cases[i].value, err, sizeof(err));
-        CHECK_EQ_INT(rc, cases[i].rc, "case %zu: %s=%s (%s)", i, cases[i].key, cases[i].value,
-                     err);
+        CHECK_EQ_INT(rc, cases[i].rc, "case %zu: %s=%s (%s)", i, cases[i].key, cases[i].value, err);
         if (cases[i].err)
             CHECK(strstr(err, cases[i].err) != NULL, "case %zu: error '%s' lacks '%s'", i, err,
                   cases[i].err);
@@ -148,7 +147,8 @@ static void test_file(void)
         {"brokers = x\n# c\nthis line has no equals\n", CHISO_EINVAL, ":3: expected 'key = value'"},
         {"\n\n= 5\n", CHISO_EINVAL, ":3: missing key"},
         {"a = 1\n", CHISO_EINVAL, ":1: unknown option 'a' (see --help)"},
-        {"redis.port = 1\nredis.port = 99999\n", CHISO_EINVAL, ":2: option 'redis.port': invalid value"},
+        {"redis.port = 1\nredis.port = 99999\n", CHISO_EINVAL,
+         ":2: option 'redis.port': invalid value"},
     };
 
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
@@ -188,12 +188,11 @@ static void test_kafka_passthrough(void)
     size_t size;
 
     CHECK_EQ_INT(chiso_config_set(cfg, "kafka.linger.ms", "7", err, sizeof(err)), 0, "%s", err);
-    CHECK_EQ_INT(chiso_config_set(cfg, "kafka.client.id", "first", err, sizeof(err)), 0, "%s",
-                 err);
+    CHECK_EQ_INT(chiso_config_set(cfg, "kafka.client.id", "first", err, sizeof(err)), 0, "%s", err);
     CHECK_EQ_INT(chiso_config_set(cfg, "kafka.client.id", "second", err, sizeof(err)), 0, "%s",
                  err);
-    CHECK_EQ_INT(chiso_config_set(cfg, "kafka.compression.codec", "lz4", err, sizeof(err)), 0,
-                 "%s", err);
+    CHECK_EQ_INT(chiso_config_set(cfg, "kafka.compression.codec", "lz4", err, sizeof(err)), 0, "%s",
+                 err);
     CHECK_EQ_INT(chiso_config_apply_kafka(cfg, conf, err, sizeof(err)), 0, "%s", err);
 
     size = sizeof(val);
@@ -249,14 +248,22 @@ static void test_args(void)
         {{"prog", cflag, NULL}, 0, 2, "brokers", "fromfile:9092", NULL},
         {{"prog", "-h", NULL}, 1, 0, NULL, NULL, NULL},
         {{"prog", "--brokers", "k", "--help", NULL}, 1, 0, NULL, NULL, NULL},
-        {{"prog", "--bogus", "1", NULL}, CHISO_EINVAL, 0, NULL, NULL,
+        {{"prog", "--bogus", "1", NULL},
+         CHISO_EINVAL,
+         0,
+         NULL,
+         NULL,
          "unknown option 'bogus' (see --help)"},
         {{"prog", "-q", NULL}, CHISO_EINVAL, 0, NULL, NULL, "unknown option '-q'"},
         {{"prog", "--brokers", NULL}, CHISO_EINVAL, 0, NULL, NULL, "needs a value"},
         {{"prog", "-X", "brokers", NULL}, CHISO_EINVAL, 0, NULL, NULL, "-X expects key=value"},
         {{"prog", "-X", NULL}, CHISO_EINVAL, 0, NULL, NULL, "needs an argument"},
         {{"prog", "--redis.port", "x", NULL}, CHISO_EINVAL, 0, NULL, NULL, "not a valid int"},
-        {{"prog", "-c", "/nonexistent.conf", NULL}, CHISO_EINVAL, 0, NULL, NULL,
+        {{"prog", "-c", "/nonexistent.conf", NULL},
+         CHISO_EINVAL,
+         0,
+         NULL,
+         NULL,
          "/nonexistent.conf"},
     };
 

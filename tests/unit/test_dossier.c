@@ -278,7 +278,9 @@ static void test_contributions(void)
 static void test_diff(void)
 {
     chiso_contrib a[] = {{CHISO_C_RECEIVED, 10}, {CHISO_C_FULL_PROCESS, 12}, {CHISO_C_CLOSED, 12}};
-    chiso_contrib b[] = {{CHISO_C_CLOSED, 12}, {CHISO_C_RECEIVED, 10}, {CHISO_C_PARTIAL, 12},
+    chiso_contrib b[] = {{CHISO_C_CLOSED, 12},
+                         {CHISO_C_RECEIVED, 10},
+                         {CHISO_C_PARTIAL, 12},
                          {CHISO_C_RESOLVED, 12}};
     chiso_delta out[8];
     int n = chiso_contrib_diff(a, 3, b, 4, out);
@@ -289,7 +291,8 @@ static void test_diff(void)
         sum_partial += out[i].counter == CHISO_C_PARTIAL ? out[i].delta : 0;
         sum_resolved += out[i].counter == CHISO_C_RESOLVED ? out[i].delta : 0;
     }
-    CHECK(sum_full == -1 && sum_partial == 1 && sum_resolved == 1, "full -1, partial +1, resolved +1");
+    CHECK(sum_full == -1 && sum_partial == 1 && sum_resolved == 1,
+          "full -1, partial +1, resolved +1");
     CHECK_EQ_INT(chiso_contrib_diff(a, 3, a, 3, out), 0, "no change, no delta");
     CHECK_EQ_INT(chiso_contrib_diff(NULL, 0, a, 3, out), 3, "from nothing");
 }

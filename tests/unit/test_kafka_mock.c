@@ -83,10 +83,10 @@ static void produce_range(rd_kafka_t *rk, const char *topic, int from, int to)
         char key[16], value[64];
         snprintf(key, sizeof(key), "%d", i);
         snprintf(value, sizeof(value), "{\"n\":%d}", i);
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
-            RD_KAFKA_V_VALUE(value, strlen(value)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-            RD_KAFKA_V_END);
+        rd_kafka_resp_err_t err =
+            rd_kafka_producev(rk, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, strlen(key)),
+                              RD_KAFKA_V_VALUE(value, strlen(value)),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         CHECK(err == RD_KAFKA_RESP_ERR_NO_ERROR, "produce %d: %s", i, rd_kafka_err2str(err));
     }
 }
@@ -126,8 +126,7 @@ int main(void)
           "mock topic");
     CHECK(rd_kafka_mock_topic_create(mcluster, scores, 1, 3) == RD_KAFKA_RESP_ERR_NO_ERROR,
           "mock topic");
-    CHECK(rd_kafka_mock_partition_set_leader(mcluster, scores, 0, 2) ==
-              RD_KAFKA_RESP_ERR_NO_ERROR,
+    CHECK(rd_kafka_mock_partition_set_leader(mcluster, scores, 0, 2) == RD_KAFKA_RESP_ERR_NO_ERROR,
           "set leader");
 
     /* ensure_topics: the 2.0.2 mock has neither a controller nor a

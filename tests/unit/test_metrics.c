@@ -119,8 +119,8 @@ static void test_quantile(void)
     static const struct {
         double q, want;
     } cases[] = {
-        {0.0, 0.0},  {0.1, 0.4}, {0.25, 1.0}, {0.5, 2.0},
-        {0.6, 2.8},  {0.9, 6.4}, {1.0, 8.0},  {-1, 0.0}, {2, 8.0},
+        {0.0, 0.0}, {0.1, 0.4}, {0.25, 1.0}, {0.5, 2.0}, {0.6, 2.8},
+        {0.9, 6.4}, {1.0, 8.0}, {-1, 0.0},   {2, 8.0},
     };
 
     CHECK(isnan(chiso_histogram_quantile(h, 0.5)), "empty histogram is NaN");
@@ -144,7 +144,7 @@ static void test_quantile(void)
 }
 
 /* Lock-free updates from several threads lose nothing. */
-#define THREADS 4
+#define THREADS    4
 #define PER_THREAD 20000
 
 typedef struct hammer {
@@ -289,8 +289,8 @@ static void test_http(void)
     chiso_metrics *other = chiso_metrics_new();
     CHECK_EQ_INT(chiso_metrics_serve(other, "127.0.0.1", port, err, sizeof(err)), CHISO_EIO,
                  "port in use");
-    CHECK_EQ_INT(chiso_metrics_serve(other, "not an address", port, err, sizeof(err)),
-                 CHISO_EIO, "bad address");
+    CHECK_EQ_INT(chiso_metrics_serve(other, "not an address", port, err, sizeof(err)), CHISO_EIO,
+                 "bad address");
     chiso_metrics_destroy(other);
 
     chiso_metrics_destroy(m);

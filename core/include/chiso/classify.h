@@ -23,11 +23,11 @@ typedef enum chiso_class {
 
 /* Which condition of the rule failed (bit set), for explanations. */
 enum {
-    CHISO_FAIL_NOT_ONLINE = 1 << 0,    /* 1. not submitted online */
-    CHISO_FAIL_PAYMENT = 1 << 1,       /* 2. fee not paid through the national platform */
-    CHISO_FAIL_NO_E_RESULT = 1 << 2,   /* 3. resolved without an electronic result */
-    CHISO_FAIL_RETURN = 1 << 3,        /* 4. result not returned online (counter, post only) */
-    CHISO_FAIL_REQUIREMENT = 1 << 4,   /* 5. in person, paper or on-site verification needed */
+    CHISO_FAIL_NOT_ONLINE = 1 << 0,  /* 1. not submitted online */
+    CHISO_FAIL_PAYMENT = 1 << 1,     /* 2. fee not paid through the national platform */
+    CHISO_FAIL_NO_E_RESULT = 1 << 2, /* 3. resolved without an electronic result */
+    CHISO_FAIL_RETURN = 1 << 3,      /* 4. result not returned online (counter, post only) */
+    CHISO_FAIL_REQUIREMENT = 1 << 4, /* 5. in person, paper or on-site verification needed */
 };
 
 /* What the rule needs to know about a dossier (plain value struct, filled

@@ -19,14 +19,14 @@
 
 enum {
     CHISO_OK = 0,
-    CHISO_EINVAL = -1,   /* invalid argument or value */
-    CHISO_ENOMEM = -2,   /* out of memory */
-    CHISO_EIO = -3,      /* I/O or network failure */
+    CHISO_EINVAL = -1,    /* invalid argument or value */
+    CHISO_ENOMEM = -2,    /* out of memory */
+    CHISO_EIO = -3,       /* I/O or network failure */
     CHISO_ECONFLICT = -4, /* optimistic concurrency conflict, retry */
-    CHISO_ENOENT = -5,   /* not found */
-    CHISO_ERANGE = -6,   /* value or buffer out of range */
-    CHISO_ESTATE = -7,   /* corrupt or incompatible stored state */
-    CHISO_ETIMEOUT = -8, /* operation timed out */
+    CHISO_ENOENT = -5,    /* not found */
+    CHISO_ERANGE = -6,    /* value or buffer out of range */
+    CHISO_ESTATE = -7,    /* corrupt or incompatible stored state */
+    CHISO_ETIMEOUT = -8,  /* operation timed out */
 };
 
 /* A short English sentence for an error code; never NULL. */

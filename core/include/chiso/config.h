@@ -51,14 +51,13 @@ int chiso_config_set(chiso_config *cfg, const char *key, const char *value, char
                      size_t errstr_size);
 
 /* Load a `key = value` file. Errors are "path:line: message". */
-int chiso_config_load_file(chiso_config *cfg, const char *path, char *errstr,
-                           size_t errstr_size);
+int chiso_config_load_file(chiso_config *cfg, const char *path, char *errstr, size_t errstr_size);
 
 /* Parse argv: -h/--help, -c FILE, -X key=value, --<key> value, --<key>=value.
  * A bool key alone (`--once`) means true; the next word is taken as its
  * value only when it reads as a bool. Options stop at "--" or the first
- * non-option; *first_positional receives its index. Returns 0, 1 when help was asked (caller prints usage and exits
- * 0), or CHISO_EINVAL with errstr filled. */
+ * non-option; *first_positional receives its index. Returns 0, 1 when help was asked (caller prints
+ * usage and exits 0), or CHISO_EINVAL with errstr filled. */
 int chiso_config_parse_args(chiso_config *cfg, int argc, char **argv, int *first_positional,
                             char *errstr, size_t errstr_size);
 

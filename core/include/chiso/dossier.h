@@ -27,7 +27,7 @@
 typedef struct chiso_dossier chiso_dossier;
 
 #define CHISO_DOSSIER_MAX_ENCODED 512 /* bytes; an encoding never exceeds this */
-#define CHISO_CONTRIB_MAX 16          /* contributions of one dossier, at most */
+#define CHISO_CONTRIB_MAX         16  /* contributions of one dossier, at most */
 
 /* One +1 of a dossier to a counter in the bucket of a local day. */
 typedef struct chiso_contrib {
@@ -84,7 +84,7 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out);
 /* The changes that turn contributions `old` into `new`: every (counter,
  * day) whose multiplicity differs, with the difference. Returns how many
  * were written to out (room for nold + nnew entries is always enough). */
-int chiso_contrib_diff(const chiso_contrib *old, int nold, const chiso_contrib *new_,
-                       int nnew, chiso_delta *out);
+int chiso_contrib_diff(const chiso_contrib *old, int nold, const chiso_contrib *new_, int nnew,
+                       chiso_delta *out);
 
 #endif

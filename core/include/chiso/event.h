@@ -17,8 +17,8 @@
 #include <stdint.h>
 
 #define CHISO_EVENT_MAX_BYTES (64 * 1024) /* larger payloads are rejected too_large */
-#define CHISO_ID_MAX 64                   /* event_id, dossier_id */
-#define CHISO_CODE_MAX 32                 /* unit, procedure */
+#define CHISO_ID_MAX          64          /* event_id, dossier_id */
+#define CHISO_CODE_MAX        32          /* unit, procedure */
 
 typedef enum chiso_event_type {
     CHISO_EV_NONE = 0,
@@ -85,13 +85,13 @@ typedef struct chiso_event {
     char procedure[CHISO_CODE_MAX + 1];
     int64_t at; /* epoch seconds */
 
-    chiso_channel channel; /* submitted */
-    int64_t due_at;        /* received: epoch seconds */
-    bool digitized;        /* received */
-    bool reused_data;      /* received */
-    bool from_data_store;  /* received */
-    bool population_data;  /* received */
-    int64_t amount;        /* fee_requested: VND >= 0 */
+    chiso_channel channel;       /* submitted */
+    int64_t due_at;              /* received: epoch seconds */
+    bool digitized;              /* received */
+    bool reused_data;            /* received */
+    bool from_data_store;        /* received */
+    bool population_data;        /* received */
+    int64_t amount;              /* fee_requested: VND >= 0 */
     chiso_pay_method method;     /* paid */
     chiso_requirement_kind kind; /* requirement */
     chiso_outcome outcome;       /* resolved */

@@ -31,12 +31,14 @@
  * (default 127.0.0.1:9092), "topic.prefix" (default ""), and the
  * partitions and replication factor of topics it creates when missing. */
 #define CHISO_KAFKA_CFG_DEFS                                                                       \
-    {"brokers", CHISO_CFG_STRING, "127.0.0.1:9092", "Kafka bootstrap servers", NULL},             \
-        {"topic.prefix", CHISO_CFG_STRING, "", "prefix prepended to every topic name", NULL},     \
-        {"topic.partitions", CHISO_CFG_INT, "4", "partitions of topics created when missing",     \
+    {"brokers", CHISO_CFG_STRING, "127.0.0.1:9092", "Kafka bootstrap servers", NULL},              \
+        {"topic.prefix", CHISO_CFG_STRING, "", "prefix prepended to every topic name", NULL},      \
+        {"topic.partitions", CHISO_CFG_INT, "4", "partitions of topics created when missing",      \
          NULL},                                                                                    \
-        {"topic.replication", CHISO_CFG_INT, "1",                                                 \
-         "replication factor of topics created when missing", NULL}
+    {                                                                                              \
+        "topic.replication", CHISO_CFG_INT, "1",                                                   \
+            "replication factor of topics created when missing", NULL                              \
+    }
 
 /* chiso_kafka_ensure_topics() with the topic.partitions and topic.replication
  * of the configuration. */

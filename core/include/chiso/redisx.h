@@ -15,11 +15,13 @@
 #include "chiso/config.h"
 
 #define CHISO_REDIS_CFG_DEFS                                                                       \
-    {"redis.host", CHISO_CFG_STRING, "127.0.0.1", "Redis host", NULL},                            \
+    {"redis.host", CHISO_CFG_STRING, "127.0.0.1", "Redis host", NULL},                             \
         {"redis.port", CHISO_CFG_INT, "6379", "Redis port", NULL},                                 \
-        {"redis.password", CHISO_CFG_STRING, NULL, "Redis password (AUTH), unset = none", NULL},  \
-        {"redis.prefix", CHISO_CFG_STRING, "chiso", "first component of every Redis key", NULL},  \
-        {"redis.timeout.ms", CHISO_CFG_INT, "5000", "Redis connect and command timeout", NULL}
+        {"redis.password", CHISO_CFG_STRING, NULL, "Redis password (AUTH), unset = none", NULL},   \
+        {"redis.prefix", CHISO_CFG_STRING, "chiso", "first component of every Redis key", NULL},   \
+    {                                                                                              \
+        "redis.timeout.ms", CHISO_CFG_INT, "5000", "Redis connect and command timeout", NULL       \
+    }
 
 /* Connect (and AUTH when a password is set), with connect and command
  * timeouts from the config. Returns a context the caller frees with

@@ -16,8 +16,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CHISO_VN_OFFSET_S (7 * 3600)
-#define CHISO_TIME_STRLEN 32   /* room for any RFC 3339 string we format */
+#define CHISO_VN_OFFSET_S   (7 * 3600)
+#define CHISO_TIME_STRLEN   32 /* room for any RFC 3339 string we format */
 #define CHISO_PERIOD_STRLEN 16 /* room for any period key */
 
 typedef enum chiso_period_kind {
