@@ -12,7 +12,7 @@
 #   - chiso-classify peak RSS (VmHWM).
 # It starts its own stack under .run/bench (never the one on 6379) and stops
 # it at the end. Options:
-#   --days N          simulated days (default 40: ~3.1 million events)
+#   --days N          simulated days (default 50: ~2.9 million events)
 #   --per-day N       dossiers per day (default 10000)
 #   --rate R          steady rate for the latency phase (default 20000 ev/s)
 #   --latency-s S     length of the latency phase in seconds (default 30)
@@ -21,7 +21,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DAYS=40 PER_DAY=10000 RATE=20000 LAT_S=30 BUILD=build KEEP=0
+DAYS=50 PER_DAY=10000 RATE=20000 LAT_S=30 BUILD=build KEEP=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --days) DAYS=$2; shift 2 ;;
@@ -58,32 +58,33 @@ deploy/local/stack.sh start --fresh --dir "$STACK" >/dev/null
 . "$STACK/stack.env"
 mkdir -p "$OUT"
 R() { redis-cli -p "$CHISO_REDIS_PORT" "$@"; }
-COMMON=(--brokers "$CHISO_BROKERS" --partitions 4)
+COMMON=(--brokers "$CHISO_BROKERS" --topic.partitions 4)
 REDIS=(--redis.port "$CHISO_REDIS_PORT")
 
 metric() { # metric PORT NAME: the value of an unlabelled metric
     curl -sf "http://127.0.0.1:$1/metrics" | awk -v n="$2" '$1 == n { print $2 }'
 }
-quantile() { # quantile PORT HISTOGRAM Q: interpolated from the buckets
-    curl -sf "http://127.0.0.1:$1/metrics" | python3 -c '
-import sys, re
-name, q = sys.argv[1], float(sys.argv[2])
+quantile() { # quantile PORT HISTOGRAM Q: interpolated from the buckets, in ms
+    curl -sf "http://127.0.0.1:$1/metrics" >"$OUT/metrics.txt"
+    python3 - "$OUT/metrics.txt" "$2" "$3" <<'PY'
+import re, sys
+path, name, q = sys.argv[1], sys.argv[2], float(sys.argv[3])
 buckets = []
-for line in sys.stdin:
+for line in open(path):
     m = re.match(name + r'_bucket\{le="([^"]+)"\} (\S+)', line)
     if m:
-        buckets.append((float("inf") if m.group(1) == "+Inf" else float(m.group(1)), float(m.group(2))))
-total = buckets[-1][1]
-rank, lo, prev = q * total, 0.0, 0.0
+        le = float("inf") if m.group(1) == "+Inf" else float(m.group(1))
+        buckets.append((le, float(m.group(2))))
+rank, lo, prev = q * buckets[-1][1], 0.0, 0.0
 for le, c in buckets:
     if c >= rank:
         if le == float("inf"):
-            print(f"> {lo*1000:.0f}")
+            print(f"> {lo * 1000:.0f}")
         else:
             print(f"{(lo + (le - lo) * (rank - prev) / max(c - prev, 1)) * 1000:.1f}")
         break
     lo, prev = le, c
-' "$2" "$3"
+PY
 }
 wait_committed() { # wait_committed PORT N
     until [ "$(metric "$1" chiso_classify_committed_total)" = "$2" ]; do sleep 0.2; done
@@ -100,7 +101,7 @@ PIDS+=($CPID)
 until metric "$M1" chiso_classify_committed_total >/dev/null 2>&1 && [ -n "$(metric "$M1" chiso_classify_committed_total)" ]; do sleep 0.2; done
 T0=$(date +%s.%N)
 "$SIM" "${COMMON[@]}" --seed 1 --start 2025-07-01 --days "$DAYS" --dossiers-per-day "$PER_DAY" \
-    --truth "$OUT/truth.json" 2>"$OUT/simulate.log"
+    --self-check false --truth "$OUT/truth.json" 2>"$OUT/simulate.log"
 T_SIM=$(date +%s.%N)
 RECORDS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$OUT/truth.json")
 wait_committed "$M1" "$RECORDS"
@@ -134,9 +135,11 @@ CPID=$!
 PIDS+=($CPID)
 until [ -n "$(metric "$M3" chiso_classify_committed_total 2>/dev/null)" ]; do sleep 0.2; done
 sleep 3 # let the group settle
-N3=$((RATE * LAT_S))
-"$SIM" "${COMMON[@]}" --topic.prefix lat. --seed 2 --start 2025-07-01 --days 60 --dossiers-per-day 20000 \
-    --rate "$RATE" --max-events "$N3" --truth "$OUT/truth3.json" 2>"$OUT/simulate3.log"
+# about 5.85 events per dossier: enough days of 20,000 dossiers for RATE x LAT_S events
+DAYS3=$(python3 -c "import sys; print(max(1, round($RATE * $LAT_S / 5.85 / 20000)))")
+"$SIM" "${COMMON[@]}" --topic.prefix lat. --seed 2 --start 2025-07-01 --days "$DAYS3" \
+    --dossiers-per-day 20000 --rate "$RATE" --self-check false \
+    --truth "$OUT/truth3.json" 2>"$OUT/simulate3.log"
 R3=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$OUT/truth3.json")
 wait_committed "$M3" "$R3"
 P50=$(quantile "$M3" chiso_classify_latency_seconds 0.50)

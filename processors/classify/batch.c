@@ -10,6 +10,7 @@
  */
 #include "batch.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,30 +25,43 @@
 #include "chiso/vntime.h"
 
 /*
- * The atomic apply. KEYS[1] = the dossier state; KEYS[2..#KEYS-1] = counter
- * hashes; KEYS[#KEYS] = the unit's month index.
- * ARGV[1] = the state as read ("" when absent), ARGV[2] = the new state,
- * ARGV[3] = TTL seconds (0 = none), ARGV[4] = number of counter changes,
- * then per change: key index, field, delta; then the months to index.
- * Returns 1 when applied, 0 when the state changed since it was read.
+ * The atomic apply, one call per unit and batch: every changed dossier of
+ * the unit, compare-and-set, with the counter deltas summed over them.
+ * KEYS[1] = the unit's month index; KEYS[2 .. 1+nc] = counter hashes;
+ * KEYS[2+nc ..] = the dossier states.
+ * ARGV[1] = TTL seconds (0 = none), ARGV[2] = number of states ns,
+ * ARGV[3] = nc, ARGV[4] = number of counter changes; then per state: the
+ * state as read ("" when absent) and the new state; then per change: key
+ * index, field, delta; then the months to index.
+ * Returns 1 when everything was applied, 0 (and changes nothing) when some
+ * state changed since it was read.
  */
 static const char LUA_APPLY[] =
-    "local cur = redis.call('GET', KEYS[1])\n"
-    "if cur == false then cur = '' end\n"
-    "if cur ~= ARGV[1] then return 0 end\n"
-    "if ARGV[3] ~= '0' then redis.call('SET', KEYS[1], ARGV[2], 'EX', ARGV[3])\n"
-    "else redis.call('SET', KEYS[1], ARGV[2]) end\n"
-    "local n = tonumber(ARGV[4])\n"
-    "local i = 5\n"
-    "for _ = 1, n do\n"
-    "  redis.call('HINCRBY', KEYS[tonumber(ARGV[i])], ARGV[i + 1], ARGV[i + 2])\n"
-    "  i = i + 3\n"
+    "local ttl, ns, nc, nch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "for i = 1, ns do\n"
+    "  local cur = redis.call('GET', KEYS[1 + nc + i])\n"
+    "  if cur == false then cur = '' end\n"
+    "  if cur ~= ARGV[3 + 2 * i] then return 0 end\n"
     "end\n"
-    "if i <= #ARGV then redis.call('SADD', KEYS[#KEYS], unpack(ARGV, i)) end\n"
+    "for i = 1, ns do\n"
+    "  if ttl ~= '0' then redis.call('SET', KEYS[1 + nc + i], ARGV[4 + 2 * i], 'EX', ttl)\n"
+    "  else redis.call('SET', KEYS[1 + nc + i], ARGV[4 + 2 * i]) end\n"
+    "end\n"
+    "local a = 5 + 2 * ns\n"
+    "for _ = 1, nch do\n"
+    "  redis.call('HINCRBY', KEYS[tonumber(ARGV[a])], ARGV[a + 1], ARGV[a + 2])\n"
+    "  a = a + 3\n"
+    "end\n"
+    "if a <= #ARGV then redis.call('SADD', KEYS[1], unpack(ARGV, a)) end\n"
     "return 1\n";
 
-#define KEY_MAX     160
-#define MAX_CHANGES (CHISO_CONTRIB_MAX * 2 * CHISO_PERIOD_KINDS)
+#define KEY_MAX 160
+/* Dossiers written by one atomic call at most: bounds a group's distinct
+ * (period, counter) changes, plus their periods, to 2 * GROUP_MAX * 2 *
+ * CHISO_CONTRIB_MAX * CHISO_PERIOD_KINDS = 51,200 entries, inside the
+ * aggregation table, under 40% of it. */
+#define GROUP_MAX 200
+#define AGG_SIZE  (1 << 17)
 
 typedef struct cl_item {
     char unit[CHISO_CODE_MAX + 1];
@@ -62,7 +76,36 @@ typedef struct cl_item {
     chiso_dossier *old, *cur;
     int64_t max_at;
     int nevents, nreplayed, nchanged; /* events in the batch; fenced; that added a fact */
+    int unit_next;                    /* next item of the same unit group, -1 = last */
+    unsigned char new_enc[CHISO_DOSSIER_MAX_ENCODED];
+    int new_len;
 } cl_item;
+
+/* The dossiers of one unit in the batch: written in one atomic call. */
+typedef struct cl_group {
+    const char *unit; /* points into its first item */
+    int head, tail;   /* items, chained by unit_next */
+    int nitems;
+    bool pending, sent;
+} cl_group;
+
+/* One aggregated counter change of a group: period (kind, first day) and
+ * counter, packed as a key of the aggregation table. */
+typedef struct agg_slot {
+    uint64_t key; /* 0 = empty */
+    long long delta;
+} agg_slot;
+
+/* Arguments of one Redis command: pointers to outside strings, or offsets
+ * into an arena of generated ones (resolved when the command is sent). */
+typedef struct argbuf {
+    const char **argv;
+    size_t *len;
+    size_t *off; /* (size_t)-1 = argv[i] is an outside pointer */
+    int n, cap;
+    char *arena;
+    size_t used, size;
+} argbuf;
 
 struct cl_batch {
     cl_env env;
@@ -76,6 +119,19 @@ struct cl_batch {
     int nitems;
     int *table; /* open addressing: item index + 1, 0 = empty */
     int table_size;
+    cl_group *groups;
+    int ngroups;
+    int *gtable; /* open addressing: group index + 1 */
+    agg_slot *agg;
+    int agg_size;
+    int *agg_used;
+    int nagg;
+    int32_t *period_first; /* a group's distinct periods (AGG_SIZE) */
+    uint8_t *period_kind;
+    int *key_of; /* aggregation entry -> index of its period */
+    argbuf args;
+    char **dirty; /* "<unit>|<period>" changed by this batch */
+    int ndirty, capdirty;
     redisContext *rc;
     char sha[41];
     const char *prefix;
@@ -112,6 +168,14 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->ev_msg = calloc((size_t)max, sizeof(int));
     b->items = calloc((size_t)max, sizeof(*b->items));
     b->table = calloc((size_t)b->table_size, sizeof(int));
+    b->groups = calloc((size_t)max, sizeof(*b->groups));
+    b->gtable = calloc((size_t)b->table_size, sizeof(int));
+    b->agg_size = AGG_SIZE;
+    b->agg = calloc((size_t)b->agg_size, sizeof(*b->agg));
+    b->agg_used = calloc((size_t)b->agg_size, sizeof(int));
+    b->period_first = calloc((size_t)b->agg_size, sizeof(int32_t));
+    b->period_kind = calloc((size_t)b->agg_size, sizeof(uint8_t));
+    b->key_of = calloc((size_t)b->agg_size, sizeof(int));
     b->units_seen_size = 4096;
     b->units_seen = calloc((size_t)b->units_seen_size, sizeof(uint64_t));
     if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->items || !b->table || !b->units_seen)
@@ -168,8 +232,13 @@ static void batch_reset(cl_batch *b)
         rd_kafka_message_destroy(b->msgs[i]);
     b->nmsgs = 0;
     memset(b->table, 0, (size_t)b->table_size * sizeof(int));
+    memset(b->gtable, 0, (size_t)b->table_size * sizeof(int));
     b->nitems = 0;
+    b->ngroups = 0;
     b->nev = 0;
+    for (int i = 0; i < b->ndirty; i++)
+        free(b->dirty[i]);
+    b->ndirty = 0;
 }
 
 void cl_batch_destroy(cl_batch *b)
@@ -192,6 +261,18 @@ void cl_batch_destroy(cl_batch *b)
     free(b->ev_msg);
     free(b->items);
     free(b->table);
+    free(b->groups);
+    free(b->gtable);
+    free(b->agg);
+    free(b->agg_used);
+    free(b->period_first);
+    free(b->period_kind);
+    free(b->key_of);
+    free(b->args.argv);
+    free(b->args.len);
+    free(b->args.off);
+    free(b->args.arena);
+    free(b->dirty);
     free(b->units_seen);
     free(b);
 }
@@ -296,6 +377,35 @@ static int publish_class_change(cl_batch *b, cl_item *it, chiso_class old_class,
 
 /* ---- grouping ---- */
 
+/* Chain item `idx` into the group of its unit, creating the group. */
+static void add_to_group(cl_batch *b, int idx)
+{
+    cl_item *it = &b->items[idx];
+    uint64_t h = chiso_hash64(it->unit, strlen(it->unit));
+    int mask = b->table_size - 1;
+    for (int slot = (int)(h & (uint64_t)mask);; slot = (slot + 1) & mask) {
+        int g = b->gtable[slot];
+        cl_group *grp = g ? &b->groups[g - 1] : NULL;
+        if (grp && strcmp(grp->unit, it->unit) != 0)
+            continue;
+        if (!grp || grp->nitems == GROUP_MAX) {
+            /* a new unit, or a full group: a busy unit gets several groups */
+            grp = &b->groups[b->ngroups];
+            b->gtable[slot] = ++b->ngroups;
+            grp->unit = it->unit;
+            grp->head = grp->tail = idx;
+            grp->nitems = 1;
+            grp->pending = true;
+            grp->sent = false;
+            return;
+        }
+        b->items[grp->tail].unit_next = idx;
+        grp->tail = idx;
+        grp->nitems++;
+        return;
+    }
+}
+
 static cl_item *find_or_add(cl_batch *b, const chiso_event *ev, int32_t partition)
 {
     uint64_t h = chiso_hash64(ev->dossier_id, strlen(ev->dossier_id)) ^
@@ -311,6 +421,8 @@ static cl_item *find_or_add(cl_batch *b, const chiso_event *ev, int32_t partitio
             it->keylen = snprintf(it->key, sizeof(it->key), "%s:{%s}:d:%s", b->prefix, ev->unit,
                                   ev->dossier_id);
             it->head = it->tail = -1;
+            it->unit_next = -1;
+            add_to_group(b, (int)(it - b->items));
             it->partition = partition;
             it->pending = true;
             it->sent = it->applied = false;
@@ -361,131 +473,270 @@ static void redis_drop(cl_batch *b, const char *why)
     b->rc = NULL;
 }
 
-/* One aggregated counter change for the Lua call. */
-typedef struct change {
-    int key; /* index into keys[] */
-    chiso_counter_id counter;
-    long long delta;
-} change;
+/* ---- command arguments ---- */
 
-/* Queue the EVALSHA for an item whose facts changed. */
-static void append_apply(cl_batch *b, cl_item *it, const unsigned char *enc, int enclen)
+static int args_grow(argbuf *a, int need)
 {
-    chiso_contrib oldc[CHISO_CONTRIB_MAX], newc[CHISO_CONTRIB_MAX];
-    chiso_delta deltas[CHISO_CONTRIB_MAX * 2];
-    char keys[MAX_CHANGES][KEY_MAX];
-    char months[MAX_CHANGES][CHISO_PERIOD_STRLEN];
-    change ch[MAX_CHANGES];
-    int nkeys = 0, nch = 0, nmonths = 0;
-
-    int nold = chiso_dossier_contrib(it->old, oldc);
-    int nnew = chiso_dossier_contrib(it->cur, newc);
-    int nd = chiso_contrib_diff(oldc, nold, newc, nnew, deltas);
-
-    for (int i = 0; i < nd; i++) {
-        for (int kind = 0; kind < CHISO_PERIOD_KINDS; kind++) {
-            char pk[CHISO_PERIOD_STRLEN], key[KEY_MAX];
-            chiso_period_key(deltas[i].day, (chiso_period_kind)kind, pk);
-            snprintf(key, sizeof(key), "%s:{%s}:c:%s", b->prefix, it->unit, pk);
-            int k = 0;
-            while (k < nkeys && strcmp(keys[k], key) != 0)
-                k++;
-            if (k == nkeys) {
-                memcpy(keys[nkeys++], key, sizeof(key));
-                if (kind == CHISO_PERIOD_MONTH)
-                    memcpy(months[nmonths++], pk, sizeof(pk));
-            }
-            int c = 0;
-            while (c < nch && !(ch[c].key == k && ch[c].counter == deltas[i].counter))
-                c++;
-            if (c == nch) {
-                ch[nch].key = k;
-                ch[nch].counter = deltas[i].counter;
-                ch[nch].delta = 0;
-                nch++;
-            }
-            ch[c].delta += deltas[i].delta;
-        }
-    }
-
-    /* EVALSHA sha numkeys state counters... months-index expected new ttl n (i f d)... m... */
-    int argc_max = 4 + 1 + nkeys + 1 + 4 + 3 * nch + nmonths;
-    const char *argv[4 + 1 + MAX_CHANGES + 1 + 4 + 3 * MAX_CHANGES + MAX_CHANGES];
-    size_t argvlen[sizeof(argv) / sizeof(argv[0])];
-    char numkeys[16], ttl[24], nchs[16], idx[MAX_CHANGES][12], delta[MAX_CHANGES][24];
-    char months_key[KEY_MAX];
-    int a = 0;
-    (void)argc_max;
-
-#define ARG(s, len)                                                                                \
-    do {                                                                                           \
-        argv[a] = (const char *)(s);                                                               \
-        argvlen[a] = (size_t)(len);                                                                \
-        a++;                                                                                       \
-    } while (0)
-#define ARGS(s) ARG(s, strlen(s))
-
-    snprintf(numkeys, sizeof(numkeys), "%d", nkeys + 2);
-    snprintf(months_key, sizeof(months_key), "%s:{%s}:months", b->prefix, it->unit);
-    snprintf(ttl, sizeof(ttl), "%lld", (long long)b->ttl_seconds);
-    snprintf(nchs, sizeof(nchs), "%d", nch);
-    ARGS("EVALSHA");
-    ARGS(b->sha);
-    ARGS(numkeys);
-    ARG(it->key, it->keylen);
-    for (int k = 0; k < nkeys; k++)
-        ARGS(keys[k]);
-    ARGS(months_key);
-    ARG(it->old_enc, it->old_len);
-    ARG(enc, enclen);
-    ARGS(ttl);
-    ARGS(nchs);
-    for (int c = 0; c < nch; c++) {
-        snprintf(idx[c], sizeof(idx[c]), "%d", ch[c].key + 2);
-        snprintf(delta[c], sizeof(delta[c]), "%lld", ch[c].delta);
-        ARGS(idx[c]);
-        ARGS(chiso_counter_name(ch[c].counter));
-        ARGS(delta[c]);
-    }
-    for (int m = 0; m < nmonths; m++)
-        ARGS(months[m]);
-#undef ARG
-#undef ARGS
-    redisAppendCommandArgv(b->rc, a, argv, argvlen);
-    it->sent = true;
+    if (need <= a->cap)
+        return 0;
+    int cap = a->cap ? a->cap * 2 : 256;
+    while (cap < need)
+        cap *= 2;
+    const char **argv = realloc(a->argv, (size_t)cap * sizeof(*argv));
+    if (argv)
+        a->argv = argv;
+    size_t *len = realloc(a->len, (size_t)cap * sizeof(*len));
+    if (len)
+        a->len = len;
+    size_t *off = realloc(a->off, (size_t)cap * sizeof(*off));
+    if (off)
+        a->off = off;
+    if (!argv || !len || !off)
+        return CHISO_ENOMEM;
+    a->cap = cap;
+    return 0;
 }
 
-/* Mark the periods an item's deltas touched as dirty, for the snapshot sink. */
-static void collect_dirty(cl_batch *b, cl_item *it, char ***members, int *n, int *cap)
+/* An argument that outlives the command (not copied). */
+static int args_ref(argbuf *a, const void *s, size_t len)
 {
-    chiso_contrib oldc[CHISO_CONTRIB_MAX], newc[CHISO_CONTRIB_MAX];
-    chiso_delta deltas[CHISO_CONTRIB_MAX * 2];
-    int nold = chiso_dossier_contrib(it->old, oldc);
-    int nnew = chiso_dossier_contrib(it->cur, newc);
-    int nd = chiso_contrib_diff(oldc, nold, newc, nnew, deltas);
+    if (args_grow(a, a->n + 1) != 0)
+        return CHISO_ENOMEM;
+    a->argv[a->n] = s;
+    a->len[a->n] = len;
+    a->off[a->n] = (size_t)-1;
+    a->n++;
+    return 0;
+}
 
-    (void)b;
-    for (int i = 0; i < nd; i++) {
-        for (int kind = CHISO_PERIOD_MONTH; kind <= CHISO_PERIOD_YEAR; kind++) {
-            char pk[CHISO_PERIOD_STRLEN], member[CHISO_CODE_MAX + CHISO_PERIOD_STRLEN + 2];
-            chiso_period_key(deltas[i].day, (chiso_period_kind)kind, pk);
-            snprintf(member, sizeof(member), "%s|%s", it->unit, pk);
-            bool seen = false;
-            for (int k = *n - 1; k >= 0 && k >= *n - 64 && !seen; k--)
-                seen = strcmp((*members)[k], member) == 0;
-            if (seen)
-                continue;
-            if (*n == *cap) {
-                int ncap = *cap ? *cap * 2 : 256;
-                char **grown = realloc(*members, (size_t)ncap * sizeof(char *));
-                if (!grown)
-                    return;
-                *members = grown;
-                *cap = ncap;
-            }
-            (*members)[(*n)++] = strdup(member);
+/* A generated argument, formatted into the arena. */
+static int args_fmt(argbuf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int args_fmt(argbuf *a, const char *fmt, ...)
+{
+    va_list ap;
+    int n;
+    if (args_grow(a, a->n + 1) != 0)
+        return CHISO_ENOMEM;
+    for (;;) {
+        va_start(ap, fmt);
+        n = vsnprintf(a->arena ? a->arena + a->used : NULL, a->size - a->used, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && a->used + (size_t)n < a->size)
+            break;
+        size_t size = a->size ? a->size * 2 : 65536;
+        while (size < a->used + (size_t)n + 1)
+            size *= 2;
+        char *arena = realloc(a->arena, size);
+        if (!arena)
+            return CHISO_ENOMEM;
+        a->arena = arena;
+        a->size = size;
+    }
+    a->argv[a->n] = NULL;
+    a->len[a->n] = (size_t)n;
+    a->off[a->n] = a->used;
+    a->used += (size_t)n + 1;
+    a->n++;
+    return 0;
+}
+
+/* Queue the command and start a new one. */
+static void args_send(redisContext *rc, argbuf *a)
+{
+    for (int i = 0; i < a->n; i++) {
+        if (a->off[i] != (size_t)-1)
+            a->argv[i] = a->arena + a->off[i];
+    }
+    redisAppendCommandArgv(rc, a->n, a->argv, a->len);
+    a->n = 0;
+    a->used = 0;
+}
+
+/* ---- summing a group's counter changes ---- */
+
+static uint64_t agg_key(chiso_period_kind kind, int32_t first_day, chiso_counter_id counter)
+{
+    return ((uint64_t)(uint32_t)first_day << 16) | ((uint64_t)kind << 8) | (uint64_t)counter |
+           (1ULL << 63);
+}
+
+/* The slot of `key`, inserted with delta 0 when absent. */
+static agg_slot *agg_slot_for(cl_batch *b, uint64_t key)
+{
+    int mask = b->agg_size - 1;
+    for (int s = (int)((key * 0x9E3779B97F4A7C15ULL) >> 48) & mask;; s = (s + 1) & mask) {
+        if (b->agg[s].key == key)
+            return &b->agg[s];
+        if (b->agg[s].key == 0) {
+            b->agg[s].key = key;
+            b->agg[s].delta = 0;
+            b->agg_used[b->nagg++] = s;
+            return &b->agg[s];
         }
     }
+}
+
+static void agg_add(cl_batch *b, uint64_t key, long long delta)
+{
+    agg_slot_for(b, key)->delta += delta;
+}
+
+static void agg_clear(cl_batch *b)
+{
+    for (int i = 0; i < b->nagg; i++)
+        b->agg[b->agg_used[i]].key = 0;
+    b->nagg = 0;
+}
+
+static int add_dirty(cl_batch *b, const char *unit, const char *period)
+{
+    if (b->ndirty == b->capdirty) {
+        int cap = b->capdirty ? b->capdirty * 2 : 256;
+        char **grown = realloc(b->dirty, (size_t)cap * sizeof(char *));
+        if (!grown)
+            return CHISO_ENOMEM;
+        b->dirty = grown;
+        b->capdirty = cap;
+    }
+    size_t n = strlen(unit) + strlen(period) + 2;
+    if (!(b->dirty[b->ndirty] = malloc(n)))
+        return CHISO_ENOMEM;
+    snprintf(b->dirty[b->ndirty++], n, "%s|%s", unit, period);
+    return 0;
+}
+
+/* Queue the EVALSHA of a group: every changed dossier's compare-and-set and
+ * the group's summed counter changes. Returns 0 (nothing to send when no
+ * dossier changed) or CHISO_ENOMEM. */
+static int append_group(cl_batch *b, cl_group *g)
+{
+    argbuf *a = &b->args;
+    int ns = 0, rc = 0;
+    int32_t *period_first = b->period_first;
+    uint8_t *period_kind = b->period_kind;
+    int *key_of = b->key_of;
+    int nperiods = 0;
+
+    agg_clear(b);
+    for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
+        cl_item *it = &b->items[i];
+        chiso_contrib oldc[CHISO_CONTRIB_MAX], newc[CHISO_CONTRIB_MAX];
+        chiso_delta deltas[CHISO_CONTRIB_MAX * 2];
+        if (!it->pending)
+            continue;
+        ns++;
+        int nold = chiso_dossier_contrib(it->old, oldc);
+        int nnew = chiso_dossier_contrib(it->cur, newc);
+        int nd = chiso_contrib_diff(oldc, nold, newc, nnew, deltas);
+        for (int d = 0; d < nd; d++) {
+            for (int kind = 0; kind < CHISO_PERIOD_KINDS; kind++) {
+                chiso_period p = chiso_period_of(deltas[d].day, (chiso_period_kind)kind);
+                agg_add(b, agg_key((chiso_period_kind)kind, p.first_day, deltas[d].counter),
+                        deltas[d].delta);
+            }
+        }
+    }
+    if (ns == 0)
+        return 0;
+
+    /* the distinct periods become the counter keys, in first-seen order; a
+     * period's index is kept in the table under the pseudo-counter 0xff */
+    int nchanges = b->nagg;
+    for (int i = 0; i < nchanges; i++) {
+        const agg_slot *sl = &b->agg[b->agg_used[i]];
+        int32_t first = (int32_t)(uint32_t)((sl->key & ~(1ULL << 63)) >> 16);
+        chiso_period_kind kind = (chiso_period_kind)((sl->key >> 8) & 0xff);
+        agg_slot *ps = agg_slot_for(b, agg_key(kind, first, (chiso_counter_id)0xff));
+        if (ps->delta == 0) {
+            period_first[nperiods] = first;
+            period_kind[nperiods++] = (uint8_t)kind;
+            ps->delta = nperiods; /* index + 1 */
+        }
+        key_of[i] = (int)ps->delta - 1;
+    }
+
+    a->n = 0;
+    a->used = 0;
+    rc |= args_ref(a, "EVALSHA", 7);
+    rc |= args_ref(a, b->sha, strlen(b->sha));
+    rc |= args_fmt(a, "%d", 1 + nperiods + ns);
+    rc |= args_fmt(a, "%s:{%s}:months", b->prefix, g->unit);
+    for (int k = 0; k < nperiods; k++) {
+        char pk[CHISO_PERIOD_STRLEN];
+        chiso_period_key(period_first[k], (chiso_period_kind)period_kind[k], pk);
+        rc |= args_fmt(a, "%s:{%s}:c:%s", b->prefix, g->unit, pk);
+    }
+    for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
+        if (b->items[i].pending)
+            rc |= args_ref(a, b->items[i].key, (size_t)b->items[i].keylen);
+    }
+    int nch = 0;
+    for (int i = 0; i < nchanges; i++)
+        nch += b->agg[b->agg_used[i]].delta != 0;
+    rc |= args_fmt(a, "%lld", (long long)b->ttl_seconds);
+    rc |= args_fmt(a, "%d", ns);
+    rc |= args_fmt(a, "%d", nperiods);
+    rc |= args_fmt(a, "%d", nch);
+    for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
+        cl_item *it = &b->items[i];
+        if (!it->pending)
+            continue;
+        rc |= args_ref(a, it->old_enc, (size_t)it->old_len);
+        rc |= args_ref(a, it->new_enc, (size_t)it->new_len);
+    }
+    for (int i = 0; i < nchanges; i++) {
+        const agg_slot *sl = &b->agg[b->agg_used[i]];
+        if (sl->delta == 0)
+            continue;
+        rc |= args_fmt(a, "%d", 2 + key_of[i]);
+        rc |= args_ref(a, chiso_counter_name((chiso_counter_id)(sl->key & 0xff)),
+                       strlen(chiso_counter_name((chiso_counter_id)(sl->key & 0xff))));
+        rc |= args_fmt(a, "%lld", sl->delta);
+    }
+    for (int k = 0; k < nperiods; k++) {
+        char pk[CHISO_PERIOD_STRLEN];
+        if (period_kind[k] != CHISO_PERIOD_MONTH)
+            continue;
+        chiso_period_key(period_first[k], (chiso_period_kind)period_kind[k], pk);
+        rc |= args_fmt(a, "%s", pk);
+    }
+    if (rc)
+        return CHISO_ENOMEM;
+    args_send(b->rc, a);
+    g->sent = true;
+    return 0;
+}
+
+/* The periods (month, quarter, year) a group's applied changes touched. */
+static int group_dirty(cl_batch *b, cl_group *g)
+{
+    int rc = 0;
+    agg_clear(b);
+    for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
+        cl_item *it = &b->items[i];
+        chiso_contrib oldc[CHISO_CONTRIB_MAX], newc[CHISO_CONTRIB_MAX];
+        chiso_delta deltas[CHISO_CONTRIB_MAX * 2];
+        if (!it->applied)
+            continue;
+        int nold = chiso_dossier_contrib(it->old, oldc);
+        int nnew = chiso_dossier_contrib(it->cur, newc);
+        int nd = chiso_contrib_diff(oldc, nold, newc, nnew, deltas);
+        for (int d = 0; d < nd; d++) {
+            for (int kind = CHISO_PERIOD_MONTH; kind <= CHISO_PERIOD_YEAR; kind++) {
+                chiso_period p = chiso_period_of(deltas[d].day, (chiso_period_kind)kind);
+                agg_add(b, agg_key((chiso_period_kind)kind, p.first_day, 0), 1);
+            }
+        }
+    }
+    for (int i = 0; i < b->nagg && rc == 0; i++) {
+        const agg_slot *sl = &b->agg[b->agg_used[i]];
+        char pk[CHISO_PERIOD_STRLEN];
+        chiso_period_key((int32_t)(uint32_t)((sl->key & ~(1ULL << 63)) >> 16),
+                         (chiso_period_kind)((sl->key >> 8) & 0xff), pk);
+        rc = add_dirty(b, g->unit, pk);
+    }
+    agg_clear(b);
+    return rc;
 }
 
 static bool unit_seen(cl_batch *b, const char *unit)
@@ -505,119 +756,169 @@ static bool unit_seen(cl_batch *b, const char *unit)
     }
 }
 
-/* One round: read states, merge, write changed ones. Returns 0 or CHISO_EIO. */
+/* Drain `n` queued replies after a failure, so the connection can be dropped
+ * cleanly. */
+static void drain_replies(cl_batch *b, int n)
+{
+    redisReply *r;
+    for (int i = 0; i < n; i++) {
+        if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r)
+            return;
+        freeReplyObject(r);
+    }
+}
+
+/* Merge the batch's events of one dossier into its state as read. Returns
+ * true when a fact changed (the item then has its new encoding). */
+static int merge_item(cl_batch *b, cl_item *it)
+{
+    bool changed = false;
+    int64_t max_offset = -1;
+
+    chiso_dossier_copy(it->cur, it->old);
+    it->nevents = it->nreplayed = it->nchanged = 0;
+    it->max_at = 0;
+    for (int e = it->head; e >= 0; e = b->ev_next[e]) {
+        const rd_kafka_message_t *msg = b->msgs[b->ev_msg[e]];
+        it->nevents++;
+        if (chiso_dossier_fenced(it->old, msg->partition, msg->offset)) {
+            it->nreplayed++;
+            continue;
+        }
+        if (chiso_dossier_apply(it->cur, &b->ev[e])) {
+            changed = true;
+            it->nchanged++;
+        }
+        if (b->ev[e].at > it->max_at)
+            it->max_at = b->ev[e].at;
+        if (msg->offset > max_offset)
+            max_offset = msg->offset;
+    }
+    if (!changed)
+        return 0;
+    chiso_dossier_set_fence(it->cur, it->partition, max_offset);
+    it->new_len = chiso_dossier_encode(it->cur, it->new_enc, sizeof(it->new_enc));
+    return it->new_len < 0 ? CHISO_ERANGE : 1;
+}
+
+/* One round: read the pending groups' states (one MGET per unit), merge,
+ * write each group that changed in one atomic call. A group whose
+ * compare-and-set failed stays pending for the next round. Returns 0,
+ * CHISO_EIO (reconnect and retry), or CHISO_ESTATE / CHISO_ERANGE /
+ * CHISO_ENOMEM (fatal). */
 static int apply_round(cl_batch *b)
 {
     redisReply *r = NULL;
-    int npending = 0;
+    int nqueued = 0, rc;
 
-    for (int i = 0; i < b->nitems; i++) {
-        cl_item *it = &b->items[i];
-        if (!it->pending)
+    for (int g = 0; g < b->ngroups; g++) {
+        cl_group *grp = &b->groups[g];
+        if (!grp->pending)
             continue;
-        redisAppendCommand(b->rc, "GET %b", it->key, (size_t)it->keylen);
-        npending++;
+        argbuf *a = &b->args;
+        a->n = 0;
+        a->used = 0;
+        rc = args_ref(a, "MGET", 4);
+        for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
+            b->items[i].pending = true;
+            b->items[i].applied = false;
+            rc |= args_ref(a, b->items[i].key, (size_t)b->items[i].keylen);
+        }
+        if (rc)
+            return CHISO_ENOMEM;
+        args_send(b->rc, a);
+        nqueued++;
     }
-    for (int i = 0; i < b->nitems; i++) {
-        cl_item *it = &b->items[i];
-        if (!it->pending)
+    for (int g = 0; g < b->ngroups; g++) {
+        cl_group *grp = &b->groups[g];
+        if (!grp->pending)
             continue;
+        nqueued--;
         if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
             redis_drop(b, b->rc->errstr);
             return CHISO_EIO;
         }
-        if (r->type == REDIS_REPLY_NIL) {
-            it->old_len = 0;
-            chiso_dossier_reset(it->old);
-        } else if (r->type == REDIS_REPLY_STRING && r->len <= CHISO_DOSSIER_MAX_ENCODED &&
-                   chiso_dossier_decode(it->old, r->str, r->len) == 0) {
-            memcpy(it->old_enc, r->str, r->len);
-            it->old_len = (int)r->len;
-        } else {
-            /* Never guess: a state we cannot read would make counters wrong. */
-            LOG_ERROR("state %s in Redis is not a chiso dossier state (type %d); refusing to "
-                      "apply over it",
-                      it->key, r->type);
+        if (r->type != REDIS_REPLY_ARRAY) {
+            LOG_ERROR("MGET of unit %s: %s", grp->unit,
+                      r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             freeReplyObject(r);
-            return CHISO_ESTATE;
+            drain_replies(b, nqueued);
+            redis_drop(b, "read failed");
+            return CHISO_EIO;
+        }
+        size_t k = 0;
+        for (int i = grp->head; i >= 0; i = b->items[i].unit_next, k++) {
+            cl_item *it = &b->items[i];
+            redisReply *e = k < r->elements ? r->element[k] : NULL;
+            if (e && e->type == REDIS_REPLY_NIL) {
+                it->old_len = 0;
+                chiso_dossier_reset(it->old);
+            } else if (e && e->type == REDIS_REPLY_STRING && e->len <= CHISO_DOSSIER_MAX_ENCODED &&
+                       chiso_dossier_decode(it->old, e->str, e->len) == 0) {
+                memcpy(it->old_enc, e->str, e->len);
+                it->old_len = (int)e->len;
+            } else {
+                /* Never guess: a state we cannot read would make counters wrong. */
+                LOG_ERROR("state %s in Redis is not a chiso dossier state; refusing to apply "
+                          "over it",
+                          it->key);
+                freeReplyObject(r);
+                drain_replies(b, nqueued);
+                return CHISO_ESTATE;
+            }
         }
         freeReplyObject(r);
     }
 
     int nsent = 0;
-    for (int i = 0; i < b->nitems; i++) {
-        cl_item *it = &b->items[i];
-        unsigned char enc[CHISO_DOSSIER_MAX_ENCODED];
-        bool changed = false;
-        if (!it->pending)
+    for (int g = 0; g < b->ngroups; g++) {
+        cl_group *grp = &b->groups[g];
+        if (!grp->pending)
             continue;
-        chiso_dossier_copy(it->cur, it->old);
-        it->nevents = it->nreplayed = it->nchanged = 0;
-        it->max_at = 0;
-        int64_t max_offset = -1;
-        for (int e = it->head; e >= 0; e = b->ev_next[e]) {
-            const rd_kafka_message_t *msg = b->msgs[b->ev_msg[e]];
-            it->nevents++;
-            if (chiso_dossier_fenced(it->old, msg->partition, msg->offset)) {
-                it->nreplayed++;
-                continue;
-            }
-            if (chiso_dossier_apply(it->cur, &b->ev[e])) {
-                changed = true;
-                it->nchanged++;
-            }
-            if (b->ev[e].at > it->max_at)
-                it->max_at = b->ev[e].at;
-            if (msg->offset > max_offset)
-                max_offset = msg->offset;
+        grp->sent = false;
+        bool any = false;
+        for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
+            cl_item *it = &b->items[i];
+            if ((rc = merge_item(b, it)) < 0)
+                return rc;
+            it->pending = rc == 1; /* unchanged dossiers are not written at all */
+            any |= it->pending;
         }
-        it->sent = false;
-        if (!changed) {
-            it->pending = false; /* nothing new: no write at all */
-            it->applied = false;
+        if (!any) {
+            grp->pending = false;
             continue;
         }
-        chiso_dossier_set_fence(it->cur, it->partition, max_offset);
-        int enclen = chiso_dossier_encode(it->cur, enc, sizeof(enc));
-        if (enclen < 0)
-            return CHISO_ERANGE;
-        append_apply(b, it, enc, enclen);
+        if ((rc = append_group(b, grp)) != 0)
+            return rc;
         nsent++;
     }
 
-    for (int i = 0; i < b->nitems && nsent > 0; i++) {
-        cl_item *it = &b->items[i];
-        if (!it->pending || !it->sent)
+    for (int g = 0; g < b->ngroups; g++) {
+        cl_group *grp = &b->groups[g];
+        if (!grp->pending || !grp->sent)
             continue;
+        nsent--;
         if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
             redis_drop(b, b->rc->errstr);
             return CHISO_EIO;
         }
         if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
-            it->pending = false;
-            it->applied = true;
+            grp->pending = false;
+            for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
+                b->items[i].applied = b->items[i].pending;
+                b->items[i].pending = false;
+            }
         } else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
-            chiso_counter_add(b->m_conflicts, 1);
-        } else if (r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0) {
-            /* Redis restarted without our script: reload it and retry. */
-            freeReplyObject(r);
-            for (i++; i < b->nitems; i++) {
-                if (b->items[i].pending && b->items[i].sent &&
-                    redisGetReply(b->rc, (void **)&r) == REDIS_OK && r)
-                    freeReplyObject(r);
-            }
-            redis_drop(b, "apply script missing");
-            return CHISO_EIO;
+            chiso_counter_add(b->m_conflicts, 1); /* re-read and retry the group */
         } else {
-            LOG_ERROR("apply %s: %s", it->key,
-                      r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            bool noscript = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
+            if (!noscript)
+                LOG_ERROR("apply for unit %s: %s", grp->unit,
+                          r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
             freeReplyObject(r);
-            for (i++; i < b->nitems; i++) {
-                if (b->items[i].pending && b->items[i].sent &&
-                    redisGetReply(b->rc, (void **)&r) == REDIS_OK && r)
-                    freeReplyObject(r);
-            }
-            redis_drop(b, "apply failed");
+            drain_replies(b, nsent);
+            /* NOSCRIPT: Redis restarted without our script; reconnecting reloads it */
+            redis_drop(b, noscript ? "apply script missing" : "apply failed");
             return CHISO_EIO;
         }
         freeReplyObject(r);
@@ -626,7 +927,7 @@ static int apply_round(cl_batch *b)
 }
 
 /* Register new units and mark dirty periods: one pipelined round trip. */
-static int publish_index(cl_batch *b, char **members, int nmembers)
+static int publish_index(cl_batch *b)
 {
     const char *argv[2 + 4096];
     size_t argvlen[2 + 4096];
@@ -636,6 +937,8 @@ static int publish_index(cl_batch *b, char **members, int nmembers)
 
     snprintf(key, sizeof(key), "%s:dirty", b->prefix);
     snprintf(units_key, sizeof(units_key), "%s:units", b->prefix);
+    char **members = b->dirty;
+    int nmembers = b->ndirty;
     for (int start = 0; start < nmembers; start += 4096) {
         a = 0;
         argv[a] = "SADD";
@@ -701,8 +1004,6 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
 {
     int64_t t0 = chiso_now_mono_us();
     int rc = 0, delay = 50;
-    char **dirty = NULL;
-    int ndirty = 0, capdirty = 0;
 
     if (b->nmsgs == 0)
         return 0;
@@ -733,8 +1034,8 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     /* 2. apply to Redis, retrying failures; conflicts repeat the round */
     for (;;) {
         bool pending = false;
-        for (int i = 0; i < b->nitems && !pending; i++)
-            pending = b->items[i].pending;
+        for (int g = 0; g < b->ngroups && !pending; g++)
+            pending = b->groups[g].pending;
         if (!pending)
             break;
         if (*b->env.stop && delay > 50) {
@@ -746,7 +1047,7 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
             continue;
         }
         rc = apply_round(b);
-        if (rc == CHISO_ESTATE || rc == CHISO_ERANGE)
+        if (rc == CHISO_ESTATE || rc == CHISO_ERANGE || rc == CHISO_ENOMEM)
             goto out;
         if (rc != 0)
             backoff(b, &delay);
@@ -772,14 +1073,17 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         if (nc != CHISO_CLASS_NONE && (oc != nc || op != np) &&
             (rc = publish_class_change(b, it, oc, op, nc, np)) != 0)
             goto out;
-        collect_dirty(b, it, &dirty, &ndirty, &capdirty);
+    }
+    for (int g = 0; g < b->ngroups; g++) {
+        if ((rc = group_dirty(b, &b->groups[g])) != 0)
+            goto out;
     }
     chiso_counter_add(b->m_applied, applied);
     chiso_counter_add(b->m_duplicates, duplicates);
     chiso_counter_add(b->m_replayed, replayed);
     delay = 50;
-    while (ndirty > 0 || applied > 0) {
-        if (redis_ready(b) == 0 && publish_index(b, dirty, ndirty) == 0)
+    while (b->ndirty > 0 || applied > 0) {
+        if (redis_ready(b) == 0 && publish_index(b) == 0)
             break;
         if (*b->env.stop) {
             rc = CHISO_EIO;
@@ -809,9 +1113,6 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     }
     chiso_histogram_observe(b->m_batch_seconds, (double)(chiso_now_mono_us() - t0) / 1e6);
 out:
-    for (int i = 0; i < ndirty; i++)
-        free(dirty[i]);
-    free(dirty);
     while (b->outstanding > 0)
         rd_kafka_poll(b->env.producer, 10);
     batch_reset(b);
