@@ -26,6 +26,7 @@
 #include <cjson/cJSON.h>
 
 #include "chiso/common.h"
+#include "parse_util.h"
 
 #define TARGET_DEFAULT 0.70
 
@@ -35,78 +36,6 @@ static const char *const kind_names[] = {"unknown", "province", "department", "c
 const char *chiso_unit_kind_name(chiso_unit_kind kind)
 {
     return ((int)kind >= 0 && (int)kind < KIND_COUNT) ? kind_names[kind] : "unknown";
-}
-
-static int reject(chiso_reject *rej, chiso_reject_reason reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int reject(chiso_reject *rej, chiso_reject_reason reason, const char *fmt, ...)
-{
-    va_list ap;
-    if (rej) {
-        rej->reason = reason;
-        va_start(ap, fmt);
-        vsnprintf(rej->detail, sizeof(rej->detail), fmt, ap);
-        va_end(ap);
-    }
-    return CHISO_EINVAL;
-}
-
-/* 1..32 bytes of [A-Za-z0-9._-], the contract's unit code. */
-static int unit_code_ok(const char *s)
-{
-    size_t i;
-    for (i = 0; s[i]; i++) {
-        char c = s[i];
-        if (i >= CHISO_CODE_MAX)
-            return 0;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              c == '.' || c == '_' || c == '-'))
-            return 0;
-    }
-    return i > 0;
-}
-
-/* Valid UTF-8 (shortest form, no surrogates, <= U+10FFFF) without C0, DEL
- * or C1 control characters. */
-static int printable_utf8(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        uint32_t cp;
-        int n;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return 0;
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (len - i <= (size_t)n)
-            return 0;
-        for (int k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-            return 0;
-        i += (size_t)n + 1;
-    }
-    return 1;
 }
 
 static int is_json_space(char c)
@@ -123,27 +52,30 @@ static int parse_object(const cJSON *root, chiso_unit *out, chiso_reject *rej)
 
     v = cJSON_GetObjectItemCaseSensitive(root, "v");
     if (!v)
-        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'v' is missing");
+        return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'v' is missing");
     if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
-        return reject(rej, CHISO_REJECT_BAD_VALUE, "field 'v' must be the number 1");
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'v' must be the number 1");
     for (int i = 0; i < 3; i++) {
         if (!cJSON_GetObjectItemCaseSensitive(root, required[i]))
-            return reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is missing", required[i]);
+            return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is missing",
+                                   required[i]);
     }
 
     item = cJSON_GetObjectItemCaseSensitive(root, "unit");
-    if (!cJSON_IsString(item) || !item->valuestring || !unit_code_ok(item->valuestring))
-        return reject(rej, CHISO_REJECT_BAD_VALUE,
-                      "field 'unit' must be 1..32 characters of [A-Za-z0-9._-]");
+    if (!cJSON_IsString(item) || !item->valuestring ||
+        !chiso_pu_code_ok(item->valuestring, CHISO_CODE_MAX, "._-"))
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'unit' must be 1..32 characters of [A-Za-z0-9._-]");
     strcpy(out->unit, item->valuestring);
 
     item = cJSON_GetObjectItemCaseSensitive(root, "name");
     if (!cJSON_IsString(item) || !item->valuestring)
-        return reject(rej, CHISO_REJECT_BAD_VALUE, "field 'name' must be a string");
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'name' must be a string");
     n = strlen(item->valuestring);
-    if (n < 1 || n > CHISO_NAME_MAX || !printable_utf8((const unsigned char *)item->valuestring, n))
-        return reject(rej, CHISO_REJECT_BAD_VALUE,
-                      "field 'name' must be 1..255 bytes of valid UTF-8 text");
+    if (n < 1 || n > CHISO_NAME_MAX ||
+        !chiso_pu_printable_utf8((const unsigned char *)item->valuestring, n))
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'name' must be 1..255 bytes of valid UTF-8 text");
     memcpy(out->name, item->valuestring, n + 1);
 
     item = cJSON_GetObjectItemCaseSensitive(root, "kind");
@@ -154,24 +86,26 @@ static int parse_object(const cJSON *root, chiso_unit *out, chiso_reject *rej)
         }
     }
     if (out->kind == CHISO_UNIT_UNKNOWN)
-        return reject(rej, CHISO_REJECT_BAD_VALUE,
-                      "field 'kind' must be one of province, department, commune");
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'kind' must be one of province, department, commune");
 
     item = cJSON_GetObjectItemCaseSensitive(root, "parent");
     if (item && !cJSON_IsNull(item)) {
-        if (!cJSON_IsString(item) || !item->valuestring || !unit_code_ok(item->valuestring))
-            return reject(rej, CHISO_REJECT_BAD_VALUE,
-                          "field 'parent' must be null or a unit code");
+        if (!cJSON_IsString(item) || !item->valuestring ||
+            !chiso_pu_code_ok(item->valuestring, CHISO_CODE_MAX, "._-"))
+            return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                                   "field 'parent' must be null or a unit code");
         if (strcmp(item->valuestring, out->unit) == 0)
-            return reject(rej, CHISO_REJECT_BAD_VALUE, "field 'parent' names the unit itself");
+            return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                                   "field 'parent' names the unit itself");
         strcpy(out->parent, item->valuestring);
     }
 
     item = cJSON_GetObjectItemCaseSensitive(root, "e_copy_certification");
     if (item) {
         if (!cJSON_IsBool(item))
-            return reject(rej, CHISO_REJECT_BAD_VALUE,
-                          "field 'e_copy_certification' must be true or false");
+            return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                                   "field 'e_copy_certification' must be true or false");
         out->e_copy_certification = cJSON_IsTrue(item);
     }
 
@@ -180,8 +114,8 @@ static int parse_object(const cJSON *root, chiso_unit *out, chiso_reject *rej)
     if (item && !cJSON_IsNull(item)) {
         /* Written so that NaN fails. */
         if (!cJSON_IsNumber(item) || !(item->valuedouble >= 0.0 && item->valuedouble <= 1.0))
-            return reject(rej, CHISO_REJECT_BAD_VALUE,
-                          "field 'target_full_process' must be a number from 0 to 1");
+            return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                                   "field 'target_full_process' must be a number from 0 to 1");
         out->target_full_process = item->valuedouble;
     }
     return 0;
@@ -200,8 +134,9 @@ int chiso_unit_parse(const char *buf, size_t len, chiso_unit *out, chiso_reject 
     }
     memset(out, 0, sizeof(*out));
     if (len > CHISO_EVENT_MAX_BYTES)
-        return reject(rej, CHISO_REJECT_TOO_LARGE, "payload of %zu bytes is over the %d-byte limit",
-                      len, CHISO_EVENT_MAX_BYTES);
+        return chiso_pu_reject(rej, CHISO_REJECT_TOO_LARGE,
+                               "payload of %zu bytes is over the %d-byte limit", len,
+                               CHISO_EVENT_MAX_BYTES);
     for (i = 0; i < len && is_json_space(buf[i]); i++)
         ;
     if (i == len)
@@ -209,18 +144,20 @@ int chiso_unit_parse(const char *buf, size_t len, chiso_unit *out, chiso_reject 
     for (i = 0; i < len; i++) {
         unsigned char c = (unsigned char)buf[i];
         if (c < 0x20 && !is_json_space((char)c))
-            return reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload contains a raw control byte");
+            return chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX,
+                                   "payload contains a raw control byte");
     }
 
     root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (!root) {
-        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not valid JSON");
+        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not valid JSON");
         goto out;
     }
     while (end < buf + len && is_json_space(*end))
         end++;
     if (end != buf + len) {
-        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload has data after the JSON value");
+        rc =
+            chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload has data after the JSON value");
         goto out;
     }
     if (cJSON_IsNull(root)) {
@@ -228,7 +165,7 @@ int chiso_unit_parse(const char *buf, size_t len, chiso_unit *out, chiso_reject 
         goto out;
     }
     if (!cJSON_IsObject(root)) {
-        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not a JSON object");
+        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not a JSON object");
         goto out;
     }
     rc = parse_object(root, out, rej);

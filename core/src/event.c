@@ -38,6 +38,7 @@
 
 #include "chiso/common.h"
 #include "chiso/vntime.h"
+#include "parse_util.h"
 
 /* ---- name tables ------------------------------------------------------ */
 
@@ -135,21 +136,6 @@ const char *chiso_delivery_name(chiso_delivery delivery)
 
 /* ---- validation helpers ----------------------------------------------- */
 
-static int reject(chiso_reject *rej, chiso_reject_reason reason, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int reject(chiso_reject *rej, chiso_reject_reason reason, const char *fmt, ...)
-{
-    va_list ap;
-    if (rej) {
-        rej->reason = reason;
-        va_start(ap, fmt);
-        vsnprintf(rej->detail, sizeof(rej->detail), fmt, ap);
-        va_end(ap);
-    }
-    return CHISO_EINVAL;
-}
-
 /* Copy at most 24 bytes of an untrusted string for a detail sentence,
  * keeping only printable ASCII so the sentence stays valid UTF-8. */
 static const char *quote_safe(const char *s, char out[32])
@@ -163,76 +149,6 @@ static const char *quote_safe(const char *s, char out[32])
     return out;
 }
 
-/* Valid UTF-8 (shortest form, no surrogates, <= U+10FFFF) without C0, DEL
- * or C1 control characters. */
-static int printable_utf8(const unsigned char *s, size_t len)
-{
-    size_t i = 0;
-    while (i < len) {
-        unsigned c = s[i];
-        uint32_t cp;
-        int n;
-        if (c < 0x80) {
-            if (c < 0x20 || c == 0x7f)
-                return 0;
-            i++;
-            continue;
-        }
-        if (c >= 0xc2 && c <= 0xdf) {
-            n = 1;
-            cp = c & 0x1f;
-        } else if (c >= 0xe0 && c <= 0xef) {
-            n = 2;
-            cp = c & 0x0f;
-        } else if (c >= 0xf0 && c <= 0xf4) {
-            n = 3;
-            cp = c & 0x07;
-        } else {
-            return 0;
-        }
-        if (len - i <= (size_t)n)
-            return 0;
-        for (int k = 1; k <= n; k++) {
-            if ((s[i + k] & 0xc0) != 0x80)
-                return 0;
-            cp = (cp << 6) | (s[i + k] & 0x3f);
-        }
-        if ((n == 2 && cp < 0x800) || (n == 3 && (cp < 0x10000 || cp > 0x10ffff)) ||
-            (cp >= 0xd800 && cp <= 0xdfff) || (cp >= 0x80 && cp <= 0x9f))
-            return 0;
-        i += (size_t)n + 1;
-    }
-    return 1;
-}
-
-/* 1..max bytes of [A-Za-z0-9] plus the punctuation in `extra`. */
-static int code_ok(const char *s, size_t max, const char *extra)
-{
-    size_t i;
-    for (i = 0; s[i]; i++) {
-        char c = s[i];
-        if (i >= max)
-            return 0;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              (c != '\0' && strchr(extra, c))))
-            return 0;
-    }
-    return i > 0;
-}
-
-/* JSON text may contain no raw control byte other than its four whitespace
- * characters (inside strings they must be escaped). cJSON is lenient here,
- * treating any byte <= 0x20 as whitespace, so this check keeps us strict. */
-static int no_raw_controls(const char *buf, size_t len)
-{
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)buf[i];
-        if (c < 0x20 && c != ' ' && c != '\t' && c != '\n' && c != '\r')
-            return 0;
-    }
-    return 1;
-}
-
 /* Local wall seconds bounds of years 0000..9999 expressed as epoch bounds. */
 #define EPOCH_MIN (-62167219200LL - CHISO_VN_OFFSET_S)
 #define EPOCH_MAX (253402300799LL - CHISO_VN_OFFSET_S)
@@ -241,13 +157,13 @@ static int parse_time_field(const cJSON *item, const char *field, int64_t *out, 
 {
     const char *s = item->valuestring;
     if (!cJSON_IsString(item) || !s)
-        return reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be a string", field);
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be a string", field);
     if (chiso_time_parse(s, out) != 0)
-        return reject(rej, CHISO_REJECT_BAD_VALUE,
-                      "field '%s' is not an RFC 3339 time with an offset", field);
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field '%s' is not an RFC 3339 time with an offset", field);
     if (*out < EPOCH_MIN || *out > EPOCH_MAX)
-        return reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' is outside local years 0000..9999",
-                      field);
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field '%s' is outside local years 0000..9999", field);
     return 0;
 }
 
@@ -257,8 +173,8 @@ static int parse_enum(const cJSON *root, const char *field, const char *const *n
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, field);
     if (!item)
-        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is required for type '%s'",
-                      field, type_names[type]);
+        return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD,
+                               "field '%s' is required for type '%s'", field, type_names[type]);
     if (cJSON_IsString(item) && item->valuestring) {
         for (int i = 1; i < count; i++) {
             if (strcmp(item->valuestring, names[i]) == 0) {
@@ -267,8 +183,8 @@ static int parse_enum(const cJSON *root, const char *field, const char *const *n
             }
         }
     }
-    return reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' is not one of the contract's %s values",
-                  field, field);
+    return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                           "field '%s' is not one of the contract's %s values", field, field);
 }
 
 /* An optional boolean (absent = false); present, it must be a JSON boolean. */
@@ -280,7 +196,8 @@ static int parse_opt_bool(const cJSON *root, const char *field, bool *out, chiso
         return 0;
     }
     if (!cJSON_IsBool(item))
-        return reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be true or false", field);
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be true or false",
+                               field);
     *out = cJSON_IsTrue(item);
     return 0;
 }
@@ -289,8 +206,8 @@ static int parse_req_bool(const cJSON *root, const char *field, bool *out, chiso
                           chiso_reject *rej)
 {
     if (!cJSON_GetObjectItemCaseSensitive(root, field))
-        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is required for type '%s'",
-                      field, type_names[type]);
+        return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD,
+                               "field '%s' is required for type '%s'", field, type_names[type]);
     return parse_opt_bool(root, field, out, rej);
 }
 
@@ -312,8 +229,8 @@ static int parse_type_fields(const cJSON *root, chiso_event *ev, chiso_reject *r
     case CHISO_EV_RECEIVED:
         item = cJSON_GetObjectItemCaseSensitive(root, "due_at");
         if (!item)
-            return reject(rej, CHISO_REJECT_MISSING_FIELD,
-                          "field 'due_at' is required for type 'received'");
+            return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD,
+                                   "field 'due_at' is required for type 'received'");
         if ((rc = parse_time_field(item, "due_at", &ev->due_at, rej)) != 0 ||
             (rc = parse_opt_bool(root, "digitized", &ev->digitized, rej)) != 0 ||
             (rc = parse_opt_bool(root, "reused_data", &ev->reused_data, rej)) != 0 ||
@@ -324,19 +241,19 @@ static int parse_type_fields(const cJSON *root, chiso_event *ev, chiso_reject *r
     case CHISO_EV_NOT_ACCEPTED:
         item = cJSON_GetObjectItemCaseSensitive(root, "reason");
         if (item && !cJSON_IsString(item))
-            return reject(rej, CHISO_REJECT_BAD_VALUE, "field 'reason' must be a string");
+            return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'reason' must be a string");
         break;
     case CHISO_EV_FEE_REQUESTED:
         item = cJSON_GetObjectItemCaseSensitive(root, "amount");
         if (!item)
-            return reject(rej, CHISO_REJECT_MISSING_FIELD,
-                          "field 'amount' is required for type 'fee_requested'");
+            return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD,
+                                   "field 'amount' is required for type 'fee_requested'");
         /* The comparisons are false for NaN, so NaN fails too. */
         if (!cJSON_IsNumber(item) || !(item->valuedouble >= 0.0) ||
             !(item->valuedouble <= AMOUNT_MAX) ||
             (double)(int64_t)item->valuedouble != item->valuedouble)
-            return reject(rej, CHISO_REJECT_BAD_VALUE,
-                          "field 'amount' must be a whole number of VND from 0 to 2^53");
+            return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                                   "field 'amount' must be a whole number of VND from 0 to 2^53");
         ev->amount = (int64_t)item->valuedouble;
         break;
     case CHISO_EV_PAID:
@@ -385,44 +302,45 @@ static int parse_object(const cJSON *root, chiso_event *ev, chiso_reject *rej)
 
     v = cJSON_GetObjectItemCaseSensitive(root, "v");
     if (!v)
-        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'v' is missing");
+        return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'v' is missing");
     if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
-        return reject(rej, CHISO_REJECT_BAD_VALUE, "field 'v' must be the number 1");
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'v' must be the number 1");
 
     for (int i = 0; i < F_COUNT; i++) {
         f[i] = cJSON_GetObjectItemCaseSensitive(root, common_fields[i]);
         if (!f[i])
-            return reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is missing",
-                          common_fields[i]);
+            return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is missing",
+                                   common_fields[i]);
     }
     for (int i = 0; i < F_COUNT; i++) {
         if (!cJSON_IsString(f[i]) || !f[i]->valuestring)
-            return reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be a string",
-                          common_fields[i]);
+            return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be a string",
+                                   common_fields[i]);
         s[i] = f[i]->valuestring;
     }
 
     ev->type = chiso_event_type_from_name(s[F_TYPE]);
     if (ev->type == CHISO_EV_NONE)
-        return reject(rej, CHISO_REJECT_UNKNOWN_TYPE,
-                      "field 'type' value '%s' is not a contract event type",
-                      quote_safe(s[F_TYPE], quoted));
+        return chiso_pu_reject(rej, CHISO_REJECT_UNKNOWN_TYPE,
+                               "field 'type' value '%s' is not a contract event type",
+                               quote_safe(s[F_TYPE], quoted));
 
     {
         size_t n = strlen(s[F_EVENT_ID]);
-        if (n < 1 || n > CHISO_ID_MAX || !printable_utf8((const unsigned char *)s[F_EVENT_ID], n))
-            return reject(rej, CHISO_REJECT_BAD_VALUE,
-                          "field 'event_id' must be 1..64 bytes of printable UTF-8");
+        if (n < 1 || n > CHISO_ID_MAX ||
+            !chiso_pu_printable_utf8((const unsigned char *)s[F_EVENT_ID], n))
+            return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                                   "field 'event_id' must be 1..64 bytes of printable UTF-8");
     }
-    if (!code_ok(s[F_DOSSIER_ID], CHISO_ID_MAX, "._:/-"))
-        return reject(rej, CHISO_REJECT_BAD_VALUE,
-                      "field 'dossier_id' must be 1..64 characters of [A-Za-z0-9._:/-]");
-    if (!code_ok(s[F_UNIT], CHISO_CODE_MAX, "._-"))
-        return reject(rej, CHISO_REJECT_BAD_VALUE,
-                      "field 'unit' must be 1..32 characters of [A-Za-z0-9._-]");
-    if (!code_ok(s[F_PROCEDURE], CHISO_CODE_MAX, "._-"))
-        return reject(rej, CHISO_REJECT_BAD_VALUE,
-                      "field 'procedure' must be 1..32 characters of [A-Za-z0-9._-]");
+    if (!chiso_pu_code_ok(s[F_DOSSIER_ID], CHISO_ID_MAX, "._:/-"))
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'dossier_id' must be 1..64 characters of [A-Za-z0-9._:/-]");
+    if (!chiso_pu_code_ok(s[F_UNIT], CHISO_CODE_MAX, "._-"))
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'unit' must be 1..32 characters of [A-Za-z0-9._-]");
+    if (!chiso_pu_code_ok(s[F_PROCEDURE], CHISO_CODE_MAX, "._-"))
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'procedure' must be 1..32 characters of [A-Za-z0-9._-]");
     if (parse_time_field(f[F_AT], "at", &ev->at, rej) != 0)
         return CHISO_EINVAL;
 
@@ -447,26 +365,29 @@ int chiso_event_parse(const char *buf, size_t len, chiso_event *ev, chiso_reject
     }
     memset(ev, 0, sizeof(*ev));
     if (len > CHISO_EVENT_MAX_BYTES)
-        return reject(rej, CHISO_REJECT_TOO_LARGE, "payload of %zu bytes is over the %d-byte limit",
-                      len, CHISO_EVENT_MAX_BYTES);
+        return chiso_pu_reject(rej, CHISO_REJECT_TOO_LARGE,
+                               "payload of %zu bytes is over the %d-byte limit", len,
+                               CHISO_EVENT_MAX_BYTES);
     if (!buf || len == 0)
-        return reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is empty");
-    if (!no_raw_controls(buf, len))
-        return reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload contains a raw control byte");
+        return chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is empty");
+    if (!chiso_pu_no_raw_controls(buf, len))
+        return chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX,
+                               "payload contains a raw control byte");
 
     root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
     if (!root) {
-        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not valid JSON");
+        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not valid JSON");
         goto out;
     }
     while (end < buf + len && (*end == ' ' || *end == '\t' || *end == '\n' || *end == '\r'))
         end++;
     if (end != buf + len) {
-        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload has data after the JSON value");
+        rc =
+            chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload has data after the JSON value");
         goto out;
     }
     if (!cJSON_IsObject(root)) {
-        rc = reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not a JSON object");
+        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not a JSON object");
         goto out;
     }
     rc = parse_object(root, ev, rej);
