@@ -38,6 +38,7 @@
 #include "chiso/kafka.h"
 #include "chiso/vntime.h"
 #include "sim_check.h"
+#include "sim_heap.h"
 #include "sim_malformed.h"
 #include "sim_model.h"
 #include "sim_truth.h"
@@ -119,15 +120,11 @@ static void usage(FILE *out)
     chiso_config_print_help(cfg_defs, out);
 }
 
-/* ---- the event heap ------------------------------------------------------------ */
+/* ---- the event heap and the delayed records ------------------------------------ */
 
-typedef struct ev_heap {
-    sim_ev *a;
-    size_t n, cap;
-} ev_heap;
-
-static bool ev_less(const sim_ev *x, const sim_ev *y)
+static bool ev_less(const void *a, const void *b)
 {
+    const sim_ev *x = a, *y = b;
     if (x->at != y->at)
         return x->at < y->at;
     if (x->serial != y->serial)
@@ -135,50 +132,7 @@ static bool ev_less(const sim_ev *x, const sim_ev *y)
     return x->n < y->n;
 }
 
-static int ev_push(ev_heap *h, const sim_ev *e)
-{
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 4096;
-        sim_ev *a = realloc(h->a, cap * sizeof(*a));
-        if (!a)
-            return CHISO_ENOMEM;
-        h->a = a;
-        h->cap = cap;
-    }
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!ev_less(e, &h->a[p]))
-            break;
-        h->a[i] = h->a[p];
-        i = p;
-    }
-    h->a[i] = *e;
-    return 0;
-}
-
-static sim_ev ev_pop(ev_heap *h)
-{
-    sim_ev top = h->a[0], last = h->a[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && ev_less(&h->a[c + 1], &h->a[c]))
-            c++;
-        if (!ev_less(&h->a[c], &last))
-            break;
-        h->a[i] = h->a[c];
-        i = c;
-    }
-    if (h->n)
-        h->a[i] = last;
-    return top;
-}
-
-/* ---- delayed records (reordered events and duplicates) ----------------------- */
-
+/* A displaced or duplicated event, waiting for its turn. */
 typedef struct delayed {
     uint64_t release; /* emit once this many records have gone out */
     uint64_t seq;     /* tie-break: insertion order */
@@ -186,58 +140,10 @@ typedef struct delayed {
     bool dup;
 } delayed;
 
-typedef struct dl_heap {
-    delayed *a;
-    size_t n, cap;
-    uint64_t seq;
-} dl_heap;
-
-static bool dl_less(const delayed *x, const delayed *y)
+static bool dl_less(const void *a, const void *b)
 {
+    const delayed *x = a, *y = b;
     return x->release != y->release ? x->release < y->release : x->seq < y->seq;
-}
-
-static int dl_push(dl_heap *h, uint64_t release, const sim_ev *ev, bool dup)
-{
-    if (h->n == h->cap) {
-        size_t cap = h->cap ? h->cap * 2 : 1024;
-        delayed *a = realloc(h->a, cap * sizeof(*a));
-        if (!a)
-            return CHISO_ENOMEM;
-        h->a = a;
-        h->cap = cap;
-    }
-    delayed d = {.release = release, .seq = h->seq++, .ev = *ev, .dup = dup};
-    size_t i = h->n++;
-    while (i > 0) {
-        size_t p = (i - 1) / 2;
-        if (!dl_less(&d, &h->a[p]))
-            break;
-        h->a[i] = h->a[p];
-        i = p;
-    }
-    h->a[i] = d;
-    return 0;
-}
-
-static delayed dl_pop(dl_heap *h)
-{
-    delayed top = h->a[0], last = h->a[--h->n];
-    size_t i = 0;
-    for (;;) {
-        size_t c = 2 * i + 1;
-        if (c >= h->n)
-            break;
-        if (c + 1 < h->n && dl_less(&h->a[c + 1], &h->a[c]))
-            c++;
-        if (!dl_less(&h->a[c], &last))
-            break;
-        h->a[i] = h->a[c];
-        i = c;
-    }
-    if (h->n)
-        h->a[i] = last;
-    return top;
 }
 
 /* ---- the run ---------------------------------------------------------------------- */
@@ -258,6 +164,7 @@ typedef struct sim {
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt_events;
     uint64_t produced, delivered, failed;
+    uint64_t delay_seq; /* insertion order of delayed records */
     /* pacing */
     double rate;
     int64_t t_begin_us;
@@ -393,29 +300,37 @@ static void out_malformed(sim *s, const sim_ev *e)
 }
 
 /* Release delayed records whose turn has come. */
-static void release_delayed(sim *s, dl_heap *dl, bool all)
+static void release_delayed(sim *s, sim_heap *dl, bool all)
 {
-    while (dl->n && (all || dl->a[0].release <= s->meta.records) && !s->fatal) {
-        delayed d = dl_pop(dl);
+    const delayed *top;
+    while ((top = sim_heap_top(dl)) && (all || top->release <= s->meta.records) && !s->fatal) {
+        delayed d;
+        sim_heap_pop(dl, &d);
         out_event(s, &d.ev, d.dup);
     }
 }
 
+static int delay(sim *s, sim_heap *dl, uint64_t release, const sim_ev *ev, bool dup)
+{
+    delayed d = {.release = release, .seq = s->delay_seq++, .ev = *ev, .dup = dup};
+    return sim_heap_push(dl, &d);
+}
+
 /* One good event leaves the heap: maybe displaced, maybe duplicated, maybe
  * followed by a malformed record. */
-static int emit(sim *s, dl_heap *dl, const sim_ev *e)
+static int emit(sim *s, sim_heap *dl, const sim_ev *e)
 {
     release_delayed(s, dl, false);
     uint64_t at = s->meta.records;
     if (s->p_reorder > 0 && sim_rng_chance(&s->noise, s->p_reorder)) {
         at += 1 + sim_rng_below(&s->noise, s->reorder_window);
-        if (dl_push(dl, at, e, false) != 0)
+        if (delay(s, dl, at, e, false) != 0)
             return CHISO_ENOMEM;
     } else {
         out_event(s, e, false);
     }
     if (s->p_dup > 0 && sim_rng_chance(&s->noise, s->p_dup)) {
-        if (dl_push(dl, at + 1 + sim_rng_below(&s->noise, DUP_WINDOW), e, true) != 0)
+        if (delay(s, dl, at + 1 + sim_rng_below(&s->noise, DUP_WINDOW), e, true) != 0)
             return CHISO_ENOMEM;
     }
     if (s->p_mal > 0 && sim_rng_chance(&s->noise, s->p_mal))
@@ -482,8 +397,9 @@ int main(int argc, char **argv)
     int first_pos = argc, rc = 1;
     chiso_config *cfg = NULL;
     sim s;
-    ev_heap heap = {0};
-    dl_heap dl = {0};
+    sim_heap heap, dl;
+    sim_heap_init(&heap, sizeof(sim_ev), ev_less);
+    sim_heap_init(&dl, sizeof(delayed), dl_less);
     sim_arrival *arr = NULL;
     FILE *uf = NULL;
     rd_kafka_topic_t *rkt_units = NULL;
@@ -659,8 +575,9 @@ int main(int argc, char **argv)
             goto out;
         }
         for (long i = 0; i < na && !stop_flag && !s.fatal; i++) {
-            while (heap.n && heap.a[0].at < arr[i].at && !s.fatal) {
-                sim_ev e = ev_pop(&heap);
+            while (heap.n && ((const sim_ev *)sim_heap_top(&heap))->at < arr[i].at && !s.fatal) {
+                sim_ev e;
+                sim_heap_pop(&heap, &e);
                 if (emit(&s, &dl, &e) != 0) {
                     LOG_ERROR("out of memory");
                     goto out;
@@ -673,7 +590,7 @@ int main(int argc, char **argv)
                 goto out;
             }
             for (int k = 0; k < n; k++) {
-                if (ev_push(&heap, &evs[k]) != 0) {
+                if (sim_heap_push(&heap, &evs[k]) != 0) {
                     LOG_ERROR("out of memory");
                     goto out;
                 }
@@ -685,7 +602,8 @@ int main(int argc, char **argv)
         arr = NULL;
     }
     while (heap.n && !stop_flag && !s.fatal) {
-        sim_ev e = ev_pop(&heap);
+        sim_ev e;
+        sim_heap_pop(&heap, &e);
         if (emit(&s, &dl, &e) != 0) {
             LOG_ERROR("out of memory");
             goto out;
@@ -770,8 +688,8 @@ out:
         rd_kafka_flush(s.rk, 5000);
         rd_kafka_destroy(s.rk);
     }
-    free(heap.a);
-    free(dl.a);
+    sim_heap_free(&heap);
+    sim_heap_free(&dl);
     free(s.mal);
     sim_truth_free(s.truth);
     sim_province_free(s.pv);
