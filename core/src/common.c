@@ -79,6 +79,25 @@ void chiso_log_write(int level, const char *fmt, ...)
     fprintf(stderr, "%s\n", line);
 }
 
+volatile sig_atomic_t chiso_stop;
+
+static void on_stop_signal(int sig)
+{
+    (void)sig;
+    chiso_stop = chiso_stop + 1; /* a second signal may abandon a drain */
+}
+
+void chiso_stop_on_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof(sa));
+    sa.sa_handler = on_stop_signal;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    signal(SIGPIPE, SIG_IGN);
+}
+
 int64_t chiso_now_mono_us(void)
 {
     struct timespec ts;

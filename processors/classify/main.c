@@ -24,14 +24,6 @@
 
 void cl_batch_on_delivery(void *opaque, rd_kafka_resp_err_t err);
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
 static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     CHISO_REDIS_CFG_DEFS,
@@ -145,8 +137,7 @@ int main(int argc, char **argv)
     }
     int64_t linger_ms = chiso_config_int(a.cfg, "batch.linger.ms");
 
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    chiso_stop_on_signals();
 
     a.metrics = chiso_metrics_new();
     if (!a.metrics)
@@ -180,7 +171,7 @@ int main(int argc, char **argv)
                   .consumer = a.consumer,
                   .producer = a.producer,
                   .metrics = a.metrics,
-                  .stop = &stop_flag,
+                  .stop = &chiso_stop,
                   .topic_deadletter = t_dead,
                   .topic_classified = t_classified};
     a.batch = cl_batch_new(&env, batch_max);
@@ -203,7 +194,7 @@ int main(int argc, char **argv)
     int64_t batch_started = 0, lag_at = 0;
     chiso_gauge *lag = chiso_metrics_gauge(a.metrics, "chiso_classify_lag",
                                            "Records behind the partitions' ends (assigned)");
-    while (!stop_flag && !a.fatal) {
+    while (!chiso_stop && !a.fatal) {
         int timeout = cl_batch_count(a.batch) ? 1 : 100;
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(a.consumer, timeout);
         if (msg) {

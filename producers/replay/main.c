@@ -31,14 +31,6 @@
 /* Kafka's default message.max.bytes: a longer value cannot be produced. */
 #define REPLAY_MAX_LINE 1000000
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = stop_flag + 1; /* a second signal abandons the flush */
-}
-
 static const chiso_cfg_def cfg_defs[] = {
     {"topic", CHISO_CFG_STRING, NULL,
      "topic to send to, as is (default: the prefix + dossier.events)", NULL},
@@ -178,13 +170,12 @@ int main(int argc, char **argv)
         LOG_ERROR("topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
         goto out;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    chiso_stop_on_signals();
     LOG_INFO("replaying %s to %s", in == stdin ? "stdin" : path, topic);
 
     ssize_t n;
     errno = 0;
-    while (!stop_flag && (n = getline(&line, &line_cap, in)) >= 0) {
+    while (!chiso_stop && (n = getline(&line, &line_cap, in)) >= 0) {
         lineno++;
         size_t len = (size_t)n;
         if (len && line[len - 1] == '\n')
@@ -216,13 +207,13 @@ int main(int argc, char **argv)
         }
         rd_kafka_poll(rk, 0);
     }
-    if (!stop_flag && ferror(in)) {
+    if (!chiso_stop && ferror(in)) {
         LOG_ERROR("reading %s: %s", in == stdin ? "stdin" : path, strerror(errno));
         r.failed++;
     }
-    if (stop_flag)
+    if (chiso_stop)
         LOG_WARN("interrupted after line %llu; flushing", lineno);
-    while (rd_kafka_outq_len(rk) > 0 && stop_flag < 2)
+    while (rd_kafka_outq_len(rk) > 0 && chiso_stop < 2)
         rd_kafka_flush(rk, 1000);
     if (rd_kafka_outq_len(rk) > 0) {
         LOG_ERROR("%d messages abandoned in flight", rd_kafka_outq_len(rk));

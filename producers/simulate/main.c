@@ -47,14 +47,6 @@
 #define DUP_WINDOW   100             /* a duplicate follows within this many records */
 #define JSON_MAX     2048            /* a good event's JSON always fits */
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = stop_flag + 1; /* a second signal abandons the flush */
-}
-
 /* ---- configuration ---------------------------------------------------------- */
 
 static int v_date(const char *value, char *errstr, size_t size)
@@ -504,9 +496,7 @@ int main(int argc, char **argv)
     }
     sim_rng_seed(&s.noise, sim_seed_mix(params.seed, STREAM_NOISE, 0));
 
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
-    signal(SIGPIPE, SIG_IGN);
+    chiso_stop_on_signals();
 
     const char *units_out = chiso_config_str(cfg, "units-out");
     if (units_out) {
@@ -568,13 +558,13 @@ int main(int argc, char **argv)
     uint32_t serial = 0;
     sim_ev evs[SIM_EV_MAX];
     size_t heap_max = 0;
-    for (int32_t day = start; day < end_day && !stop_flag && !s.fatal; day++) {
+    for (int32_t day = start; day < end_day && !chiso_stop && !s.fatal; day++) {
         long na = sim_arrivals_day(s.pv, day, &arr);
         if (na < 0) {
             LOG_ERROR("out of memory");
             goto out;
         }
-        for (long i = 0; i < na && !stop_flag && !s.fatal; i++) {
+        for (long i = 0; i < na && !chiso_stop && !s.fatal; i++) {
             while (heap.n && ((const sim_ev *)sim_heap_top(&heap))->at < arr[i].at && !s.fatal) {
                 sim_ev e;
                 sim_heap_pop(&heap, &e);
@@ -601,7 +591,7 @@ int main(int argc, char **argv)
         free(arr);
         arr = NULL;
     }
-    while (heap.n && !stop_flag && !s.fatal) {
+    while (heap.n && !chiso_stop && !s.fatal) {
         sim_ev e;
         sim_heap_pop(&heap, &e);
         if (emit(&s, &dl, &e) != 0) {
@@ -609,7 +599,7 @@ int main(int argc, char **argv)
             goto out;
         }
     }
-    if (!stop_flag)
+    if (!chiso_stop)
         release_delayed(&s, &dl, true);
     if (s.check) {
         int crc = sim_check_finish(s.check);
@@ -635,9 +625,9 @@ int main(int argc, char **argv)
 
     if (s.rk) {
         LOG_INFO("flushing Kafka producer");
-        while (rd_kafka_outq_len(s.rk) > 0 && stop_flag < 2) {
+        while (rd_kafka_outq_len(s.rk) > 0 && chiso_stop < 2) {
             rd_kafka_flush(s.rk, 1000);
-            if (stop_flag && rd_kafka_outq_len(s.rk) > 0)
+            if (chiso_stop && rd_kafka_outq_len(s.rk) > 0)
                 LOG_INFO("waiting for %d messages in flight (signal again to abandon them)",
                          rd_kafka_outq_len(s.rk));
         }
@@ -650,7 +640,7 @@ int main(int argc, char **argv)
                  (unsigned long long)s.delivered, (unsigned long long)s.failed, (double)t_all / 1e6,
                  t_all > 0 ? (double)s.delivered * 1e6 / (double)t_all : 0.0);
     }
-    if (stop_flag) {
+    if (chiso_stop) {
         LOG_WARN("interrupted: stopped after %llu records; truth not written",
                  (unsigned long long)s.meta.records);
     } else if (!s.fatal) {

@@ -8,7 +8,7 @@
  * every unit, every period it has counters for. Unit names, kinds, parents
  * and targets come from the catalog.units topic (units.h).
  *
- * Life: init, loop (short polls, volatile sig_atomic_t stop flag), and on
+ * Life: init, loop (short polls, volatile sig_atomic_t chiso_stop flag), and on
  * SIGTERM/SIGINT finish the current sweep, flush the producer, return any
  * dirty member not yet published to the dirty set, exit 0. Redis being
  * down never stops it: sweeps retry with backoff. `--once` runs one full
@@ -34,14 +34,6 @@
 #define CATCH_UP_ONCE_MS 60000 /* once: how long to wait for catalog.units */
 #define CATCH_UP_MS      10000 /* otherwise (it goes on reading it anyway) */
 #define FLUSH_MS         10000 /* drain: how long to wait for deliveries */
-
-static volatile sig_atomic_t stop;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop = 1;
-}
 
 static int validate_code(const char *value, char *errstr, size_t errstr_size)
 {
@@ -137,7 +129,6 @@ int main(int argc, char **argv)
     int64_t interval_ms, backoff_ms = 0, next_us;
     bool once, full = true, done = false;
     int32_t sweep_day = 0;
-    struct sigaction sa;
 
     chiso_log_set_component("snapshot");
     cfg = chiso_config_new(defs);
@@ -161,11 +152,7 @@ int main(int argc, char **argv)
     interval_ms = chiso_config_int(cfg, "interval.ms");
     once = chiso_config_bool(cfg, "once");
 
-    memset(&sa, 0, sizeof(sa));
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGTERM, &sa, NULL);
-    sigaction(SIGINT, &sa, NULL);
+    chiso_stop_on_signals();
 
     metrics = chiso_metrics_new();
     if (!metrics) {
@@ -194,13 +181,14 @@ int main(int argc, char **argv)
     }
     a.sw = sw;
     /* the first sweep publishes everything: give it the names first */
-    if (snap_units_catch_up(units, once ? CATCH_UP_ONCE_MS : CATCH_UP_MS, &stop) != 0 && !stop)
+    if (snap_units_catch_up(units, once ? CATCH_UP_ONCE_MS : CATCH_UP_MS, &chiso_stop) != 0 &&
+        !chiso_stop)
         LOG_WARN("catalog.units: not read to the end; going on with %zu unit(s)",
                  snap_units_count(units));
 
     LOG_INFO("started: interval %lld ms%s", (long long)interval_ms, once ? ", once" : "");
     next_us = chiso_now_mono_us();
-    while (!stop && !done) {
+    while (!chiso_stop && !done) {
         int64_t now = chiso_now_mono_us(), wait_ms;
 
         if (now >= next_us) {
@@ -218,7 +206,7 @@ int main(int argc, char **argv)
                 next_us = now + interval_ms * 1000;
                 if (once) {
                     /* wait for the deliveries; a failed one is held again */
-                    while (!stop && snap_sweeper_flush(sw, 1000) != 0)
+                    while (!chiso_stop && snap_sweeper_flush(sw, 1000) != 0)
                         ;
                     done = snap_sweeper_held(sw) == 0;
                     next_us = now; /* else retry the held ones right away */

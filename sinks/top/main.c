@@ -22,14 +22,6 @@
 #include "chiso/kafka.h"
 #include "chiso/vnfmt.h"
 
-static volatile sig_atomic_t stop_flag;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    stop_flag = 1;
-}
-
 static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     {"period", CHISO_CFG_STRING, NULL,
@@ -162,8 +154,7 @@ int main(int argc, char **argv)
         rc = 2;
         goto out;
     }
-    signal(SIGINT, on_signal);
-    signal(SIGTERM, on_signal);
+    chiso_stop_on_signals();
     chiso_topic_name(cfg, CHISO_TOPIC_SCORES, topic, sizeof(topic));
     rk = chiso_kafka_consumer_new(cfg, "chiso-top", NULL, NULL, errstr, sizeof(errstr));
     if (!rk) {
@@ -196,7 +187,7 @@ int main(int argc, char **argv)
     bool once = chiso_config_bool(cfg, "once");
     int64_t refresh = chiso_config_int(cfg, "refresh.ms") * 1000, last = 0, seen = 0;
     int idle = 0;
-    while (!stop_flag) {
+    while (!chiso_stop) {
         rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 100);
         if (m) {
             if (!m->err) {

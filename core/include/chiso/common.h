@@ -14,6 +14,7 @@
 #ifndef CHISO_COMMON_H
 #define CHISO_COMMON_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -58,6 +59,13 @@ void chiso_log_write(int level, const char *fmt, ...) __attribute__((format(prin
 #define LOG_WARN(...)  chiso_log(CHISO_LOG_WARN, __VA_ARGS__)
 #define LOG_INFO(...)  chiso_log(CHISO_LOG_INFO, __VA_ARGS__)
 #define LOG_DEBUG(...) chiso_log(CHISO_LOG_DEBUG, __VA_ARGS__)
+
+/* Set (incremented) by SIGINT and SIGTERM once chiso_stop_on_signals() ran:
+ * every stage's run loop checks it (STYLE.md: init, run, drain on signal). */
+extern volatile sig_atomic_t chiso_stop;
+/* Install the SIGINT/SIGTERM handlers that raise chiso_stop, and ignore
+ * SIGPIPE (a closed pipe or socket is reported as an error instead). */
+void chiso_stop_on_signals(void);
 
 /* Monotonic clock in microseconds, for latency measurement and pacing. */
 int64_t chiso_now_mono_us(void);
