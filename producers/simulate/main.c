@@ -33,6 +33,7 @@
 
 #include "chiso/catalog.h"
 #include "chiso/common.h"
+#include "chiso/deadletter.h"
 #include "chiso/config.h"
 #include "chiso/event.h"
 #include "chiso/kafka.h"
@@ -82,6 +83,8 @@ static const chiso_cfg_def cfg_defs[] = {
      chiso_cfg_nonneg},
     {"output", CHISO_CFG_STRING, "kafka", "kafka, or stdout (JSON lines of dossier events only)",
      v_output},
+    {"malformed-out", CHISO_CFG_STRING, NULL,
+     "write each malformed record's bytes, base64, one per line, to FILE", NULL},
     {"units-out", CHISO_CFG_STRING, NULL, "also write the unit records as JSON lines to FILE",
      NULL},
     {"truth", CHISO_CFG_STRING, NULL, "write the ground-truth counters (JSON) to FILE", NULL},
@@ -152,6 +155,7 @@ typedef struct sim {
     bool to_kafka;
     /* stdout */
     bool stdout_closed;
+    FILE *malformed_out; /* --malformed-out, or NULL */
     /* kafka */
     rd_kafka_t *rk;
     rd_kafka_topic_t *rkt_events;
@@ -284,6 +288,15 @@ static void out_malformed(sim *s, const sim_ev *e)
     }
     s->meta.malformed++;
     s->meta.malformed_by_reason[want]++;
+    if (s->malformed_out) {
+        char *b64 = malloc(chiso_b64_encoded_len(n) + 1);
+        if (!b64 || (chiso_b64_encode(s->mal, n, b64), fputs(b64, s->malformed_out) == EOF) ||
+            fputc('\n', s->malformed_out) == EOF) {
+            LOG_ERROR("writing the malformed records failed");
+            s->fatal = 1;
+        }
+        free(b64);
+    }
     /* A fake key, or none: the record never names a usable dossier. */
     int kl = 0;
     if (sim_rng_chance(&s->noise, 0.5))
@@ -498,6 +511,11 @@ int main(int argc, char **argv)
 
     chiso_stop_on_signals();
 
+    const char *malformed_out = chiso_config_str(cfg, "malformed-out");
+    if (malformed_out && !(s.malformed_out = fopen(malformed_out, "w"))) {
+        LOG_ERROR("cannot write %s: %s", malformed_out, strerror(errno));
+        goto out;
+    }
     const char *units_out = chiso_config_str(cfg, "units-out");
     if (units_out) {
         uf = fopen(units_out, "w");
@@ -668,6 +686,10 @@ usage_err:
 out:
     sim_check_finish(s.check);
     free(arr);
+    if (s.malformed_out && fclose(s.malformed_out) != 0) {
+        LOG_ERROR("writing %s: %s", chiso_config_str(cfg, "malformed-out"), strerror(errno));
+        rc = 1;
+    }
     if (uf)
         fclose(uf);
     if (rkt_units)

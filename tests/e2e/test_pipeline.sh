@@ -22,6 +22,7 @@ REDIS=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis
 e2e_log "simulating into topics ${P}*"
 "$SIM" "${COMMON[@]}" --seed 7 --start 2025-06-29 --days 4 --dossiers-per-day 1500 \
     --duplicates 0.05 --reorder 0.10 --malformed 0.01 --truth "$E2E_TMP/truth.json" \
+    --malformed-out "$E2E_TMP/malformed.b64" \
     2>"$E2E_TMP/simulate.log" || e2e_fail "simulator failed: $(tail -5 "$E2E_TMP/simulate.log")"
 RECORDS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$E2E_TMP/truth.json")
 MALFORMED=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["malformed"])' "$E2E_TMP/truth.json")
@@ -49,8 +50,20 @@ e2e_wait_for "[ \"\$(e2e_redis scard ${P}chiso:dirty)\" = 0 ]" 60 0.5
 sleep 2
 e2e_stop "$SNAP_PID" 30 || e2e_fail "chiso-snapshot did not exit cleanly on SIGTERM"
 
-"$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$E2E_TMP/truth.json" | tee "$E2E_TMP/verify.out" >&2
+"$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$E2E_TMP/truth.json" \
+    --malformed "$E2E_TMP/malformed.b64" | tee "$E2E_TMP/verify.out" >&2
 grep -q '^verify: OK' "$E2E_TMP/verify.out" || e2e_fail "pipeline output differs from the ground truth"
+
+# the check can fail: one counter off by one must be caught, exactly once
+KEY=$(e2e_redis --scan --pattern "${P}chiso:{*}:c:2025-07" | awk 'NR == 1')
+e2e_redis hincrby "$KEY" received 1 >/dev/null
+if "$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$E2E_TMP/truth.json" --check counters \
+    >"$E2E_TMP/tampered.out"; then
+    e2e_fail "chiso-verify did not notice a tampered counter in $KEY"
+fi
+grep -q "^verify: FAILED (1 mismatches)" "$E2E_TMP/tampered.out" ||
+    e2e_fail "tampering one counter should give exactly one mismatch: $(tail -3 "$E2E_TMP/tampered.out")"
+e2e_redis hincrby "$KEY" received -1 >/dev/null
 
 # every record on scores is valid snapshot JSON, readable with kcat
 e2e_kcat -C -t "${P}scores" -e -q -f '%s\n' >"$E2E_TMP/scores.jsonl"

@@ -33,6 +33,10 @@ static const chiso_cfg_def defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     CHISO_REDIS_CFG_DEFS,
     {"truth", CHISO_CFG_STRING, NULL, "ground-truth JSON written by chiso-simulate --truth", NULL},
+    {"malformed", CHISO_CFG_STRING, NULL,
+     "file of the malformed records, base64 per line (chiso-simulate --malformed-out): the "
+     "dead letters' payloads must be exactly these",
+     NULL},
     {"check", CHISO_CFG_STRING, "counters,deadletter,scores", "checks to run, comma-separated",
      NULL},
     {"max-report", CHISO_CFG_INT, "20", "mismatches printed per check", NULL},
@@ -242,33 +246,83 @@ out:
 typedef struct dl_count {
     long long total;
     cJSON *by_reason;
+    cJSON *payloads; /* payload_b64 -> how many dead letters carry it */
     long long invalid;
 } dl_count;
+
+/* Count one occurrence of `key` in a JSON object used as a multiset. */
+static void multiset_add(cJSON *set, const char *key, int n)
+{
+    cJSON *c = cJSON_GetObjectItemCaseSensitive(set, key);
+    if (c)
+        cJSON_SetNumberValue(c, c->valuedouble + n);
+    else
+        cJSON_AddNumberToObject(set, key, n);
+}
 
 static void on_deadletter(const rd_kafka_message_t *m, void *opaque)
 {
     dl_count *c = opaque;
     cJSON *doc = cJSON_ParseWithLength(m->payload, m->len);
     const cJSON *reason = cJSON_GetObjectItemCaseSensitive(doc, "reason");
+    const cJSON *payload = cJSON_GetObjectItemCaseSensitive(doc, "payload_b64");
     c->total++;
-    if (!cJSON_IsString(reason) || !cJSON_GetObjectItemCaseSensitive(doc, "payload_b64")) {
+    if (!cJSON_IsString(reason) || !cJSON_IsString(payload)) {
         c->invalid++;
     } else {
-        cJSON *n = cJSON_GetObjectItemCaseSensitive(c->by_reason, reason->valuestring);
-        if (n)
-            cJSON_SetNumberValue(n, n->valuedouble + 1);
-        else
-            cJSON_AddNumberToObject(c->by_reason, reason->valuestring, 1);
+        multiset_add(c->by_reason, reason->valuestring, 1);
+        multiset_add(c->payloads, payload->valuestring, 1);
     }
     cJSON_Delete(doc);
 }
 
+/* The dead letters' payloads are exactly the malformed records written by
+ * the simulator, as a multiset. Returns -1 when the file cannot be read. */
+static int check_payloads(const char *path, cJSON *payloads)
+{
+    FILE *f = fopen(path, "r");
+    char *line = NULL;
+    size_t cap = 0;
+    ssize_t n;
+    long long lines = 0;
+    if (!f) {
+        fprintf(stderr, "chiso-verify: cannot read %s\n", path);
+        return -1;
+    }
+    while ((n = getline(&line, &cap, f)) > 0) {
+        if (line[n - 1] == '\n')
+            line[--n] = '\0';
+        if (n == 0)
+            continue;
+        multiset_add(payloads, line, -1);
+        lines++;
+    }
+    free(line);
+    fclose(f);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, payloads)
+    {
+        if (e->valuedouble > 0)
+            mismatch("deadletter: a payload dead-lettered %d more time(s) than it was sent "
+                     "malformed: %.60s",
+                     (int)e->valuedouble, e->string);
+        else if (e->valuedouble < 0)
+            mismatch("deadletter: a malformed record is missing from deadletter %d time(s): %.60s",
+                     (int)-e->valuedouble, e->string);
+    }
+    printf("deadletter: payloads compared with %lld malformed records\n", lines);
+    return 0;
+}
+
 static int check_deadletter(const chiso_config *cfg, const cJSON *truth)
 {
-    dl_count c = {0, cJSON_CreateObject(), 0};
+    dl_count c = {0, cJSON_CreateObject(), cJSON_CreateObject(), 0};
     int before = mismatches;
-    if (read_topic(cfg, CHISO_TOPIC_DEADLETTER, on_deadletter, &c) != 0) {
+    const char *malformed = chiso_config_str(cfg, "malformed");
+    if (read_topic(cfg, CHISO_TOPIC_DEADLETTER, on_deadletter, &c) != 0 ||
+        (malformed && check_payloads(malformed, c.payloads) != 0)) {
         cJSON_Delete(c.by_reason);
+        cJSON_Delete(c.payloads);
         return -1;
     }
     long long want = json_int(truth, "malformed");
@@ -293,6 +347,7 @@ static int check_deadletter(const chiso_config *cfg, const cJSON *truth)
     }
     printf("deadletter: %lld records, %d mismatched\n", c.total, mismatches - before);
     cJSON_Delete(c.by_reason);
+    cJSON_Delete(c.payloads);
     return 0;
 }
 
