@@ -131,3 +131,14 @@ char *chiso_utf8_pad(const char *s, size_t width, char *out, size_t size)
     out[k] = '\0';
     return out;
 }
+
+char *chiso_utf8_rjust(const char *s, size_t width, char *out, size_t size)
+{
+    size_t w = chiso_utf8_width(s), k = 0;
+    if (w >= width)
+        return chiso_utf8_pad(s, width, out, size);
+    for (; k < width - w && k + 1 < size; k++)
+        out[k] = ' ';
+    snprintf(out + k, size - k, "%s", s);
+    return out;
+}

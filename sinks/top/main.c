@@ -21,6 +21,7 @@
 #include "chiso/config.h"
 #include "chiso/kafka.h"
 #include "chiso/vnfmt.h"
+#include "chiso/vntime.h"
 
 static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
@@ -50,8 +51,9 @@ static void on_message(view *v, const rd_kafka_message_t *m)
         return;
     cJSON_AddItemToObject(v->latest, key, doc);
     const cJSON *period = cJSON_GetObjectItemCaseSensitive(doc, "period");
-    if (cJSON_IsString(period) && strlen(period->valuestring) == 7 &&
-        strcmp(period->valuestring, v->latest_month) > 0)
+    chiso_period p;
+    if (cJSON_IsString(period) && chiso_period_parse(period->valuestring, &p) == 0 &&
+        p.kind == CHISO_PERIOD_MONTH && strcmp(period->valuestring, v->latest_month) > 0)
         snprintf(v->latest_month, sizeof(v->latest_month), "%s", period->valuestring);
 }
 
@@ -66,24 +68,39 @@ static double ratio(double a, double b)
     return b > 0 ? a / b : NAN;
 }
 
-static void print_row(const cJSON *snap, int width)
+/* Column widths, in characters: name, then the figures. */
+#define NAME_W 32
+static const int col_w[] = {10, 11, 11, 9, 9, 8};
+
+/* One line of the table: the name, then right-aligned cells. */
+static void print_cells(const char *name, const char *const cells[6])
+{
+    char buf[512];
+    fputs(chiso_utf8_pad(name, NAME_W, buf, sizeof(buf)), stdout);
+    for (int i = 0; i < 6; i++)
+        printf(" %s", chiso_utf8_rjust(cells[i], (size_t)col_w[i], buf, sizeof(buf)));
+    putchar('\n');
+}
+
+static void print_row(const cJSON *snap)
 {
     const cJSON *counts = cJSON_GetObjectItemCaseSensitive(snap, "counts");
     const cJSON *fp = cJSON_GetObjectItemCaseSensitive(snap, "full_process");
     const cJSON *name = cJSON_GetObjectItemCaseSensitive(snap, "unit_name");
-    char nm[512], rec[32], onl[32], fpr[32], tgt[32], ont[32], ovd[32];
+    char rec[32], onl[32], fpr[48], tgt[32], ont[32], ovd[32];
     double received = num(counts, "received"), resolved = num(counts, "resolved");
     double rate = ratio(num(counts, "full_process"), resolved);
     double target = num(fp, "target");
-    chiso_utf8_pad(cJSON_IsString(name) ? name->valuestring : "?", (size_t)width, nm, sizeof(nm));
     chiso_vnfmt_int((int64_t)received, rec, sizeof(rec));
     chiso_vnfmt_pct(ratio(num(counts, "received_online"), received), 1, onl, sizeof(onl));
     chiso_vnfmt_pct(rate, 1, fpr, sizeof(fpr));
+    if (!isnan(rate))
+        strcat(fpr, rate >= target ? " ✓" : " ✗");
     chiso_vnfmt_pct(target, 0, tgt, sizeof(tgt));
     chiso_vnfmt_pct(ratio(num(counts, "resolved_on_time"), resolved), 1, ont, sizeof(ont));
     chiso_vnfmt_int((int64_t)num(counts, "open_overdue"), ovd, sizeof(ovd));
-    const char *mark = isnan(rate) ? " " : rate >= target ? "✓" : "✗";
-    printf("%s %10s %9s %9s %s (≥%s) %9s %9s\n", nm, rec, onl, fpr, mark, tgt, ont, ovd);
+    const char *const cells[6] = {rec, onl, fpr, tgt, ont, ovd};
+    print_cells(cJSON_IsString(name) ? name->valuestring : "?", cells);
 }
 
 static int by_received(const void *a, const void *b)
@@ -120,14 +137,15 @@ static void draw(view *v, const char *period_opt, int top, bool clear)
     const cJSON *as_of = province ? cJSON_GetObjectItemCaseSensitive(province, "as_of") : NULL;
     printf("chiso — kỳ %s — %d đơn vị — cập nhật %s\n\n", *period ? period : "(chưa có dữ liệu)",
            nunits, cJSON_IsString(as_of) ? as_of->valuestring : "—");
-    printf("%-32s %10s %9s %9s %7s %9s %9s\n", "Đơn vị", "Tiếp nhận", "Trực tuyến", "Toàn trình",
-           "Mục tiêu", "Đúng hạn", "Quá hạn");
+    static const char *const heads[6] = {"Tiếp nhận", "Trực tuyến", "Toàn trình",
+                                         "Mục tiêu",  "Đúng hạn",   "Quá hạn"};
+    print_cells("Đơn vị", heads);
     if (province) {
-        print_row(province, 32);
+        print_row(province);
         printf("\n");
     }
     for (int i = 0; i < nunits && i < top; i++)
-        print_row(units[i], 32);
+        print_row(units[i]);
     chiso_vnfmt_int(cJSON_GetArraySize(v->latest), total, sizeof(total));
     printf("\n%s bản ghi điểm số (scores) đã đọc. Ctrl-C để thoát.\n", total);
     fflush(stdout);

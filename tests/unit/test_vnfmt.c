@@ -49,5 +49,8 @@ int main(void)
     CHECK_EQ_INT(chiso_utf8_width("Hu\xcc\x9b\xcc\x81ng"), 4, "combining marks take no column");
     CHECK_EQ_STR(chiso_utf8_pad("Sở Y tế", 9, b, sizeof(b)), "Sở Y tế  ", "pad");
     CHECK_EQ_STR(chiso_utf8_pad("Phường Phố Hiến", 6, b, sizeof(b)), "Phường", "cut");
+    CHECK_EQ_STR(chiso_utf8_rjust("89,6%", 8, b, sizeof(b)), "   89,6%", "right-aligned");
+    CHECK_EQ_STR(chiso_utf8_rjust("Đúng hạn", 10, b, sizeof(b)), "  Đúng hạn", "by characters");
+    CHECK_EQ_STR(chiso_utf8_rjust("Tiếp nhận", 4, b, sizeof(b)), "Tiếp", "cut when too wide");
     return CHECK_DONE();
 }

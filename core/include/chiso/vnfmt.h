@@ -27,4 +27,7 @@ size_t chiso_utf8_width(const char *s);
  * to exactly `width` (left-aligned). Returns out. */
 char *chiso_utf8_pad(const char *s, size_t width, char *out, size_t size);
 
+/* The same, right-aligned: spaces first. Returns out. */
+char *chiso_utf8_rjust(const char *s, size_t width, char *out, size_t size);
+
 #endif
