@@ -143,6 +143,10 @@ rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_
         {"enable.auto.offset.store", "false"},
         {"auto.offset.reset", "earliest"},
         {"enable.partition.eof", "false"},
+        /* a member that died (kill -9, a lost machine) gives its partitions
+         * back after 10 s rather than the 45 s default */
+        {"session.timeout.ms", "10000"},
+        {"heartbeat.interval.ms", "1000"},
     };
     rd_kafka_conf_t *conf;
     rd_kafka_t *rk;

@@ -80,22 +80,39 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     rd_kafka_assign(rk, NULL);
 }
 
-/* Records between the consumer's position and the end of its assigned
- * partitions, from the watermarks librdkafka caches (no broker round trip). */
+/* Records between the consumer's position (or, before it consumed anything,
+ * the group's committed offset) and the end of its assigned partitions, from
+ * the watermarks librdkafka caches. -1 while unknown: no partition assigned,
+ * or a partition not fetched yet. */
 static int64_t consumer_lag(rd_kafka_t *consumer)
 {
     rd_kafka_topic_partition_list_t *parts = NULL;
     int64_t lag = 0;
     if (rd_kafka_assignment(consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
-        return 0;
+        return -1;
+    if (parts->cnt == 0)
+        lag = -1;
     rd_kafka_position(consumer, parts);
     for (int i = 0; i < parts->cnt; i++) {
+        if (parts->elems[i].offset < 0) {
+            /* nothing consumed since the assignment: start from the
+             * group's committed offsets (a short broker round trip) */
+            rd_kafka_committed(consumer, parts, 500);
+            break;
+        }
+    }
+    for (int i = 0; i < parts->cnt && lag >= 0; i++) {
         int64_t lo, hi;
         rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        if (rd_kafka_get_watermark_offsets(consumer, tp->topic, tp->partition, &lo, &hi) ==
-                RD_KAFKA_RESP_ERR_NO_ERROR &&
-            hi >= 0 && tp->offset >= 0 && hi > tp->offset)
+        if (rd_kafka_get_watermark_offsets(consumer, tp->topic, tp->partition, &lo, &hi) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0) {
+            lag = -1;
+        } else if (tp->offset < 0) {
+            lag = hi > lo ? -1 : lag; /* nothing consumed yet: unknown unless empty */
+        } else if (hi > tp->offset) {
             lag += hi - tp->offset;
+        }
     }
     rd_kafka_topic_partition_list_destroy(parts);
     return lag;
@@ -192,8 +209,9 @@ int main(int argc, char **argv)
 
     rc = 0;
     int64_t batch_started = 0, lag_at = 0;
-    chiso_gauge *lag = chiso_metrics_gauge(a.metrics, "chiso_classify_lag",
-                                           "Records behind the partitions' ends (assigned)");
+    chiso_gauge *lag =
+        chiso_metrics_gauge(a.metrics, "chiso_classify_lag",
+                            "Records behind the assigned partitions' ends (-1 = not known yet)");
     while (!chiso_stop && !a.fatal) {
         int timeout = cl_batch_count(a.batch) ? 1 : 100;
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(a.consumer, timeout);

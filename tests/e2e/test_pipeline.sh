@@ -36,11 +36,9 @@ e2e_bg classify "$CLASSIFY" "${COMMON[@]}" "${REDIS[@]}" --group.id "${P}classif
     --metrics.port "$METRICS"
 CLASSIFY_PID=$E2E_LAST_PID
 
-committed() {
-    curl -sf "http://127.0.0.1:$METRICS/metrics" |
-        awk '$1 == "chiso_classify_committed_total" { print $2 }'
-}
-e2e_wait_for "[ \"\$(committed)\" = \"$RECORDS\" ]" 300 0.5
+"$VERIFY" "${COMMON[@]}" --check committed --group "${P}classify" --timeout.s 300 |
+    tee "$E2E_TMP/committed.out" >&2
+grep -q '^verify: OK' "$E2E_TMP/committed.out" || e2e_fail "classify did not commit all $RECORDS records"
 e2e_log "classify committed all $RECORDS records"
 curl -sf "http://127.0.0.1:$METRICS/metrics" | grep -E '^chiso_classify_(duplicates|replayed|applied|deadletter)' >&2 || true
 

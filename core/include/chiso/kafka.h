@@ -56,7 +56,8 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
                                      void *opaque, char *errstr, size_t errstr_size);
 
 /* A consumer in `group_id` with enable.auto.commit=false,
- * enable.auto.offset.store=false, auto.offset.reset=earliest. `rebalance_cb`
+ * enable.auto.offset.store=false, auto.offset.reset=earliest and a 10 s
+ * session timeout (a dead member's partitions move on quickly). `rebalance_cb`
  * may be NULL (default assign/unassign). The caller subscribes, and closes
  * with rd_kafka_consumer_close() before rd_kafka_destroy(). */
 rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_id,
