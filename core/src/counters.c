@@ -19,6 +19,10 @@ static const char *const counter_names[CHISO_C_COUNT] = {
     [CHISO_C_CLOSED] = "closed",
     [CHISO_C_OVERDUE_BEGAN] = "overdue_began",
     [CHISO_C_OVERDUE_CLOSED] = "overdue_closed",
+    [CHISO_C_RECEIVED_SVC_FULL] = "received_svc_full",
+    [CHISO_C_RECEIVED_SVC_FULL_ONLINE] = "received_svc_full_online",
+    [CHISO_C_RECEIVED_SVC_PARTIAL] = "received_svc_partial",
+    [CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE] = "received_svc_partial_online",
 };
 
 const char *chiso_counter_name(chiso_counter_id id)

@@ -14,16 +14,24 @@
  *   received_direct     ... direct
  *   received_postal     ... postal
  *   resolved            at the `resolved` event's day
- *   resolved_on_time    ... judged on time (ontime.h); resolved_late otherwise
+ *   resolved_on_time    ... resolved before its first overdue day B (ontime.h);
+ *                       resolved_late otherwise
  *   resolved_late       (needs the `received` event for the due date)
+ *   received_svc_full   at the received day, when the dossier's procedure has
+ *                       service level "full" in catalog.procedures (as known
+ *                       to the processor when it first saw the dossier)
+ *   received_svc_full_online     ... and the channel is online
+ *   received_svc_partial         ... level "partial"
+ *   received_svc_partial_online  ... level "partial" and online
  *   full_process        at the resolved day, by the dossier's current class
  *   partial             (classify.h); offline for a direct or postal dossier
  *   offline
  *   closed              a received dossier left the open set (resolved,
  *                       withdrawn, stopped or not accepted, earliest), at
  *                       max(received day, that day)
- *   overdue_began       a received dossier not closed by its due day: at
- *                       max(due day + 1, received day)
+ *   overdue_began       a received dossier not closed before its first
+ *                       overdue day B (ontime.h; with no supplement request
+ *                       B = max(due day + 1, received day)): at B
  *   overdue_closed      such a dossier closed: at its closed day
  *
  * So for a period ending on day E (its last day, or today for the current
@@ -59,6 +67,10 @@ typedef enum chiso_counter_id {
     CHISO_C_CLOSED,
     CHISO_C_OVERDUE_BEGAN,
     CHISO_C_OVERDUE_CLOSED,
+    CHISO_C_RECEIVED_SVC_FULL,
+    CHISO_C_RECEIVED_SVC_FULL_ONLINE,
+    CHISO_C_RECEIVED_SVC_PARTIAL,
+    CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE,
     CHISO_C_COUNT
 } chiso_counter_id;
 
