@@ -58,6 +58,20 @@ bool chiso_dossier_empty(const chiso_dossier *d);
  * added nothing new (a duplicate, or a later repeat of a single fact). */
 int chiso_dossier_apply(chiso_dossier *d, const chiso_event *ev);
 
+/* Record the service level of the dossier's procedure (from the procedure
+ * catalog, applied by the processor with every event). Levels merge by
+ * keeping the highest. Returns 1 when the state changed. */
+int chiso_dossier_apply_level(chiso_dossier *d, int level);
+
+/* The dossier's first overdue day B (docs/ontime.md), or INT32_MAX when it
+ * cannot become overdue (not received, or waiting on one supplement request
+ * made in time). */
+int32_t chiso_dossier_overdue_day(const chiso_dossier *d);
+
+/* True when the dossier is received and not closed (resolved, withdrawn,
+ * stopped or not accepted). */
+bool chiso_dossier_open(const chiso_dossier *d);
+
 /* The offset fence: true when (partition, offset) was already applied to
  * this state. A different partition than the fence's never counts as
  * applied (the merge is idempotent anyway). */
