@@ -38,6 +38,9 @@ static const chiso_cfg_def defs[] = {
      "file of the malformed records, base64 per line (chiso-simulate --malformed-out): the "
      "dead letters' payloads must be exactly these",
      NULL},
+    {"deadletter.at-least-once", CHISO_CFG_BOOL, "false",
+     "after crashes: each malformed record must be dead-lettered at least once, and nothing else",
+     NULL},
     {"check", CHISO_CFG_STRING, "counters,deadletter,scores",
      "checks to run, comma-separated: counters, deadletter, scores, committed", NULL},
     {"group", CHISO_CFG_STRING, "chiso-classify",
@@ -280,17 +283,23 @@ static void on_deadletter(const rd_kafka_message_t *m, void *opaque)
     cJSON_Delete(doc);
 }
 
-/* The dead letters' payloads are exactly the malformed records written by
- * the simulator, as a multiset. Returns -1 when the file cannot be read. */
-static int check_payloads(const char *path, cJSON *payloads)
+/* The dead letters' payloads against the malformed records the simulator
+ * wrote: equal as multisets, or, after crashes (at_least_once), every
+ * malformed record dead-lettered at least as often as it was sent and no
+ * other payload. Returns -1 when the file cannot be read. */
+static int check_payloads(const char *path, const cJSON *dead, bool at_least_once)
 {
     FILE *f = fopen(path, "r");
     char *line = NULL;
     size_t cap = 0;
     ssize_t n;
     long long lines = 0;
+    cJSON *sent = cJSON_CreateObject();
+    const cJSON *e;
+
     if (!f) {
         fprintf(stderr, "chiso-verify: cannot read %s\n", path);
+        cJSON_Delete(sent);
         return -1;
     }
     while ((n = getline(&line, &cap, f)) > 0) {
@@ -298,23 +307,28 @@ static int check_payloads(const char *path, cJSON *payloads)
             line[--n] = '\0';
         if (n == 0)
             continue;
-        multiset_add(payloads, line, -1);
+        multiset_add(sent, line, 1);
         lines++;
     }
     free(line);
     fclose(f);
-    const cJSON *e;
-    cJSON_ArrayForEach(e, payloads)
+    cJSON_ArrayForEach(e, sent)
     {
-        if (e->valuedouble > 0)
-            mismatch("deadletter: a payload dead-lettered %d more time(s) than it was sent "
-                     "malformed: %.60s",
-                     (int)e->valuedouble, e->string);
-        else if (e->valuedouble < 0)
-            mismatch("deadletter: a malformed record is missing from deadletter %d time(s): %.60s",
-                     (int)-e->valuedouble, e->string);
+        const cJSON *d = cJSON_GetObjectItemCaseSensitive(dead, e->string);
+        int want = (int)e->valuedouble, got = d ? (int)d->valuedouble : 0;
+        if (got < want || (!at_least_once && got != want))
+            mismatch("deadletter: a malformed record sent %d time(s) was dead-lettered %d "
+                     "time(s): %.60s",
+                     want, got, e->string);
     }
-    printf("deadletter: payloads compared with %lld malformed records\n", lines);
+    cJSON_ArrayForEach(e, dead)
+    {
+        if (!cJSON_GetObjectItemCaseSensitive(sent, e->string))
+            mismatch("deadletter: a payload that was never sent malformed: %.60s", e->string);
+    }
+    printf("deadletter: payloads compared with %lld malformed records%s\n", lines,
+           at_least_once ? " (at least once)" : "");
+    cJSON_Delete(sent);
     return 0;
 }
 
@@ -323,14 +337,15 @@ static int check_deadletter(const chiso_config *cfg, const cJSON *truth)
     dl_count c = {0, cJSON_CreateObject(), cJSON_CreateObject(), 0};
     int before = mismatches;
     const char *malformed = chiso_config_str(cfg, "malformed");
+    bool at_least_once = chiso_config_bool(cfg, "deadletter.at-least-once");
     if (read_topic(cfg, CHISO_TOPIC_DEADLETTER, on_deadletter, &c) != 0 ||
-        (malformed && check_payloads(malformed, c.payloads) != 0)) {
+        (malformed && check_payloads(malformed, c.payloads, at_least_once) != 0)) {
         cJSON_Delete(c.by_reason);
         cJSON_Delete(c.payloads);
         return -1;
     }
     long long want = json_int(truth, "malformed");
-    if (c.total != want)
+    if (at_least_once ? c.total < want : c.total != want)
         mismatch("deadletter: %lld records, truth %lld malformed", c.total, want);
     if (c.invalid)
         mismatch("deadletter: %lld records lack reason or payload_b64", c.invalid);
@@ -339,7 +354,7 @@ static int check_deadletter(const chiso_config *cfg, const cJSON *truth)
     cJSON_ArrayForEach(r, wr)
     {
         long long got = json_int(c.by_reason, r->string);
-        if (got != (long long)r->valuedouble)
+        if (at_least_once ? got < (long long)r->valuedouble : got != (long long)r->valuedouble)
             mismatch("deadletter reason %s: %lld, truth %lld", r->string, got,
                      (long long)r->valuedouble);
     }
