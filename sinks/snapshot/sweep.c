@@ -32,7 +32,7 @@
 #include "chiso/redisx.h"
 #include "chiso/snapshot.h"
 #include "chiso/vntime.h"
-#include "strmap.h"
+#include "chiso/strmap.h"
 
 #define SPOP_COUNT 10000
 #define PIPE_CHUNK 4096
@@ -46,8 +46,8 @@ struct snap_sweeper {
     char topic[256];
     redisContext *rc; /* NULL while disconnected */
     rd_kafka_t *rk;
-    snap_map *held;      /* "<unit>|<period>" popped, not yet published */
-    snap_map *published; /* "<unit>|<period>" -> fingerprint last published */
+    chiso_map *held;      /* "<unit>|<period>" popped, not yet published */
+    chiso_map *published; /* "<unit>|<period>" -> fingerprint last published */
     bool published_once; /* a sweep completed: unchanged snapshots may be skipped */
 };
 
@@ -183,13 +183,13 @@ static int64_t reply_int(const redisReply *r)
 
 static void held_add(snap_sweeper *sw, const char *member)
 {
-    if (!snap_map_put(sw->held, member, NULL))
+    if (!chiso_map_put(sw->held, member, NULL))
         LOG_ERROR("out of memory holding dirty member %s", member);
 }
 
 static void held_gauge(snap_sweeper *sw)
 {
-    chiso_gauge_set(sw->mx->pending, (double)snap_map_size(sw->held));
+    chiso_gauge_set(sw->mx->pending, (double)chiso_map_size(sw->held));
 }
 
 /* Step 1: move the dirty set into `held`. */
@@ -258,10 +258,10 @@ typedef struct sweep {
     int64_t as_of;
     int32_t today;
     const char *province;
-    snap_map *unit_ix; /* code -> index + 1 in units */
+    chiso_map *unit_ix; /* code -> index + 1 in units */
     sw_unit *units;
     size_t nunits, capunits;
-    snap_map *period_ix; /* key -> index + 1 in periods */
+    chiso_map *period_ix; /* key -> index + 1 in periods */
     sw_period *periods;
     size_t nperiods, capperiods;
     char (*days)[CHISO_PERIOD_STRLEN]; /* day keys of today's month up to today */
@@ -293,19 +293,19 @@ static int grow(void **v, size_t *cap, size_t need, size_t size)
 /* The index of a unit, added when new; -1 on a bad code or no memory. */
 static long sweep_unit(sweep *s, const char *code)
 {
-    snap_map_entry *e;
+    chiso_map_entry *e;
     int created;
     size_t len = strlen(code);
 
     if (len == 0 || len > CHISO_CODE_MAX)
         return -1;
-    e = snap_map_put(s->unit_ix, code, &created);
+    e = chiso_map_put(s->unit_ix, code, &created);
     if (!e)
         return -1;
     if (!created)
         return (long)e->u64 - 1;
     if (grow((void **)&s->units, &s->capunits, s->nunits + 1, sizeof(*s->units)) != 0) {
-        snap_map_del(s->unit_ix, code);
+        chiso_map_del(s->unit_ix, code);
         return -1;
     }
     memcpy(s->units[s->nunits].code, code, len + 1);
@@ -317,20 +317,20 @@ static long sweep_unit(sweep *s, const char *code)
  * the key is not one. */
 static long sweep_period(sweep *s, const char *key)
 {
-    snap_map_entry *e;
+    chiso_map_entry *e;
     chiso_period p;
     int created;
 
     if (strlen(key) >= CHISO_PERIOD_STRLEN || chiso_period_parse(key, &p) != 0 ||
         p.kind == CHISO_PERIOD_DAY)
         return -1;
-    e = snap_map_put(s->period_ix, key, &created);
+    e = chiso_map_put(s->period_ix, key, &created);
     if (!e)
         return -1;
     if (!created)
         return (long)e->u64 - 1;
     if (grow((void **)&s->periods, &s->capperiods, s->nperiods + 1, sizeof(*s->periods)) != 0) {
-        snap_map_del(s->period_ix, key);
+        chiso_map_del(s->period_ix, key);
         return -1;
     }
     snprintf(s->periods[s->nperiods].key, CHISO_PERIOD_STRLEN, "%s", key);
@@ -353,8 +353,8 @@ static void sweep_free(sweep *s)
     free(s->days);
     free(s->province_counts);
     free(s->outs);
-    snap_map_destroy(s->unit_ix);
-    snap_map_destroy(s->period_ix);
+    chiso_map_destroy(s->unit_ix);
+    chiso_map_destroy(s->period_ix);
 }
 
 /* ---- replies ---------------------------------------------------------------- */
@@ -444,15 +444,15 @@ static void hold_month(snap_sweeper *sw, const char *unit, const char *month)
 static int hold_later_periods(sweep *s)
 {
     snap_sweeper *sw = s->sw;
-    size_t pos = 0, n = 0, cap = snap_map_size(sw->held);
+    size_t pos = 0, n = 0, cap = chiso_map_size(sw->held);
     char **members = calloc(cap ? cap : 1, sizeof(char *));
-    snap_map_entry *e;
+    chiso_map_entry *e;
     int rc = 0;
 
     if (!members)
         return CHISO_ENOMEM;
-    for (e = snap_map_next(sw->held, &pos, NULL); e && n < cap;
-         e = snap_map_next(sw->held, &pos, e)) {
+    for (e = chiso_map_next(sw->held, &pos, NULL); e && n < cap;
+         e = chiso_map_next(sw->held, &pos, e)) {
         if (!(members[n++] = strdup(e->key))) {
             rc = CHISO_ENOMEM;
             goto out;
@@ -464,7 +464,7 @@ static int hold_later_periods(sweep *s)
         if (!bar || chiso_period_parse(bar + 1, &p) != 0)
             continue;
         *bar = '\0';
-        snap_map_entry *ue = snap_map_get(s->unit_ix, members[i]);
+        chiso_map_entry *ue = chiso_map_get(s->unit_ix, members[i]);
         if (!ue)
             continue;
         const sw_unit *u = &s->units[ue->u64 - 1];
@@ -516,15 +516,15 @@ static int plan(sweep *s)
 {
     snap_sweeper *sw = s->sw;
     size_t pos = 0;
-    snap_map_entry *e, *next;
+    chiso_map_entry *e, *next;
 
-    for (e = snap_map_next(sw->held, &pos, NULL); e; e = next) {
+    for (e = chiso_map_next(sw->held, &pos, NULL); e; e = next) {
         char unit[KEY_MAX] = "";
         const char *bar = strrchr(e->key, '|');
         long pi = -1, ui = -1;
         bool is_province;
 
-        next = snap_map_next(sw->held, &pos, e); /* before e may be deleted */
+        next = chiso_map_next(sw->held, &pos, e); /* before e may be deleted */
         if (bar && (size_t)(bar - e->key) < sizeof(unit)) {
             memcpy(unit, e->key, (size_t)(bar - e->key));
             unit[bar - e->key] = '\0';
@@ -536,7 +536,7 @@ static int plan(sweep *s)
         if (pi < 0 || (ui < 0 && !is_province)) {
             LOG_WARN("dirty member '%s' is not <unit>|<month, quarter or year>: dropped", e->key);
             chiso_counter_add(sw->mx->err_dirty, 1);
-            snap_map_del(sw->held, e->key);
+            chiso_map_del(sw->held, e->key);
             continue;
         }
         if (ui >= 0) {
@@ -672,7 +672,7 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     key[m->key_len] = '\0';
     LOG_ERROR("scores: delivery of %s failed: %s; will publish again", key,
               rd_kafka_err2str(m->err));
-    free(snap_map_del(sw->published, key));
+    free(chiso_map_del(sw->published, key));
     held_add(sw, key);
     held_gauge(sw);
 }
@@ -707,7 +707,7 @@ static int publish(sweep *s)
         sw_out *o = &s->outs[i];
         const sw_period *per = &s->periods[o->period];
         chiso_snapshot snap = {0};
-        snap_map_entry *e;
+        chiso_map_entry *e;
         char *text;
 
         meta_of(s, o->unit >= 0 ? s->units[o->unit].code : s->province, o->unit < 0, &snap.unit);
@@ -716,10 +716,10 @@ static int publish(sweep *s)
         snap.counts =
             o->unit >= 0 ? s->units[o->unit].counts[o->period] : s->province_counts[o->period];
         o->fp = chiso_snapshot_fingerprint(&snap);
-        e = snap_map_get(sw->published, o->key);
+        e = chiso_map_get(sw->published, o->key);
         if (sw->published_once && e && e->u64 == o->fp) {
             chiso_counter_add(sw->mx->unchanged, 1);
-            snap_map_del(sw->held, o->key);
+            chiso_map_del(sw->held, o->key);
             o->fp = 0; /* nothing to store */
             continue;
         }
@@ -745,16 +745,16 @@ static int publish(sweep *s)
     rc = batch_run(sw, &bt, on_reply, s);
     for (size_t i = 0; i < s->nouts; i++) {
         sw_out *o = &s->outs[i];
-        snap_map_entry *e;
+        chiso_map_entry *e;
         if (!o->fp)
             continue;
         if (!o->stored) {
             held_add(sw, o->key); /* produced but not stored: publish again */
             continue;
         }
-        if ((e = snap_map_put(sw->published, o->key, NULL)) != NULL)
+        if ((e = chiso_map_put(sw->published, o->key, NULL)) != NULL)
             e->u64 = o->fp;
-        snap_map_del(sw->held, o->key);
+        chiso_map_del(sw->held, o->key);
         chiso_counter_add(sw->mx->published, 1);
     }
     batch_free(&bt);
@@ -773,15 +773,15 @@ int snap_sweeper_run(snap_sweeper *sw, bool full)
     if (!prov || !*prov)
         prov = snap_units_province(sw->units);
     s.province = prov ? prov : "province";
-    s.unit_ix = snap_map_new();
-    s.period_ix = snap_map_new();
+    s.unit_ix = chiso_map_new();
+    s.period_ix = chiso_map_new();
     if (!s.unit_ix || !s.period_ix) {
         rc = CHISO_ENOMEM;
         goto out;
     }
     if ((rc = redis_ensure(sw)) != 0 || (rc = pop_dirty(sw)) != 0)
         goto out;
-    if (!full && snap_map_size(sw->held) == 0)
+    if (!full && chiso_map_size(sw->held) == 0)
         goto out; /* nothing changed */
     if ((rc = load_units(&s)) != 0 || (rc = plan(&s)) != 0 || (rc = load_counts(&s)) != 0 ||
         (rc = publish(&s)) != 0)
@@ -790,7 +790,7 @@ int snap_sweeper_run(snap_sweeper *sw, bool full)
     chiso_counter_add(sw->mx->sweeps, 1);
     chiso_histogram_observe(sw->mx->sweep_secs, (double)(chiso_now_mono_us() - t0) / 1e6);
     LOG_DEBUG("sweep: %zu unit(s), %zu period(s), %zu snapshot(s) considered, %zu held", s.nunits,
-              s.nperiods, s.nouts, snap_map_size(sw->held));
+              s.nperiods, s.nouts, chiso_map_size(sw->held));
 out:
     if (rc == CHISO_ENOMEM)
         LOG_ERROR("sweep: out of memory");
@@ -815,8 +815,8 @@ snap_sweeper *snap_sweeper_new(const chiso_config *cfg, const snap_units *units,
     sw->mx = mx;
     sw->prefix = chiso_config_str(cfg, "redis.prefix");
     chiso_topic_name(cfg, CHISO_TOPIC_SCORES, sw->topic, sizeof(sw->topic));
-    sw->held = snap_map_new();
-    sw->published = snap_map_new();
+    sw->held = chiso_map_new();
+    sw->published = chiso_map_new();
     if (!sw->held || !sw->published) {
         snprintf(errstr, errstr_size, "out of memory");
         goto err;
@@ -838,8 +838,8 @@ void snap_sweeper_destroy(snap_sweeper *sw)
         rd_kafka_destroy(sw->rk);
     if (sw->rc)
         redisFree(sw->rc);
-    snap_map_destroy(sw->held);
-    snap_map_destroy(sw->published);
+    chiso_map_destroy(sw->held);
+    chiso_map_destroy(sw->published);
     free(sw);
 }
 
@@ -858,8 +858,8 @@ void snap_sweeper_touch_unit(snap_sweeper *sw, const char *code)
 {
     size_t pos = 0, len = strlen(code);
 
-    for (snap_map_entry *e = snap_map_next(sw->published, &pos, NULL); e;
-         e = snap_map_next(sw->published, &pos, e)) {
+    for (chiso_map_entry *e = chiso_map_next(sw->published, &pos, NULL); e;
+         e = chiso_map_next(sw->published, &pos, e)) {
         if (strncmp(e->key, code, len) == 0 && e->key[len] == '|')
             held_add(sw, e->key);
     }
@@ -868,7 +868,7 @@ void snap_sweeper_touch_unit(snap_sweeper *sw, const char *code)
 
 size_t snap_sweeper_held(const snap_sweeper *sw)
 {
-    return snap_map_size(sw->held);
+    return chiso_map_size(sw->held);
 }
 
 int snap_sweeper_return_held(snap_sweeper *sw)
@@ -877,10 +877,10 @@ int snap_sweeper_return_held(snap_sweeper *sw)
     rbatch bt = {0};
     int rc = CHISO_ENOMEM;
 
-    if (snap_map_size(sw->held) == 0)
+    if (chiso_map_size(sw->held) == 0)
         return 0;
-    for (snap_map_entry *e = snap_map_next(sw->held, &pos, NULL); e;
-         e = snap_map_next(sw->held, &pos, e)) {
+    for (chiso_map_entry *e = chiso_map_next(sw->held, &pos, NULL); e;
+         e = chiso_map_next(sw->held, &pos, e)) {
         if (batch_add(&bt, CMD_SET, 0, 0, "SADD %s:dirty %s", sw->prefix, e->key) != 0)
             goto out;
     }
@@ -890,14 +890,14 @@ int snap_sweeper_return_held(snap_sweeper *sw)
 out:
     batch_free(&bt);
     if (rc != 0) {
-        LOG_ERROR("%zu dirty member(s) could not be returned to %s:dirty:", snap_map_size(sw->held),
+        LOG_ERROR("%zu dirty member(s) could not be returned to %s:dirty:", chiso_map_size(sw->held),
                   sw->prefix);
         pos = 0;
-        for (snap_map_entry *e = snap_map_next(sw->held, &pos, NULL); e;
-             e = snap_map_next(sw->held, &pos, e))
+        for (chiso_map_entry *e = chiso_map_next(sw->held, &pos, NULL); e;
+             e = chiso_map_next(sw->held, &pos, e))
             LOG_ERROR("  not returned: %s", e->key);
         return CHISO_EIO;
     }
-    LOG_INFO("%zu dirty member(s) returned to %s:dirty", snap_map_size(sw->held), sw->prefix);
+    LOG_INFO("%zu dirty member(s) returned to %s:dirty", chiso_map_size(sw->held), sw->prefix);
     return 0;
 }

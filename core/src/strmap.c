@@ -2,22 +2,22 @@
  * strmap.c - chained hash map with power-of-two buckets, grown at load 1
  * (strmap.h). Hash: chiso_hash64 (FNV-1a).
  */
-#include "strmap.h"
+#include "chiso/strmap.h"
 
 #include <stdlib.h>
 #include <string.h>
 
 #include "chiso/common.h"
 
-struct snap_map {
-    snap_map_entry **buckets;
+struct chiso_map {
+    chiso_map_entry **buckets;
     size_t nbuckets; /* power of two */
     size_t size;
 };
 
-snap_map *snap_map_new(void)
+chiso_map *chiso_map_new(void)
 {
-    snap_map *m = calloc(1, sizeof(*m));
+    chiso_map *m = calloc(1, sizeof(*m));
 
     if (!m)
         return NULL;
@@ -30,14 +30,14 @@ snap_map *snap_map_new(void)
     return m;
 }
 
-void snap_map_destroy(snap_map *m)
+void chiso_map_destroy(chiso_map *m)
 {
     if (!m)
         return;
     for (size_t i = 0; i < m->nbuckets; i++) {
-        snap_map_entry *e = m->buckets[i];
+        chiso_map_entry *e = m->buckets[i];
         while (e) {
-            snap_map_entry *next = e->next;
+            chiso_map_entry *next = e->next;
             free(e->key);
             free(e);
             e = next;
@@ -47,19 +47,19 @@ void snap_map_destroy(snap_map *m)
     free(m);
 }
 
-size_t snap_map_size(const snap_map *m)
+size_t chiso_map_size(const chiso_map *m)
 {
     return m->size;
 }
 
-static size_t slot(const snap_map *m, const char *key)
+static size_t slot(const chiso_map *m, const char *key)
 {
     return (size_t)(chiso_hash64(key, strlen(key)) & (m->nbuckets - 1));
 }
 
-snap_map_entry *snap_map_get(const snap_map *m, const char *key)
+chiso_map_entry *chiso_map_get(const chiso_map *m, const char *key)
 {
-    for (snap_map_entry *e = m->buckets[slot(m, key)]; e; e = e->next) {
+    for (chiso_map_entry *e = m->buckets[slot(m, key)]; e; e = e->next) {
         if (strcmp(e->key, key) == 0)
             return e;
     }
@@ -67,17 +67,17 @@ snap_map_entry *snap_map_get(const snap_map *m, const char *key)
 }
 
 /* Double the bucket array; on no memory keep the old one (longer chains). */
-static void grow(snap_map *m)
+static void grow(chiso_map *m)
 {
     size_t n = m->nbuckets * 2;
-    snap_map_entry **b = calloc(n, sizeof(*b));
+    chiso_map_entry **b = calloc(n, sizeof(*b));
 
     if (!b)
         return;
     for (size_t i = 0; i < m->nbuckets; i++) {
-        snap_map_entry *e = m->buckets[i];
+        chiso_map_entry *e = m->buckets[i];
         while (e) {
-            snap_map_entry *next = e->next;
+            chiso_map_entry *next = e->next;
             size_t s = (size_t)(chiso_hash64(e->key, strlen(e->key)) & (n - 1));
             e->next = b[s];
             b[s] = e;
@@ -89,9 +89,9 @@ static void grow(snap_map *m)
     m->nbuckets = n;
 }
 
-snap_map_entry *snap_map_put(snap_map *m, const char *key, int *created)
+chiso_map_entry *chiso_map_put(chiso_map *m, const char *key, int *created)
 {
-    snap_map_entry *e = snap_map_get(m, key);
+    chiso_map_entry *e = chiso_map_get(m, key);
     size_t s;
 
     if (created)
@@ -117,12 +117,12 @@ snap_map_entry *snap_map_put(snap_map *m, const char *key, int *created)
     return e;
 }
 
-void *snap_map_del(snap_map *m, const char *key)
+void *chiso_map_del(chiso_map *m, const char *key)
 {
-    snap_map_entry **pe = &m->buckets[slot(m, key)];
+    chiso_map_entry **pe = &m->buckets[slot(m, key)];
 
     for (; *pe; pe = &(*pe)->next) {
-        snap_map_entry *e = *pe;
+        chiso_map_entry *e = *pe;
         if (strcmp(e->key, key) == 0) {
             void *ptr = e->ptr;
             *pe = e->next;
@@ -135,7 +135,7 @@ void *snap_map_del(snap_map *m, const char *key)
     return NULL;
 }
 
-snap_map_entry *snap_map_next(const snap_map *m, size_t *pos, snap_map_entry *e)
+chiso_map_entry *chiso_map_next(const chiso_map *m, size_t *pos, chiso_map_entry *e)
 {
     if (e && e->next)
         return e->next;
