@@ -1,5 +1,6 @@
 /*
- * catalog.c - the unit record of the compacted `catalog.units` topic.
+ * catalog.c - the records of the compacted catalog topics: units
+ * (`catalog.units`) and procedures (`catalog.procedures`).
  *
  * A unit record names a receiving unit (province, department or commune),
  * its parent and its full-process target. The topic is compacted, so a
@@ -15,12 +16,22 @@
  * be its own parent. `name` must be 1..255 bytes of valid UTF-8 without
  * control characters; Vietnamese diacritics pass through untouched.
  *
+ * A procedure record (CONTRACT.md catalog.procedures) follows the same
+ * order. Required: `v`, `procedure`, `name`, `level` (full, partial or
+ * none). The nine booleans are optional (absent = false) but must be JSON
+ * booleans when present. `units` is optional (absent, null or [] = offered
+ * by every unit); otherwise an array of at most CHISO_PROCEDURE_UNITS_MAX
+ * unit codes, copied to a heap array the caller releases with
+ * chiso_procedure_clear(). A rejected record owns nothing.
+ *
  * Catalog records are rare, so serialization builds a cJSON tree.
  */
 #include "chiso/catalog.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -203,6 +214,236 @@ int chiso_unit_to_json(const chiso_unit *u, char *buf, size_t size)
     cJSON_AddNumberToObject(root, "target_full_process", u->target_full_process);
     if (cJSON_GetArraySize(root) != 7)
         goto out;
+    text = cJSON_PrintUnformatted(root);
+    if (!text)
+        goto out;
+    n = strlen(text);
+    if (n >= size) {
+        rc = CHISO_ERANGE;
+        goto out;
+    }
+    memcpy(buf, text, n + 1);
+    rc = (int)n;
+
+out:
+    cJSON_free(text);
+    cJSON_Delete(root);
+    return rc;
+}
+
+/* ---- procedure records (catalog.procedures) ------------------------------ */
+
+static const char *const level_names[] = {"unknown", "none", "partial", "full"};
+#define LEVEL_COUNT ((int)(sizeof(level_names) / sizeof(level_names[0])))
+
+/* The optional booleans of a procedure record, in wire order. */
+static const struct {
+    const char *name;
+    size_t off;
+} proc_bools[] = {
+    {"eligible_full", offsetof(chiso_procedure, eligible_full)},
+    {"fee", offsetof(chiso_procedure, fee)},
+    {"payment_integrated", offsetof(chiso_procedure, payment_integrated)},
+    {"paper_result_required", offsetof(chiso_procedure, paper_result_required)},
+    {"citizen_subject", offsetof(chiso_procedure, citizen_subject)},
+    {"population_data_connected", offsetof(chiso_procedure, population_data_connected)},
+    {"announced_on_time", offsetof(chiso_procedure, announced_on_time)},
+    {"published_on_time", offsetof(chiso_procedure, published_on_time)},
+    {"published_complete", offsetof(chiso_procedure, published_complete)},
+};
+#define PROC_BOOLS ((int)(sizeof(proc_bools) / sizeof(proc_bools[0])))
+
+const char *chiso_service_level_name(chiso_service_level level)
+{
+    return ((int)level >= 0 && (int)level < LEVEL_COUNT) ? level_names[level] : "unknown";
+}
+
+void chiso_procedure_clear(chiso_procedure *p)
+{
+    if (!p)
+        return;
+    free(p->units);
+    memset(p, 0, sizeof(*p));
+}
+
+/* The `units` array: absent, null or empty = every unit. */
+static int parse_proc_units(const cJSON *item, chiso_procedure *out, chiso_reject *rej)
+{
+    const cJSON *el;
+    int n, i = 0;
+
+    if (!item || cJSON_IsNull(item))
+        return 0;
+    if (!cJSON_IsArray(item))
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'units' must be an array of unit codes");
+    n = cJSON_GetArraySize(item);
+    if (n > CHISO_PROCEDURE_UNITS_MAX)
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'units' lists %d units, more than %d", n,
+                               CHISO_PROCEDURE_UNITS_MAX);
+    if (n == 0)
+        return 0;
+    out->units = calloc((size_t)n, sizeof(*out->units));
+    if (!out->units)
+        return CHISO_ENOMEM;
+    cJSON_ArrayForEach(el, item)
+    {
+        if (!cJSON_IsString(el) || !el->valuestring ||
+            !chiso_pu_code_ok(el->valuestring, CHISO_CODE_MAX, "._-"))
+            return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                                   "field 'units' item %d must be a unit code of 1..32 characters "
+                                   "of [A-Za-z0-9._-]",
+                                   i);
+        strcpy(out->units[i++], el->valuestring);
+    }
+    out->nunits = n;
+    return 0;
+}
+
+/* Checks on a parsed JSON object; fills *out (units may be allocated even
+ * on failure: the caller clears). */
+static int parse_proc_object(const cJSON *root, chiso_procedure *out, chiso_reject *rej)
+{
+    static const char *const required[] = {"procedure", "name", "level"};
+    const cJSON *v, *item;
+    size_t n;
+
+    v = cJSON_GetObjectItemCaseSensitive(root, "v");
+    if (!v)
+        return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'v' is missing");
+    if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'v' must be the number 1");
+    for (int i = 0; i < 3; i++) {
+        if (!cJSON_GetObjectItemCaseSensitive(root, required[i]))
+            return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is missing",
+                                   required[i]);
+    }
+
+    item = cJSON_GetObjectItemCaseSensitive(root, "procedure");
+    if (!cJSON_IsString(item) || !item->valuestring ||
+        !chiso_pu_code_ok(item->valuestring, CHISO_CODE_MAX, "._-"))
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'procedure' must be 1..32 characters of [A-Za-z0-9._-]");
+    strcpy(out->procedure, item->valuestring);
+
+    item = cJSON_GetObjectItemCaseSensitive(root, "name");
+    if (!cJSON_IsString(item) || !item->valuestring)
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'name' must be a string");
+    n = strlen(item->valuestring);
+    if (n < 1 || n > CHISO_NAME_MAX ||
+        !chiso_pu_printable_utf8((const unsigned char *)item->valuestring, n))
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'name' must be 1..255 bytes of valid UTF-8 text");
+    memcpy(out->name, item->valuestring, n + 1);
+
+    item = cJSON_GetObjectItemCaseSensitive(root, "level");
+    if (cJSON_IsString(item) && item->valuestring) {
+        for (int k = CHISO_LEVEL_NONE; k < LEVEL_COUNT; k++) {
+            if (strcmp(item->valuestring, level_names[k]) == 0)
+                out->level = (chiso_service_level)k;
+        }
+    }
+    if (out->level == CHISO_LEVEL_UNKNOWN)
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field 'level' must be one of full, partial, none");
+
+    for (int i = 0; i < PROC_BOOLS; i++) {
+        item = cJSON_GetObjectItemCaseSensitive(root, proc_bools[i].name);
+        if (!item)
+            continue;
+        if (!cJSON_IsBool(item))
+            return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be true or false",
+                                   proc_bools[i].name);
+        *(bool *)((char *)out + proc_bools[i].off) = cJSON_IsTrue(item);
+    }
+    return parse_proc_units(cJSON_GetObjectItemCaseSensitive(root, "units"), out, rej);
+}
+
+int chiso_procedure_parse(const char *buf, size_t len, chiso_procedure *out, chiso_reject *rej)
+{
+    cJSON *root = NULL;
+    const char *end = NULL;
+    size_t i;
+    int rc = CHISO_EINVAL;
+
+    if (rej) {
+        rej->reason = CHISO_REJECT_NONE;
+        rej->detail[0] = '\0';
+    }
+    memset(out, 0, sizeof(*out));
+    if (len > CHISO_EVENT_MAX_BYTES)
+        return chiso_pu_reject(rej, CHISO_REJECT_TOO_LARGE,
+                               "payload of %zu bytes is over the %d-byte limit", len,
+                               CHISO_EVENT_MAX_BYTES);
+    for (i = 0; i < len && is_json_space(buf[i]); i++)
+        ;
+    if (i == len)
+        return 1; /* empty (or blank) value: tombstone */
+    if (!chiso_pu_no_raw_controls(buf, len))
+        return chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX,
+                               "payload contains a raw control byte");
+
+    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!root) {
+        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not valid JSON");
+        goto out;
+    }
+    while (end < buf + len && is_json_space(*end))
+        end++;
+    if (end != buf + len) {
+        rc =
+            chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload has data after the JSON value");
+        goto out;
+    }
+    if (cJSON_IsNull(root)) {
+        rc = 1; /* JSON null: tombstone */
+        goto out;
+    }
+    if (!cJSON_IsObject(root)) {
+        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not a JSON object");
+        goto out;
+    }
+    rc = parse_proc_object(root, out, rej);
+
+out:
+    cJSON_Delete(root);
+    if (rc != 0)
+        chiso_procedure_clear(out);
+    return rc;
+}
+
+int chiso_procedure_to_json(const chiso_procedure *p, char *buf, size_t size)
+{
+    cJSON *root = NULL, *units;
+    char *text = NULL;
+    size_t n;
+    int rc = CHISO_ENOMEM;
+
+    if (!p || (int)p->level <= CHISO_LEVEL_UNKNOWN || (int)p->level >= LEVEL_COUNT ||
+        p->nunits < 0 || p->nunits > CHISO_PROCEDURE_UNITS_MAX || (p->nunits > 0 && !p->units))
+        return CHISO_EINVAL;
+    root = cJSON_CreateObject();
+    if (!root)
+        goto out;
+    /* As for units: one check of the member count covers every cJSON_Add*. */
+    cJSON_AddNumberToObject(root, "v", 1);
+    cJSON_AddStringToObject(root, "procedure", p->procedure);
+    cJSON_AddStringToObject(root, "name", p->name);
+    cJSON_AddStringToObject(root, "level", level_names[p->level]);
+    for (int i = 0; i < PROC_BOOLS; i++)
+        cJSON_AddBoolToObject(root, proc_bools[i].name,
+                              *(const bool *)((const char *)p + proc_bools[i].off));
+    units = cJSON_AddArrayToObject(root, "units");
+    if (!units || cJSON_GetArraySize(root) != 5 + PROC_BOOLS)
+        goto out;
+    for (int i = 0; i < p->nunits; i++) {
+        cJSON *s = cJSON_CreateString(p->units[i]);
+        if (!s || !cJSON_AddItemToArray(units, s)) {
+            cJSON_Delete(s);
+            goto out;
+        }
+    }
     text = cJSON_PrintUnformatted(root);
     if (!text)
         goto out;

@@ -10,23 +10,35 @@
  *   union of methods / kinds and the earliest time;
  * - supplement requests and receipts keep the set of distinct times (the
  *   CHISO_SUPP_MAX smallest);
- * - the procedure code keeps the smallest code seen.
+ * - the procedure code keeps the smallest code seen;
+ * - the procedure's service level (catalog.h, applied by the processor, not
+ *   carried by events) keeps the highest level; "unknown" is no fact at all.
  *
  * Encoding v1: a version byte, a varint bitmask of the facts present, then
  * each present fact's fields in bit order; times are zigzag varints of the
  * difference from the previous time written, so a typical open dossier takes
- * well under 100 bytes.
+ * well under 100 bytes. The service level came later as bit F_LEVEL (one
+ * byte, last): a state without it encodes exactly as before, and decoders
+ * older than the bit refuse a state that has it rather than drop it.
+ *
+ * Contributions (counters.h) read the on-time rule from ontime.h: this file
+ * only gathers the facts it needs.
  */
 #include "chiso/dossier.h"
 
 #include <stdlib.h>
 #include <string.h>
 
+#include "chiso/catalog.h"
 #include "chiso/common.h"
+#include "chiso/ontime.h"
 #include "chiso/vntime.h"
 
 #define CHISO_SUPP_MAX 8
 #define ENCODING_V1    1
+#define CONTRIB_BOUND  (4 + 3 + 3) /* chiso_dossier_contrib(), at most */
+
+_Static_assert(CONTRIB_BOUND <= CHISO_CONTRIB_MAX, "contributions fit CHISO_CONTRIB_MAX");
 
 enum {
     F_SUBMITTED = 1u << 0,
@@ -47,7 +59,8 @@ enum {
     F_SUPP_RECV = 1u << 15,
     F_FENCE = 1u << 16,
     F_PROCEDURE = 1u << 17,
-    F_ALL = (1u << 18) - 1,
+    F_LEVEL = 1u << 18,
+    F_ALL = (1u << 19) - 1,
 };
 
 /* received_flags bits */
@@ -88,6 +101,7 @@ struct chiso_dossier {
     int32_t fence_partition;
     int64_t fence_offset;
     char procedure[CHISO_CODE_MAX + 1];
+    uint8_t level; /* chiso_service_level, above UNKNOWN when F_LEVEL */
 };
 
 chiso_dossier *chiso_dossier_new(void)
@@ -110,9 +124,11 @@ void chiso_dossier_copy(chiso_dossier *dst, const chiso_dossier *src)
     memcpy(dst, src, sizeof(*dst));
 }
 
+/* The fence and the catalog's service level are not facts of the dossier's
+ * events: a state holding only them is still empty. */
 bool chiso_dossier_empty(const chiso_dossier *d)
 {
-    return (d->present & ~(uint32_t)F_FENCE) == 0;
+    return (d->present & ~(uint32_t)(F_FENCE | F_LEVEL)) == 0;
 }
 
 bool chiso_dossier_equal(const chiso_dossier *a, const chiso_dossier *b)
@@ -277,6 +293,19 @@ int chiso_dossier_apply(chiso_dossier *d, const chiso_event *ev)
     return changed;
 }
 
+/* Levels outside the enum are ignored like "unknown" (the catalog parser
+ * never yields one). */
+int chiso_dossier_apply_level(chiso_dossier *d, int level)
+{
+    if (level <= CHISO_LEVEL_UNKNOWN || level > CHISO_LEVEL_FULL)
+        return 0;
+    if ((d->present & F_LEVEL) && level <= d->level)
+        return 0;
+    d->present |= F_LEVEL;
+    d->level = (uint8_t)level;
+    return 1;
+}
+
 bool chiso_dossier_fenced(const chiso_dossier *d, int32_t partition, int64_t offset)
 {
     return (d->present & F_FENCE) && d->fence_partition == partition && offset <= d->fence_offset;
@@ -438,6 +467,8 @@ int chiso_dossier_encode(const chiso_dossier *d, unsigned char *buf, size_t size
         for (size_t i = 0; i < n; i++)
             put_byte(&w, (uint8_t)d->procedure[i]);
     }
+    if (f & F_LEVEL)
+        put_byte(&w, d->level);
     if (w.overflow)
         return CHISO_ERANGE;
     return (int)(w.p - buf);
@@ -448,6 +479,19 @@ static int valid_enum(unsigned v, unsigned max)
     return v <= max;
 }
 
+/* A stored set of times is what set_insert() builds: not empty, ascending,
+ * distinct (the on-time rule reads its first elements as R1, R2). */
+static int valid_set(const int64_t *set, int n)
+{
+    if (n == 0)
+        return 0;
+    for (int i = 1; i < n; i++) {
+        if (set[i] <= set[i - 1])
+            return 0;
+    }
+    return 1;
+}
+
 int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len)
 {
     reader r = {.p = buf, .end = (const unsigned char *)buf + len};
@@ -455,10 +499,10 @@ int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len)
 
     chiso_dossier_reset(d);
     if (get_byte(&r) != ENCODING_V1)
-        return CHISO_ESTATE;
+        goto bad;
     uint64_t mask = get_varint(&r);
     if (mask & ~(uint64_t)F_ALL)
-        return CHISO_ESTATE;
+        goto bad;
     f = (uint32_t)mask;
     d->present = f;
     if (f & F_SUBMITTED) {
@@ -509,16 +553,18 @@ int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len)
     if (f & F_SUPP_REQ) {
         d->n_supp_req = get_byte(&r);
         if (d->n_supp_req > CHISO_SUPP_MAX)
-            return CHISO_ESTATE;
+            goto bad;
         for (int i = 0; i < d->n_supp_req; i++)
             d->supp_req[i] = get_time(&r);
+        r.bad |= !valid_set(d->supp_req, d->n_supp_req);
     }
     if (f & F_SUPP_RECV) {
         d->n_supp_recv = get_byte(&r);
         if (d->n_supp_recv > CHISO_SUPP_MAX)
-            return CHISO_ESTATE;
+            goto bad;
         for (int i = 0; i < d->n_supp_recv; i++)
             d->supp_recv[i] = get_time(&r);
+        r.bad |= !valid_set(d->supp_recv, d->n_supp_recv);
     }
     if (f & F_FENCE) {
         d->fence_partition = (int32_t)(uint32_t)get_varint(&r);
@@ -527,18 +573,25 @@ int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len)
     if (f & F_PROCEDURE) {
         uint8_t n = get_byte(&r);
         if (n > CHISO_CODE_MAX)
-            return CHISO_ESTATE;
+            goto bad;
         for (int i = 0; i < n; i++)
             d->procedure[i] = (char)get_byte(&r);
         d->procedure[n] = '\0';
     }
+    if (f & F_LEVEL) {
+        d->level = get_byte(&r);
+        if (d->level == CHISO_LEVEL_UNKNOWN) /* never written: not canonical */
+            r.bad = 1;
+    }
     if (r.bad || r.p != r.end || !valid_enum(d->channel, CHISO_CHANNEL_POSTAL) ||
         !valid_enum(d->delivery, CHISO_DELIVERY_COUNTER) ||
-        !valid_enum(d->outcome, CHISO_OUTCOME_DENIED)) {
-        chiso_dossier_reset(d);
-        return CHISO_ESTATE;
-    }
+        !valid_enum(d->outcome, CHISO_OUTCOME_DENIED) || !valid_enum(d->level, CHISO_LEVEL_FULL))
+        goto bad;
     return 0;
+
+bad:
+    chiso_dossier_reset(d);
+    return CHISO_ESTATE;
 }
 
 /* ---- classification and contributions ---- */
@@ -571,12 +624,45 @@ const char *chiso_dossier_procedure(const chiso_dossier *d)
     return d->procedure;
 }
 
-/* The on-time rule of this version: a dossier is in time through the local
- * day of its due date; from the next day on it is late (DOMAIN.md, indicator
- * 5: compare at day granularity). */
-static int32_t due_day(const chiso_dossier *d)
+/* The first of resolved, withdrawn, stopped and not_accepted: true and its
+ * time in *at when the dossier has one. */
+static bool first_close(const chiso_dossier *d, int64_t *at)
 {
-    return chiso_local_day(d->due_at);
+    static const struct {
+        uint32_t bit;
+        size_t off;
+    } closers[] = {
+        {F_RESOLVED, offsetof(chiso_dossier, resolved_at)},
+        {F_WITHDRAWN, offsetof(chiso_dossier, withdrawn_at)},
+        {F_STOPPED, offsetof(chiso_dossier, stopped_at)},
+        {F_NOT_ACCEPTED, offsetof(chiso_dossier, not_accepted_at)},
+    };
+    bool closed = false;
+
+    for (size_t i = 0; i < sizeof(closers) / sizeof(closers[0]); i++) {
+        if (!(d->present & closers[i].bit))
+            continue;
+        int64_t t;
+        memcpy(&t, (const char *)d + closers[i].off, sizeof(t));
+        if (!closed || t < *at)
+            *at = t;
+        closed = true;
+    }
+    return closed;
+}
+
+int32_t chiso_dossier_overdue_day(const chiso_dossier *d)
+{
+    if (!(d->present & F_RECEIVED))
+        return CHISO_ONTIME_NEVER;
+    return chiso_ontime_overdue_day(chiso_local_day(d->received_at), chiso_local_day(d->due_at),
+                                    d->supp_req, d->n_supp_req, d->supp_recv, d->n_supp_recv);
+}
+
+bool chiso_dossier_open(const chiso_dossier *d)
+{
+    int64_t at = 0;
+    return (d->present & F_RECEIVED) && !first_close(d, &at);
 }
 
 static int32_t max32(int32_t a, int32_t b)
@@ -588,7 +674,9 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
 {
     int n = 0;
     bool received = d->present & F_RECEIVED;
+    bool online = (d->present & F_SUBMITTED) && d->channel == CHISO_CHANNEL_ONLINE;
     int32_t rday = received ? chiso_local_day(d->received_at) : 0;
+    int32_t bday = chiso_dossier_overdue_day(d); /* B; NEVER when not received */
 
 #define ADD(c, when)                                                                               \
     do {                                                                                           \
@@ -597,6 +685,8 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
         n++;                                                                                       \
     } while (0)
 
+    /* CONTRIB_BOUND counts the at-most below, block by block */
+    /* at most 4: received, its channel, the service level and level+online */
     if (received) {
         ADD(CHISO_C_RECEIVED, rday);
         if (d->present & F_SUBMITTED) {
@@ -607,13 +697,25 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
             else if (d->channel == CHISO_CHANNEL_POSTAL)
                 ADD(CHISO_C_RECEIVED_POSTAL, rday);
         }
+        if ((d->present & F_LEVEL) && d->level == CHISO_LEVEL_FULL) {
+            ADD(CHISO_C_RECEIVED_SVC_FULL, rday);
+            if (online)
+                ADD(CHISO_C_RECEIVED_SVC_FULL_ONLINE, rday);
+        } else if ((d->present & F_LEVEL) && d->level == CHISO_LEVEL_PARTIAL) {
+            ADD(CHISO_C_RECEIVED_SVC_PARTIAL, rday);
+            if (online)
+                ADD(CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE, rday);
+        }
     }
 
+    /* at most 3: resolved, on time or late, the class */
     if (d->present & F_RESOLVED) {
         int32_t sday = chiso_local_day(d->resolved_at);
         ADD(CHISO_C_RESOLVED, sday);
         if (received)
-            ADD(sday <= due_day(d) ? CHISO_C_RESOLVED_ON_TIME : CHISO_C_RESOLVED_LATE, sday);
+            ADD(chiso_ontime_resolved_on_time(sday, bday) ? CHISO_C_RESOLVED_ON_TIME
+                                                          : CHISO_C_RESOLVED_LATE,
+                sday);
         switch (chiso_dossier_class(d, NULL)) {
         case CHISO_CLASS_FULL_PROCESS:
             ADD(CHISO_C_FULL_PROCESS, sday);
@@ -629,34 +731,18 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
         }
     }
 
+    /* at most 3: closed at C = max(rday, first close); overdue_began at a
+     * finite B unless closed before B; overdue_closed at C when C >= B */
     if (received) {
-        static const struct {
-            uint32_t bit;
-            size_t off;
-        } closers[] = {
-            {F_RESOLVED, offsetof(chiso_dossier, resolved_at)},
-            {F_WITHDRAWN, offsetof(chiso_dossier, withdrawn_at)},
-            {F_STOPPED, offsetof(chiso_dossier, stopped_at)},
-            {F_NOT_ACCEPTED, offsetof(chiso_dossier, not_accepted_at)},
-        };
-        bool closed = false;
         int64_t close_at = 0;
-        for (size_t i = 0; i < sizeof(closers) / sizeof(closers[0]); i++) {
-            if (!(d->present & closers[i].bit))
-                continue;
-            int64_t t;
-            memcpy(&t, (const char *)d + closers[i].off, sizeof(t));
-            if (!closed || t < close_at)
-                close_at = t;
-            closed = true;
-        }
+        bool closed = first_close(d, &close_at);
         int32_t cday = closed ? max32(rday, chiso_local_day(close_at)) : 0;
-        int32_t dday = due_day(d);
+        bool finite = bday != CHISO_ONTIME_NEVER;
         if (closed)
             ADD(CHISO_C_CLOSED, cday);
-        if (!closed || cday > dday)
-            ADD(CHISO_C_OVERDUE_BEGAN, max32(dday + 1, rday));
-        if (closed && cday > dday)
+        if (finite && (!closed || cday >= bday))
+            ADD(CHISO_C_OVERDUE_BEGAN, bday);
+        if (finite && closed && cday >= bday)
             ADD(CHISO_C_OVERDUE_CLOSED, cday);
     }
 #undef ADD

@@ -27,32 +27,46 @@
 /*
  * The atomic apply, one call per unit and batch: every changed dossier of
  * the unit, compare-and-set, with the counter deltas summed over them.
- * KEYS[1] = the unit's month index; KEYS[2 .. 1+nc] = counter hashes;
- * KEYS[2+nc ..] = the dossier states.
- * ARGV[1] = TTL seconds (0 = none), ARGV[2] = number of states ns,
- * ARGV[3] = nc, ARGV[4] = number of counter changes; then per state: the
- * state as read ("" when absent) and the new state; then per change: key
- * index, field, delta; then the months to index.
+ * KEYS[1] = the unit's month index; KEYS[2] = its due index (open dossiers
+ * by first overdue day); KEYS[3] = its alerted hash (alerts.h);
+ * KEYS[4 .. 3+nc] = counter hashes; KEYS[4+nc ..] = the dossier states.
+ * ARGV[1] = number of states ns, ARGV[2] = nc, ARGV[3] = number of counter
+ * changes; then per state five: the state as read ("" when absent), the new
+ * state, its TTL in seconds ("0" = none), its due-index change ("k" keep,
+ * "-" remove, else the score to set) and its dossier id; then per change:
+ * key index, field, delta; then the months to index.
  * Returns 1 when everything was applied, 0 (and changes nothing) when some
  * state changed since it was read.
  */
 static const char LUA_APPLY[] =
-    "local ttl, ns, nc, nch = ARGV[1], tonumber(ARGV[2]), tonumber(ARGV[3]), tonumber(ARGV[4])\n"
+    "local ns, nc, nch = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
     "for i = 1, ns do\n"
-    "  local cur = redis.call('GET', KEYS[1 + nc + i])\n"
+    "  local cur = redis.call('GET', KEYS[3 + nc + i])\n"
     "  if cur == false then cur = '' end\n"
-    "  if cur ~= ARGV[3 + 2 * i] then return 0 end\n"
+    "  if cur ~= ARGV[5 * i - 1] then return 0 end\n"
     "end\n"
     "for i = 1, ns do\n"
-    "  if ttl ~= '0' then redis.call('SET', KEYS[1 + nc + i], ARGV[4 + 2 * i], 'EX', ttl)\n"
-    "  else redis.call('SET', KEYS[1 + nc + i], ARGV[4 + 2 * i]) end\n"
+    "  local b, k = 5 * i - 1, KEYS[3 + nc + i]\n"
+    "  if ARGV[b + 2] ~= '0' then redis.call('SET', k, ARGV[b + 1], 'EX', ARGV[b + 2])\n"
+    "  else redis.call('SET', k, ARGV[b + 1]) end\n"
+    "  local due = ARGV[b + 3]\n"
+    "  if due == '-' then\n"
+    "    redis.call('ZREM', KEYS[2], ARGV[b + 4])\n"
+    "    redis.call('HDEL', KEYS[3], ARGV[b + 4])\n"
+    "  elseif due ~= 'k' then redis.call('ZADD', KEYS[2], due, ARGV[b + 4]) end\n"
     "end\n"
-    "local a = 5 + 2 * ns\n"
+    "local a = 4 + 5 * ns\n"
     "for _ = 1, nch do\n"
     "  redis.call('HINCRBY', KEYS[tonumber(ARGV[a])], ARGV[a + 1], ARGV[a + 2])\n"
     "  a = a + 3\n"
     "end\n"
     "if a <= #ARGV then redis.call('SADD', KEYS[1], unpack(ARGV, a)) end\n"
+    "return 1\n";
+
+/* Raise the event-time watermark (the latest event time seen). */
+static const char LUA_WATERMARK[] =
+    "local c = tonumber(redis.call('GET', KEYS[1]) or '0')\n"
+    "if tonumber(ARGV[1]) > c then redis.call('SET', KEYS[1], ARGV[1]) end\n"
     "return 1\n";
 
 #define KEY_MAX 160
@@ -76,6 +90,7 @@ typedef struct cl_item {
     chiso_dossier *old, *cur;
     int64_t max_at;
     int nevents, nreplayed, nchanged; /* events in the batch; fenced; that added a fact */
+    int nexpired;                     /* events dead-lettered as expired */
     int unit_next;                    /* next item of the same unit group, -1 = last */
     unsigned char new_enc[CHISO_DOSSIER_MAX_ENCODED];
     int new_len;
@@ -114,6 +129,7 @@ struct cl_batch {
     int nmsgs;
     chiso_event *ev;
     int *ev_next, *ev_msg;
+    bool *ev_expired; /* event of a dossier that expired: dead-lettered, not applied */
     int nev;
     cl_item *items;
     int nitems;
@@ -135,7 +151,8 @@ struct cl_batch {
     redisContext *rc;
     char sha[41];
     const char *prefix;
-    int64_t ttl_seconds;
+    int64_t retention_s; /* finished dossiers expire after this (retention.days) */
+    int64_t watermark;   /* latest event time seen (epoch seconds) */
     /* outputs awaiting delivery */
     int outstanding;
     int delivery_failed;
@@ -166,6 +183,7 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->ev = calloc((size_t)max, sizeof(*b->ev));
     b->ev_next = calloc((size_t)max, sizeof(int));
     b->ev_msg = calloc((size_t)max, sizeof(int));
+    b->ev_expired = calloc((size_t)max, sizeof(bool));
     b->items = calloc((size_t)max, sizeof(*b->items));
     b->table = calloc((size_t)b->table_size, sizeof(int));
     b->groups = calloc((size_t)max, sizeof(*b->groups));
@@ -178,7 +196,8 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->key_of = calloc((size_t)b->agg_size, sizeof(int));
     b->units_seen_size = 4096;
     b->units_seen = calloc((size_t)b->units_seen_size, sizeof(uint64_t));
-    if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->items || !b->table || !b->units_seen)
+    if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->ev_expired || !b->items ||
+        !b->table || !b->units_seen)
         goto err;
     for (int i = 0; i < max; i++) {
         b->items[i].old = chiso_dossier_new();
@@ -187,7 +206,7 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
             goto err;
     }
     b->prefix = chiso_config_str(env->cfg, "redis.prefix");
-    b->ttl_seconds = chiso_config_int(env->cfg, "state.ttl.s");
+    b->retention_s = chiso_config_int(env->cfg, "retention.days") * 86400;
 
     chiso_metrics *m = env->metrics;
     b->m_consumed = chiso_metrics_counter(m, "chiso_classify_consumed_total",
@@ -259,6 +278,7 @@ void cl_batch_destroy(cl_batch *b)
     free(b->ev);
     free(b->ev_next);
     free(b->ev_msg);
+    free(b->ev_expired);
     free(b->items);
     free(b->table);
     free(b->groups);
@@ -459,6 +479,15 @@ static int redis_ready(cl_batch *b)
     }
     snprintf(b->sha, sizeof(b->sha), "%s", r->str);
     freeReplyObject(r);
+    /* resume the event-time watermark of earlier runs */
+    r = redisCommand(b->rc, "GET %s:watermark", b->prefix);
+    if (r && r->type == REDIS_REPLY_STRING) {
+        long long w = strtoll(r->str, NULL, 10);
+        if (w > b->watermark)
+            b->watermark = w;
+    }
+    if (r)
+        freeReplyObject(r);
     LOG_INFO("connected to Redis %s:%lld", chiso_config_str(b->env.cfg, "redis.host"),
              (long long)chiso_config_int(b->env.cfg, "redis.port"));
     return 0;
@@ -605,6 +634,23 @@ static int add_dirty(cl_batch *b, const char *unit, const char *period)
     return 0;
 }
 
+/* A state's TTL: open dossiers never expire; closed ones, and fragments
+ * that were never received, after the retention. */
+static int64_t state_ttl(const cl_batch *b, const chiso_dossier *d)
+{
+    return chiso_dossier_open(d) ? 0 : b->retention_s;
+}
+
+/* A dossier's score in the due index: the start of its first overdue day,
+ * or -1 when it does not belong there (not open, or never overdue). */
+static int64_t due_score(const chiso_dossier *d)
+{
+    int32_t day = chiso_dossier_overdue_day(d);
+    if (!chiso_dossier_open(d) || day == INT32_MAX)
+        return -1;
+    return chiso_day_start(day);
+}
+
 /* Queue the EVALSHA of a group: every changed dossier's compare-and-set and
  * the group's summed counter changes. Returns 0 (nothing to send when no
  * dossier changed) or CHISO_ENOMEM. */
@@ -659,8 +705,10 @@ static int append_group(cl_batch *b, cl_group *g)
     a->used = 0;
     rc |= args_ref(a, "EVALSHA", 7);
     rc |= args_ref(a, b->sha, strlen(b->sha));
-    rc |= args_fmt(a, "%d", 1 + nperiods + ns);
+    rc |= args_fmt(a, "%d", 3 + nperiods + ns);
     rc |= args_fmt(a, "%s:{%s}:months", b->prefix, g->unit);
+    rc |= args_fmt(a, "%s:{%s}:due", b->prefix, g->unit);
+    rc |= args_fmt(a, "%s:{%s}:alerted", b->prefix, g->unit);
     for (int k = 0; k < nperiods; k++) {
         char pk[CHISO_PERIOD_STRLEN];
         chiso_period_key(period_first[k], (chiso_period_kind)period_kind[k], pk);
@@ -673,7 +721,6 @@ static int append_group(cl_batch *b, cl_group *g)
     int nch = 0;
     for (int i = 0; i < nchanges; i++)
         nch += b->agg[b->agg_used[i]].delta != 0;
-    rc |= args_fmt(a, "%lld", (long long)b->ttl_seconds);
     rc |= args_fmt(a, "%d", ns);
     rc |= args_fmt(a, "%d", nperiods);
     rc |= args_fmt(a, "%d", nch);
@@ -683,12 +730,21 @@ static int append_group(cl_batch *b, cl_group *g)
             continue;
         rc |= args_ref(a, it->old_enc, (size_t)it->old_len);
         rc |= args_ref(a, it->new_enc, (size_t)it->new_len);
+        rc |= args_fmt(a, "%lld", (long long)state_ttl(b, it->cur));
+        int64_t old_due = due_score(it->old), new_due = due_score(it->cur);
+        if (old_due == new_due)
+            rc |= args_ref(a, "k", 1);
+        else if (new_due < 0)
+            rc |= args_ref(a, "-", 1);
+        else
+            rc |= args_fmt(a, "%lld", (long long)new_due);
+        rc |= args_ref(a, it->dossier_id, strlen(it->dossier_id));
     }
     for (int i = 0; i < nchanges; i++) {
         const agg_slot *sl = &b->agg[b->agg_used[i]];
         if (sl->delta == 0)
             continue;
-        rc |= args_fmt(a, "%d", 2 + key_of[i]);
+        rc |= args_fmt(a, "%d", 4 + key_of[i]); /* after months, due, alerted */
         rc |= args_ref(a, chiso_counter_name((chiso_counter_id)(sl->key & 0xff)),
                        strlen(chiso_counter_name((chiso_counter_id)(sl->key & 0xff))));
         rc |= args_fmt(a, "%lld", sl->delta);
@@ -770,14 +826,22 @@ static void drain_replies(cl_batch *b, int n)
 
 /* Merge the batch's events of one dossier into its state as read. Returns
  * true when a fact changed (the item then has its new encoding). */
+/* "Now" for the retention: the latest event time seen (the watermark), so a
+ * replay of last year's history judges expiry as the live run did. */
+static int64_t batch_now(const cl_batch *b)
+{
+    return b->watermark;
+}
+
 static int merge_item(cl_batch *b, cl_item *it)
 {
     bool changed = false;
     int64_t max_offset = -1;
 
     chiso_dossier_copy(it->cur, it->old);
-    it->nevents = it->nreplayed = it->nchanged = 0;
+    it->nevents = it->nreplayed = it->nchanged = it->nexpired = 0;
     it->max_at = 0;
+    int64_t horizon = batch_now(b) - b->retention_s;
     for (int e = it->head; e >= 0; e = b->ev_next[e]) {
         const rd_kafka_message_t *msg = b->msgs[b->ev_msg[e]];
         it->nevents++;
@@ -785,7 +849,18 @@ static int merge_item(cl_batch *b, cl_item *it)
             it->nreplayed++;
             continue;
         }
-        if (chiso_dossier_apply(it->cur, &b->ev[e])) {
+        /* No state, and the event is older than the retention: the dossier's
+         * state expired (or its first facts are lost for good). Applying it
+         * would count a fragment: dead-letter it instead. */
+        b->ev_expired[e] = it->old_len == 0 && b->retention_s > 0 && b->ev[e].at < horizon;
+        if (b->ev_expired[e]) {
+            it->nexpired++;
+            continue;
+        }
+        const chiso_map_entry *lv =
+            b->env.levels ? chiso_map_get(b->env.levels, b->ev[e].procedure) : NULL;
+        bool level_changed = lv && chiso_dossier_apply_level(it->cur, (int)lv->u64);
+        if (chiso_dossier_apply(it->cur, &b->ev[e]) || level_changed) {
             changed = true;
             it->nchanged++;
         }
@@ -959,6 +1034,11 @@ static int publish_index(cl_batch *b)
             ncmd++;
         }
     }
+    if (b->watermark > 0) {
+        redisAppendCommand(b->rc, "EVAL %s 1 %s:watermark %lld", LUA_WATERMARK, b->prefix,
+                           (long long)b->watermark);
+        ncmd++;
+    }
     for (int i = 0; i < ncmd; i++) {
         if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
             redis_drop(b, b->rc->errstr);
@@ -1020,6 +1100,10 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
             continue;
         }
         cl_item *it = find_or_add(b, ev, m->partition);
+        /* the watermark ignores times more than a day in the future */
+        if (ev->at > b->watermark && ev->at <= (int64_t)time(NULL) + 86400)
+            b->watermark = ev->at;
+        b->ev_expired[b->nev] = false;
         b->ev_msg[b->nev] = i;
         b->ev_next[b->nev] = -1;
         if (it->tail >= 0)
@@ -1060,11 +1144,11 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         cl_item *it = &b->items[i];
         replayed += (uint64_t)it->nreplayed;
         if (!it->applied) {
-            duplicates += (uint64_t)(it->nevents - it->nreplayed);
+            duplicates += (uint64_t)(it->nevents - it->nreplayed - it->nexpired);
             continue;
         }
         applied += (uint64_t)it->nchanged;
-        duplicates += (uint64_t)(it->nevents - it->nreplayed - it->nchanged);
+        duplicates += (uint64_t)(it->nevents - it->nreplayed - it->nchanged - it->nexpired);
         bool op, np;
         chiso_class oc = chiso_dossier_class(it->old, &op);
         chiso_class nc = chiso_dossier_class(it->cur, &np);
@@ -1076,6 +1160,16 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     }
     for (int g = 0; g < b->ngroups; g++) {
         if ((rc = group_dirty(b, &b->groups[g])) != 0)
+            goto out;
+    }
+    for (int e = 0; e < b->nev; e++) {
+        if (!b->ev_expired[e])
+            continue;
+        chiso_reject rej = {.reason = CHISO_REJECT_EXPIRED};
+        snprintf(rej.detail, sizeof(rej.detail),
+                 "dossier has no state and the event is older than the %lld-day retention",
+                 (long long)(b->retention_s / 86400));
+        if ((rc = dead_letter(b, b->msgs[b->ev_msg[e]], &rej)) != 0)
             goto out;
     }
     chiso_counter_add(b->m_applied, applied);

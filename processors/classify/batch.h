@@ -23,6 +23,7 @@
 
 #include "chiso/config.h"
 #include "chiso/metrics.h"
+#include "chiso/strmap.h"
 
 typedef struct cl_batch cl_batch;
 
@@ -35,6 +36,7 @@ typedef struct cl_env {
     volatile sig_atomic_t *stop; /* set by signal handlers */
     const char *topic_deadletter;
     const char *topic_classified;
+    const chiso_map *levels; /* procedure code -> service level (u64), from the catalog */
 } cl_env;
 
 /* A batch of at most `max` messages. Caller frees with cl_batch_destroy(). */

@@ -14,11 +14,14 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chiso/catalog.h"
 #include "chiso/common.h"
 #include "chiso/config.h"
 #include "chiso/kafka.h"
 #include "chiso/metrics.h"
 #include "chiso/redisx.h"
+#include "chiso/strmap.h"
+#include "chiso/tail.h"
 
 #include "batch.h"
 
@@ -31,7 +34,12 @@ static const chiso_cfg_def config_defs[] = {
     {"batch.max", CHISO_CFG_INT, "5000", "most records applied in one batch", NULL},
     {"batch.linger.ms", CHISO_CFG_INT, "20", "longest wait to fill a batch after its first record",
      chiso_cfg_nonneg},
-    {"state.ttl.s", CHISO_CFG_INT, "0", "expire dossier states after this many seconds (0 = never)",
+    {"catalog.wait.s", CHISO_CFG_INT, "30",
+     "at start, how long to wait for catalog.procedures to be read to its end", chiso_cfg_nonneg},
+    {"retention.days", CHISO_CFG_INT, "120",
+     "closed dossiers' states expire after this many days (0 = never); an event for a "
+     "dossier with no state, older than this before the latest event time, is dead-lettered "
+     "as expired",
      chiso_cfg_nonneg},
     {"metrics.port", CHISO_CFG_INT, "9101", "Prometheus /metrics port (0 = off)", chiso_cfg_port},
     {"metrics.bind", CHISO_CFG_STRING, "127.0.0.1", "address the metrics server binds", NULL},
@@ -51,12 +59,45 @@ static void usage(FILE *out)
 
 typedef struct app {
     chiso_config *cfg;
+    chiso_tail *procedures; /* catalog.procedures */
+    chiso_map *levels;      /* procedure code -> service level */
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
     chiso_metrics *metrics;
     cl_batch *batch;
     int fatal;
 } app;
+
+/* A catalog.procedures record: remember (or, for a tombstone, forget) the
+ * procedure's service level. Dossiers take the level known when their events
+ * are applied (docs/architecture.md). */
+static void on_procedure(const rd_kafka_message_t *m, void *opaque)
+{
+    app *a = opaque;
+    char key[CHISO_CODE_MAX + 1];
+    chiso_procedure p;
+    chiso_reject rej;
+
+    if (!m->key || m->key_len == 0 || m->key_len > CHISO_CODE_MAX) {
+        LOG_WARN("catalog.procedures @%lld: no usable key, skipped", (long long)m->offset);
+        return;
+    }
+    memcpy(key, m->key, m->key_len);
+    key[m->key_len] = '\0';
+    int rc = m->len ? chiso_procedure_parse(m->payload, m->len, &p, &rej) : 1;
+    if (rc == 1) {
+        chiso_map_del(a->levels, key);
+        return;
+    }
+    if (rc != 0) {
+        LOG_WARN("catalog.procedures: %s: %s, skipped", key, rej.detail);
+        return;
+    }
+    chiso_map_entry *e = chiso_map_put(a->levels, p.procedure, NULL);
+    if (e)
+        e->u64 = (uint64_t)p.level;
+    chiso_procedure_clear(&p);
+}
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
 {
@@ -184,7 +225,21 @@ int main(int argc, char **argv)
         LOG_ERROR("%s", errstr);
         goto out;
     }
+    a.levels = chiso_map_new();
+    a.procedures = chiso_tail_new(a.cfg, CHISO_TOPIC_CATALOG_PROCEDURES, "chiso-classify-catalog",
+                                  on_procedure, NULL, &a, errstr, sizeof(errstr));
+    if (!a.levels || !a.procedures) {
+        LOG_ERROR("catalog.procedures: %s", a.levels ? errstr : "out of memory");
+        goto out;
+    }
+    if (chiso_tail_catch_up(a.procedures, (int)chiso_config_int(a.cfg, "catalog.wait.s") * 1000,
+                            &chiso_stop) != 0)
+        LOG_WARN("catalog.procedures not read to its end; going on with %zu procedure(s)",
+                 chiso_map_size(a.levels));
+    else
+        LOG_INFO("catalog: %zu procedure(s)", chiso_map_size(a.levels));
     cl_env env = {.cfg = a.cfg,
+                  .levels = a.levels,
                   .consumer = a.consumer,
                   .producer = a.producer,
                   .metrics = a.metrics,
@@ -227,6 +282,7 @@ int main(int argc, char **argv)
             }
         }
         rd_kafka_poll(a.producer, 0);
+        chiso_tail_poll(a.procedures, 0);
         if (chiso_now_mono_us() - lag_at >= 1000000) {
             chiso_gauge_set(lag, (double)consumer_lag(a.consumer));
             lag_at = chiso_now_mono_us();
@@ -256,6 +312,8 @@ out:
         rd_kafka_flush(a.producer, 10000);
         rd_kafka_destroy(a.producer);
     }
+    chiso_tail_destroy(a.procedures);
+    chiso_map_destroy(a.levels);
     chiso_metrics_destroy(a.metrics);
     chiso_config_destroy(a.cfg);
     return rc;

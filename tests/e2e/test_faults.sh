@@ -15,6 +15,7 @@ SIM=$(e2e_bin chiso-simulate)
 CLASSIFY=$(e2e_bin chiso-classify)
 SNAPSHOT=$(e2e_bin chiso-snapshot)
 VERIFY=$(e2e_bin chiso-verify)
+ALERTS=$(e2e_bin chiso-alerts)
 P=$(e2e_prefix)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 COMMON=(--brokers "$CHISO_BROKERS" --topic.prefix "$P")
@@ -73,7 +74,13 @@ e2e_wait_for "[ \"\$(e2e_redis scard ${P}chiso:dirty)\" = 0 ]" 60 0.5
 sleep 2
 e2e_stop "$SNAP_PID" 30 || e2e_fail "chiso-snapshot did not exit cleanly on SIGTERM"
 
+# by the wall clock every open dossier of 2025 with a first overdue day is
+# overdue now: one alert each, and nothing due soon
+"$ALERTS" "${COMMON[@]}" "${REDIS[@]}" --time.source wall --once --metrics.port 0 \
+    2>"$E2E_TMP/alerts.log" || e2e_fail "chiso-alerts failed: $(tail -3 "$E2E_TMP/alerts.log")"
+
 "$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$E2E_TMP/truth.json" \
+    --check counters,deadletter,scores,alerts --alerts.now wall \
     --malformed "$E2E_TMP/malformed.b64" --deadletter.at-least-once | tee "$E2E_TMP/verify.out" >&2
 grep -q '^verify: OK' "$E2E_TMP/verify.out" || e2e_fail "counts differ from the ground truth after the faults"
 e2e_pass

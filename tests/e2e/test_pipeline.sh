@@ -13,6 +13,7 @@ SIM=$(e2e_bin chiso-simulate)
 CLASSIFY=$(e2e_bin chiso-classify)
 SNAPSHOT=$(e2e_bin chiso-snapshot)
 VERIFY=$(e2e_bin chiso-verify)
+ALERTS=$(e2e_bin chiso-alerts)
 P=$(e2e_prefix)
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 METRICS=$(free_port)
@@ -48,8 +49,15 @@ e2e_wait_for "[ \"\$(e2e_redis scard ${P}chiso:dirty)\" = 0 ]" 60 0.5
 sleep 2
 e2e_stop "$SNAP_PID" 30 || e2e_fail "chiso-snapshot did not exit cleanly on SIGTERM"
 
+# overdue and due-soon alerts at the event-time watermark (a replay of history)
+"$ALERTS" "${COMMON[@]}" "${REDIS[@]}" --time.source event --once --metrics.port 0 \
+    2>"$E2E_TMP/alerts.log" || e2e_fail "chiso-alerts failed: $(tail -3 "$E2E_TMP/alerts.log")"
+# a second scan publishes nothing new
+"$ALERTS" "${COMMON[@]}" "${REDIS[@]}" --time.source event --once --metrics.port 0 \
+    2>>"$E2E_TMP/alerts.log" || e2e_fail "chiso-alerts failed on its second scan"
+
 "$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$E2E_TMP/truth.json" \
-    --malformed "$E2E_TMP/malformed.b64" | tee "$E2E_TMP/verify.out" >&2
+    --check counters,deadletter,scores,alerts --malformed "$E2E_TMP/malformed.b64" | tee "$E2E_TMP/verify.out" >&2
 grep -q '^verify: OK' "$E2E_TMP/verify.out" || e2e_fail "pipeline output differs from the ground truth"
 
 # the check can fail: one counter off by one must be caught, exactly once

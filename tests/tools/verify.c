@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -29,6 +30,7 @@
 #include "chiso/counters.h"
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
+#include "chiso/vntime.h"
 
 static const chiso_cfg_def defs[] = {
     CHISO_KAFKA_CFG_DEFS,
@@ -42,7 +44,9 @@ static const chiso_cfg_def defs[] = {
      "after crashes: each malformed record must be dead-lettered at least once, and nothing else",
      NULL},
     {"check", CHISO_CFG_STRING, "counters,deadletter,scores",
-     "checks to run, comma-separated: counters, deadletter, scores, committed", NULL},
+     "checks to run, comma-separated: counters, deadletter, scores, committed, alerts", NULL},
+    {"alerts.now", CHISO_CFG_STRING, "watermark",
+     "the `alerts` check's now: watermark (chiso-alerts --time.source event) or wall", NULL},
     {"group", CHISO_CFG_STRING, "chiso-classify",
      "consumer group whose committed offsets the `committed` check waits on", NULL},
     {"timeout.s", CHISO_CFG_INT, "300", "how long the `committed` check may wait", NULL},
@@ -470,6 +474,105 @@ static int check_scores(const chiso_config *cfg, const cJSON *truth)
     return 0;
 }
 
+/* ---- alerts ---- */
+
+typedef struct alert_count {
+    cJSON *seen; /* "<kind>|<unit>|<dossier>" -> count */
+    long long overdue, due_soon, invalid;
+} alert_count;
+
+static void on_alert(const rd_kafka_message_t *m, void *opaque)
+{
+    alert_count *c = opaque;
+    char key[256];
+    cJSON *doc = cJSON_ParseWithLength(m->payload, m->len);
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+    const cJSON *unit = cJSON_GetObjectItemCaseSensitive(doc, "unit");
+    const cJSON *dossier = cJSON_GetObjectItemCaseSensitive(doc, "dossier_id");
+    if (!cJSON_IsString(kind) || !cJSON_IsString(unit) || !cJSON_IsString(dossier)) {
+        c->invalid++;
+    } else {
+        snprintf(key, sizeof(key), "%s|%s|%s", kind->valuestring, unit->valuestring,
+                 dossier->valuestring);
+        multiset_add(c->seen, key, 1);
+        if (strcmp(kind->valuestring, "overdue") == 0)
+            c->overdue++;
+        else if (strcmp(kind->valuestring, "due_soon") == 0)
+            c->due_soon++;
+        else
+            c->invalid++;
+    }
+    cJSON_Delete(doc);
+}
+
+/* With "now" (the event-time watermark, or the wall clock) on local day W,
+ * the alerts are exactly: one
+ * "overdue" per dossier open on W with first overdue day <= W (the sum over
+ * days <= W of overdue_began - overdue_closed), one "due_soon" per dossier
+ * whose first overdue day is W + 1 (overdue_began on W + 1: no event comes
+ * after the watermark, so none of them closed). */
+static int check_alerts(const chiso_config *cfg, const cJSON *truth)
+{
+    char errstr[256];
+    int before = mismatches;
+    redisContext *rc = chiso_redis_connect(cfg, errstr, sizeof(errstr));
+    if (!rc) {
+        fprintf(stderr, "chiso-verify: %s\n", errstr);
+        return -1;
+    }
+    redisReply *r = redisCommand(rc, "GET %s:watermark", chiso_config_str(cfg, "redis.prefix"));
+    int64_t w = r && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+    if (r)
+        freeReplyObject(r);
+    redisFree(rc);
+    if (strcmp(chiso_config_str(cfg, "alerts.now"), "wall") == 0)
+        w = (int64_t)time(NULL);
+    if (w <= 0) {
+        mismatch("alerts: no event-time watermark in Redis");
+        return 0;
+    }
+    int32_t wday = chiso_local_day(w);
+    long long want_overdue = 0, want_soon = 0;
+    const cJSON *unit, *period;
+    cJSON_ArrayForEach(unit, cJSON_GetObjectItemCaseSensitive(truth, "counters"))
+    {
+        cJSON_ArrayForEach(period, unit)
+        {
+            chiso_period p;
+            if (chiso_period_parse(period->string, &p) != 0 || p.kind != CHISO_PERIOD_DAY)
+                continue;
+            if (p.first_day <= wday)
+                want_overdue +=
+                    json_int(period, "overdue_began") - json_int(period, "overdue_closed");
+            if (p.first_day == wday + 1)
+                want_soon += json_int(period, "overdue_began");
+        }
+    }
+    alert_count c = {cJSON_CreateObject(), 0, 0, 0};
+    if (read_topic(cfg, CHISO_TOPIC_ALERTS, on_alert, &c) != 0) {
+        cJSON_Delete(c.seen);
+        return -1;
+    }
+    if (c.overdue != want_overdue)
+        mismatch("alerts: %lld overdue, truth %lld open and overdue at the watermark", c.overdue,
+                 want_overdue);
+    if (c.due_soon != want_soon)
+        mismatch("alerts: %lld due soon, truth %lld due the day after the watermark", c.due_soon,
+                 want_soon);
+    if (c.invalid)
+        mismatch("alerts: %lld records without kind, unit or dossier_id", c.invalid);
+    const cJSON *e;
+    cJSON_ArrayForEach(e, c.seen)
+    {
+        if (e->valuedouble > 1)
+            mismatch("alerts: %s published %d times", e->string, (int)e->valuedouble);
+    }
+    printf("alerts: %lld overdue, %lld due soon, %d mismatched\n", c.overdue, c.due_soon,
+           mismatches - before);
+    cJSON_Delete(c.seen);
+    return 0;
+}
+
 /* ---- committed offsets ---- */
 
 /* Wait until `group` has committed, on every partition of dossier.events,
@@ -571,6 +674,9 @@ int main(int argc, char **argv)
         goto out;
     reported = 0;
     if (strstr(checks, "scores") && check_scores(cfg, truth) != 0)
+        goto out;
+    reported = 0;
+    if (strstr(checks, "alerts") && check_alerts(cfg, truth) != 0)
         goto out;
     printf("verify: %s (%d mismatches)\n", mismatches ? "FAILED" : "OK", mismatches);
     rc = mismatches ? 1 : 0;

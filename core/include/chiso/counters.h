@@ -18,8 +18,9 @@
  *                       resolved_late otherwise
  *   resolved_late       (needs the `received` event for the due date)
  *   received_svc_full   at the received day, when the dossier's procedure has
- *                       service level "full" in catalog.procedures (as known
- *                       to the processor when it first saw the dossier)
+ *                       service level "full" in catalog.procedures (the
+ *                       processor applies the catalog's level with every
+ *                       event; a dossier keeps the highest level seen)
  *   received_svc_full_online     ... and the channel is online
  *   received_svc_partial         ... level "partial"
  *   received_svc_partial_online  ... level "partial" and online
