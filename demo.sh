@@ -61,6 +61,8 @@ build/processors/classify/chiso-classify "${COMMON[@]}" "${REDIS[@]}" >"$LOGS/cl
 PIDS+=($!)
 build/sinks/snapshot/chiso-snapshot "${COMMON[@]}" "${REDIS[@]}" >"$LOGS/snapshot.log" 2>&1 &
 PIDS+=($!)
+build/sinks/alerts/chiso-alerts "${COMMON[@]}" "${REDIS[@]}" >"$LOGS/alerts.log" 2>&1 &
+PIDS+=($!)
 sleep 2
 say "simulating $DAYS days from $START at $RATE events/s (seed $SEED)"
 build/producers/simulate/chiso-simulate "${COMMON[@]}" --seed "$SEED" --start "$START" --days "$DAYS" \
@@ -70,9 +72,11 @@ PIDS+=($!)
 cat >&2 <<EOT
 
   Kafka   $CHISO_BROKERS      Redis   127.0.0.1:$CHISO_REDIS_PORT
-  Metrics http://127.0.0.1:9101/metrics (classify), http://127.0.0.1:9102/metrics (snapshot)
+  Metrics http://127.0.0.1:9101/metrics (classify), :9102 (snapshot), :9103 (alerts)
   Read the score snapshots yourself, in another terminal:
     kcat -b $CHISO_BROKERS -C -t scores -e -f '%k  %s\n'
+  and the overdue alerts:
+    kcat -b $CHISO_BROKERS -C -t alerts -e
   Live view starts in 3 s; Ctrl-C stops everything.
 
 EOT
