@@ -1138,6 +1138,16 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         rc = 0;
     }
 
+    /* every effect of the batch is acknowledged by Redis: the latency of
+     * each record is from its Kafka timestamp to now */
+    int64_t now_ms = chiso_now_wall_ms();
+    for (int i = 0; i < b->nmsgs; i++) {
+        rd_kafka_timestamp_type_t tstype;
+        int64_t ts = rd_kafka_message_timestamp(b->msgs[i], &tstype);
+        if (ts > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+            chiso_histogram_observe(b->m_latency, (double)(now_ms - ts) / 1000.0);
+    }
+
     /* 3. outputs: class changes, dirty index, metrics */
     uint64_t applied = 0, duplicates = 0, replayed = 0;
     for (int i = 0; i < b->nitems; i++) {
@@ -1198,13 +1208,6 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     commit(b, sync_commit);
     chiso_counter_add(b->m_committed, (uint64_t)b->nmsgs);
     chiso_counter_add(b->m_batches, 1);
-    int64_t now_ms = chiso_now_wall_ms();
-    for (int i = 0; i < b->nmsgs; i++) {
-        rd_kafka_timestamp_type_t tstype;
-        int64_t ts = rd_kafka_message_timestamp(b->msgs[i], &tstype);
-        if (ts > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
-            chiso_histogram_observe(b->m_latency, (double)(now_ms - ts) / 1000.0);
-    }
     chiso_histogram_observe(b->m_batch_seconds, (double)(chiso_now_mono_us() - t0) / 1e6);
 out:
     while (b->outstanding > 0)

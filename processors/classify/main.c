@@ -32,7 +32,7 @@ static const chiso_cfg_def config_defs[] = {
     CHISO_REDIS_CFG_DEFS,
     {"group.id", CHISO_CFG_STRING, "chiso-classify", "Kafka consumer group", NULL},
     {"batch.max", CHISO_CFG_INT, "5000", "most records applied in one batch", NULL},
-    {"batch.linger.ms", CHISO_CFG_INT, "20", "longest wait to fill a batch after its first record",
+    {"batch.linger.ms", CHISO_CFG_INT, "5", "longest wait to fill a batch after its first record",
      chiso_cfg_nonneg},
     {"catalog.wait.s", CHISO_CFG_INT, "30",
      "at start, how long to wait for catalog.procedures to be read to its end", chiso_cfg_nonneg},
