@@ -5,7 +5,8 @@
  * default: 20 departments, 104 communes) over a window of local days, in
  * time order, optionally with reordering, duplicates and malformed records,
  * and sends them to Kafka (dossier.events, after the unit records on
- * catalog.units) or writes them as JSON lines to stdout. With --truth it
+ * catalog.units and the procedure records on catalog.procedures) or writes
+ * them as JSON lines to stdout. With --truth it
  * writes the ground-truth counters the pipeline must reach.
  *
  * Streaming with bounded memory: arrivals are generated day by day in time
@@ -87,6 +88,8 @@ static const chiso_cfg_def cfg_defs[] = {
      "write each malformed record's bytes, base64, one per line, to FILE", NULL},
     {"units-out", CHISO_CFG_STRING, NULL, "also write the unit records as JSON lines to FILE",
      NULL},
+    {"procedures-out", CHISO_CFG_STRING, NULL,
+     "also write the procedure records as JSON lines to FILE", NULL},
     {"truth", CHISO_CFG_STRING, NULL, "write the ground-truth counters (JSON) to FILE", NULL},
     {"reorder", CHISO_CFG_DOUBLE, "0", "fraction of events displaced later in the stream",
      chiso_cfg_fraction},
@@ -361,6 +364,71 @@ static int write_units(sim *s, FILE *f, rd_kafka_topic_t *rkt)
     return 0;
 }
 
+/* Self-check of a procedure record: it parses, and serializes back to the
+ * same bytes. */
+static int procedure_check(const char *json, size_t len)
+{
+    static char again[CHISO_PROCEDURE_UNITS_MAX * (CHISO_CODE_MAX + 3) + 4096];
+    chiso_procedure p;
+    chiso_reject rej;
+    int rc = chiso_procedure_parse(json, len, &p, &rej);
+    if (rc == 0) {
+        int n = chiso_procedure_to_json(&p, again, sizeof(again));
+        rc = n >= 0 && (size_t)n == len && memcmp(again, json, len) == 0 ? 0 : CHISO_EINVAL;
+    }
+    chiso_procedure_clear(&p);
+    return rc == 0 ? 0 : CHISO_EINVAL;
+}
+
+/* Every procedure of the model as a catalog.procedures record (key = code),
+ * to FILE and/or Kafka. */
+static int write_procedures(sim *s, FILE *f, rd_kafka_topic_t *rkt)
+{
+    static char buf[CHISO_PROCEDURE_UNITS_MAX * (CHISO_CODE_MAX + 3) + 4096];
+    int rc = 0;
+    for (int i = 0; i < s->pv->nprocs && rc == 0; i++) {
+        chiso_procedure p;
+        if (sim_procedure_record(s->pv, i, &p) != 0) {
+            rc = CHISO_ENOMEM;
+        } else {
+            int n = chiso_procedure_to_json(&p, buf, sizeof(buf));
+            if (n < 0) {
+                LOG_ERROR("procedure %s does not serialize", p.procedure);
+                rc = CHISO_ERANGE;
+            } else if (procedure_check(buf, (size_t)n) != 0) {
+                LOG_ERROR("self-check: procedure record does not parse back: %s", buf);
+                rc = CHISO_EINVAL;
+            } else if (f && (fwrite(buf, 1, (size_t)n, f) != (size_t)n || fputc('\n', f) == EOF)) {
+                rc = CHISO_EIO;
+            } else if (rkt &&
+                       produce(s, rkt, p.procedure, strlen(p.procedure), buf, (size_t)n) != 0) {
+                rc = CHISO_EIO;
+            }
+        }
+        chiso_procedure_clear(&p);
+    }
+    return rc;
+}
+
+/* Write the catalog records of one kind to --<opt> FILE (if set) and to
+ * Kafka (if rkt). */
+static int write_catalog(sim *s, const char *path, rd_kafka_topic_t *rkt,
+                         int (*fn)(sim *, FILE *, rd_kafka_topic_t *))
+{
+    FILE *f = NULL;
+    int rc;
+    if (path && !(f = fopen(path, "w"))) {
+        LOG_ERROR("cannot write %s: %s", path, strerror(errno));
+        return CHISO_EIO;
+    }
+    rc = fn(s, f, rkt);
+    if (f && fclose(f) != 0 && rc == 0)
+        rc = CHISO_EIO;
+    if (rc != 0)
+        LOG_ERROR("writing the catalog records%s%s failed", path ? " to " : "", path ? path : "");
+    return rc;
+}
+
 static void pct(char *buf, size_t size, uint64_t a, uint64_t b)
 {
     if (b)
@@ -394,6 +462,23 @@ static void log_summary(const sim *s)
              fp, dfp, cfp, fon);
     LOG_INFO("truth: departments %.2f%% of resolved",
              f.resolved ? 100.0 * (double)f.k_resolved[0] / (double)f.resolved : 0.0);
+    char sf[16], sfo[16], sp[16], spo[16], s1[16], s2[16], s3[16];
+    pct(sf, sizeof(sf), f.svc_full, f.received);
+    pct(sfo, sizeof(sfo), f.svc_full_online, f.svc_full);
+    pct(sp, sizeof(sp), f.svc_partial, f.received);
+    pct(spo, sizeof(spo), f.svc_partial_online, f.svc_partial);
+    LOG_INFO("truth: received for full-process services %s (online %s), for partial services "
+             "%s (online %s)",
+             sf, sfo, sp, spo);
+    pct(s1, sizeof(s1), f.supplements[1], f.received);
+    pct(s2, sizeof(s2), f.supplements[2], f.received);
+    pct(s3, sizeof(s3), f.supplements[3], f.received);
+    LOG_INFO("truth: supplement requests: one answered %s, one waiting %s, two or more %s of "
+             "received",
+             s1, s2, s3);
+    if (f.ends_month)
+        LOG_INFO("truth: open at the window end %llu (overdue %llu)",
+                 (unsigned long long)f.open_end, (unsigned long long)f.open_overdue_end);
 }
 
 int main(int argc, char **argv)
@@ -406,8 +491,7 @@ int main(int argc, char **argv)
     sim_heap_init(&heap, sizeof(sim_ev), ev_less);
     sim_heap_init(&dl, sizeof(delayed), dl_less);
     sim_arrival *arr = NULL;
-    FILE *uf = NULL;
-    rd_kafka_topic_t *rkt_units = NULL;
+    rd_kafka_topic_t *rkt_units = NULL, *rkt_procs = NULL;
 
     memset(&s, 0, sizeof(s));
     chiso_log_set_component("simulate");
@@ -516,18 +600,11 @@ int main(int argc, char **argv)
         LOG_ERROR("cannot write %s: %s", malformed_out, strerror(errno));
         goto out;
     }
-    const char *units_out = chiso_config_str(cfg, "units-out");
-    if (units_out) {
-        uf = fopen(units_out, "w");
-        if (!uf) {
-            LOG_ERROR("cannot write %s: %s", units_out, strerror(errno));
-            goto out;
-        }
-    }
-    char topic_events[256], topic_units[256];
+    char topic_events[256], topic_units[256], topic_procs[256];
     if (s.to_kafka) {
         chiso_topic_name(cfg, CHISO_TOPIC_DOSSIER_EVENTS, topic_events, sizeof(topic_events));
         chiso_topic_name(cfg, CHISO_TOPIC_CATALOG_UNITS, topic_units, sizeof(topic_units));
+        chiso_topic_name(cfg, CHISO_TOPIC_CATALOG_PROCEDURES, topic_procs, sizeof(topic_procs));
         if (chiso_kafka_ensure_topics_cfg(cfg, errstr, sizeof(errstr)) != 0) {
             LOG_ERROR("creating topics: %s", errstr);
             goto out;
@@ -539,7 +616,8 @@ int main(int argc, char **argv)
         }
         s.rkt_events = rd_kafka_topic_new(s.rk, topic_events, NULL);
         rkt_units = rd_kafka_topic_new(s.rk, topic_units, NULL);
-        if (!s.rkt_events || !rkt_units) {
+        rkt_procs = rd_kafka_topic_new(s.rk, topic_procs, NULL);
+        if (!s.rkt_events || !rkt_units || !rkt_procs) {
             LOG_ERROR("Kafka topic handle: %s", rd_kafka_err2str(rd_kafka_last_error()));
             goto out;
         }
@@ -547,20 +625,15 @@ int main(int argc, char **argv)
         static char obuf[1 << 20];
         setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
     }
-    if (write_units(&s, uf, rkt_units) != 0) {
-        LOG_ERROR("writing unit records failed");
+    /* The catalog goes first, so a consumer knows every unit and procedure
+     * before the first dossier event names it. */
+    if (write_catalog(&s, chiso_config_str(cfg, "units-out"), rkt_units, write_units) != 0 ||
+        write_catalog(&s, chiso_config_str(cfg, "procedures-out"), rkt_procs, write_procedures) !=
+            0)
         goto out;
-    }
-    if (uf) {
-        if (fclose(uf) != 0) {
-            uf = NULL;
-            LOG_ERROR("writing %s: %s", units_out, strerror(errno));
-            goto out;
-        }
-        uf = NULL;
-    }
     if (s.to_kafka)
-        LOG_INFO("sent %d unit records to %s", s.pv->nunits, topic_units);
+        LOG_INFO("sent %d unit records to %s and %d procedure records to %s", s.pv->nunits,
+                 topic_units, s.pv->nprocs, topic_procs);
 
     char sday[CHISO_PERIOD_STRLEN];
     chiso_period_key(start, CHISO_PERIOD_DAY, sday);
@@ -593,7 +666,7 @@ int main(int argc, char **argv)
             }
             int n = sim_dossier_generate(s.pv, &arr[i], day, (uint32_t)i + 1, serial++, window_end,
                                          evs);
-            if (sim_truth_add(s.truth, evs, n) != 0) {
+            if (sim_truth_add(s.truth, s.pv, evs, n) != 0) {
                 LOG_ERROR("internal error: a contribution falls outside the truth's days");
                 goto out;
             }
@@ -690,8 +763,8 @@ out:
         LOG_ERROR("writing %s: %s", chiso_config_str(cfg, "malformed-out"), strerror(errno));
         rc = 1;
     }
-    if (uf)
-        fclose(uf);
+    if (rkt_procs)
+        rd_kafka_topic_destroy(rkt_procs);
     if (rkt_units)
         rd_kafka_topic_destroy(rkt_units);
     if (s.rkt_events)

@@ -5,7 +5,8 @@
  * Calibration targets (DOMAIN.md, Hưng Yên Q3 2025): ~2,900 dossiers a day;
  * 6.5% of them at departments, 93.5% at communes; online share ~95% at
  * departments and ~90% at communes; on time ~97.5% at departments and
- * ~99.2% at communes; about 80% of online dossiers full-process. The knobs
+ * ~99.2% at communes; about 80% of online dossiers full-process; a few
+ * percent of dossiers with a supplement request. The knobs
  * that reach these targets are the named constants below; docs/simulator.md
  * lists the figures a default run actually produces.
  *
@@ -20,20 +21,23 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chiso/common.h"
 #include "chiso/vntime.h"
 
 /* Stream labels for sim_seed_mix(). */
 #define STREAM_PROVINCE 1
 #define STREAM_DAY      2
 #define STREAM_DOSSIER  3
+#define STREAM_CATALOG  4 /* catalog-only procedure attributes */
+#define STREAM_EXTRA    5 /* a dossier's supplement cycles and return details */
 
 /* ---- calibration constants ------------------------------------------------ */
 
 #define SHARE_DEPARTMENTS   0.065 /* of dossiers: 16,095 / 246,656 resolved */
 #define ONLINE_DEPARTMENT   0.955 /* target online share of received dossiers */
 #define ONLINE_COMMUNE      0.902
-#define LATE_DEPARTMENT     0.042  /* mean P(late); gives ~97.5% on time (measured) */
-#define LATE_COMMUNE        0.0069 /* gives ~99.2% on time (measured) */
+#define LATE_DEPARTMENT     0.0385 /* mean P(late); gives ~97.5% on time (measured) */
+#define LATE_COMMUNE        0.0051 /* gives ~99.2% on time (measured) */
 #define FULL_GIVEN_LEVEL4   0.93   /* online dossier of a level-4 procedure stays full */
 #define P_NOT_ACCEPTED_ON   0.012
 #define P_NOT_ACCEPTED_OFF  0.003
@@ -47,6 +51,17 @@
 #define P_COMPLAINT         0.0015
 #define P_DENIED            0.025
 #define P_POSTAL_OF_OFFLINE 0.05
+
+/* Supplement cycles (yêu cầu bổ sung). A procedure's P(request) is drawn
+ * around these means; of the dossiers with a request, a share is never
+ * answered (stopped or withdrawn weeks later) and a rare share needs two or
+ * three requests (late from the second one, docs/ontime.md). */
+#define SUPPLEMENT_DEPARTMENT 0.055
+#define SUPPLEMENT_COMMUNE    0.025
+#define P_SUP_ABANDONED       0.05
+#define P_SUP_MULTI           0.06
+#define P_SUP_THREE           0.15 /* of the multi ones */
+#define P_SUP_SAME_DAY        0.10 /* the answer comes the same day */
 
 /* Day-of-week factors (Monday..Sunday) by channel; a Saturday morning
  * desk is open in many communes, nothing on Sunday. */
@@ -137,6 +152,125 @@ static const char *const commune_names[] = {
     "Xã Phụ Dực",         "Xã Tân Tiến",
 };
 #define N_COMMUNE_NAMES (sizeof(commune_names) / sizeof(commune_names[0]))
+
+/* Procedure names: the commune list is the shared commune catalogue; a
+ * department's procedures take the department list in turn (qualified by
+ * the department's name once the list is used up). */
+static const char *const commune_proc_names[] = {
+    "Đăng ký khai sinh",
+    "Chứng thực bản sao từ bản chính",
+    "Đăng ký thường trú",
+    "Chứng thực chữ ký",
+    "Đăng ký kết hôn",
+    "Đăng ký khai tử",
+    "Xác nhận tình trạng hôn nhân",
+    "Đăng ký tạm trú",
+    "Cấp bản sao trích lục hộ tịch",
+    "Chứng thực hợp đồng, giao dịch liên quan đến nhà ở",
+    "Đăng ký biến động quyền sử dụng đất",
+    "Đăng ký hộ kinh doanh",
+    "Đăng ký thay đổi, cải chính, bổ sung hộ tịch",
+    "Đăng ký nhận cha, mẹ, con",
+    "Đăng ký lại khai sinh",
+    "Liên thông đăng ký khai sinh, thường trú, cấp thẻ bảo hiểm y tế cho trẻ em dưới 6 tuổi",
+    "Liên thông đăng ký khai tử, xóa đăng ký thường trú, hưởng chế độ tử tuất",
+    "Cấp giấy phép xây dựng nhà ở riêng lẻ",
+    "Đăng ký đất đai, tài sản gắn liền với đất lần đầu",
+    "Đăng ký thay đổi nội dung đăng ký hộ kinh doanh",
+    "Tạm ngừng kinh doanh hộ kinh doanh",
+    "Chấm dứt hoạt động hộ kinh doanh",
+    "Trợ cấp xã hội hằng tháng",
+    "Hỗ trợ chi phí mai táng",
+    "Xác nhận hộ nghèo, hộ cận nghèo",
+    "Đăng ký giám hộ",
+    "Đăng ký chấm dứt giám hộ",
+    "Đăng ký lại kết hôn",
+    "Đăng ký lại khai tử",
+    "Khai báo tạm vắng",
+    "Xóa đăng ký thường trú",
+    "Tách hộ",
+    "Điều chỉnh thông tin trong Cơ sở dữ liệu về cư trú",
+    "Hòa giải tranh chấp đất đai",
+    "Gia hạn giấy phép xây dựng",
+    "Cấp giấy phép kinh doanh bán lẻ sản phẩm rượu",
+    "Cấp giấy phép kinh doanh bán lẻ sản phẩm thuốc lá",
+    "Công nhận danh hiệu gia đình văn hóa",
+    "Đăng ký hoạt động thư viện tư nhân",
+    "Chuyển trường đối với học sinh tiểu học",
+    "Chuyển trường đối với học sinh trung học cơ sở",
+    "Xét tuyển sinh vào trung học cơ sở",
+    "Hỗ trợ khôi phục sản xuất vùng bị thiệt hại do thiên tai",
+    "Xác nhận người có công với cách mạng",
+    "Giải quyết chế độ mai táng phí đối với cựu chiến binh",
+    "Đăng ký nuôi con nuôi trong nước",
+    "Đăng ký khai sinh có yếu tố nước ngoài",
+    "Đăng ký kết hôn có yếu tố nước ngoài",
+    "Đăng ký khai tử có yếu tố nước ngoài",
+    "Ghi vào sổ hộ tịch việc hộ tịch đã giải quyết ở nước ngoài",
+    "Chứng thực di chúc",
+    "Chứng thực văn bản thỏa thuận phân chia di sản",
+    "Chứng thực văn bản khai nhận di sản",
+    "Cấp giấy xác nhận thông tin về cư trú",
+    "Thông báo thành lập tổ hợp tác",
+    "Đăng ký tổ chức lễ hội",
+    "Thông báo tổ chức lễ hội",
+    "Hỗ trợ người lao động không có giao kết hợp đồng lao động",
+    "Đăng ký kế hoạch bảo vệ môi trường",
+    "Cấp giấy chứng nhận đủ điều kiện an toàn thực phẩm",
+};
+#define N_COMMUNE_PROC_NAMES (sizeof(commune_proc_names) / sizeof(commune_proc_names[0]))
+
+static const char *const department_proc_names[] = {
+    "Cấp phiếu lý lịch tư pháp",
+    "Cấp giấy chứng nhận quyền sử dụng đất, quyền sở hữu nhà ở",
+    "Cấp giấy phép xây dựng",
+    "Đăng ký thành lập doanh nghiệp",
+    "Cấp chứng chỉ hành nghề khám bệnh, chữa bệnh",
+    "Cấp giấy phép lao động cho người lao động nước ngoài",
+    "Cấp đổi giấy phép lái xe",
+    "Cấp giấy phép môi trường",
+    "Cấp chứng chỉ hành nghề hoạt động xây dựng",
+    "Thẩm định báo cáo nghiên cứu khả thi đầu tư xây dựng",
+    "Cấp giấy chứng nhận đủ điều kiện kinh doanh dược",
+    "Cấp giấy phép hoạt động cơ sở khám bệnh, chữa bệnh",
+    "Công nhận trường đạt chuẩn quốc gia",
+    "Cấp phép hoạt động giáo dục kỹ năng sống",
+    "Cấp giấy chứng nhận đăng ký hoạt động khoa học và công nghệ",
+    "Cấp giấy phép tổ chức biểu diễn nghệ thuật",
+    "Cấp giấy phép kinh doanh lữ hành nội địa",
+    "Đăng ký thay đổi nội dung đăng ký doanh nghiệp",
+    "Cấp giấy phép khai thác tài nguyên nước",
+    "Cấp giấy phép thăm dò khoáng sản",
+    "Giao đất, cho thuê đất",
+    "Chuyển mục đích sử dụng đất",
+    "Cấp giấy phép hoạt động điện lực",
+    "Cấp giấy chứng nhận đủ điều kiện sản xuất hóa chất",
+    "Cấp giấy phép sử dụng vật liệu nổ công nghiệp",
+    "Cấp giấy phép bán buôn sản phẩm rượu",
+    "Thẩm định thiết kế xây dựng triển khai sau thiết kế cơ sở",
+    "Cấp chứng chỉ hành nghề dược",
+    "Cấp giấy phép hoạt động trong lĩnh vực y tế",
+    "Cấp giấy phép thành lập hội",
+    "Công nhận ban vận động thành lập hội",
+    "Cấp giấy phép tổ chức hội nghị, hội thảo quốc tế",
+    "Cấp giấy chứng nhận đăng ký đầu tư",
+    "Điều chỉnh giấy chứng nhận đăng ký đầu tư",
+    "Cấp giấy xác nhận ưu đãi dự án sản xuất sản phẩm công nghiệp hỗ trợ",
+    "Đăng ký hoạt động tín ngưỡng",
+    "Cấp thẻ căn cước",
+    "Cấp giấy phép kinh doanh dịch vụ bảo vệ",
+    "Đăng ký con dấu",
+    "Cấp giấy chứng nhận đủ điều kiện về an ninh, trật tự",
+    "Cấp chứng chỉ hành nghề luật sư",
+    "Đăng ký hoạt động văn phòng công chứng",
+    "Cấp giấy phép xuất bản bản tin",
+    "Cấp giấy phép hoạt động ngoại hối",
+    "Đăng ký mã số thuế",
+    "Giải quyết hưởng bảo hiểm xã hội một lần",
+    "Cấp lại sổ bảo hiểm xã hội",
+    "Đăng ký nghĩa vụ quân sự",
+};
+#define N_DEPARTMENT_PROC_NAMES (sizeof(department_proc_names) / sizeof(department_proc_names[0]))
 
 /* Procedures per department, and offered by every commune. */
 #define PROCS_PER_DEPARTMENT 12
@@ -419,6 +553,34 @@ sim_province *sim_province_new(const sim_params *params, char *errstr, size_t er
         }
     }
 
+    /* Names and the catalog-only attributes, from their own stream so that
+     * the draws above (and the dossiers) do not depend on them. */
+    sim_rng rc;
+    sim_rng_seed(&rc, sim_seed_mix(params->seed, STREAM_CATALOG, 0));
+    for (int i = 0; i < np; i++) {
+        sim_procedure *p = &pv->procs[i];
+        bool commune = p->owner < 0;
+        if (commune) {
+            int k = i - nd * PROCS_PER_DEPARTMENT;
+            snprintf(p->name, sizeof(p->name), "%s", commune_proc_names[k % N_COMMUNE_PROC_NAMES]);
+        } else if ((size_t)i < N_DEPARTMENT_PROC_NAMES) {
+            snprintf(p->name, sizeof(p->name), "%s", department_proc_names[i]);
+        } else {
+            snprintf(p->name, sizeof(p->name), "%.150s (%.100s)",
+                     department_proc_names[i % N_DEPARTMENT_PROC_NAMES],
+                     pv->units[p->owner].rec.name);
+        }
+        /* DOMAIN.md: 966 procedures eligible for full-process, 907 offered. */
+        p->eligible_full = p->level == SIM_LEVEL_FULL || sim_rng_chance(&rc, 0.12);
+        p->paper_result_required = sim_rng_chance(&rc, 0.15);
+        p->population_connected = p->citizen && sim_rng_chance(&rc, 0.9);
+        p->announced_on_time = sim_rng_chance(&rc, 0.97);
+        p->published_on_time = sim_rng_chance(&rc, 0.95);
+        p->published_complete = sim_rng_chance(&rc, 0.98);
+        double q = sim_rng_unit(&rc);
+        p->p_supplement = (commune ? SUPPLEMENT_COMMUNE : SUPPLEMENT_DEPARTMENT) * 2.0 * q;
+    }
+
     /* P(online | the procedure is offered online) so that the unit's online
      * share of dossiers meets its kind's target. */
     for (int i = 1; i < pv->nunits; i++) {
@@ -459,6 +621,59 @@ void sim_province_free(sim_province *pv)
     free(pv->proc_list);
     free(pv->proc_cum);
     free(pv);
+}
+
+chiso_service_level sim_level_chiso(sim_level level)
+{
+    switch (level) {
+    case SIM_LEVEL_FULL:
+        return CHISO_LEVEL_FULL;
+    case SIM_LEVEL_PARTIAL:
+        return CHISO_LEVEL_PARTIAL;
+    case SIM_LEVEL_NONE:
+        return CHISO_LEVEL_NONE;
+    }
+    return CHISO_LEVEL_UNKNOWN;
+}
+
+int sim_procedure_record(const sim_province *pv, int i, chiso_procedure *out)
+{
+    const sim_procedure *p = &pv->procs[i];
+    memset(out, 0, sizeof(*out));
+    snprintf(out->procedure, sizeof(out->procedure), "%s", p->code);
+    snprintf(out->name, sizeof(out->name), "%s", p->name);
+    out->level = sim_level_chiso(p->level);
+    out->eligible_full = p->eligible_full;
+    out->fee = p->fee;
+    /* DOMAIN.md: every fee-bearing procedure offered online is integrated. */
+    out->payment_integrated = p->fee && p->level != SIM_LEVEL_NONE;
+    out->paper_result_required = p->paper_result_required;
+    out->citizen_subject = p->citizen;
+    out->population_data_connected = p->population_connected;
+    out->announced_on_time = p->announced_on_time;
+    out->published_on_time = p->published_on_time;
+    out->published_complete = p->published_complete;
+
+    int first = 0, n = 0;
+    if (p->owner >= 0) {
+        first = p->owner;
+        n = 1;
+    } else {
+        int nd = pv->params.departments, nc = pv->params.communes;
+        if (nc <= CHISO_PROCEDURE_UNITS_MAX) {
+            first = 1 + nd;
+            n = nc;
+        }
+    }
+    if (n > 0) {
+        out->units = calloc((size_t)n, sizeof(*out->units));
+        if (!out->units)
+            return CHISO_ENOMEM;
+        for (int k = 0; k < n; k++)
+            memcpy(out->units[k], pv->units[first + k].rec.unit, sizeof(out->units[k]));
+        out->nunits = n;
+    }
+    return 0;
 }
 
 /* ---- arrivals ------------------------------------------------------------------ */
@@ -585,10 +800,48 @@ static partial_reason pick_partial_reason(sim_rng *r, const sim_procedure *p)
     return PR_POSTAL_NO_COPY;
 }
 
+/* The supplement requests of a dossier processed from `tproc` and due to be
+ * resolved at `tres`, each with its answer: one cycle mostly, two or three
+ * rarely. Sets *first_req to the first request and *last_answer to the
+ * last answer. Returns 1 when the first request is never answered (no
+ * answer emitted), 0 otherwise. */
+static int supplements(sim_rng *rx, int64_t tproc, int64_t tres, life *l, int64_t *first_req,
+                       int64_t *last_answer)
+{
+    double v = sim_rng_unit(rx);
+    bool abandoned = v < P_SUP_ABANDONED;
+    int nreq = 1;
+    if (!abandoned && v < P_SUP_ABANDONED + P_SUP_MULTI)
+        nreq = sim_rng_chance(rx, P_SUP_THREE) ? 3 : 2;
+    int64_t t = next_office(tproc + 60 +
+                            (int64_t)((double)(tres - tproc) * (0.1 + 0.5 * sim_rng_unit(rx))));
+    *first_req = t;
+    for (int k = 0; k < nreq; k++) {
+        put(l, CHISO_EV_SUPPLEMENT_REQUESTED, t, 0, 0, 0);
+        if (abandoned)
+            return 1;
+        /* The applicant answers the same day sometimes, else 1..12 days
+         * later (online, at any hour). */
+        int64_t ts;
+        if (sim_rng_chance(rx, P_SUP_SAME_DAY)) {
+            ts = t + sim_rng_range(rx, 600, 3 * 3600);
+        } else {
+            int w = 1;
+            while (w < 12 && sim_rng_chance(rx, 0.6))
+                w++;
+            ts = pick_time(rx, prof_online, chiso_local_day(t) + w);
+        }
+        put(l, CHISO_EV_SUPPLEMENT_RECEIVED, ts, 0, 0, 0);
+        *last_answer = ts;
+        t = next_office(ts + sim_rng_range(rx, 3600, 3 * 86400));
+    }
+    return 0;
+}
+
 int sim_dossier_generate(const sim_province *pv, const sim_arrival *a, int32_t day, uint32_t dseq,
                          uint32_t serial, int64_t window_end, sim_ev *out)
 {
-    sim_rng r;
+    sim_rng r, rx;
     const sim_unit *u = &pv->units[a->unit];
     const sim_procedure *p = &pv->procs[a->proc];
     bool online = a->channel == CHISO_CHANNEL_ONLINE;
@@ -601,6 +854,10 @@ int sim_dossier_generate(const sim_province *pv, const sim_arrival *a, int32_t d
 
     sim_rng_seed(&r, sim_seed_mix(pv->params.seed, STREAM_DOSSIER,
                                   ((uint64_t)(uint32_t)day << 32) | a->gen_index));
+    /* Draws added after the first version (supplements, paper copies) come
+     * from a second stream, so the main stream keeps its shape. */
+    sim_rng_seed(&rx, sim_seed_mix(pv->params.seed, STREAM_EXTRA,
+                                   ((uint64_t)(uint32_t)day << 32) | a->gen_index));
     int64_t t0 = a->at;
     put(&l, CHISO_EV_SUBMITTED, t0, 0, a->channel, 0);
 
@@ -673,6 +930,37 @@ int sim_dossier_generate(const sim_province *pv, const sim_arrival *a, int32_t d
         goto done;
     }
 
+    /* Supplement cycles: they move the resolution later by the days spent
+     * waiting, so a dossier on time stays on time (docs/ontime.md excludes
+     * those days); two or more requests make it late; a request never
+     * answered ends in `stopped` or `withdrawn` weeks later. */
+    if (sim_rng_chance(&rx, p->p_supplement)) {
+        int64_t tq = 0, ts = 0;
+        if (supplements(&rx, tproc, tres, &l, &tq, &ts) != 0) {
+            int64_t t = next_office(tq + sim_rng_range(&rx, 15, 30) * 86400);
+            put(&l, sim_rng_chance(&rx, 0.7) ? CHISO_EV_STOPPED : CHISO_EV_WITHDRAWN, t, 0, 0, 0);
+            goto done;
+        }
+        /* Resolve `wait` days later than planned, on a working day no later
+         * than that (or on the answer's day itself, even a weekend, when
+         * no working day fits), so the plan's on-time status holds. */
+        int32_t sday = chiso_local_day(ts);
+        int32_t lim = resday + (sday - chiso_local_day(tq));
+        if (lim < sday)
+            lim = sday;
+        int32_t nd = lim;
+        while (!is_workday(nd) && nd > sday)
+            nd--;
+        if (!is_workday(nd) && add_workdays(nd, 0) <= lim)
+            nd = add_workdays(nd, 0);
+        tres = is_workday(nd) ? office_instant(&rx, nd) : ts;
+        if (tres <= ts) /* later on the answer's day */
+            tres =
+                ts + 1 +
+                (int64_t)((double)(chiso_day_start(sday + 1) - ts - 2) * 0.5 * sim_rng_unit(&rx));
+        dt = tres - t1;
+    }
+
     if (p->fee) {
         int64_t tf = tproc + (int64_t)(dt * (0.01 + 0.05 * sim_rng_unit(&r))) + 30;
         int64_t tp = tf + (int64_t)(dt * (0.05 + 0.3 * sim_rng_unit(&r))) + 30;
@@ -698,9 +986,6 @@ int sim_dossier_generate(const sim_province *pv, const sim_arrival *a, int32_t d
                                                  : CHISO_REQ_FIELD_VERIFICATION;
         put(&l, CHISO_EV_REQUIREMENT, t, 0, (uint8_t)kind, 0);
     }
-    /* supplement_requested / supplement_received are deliberately not
-     * generated yet: their on-time rule comes in a later issue. */
-
     /* Resolution. */
     bool e_result;
     if (!online)
@@ -725,17 +1010,20 @@ int sim_dossier_generate(const sim_province *pv, const sim_arrival *a, int32_t d
     if (online) {
         if (why == PR_COUNTER || (!e_result && sim_rng_chance(&r, 0.6))) {
             dl = CHISO_DELIVERY_COUNTER;
+            copy = e_result && sim_rng_chance(&rx, 0.25); /* collects a paper copy */
         } else if (why == PR_POSTAL_NO_COPY || !e_result) {
             dl = CHISO_DELIVERY_POSTAL;
         } else if (sim_rng_chance(&r, 0.85)) {
             dl = CHISO_DELIVERY_ONLINE;
+            copy = sim_rng_chance(&rx, 0.08); /* a paper copy too, sent by post */
         } else {
             dl = CHISO_DELIVERY_POSTAL;
             copy = true;
         }
     } else {
         dl = sim_rng_chance(&r, 0.85) ? CHISO_DELIVERY_COUNTER : CHISO_DELIVERY_POSTAL;
-        copy = dl == CHISO_DELIVERY_POSTAL;
+        copy = dl == CHISO_DELIVERY_POSTAL ? e_result || sim_rng_chance(&rx, 0.5)
+                                           : e_result && sim_rng_chance(&rx, 0.2);
     }
     int64_t tret;
     if (dl == CHISO_DELIVERY_ONLINE)

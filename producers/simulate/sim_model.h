@@ -110,6 +110,7 @@ typedef enum sim_level {
 
 typedef struct sim_procedure {
     char code[CHISO_CODE_MAX + 1]; /* "1.001234" */
+    char name[CHISO_NAME_MAX + 1]; /* Vietnamese, UTF-8 */
     sim_level level;
     bool fee;       /* a fee or charge applies */
     int64_t amount; /* VND, > 0 when fee */
@@ -117,6 +118,14 @@ typedef struct sim_procedure {
     unsigned kinds; /* SIM_KIND_* of the units that offer it */
     int owner;      /* the offering department's unit index, -1 = every commune */
     bool citizen;   /* the applicant is a citizen (population data used) */
+    /* catalog-only attributes (catalog.procedures), from their own stream */
+    bool eligible_full;         /* eligible for full-process service */
+    bool paper_result_required; /* the law requires a paper result */
+    bool population_connected;  /* connected to the population database */
+    bool announced_on_time;
+    bool published_on_time;
+    bool published_complete;
+    double p_supplement; /* P(a received dossier gets a supplement request) */
 } sim_procedure;
 
 typedef struct sim_unit {
@@ -151,6 +160,15 @@ typedef struct sim_province {
  * Caller frees with sim_province_free(). */
 sim_province *sim_province_new(const sim_params *params, char *errstr, size_t errstr_size);
 void sim_province_free(sim_province *pv);
+
+/* The contract's service level of a model level. */
+chiso_service_level sim_level_chiso(sim_level level);
+
+/* The catalog.procedures record of procedure `i` (CONTRACT.md). `units`
+ * lists the owning department, or every commune when there are at most
+ * CHISO_PROCEDURE_UNITS_MAX of them (empty = every unit otherwise). Returns
+ * 0, or CHISO_ENOMEM; the caller releases it with chiso_procedure_clear(). */
+int sim_procedure_record(const sim_province *pv, int i, chiso_procedure *out);
 
 /* ---- arrivals ----------------------------------------------------------- */
 
@@ -196,14 +214,13 @@ typedef struct sim_ev {
 #define SIM_F_PAPER_COPY 0x40u /* returned */
 #define SIM_F_SATISFIED  0x80u /* rated */
 
-#define SIM_EV_MAX 16 /* events of one dossier, at most */
+#define SIM_EV_MAX 20 /* events of one dossier, at most */
 
 /* Generate the lifecycle of the dossier of arrival `a` on `day`, number
  * `dseq` of that day and `serial` overall. Writes its events with
- * at < window_end into out (time order, n = 1..), returns how many.
- * supplement_requested / supplement_received are NOT generated in this
- * version: their on-time rule (elapsed time excluded, two requests = late)
- * comes with a later issue. */
+ * at < window_end into out (time order, n = 1..), returns how many (at
+ * most SIM_EV_MAX). Every path of CONTRACT.md occurs, supplement cycles
+ * included (docs/simulator.md lists them with their shares). */
 int sim_dossier_generate(const sim_province *pv, const sim_arrival *a, int32_t day, uint32_t dseq,
                          uint32_t serial, int64_t window_end, sim_ev *out);
 

@@ -4,9 +4,9 @@
  * The rules are restated here from their sources, on purpose without
  * calling the pipeline's implementation of them:
  *   - counters and their days: core/include/chiso/counters.h;
- *   - on time: the local day of `resolved.at` <= the local day of the
- *     `received` event's `due_at` (supplements are not simulated yet);
- *   - class: Decision 1042 as DOMAIN.md states it (truth_class below).
+ *   - on time, overdue and open: docs/ontime.md (first_overdue_day below);
+ *   - class: Decision 1042 as DOMAIN.md states it (truth_class below);
+ *   - service level: the procedure's level in the simulator's own model.
  *
  * Storage: a dense array of per-unit, per-day counters (uint32) over the
  * window plus SIM_TRUTH_SLACK_DAYS, and per-unit open / open_overdue at the
@@ -36,6 +36,7 @@ struct sim_truth {
     int *day_per[NKINDS];      /* [cap] -> index into per[k] */
     uint64_t *open[NKINDS];    /* [unit][nper][2]: open, open_overdue */
     uint64_t dossiers;
+    uint64_t sup[4]; /* received dossiers by supplement pattern (sim_truth_figures) */
 };
 
 static uint32_t *cell(const sim_truth *t, int unit, int32_t di)
@@ -103,11 +104,13 @@ typedef struct facts {
     int64_t closed_at; /* earliest of resolved, withdrawn, stopped, not_accepted */
     bool requirement;
     bool returned;
-    bool returned_counter;     /* a returned event with delivery counter */
-    bool returned_postal_bare; /* a returned event by post without paper_copy */
-    bool fee_applies;          /* fee_requested with amount > 0 */
-    bool paid_platform;        /* paid through dvcqg_platform */
-    bool paid_other;           /* paid by any other method */
+    bool returned_counter;                    /* a returned event with delivery counter */
+    bool returned_postal_bare;                /* a returned event by post without paper_copy */
+    bool fee_applies;                         /* fee_requested with amount > 0 */
+    bool paid_platform;                       /* paid through dvcqg_platform */
+    bool paid_other;                          /* paid by any other method */
+    int nreq, nans;                           /* supplement requests (distinct times) and answers */
+    int64_t req[SIM_EV_MAX], ans[SIM_EV_MAX]; /* ascending */
 } facts;
 
 typedef enum truth_class {
@@ -116,6 +119,21 @@ typedef enum truth_class {
     TC_PARTIAL,
     TC_OFFLINE,
 } truth_class;
+
+/* Insert `at` into the ascending set v[0..*n). */
+static void add_time(int64_t *v, int *n, int64_t at)
+{
+    int i = *n;
+    for (int k = 0; k < *n; k++)
+        if (v[k] == at)
+            return;
+    while (i > 0 && v[i - 1] > at) {
+        v[i] = v[i - 1];
+        i--;
+    }
+    v[i] = at;
+    (*n)++;
+}
 
 static void gather(const sim_ev *evs, int n, facts *f)
 {
@@ -154,6 +172,12 @@ static void gather(const sim_ev *evs, int n, facts *f)
             break;
         case CHISO_EV_REQUIREMENT:
             f->requirement = true;
+            break;
+        case CHISO_EV_SUPPLEMENT_REQUESTED:
+            add_time(f->req, &f->nreq, e->at);
+            break;
+        case CHISO_EV_SUPPLEMENT_RECEIVED:
+            add_time(f->ans, &f->nans, e->at);
             break;
         case CHISO_EV_RETURNED:
             f->returned = true;
@@ -200,6 +224,45 @@ static truth_class truth_class_of(const facts *f)
     return TC_FULL;
 }
 
+static int32_t max32(int32_t a, int32_t b)
+{
+    return a > b ? a : b;
+}
+
+#define NEVER INT32_MAX
+
+/* docs/ontime.md: the first overdue day B of a received dossier (received
+ * on day `rday`, due on day `dday`), or NEVER while it waits on one
+ * supplement request made in time. */
+static int32_t first_overdue_day(const facts *f, int32_t rday, int32_t dday)
+{
+    if (f->nreq >= 2) /* late from the second request on */
+        return max32(rday, chiso_local_day(f->req[1]));
+    if (f->nreq == 1) {
+        int32_t q = chiso_local_day(f->req[0]);
+        if (q > dday) /* already late when asking */
+            return max32(rday, dday + 1);
+        for (int k = 0; k < f->nans; k++) {
+            if (f->ans[k] >= f->req[0]) /* the days waiting are excluded */
+                return max32(rday, dday + (chiso_local_day(f->ans[k]) - q) + 1);
+        }
+        return NEVER; /* judged at the request date, which was in time */
+    }
+    return max32(rday, dday + 1);
+}
+
+/* For the figures: 0 no supplement request, 1 one request answered, 2 one
+ * request still waiting, 3 two or more requests. */
+static int supplement_pattern(const facts *f)
+{
+    if (f->nreq != 1)
+        return f->nreq ? 3 : 0;
+    for (int k = 0; k < f->nans; k++)
+        if (f->ans[k] >= f->req[0])
+            return 1;
+    return 2;
+}
+
 static int bump(sim_truth *t, int unit, int32_t day, chiso_counter_id c)
 {
     int32_t di = day - t->first_day;
@@ -209,39 +272,48 @@ static int bump(sim_truth *t, int unit, int32_t day, chiso_counter_id c)
     return 0;
 }
 
-static int32_t max32(int32_t a, int32_t b)
-{
-    return a > b ? a : b;
-}
-
-int sim_truth_add(sim_truth *t, const sim_ev *evs, int n)
+int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n)
 {
     facts f;
     int rc = 0;
     if (n <= 0)
         return 0;
     int unit = evs[0].unit;
+    sim_level level = pv->procs[evs[0].proc].level;
     gather(evs, n, &f);
     t->dossiers++;
 
     int32_t rday = f.received ? chiso_local_day(f.received_at) : 0;
     int32_t dday = f.received ? chiso_local_day(f.due_at) : 0;
+    int32_t bday = f.received ? first_overdue_day(&f, rday, dday) : NEVER;
     int32_t cday = 0;
     if (f.received) {
+        bool online = f.submitted && f.channel == CHISO_CHANNEL_ONLINE;
         rc |= bump(t, unit, rday, CHISO_C_RECEIVED);
-        if (f.submitted && f.channel == CHISO_CHANNEL_ONLINE)
+        if (online)
             rc |= bump(t, unit, rday, CHISO_C_RECEIVED_ONLINE);
         else if (f.submitted && f.channel == CHISO_CHANNEL_DIRECT)
             rc |= bump(t, unit, rday, CHISO_C_RECEIVED_DIRECT);
         else if (f.submitted && f.channel == CHISO_CHANNEL_POSTAL)
             rc |= bump(t, unit, rday, CHISO_C_RECEIVED_POSTAL);
+        /* the service level of the procedure, from the model's catalog */
+        if (level == SIM_LEVEL_FULL) {
+            rc |= bump(t, unit, rday, CHISO_C_RECEIVED_SVC_FULL);
+            if (online)
+                rc |= bump(t, unit, rday, CHISO_C_RECEIVED_SVC_FULL_ONLINE);
+        } else if (level == SIM_LEVEL_PARTIAL) {
+            rc |= bump(t, unit, rday, CHISO_C_RECEIVED_SVC_PARTIAL);
+            if (online)
+                rc |= bump(t, unit, rday, CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE);
+        }
+        t->sup[supplement_pattern(&f)]++;
     }
     if (f.resolved) {
         int32_t sday = chiso_local_day(f.resolved_at);
         rc |= bump(t, unit, sday, CHISO_C_RESOLVED);
         if (f.received)
-            rc |= bump(t, unit, sday,
-                       sday <= dday ? CHISO_C_RESOLVED_ON_TIME : CHISO_C_RESOLVED_LATE);
+            rc |=
+                bump(t, unit, sday, sday < bday ? CHISO_C_RESOLVED_ON_TIME : CHISO_C_RESOLVED_LATE);
         switch (truth_class_of(&f)) {
         case TC_FULL:
             rc |= bump(t, unit, sday, CHISO_C_FULL_PROCESS);
@@ -261,13 +333,13 @@ int sim_truth_add(sim_truth *t, const sim_ev *evs, int n)
             cday = max32(rday, chiso_local_day(f.closed_at));
             rc |= bump(t, unit, cday, CHISO_C_CLOSED);
         }
-        if (!f.closed || cday > dday)
-            rc |= bump(t, unit, max32(dday + 1, rday), CHISO_C_OVERDUE_BEGAN);
-        if (f.closed && cday > dday)
+        if (bday != NEVER && (!f.closed || cday >= bday))
+            rc |= bump(t, unit, bday, CHISO_C_OVERDUE_BEGAN);
+        if (bday != NEVER && f.closed && cday >= bday)
             rc |= bump(t, unit, cday, CHISO_C_OVERDUE_CLOSED);
 
         /* Open at the end E of each month, quarter and year: received by E,
-         * not closed by E; overdue when E is past the due day. */
+         * not closed by E; overdue from the first overdue day on. */
         for (int k = 0; k < NKINDS; k++) {
             for (int p = 0; p < t->nper[k]; p++) {
                 int32_t e = t->per[k][p].last_day;
@@ -277,7 +349,7 @@ int sim_truth_add(sim_truth *t, const sim_ev *evs, int n)
                     break;
                 uint64_t *o = t->open[k] + ((size_t)unit * (size_t)t->nper[k] + (size_t)p) * 2;
                 o[0]++;
-                if (e > dday)
+                if (e >= bday)
                     o[1]++;
             }
         }
@@ -455,8 +527,13 @@ int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_
 void sim_truth_figures_get(const sim_truth *t, const sim_province *pv, sim_truth_figures *out)
 {
     uint64_t c[CHISO_C_COUNT];
+    /* the month holding the window's last day */
+    int month_end = t->day_per[0][t->ndays - 1];
     memset(out, 0, sizeof(*out));
+    out->ends_month = t->per[0][month_end].last_day == t->first_day + t->ndays - 1;
     out->dossiers = t->dossiers;
+    for (int i = 0; i < 4; i++)
+        out->supplements[i] = t->sup[i];
     for (int u = 0; u < t->nunits; u++) {
         sum_days(t, u, 0, t->cap - 1, c);
         out->received += c[CHISO_C_RECEIVED];
@@ -466,6 +543,15 @@ void sim_truth_figures_get(const sim_truth *t, const sim_province *pv, sim_truth
         out->full_process += c[CHISO_C_FULL_PROCESS];
         out->partial += c[CHISO_C_PARTIAL];
         out->offline += c[CHISO_C_OFFLINE];
+        out->svc_full += c[CHISO_C_RECEIVED_SVC_FULL];
+        out->svc_full_online += c[CHISO_C_RECEIVED_SVC_FULL_ONLINE];
+        out->svc_partial += c[CHISO_C_RECEIVED_SVC_PARTIAL];
+        out->svc_partial_online += c[CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE];
+        if (out->ends_month)
+            out->open_end += t->open[0][((size_t)u * (size_t)t->nper[0] + (size_t)month_end) * 2];
+        if (out->ends_month)
+            out->open_overdue_end +=
+                t->open[0][((size_t)u * (size_t)t->nper[0] + (size_t)month_end) * 2 + 1];
         int k = pv->units[u].rec.kind == CHISO_UNIT_DEPARTMENT ? 0
                 : pv->units[u].rec.kind == CHISO_UNIT_COMMUNE  ? 1
                                                                : -1;

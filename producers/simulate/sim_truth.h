@@ -12,6 +12,7 @@
 #ifndef CHISO_SIM_TRUTH_H
 #define CHISO_SIM_TRUTH_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -28,9 +29,10 @@ typedef struct sim_truth sim_truth;
 sim_truth *sim_truth_new(int nunits, int32_t first_day, int32_t ndays);
 void sim_truth_free(sim_truth *t);
 
-/* Add one dossier, given its emitted events (any order). Returns 0, or
- * CHISO_ERANGE if a contribution falls outside the kept days (a bug). */
-int sim_truth_add(sim_truth *t, const sim_ev *evs, int n);
+/* Add one dossier, given its emitted events (any order); its procedure's
+ * service level comes from the model `pv`. Returns 0, or CHISO_ERANGE if a
+ * contribution falls outside the kept days (a bug). */
+int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n);
 
 /* Counts of the stream, for the document's header. */
 typedef struct sim_truth_meta {
@@ -60,6 +62,14 @@ typedef struct sim_truth_figures {
     uint64_t dossiers;
     uint64_t received, received_online;
     uint64_t resolved, resolved_on_time, full_process, partial, offline;
+    uint64_t svc_full, svc_full_online, svc_partial, svc_partial_online;
+    /* received dossiers: [0] no supplement request, [1] one request answered,
+     * [2] one request still waiting (at the window end), [3] two or more */
+    uint64_t supplements[4];
+    /* open and open_overdue at the end of the month holding the window's
+     * last day (set only when the window ends on a month end) */
+    bool ends_month;
+    uint64_t open_end, open_overdue_end;
     /* by unit kind: [0] departments, [1] communes */
     uint64_t k_received[2], k_online[2], k_resolved[2], k_on_time[2], k_full[2];
 } sim_truth_figures;

@@ -31,7 +31,7 @@ cmake -S "$src" -B "$bin" -DCMAKE_C_COMPILER="$cc" -DCMAKE_BUILD_TYPE=RelWithDeb
     echo "fuzz: FAIL: configuring the clang fuzz build failed" >&2
     exit 1
 }
-cmake --build "$bin" -j2 --target fuzz_event fuzz_unit fuzz_time || {
+cmake --build "$bin" -j2 --target fuzz_event fuzz_unit fuzz_time fuzz_procedure || {
     echo "fuzz: FAIL: building the fuzz targets failed (is libFuzzer installed?)" >&2
     exit 1
 }

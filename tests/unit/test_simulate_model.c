@@ -1,10 +1,13 @@
 /*
  * test_simulate_model.c - the simulator's pure logic: PRNG determinism, the
- * province catalog, dossier lifecycles, malformed records, and the ground
- * truth cross-checked against the pipeline's dossier model (dossier.h):
- * every (unit, day, counter) of the truth must equal the sum of
- * chiso_dossier_contrib() over the same events applied in a shuffled order,
- * and open / open_overdue at each month end must equal the counter sums.
+ * province catalog and its catalog.procedures records, dossier lifecycles
+ * (every path of the contract occurs), malformed records, the truth's
+ * on-time rule on hand-made dossiers (docs/ontime.md), and the ground truth
+ * cross-checked against the pipeline's dossier model (dossier.h): every
+ * (unit, day, counter) of the truth must equal the sum of
+ * chiso_dossier_contrib() over the same events applied in a shuffled order
+ * (with the procedure's service level applied with each event), and open /
+ * open_overdue at each month end must equal the counter sums.
  *
  * The simulator's sources are compiled into this test (they are not part
  * of libchiso).
@@ -45,6 +48,43 @@ static void test_rng(void)
         if (k >= 7)
             CHECK(0, "below out of range %u", k);
     }
+}
+
+/* The catalog.procedures record of procedure i: valid for the parser,
+ * round trip, the model's level and fee, and the units that offer it. */
+static void check_procedure_record(const sim_province *pv, int i)
+{
+    static char buf[16384];
+    const sim_procedure *sp = &pv->procs[i];
+    chiso_procedure p, back;
+    chiso_reject rej;
+    CHECK_EQ_INT(sim_procedure_record(pv, i, &p), 0, "record %s", sp->code);
+    int n = chiso_procedure_to_json(&p, buf, sizeof(buf));
+    CHECK(n > 0, "record %s serializes", sp->code);
+    if (n > 0) {
+        CHECK_EQ_INT(chiso_procedure_parse(buf, (size_t)n, &back, &rej), 0, "record %s: %s", buf,
+                     rej.detail);
+        CHECK_EQ_STR(back.procedure, sp->code);
+        CHECK_EQ_STR(back.name, sp->name);
+        CHECK_EQ_INT(back.level, sim_level_chiso(sp->level), "level of %s", sp->code);
+        CHECK(back.level != CHISO_LEVEL_UNKNOWN, "level known");
+        CHECK_EQ_INT(back.fee, sp->fee, "fee of %s", sp->code);
+        CHECK(!back.payment_integrated || back.fee, "integrated only with a fee");
+        CHECK(back.level != CHISO_LEVEL_FULL || back.eligible_full, "full is eligible");
+        if (sp->owner >= 0) {
+            CHECK(back.nunits == 1 && strcmp(back.units[0], pv->units[sp->owner].rec.unit) == 0,
+                  "department procedure %s offered by its department", sp->code);
+        } else if (pv->params.communes <= CHISO_PROCEDURE_UNITS_MAX) {
+            CHECK_EQ_INT(back.nunits, pv->params.communes, "commune procedure %s", sp->code);
+            for (int k = 0; k < back.nunits; k++)
+                CHECK(pv->units[1 + pv->params.departments + k].rec.kind == CHISO_UNIT_COMMUNE &&
+                          strcmp(back.units[k],
+                                 pv->units[1 + pv->params.departments + k].rec.unit) == 0,
+                      "commune unit %s", back.units[k]);
+        }
+        chiso_procedure_clear(&back);
+    }
+    chiso_procedure_clear(&p);
 }
 
 static void test_province(void)
@@ -89,6 +129,7 @@ static void test_province(void)
         for (int i = 0; i < pv->nprocs; i++) {
             CHECK(regexec(&code_re, pv->procs[i].code, 0, NULL, 0) == 0, "code %s",
                   pv->procs[i].code);
+            check_procedure_record(pv, i);
             CHECK(pv->procs[i].due_days >= 1 && pv->procs[i].due_days <= 15, "due days");
             CHECK(!pv->procs[i].fee || pv->procs[i].amount > 0, "fee amount");
             for (int j = 0; j < i; j++)
@@ -109,13 +150,19 @@ static int cmp_u64(const void *a, const void *b)
     return x < y ? -1 : x > y;
 }
 
-/* Lifecycles: time order, numbering, the window cut, no supplement events,
- * event types a first event can be. */
+/* Lifecycles: time order, numbering, the window cut, the first event, and
+ * that every path of the contract occurs: each event type, payment method,
+ * requirement kind, outcome with and without an electronic result, delivery
+ * with and without a paper copy, and each supplement pattern. */
 static void test_lifecycles(sim_province *pv, int32_t start, int days)
 {
     int64_t end = chiso_day_start(start + days);
     uint32_t serial = 0;
     sim_ev evs[SIM_EV_MAX];
+    long types[CHISO_EV_TYPE_COUNT] = {0}, methods[5] = {0}, kinds[4] = {0};
+    long outcome_e[3][2] = {{0}}, delivery_copy[4][2] = {{0}};
+    long sup_none = 0, sup_same_day = 0, sup_later = 0, sup_waiting = 0, sup_multi = 0;
+    long sup_abandoned = 0, received = 0;
     for (int32_t day = start; day < start + days; day++) {
         sim_arrival *a = NULL;
         long na = sim_arrivals_day(pv, day, &a);
@@ -132,14 +179,221 @@ static void test_lifecycles(sim_province *pv, int32_t start, int days)
                 CHECK_EQ_INT(evs[k].n, k + 1, "numbered in order");
                 if (k)
                     CHECK(evs[k].at >= evs[k - 1].at, "time order");
-                CHECK(evs[k].type != CHISO_EV_SUPPLEMENT_REQUESTED &&
-                          evs[k].type != CHISO_EV_SUPPLEMENT_RECEIVED,
-                      "no supplements in this version");
                 if (evs[k].type == CHISO_EV_RECEIVED)
                     CHECK(evs[k].x > evs[k].at, "due after reception");
+                types[evs[k].type]++;
+                if (evs[k].type == CHISO_EV_PAID)
+                    methods[evs[k].p1]++;
+                if (evs[k].type == CHISO_EV_REQUIREMENT)
+                    kinds[evs[k].p1]++;
+                if (evs[k].type == CHISO_EV_RESOLVED)
+                    outcome_e[evs[k].p1][(evs[k].flags & SIM_F_E_RESULT) != 0]++;
+                if (evs[k].type == CHISO_EV_RETURNED)
+                    delivery_copy[evs[k].p1][(evs[k].flags & SIM_F_PAPER_COPY) != 0]++;
+            }
+            /* the supplement pattern of a received dossier */
+            int64_t req[SIM_EV_MAX], ans[SIM_EV_MAX];
+            int nreq = 0, nans = 0;
+            bool rec = false, closed_unresolved = false;
+            for (int k = 0; k < n; k++) {
+                rec |= evs[k].type == CHISO_EV_RECEIVED;
+                closed_unresolved |=
+                    evs[k].type == CHISO_EV_STOPPED || evs[k].type == CHISO_EV_WITHDRAWN;
+                if (evs[k].type == CHISO_EV_SUPPLEMENT_REQUESTED)
+                    req[nreq++] = evs[k].at;
+                if (evs[k].type == CHISO_EV_SUPPLEMENT_RECEIVED)
+                    ans[nans++] = evs[k].at;
+            }
+            if (!rec)
+                continue;
+            received++;
+            if (nreq == 0) {
+                sup_none++;
+            } else if (nreq >= 2) {
+                sup_multi++;
+                CHECK(nans >= nreq - 1, "each request but the last answered");
+            } else if (nans == 0) {
+                sup_waiting++;
+                sup_abandoned += closed_unresolved;
+            } else {
+                CHECK(ans[0] > req[0], "answered after the request");
+                if (chiso_local_day(ans[0]) == chiso_local_day(req[0]))
+                    sup_same_day++;
+                else
+                    sup_later++;
             }
         }
         free(a);
+    }
+    for (int ty = CHISO_EV_SUBMITTED; ty < CHISO_EV_TYPE_COUNT; ty++)
+        CHECK(types[ty] > 0, "event type %s occurs", chiso_event_type_name(ty));
+    for (int m = CHISO_PAY_DVCQG_PLATFORM; m <= CHISO_PAY_BANK_TRANSFER; m++)
+        CHECK(methods[m] > 0, "payment %s occurs", chiso_pay_method_name(m));
+    for (int k = CHISO_REQ_IN_PERSON; k <= CHISO_REQ_FIELD_VERIFICATION; k++)
+        CHECK(kinds[k] > 0, "requirement %s occurs", chiso_requirement_kind_name(k));
+    for (int o = CHISO_OUTCOME_APPROVED; o <= CHISO_OUTCOME_DENIED; o++)
+        for (int e = 0; e < 2; e++)
+            CHECK(outcome_e[o][e] > 0, "resolved %s, e_result %d occurs", chiso_outcome_name(o), e);
+    for (int dl = CHISO_DELIVERY_ONLINE; dl <= CHISO_DELIVERY_COUNTER; dl++)
+        for (int c = 0; c < 2; c++)
+            CHECK(delivery_copy[dl][c] > 0, "returned %s, paper_copy %d occurs",
+                  chiso_delivery_name(dl), c);
+    CHECK(sup_same_day > 0 && sup_later > 0 && sup_waiting > 0 && sup_abandoned > 0 &&
+              sup_multi > 0,
+          "supplement patterns: same day %ld, later %ld, waiting %ld (abandoned %ld), two or "
+          "more %ld",
+          sup_same_day, sup_later, sup_waiting, sup_abandoned, sup_multi);
+    /* a small share: a few percent of received dossiers, two or more rare */
+    double with = (double)(received - sup_none) / (double)received;
+    CHECK(with > 0.01 && with < 0.08, "share with a supplement request %f", with);
+    CHECK((double)sup_multi / (double)received < 0.005, "two or more requests are rare");
+}
+
+/* ---- the truth's on-time rule on hand-made dossiers ---------------------------- */
+
+/* A compact event at local day `day` (relative to the case's day 0) and
+ * hour `h`. */
+typedef struct mini_ev {
+    chiso_event_type type;
+    int day, hour;
+} mini_ev;
+
+#define MINI_MAX 8
+
+static void test_truth_ontime(sim_province *pv)
+{
+    /* Received on day 0 (Mon 2025-07-07), due day 4 at 17:00. B = first
+     * overdue day, relative to day 0 (99 = never); "res" = the resolved
+     * day's judgement (1 on time, 0 late, -1 not resolved). */
+    static const struct {
+        const char *name;
+        mini_ev ev[MINI_MAX];
+        int bday, on_time;
+    } cases[] = {
+        {"no request, resolved on the due day", {{CHISO_EV_RESOLVED, 4, 10}}, 5, 1},
+        {"no request, resolved the day after", {{CHISO_EV_RESOLVED, 5, 10}}, 5, 0},
+        {"no request, open", {{CHISO_EV_NONE, 0, 0}}, 5, -1},
+        {"one request answered 3 days later: due day moves by 3",
+         {{CHISO_EV_SUPPLEMENT_REQUESTED, 2, 9},
+          {CHISO_EV_SUPPLEMENT_RECEIVED, 5, 20},
+          {CHISO_EV_RESOLVED, 7, 10}},
+         8,
+         1},
+        {"one request answered 3 days later, resolved too late",
+         {{CHISO_EV_SUPPLEMENT_REQUESTED, 2, 9},
+          {CHISO_EV_SUPPLEMENT_RECEIVED, 5, 20},
+          {CHISO_EV_RESOLVED, 8, 10}},
+         8,
+         0},
+        {"one request answered the same day",
+         {{CHISO_EV_SUPPLEMENT_REQUESTED, 2, 9},
+          {CHISO_EV_SUPPLEMENT_RECEIVED, 2, 15},
+          {CHISO_EV_RESOLVED, 5, 10}},
+         5,
+         0},
+        {"a receipt before the request answers nothing",
+         {{CHISO_EV_SUPPLEMENT_RECEIVED, 1, 9}, {CHISO_EV_SUPPLEMENT_REQUESTED, 2, 9}},
+         99,
+         -1},
+        {"one request still waiting: never overdue",
+         {{CHISO_EV_SUPPLEMENT_REQUESTED, 3, 9}},
+         99,
+         -1},
+        {"one request waiting, then stopped",
+         {{CHISO_EV_SUPPLEMENT_REQUESTED, 3, 9}, {CHISO_EV_STOPPED, 30, 9}},
+         99,
+         -1},
+        {"one request after the due day: late as without",
+         {{CHISO_EV_SUPPLEMENT_REQUESTED, 6, 9},
+          {CHISO_EV_SUPPLEMENT_RECEIVED, 8, 9},
+          {CHISO_EV_RESOLVED, 9, 9}},
+         5,
+         0},
+        {"a request on the due day is in time",
+         {{CHISO_EV_SUPPLEMENT_REQUESTED, 4, 16},
+          {CHISO_EV_SUPPLEMENT_RECEIVED, 6, 9},
+          {CHISO_EV_RESOLVED, 6, 15}},
+         7,
+         1},
+        {"two requests: late from the second",
+         {{CHISO_EV_SUPPLEMENT_REQUESTED, 1, 9},
+          {CHISO_EV_SUPPLEMENT_RECEIVED, 2, 9},
+          {CHISO_EV_SUPPLEMENT_REQUESTED, 3, 9},
+          {CHISO_EV_SUPPLEMENT_RECEIVED, 3, 12},
+          {CHISO_EV_RESOLVED, 3, 15}},
+         3,
+         0},
+        {"two requests at the same instant are one",
+         {{CHISO_EV_SUPPLEMENT_REQUESTED, 1, 9},
+          {CHISO_EV_SUPPLEMENT_REQUESTED, 1, 9},
+          {CHISO_EV_SUPPLEMENT_RECEIVED, 2, 9},
+          {CHISO_EV_RESOLVED, 4, 9}},
+         6,
+         1},
+        {"two requests, still open",
+         {{CHISO_EV_SUPPLEMENT_REQUESTED, 1, 9},
+          {CHISO_EV_SUPPLEMENT_RECEIVED, 1, 10},
+          {CHISO_EV_SUPPLEMENT_REQUESTED, 2, 9}},
+         2,
+         -1},
+        {"withdrawn before the due day: never overdue", {{CHISO_EV_WITHDRAWN, 3, 9}}, 99, -1},
+        {"closed on B: overdue began and closed on B", {{CHISO_EV_STOPPED, 5, 9}}, 5, -1},
+    };
+    chiso_date d0 = {2025, 7, 7};
+    int32_t day0 = chiso_date_to_day(d0);
+    int unit = pv->nunits - 1, proc = pv->units[unit].proc_first;
+    proc = pv->proc_list[proc];
+    for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
+        sim_truth *t = sim_truth_new(pv->nunits, day0, 10);
+        sim_ev evs[MINI_MAX + 2];
+        int n = 0;
+        memset(evs, 0, sizeof(evs));
+        evs[n].type = CHISO_EV_SUBMITTED;
+        evs[n].p1 = CHISO_CHANNEL_ONLINE;
+        evs[n++].at = chiso_day_start(day0) + 8 * 3600;
+        evs[n].type = CHISO_EV_RECEIVED;
+        evs[n].at = chiso_day_start(day0) + 9 * 3600;
+        evs[n++].x = chiso_day_start(day0 + 4) + 17 * 3600;
+        bool closed = false;
+        int cday = 0;
+        for (int k = 0; k < MINI_MAX && cases[c].ev[k].type != CHISO_EV_NONE; k++) {
+            evs[n].type = (uint8_t)cases[c].ev[k].type;
+            evs[n].at = chiso_day_start(day0 + cases[c].ev[k].day) + cases[c].ev[k].hour * 3600;
+            if (evs[n].type == CHISO_EV_RESOLVED || evs[n].type == CHISO_EV_STOPPED ||
+                evs[n].type == CHISO_EV_WITHDRAWN) {
+                closed = true;
+                cday = cases[c].ev[k].day;
+            }
+            n++;
+        }
+        for (int k = 0; k < n; k++) {
+            evs[k].unit = (uint16_t)unit;
+            evs[k].proc = (uint16_t)proc;
+        }
+        CHECK_EQ_INT(sim_truth_add(t, pv, evs, n), 0, "%s: add", cases[c].name);
+        long began = 0, bday = 99, ended = 0, on = 0, late = 0;
+        for (int dd = 0; dd < 10 + SIM_TRUTH_SLACK_DAYS; dd++) {
+            if (sim_truth_counter(t, unit, day0 + dd, CHISO_C_OVERDUE_BEGAN)) {
+                began++;
+                bday = dd;
+            }
+            ended += (long)sim_truth_counter(t, unit, day0 + dd, CHISO_C_OVERDUE_CLOSED);
+            on += (long)sim_truth_counter(t, unit, day0 + dd, CHISO_C_RESOLVED_ON_TIME);
+            late += (long)sim_truth_counter(t, unit, day0 + dd, CHISO_C_RESOLVED_LATE);
+        }
+        int want_b = cases[c].bday;
+        bool overdue = want_b != 99 && (!closed || cday >= want_b);
+        CHECK_EQ_INT(began, overdue, "%s: overdue_began", cases[c].name);
+        if (overdue)
+            CHECK_EQ_INT(bday, want_b, "%s: B", cases[c].name);
+        CHECK_EQ_INT(ended, overdue && closed, "%s: overdue_closed", cases[c].name);
+        CHECK_EQ_INT(on, cases[c].on_time == 1, "%s: on time", cases[c].name);
+        CHECK_EQ_INT(late, cases[c].on_time == 0, "%s: late", cases[c].name);
+        /* open_overdue at the end of July (day 24 from day 0) */
+        bool open_end = !closed || cday > 24;
+        CHECK_EQ_INT(sim_truth_open(t, unit, CHISO_PERIOD_MONTH, day0, 1), open_end && want_b <= 24,
+                     "%s: open_overdue at the month end", cases[c].name);
+        sim_truth_free(t);
     }
 }
 
@@ -198,7 +452,8 @@ static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
         long na = sim_arrivals_day(pv, day, &a);
         for (long i = 0; i < na; i++) {
             int n = sim_dossier_generate(pv, &a[i], day, (uint32_t)i + 1, serial++, end, evs);
-            CHECK_EQ_INT(sim_truth_add(t, evs, n), 0, "truth add");
+            CHECK_EQ_INT(sim_truth_add(t, pv, evs, n), 0, "truth add");
+            int level = sim_level_chiso(pv->procs[a[i].proc].level);
             /* the pipeline's view: the same events, shuffled, one duplicated */
             uint64_t order[SIM_EV_MAX + 1];
             for (int k = 0; k < n; k++)
@@ -210,6 +465,8 @@ static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
                 chiso_event ev;
                 sim_ev_to_event(pv, &evs[order[k] & 0xff], &ev);
                 chiso_dossier_apply(d, &ev);
+                /* the processor applies the catalog's level with every event */
+                chiso_dossier_apply_level(d, level);
             }
             chiso_contrib c[CHISO_CONTRIB_MAX];
             int nc = chiso_dossier_contrib(d, c);
@@ -282,6 +539,7 @@ int main(void)
         chiso_date d = {2025, 6, 20};
         int32_t start = chiso_date_to_day(d); /* crosses a month and a quarter */
         test_lifecycles(pv, start, 21);
+        test_truth_ontime(pv);
         test_malformed(pv, start);
         test_truth_vs_dossier(pv, start, 21);
         sim_province_free(pv);
