@@ -94,6 +94,8 @@ typedef struct cl_item {
     int unit_next;                    /* next item of the same unit group, -1 = last */
     unsigned char new_enc[CHISO_DOSSIER_MAX_ENCODED];
     int new_len;
+    chiso_delta deltas[CHISO_CONTRIB_MAX * 2]; /* counter changes from old to cur */
+    int ndeltas;
 } cl_item;
 
 /* The dossiers of one unit in the batch: written in one atomic call. */
@@ -665,16 +667,12 @@ static int append_group(cl_batch *b, cl_group *g)
 
     agg_clear(b);
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
-        cl_item *it = &b->items[i];
-        chiso_contrib oldc[CHISO_CONTRIB_MAX], newc[CHISO_CONTRIB_MAX];
-        chiso_delta deltas[CHISO_CONTRIB_MAX * 2];
+        const cl_item *it = &b->items[i];
+        const chiso_delta *deltas = it->deltas;
         if (!it->pending)
             continue;
         ns++;
-        int nold = chiso_dossier_contrib(it->old, oldc);
-        int nnew = chiso_dossier_contrib(it->cur, newc);
-        int nd = chiso_contrib_diff(oldc, nold, newc, nnew, deltas);
-        for (int d = 0; d < nd; d++) {
+        for (int d = 0; d < it->ndeltas; d++) {
             for (int kind = 0; kind < CHISO_PERIOD_KINDS; kind++) {
                 chiso_period p = chiso_period_of(deltas[d].day, (chiso_period_kind)kind);
                 agg_add(b, agg_key((chiso_period_kind)kind, p.first_day, deltas[d].counter),
@@ -769,15 +767,11 @@ static int group_dirty(cl_batch *b, cl_group *g)
     int rc = 0;
     agg_clear(b);
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
-        cl_item *it = &b->items[i];
-        chiso_contrib oldc[CHISO_CONTRIB_MAX], newc[CHISO_CONTRIB_MAX];
-        chiso_delta deltas[CHISO_CONTRIB_MAX * 2];
+        const cl_item *it = &b->items[i];
+        const chiso_delta *deltas = it->deltas;
         if (!it->applied)
             continue;
-        int nold = chiso_dossier_contrib(it->old, oldc);
-        int nnew = chiso_dossier_contrib(it->cur, newc);
-        int nd = chiso_contrib_diff(oldc, nold, newc, nnew, deltas);
-        for (int d = 0; d < nd; d++) {
+        for (int d = 0; d < it->ndeltas; d++) {
             for (int kind = CHISO_PERIOD_MONTH; kind <= CHISO_PERIOD_YEAR; kind++) {
                 chiso_period p = chiso_period_of(deltas[d].day, (chiso_period_kind)kind);
                 agg_add(b, agg_key((chiso_period_kind)kind, p.first_day, 0), 1);
@@ -873,7 +867,14 @@ static int merge_item(cl_batch *b, cl_item *it)
         return 0;
     chiso_dossier_set_fence(it->cur, it->partition, max_offset);
     it->new_len = chiso_dossier_encode(it->cur, it->new_enc, sizeof(it->new_enc));
-    return it->new_len < 0 ? CHISO_ERANGE : 1;
+    if (it->new_len < 0)
+        return CHISO_ERANGE;
+    /* the counter changes, once: the write and the dirty index both use them */
+    chiso_contrib oldc[CHISO_CONTRIB_MAX], newc[CHISO_CONTRIB_MAX];
+    int nold = chiso_dossier_contrib(it->old, oldc);
+    int nnew = chiso_dossier_contrib(it->cur, newc);
+    it->ndeltas = chiso_contrib_diff(oldc, nold, newc, nnew, it->deltas);
+    return 1;
 }
 
 /* One round: read the pending groups' states (one MGET per unit), merge,
