@@ -3,9 +3,10 @@
  *
  * Each non-empty line is one message, sent as it is (nothing is dropped or
  * repaired: an invalid line still travels, so the pipeline dead-letters it).
- * The key is the line's `dossier_id` when the line is a JSON object with a
- * string dossier_id, so events of one dossier keep their order on one
- * partition; any other line goes without key. Lines longer than Kafka's
+ * The key is the line's `dossier_id` (or the field named by --key-field,
+ * e.g. `procedure` for catalog.procedures records) when the line is a JSON
+ * object with that field as a string, so records of one key keep their
+ * order on one partition; any other line goes without key. Lines longer than Kafka's
  * default maximum message size cannot be sent: they are reported by line
  * number and counted as failures, as are delivery failures (the line number
  * travels as the message's opaque).
@@ -34,6 +35,8 @@
 static const chiso_cfg_def cfg_defs[] = {
     {"topic", CHISO_CFG_STRING, NULL,
      "topic to send to, as is (default: the prefix + dossier.events)", NULL},
+    {"key-field", CHISO_CFG_STRING, "dossier_id",
+     "the JSON string field whose value keys each message (e.g. procedure, unit)", NULL},
     {"create-topics", CHISO_CFG_BOOL, "false",
      "create the contract's missing topics first (chiso_kafka_ensure_topics)", NULL},
     {"log.level", CHISO_CFG_STRING, "info", "error, warn, info or debug", chiso_cfg_log_level},
@@ -43,9 +46,9 @@ static const chiso_cfg_def cfg_defs[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out,
-            "usage: chiso-replay [options] [FILE | -]\n"
-            "Send JSON lines (default: from stdin) to a Kafka topic, keyed by dossier_id.\n\n");
+    fprintf(out, "usage: chiso-replay [options] [FILE | -]\n"
+                 "Send JSON lines (default: from stdin) to a Kafka topic, keyed by dossier_id\n"
+                 "(or by --key-field).\n\n");
     chiso_config_print_help(cfg_defs, out);
 }
 
@@ -85,14 +88,14 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
 }
 
-/* The line's dossier_id when it is a JSON object with a string one: copies
- * it into key and returns its length, else 0. */
-static size_t key_of(const char *line, size_t len, char *key, size_t size)
+/* The line's `field` when it is a JSON object with a string one: copies it
+ * into key and returns its length, else 0. */
+static size_t key_of(const char *line, size_t len, const char *field, char *key, size_t size)
 {
     size_t n = 0;
     cJSON *root = cJSON_ParseWithLength(line, len);
     if (root && cJSON_IsObject(root)) {
-        const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, "dossier_id");
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(root, field);
         if (cJSON_IsString(id) && id->valuestring) {
             n = strlen(id->valuestring);
             if (n >= size)
@@ -170,8 +173,9 @@ int main(int argc, char **argv)
         LOG_ERROR("topic %s: %s", topic, rd_kafka_err2str(rd_kafka_last_error()));
         goto out;
     }
+    const char *key_field = chiso_config_str(cfg, "key-field");
     chiso_stop_on_signals();
-    LOG_INFO("replaying %s to %s", in == stdin ? "stdin" : path, topic);
+    LOG_INFO("replaying %s to %s, keyed by %s", in == stdin ? "stdin" : path, topic, key_field);
 
     ssize_t n;
     errno = 0;
@@ -191,7 +195,7 @@ int main(int argc, char **argv)
             line_failed(&r, lineno, why);
             continue;
         }
-        size_t kl = key_of(line, len, key, sizeof(key));
+        size_t kl = key_of(line, len, key_field, key, sizeof(key));
         for (;;) {
             if (rd_kafka_produce(rkt, RD_KAFKA_PARTITION_UA, RD_KAFKA_MSG_F_COPY, line, len,
                                  kl ? key : NULL, kl, (void *)(uintptr_t)lineno) == 0)

@@ -48,7 +48,7 @@ struct snap_sweeper {
     rd_kafka_t *rk;
     chiso_map *held;      /* "<unit>|<period>" popped, not yet published */
     chiso_map *published; /* "<unit>|<period>" -> fingerprint last published */
-    bool published_once; /* a sweep completed: unchanged snapshots may be skipped */
+    bool published_once;  /* a sweep completed: unchanged snapshots may be skipped */
 };
 
 /* ---- Redis pipelines ---------------------------------------------------- */
@@ -890,8 +890,8 @@ int snap_sweeper_return_held(snap_sweeper *sw)
 out:
     batch_free(&bt);
     if (rc != 0) {
-        LOG_ERROR("%zu dirty member(s) could not be returned to %s:dirty:", chiso_map_size(sw->held),
-                  sw->prefix);
+        LOG_ERROR("%zu dirty member(s) could not be returned to %s:dirty:",
+                  chiso_map_size(sw->held), sw->prefix);
         pos = 0;
         for (chiso_map_entry *e = chiso_map_next(sw->held, &pos, NULL); e;
              e = chiso_map_next(sw->held, &pos, e))

@@ -65,8 +65,8 @@ typedef struct chiso_procedure {
     bool announced_on_time;
     bool published_on_time;
     bool published_complete;
-    int nunits;                          /* 0 = offered by every unit */
-    char (*units)[CHISO_CODE_MAX + 1];   /* nunits codes */
+    int nunits;                        /* 0 = offered by every unit */
+    char (*units)[CHISO_CODE_MAX + 1]; /* nunits codes */
 } chiso_procedure;
 
 /* Parse a catalog.procedures value. A JSON null or empty payload is a

@@ -1,0 +1,747 @@
+/*
+ * refmodel.c - the reference model (refmodel.h): the rules restated from
+ * the documents, one dossier at a time, with plain arrays and sorting.
+ *
+ * Speed does not matter here, obviousness does: a reader should be able to
+ * check refmodel_judge() against counters.h, docs/ontime.md and
+ * docs/classification.md line by line.
+ */
+#include "refmodel.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "chiso/common.h"
+
+/* ---- table ---- */
+
+typedef struct raw_add {
+    char unit[CHISO_CODE_MAX + 1];
+    int32_t day;
+    chiso_counter_id counter;
+    long long delta;
+} raw_add;
+
+struct refmodel_table {
+    raw_add *raw;
+    size_t nraw, capraw;
+    refmodel_cell *cells;
+    size_t ncells;
+};
+
+refmodel_table *refmodel_table_new(void)
+{
+    return calloc(1, sizeof(refmodel_table));
+}
+
+void refmodel_table_free(refmodel_table *t)
+{
+    if (!t)
+        return;
+    free(t->raw);
+    free(t->cells);
+    free(t);
+}
+
+int refmodel_table_add(refmodel_table *t, const char *unit, int32_t day, chiso_counter_id counter,
+                       long long delta)
+{
+    if (t->nraw == t->capraw) {
+        size_t cap = t->capraw ? t->capraw * 2 : 256;
+        raw_add *r = realloc(t->raw, cap * sizeof(*r));
+        if (!r)
+            return CHISO_ENOMEM;
+        t->raw = r;
+        t->capraw = cap;
+    }
+    raw_add *a = &t->raw[t->nraw++];
+    memset(a, 0, sizeof(*a));
+    snprintf(a->unit, sizeof(a->unit), "%s", unit);
+    a->day = day;
+    a->counter = counter;
+    a->delta = delta;
+    return 0;
+}
+
+static int cell_cmp(const void *pa, const void *pb)
+{
+    const refmodel_cell *a = pa, *b = pb;
+    int c = strcmp(a->unit, b->unit);
+    if (c)
+        return c;
+    if (a->kind != b->kind)
+        return (int)a->kind - (int)b->kind;
+    if (a->first_day != b->first_day)
+        return a->first_day < b->first_day ? -1 : 1;
+    return (int)a->counter - (int)b->counter;
+}
+
+int refmodel_table_finish(refmodel_table *t)
+{
+    size_t n = 0;
+    refmodel_cell *all = malloc((t->nraw * CHISO_PERIOD_KINDS + 1) * sizeof(*all));
+    if (!all)
+        return CHISO_ENOMEM;
+    for (size_t i = 0; i < t->nraw; i++) {
+        for (int k = 0; k < CHISO_PERIOD_KINDS; k++) {
+            refmodel_cell *c = &all[n++];
+            memcpy(c->unit, t->raw[i].unit, sizeof(c->unit));
+            c->kind = (chiso_period_kind)k;
+            c->first_day = chiso_period_of(t->raw[i].day, (chiso_period_kind)k).first_day;
+            c->counter = t->raw[i].counter;
+            c->value = t->raw[i].delta;
+        }
+    }
+    qsort(all, n, sizeof(*all), cell_cmp);
+    size_t out = 0;
+    for (size_t i = 0; i < n;) {
+        size_t j = i + 1;
+        long long sum = all[i].value;
+        while (j < n && cell_cmp(&all[i], &all[j]) == 0)
+            sum += all[j++].value;
+        if (sum != 0) {
+            all[out] = all[i];
+            all[out++].value = sum;
+        }
+        i = j;
+    }
+    free(t->cells);
+    t->cells = all;
+    t->ncells = out;
+    return 0;
+}
+
+const refmodel_cell *refmodel_table_cells(const refmodel_table *t, size_t *n)
+{
+    *n = t->ncells;
+    return t->cells;
+}
+
+/* Index of the first cell not ordered before `key` (binary search). */
+static size_t lower_bound(const refmodel_table *t, const refmodel_cell *key)
+{
+    size_t lo = 0, hi = t->ncells;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (cell_cmp(&t->cells[mid], key) < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+long long refmodel_table_get(const refmodel_table *t, const char *unit, const char *period,
+                             chiso_counter_id counter)
+{
+    chiso_period p;
+    refmodel_cell key;
+    if (chiso_period_parse(period, &p) != 0)
+        return 0;
+    memset(&key, 0, sizeof(key));
+    snprintf(key.unit, sizeof(key.unit), "%s", unit);
+    key.kind = p.kind;
+    key.first_day = p.first_day;
+    key.counter = counter;
+    size_t i = lower_bound(t, &key);
+    return i < t->ncells && cell_cmp(&t->cells[i], &key) == 0 ? t->cells[i].value : 0;
+}
+
+long long refmodel_table_sum_upto(const refmodel_table *t, const char *unit, int32_t last_day,
+                                  chiso_counter_id counter)
+{
+    refmodel_cell key;
+    long long sum = 0;
+    memset(&key, 0, sizeof(key));
+    snprintf(key.unit, sizeof(key.unit), "%s", unit);
+    key.kind = CHISO_PERIOD_DAY;
+    key.first_day = INT32_MIN;
+    for (size_t i = lower_bound(t, &key); i < t->ncells; i++) {
+        const refmodel_cell *c = &t->cells[i];
+        if (strcmp(c->unit, unit) != 0 || c->kind != CHISO_PERIOD_DAY || c->first_day > last_day)
+            break;
+        if (c->counter == counter)
+            sum += c->value;
+    }
+    return sum;
+}
+
+void refmodel_cell_format(const refmodel_cell *c, char *buf, size_t size)
+{
+    char key[CHISO_PERIOD_STRLEN];
+    chiso_period_key(c->first_day, c->kind, key);
+    snprintf(buf, size, "%s %s %s=%lld", c->unit, key, chiso_counter_name(c->counter), c->value);
+}
+
+/* ---- one dossier ---- */
+
+static int cmp_bool(bool a, bool b)
+{
+    return (int)a - (int)b;
+}
+
+static int cmp_i64(int64_t a, int64_t b)
+{
+    return (a > b) - (a < b);
+}
+
+/* The content order of two occurrences of the same single-valued fact
+ * (refmodel.h lists it). */
+static int content_cmp(const chiso_event *a, const chiso_event *b)
+{
+    int c = 0;
+    switch (a->type) {
+    case CHISO_EV_SUBMITTED:
+        return (int)a->channel - (int)b->channel;
+    case CHISO_EV_RECEIVED: {
+        if ((c = cmp_i64(a->due_at, b->due_at)) != 0)
+            return c;
+        int fa =
+            a->digitized | a->reused_data << 1 | a->from_data_store << 2 | a->population_data << 3;
+        int fb =
+            b->digitized | b->reused_data << 1 | b->from_data_store << 2 | b->population_data << 3;
+        return fa - fb;
+    }
+    case CHISO_EV_RESOLVED:
+        if ((c = (int)a->outcome - (int)b->outcome) != 0)
+            return c;
+        if ((c = cmp_bool(a->e_signed, b->e_signed)) != 0)
+            return c;
+        return cmp_bool(a->e_result, b->e_result);
+    case CHISO_EV_RETURNED:
+        if ((c = (int)a->delivery - (int)b->delivery) != 0)
+            return c;
+        return cmp_bool(a->paper_copy, b->paper_copy);
+    case CHISO_EV_RATED:
+        return cmp_bool(a->satisfied, b->satisfied);
+    default:
+        return 0;
+    }
+}
+
+/* The earliest occurrence of a single-valued fact (ties: smaller content),
+ * or NULL when the dossier has no event of that type. */
+static const chiso_event *earliest(const chiso_event *const *evs, int n, chiso_event_type type)
+{
+    const chiso_event *best = NULL;
+    for (int i = 0; i < n; i++) {
+        const chiso_event *e = evs[i];
+        if (e->type != type)
+            continue;
+        if (!best || e->at < best->at || (e->at == best->at && content_cmp(e, best) < 0))
+            best = e;
+    }
+    return best;
+}
+
+static int i64_cmp(const void *a, const void *b)
+{
+    return cmp_i64(*(const int64_t *)a, *(const int64_t *)b);
+}
+
+/* The sorted distinct times of the events of `type`; returns how many, or
+ * -1 when more than REFMODEL_SUPP_MAX. */
+static int distinct_times(const chiso_event *const *evs, int n, chiso_event_type type, int64_t *out)
+{
+    int64_t all[REFMODEL_SUPP_MAX * 4];
+    int k = 0, m = 0;
+    for (int i = 0; i < n; i++) {
+        if (evs[i]->type != type)
+            continue;
+        if (k == (int)(sizeof(all) / sizeof(all[0])))
+            return -1;
+        all[k++] = evs[i]->at;
+    }
+    qsort(all, (size_t)k, sizeof(all[0]), i64_cmp);
+    for (int i = 0; i < k; i++) {
+        if (m > 0 && out[m - 1] == all[i])
+            continue;
+        if (m == REFMODEL_SUPP_MAX)
+            return -1;
+        out[m++] = all[i];
+    }
+    return m;
+}
+
+static int32_t day_of(int64_t t)
+{
+    return chiso_local_day(t);
+}
+
+static int32_t max_day(int32_t a, int32_t b)
+{
+    return a > b ? a : b;
+}
+
+/* The classes of docs/classification.md (the model's own names). */
+typedef enum model_class { NO_CLASS, FULL_PROCESS, PARTIAL, OFFLINE } model_class;
+
+/* docs/classification.md: the class of a dossier on the facts it has. */
+static model_class class_of(const chiso_event *const *evs, int n)
+{
+    const chiso_event *submitted = earliest(evs, n, CHISO_EV_SUBMITTED);
+    const chiso_event *resolved = earliest(evs, n, CHISO_EV_RESOLVED);
+    const chiso_event *returned = earliest(evs, n, CHISO_EV_RETURNED);
+    bool fee = false, paid_platform = false, paid_other = false, requirement = false;
+
+    for (int i = 0; i < n; i++) {
+        const chiso_event *e = evs[i];
+        if (e->type == CHISO_EV_FEE_REQUESTED && e->amount > 0)
+            fee = true;
+        if (e->type == CHISO_EV_PAID && e->method == CHISO_PAY_DVCQG_PLATFORM)
+            paid_platform = true;
+        if (e->type == CHISO_EV_PAID && e->method != CHISO_PAY_DVCQG_PLATFORM)
+            paid_other = true;
+        if (e->type == CHISO_EV_REQUIREMENT)
+            requirement = true;
+    }
+    if (!submitted)
+        return NO_CLASS; /* channel unknown: no class yet */
+    if (submitted->channel != CHISO_CHANNEL_ONLINE)
+        return OFFLINE; /* 1. not submitted online */
+    if (fee && (paid_other || (returned && !paid_platform)))
+        return PARTIAL; /* 2. fee not paid through the national platform */
+    if (resolved && !resolved->e_result)
+        return PARTIAL; /* 3. no electronic result */
+    if (returned && !(returned->delivery == CHISO_DELIVERY_ONLINE ||
+                      (returned->delivery == CHISO_DELIVERY_POSTAL && returned->paper_copy)))
+        return PARTIAL; /* 4. not returned online */
+    if (requirement)
+        return PARTIAL; /* 5. in person, paper or on-site verification */
+    return FULL_PROCESS;
+}
+
+/* docs/ontime.md: the first overdue day B of a received dossier. */
+static int overdue_day_of(const chiso_event *const *evs, int n, const chiso_event *received,
+                          int *err)
+{
+    int64_t req[REFMODEL_SUPP_MAX], rec[REFMODEL_SUPP_MAX];
+    int32_t rday = day_of(received->at), due = day_of(received->due_at);
+    int nreq = distinct_times(evs, n, CHISO_EV_SUPPLEMENT_REQUESTED, req);
+    int nrec = distinct_times(evs, n, CHISO_EV_SUPPLEMENT_RECEIVED, rec);
+
+    if (nreq < 0 || nrec < 0) {
+        *err = CHISO_ERANGE;
+        return REFMODEL_NEVER;
+    }
+    if (nreq >= 2) /* two or more requests: late from the second one */
+        return max_day(rday, day_of(req[1]));
+    if (nreq == 0)
+        return max_day(rday, due + 1);
+    /* exactly one request r */
+    int32_t rd = day_of(req[0]);
+    if (rd > due) /* already late when asking */
+        return max_day(rday, due + 1);
+    for (int i = 0; i < nrec; i++) {
+        if (rec[i] >= req[0]) /* the first receipt at or after r: the wait is excluded */
+            return max_day(rday, due + (day_of(rec[i]) - rd) + 1);
+    }
+    return REFMODEL_NEVER; /* waiting on a request made in time */
+}
+
+static void add(refmodel_judged *j, chiso_counter_id c, int32_t day)
+{
+    if (j->ncontrib < REFMODEL_CONTRIB_MAX) {
+        j->contrib[j->ncontrib].counter = c;
+        j->contrib[j->ncontrib].day = day;
+    }
+    j->ncontrib++;
+}
+
+int refmodel_judge(const chiso_event *const *evs, int n, chiso_service_level level,
+                   refmodel_judged *out)
+{
+    int err = 0;
+    const chiso_event *submitted = earliest(evs, n, CHISO_EV_SUBMITTED);
+    const chiso_event *received = earliest(evs, n, CHISO_EV_RECEIVED);
+    const chiso_event *resolved = earliest(evs, n, CHISO_EV_RESOLVED);
+    chiso_channel channel = submitted ? submitted->channel : CHISO_CHANNEL_UNKNOWN;
+
+    memset(out, 0, sizeof(*out));
+    out->overdue_day = REFMODEL_NEVER;
+
+    /* received, by channel, and by the procedure's service level */
+    if (received) {
+        int32_t rday = day_of(received->at);
+        out->received = true;
+        out->received_day = rday;
+        out->overdue_day = overdue_day_of(evs, n, received, &err);
+        add(out, CHISO_C_RECEIVED, rday);
+        if (channel == CHISO_CHANNEL_ONLINE)
+            add(out, CHISO_C_RECEIVED_ONLINE, rday);
+        if (channel == CHISO_CHANNEL_DIRECT)
+            add(out, CHISO_C_RECEIVED_DIRECT, rday);
+        if (channel == CHISO_CHANNEL_POSTAL)
+            add(out, CHISO_C_RECEIVED_POSTAL, rday);
+        if (level == CHISO_LEVEL_FULL) {
+            add(out, CHISO_C_RECEIVED_SVC_FULL, rday);
+            if (channel == CHISO_CHANNEL_ONLINE)
+                add(out, CHISO_C_RECEIVED_SVC_FULL_ONLINE, rday);
+        }
+        if (level == CHISO_LEVEL_PARTIAL) {
+            add(out, CHISO_C_RECEIVED_SVC_PARTIAL, rday);
+            if (channel == CHISO_CHANNEL_ONLINE)
+                add(out, CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE, rday);
+        }
+    }
+
+    /* resolved: on time or late (needs the received event), and the class */
+    if (resolved) {
+        int32_t sday = day_of(resolved->at);
+        add(out, CHISO_C_RESOLVED, sday);
+        if (received)
+            add(out, sday < out->overdue_day ? CHISO_C_RESOLVED_ON_TIME : CHISO_C_RESOLVED_LATE,
+                sday);
+        switch (class_of(evs, n)) {
+        case FULL_PROCESS:
+            add(out, CHISO_C_FULL_PROCESS, sday);
+            break;
+        case PARTIAL:
+            add(out, CHISO_C_PARTIAL, sday);
+            break;
+        case OFFLINE:
+            add(out, CHISO_C_OFFLINE, sday);
+            break;
+        default:
+            break;
+        }
+    }
+
+    /* closed, overdue_began, overdue_closed: received dossiers only */
+    if (received) {
+        static const chiso_event_type closers[] = {CHISO_EV_RESOLVED, CHISO_EV_WITHDRAWN,
+                                                   CHISO_EV_STOPPED, CHISO_EV_NOT_ACCEPTED};
+        const chiso_event *first = NULL;
+        for (size_t i = 0; i < sizeof(closers) / sizeof(closers[0]); i++) {
+            const chiso_event *e = earliest(evs, n, closers[i]);
+            if (e && (!first || e->at < first->at))
+                first = e;
+        }
+        int32_t b = out->overdue_day;
+        if (first) {
+            out->closed = true;
+            out->closed_day = max_day(out->received_day, day_of(first->at));
+            add(out, CHISO_C_CLOSED, out->closed_day);
+        }
+        if (b != REFMODEL_NEVER && (!out->closed || out->closed_day >= b))
+            add(out, CHISO_C_OVERDUE_BEGAN, b);
+        if (b != REFMODEL_NEVER && out->closed && out->closed_day >= b)
+            add(out, CHISO_C_OVERDUE_CLOSED, out->closed_day);
+    }
+    if (out->ncontrib > REFMODEL_CONTRIB_MAX)
+        err = CHISO_ERANGE;
+    return err;
+}
+
+bool refmodel_open_at(const refmodel_judged *j, int32_t e, bool *overdue)
+{
+    bool open = j->received && j->received_day <= e && !(j->closed && j->closed_day <= e);
+    if (overdue)
+        *overdue = open && e >= j->overdue_day;
+    return open;
+}
+
+/* ---- the whole stream ---- */
+
+typedef struct level_entry {
+    char procedure[CHISO_CODE_MAX + 1];
+    chiso_service_level level;
+} level_entry;
+
+typedef struct dossier_entry {
+    int first, n; /* range in the sorted event index */
+    refmodel_judged judged;
+} dossier_entry;
+
+struct refmodel {
+    level_entry *levels;
+    int nlevels, caplevels;
+    chiso_event *events;
+    int nevents, capevents;
+    const chiso_event **sorted; /* events grouped by (unit, dossier_id) */
+    dossier_entry *dossiers;
+    int ndossiers;
+    refmodel_table *counters;
+};
+
+refmodel *refmodel_new(void)
+{
+    refmodel *m = calloc(1, sizeof(*m));
+    if (!m)
+        return NULL;
+    m->counters = refmodel_table_new();
+    if (!m->counters) {
+        free(m);
+        return NULL;
+    }
+    return m;
+}
+
+void refmodel_free(refmodel *m)
+{
+    if (!m)
+        return;
+    free(m->levels);
+    free(m->events);
+    free(m->sorted);
+    free(m->dossiers);
+    refmodel_table_free(m->counters);
+    free(m);
+}
+
+int refmodel_set_level(refmodel *m, const char *procedure, chiso_service_level level)
+{
+    for (int i = 0; i < m->nlevels; i++) {
+        if (strcmp(m->levels[i].procedure, procedure) == 0) {
+            m->levels[i].level = level;
+            return 0;
+        }
+    }
+    if (m->nlevels == m->caplevels) {
+        int cap = m->caplevels ? m->caplevels * 2 : 32;
+        level_entry *l = realloc(m->levels, (size_t)cap * sizeof(*l));
+        if (!l)
+            return CHISO_ENOMEM;
+        m->levels = l;
+        m->caplevels = cap;
+    }
+    snprintf(m->levels[m->nlevels].procedure, sizeof(m->levels[0].procedure), "%s", procedure);
+    m->levels[m->nlevels++].level = level;
+    return 0;
+}
+
+chiso_service_level refmodel_level(const refmodel *m, const char *procedure)
+{
+    for (int i = 0; i < m->nlevels; i++) {
+        if (strcmp(m->levels[i].procedure, procedure) == 0)
+            return m->levels[i].level;
+    }
+    return CHISO_LEVEL_UNKNOWN;
+}
+
+int refmodel_add(refmodel *m, const chiso_event *ev)
+{
+    if (m->nevents == m->capevents) {
+        int cap = m->capevents ? m->capevents * 2 : 1024;
+        chiso_event *e = realloc(m->events, (size_t)cap * sizeof(*e));
+        if (!e)
+            return CHISO_ENOMEM;
+        m->events = e;
+        m->capevents = cap;
+    }
+    m->events[m->nevents++] = *ev;
+    return 0;
+}
+
+static int dossier_cmp(const chiso_event *a, const chiso_event *b)
+{
+    int c = strcmp(a->unit, b->unit);
+    return c ? c : strcmp(a->dossier_id, b->dossier_id);
+}
+
+static int sorted_cmp(const void *pa, const void *pb)
+{
+    const chiso_event *a = *(const chiso_event *const *)pa, *b = *(const chiso_event *const *)pb;
+    int c = dossier_cmp(a, b);
+    if (c)
+        return c;
+    return a < b ? -1 : a > b; /* stable: the order added */
+}
+
+/* The dossier's procedure: the smallest code its events name
+ * (docs/architecture.md's merge rule for the procedure). */
+static const char *procedure_of(const chiso_event *const *evs, int n)
+{
+    const char *p = "";
+    for (int i = 0; i < n; i++) {
+        if (evs[i]->procedure[0] && (!p[0] || strcmp(evs[i]->procedure, p) < 0))
+            p = evs[i]->procedure;
+    }
+    return p;
+}
+
+/* Open and overdue dossiers of a unit (every unit when unit is NULL) at the
+ * end of local day e, counted from the dossiers' judgements. */
+static void open_sum(const refmodel *m, const char *unit, int32_t e, long long *open,
+                     long long *overdue)
+{
+    *open = *overdue = 0;
+    for (int d = 0; d < m->ndossiers; d++) {
+        const dossier_entry *de = &m->dossiers[d];
+        bool late;
+        if (unit && strcmp(m->sorted[de->first]->unit, unit) != 0)
+            continue;
+        if (refmodel_open_at(&de->judged, e, &late)) {
+            (*open)++;
+            *overdue += late;
+        }
+    }
+}
+
+int refmodel_run(refmodel *m)
+{
+    int rc = 0;
+    m->sorted = malloc(((size_t)m->nevents + 1) * sizeof(*m->sorted));
+    m->dossiers = malloc(((size_t)m->nevents + 1) * sizeof(*m->dossiers));
+    if (!m->sorted || !m->dossiers)
+        return CHISO_ENOMEM;
+    for (int i = 0; i < m->nevents; i++)
+        m->sorted[i] = &m->events[i];
+    qsort(m->sorted, (size_t)m->nevents, sizeof(*m->sorted), sorted_cmp);
+    for (int i = 0; i < m->nevents;) {
+        int j = i + 1;
+        while (j < m->nevents && dossier_cmp(m->sorted[i], m->sorted[j]) == 0)
+            j++;
+        dossier_entry *de = &m->dossiers[m->ndossiers++];
+        de->first = i;
+        de->n = j - i;
+        chiso_service_level level = refmodel_level(m, procedure_of(&m->sorted[i], j - i));
+        if ((rc = refmodel_judge(&m->sorted[i], j - i, level, &de->judged)) != 0)
+            return rc;
+        for (int k = 0; k < de->judged.ncontrib; k++) {
+            rc = refmodel_table_add(m->counters, m->sorted[i]->unit, de->judged.contrib[k].day,
+                                    de->judged.contrib[k].counter, 1);
+            if (rc)
+                return rc;
+        }
+        i = j;
+    }
+    return refmodel_table_finish(m->counters);
+}
+
+const refmodel_table *refmodel_counters(const refmodel *m)
+{
+    return m->counters;
+}
+
+void refmodel_open(const refmodel *m, const char *unit, const char *period, long long *open,
+                   long long *overdue)
+{
+    chiso_period p;
+    *open = *overdue = 0;
+    if (chiso_period_parse(period, &p) == 0)
+        open_sum(m, unit, p.last_day, open, overdue);
+}
+
+int refmodel_ndossiers(const refmodel *m)
+{
+    return m->ndossiers;
+}
+
+int refmodel_dossier(const refmodel *m, int i, const chiso_event *const **evs,
+                     const refmodel_judged **judged)
+{
+    if (i < 0 || i >= m->ndossiers)
+        return 0;
+    *evs = &m->sorted[m->dossiers[i].first];
+    *judged = &m->dossiers[i].judged;
+    return m->dossiers[i].n;
+}
+
+/* ---- the truth document ---- */
+
+static void write_counter_object(FILE *f, const refmodel_cell *cells, size_t n)
+{
+    char key[CHISO_PERIOD_STRLEN];
+    chiso_period_key(cells[0].first_day, cells[0].kind, key);
+    fprintf(f, "\"%s\":{", key);
+    for (size_t i = 0; i < n; i++)
+        fprintf(f, "%s\"%s\":%lld", i ? "," : "", chiso_counter_name(cells[i].counter),
+                cells[i].value);
+    fputc('}', f);
+}
+
+static bool same_period(const refmodel_cell *a, const refmodel_cell *b)
+{
+    return a->kind == b->kind && a->first_day == b->first_day;
+}
+
+/* "counters" and "open" of one table (the units', or the province's when
+ * the table holds one pseudo-unit). */
+static void write_units(FILE *f, const refmodel_cell *cells, size_t n, bool open, const refmodel *m,
+                        bool with_unit)
+{
+    bool first_unit = true;
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && strcmp(cells[j].unit, cells[i].unit) == 0)
+            j++;
+        if (with_unit) {
+            fprintf(f, "%s\n\"%s\":{", first_unit ? "" : ",", cells[i].unit);
+            first_unit = false;
+        }
+        bool first = true;
+        for (size_t k = i; k < j;) {
+            size_t l = k;
+            while (l < j && same_period(&cells[l], &cells[k]))
+                l++;
+            if (!open) {
+                fputs(first ? "" : ",", f);
+                write_counter_object(f, &cells[k], l - k);
+                first = false;
+            } else if (cells[k].kind != CHISO_PERIOD_DAY) {
+                char key[CHISO_PERIOD_STRLEN];
+                long long o, od;
+                chiso_period_key(cells[k].first_day, cells[k].kind, key);
+                open_sum(m, with_unit ? cells[k].unit : NULL,
+                         chiso_period_of(cells[k].first_day, cells[k].kind).last_day, &o, &od);
+                fprintf(f, "%s\"%s\":{\"open\":%lld,\"open_overdue\":%lld}", first ? "" : ",", key,
+                        o, od);
+                first = false;
+            }
+            k = l;
+        }
+        if (with_unit)
+            fputc('}', f);
+        i = j;
+    }
+}
+
+int refmodel_write_truth(const refmodel *m, const refmodel_truth_meta *meta, FILE *f)
+{
+    size_t n;
+    const refmodel_cell *cells = refmodel_table_cells(m->counters, &n);
+    int rc = CHISO_ENOMEM;
+
+    /* the province: every unit's cells under one pseudo-unit */
+    refmodel_table *prov = refmodel_table_new();
+    if (!prov)
+        return rc;
+    for (size_t i = 0; i < n; i++) {
+        if (cells[i].kind == CHISO_PERIOD_DAY &&
+            refmodel_table_add(prov, "", cells[i].first_day, cells[i].counter, cells[i].value))
+            goto out;
+    }
+    if (refmodel_table_finish(prov))
+        goto out;
+    size_t pn;
+    const refmodel_cell *pcells = refmodel_table_cells(prov, &pn);
+
+    chiso_period start;
+    char end[CHISO_PERIOD_STRLEN] = "";
+    if (chiso_period_parse(meta->start, &start) == 0)
+        chiso_period_key(start.first_day + meta->days, CHISO_PERIOD_DAY, end);
+    fprintf(f,
+            "{\"seed\":%llu,\"start\":\"%s\",\"days\":%d,\"end\":\"%s\",\"province\":\"%s\",\n"
+            "\"dossiers\":%d,\"records\":%llu,\"events\":%llu,\"duplicates\":%llu,"
+            "\"malformed\":0,\n\"malformed_by_reason\":{",
+            (unsigned long long)meta->seed, meta->start, meta->days, end, meta->province,
+            m->ndossiers, (unsigned long long)meta->records, (unsigned long long)meta->events,
+            (unsigned long long)meta->duplicates);
+    for (int r = CHISO_REJECT_JSON_SYNTAX; r <= CHISO_REJECT_TOO_LARGE; r++)
+        fprintf(f, "%s\"%s\":0", r == CHISO_REJECT_JSON_SYNTAX ? "" : ",",
+                chiso_reject_code((chiso_reject_reason)r));
+    fputs("},\n\"counters\":{", f);
+    write_units(f, cells, n, false, m, true);
+    fputs("},\n\"open\":{", f);
+    write_units(f, cells, n, true, m, true);
+    fputs("},\n\"province_counters\":{", f);
+    write_units(f, pcells, pn, false, m, false);
+    fputs("},\n\"province_open\":{", f);
+    write_units(f, pcells, pn, true, m, false);
+    fputs("}}\n", f);
+    rc = ferror(f) ? CHISO_EIO : 0;
+out:
+    refmodel_table_free(prov);
+    return rc;
+}

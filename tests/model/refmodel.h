@@ -1,0 +1,165 @@
+/*
+ * refmodel.h - a reference model of chiso's counting rules, written the
+ * obvious way and deliberately separate from the pipeline's implementation.
+ *
+ * It reads the rules from the documents, not from core: the counter
+ * definitions of counters.h, the full-process rule of
+ * docs/classification.md, the on-time rule of docs/ontime.md and the merge
+ * rules of docs/architecture.md. It never calls core's dossier.c,
+ * classify.c or ontime code; it uses core only to parse and print events
+ * (event.h), to compute local days and period keys (vntime.h), and for the
+ * names of counters (counters.h).
+ *
+ * The model keeps every event it is given. refmodel_run() groups them by
+ * dossier (unit, dossier_id), takes for each single-valued fact its
+ * earliest occurrence, judges each dossier once, and sums the dossiers'
+ * contributions into a table of counters per unit and period (day, month,
+ * quarter, year). Open and overdue dossiers at the end of each month,
+ * quarter and year are computed from the dossiers directly, never from
+ * counter sums, so they check the pipeline's derivation of them.
+ *
+ * Ties between two occurrences of a single-valued fact at the same instant
+ * (the merge keeps "the smallest (at, content)") are broken by content,
+ * compared field by field:
+ *   submitted   channel (online < direct < postal)
+ *   received    due_at, then the flags as the bits digitized 1, reused 2,
+ *               from_data_store 4, population_data 8
+ *   resolved    outcome (approved < denied), then e_signed, then e_result
+ *   returned    delivery (online < postal < counter), then paper_copy
+ *   rated       satisfied
+ * (the order of the enums in event.h, false before true).
+ */
+#ifndef CHISO_REFMODEL_H
+#define CHISO_REFMODEL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#include "chiso/catalog.h"
+#include "chiso/counters.h"
+#include "chiso/event.h"
+#include "chiso/vntime.h"
+
+/* ---- a table of counters per unit and period ---- */
+
+/* A sum of contributions: counters per (unit, day), rolled up into months,
+ * quarters and years by refmodel_table_finish(). Shared by the model and the
+ * property test's pipeline paths, so the three are compared cell by cell. */
+typedef struct refmodel_table refmodel_table;
+
+/* One non-zero counter of a unit in one period. */
+typedef struct refmodel_cell {
+    char unit[CHISO_CODE_MAX + 1];
+    chiso_period_kind kind;
+    int32_t first_day; /* the period's first local day */
+    chiso_counter_id counter;
+    long long value;
+} refmodel_cell;
+
+/* A new, empty table. Caller frees with refmodel_table_free(). NULL on OOM. */
+refmodel_table *refmodel_table_new(void);
+void refmodel_table_free(refmodel_table *t);
+/* Add `delta` to a unit's counter on a local day. Returns 0 or CHISO_ENOMEM. */
+int refmodel_table_add(refmodel_table *t, const char *unit, int32_t day, chiso_counter_id counter,
+                       long long delta);
+/* Sum the added deltas per day and roll them up into every period kind;
+ * cells whose sum is zero are dropped. Call once, after the last add.
+ * Returns 0 or CHISO_ENOMEM. */
+int refmodel_table_finish(refmodel_table *t);
+/* The cells, sorted by (unit, kind, first_day, counter); valid until freed. */
+const refmodel_cell *refmodel_table_cells(const refmodel_table *t, size_t *n);
+/* One cell's value (0 when absent). `period` is a period key of vntime.h. */
+long long refmodel_table_get(const refmodel_table *t, const char *unit, const char *period,
+                             chiso_counter_id counter);
+/* The sum of a unit's day cells of `counter` over the days <= last_day. */
+long long refmodel_table_sum_upto(const refmodel_table *t, const char *unit, int32_t last_day,
+                                  chiso_counter_id counter);
+/* Write a cell as "unit period counter=value" (for reports). */
+void refmodel_cell_format(const refmodel_cell *c, char *buf, size_t size);
+
+/* ---- one dossier ---- */
+
+#define REFMODEL_CONTRIB_MAX 32
+#define REFMODEL_NEVER       INT32_MAX /* an overdue day that never comes */
+
+/* The model's judgement of one dossier. */
+typedef struct refmodel_judged {
+    int ncontrib;
+    struct {
+        chiso_counter_id counter;
+        int32_t day;
+    } contrib[REFMODEL_CONTRIB_MAX]; /* each +1, in no particular order */
+    bool received;
+    int32_t received_day;
+    bool closed;         /* resolved, withdrawn, stopped or not accepted (received only) */
+    int32_t closed_day;  /* max(received day, day of the earliest closing fact) */
+    int32_t overdue_day; /* B of docs/ontime.md, or REFMODEL_NEVER */
+} refmodel_judged;
+
+/* Judge one dossier from its events (any order, duplicates allowed; all of
+ * one dossier) and its procedure's service level. Returns 0, or
+ * CHISO_ERANGE when the dossier has more distinct supplement times than the
+ * model keeps (REFMODEL_SUPP_MAX). */
+#define REFMODEL_SUPP_MAX 64
+int refmodel_judge(const chiso_event *const *evs, int n, chiso_service_level level,
+                   refmodel_judged *out);
+
+/* True when the judged dossier is open at the end of local day `e`
+ * (received by e, not closed by e); *overdue (may be NULL) is then e >= B. */
+bool refmodel_open_at(const refmodel_judged *j, int32_t e, bool *overdue);
+
+/* ---- the whole stream ---- */
+
+typedef struct refmodel refmodel;
+
+/* A new, empty model. Caller frees with refmodel_free(). NULL on OOM. */
+refmodel *refmodel_new(void);
+void refmodel_free(refmodel *m);
+
+/* The catalog: a procedure's service level. A procedure never set is
+ * unknown (its dossiers count in no received_svc_* counter). Returns 0 or
+ * CHISO_ENOMEM. */
+int refmodel_set_level(refmodel *m, const char *procedure, chiso_service_level level);
+chiso_service_level refmodel_level(const refmodel *m, const char *procedure);
+
+/* Add one event (copied), in any order, duplicates included. Returns 0 or
+ * CHISO_ENOMEM. */
+int refmodel_add(refmodel *m, const chiso_event *ev);
+
+/* Group the events by dossier, judge every dossier and fill the counters
+ * and the open figures. Call once, after the last add. Returns 0,
+ * CHISO_ENOMEM or CHISO_ERANGE (see refmodel_judge). */
+int refmodel_run(refmodel *m);
+
+/* The counters (after refmodel_run). */
+const refmodel_table *refmodel_counters(const refmodel *m);
+
+/* A unit's open and overdue dossiers at the end of a month, quarter or year
+ * (`period` is its key), computed from the dossiers. */
+void refmodel_open(const refmodel *m, const char *unit, const char *period, long long *open,
+                   long long *overdue);
+
+/* The dossiers (after refmodel_run), in (unit, dossier_id) order. */
+int refmodel_ndossiers(const refmodel *m);
+/* Dossier i's events (as added, duplicates included) and its judgement. */
+int refmodel_dossier(const refmodel *m, int i, const chiso_event *const **evs,
+                     const refmodel_judged **judged);
+
+/* What the truth document says about the stream (docs/simulator.md). */
+typedef struct refmodel_truth_meta {
+    uint64_t seed;
+    const char *start; /* "2025-07-01": first local day of the window */
+    int days;
+    const char *province; /* unit code of the province snapshot */
+    uint64_t records;     /* everything on dossier.events */
+    uint64_t events;      /* distinct events */
+    uint64_t duplicates;  /* extra copies */
+} refmodel_truth_meta;
+
+/* Write the ground truth in the simulator's format (docs/simulator.md), so
+ * chiso-verify can compare Redis with it. Returns 0 or CHISO_EIO. */
+int refmodel_write_truth(const refmodel *m, const refmodel_truth_meta *meta, FILE *f);
+
+#endif
