@@ -197,12 +197,40 @@ static void sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
-/* Send one CreateTopics request for all contract topics and wait for its
- * result. Returns 0 or CHISO_EIO with errstr. */
-static int create_topics(rd_kafka_t *rk, char names[][256], int partitions, int replication,
-                         char *errstr, size_t errstr_size)
+/* The NewTopic of every contract topic, with its partitions, replication
+ * and topic configs. Built before any request, so bad arguments fail
+ * without touching the cluster. Returns 0 or CHISO_EIO with errstr; the
+ * caller destroys what was built, even on failure. */
+static int new_topics(rd_kafka_NewTopic_t *topics[], char names[][256], int partitions,
+                      int replication, char *errstr, size_t errstr_size)
 {
-    rd_kafka_NewTopic_t *topics[NTOPICS] = {0};
+    char reason[512];
+
+    for (size_t i = 0; i < NTOPICS; i++) {
+        topics[i] =
+            rd_kafka_NewTopic_new(names[i], partitions, replication, reason, sizeof(reason));
+        if (!topics[i]) {
+            snprintf(errstr, errstr_size, "topic %s: %s", names[i], reason);
+            return CHISO_EIO;
+        }
+        if (rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy", contract_topics[i].cleanup) !=
+                0 ||
+            (contract_topics[i].retention_ms &&
+             rd_kafka_NewTopic_set_config(topics[i], "retention.ms",
+                                          contract_topics[i].retention_ms) != 0)) {
+            snprintf(errstr, errstr_size, "topic %s: cannot set its config", names[i]);
+            return CHISO_EIO;
+        }
+    }
+    return 0;
+}
+
+/* Send one CreateTopics request for the `n` topics given and wait for its
+ * result; a topic that exists meanwhile is not an error. Returns 0 or
+ * CHISO_EIO with errstr. */
+static int create_topics(rd_kafka_t *rk, rd_kafka_NewTopic_t **topics, size_t n, char *errstr,
+                         size_t errstr_size)
+{
     rd_kafka_AdminOptions_t *opts = NULL;
     rd_kafka_queue_t *queue = NULL;
     rd_kafka_event_t *ev = NULL;
@@ -212,22 +240,6 @@ static int create_topics(rd_kafka_t *rk, char names[][256], int partitions, int 
     char reason[512];
     int rc = CHISO_EIO;
 
-    for (size_t i = 0; i < NTOPICS; i++) {
-        topics[i] =
-            rd_kafka_NewTopic_new(names[i], partitions, replication, reason, sizeof(reason));
-        if (!topics[i]) {
-            snprintf(errstr, errstr_size, "topic %s: %s", names[i], reason);
-            goto out;
-        }
-        if (rd_kafka_NewTopic_set_config(topics[i], "cleanup.policy", contract_topics[i].cleanup) !=
-                0 ||
-            (contract_topics[i].retention_ms &&
-             rd_kafka_NewTopic_set_config(topics[i], "retention.ms",
-                                          contract_topics[i].retention_ms) != 0)) {
-            snprintf(errstr, errstr_size, "topic %s: cannot set its config", names[i]);
-            goto out;
-        }
-    }
     opts = rd_kafka_AdminOptions_new(rk, RD_KAFKA_ADMIN_OP_CREATETOPICS);
     if (rd_kafka_AdminOptions_set_request_timeout(opts, ENSURE_TIMEOUT_MS, reason,
                                                   sizeof(reason)) != 0 ||
@@ -237,7 +249,7 @@ static int create_topics(rd_kafka_t *rk, char names[][256], int partitions, int 
         goto out;
     }
     queue = rd_kafka_queue_new(rk);
-    rd_kafka_CreateTopics(rk, topics, NTOPICS, opts, queue);
+    rd_kafka_CreateTopics(rk, topics, n, opts, queue);
     /* The request timeout bounds the result; a little slack on top. */
     ev = rd_kafka_queue_poll(queue, ENSURE_TIMEOUT_MS + 5000);
     if (!ev) {
@@ -275,11 +287,18 @@ out:
         rd_kafka_queue_destroy(queue);
     if (opts)
         rd_kafka_AdminOptions_destroy(opts);
-    for (size_t i = 0; i < NTOPICS; i++) {
-        if (topics[i])
-            rd_kafka_NewTopic_destroy(topics[i]);
-    }
     return rc;
+}
+
+/* The metadata of topic `name`, or NULL when the cluster does not know it. */
+static const rd_kafka_metadata_topic_t *topic_find(const rd_kafka_metadata_t *md, const char *name)
+{
+    for (int t = 0; t < md->topic_cnt; t++) {
+        const rd_kafka_metadata_topic_t *mt = &md->topics[t];
+        if (strcmp(mt->topic, name) == 0 && mt->err != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART)
+            return mt;
+    }
+    return NULL;
 }
 
 /* Whether every topic in `names` is in the metadata with a leader for each
@@ -287,16 +306,11 @@ out:
 static bool topics_ready(const rd_kafka_metadata_t *md, char names[][256], const char **missing)
 {
     for (size_t i = 0; i < NTOPICS; i++) {
-        bool ok = false;
-        for (int t = 0; t < md->topic_cnt && !ok; t++) {
-            const rd_kafka_metadata_topic_t *mt = &md->topics[t];
-            if (strcmp(mt->topic, names[i]) != 0)
-                continue;
-            ok = mt->err == RD_KAFKA_RESP_ERR_NO_ERROR && mt->partition_cnt > 0;
-            for (int p = 0; ok && p < mt->partition_cnt; p++)
-                ok = mt->partitions[p].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                     mt->partitions[p].leader >= 0;
-        }
+        const rd_kafka_metadata_topic_t *mt = topic_find(md, names[i]);
+        bool ok = mt && mt->err == RD_KAFKA_RESP_ERR_NO_ERROR && mt->partition_cnt > 0;
+        for (int p = 0; ok && p < mt->partition_cnt; p++)
+            ok = mt->partitions[p].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
+                 mt->partitions[p].leader >= 0;
         if (!ok) {
             *missing = names[i];
             return false;
@@ -305,40 +319,85 @@ static bool topics_ready(const rd_kafka_metadata_t *md, char names[][256], const
     return true;
 }
 
+/* The cluster's metadata (all topics), retried until `deadline` (monotonic
+ * microseconds). Caller frees with rd_kafka_metadata_destroy(). NULL with
+ * errstr when the cluster did not answer in time. */
+static const rd_kafka_metadata_t *metadata_get(rd_kafka_t *rk, int64_t deadline, char *errstr,
+                                               size_t errstr_size)
+{
+    for (;;) {
+        const rd_kafka_metadata_t *md = NULL;
+        rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, 5000);
+        if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
+            return md;
+        if (chiso_now_mono_us() >= deadline) {
+            snprintf(errstr, errstr_size, "no metadata after %d ms: %s", ENSURE_TIMEOUT_MS,
+                     rd_kafka_err2str(err));
+            return NULL;
+        }
+        sleep_ms(200);
+    }
+}
+
+/*
+ * Metadata first: CreateTopics is sent only for the contract topics the
+ * cluster does not know, and not at all when every one exists - so a user
+ * without CREATE permission, or a cluster without CreateTopics (librdkafka's
+ * mock), works as long as the topics are there.
+ */
 int chiso_kafka_ensure_topics(const chiso_config *cfg, int partitions, int replication,
                               char *errstr, size_t errstr_size)
 {
     char names[NTOPICS][256];
-    rd_kafka_conf_t *conf = conf_build(cfg, NULL, 0, errstr, errstr_size);
+    rd_kafka_NewTopic_t *topics[NTOPICS] = {0};
+    rd_kafka_NewTopic_t *missing_topics[NTOPICS];
+    size_t nmissing = 0;
+    rd_kafka_conf_t *conf = NULL;
     rd_kafka_t *rk = NULL;
+    const rd_kafka_metadata_t *md = NULL;
     int64_t deadline;
     const char *missing = "?";
     int rc = CHISO_EIO;
 
-    if (!conf)
-        return CHISO_EIO;
     for (size_t i = 0; i < NTOPICS; i++)
         chiso_topic_name(cfg, contract_topics[i].base, names[i], sizeof(names[i]));
-    /* A plain producer handle carries the admin requests. */
+    if (new_topics(topics, names, partitions, replication, errstr, errstr_size) != 0)
+        goto out;
+    conf = conf_build(cfg, NULL, 0, errstr, errstr_size);
+    if (!conf)
+        goto out;
+    /* A plain producer handle carries the metadata and admin requests. */
     rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
     if (!rk) {
         rd_kafka_conf_destroy(conf);
-        return CHISO_EIO;
+        goto out;
     }
     conf = NULL; /* owned by rk */
 
-    if (create_topics(rk, names, partitions, replication, errstr, errstr_size) != 0)
+    deadline = chiso_now_mono_us() + (int64_t)ENSURE_TIMEOUT_MS * 1000;
+    md = metadata_get(rk, deadline, errstr, errstr_size);
+    if (!md)
+        goto out;
+    for (size_t i = 0; i < NTOPICS; i++) {
+        if (!topic_find(md, names[i]))
+            missing_topics[nmissing++] = topics[i];
+    }
+    rd_kafka_metadata_destroy(md);
+    md = NULL;
+    if (nmissing > 0 && create_topics(rk, missing_topics, nmissing, errstr, errstr_size) != 0)
         goto out;
 
-    /* Creation is asynchronous on the brokers: wait until every topic has
-     * leaders, bounded by the same timeout. */
-    deadline = chiso_now_mono_us() + (int64_t)ENSURE_TIMEOUT_MS * 1000;
+    /* Creation is asynchronous on the brokers (and a topic that exists may
+     * be between leaders): wait until every topic has leaders, bounded by
+     * the same timeout, renewed after a creation. */
+    if (nmissing > 0)
+        deadline = chiso_now_mono_us() + (int64_t)ENSURE_TIMEOUT_MS * 1000;
     for (;;) {
-        const rd_kafka_metadata_t *md = NULL;
         rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 1, NULL, &md, 5000);
         bool ready = err == RD_KAFKA_RESP_ERR_NO_ERROR && topics_ready(md, names, &missing);
         if (md)
             rd_kafka_metadata_destroy(md);
+        md = NULL;
         if (ready) {
             rc = 0;
             break;
@@ -356,7 +415,12 @@ int chiso_kafka_ensure_topics(const chiso_config *cfg, int partitions, int repli
     }
 
 out:
-    rd_kafka_destroy(rk);
+    if (rk)
+        rd_kafka_destroy(rk);
+    for (size_t i = 0; i < NTOPICS; i++) {
+        if (topics[i])
+            rd_kafka_NewTopic_destroy(topics[i]);
+    }
     return rc;
 }
 

@@ -3,7 +3,8 @@
  * mock cluster: the producer's settings and delivery reports, retriable
  * produce errors absorbed by the idempotent producer (each message still
  * delivered exactly once), and the consumer group reading it all back with
- * manual offset store and commit. Also what ensure_topics does on the mock.
+ * manual offset store and commit. Also what ensure_topics does on the mock:
+ * argument errors, and success without CreateTopics when every topic exists.
  *
  * Not testable on the 2.0.2 mock: a lost Produce response (appended, then
  * the request times out and is retried) - the mock does not deduplicate by
@@ -136,6 +137,29 @@ int main(void)
     CHECK_EQ_INT(chiso_kafka_ensure_topics(cfg, -5, 1, err, sizeof(err)), CHISO_EIO,
                  "-5 partitions");
     CHECK(strstr(err, "t1.dossier.events") != NULL, "error names the topic: %s", err);
+
+    /* ensure_topics reads metadata first: when every contract topic exists
+     * (here made with the mock's own call) it succeeds with no admin call,
+     * well before the 30 s a CreateTopics would wait out. */
+    {
+        static const char *const bases[] = {
+            CHISO_TOPIC_DOSSIER_EVENTS,  CHISO_TOPIC_CATALOG_PROCEDURES, CHISO_TOPIC_CATALOG_UNITS,
+            CHISO_TOPIC_FEEDBACK_EVENTS, CHISO_TOPIC_DOSSIER_CLASSIFIED, CHISO_TOPIC_SCORES,
+            CHISO_TOPIC_ALERTS,          CHISO_TOPIC_DEADLETTER};
+        char name[128];
+        CHECK_EQ_INT(chiso_config_set(cfg, "topic.prefix", "t2.", err, sizeof(err)), 0, "%s", err);
+        for (size_t i = 0; i < sizeof(bases) / sizeof(bases[0]); i++) {
+            chiso_topic_name(cfg, bases[i], name, sizeof(name));
+            CHECK(rd_kafka_mock_topic_create(mcluster, name, 2, 3) == RD_KAFKA_RESP_ERR_NO_ERROR,
+                  "mock topic %s", name);
+        }
+        int64_t t0 = chiso_now_mono_us();
+        CHECK_EQ_INT(chiso_kafka_ensure_topics(cfg, 4, 1, err, sizeof(err)), 0, "%s", err);
+        CHECK(chiso_now_mono_us() - t0 < 10 * 1000000LL, "ensure_topics took %lld us",
+              (long long)(chiso_now_mono_us() - t0));
+        CHECK_EQ_INT(chiso_kafka_ensure_topics_cfg(cfg, err, sizeof(err)), 0, "%s", err);
+        CHECK_EQ_INT(chiso_config_set(cfg, "topic.prefix", "t1.", err, sizeof(err)), 0, "%s", err);
+    }
 
     /* Producer: settings, then plain delivery. */
     producer = chiso_kafka_producer_new(cfg, dr_cb, &d, err, sizeof(err));
