@@ -155,15 +155,18 @@ struct cl_batch {
     const char *prefix;
     int64_t retention_s; /* finished dossiers expire after this (retention.days) */
     int64_t watermark;   /* latest event time seen (epoch seconds) */
-    /* outputs awaiting delivery */
+    /* outputs awaiting delivery, and those to produce again */
     int outstanding;
     int delivery_failed;
+    struct out_retry *retry;
+    int nretry, capretry;
     /* units already registered in <prefix>:units by this process */
     uint64_t *units_seen;
     int units_seen_size, units_seen_count;
     /* metrics */
     chiso_counter *m_consumed, *m_applied, *m_duplicates, *m_replayed, *m_conflicts,
         *m_redis_errors, *m_batches, *m_class_changes, *m_committed;
+    chiso_counter *m_output_retries;
     chiso_counter *m_dead[CHISO_REJECT_REASON_COUNT];
     chiso_histogram *m_latency, *m_batch_seconds;
 };
@@ -226,6 +229,9 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->m_batches = chiso_metrics_counter(m, "chiso_classify_batches_total", "Batches committed");
     b->m_class_changes =
         chiso_metrics_counter(m, "chiso_classify_class_changes_total", "Class changes published");
+    b->m_output_retries =
+        chiso_metrics_counter(m, "chiso_classify_output_retries_total",
+                              "Output records (dead letters, class changes) produced again");
     b->m_committed = chiso_metrics_counter(m, "chiso_classify_committed_total",
                                            "Records whose offsets were committed");
     for (int r = 1; r < CHISO_REJECT_REASON_COUNT; r++) {
@@ -262,6 +268,8 @@ static void batch_reset(cl_batch *b)
     b->ndirty = 0;
 }
 
+static void retry_clear(cl_batch *b);
+
 void cl_batch_destroy(cl_batch *b)
 {
     if (!b)
@@ -295,6 +303,9 @@ void cl_batch_destroy(cl_batch *b)
     free(b->args.off);
     free(b->args.arena);
     free(b->dirty);
+    if (b->retry)
+        retry_clear(b);
+    free(b->retry);
     free(b->units_seen);
     free(b);
 }
@@ -314,47 +325,167 @@ bool cl_batch_full(const cl_batch *b)
     return b->nmsgs >= b->max;
 }
 
+static void backoff(cl_batch *b, int *delay_ms);
+
 /* ---- outputs ---- */
 
-/* Called from the producer's delivery report with the message opaque. */
-void cl_batch_on_delivery(void *opaque, rd_kafka_resp_err_t err);
-void cl_batch_on_delivery(void *opaque, rd_kafka_resp_err_t err)
+/* An output record that could not be delivered: produced again, with
+ * backoff, until it is (a batch is committed only then). */
+typedef struct out_retry {
+    char *topic;
+    void *key;
+    size_t keylen;
+    char *payload; /* malloc'd */
+    size_t len;
+} out_retry;
+
+/* Keep a record for producing again (takes ownership of payload). */
+static void retry_later(cl_batch *b, const char *topic, const void *key, size_t keylen,
+                        char *payload, size_t len)
 {
-    cl_batch *b = opaque;
+    if (b->nretry == b->capretry) {
+        int cap = b->capretry ? b->capretry * 2 : 64;
+        out_retry *grown = realloc(b->retry, (size_t)cap * sizeof(*grown));
+        if (!grown)
+            goto oom;
+        b->retry = grown;
+        b->capretry = cap;
+    }
+    out_retry *r = &b->retry[b->nretry];
+    r->topic = strdup(topic);
+    r->key = keylen ? malloc(keylen) : NULL;
+    if (!r->topic || (keylen && !r->key)) {
+        free(r->topic);
+        free(r->key);
+        goto oom;
+    }
+    if (keylen)
+        memcpy(r->key, key, keylen);
+    r->keylen = keylen;
+    r->payload = payload;
+    r->len = len;
+    b->nretry++;
+    return;
+oom:
+    /* the batch cannot complete: stop without committing, a restart replays it */
+    LOG_ERROR("out of memory keeping an undelivered output; stopping");
+    free(payload);
+    b->delivery_failed++;
+    *b->env.stop = 1;
+}
+
+/* Called from the producer's delivery report. A failed output is kept to be
+ * produced again. */
+void cl_batch_on_delivery(const rd_kafka_message_t *msg);
+void cl_batch_on_delivery(const rd_kafka_message_t *msg)
+{
+    cl_batch *b = msg->_private;
     if (!b)
         return;
     b->outstanding--;
-    if (err) {
-        b->delivery_failed++;
-        LOG_ERROR("output delivery failed: %s", rd_kafka_err2str(err));
+    if (!msg->err)
+        return;
+    LOG_WARN("output to %s not delivered: %s", rd_kafka_topic_name(msg->rkt),
+             rd_kafka_err2str(msg->err));
+    char *copy = malloc(msg->len + 1);
+    if (copy) {
+        memcpy(copy, msg->payload, msg->len);
+        copy[msg->len] = '\0';
     }
+    if (!copy) {
+        LOG_ERROR("out of memory keeping an undelivered output; stopping");
+        b->delivery_failed++;
+        *b->env.stop = 1;
+        return;
+    }
+    retry_later(b, rd_kafka_topic_name(msg->rkt), msg->key, msg->key_len, copy, msg->len);
 }
 
-/* Produce one record (the payload is malloc'd and handed to librdkafka). */
-static int produce(cl_batch *b, const char *topic, const void *key, size_t keylen, char *payload)
+/* Produce one record (takes ownership of the malloc'd payload). A record
+ * librdkafka refuses at once is kept to be produced again, like one that
+ * failed delivery. */
+static int produce_n(cl_batch *b, const char *topic, const void *key, size_t keylen, char *payload,
+                     size_t len)
 {
     for (;;) {
         rd_kafka_resp_err_t err = rd_kafka_producev(
             b->env.producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
-            RD_KAFKA_V_VALUE(payload, strlen(payload)), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
+            RD_KAFKA_V_VALUE(payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
             RD_KAFKA_V_OPAQUE(b), RD_KAFKA_V_END);
         if (!err) {
             b->outstanding++;
             return 0;
         }
         if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            LOG_ERROR("produce to %s: %s", topic, rd_kafka_err2str(err));
-            free(payload);
-            return CHISO_EIO;
+            LOG_WARN("produce to %s: %s; will try again", topic, rd_kafka_err2str(err));
+            retry_later(b, topic, key, keylen, payload, len);
+            return 0;
         }
         rd_kafka_poll(b->env.producer, 10);
     }
 }
 
+static int produce(cl_batch *b, const char *topic, const void *key, size_t keylen, char *payload)
+{
+    return produce_n(b, topic, key, keylen, payload, strlen(payload));
+}
+
+/* Wait until every output of the batch is delivered, producing failed ones
+ * again with backoff. Returns 0, or CHISO_EIO when stopping first. */
+static int await_outputs(cl_batch *b)
+{
+    int delay = 100;
+    for (;;) {
+        while (b->outstanding > 0)
+            rd_kafka_poll(b->env.producer, 10);
+        if (b->nretry == 0 && !b->delivery_failed)
+            return 0;
+        if (*b->env.stop || b->delivery_failed)
+            return CHISO_EIO;
+        LOG_WARN("%d output record(s) not delivered; producing them again in %d ms", b->nretry,
+                 delay);
+        chiso_counter_add(b->m_output_retries, (uint64_t)b->nretry);
+        backoff(b, &delay);
+        int n = b->nretry;
+        out_retry *list = b->retry;
+        b->retry = NULL;
+        b->nretry = b->capretry = 0;
+        for (int i = 0; i < n; i++) {
+            produce_n(b, list[i].topic, list[i].key, list[i].keylen, list[i].payload, list[i].len);
+            free(list[i].topic);
+            free(list[i].key);
+        }
+        free(list);
+    }
+}
+
+static void retry_clear(cl_batch *b)
+{
+    for (int i = 0; i < b->nretry; i++) {
+        free(b->retry[i].topic);
+        free(b->retry[i].key);
+        free(b->retry[i].payload);
+    }
+    b->nretry = 0;
+}
+
+/* Dead letters carry at most this much of the original payload (base64
+ * grows it by a third; Kafka's default message limit is 1 MB). */
+#define DEAD_PAYLOAD_MAX (512 * 1024)
+
 static int dead_letter(cl_batch *b, const rd_kafka_message_t *msg, const chiso_reject *rej)
 {
+    chiso_reject r = *rej;
+    size_t len = msg->len;
+    if (len > DEAD_PAYLOAD_MAX) {
+        size_t used = strlen(r.detail);
+        snprintf(r.detail + used, sizeof(r.detail) - used,
+                 " (payload cut to its first %d of %zu bytes)", DEAD_PAYLOAD_MAX, msg->len);
+        len = DEAD_PAYLOAD_MAX;
+    }
+    rej = &r;
     char *json = chiso_deadletter_json(rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset,
-                                       rej, msg->payload, msg->len, time(NULL));
+                                       rej, msg->payload, len, time(NULL));
     if (!json)
         return CHISO_ENOMEM;
     LOG_DEBUG("dead letter %s [%d] @%lld: %s: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
@@ -1198,12 +1329,9 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     }
 
     /* 4. wait until every output is delivered, then commit */
-    while (b->outstanding > 0)
-        rd_kafka_poll(b->env.producer, 10);
-    if (b->delivery_failed) {
-        LOG_ERROR("%d output records were not delivered; offsets not committed",
-                  b->delivery_failed);
-        rc = CHISO_EIO;
+    if ((rc = await_outputs(b)) != 0) {
+        LOG_ERROR("stopping with %d output record(s) undelivered: offsets not committed",
+                  b->nretry + b->outstanding);
         goto out;
     }
     commit(b, sync_commit);
@@ -1211,8 +1339,12 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     chiso_counter_add(b->m_batches, 1);
     chiso_histogram_observe(b->m_batch_seconds, (double)(chiso_now_mono_us() - t0) / 1e6);
 out:
+    if (rc != 0 && *b->env.stop)
+        rd_kafka_purge(b->env.producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
     while (b->outstanding > 0)
         rd_kafka_poll(b->env.producer, 10);
+    retry_clear(b);
+    b->delivery_failed = 0;
     batch_reset(b);
     return rc;
 }

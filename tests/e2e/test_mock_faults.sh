@@ -12,7 +12,8 @@
 #   - Produce errors from the leader of its outputs (deadletter,
 #     dossier.classified): NOT_ENOUGH_REPLICAS, REQUEST_TIMED_OUT,
 #     NOT_LEADER_FOR_PARTITION, a dropped connection, each answer delayed
-#     300 ms,
+#     300 ms, then non-retriable MSG_SIZE_TOO_LARGE (failed deliveries are
+#     produced again before the batch commits),
 #   - that leader down while batches wait for their deliveries, then up,
 #   - Fetch errors from the dossier.events leader (NOT_LEADER_FOR_PARTITION,
 #     UNKNOWN_LEADER_EPOCH, a dropped connection),
@@ -140,6 +141,9 @@ e2e_log "group moved to broker $EVENTS_LEADER"
 inject "$EVENTS_LEADER" OffsetCommit 0 REQUEST_TIMED_OUT
 inject "$OTHERS_LEADER" Produce 300 NOT_ENOUGH_REPLICAS REQUEST_TIMED_OUT \
     NOT_LEADER_FOR_PARTITION _TRANSPORT NOT_ENOUGH_REPLICAS
+# non-retriable: librdkafka fails these deliveries at once; classify keeps
+# the records and produces them again, committing the batch only then
+inject "$OTHERS_LEADER" Produce 0 MSG_SIZE_TOO_LARGE MSG_SIZE_TOO_LARGE MSG_SIZE_TOO_LARGE
 down "$OTHERS_LEADER" 4 "leader of the outputs, during deliveries"
 inject "$EVENTS_LEADER" Fetch 100 NOT_LEADER_FOR_PARTITION UNKNOWN_LEADER_EPOCH _TRANSPORT \
     NOT_LEADER_FOR_PARTITION
