@@ -138,7 +138,7 @@ sleep 3 # let the group settle
 # about 5.85 events per dossier: enough days of 20,000 dossiers for RATE x LAT_S events
 DAYS3=$(python3 -c "import sys; print(max(1, round($RATE * $LAT_S / 5.85 / 20000)))")
 "$SIM" "${COMMON[@]}" --topic.prefix lat. --seed 2 --start 2025-07-01 --days "$DAYS3" \
-    --dossiers-per-day 20000 --rate "$RATE" --self-check false \
+    --dossiers-per-day 20000 --rate "$RATE" --self-check false -X kafka.linger.ms=1 \
     --truth "$OUT/truth3.json" 2>"$OUT/simulate3.log"
 R3=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$OUT/truth3.json")
 wait_committed "$M3" "$R3"
