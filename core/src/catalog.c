@@ -49,45 +49,17 @@ const char *chiso_unit_kind_name(chiso_unit_kind kind)
     return ((int)kind >= 0 && (int)kind < KIND_COUNT) ? kind_names[kind] : "unknown";
 }
 
-static int is_json_space(char c)
-{
-    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
-}
-
 /* Checks on a parsed JSON object; fills *out. */
 static int parse_object(const cJSON *root, chiso_unit *out, chiso_reject *rej)
 {
     static const char *const required[] = {"unit", "name", "kind"};
-    const cJSON *v, *item;
-    size_t n;
+    const cJSON *item;
+    int rc;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "v");
-    if (!v)
-        return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'v' is missing");
-    if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'v' must be the number 1");
-    for (int i = 0; i < 3; i++) {
-        if (!cJSON_GetObjectItemCaseSensitive(root, required[i]))
-            return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is missing",
-                                   required[i]);
-    }
-
-    item = cJSON_GetObjectItemCaseSensitive(root, "unit");
-    if (!cJSON_IsString(item) || !item->valuestring ||
-        !chiso_pu_code_ok(item->valuestring, CHISO_CODE_MAX, "._-"))
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
-                               "field 'unit' must be 1..32 characters of [A-Za-z0-9._-]");
-    strcpy(out->unit, item->valuestring);
-
-    item = cJSON_GetObjectItemCaseSensitive(root, "name");
-    if (!cJSON_IsString(item) || !item->valuestring)
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'name' must be a string");
-    n = strlen(item->valuestring);
-    if (n < 1 || n > CHISO_NAME_MAX ||
-        !chiso_pu_printable_utf8((const unsigned char *)item->valuestring, n))
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
-                               "field 'name' must be 1..255 bytes of valid UTF-8 text");
-    memcpy(out->name, item->valuestring, n + 1);
+    if ((rc = chiso_pu_check_head(root, required, 3, rej)) != 0 ||
+        (rc = chiso_pu_code_field(root, "unit", CHISO_CODE_MAX, "._-", out->unit, rej)) != 0 ||
+        (rc = chiso_pu_text_field(root, "name", CHISO_NAME_MAX, out->name, rej)) != 0)
+        return rc;
 
     item = cJSON_GetObjectItemCaseSensitive(root, "kind");
     if (cJSON_IsString(item) && item->valuestring) {
@@ -135,55 +107,18 @@ static int parse_object(const cJSON *root, chiso_unit *out, chiso_reject *rej)
 int chiso_unit_parse(const char *buf, size_t len, chiso_unit *out, chiso_reject *rej)
 {
     cJSON *root = NULL;
-    const char *end = NULL;
-    size_t i;
-    int rc = CHISO_EINVAL;
+    int rc;
 
     if (rej) {
         rej->reason = CHISO_REJECT_NONE;
         rej->detail[0] = '\0';
     }
     memset(out, 0, sizeof(*out));
-    if (len > CHISO_EVENT_MAX_BYTES)
-        return chiso_pu_reject(rej, CHISO_REJECT_TOO_LARGE,
-                               "payload of %zu bytes is over the %d-byte limit", len,
-                               CHISO_EVENT_MAX_BYTES);
-    for (i = 0; i < len && is_json_space(buf[i]); i++)
-        ;
-    if (i == len)
-        return 1; /* empty (or blank) value: tombstone */
-    for (i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)buf[i];
-        if (c < 0x20 && !is_json_space((char)c))
-            return chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX,
-                                   "payload contains a raw control byte");
-    }
-
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (!root) {
-        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not valid JSON");
-        goto out;
-    }
-    while (end < buf + len && is_json_space(*end))
-        end++;
-    if (end != buf + len) {
-        rc =
-            chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload has data after the JSON value");
-        goto out;
-    }
-    if (cJSON_IsNull(root)) {
-        rc = 1; /* JSON null: tombstone */
-        goto out;
-    }
-    if (!cJSON_IsObject(root)) {
-        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not a JSON object");
-        goto out;
-    }
-    rc = parse_object(root, out, rej);
-
-out:
+    rc = chiso_pu_parse_record(buf, len, &root, rej);
+    if (rc == 0)
+        rc = parse_object(root, out, rej);
     cJSON_Delete(root);
-    if (rc != 0)
+    if (rc < 0)
         memset(out, 0, sizeof(*out));
     return rc;
 }
@@ -306,36 +241,14 @@ static int parse_proc_units(const cJSON *item, chiso_procedure *out, chiso_rejec
 static int parse_proc_object(const cJSON *root, chiso_procedure *out, chiso_reject *rej)
 {
     static const char *const required[] = {"procedure", "name", "level"};
-    const cJSON *v, *item;
-    size_t n;
+    const cJSON *item;
+    int rc;
 
-    v = cJSON_GetObjectItemCaseSensitive(root, "v");
-    if (!v)
-        return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'v' is missing");
-    if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'v' must be the number 1");
-    for (int i = 0; i < 3; i++) {
-        if (!cJSON_GetObjectItemCaseSensitive(root, required[i]))
-            return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is missing",
-                                   required[i]);
-    }
-
-    item = cJSON_GetObjectItemCaseSensitive(root, "procedure");
-    if (!cJSON_IsString(item) || !item->valuestring ||
-        !chiso_pu_code_ok(item->valuestring, CHISO_CODE_MAX, "._-"))
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
-                               "field 'procedure' must be 1..32 characters of [A-Za-z0-9._-]");
-    strcpy(out->procedure, item->valuestring);
-
-    item = cJSON_GetObjectItemCaseSensitive(root, "name");
-    if (!cJSON_IsString(item) || !item->valuestring)
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'name' must be a string");
-    n = strlen(item->valuestring);
-    if (n < 1 || n > CHISO_NAME_MAX ||
-        !chiso_pu_printable_utf8((const unsigned char *)item->valuestring, n))
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
-                               "field 'name' must be 1..255 bytes of valid UTF-8 text");
-    memcpy(out->name, item->valuestring, n + 1);
+    if ((rc = chiso_pu_check_head(root, required, 3, rej)) != 0 ||
+        (rc = chiso_pu_code_field(root, "procedure", CHISO_CODE_MAX, "._-", out->procedure, rej)) !=
+            0 ||
+        (rc = chiso_pu_text_field(root, "name", CHISO_NAME_MAX, out->name, rej)) != 0)
+        return rc;
 
     item = cJSON_GetObjectItemCaseSensitive(root, "level");
     if (cJSON_IsString(item) && item->valuestring) {
@@ -363,52 +276,18 @@ static int parse_proc_object(const cJSON *root, chiso_procedure *out, chiso_reje
 int chiso_procedure_parse(const char *buf, size_t len, chiso_procedure *out, chiso_reject *rej)
 {
     cJSON *root = NULL;
-    const char *end = NULL;
-    size_t i;
-    int rc = CHISO_EINVAL;
+    int rc;
 
     if (rej) {
         rej->reason = CHISO_REJECT_NONE;
         rej->detail[0] = '\0';
     }
     memset(out, 0, sizeof(*out));
-    if (len > CHISO_EVENT_MAX_BYTES)
-        return chiso_pu_reject(rej, CHISO_REJECT_TOO_LARGE,
-                               "payload of %zu bytes is over the %d-byte limit", len,
-                               CHISO_EVENT_MAX_BYTES);
-    for (i = 0; i < len && is_json_space(buf[i]); i++)
-        ;
-    if (i == len)
-        return 1; /* empty (or blank) value: tombstone */
-    if (!chiso_pu_no_raw_controls(buf, len))
-        return chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX,
-                               "payload contains a raw control byte");
-
-    root = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
-    if (!root) {
-        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not valid JSON");
-        goto out;
-    }
-    while (end < buf + len && is_json_space(*end))
-        end++;
-    if (end != buf + len) {
-        rc =
-            chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload has data after the JSON value");
-        goto out;
-    }
-    if (cJSON_IsNull(root)) {
-        rc = 1; /* JSON null: tombstone */
-        goto out;
-    }
-    if (!cJSON_IsObject(root)) {
-        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not a JSON object");
-        goto out;
-    }
-    rc = parse_proc_object(root, out, rej);
-
-out:
+    rc = chiso_pu_parse_record(buf, len, &root, rej);
+    if (rc == 0)
+        rc = parse_proc_object(root, out, rej);
     cJSON_Delete(root);
-    if (rc != 0)
+    if (rc < 0)
         chiso_procedure_clear(out);
     return rc;
 }

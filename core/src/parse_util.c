@@ -91,3 +91,88 @@ int chiso_pu_no_raw_controls(const char *buf, size_t len)
     }
     return 1;
 }
+
+static int is_json_space(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+int chiso_pu_parse_record(const char *buf, size_t len, cJSON **root, chiso_reject *rej)
+{
+    const char *end = NULL;
+    size_t i;
+
+    *root = NULL;
+    if (len > CHISO_EVENT_MAX_BYTES)
+        return chiso_pu_reject(rej, CHISO_REJECT_TOO_LARGE,
+                               "payload of %zu bytes is over the %d-byte limit", len,
+                               CHISO_EVENT_MAX_BYTES);
+    for (i = 0; i < len && is_json_space(buf[i]); i++)
+        ;
+    if (i == len)
+        return 1; /* empty (or blank) value: tombstone */
+    if (!chiso_pu_no_raw_controls(buf, len))
+        return chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX,
+                               "payload contains a raw control byte");
+    cJSON *r = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+    if (!r)
+        return chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not valid JSON");
+    while (end < buf + len && is_json_space(*end))
+        end++;
+    int rc = 0;
+    if (end != buf + len)
+        rc =
+            chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload has data after the JSON value");
+    else if (cJSON_IsNull(r))
+        rc = 1; /* JSON null: tombstone */
+    else if (!cJSON_IsObject(r))
+        rc = chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is not a JSON object");
+    if (rc != 0) {
+        cJSON_Delete(r);
+        return rc;
+    }
+    *root = r;
+    return 0;
+}
+
+int chiso_pu_check_head(const cJSON *root, const char *const *required, int n, chiso_reject *rej)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(root, "v");
+    if (!v)
+        return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'v' is missing");
+    if (!cJSON_IsNumber(v) || v->valuedouble != 1.0)
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field 'v' must be the number 1");
+    for (int i = 0; i < n; i++) {
+        if (!cJSON_GetObjectItemCaseSensitive(root, required[i]))
+            return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD, "field '%s' is missing",
+                                   required[i]);
+    }
+    return 0;
+}
+
+int chiso_pu_code_field(const cJSON *root, const char *field, size_t max, const char *extra,
+                        char *out, chiso_reject *rej)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, field);
+    if (!cJSON_IsString(item) || !item->valuestring ||
+        !chiso_pu_code_ok(item->valuestring, max, extra))
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field '%s' must be 1..%zu characters of [A-Za-z0-9%s]", field, max,
+                               extra);
+    memcpy(out, item->valuestring, strlen(item->valuestring) + 1);
+    return 0;
+}
+
+int chiso_pu_text_field(const cJSON *root, const char *field, size_t max, char *out,
+                        chiso_reject *rej)
+{
+    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, field);
+    if (!cJSON_IsString(item) || !item->valuestring)
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be a string", field);
+    size_t n = strlen(item->valuestring);
+    if (n < 1 || n > max || !chiso_pu_printable_utf8((const unsigned char *)item->valuestring, n))
+        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
+                               "field '%s' must be 1..%zu bytes of valid UTF-8 text", field, max);
+    memcpy(out, item->valuestring, n + 1);
+    return 0;
+}

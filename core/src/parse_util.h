@@ -7,6 +7,8 @@
 
 #include <stddef.h>
 
+#include <cjson/cJSON.h>
+
 #include "chiso/event.h"
 
 /* Fill *rej (may be NULL) with a reason and a formatted sentence; returns
@@ -23,5 +25,24 @@ int chiso_pu_code_ok(const char *s, size_t max, const char *extra);
 
 /* No raw control byte but JSON's four whitespace characters. */
 int chiso_pu_no_raw_controls(const char *buf, size_t len);
+
+/* A catalog record's envelope (catalog.units, catalog.procedures): the size
+ * limit, tombstones (an empty or blank value, or JSON null), strict JSON, one
+ * object. Returns 1 for a tombstone, 0 with *root set (caller frees with
+ * cJSON_Delete) for an object, or CHISO_EINVAL with *rej filled. */
+int chiso_pu_parse_record(const char *buf, size_t len, cJSON **root, chiso_reject *rej);
+
+/* `v` is the number 1 and every one of the n `required` fields is present. */
+int chiso_pu_check_head(const cJSON *root, const char *const *required, int n, chiso_reject *rej);
+
+/* Copy string field `field`, a code of 1..max bytes of [A-Za-z0-9] and `extra`,
+ * into out (max + 1 bytes). */
+int chiso_pu_code_field(const cJSON *root, const char *field, size_t max, const char *extra,
+                        char *out, chiso_reject *rej);
+
+/* Copy string field `field`, 1..max bytes of printable UTF-8, into out (max + 1
+ * bytes). */
+int chiso_pu_text_field(const cJSON *root, const char *field, size_t max, char *out,
+                        chiso_reject *rej);
 
 #endif
