@@ -118,6 +118,11 @@ e2e_create_topic() {
     }
 }
 
+# e2e_free_port: print a TCP port free on 127.0.0.1 right now.
+e2e_free_port() {
+    python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
+}
+
 # e2e_kcat ARGS...: kcat against the stack's broker.
 e2e_kcat() { kcat -b "$CHISO_BROKERS" "$@"; }
 

@@ -17,14 +17,13 @@ SNAPSHOT=$(e2e_bin chiso-snapshot)
 VERIFY=$(e2e_bin chiso-verify)
 ALERTS=$(e2e_bin chiso-alerts)
 P=$(e2e_prefix)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 COMMON=(--brokers "$CHISO_BROKERS" --topic.prefix "$P")
 REDIS=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${P}chiso")
 SEED=${E2E_SEED:-$((RANDOM % 1000 + 1))}
 RANDOM=$SEED # the kill points follow from the seed too
 e2e_log "seed $SEED (rerun with E2E_SEED=$SEED)"
 
-METRICS=$(free_port)
+METRICS=$(e2e_free_port)
 start_classify() {
     e2e_bg "classify$1" "$CLASSIFY" "${COMMON[@]}" "${REDIS[@]}" --group.id "${P}classify" \
         --metrics.port "$METRICS" --batch.max 500

@@ -99,8 +99,7 @@ done
 
 COMMON=(--brokers "$BROKERS" --topic.prefix "$P")
 REDIS=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${P}chiso")
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-METRICS=$(free_port)
+METRICS=$(e2e_free_port)
 start_classify() {
     # small batches: many commits and deliveries for the faults to hit
     e2e_bg "classify$1" "$CLASSIFY" "${COMMON[@]}" "${REDIS[@]}" --group.id "$GROUP" \

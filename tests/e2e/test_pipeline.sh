@@ -15,8 +15,7 @@ SNAPSHOT=$(e2e_bin chiso-snapshot)
 VERIFY=$(e2e_bin chiso-verify)
 ALERTS=$(e2e_bin chiso-alerts)
 P=$(e2e_prefix)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-METRICS=$(free_port)
+METRICS=$(e2e_free_port)
 COMMON=(--brokers "$CHISO_BROKERS" --topic.prefix "$P")
 REDIS=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${P}chiso")
 

@@ -11,8 +11,7 @@ CLASSIFY=$(e2e_bin chiso-classify)
 REPLAY=$(e2e_bin chiso-replay)
 VERIFY=$(e2e_bin chiso-verify)
 P=$(e2e_prefix)
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-METRICS=$(free_port)
+METRICS=$(e2e_free_port)
 U=000.00.07.H31
 ev() { # ev ID DOSSIER TYPE AT [EXTRA-JSON]
     printf '{"v":1,"event_id":"%s","dossier_id":"%s","unit":"%s","procedure":"1.000001","type":"%s","at":"%s"%s}\n' \

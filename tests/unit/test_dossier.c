@@ -15,24 +15,7 @@
 #include "chiso/vntime.h"
 
 #include "check.h"
-
-static int64_t T(const char *s)
-{
-    int64_t t = 0;
-    if (chiso_time_parse(s, &t) != 0) {
-        fprintf(stderr, "bad time in test: %s\n", s);
-        abort();
-    }
-    return t;
-}
-
-static int32_t D(const char *ymd)
-{
-    chiso_period p;
-    if (chiso_period_parse(ymd, &p) != 0 || p.kind != CHISO_PERIOD_DAY)
-        abort();
-    return p.first_day;
-}
+#include "testtime.h"
 
 static chiso_event ev(chiso_event_type type, const char *id, const char *at)
 {

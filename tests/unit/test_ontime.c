@@ -10,29 +10,10 @@
 #include "chiso/vntime.h"
 
 #include "check.h"
+#include "testtime.h"
 
 #define NEVER CHISO_ONTIME_NEVER
 #define NMAX  4
-
-static int64_t T(const char *s)
-{
-    int64_t t = 0;
-    if (chiso_time_parse(s, &t) != 0) {
-        fprintf(stderr, "bad time in test: %s\n", s);
-        abort();
-    }
-    return t;
-}
-
-static int32_t D(const char *ymd)
-{
-    chiso_period p;
-    if (chiso_period_parse(ymd, &p) != 0 || p.kind != CHISO_PERIOD_DAY) {
-        fprintf(stderr, "bad day in test: %s\n", ymd);
-        abort();
-    }
-    return p.first_day;
-}
 
 /* Times of a NULL-terminated list into out; returns how many. */
 static int times(const char *const *list, int64_t *out)
