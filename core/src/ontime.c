@@ -2,7 +2,7 @@
  * ontime.c - the first overdue day B of a dossier (docs/ontime.md), read
  * against the doc line by line:
  *
- *   two or more requests        B = max(rday, day(R2))
+ *   two or more requests        B = min(B of R1 alone, max(rday, day(R2)))
  *   one request r, day(r) > D   B = max(rday, D + 1)
  *   one request r, receipt s    B = max(rday, D + (day(s) - day(r)) + 1),
  *                               s the first receipt at or after r
@@ -26,17 +26,11 @@ static int32_t finite_day(int32_t rday, int64_t b)
     return (int32_t)b;
 }
 
-int32_t chiso_ontime_overdue_day(int32_t received_day, int32_t due_day, const int64_t *requests,
-                                 int nrequests, const int64_t *receipts, int nreceipts)
+/* B as if `r` were the only request. */
+static int32_t one_request(int32_t received_day, int32_t due_day, int64_t r,
+                           const int64_t *receipts, int nreceipts)
 {
     int64_t late_from_due = (int64_t)due_day + 1;
-
-    if (nrequests >= 2)
-        return finite_day(received_day, chiso_local_day(requests[1]));
-    if (nrequests <= 0)
-        return finite_day(received_day, late_from_due);
-
-    int64_t r = requests[0];
     int32_t rq_day = chiso_local_day(r);
     if (rq_day > due_day)
         return finite_day(received_day, late_from_due);
@@ -47,6 +41,21 @@ int32_t chiso_ontime_overdue_day(int32_t received_day, int32_t due_day, const in
         }
     }
     return CHISO_ONTIME_NEVER;
+}
+
+int32_t chiso_ontime_overdue_day(int32_t received_day, int32_t due_day, const int64_t *requests,
+                                 int nrequests, const int64_t *receipts, int nreceipts)
+{
+    if (nrequests <= 0)
+        return finite_day(received_day, (int64_t)due_day + 1);
+    int32_t b = one_request(received_day, due_day, requests[0], receipts, nreceipts);
+    if (nrequests >= 2) {
+        /* late from the second request on, or earlier if it already was */
+        int32_t second = finite_day(received_day, chiso_local_day(requests[1]));
+        if (second < b)
+            b = second;
+    }
+    return b;
 }
 
 bool chiso_ontime_resolved_on_time(int32_t resolved_day, int32_t overdue_day)

@@ -236,19 +236,26 @@ static int32_t max32(int32_t a, int32_t b)
  * supplement request made in time. */
 static int32_t first_overdue_day(const facts *f, int32_t rday, int32_t dday)
 {
-    if (f->nreq >= 2) /* late from the second request on */
-        return max32(rday, chiso_local_day(f->req[1]));
-    if (f->nreq == 1) {
-        int32_t q = chiso_local_day(f->req[0]);
-        if (q > dday) /* already late when asking */
-            return max32(rday, dday + 1);
+    if (f->nreq == 0)
+        return max32(rday, dday + 1);
+    int32_t b = NEVER; /* judged at the first request's date, which was in time */
+    int32_t q = chiso_local_day(f->req[0]);
+    if (q > dday) { /* already late when asking */
+        b = max32(rday, dday + 1);
+    } else {
         for (int k = 0; k < f->nans; k++) {
-            if (f->ans[k] >= f->req[0]) /* the days waiting are excluded */
-                return max32(rday, dday + (chiso_local_day(f->ans[k]) - q) + 1);
+            if (f->ans[k] >= f->req[0]) { /* the days waiting are excluded */
+                b = max32(rday, dday + (chiso_local_day(f->ans[k]) - q) + 1);
+                break;
+            }
         }
-        return NEVER; /* judged at the request date, which was in time */
     }
-    return max32(rday, dday + 1);
+    if (f->nreq >= 2) { /* late from the second request on, or earlier */
+        int32_t second = max32(rday, chiso_local_day(f->req[1]));
+        if (second < b)
+            b = second;
+    }
+    return b;
 }
 
 /* For the figures: 0 no supplement request, 1 one request answered, 2 one

@@ -324,19 +324,25 @@ static int overdue_day_of(const chiso_event *const *evs, int n, const chiso_even
         *err = CHISO_ERANGE;
         return REFMODEL_NEVER;
     }
-    if (nreq >= 2) /* two or more requests: late from the second one */
-        return max_day(rday, day_of(req[1]));
     if (nreq == 0)
         return max_day(rday, due + 1);
-    /* exactly one request r */
+    /* as if the first request r were the only one */
+    int32_t b = REFMODEL_NEVER; /* waiting on a request made in time */
     int32_t rd = day_of(req[0]);
-    if (rd > due) /* already late when asking */
-        return max_day(rday, due + 1);
-    for (int i = 0; i < nrec; i++) {
-        if (rec[i] >= req[0]) /* the first receipt at or after r: the wait is excluded */
-            return max_day(rday, due + (day_of(rec[i]) - rd) + 1);
+    if (rd > due) { /* already late when asking */
+        b = max_day(rday, due + 1);
+    } else {
+        for (int i = 0; i < nrec; i++) {
+            if (rec[i] >= req[0]) { /* the first receipt at or after r: the wait is excluded */
+                b = max_day(rday, due + (day_of(rec[i]) - rd) + 1);
+                break;
+            }
+        }
     }
-    return REFMODEL_NEVER; /* waiting on a request made in time */
+    /* two or more requests: late from the second one on, or earlier */
+    if (nreq >= 2 && max_day(rday, day_of(req[1])) < b)
+        b = max_day(rday, day_of(req[1]));
+    return b;
 }
 
 static void add(refmodel_judged *j, chiso_counter_id c, int32_t day)

@@ -176,14 +176,22 @@ static void test_overdue_day(void)
           NULL},
          {NULL},
          "2025-07-05"},
-        /* As docs/ontime.md states it: the second request decides even when
-         * the first was already late (day 11 with one request). */
+        /* ... or earlier, when the first request alone made it late: the
+         * first was after the due day (late from the 11th) */
         {"two requests, the first late",
          "2025-07-01",
          "2025-07-10",
          {"2025-07-12T09:00:00+07:00", "2025-07-15T09:00:00+07:00", NULL},
          {NULL},
-         "2025-07-15"},
+         "2025-07-11"},
+        /* the first answered, the pause used up before the second request:
+         * due 10th + 1 day of pause = late from the 12th, second on the 20th */
+        {"two requests, late after the first's pause",
+         "2025-07-01",
+         "2025-07-10",
+         {"2025-07-03T09:00:00+07:00", "2025-07-20T09:00:00+07:00", NULL},
+         {"2025-07-04T09:00:00+07:00", NULL},
+         "2025-07-12"},
 
         /* Vietnam local days decide, not UTC days */
         {"request at 17:30Z on 8 July is 9 July local",
