@@ -892,7 +892,7 @@ static int append_group(cl_batch *b, cl_group *g)
     return 0;
 }
 
-/* The periods (month, quarter, year) a group's applied changes touched. */
+/* The periods (month, quarter, year) the changes a group is writing touch. */
 static int group_dirty(cl_batch *b, cl_group *g)
 {
     int rc = 0;
@@ -900,7 +900,7 @@ static int group_dirty(cl_batch *b, cl_group *g)
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
         const cl_item *it = &b->items[i];
         const chiso_delta *deltas = it->deltas;
-        if (!it->applied)
+        if (!it->pending)
             continue;
         for (int d = 0; d < it->ndeltas; d++) {
             for (int kind = CHISO_PERIOD_MONTH; kind <= CHISO_PERIOD_YEAR; kind++) {
@@ -920,19 +920,33 @@ static int group_dirty(cl_batch *b, cl_group *g)
     return rc;
 }
 
-static bool unit_seen(cl_batch *b, const char *unit)
+static bool unit_known(const cl_batch *b, const char *unit)
 {
     uint64_t h = chiso_hash64(unit, strlen(unit)) | 1;
     int mask = b->units_seen_size - 1;
     for (int s = (int)(h & (uint64_t)mask);; s = (s + 1) & mask) {
         if (b->units_seen[s] == h)
             return true;
-        if (b->units_seen[s] == 0) {
-            if (b->units_seen_count * 2 < b->units_seen_size) {
-                b->units_seen[s] = h;
-                b->units_seen_count++;
-            }
+        if (b->units_seen[s] == 0)
             return false;
+    }
+}
+
+/* Remember a unit registered in <prefix>:units (the table stays at most
+ * half full; past that, units are registered again, which is harmless). */
+static void unit_remember(cl_batch *b, const char *unit)
+{
+    uint64_t h = chiso_hash64(unit, strlen(unit)) | 1;
+    int mask = b->units_seen_size - 1;
+    if (b->units_seen_count * 2 >= b->units_seen_size)
+        return;
+    for (int s = (int)(h & (uint64_t)mask);; s = (s + 1) & mask) {
+        if (b->units_seen[s] == h)
+            return;
+        if (b->units_seen[s] == 0) {
+            b->units_seen[s] = h;
+            b->units_seen_count++;
+            return;
         }
     }
 }
@@ -1013,6 +1027,8 @@ static int merge_item(cl_batch *b, cl_item *it)
  * compare-and-set failed stays pending for the next round. Returns 0,
  * CHISO_EIO (reconnect and retry), or CHISO_ESTATE / CHISO_ERANGE /
  * CHISO_ENOMEM (fatal). */
+static int append_index(cl_batch *b);
+
 static int apply_round(cl_batch *b)
 {
     redisReply *r = NULL;
@@ -1100,6 +1116,17 @@ static int apply_round(cl_batch *b)
         nsent++;
     }
 
+    /* the index writes ride in the same pipeline, behind the Lua calls */
+    for (int i = 0; i < b->ndirty; i++)
+        free(b->dirty[i]);
+    b->ndirty = 0;
+    for (int g = 0; g < b->ngroups; g++) {
+        if (b->groups[g].pending && b->groups[g].sent && (rc = group_dirty(b, &b->groups[g])) != 0)
+            return rc;
+    }
+    int nindex = nsent > 0 ? append_index(b) : 0;
+    nsent += nindex;
+
     for (int g = 0; g < b->ngroups; g++) {
         cl_group *grp = &b->groups[g];
         if (!grp->pending || !grp->sent)
@@ -1130,39 +1157,56 @@ static int apply_round(cl_batch *b)
         }
         freeReplyObject(r);
     }
+    for (int i = 0; i < nindex; i++) {
+        redisReply *r2;
+        if (redisGetReply(b->rc, (void **)&r2) != REDIS_OK || !r2) {
+            redis_drop(b, b->rc->errstr);
+            return CHISO_EIO;
+        }
+        bool bad = r2->type == REDIS_REPLY_ERROR;
+        freeReplyObject(r2);
+        if (bad) {
+            drain_replies(b, nindex - i - 1);
+            redis_drop(b, "index write failed");
+            return CHISO_EIO;
+        }
+    }
+    for (int g = 0; g < b->ngroups && nindex > 0; g++) {
+        if (b->groups[g].sent)
+            unit_remember(b, b->groups[g].unit);
+    }
     return 0;
 }
 
-/* Register new units and mark dirty periods: one pipelined round trip. */
-static int publish_index(cl_batch *b)
+/* Queue, behind the round's Lua calls, the index writes the snapshot sink
+ * and the alerts read: the dirty members, the units not yet registered, the
+ * watermark. They are hints: written for a group whose compare-and-set then
+ * fails, they only cause a recomputation. Returns how many commands. */
+static int append_index(cl_batch *b)
 {
     const char *argv[2 + 4096];
     size_t argvlen[2 + 4096];
     char key[KEY_MAX], units_key[KEY_MAX];
     int ncmd = 0, a;
-    redisReply *r;
 
     snprintf(key, sizeof(key), "%s:dirty", b->prefix);
     snprintf(units_key, sizeof(units_key), "%s:units", b->prefix);
-    char **members = b->dirty;
-    int nmembers = b->ndirty;
-    for (int start = 0; start < nmembers; start += 4096) {
+    for (int start = 0; start < b->ndirty; start += 4096) {
         a = 0;
         argv[a] = "SADD";
         argvlen[a++] = 4;
         argv[a] = key;
         argvlen[a++] = strlen(key);
-        for (int i = start; i < nmembers && i < start + 4096; i++) {
-            argv[a] = members[i];
-            argvlen[a++] = strlen(members[i]);
+        for (int i = start; i < b->ndirty && i < start + 4096; i++) {
+            argv[a] = b->dirty[i];
+            argvlen[a++] = strlen(b->dirty[i]);
         }
         redisAppendCommandArgv(b->rc, a, argv, argvlen);
         ncmd++;
     }
-    for (int i = 0; i < b->nitems; i++) {
-        cl_item *it = &b->items[i];
-        if (it->applied && !unit_seen(b, it->unit)) {
-            redisAppendCommand(b->rc, "SADD %s %s", units_key, it->unit);
+    for (int g = 0; g < b->ngroups; g++) {
+        if (b->groups[g].sent && !unit_known(b, b->groups[g].unit)) {
+            redisAppendCommand(b->rc, "SADD %s %s", units_key, b->groups[g].unit);
             ncmd++;
         }
     }
@@ -1171,14 +1215,7 @@ static int publish_index(cl_batch *b)
                            (long long)b->watermark);
         ncmd++;
     }
-    for (int i = 0; i < ncmd; i++) {
-        if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
-            redis_drop(b, b->rc->errstr);
-            return CHISO_EIO;
-        }
-        freeReplyObject(r);
-    }
-    return 0;
+    return ncmd;
 }
 
 static void backoff(cl_batch *b, int *delay_ms)
@@ -1300,10 +1337,6 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
             (rc = publish_class_change(b, it, oc, op, nc, np)) != 0)
             goto out;
     }
-    for (int g = 0; g < b->ngroups; g++) {
-        if ((rc = group_dirty(b, &b->groups[g])) != 0)
-            goto out;
-    }
     for (int e = 0; e < b->nev; e++) {
         if (!b->ev_expired[e])
             continue;
@@ -1317,16 +1350,6 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     chiso_counter_add(b->m_applied, applied);
     chiso_counter_add(b->m_duplicates, duplicates);
     chiso_counter_add(b->m_replayed, replayed);
-    delay = 50;
-    while (b->ndirty > 0 || applied > 0) {
-        if (redis_ready(b) == 0 && publish_index(b) == 0)
-            break;
-        if (*b->env.stop) {
-            rc = CHISO_EIO;
-            goto out;
-        }
-        backoff(b, &delay);
-    }
 
     /* 4. wait until every output is delivered, then commit */
     if ((rc = await_outputs(b)) != 0) {
