@@ -6,7 +6,8 @@
 #     committed after Redis acknowledged it), and the classify-only rate on
 #     a backlog;
 #   - p50 and p99 latency from produce (the record's Kafka timestamp) to its
-#     effect acknowledged by Redis, under a steady rate;
+#     effect acknowledged by Redis, under a steady rate (measured first, on
+#     the empty stack, before the bulk phases fill Redis);
 #   - Redis memory per dossier (used_memory growth / dossier states, and
 #     MEMORY USAGE of sampled states);
 #   - chiso-classify peak RSS (VmHWM).
@@ -90,6 +91,27 @@ wait_committed() { # wait_committed PORT N
     until [ "$(metric "$1" chiso_classify_committed_total)" = "$2" ]; do sleep 0.2; done
 }
 
+# ---- phase 0: latency under a steady rate, on the empty stack ----
+M3=$(free_port)
+log "phase 0: steady $RATE events/s for ${LAT_S}s, latency produce -> Redis applied"
+"$CLASSIFY" "${COMMON[@]}" --redis.port "$CHISO_REDIS_PORT" --redis.prefix bench3 --group.id bench3 \
+    --topic.prefix lat. --metrics.port "$M3" >"$OUT/classify3.log" 2>&1 &
+CPID=$!
+PIDS+=($CPID)
+until [ -n "$(metric "$M3" chiso_classify_committed_total 2>/dev/null)" ]; do sleep 0.2; done
+sleep 3 # let the group settle
+# about 5.85 events per dossier: enough days of 20,000 dossiers for RATE x LAT_S events
+DAYS3=$(python3 -c "import sys; print(max(1, round($RATE * $LAT_S / 5.85 / 20000)))")
+"$SIM" "${COMMON[@]}" --topic.prefix lat. --seed 2 --start 2025-07-01 --days "$DAYS3" \
+    --dossiers-per-day 20000 --rate "$RATE" --self-check false -X kafka.linger.ms=1 \
+    --truth "$OUT/truth3.json" 2>"$OUT/simulate3.log"
+R3=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$OUT/truth3.json")
+wait_committed "$M3" "$R3"
+P50=$(quantile "$M3" chiso_classify_latency_seconds 0.50)
+P99=$(quantile "$M3" chiso_classify_latency_seconds 0.99)
+kill -TERM "$CPID"; wait "$CPID" || true
+
+
 # ---- phase 1: end to end, producer and processor together ----
 M1=$(free_port)
 log "phase 1: $DAYS days x $PER_DAY dossiers/day, simulator and classify concurrently"
@@ -126,40 +148,23 @@ T3=$(date +%s.%N)
 RSS2=$(awk '/VmHWM/ { print $2 }' "/proc/$CPID/status")
 kill -TERM "$CPID"; wait "$CPID" || true
 
-# ---- phase 3: latency under a steady rate ----
-M3=$(free_port)
-log "phase 3: steady $RATE events/s for ${LAT_S}s, latency produce -> Redis applied"
-"$CLASSIFY" "${COMMON[@]}" --redis.port "$CHISO_REDIS_PORT" --redis.prefix bench3 --group.id bench3 \
-    --topic.prefix lat. --metrics.port "$M3" >"$OUT/classify3.log" 2>&1 &
-CPID=$!
-PIDS+=($CPID)
-until [ -n "$(metric "$M3" chiso_classify_committed_total 2>/dev/null)" ]; do sleep 0.2; done
-sleep 3 # let the group settle
-# about 5.85 events per dossier: enough days of 20,000 dossiers for RATE x LAT_S events
-DAYS3=$(python3 -c "import sys; print(max(1, round($RATE * $LAT_S / 5.85 / 20000)))")
-"$SIM" "${COMMON[@]}" --topic.prefix lat. --seed 2 --start 2025-07-01 --days "$DAYS3" \
-    --dossiers-per-day 20000 --rate "$RATE" --self-check false -X kafka.linger.ms=1 \
-    --truth "$OUT/truth3.json" 2>"$OUT/simulate3.log"
-R3=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$OUT/truth3.json")
-wait_committed "$M3" "$R3"
-P50=$(quantile "$M3" chiso_classify_latency_seconds 0.50)
-P99=$(quantile "$M3" chiso_classify_latency_seconds 0.99)
-kill -TERM "$CPID"; wait "$CPID" || true
-
-python3 - "$RECORDS" "$T0" "$T_SIM" "$T1" "$T2" "$T3" "$DOSSIERS" "$USED" "$SAMPLE" "$STRLEN" "$RSS1" "$RSS2" "$RATE" "$R3" "$P50" "$P99" <<'PY'
+AOF_REWRITES=$(R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }')
+python3 - "$RECORDS" "$T0" "$T_SIM" "$T1" "$T2" "$T3" "$DOSSIERS" "$USED" "$SAMPLE" "$STRLEN" "$RSS1" "$RSS2" "$RATE" "$R3" "$P50" "$P99" "$AOF_REWRITES" <<'PY'
 import sys
 a = sys.argv[1:]
 rec = int(a[0]); t0, tsim, t1, t2, t3 = map(float, a[1:6])
 dossiers, used, sample, strlen = int(a[6]), int(a[7]), float(a[8]), float(a[9])
 rss1, rss2, rate, r3, p50, p99 = int(a[10]), int(a[11]), a[12], a[13], a[14], a[15]
+aof_rewrites = a[16]
 print("chiso benchmark (2-core machine, real Kafka KRaft + Redis, all on this host)")
 print(f"  records                         {rec:>12,}")
 print(f"  end to end events/s             {rec / (t1 - t0):>12,.0f}   (produce+classify+Redis, {t1 - t0:.1f} s)")
 print(f"  simulator produce events/s      {rec / (tsim - t0):>12,.0f}")
 print(f"  classify backlog events/s       {rec / (t3 - t2):>12,.0f}   (the same backlog, new group, fresh namespace)")
-print(f"  latency at {rate} ev/s ({r3} records): p50 {p50} ms, p99 {p99} ms (produce -> Redis applied)")
+print(f"  latency at {rate} ev/s ({r3} records): p50 {p50} ms, p99 {p99} ms (produce -> Redis applied, empty stack)")
 print(f"  dossier states                  {dossiers:>12,}")
 print(f"  Redis used_memory per dossier   {used / max(dossiers, 1):>12,.0f} B   (all keys: states + counters)")
 print(f"  Redis MEMORY USAGE per state    {sample:>12,.0f} B   (encoded state {strlen:.0f} B)")
+print(f"  Redis AOF rewrites during the run {aof_rewrites:>7}")
 print(f"  classify peak RSS               {rss1 / 1024:>12,.1f} MiB (phase 1), {rss2 / 1024:.1f} MiB (phase 2)")
 PY

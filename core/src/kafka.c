@@ -108,7 +108,7 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
     static const kv settings[] = {
         {"enable.idempotence", "true"},
         {"acks", "all"},
-        {"linger.ms", "5"},
+        {"linger.ms", "1"},
         {"batch.num.messages", "10000"},
         {"compression.codec", "lz4"},
         {"message.timeout.ms", "300000"},

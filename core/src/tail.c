@@ -177,9 +177,13 @@ int chiso_tail_catch_up(chiso_tail *u, int timeout_ms, volatile sig_atomic_t *st
             err = rd_kafka_query_watermark_offsets(u->rk, u->topic, p, &lo, &hi, 5000);
             if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
                 break;
-            LOG_WARN("%s [%d]: watermarks: %s", u->topic, p, rd_kafka_err2str(err));
-            if (*stop || chiso_now_mono_us() >= deadline)
+            /* e.g. a topic just created, its leader not elected yet */
+            LOG_DEBUG("%s [%d]: watermarks: %s", u->topic, p, rd_kafka_err2str(err));
+            if (*stop || chiso_now_mono_us() >= deadline) {
+                LOG_WARN("%s [%d]: watermarks: %s", u->topic, p, rd_kafka_err2str(err));
                 goto out;
+            }
+            rd_kafka_poll(u->rk, 100);
         }
         high[p] = hi > lo ? hi : 0; /* empty partition: nothing to wait for */
     }

@@ -1284,6 +1284,7 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     }
     chiso_counter_add(b->m_consumed, (uint64_t)b->nmsgs);
 
+    int64_t t_parsed = chiso_now_mono_us();
     /* 2. apply to Redis, retrying failures; conflicts repeat the round */
     for (;;) {
         bool pending = false;
@@ -1307,6 +1308,7 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         rc = 0;
     }
 
+    int64_t t_applied = chiso_now_mono_us();
     /* every effect of the batch is acknowledged by Redis: the latency of
      * each record is from its Kafka timestamp to now */
     int64_t now_ms = chiso_now_wall_ms();
@@ -1351,6 +1353,7 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     chiso_counter_add(b->m_duplicates, duplicates);
     chiso_counter_add(b->m_replayed, replayed);
 
+    int64_t t_outputs = chiso_now_mono_us();
     /* 4. wait until every output is delivered, then commit */
     if ((rc = await_outputs(b)) != 0) {
         LOG_ERROR("stopping with %d output record(s) undelivered: offsets not committed",
@@ -1358,6 +1361,13 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         goto out;
     }
     commit(b, sync_commit);
+    int64_t t_done = chiso_now_mono_us();
+    if (t_done - t0 > 250000)
+        LOG_WARN("slow batch: %d records in %lld ms (parse %lld, Redis %lld, outputs %lld, "
+                 "delivery %lld)",
+                 b->nmsgs, (long long)(t_done - t0) / 1000, (long long)(t_parsed - t0) / 1000,
+                 (long long)(t_applied - t_parsed) / 1000,
+                 (long long)(t_outputs - t_applied) / 1000, (long long)(t_done - t_outputs) / 1000);
     chiso_counter_add(b->m_committed, (uint64_t)b->nmsgs);
     chiso_counter_add(b->m_batches, 1);
     chiso_histogram_observe(b->m_batch_seconds, (double)(chiso_now_mono_us() - t0) / 1e6);

@@ -219,6 +219,18 @@ int main(int argc, char **argv)
         LOG_ERROR("%s", errstr);
         goto out;
     }
+    /* know the output topics' leaders before the first batch needs them */
+    const char *outputs[] = {t_dead, t_classified};
+    for (int i = 0; i < 2; i++) {
+        const rd_kafka_metadata_t *md = NULL;
+        rd_kafka_topic_t *rkt = rd_kafka_topic_new(a.producer, outputs[i], NULL);
+        if (rkt && rd_kafka_metadata(a.producer, 0, rkt, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+            LOG_WARN("no metadata yet for %s; the first batch may wait for it", outputs[i]);
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        if (rkt)
+            rd_kafka_topic_destroy(rkt);
+    }
     a.consumer = chiso_kafka_consumer_new(a.cfg, chiso_config_str(a.cfg, "group.id"), on_rebalance,
                                           &a, errstr, sizeof(errstr));
     if (!a.consumer) {

@@ -631,9 +631,19 @@ int main(int argc, char **argv)
         write_catalog(&s, chiso_config_str(cfg, "procedures-out"), rkt_procs, write_procedures) !=
             0)
         goto out;
-    if (s.to_kafka)
+    if (s.to_kafka) {
+        /* The catalogs are delivered before the first event (a processor may
+         * rely on them), and the producer is ready (its idempotent producer
+         * id acquired) before --rate pacing starts. */
+        rd_kafka_resp_err_t ferr = rd_kafka_flush(s.rk, 60000);
+        if (ferr || s.failed) {
+            LOG_ERROR("delivering the catalogs: %s",
+                      ferr ? rd_kafka_err2str(ferr) : "some records failed");
+            goto out;
+        }
         LOG_INFO("sent %d unit records to %s and %d procedure records to %s", s.pv->nunits,
                  topic_units, s.pv->nprocs, topic_procs);
+    }
 
     char sday[CHISO_PERIOD_STRLEN];
     chiso_period_key(start, CHISO_PERIOD_DAY, sday);

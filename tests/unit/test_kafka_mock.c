@@ -119,7 +119,7 @@ int main(void)
                  0, "%s", err);
     CHECK_EQ_INT(chiso_config_set(cfg, "topic.prefix", "t1.", err, sizeof(err)), 0, "%s", err);
     /* Pass-through overrides chiso's producer default. */
-    CHECK_EQ_INT(chiso_config_set(cfg, "kafka.linger.ms", "1", err, sizeof(err)), 0, "%s", err);
+    CHECK_EQ_INT(chiso_config_set(cfg, "kafka.linger.ms", "7", err, sizeof(err)), 0, "%s", err);
     chiso_topic_name(cfg, CHISO_TOPIC_DOSSIER_EVENTS, events, sizeof(events));
     chiso_topic_name(cfg, CHISO_TOPIC_SCORES, scores, sizeof(scores));
     CHECK_EQ_STR(events, "t1.dossier.events");
@@ -169,7 +169,7 @@ int main(void)
     conf_expect(producer, "enable.idempotence", "true");
     conf_expect(producer, "acks", "-1");
     conf_expect(producer, "compression.codec", "lz4");
-    conf_expect(producer, "linger.ms", "1");
+    conf_expect(producer, "linger.ms", "7");
     conf_expect(producer, "message.timeout.ms", "300000");
     produce_range(producer, events, 0, N_EVENTS);
     CHECK(rd_kafka_flush(producer, 30000) == RD_KAFKA_RESP_ERR_NO_ERROR, "flush");
