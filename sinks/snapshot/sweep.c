@@ -525,6 +525,14 @@ static int plan(sweep *s)
         bool is_province;
 
         next = chiso_map_next(sw->held, &pos, e); /* before e may be deleted */
+        chiso_period fp;
+        if (bar && chiso_period_parse(bar + 1, &fp) == 0 && fp.first_day > s->today) {
+            /* a period not begun yet (an open dossier's future overdue day
+             * has a bucket there): published when it begins, by the full
+             * sweep of that day */
+            chiso_map_del(sw->held, e->key);
+            continue;
+        }
         if (bar && (size_t)(bar - e->key) < sizeof(unit)) {
             memcpy(unit, e->key, (size_t)(bar - e->key));
             unit[bar - e->key] = '\0';

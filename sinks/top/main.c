@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cjson/cJSON.h>
@@ -26,7 +27,9 @@
 static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     {"period", CHISO_CFG_STRING, NULL,
-     "period to show (2025-07, 2025-Q3, 2025); default: the latest month", NULL},
+     "period to show (2025-07, 2025-Q3, 2025); default: this month, else the latest month with "
+     "data",
+     NULL},
     {"top", CHISO_CFG_INT, "15", "units listed", chiso_cfg_positive},
     {"refresh.ms", CHISO_CFG_INT, "1000", "redraw interval", chiso_cfg_positive},
     {"once", CHISO_CFG_BOOL, "false", "read the topic to its end, print once, exit", NULL},
@@ -113,7 +116,22 @@ static int by_received(const void *a, const void *b)
 
 static void draw(view *v, const char *period_opt, int top, bool clear)
 {
-    const char *period = period_opt ? period_opt : v->latest_month;
+    char this_month[CHISO_PERIOD_STRLEN];
+    const char *period = period_opt;
+    if (!period) {
+        /* this month when the topic has it (any unit), else the latest month */
+        chiso_period_key(chiso_local_day(time(NULL)), CHISO_PERIOD_MONTH, this_month);
+        period = v->latest_month;
+        const cJSON *item;
+        cJSON_ArrayForEach(item, v->latest)
+        {
+            const char *bar = strrchr(item->string, '|');
+            if (bar && strcmp(bar + 1, this_month) == 0) {
+                period = this_month;
+                break;
+            }
+        }
+    }
     const cJSON *province = NULL;
     const cJSON *units[4096];
     int nunits = 0;
