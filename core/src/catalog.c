@@ -126,8 +126,6 @@ int chiso_unit_parse(const char *buf, size_t len, chiso_unit *out, chiso_reject 
 int chiso_unit_to_json(const chiso_unit *u, char *buf, size_t size)
 {
     cJSON *root = NULL;
-    char *text = NULL;
-    size_t n;
     int rc = CHISO_ENOMEM;
 
     if (!u || (int)u->kind <= CHISO_UNIT_UNKNOWN || (int)u->kind >= KIND_COUNT)
@@ -149,19 +147,8 @@ int chiso_unit_to_json(const chiso_unit *u, char *buf, size_t size)
     cJSON_AddNumberToObject(root, "target_full_process", u->target_full_process);
     if (cJSON_GetArraySize(root) != 7)
         goto out;
-    text = cJSON_PrintUnformatted(root);
-    if (!text)
-        goto out;
-    n = strlen(text);
-    if (n >= size) {
-        rc = CHISO_ERANGE;
-        goto out;
-    }
-    memcpy(buf, text, n + 1);
-    rc = (int)n;
-
+    rc = chiso_pu_print(root, buf, size);
 out:
-    cJSON_free(text);
     cJSON_Delete(root);
     return rc;
 }
@@ -295,8 +282,6 @@ int chiso_procedure_parse(const char *buf, size_t len, chiso_procedure *out, chi
 int chiso_procedure_to_json(const chiso_procedure *p, char *buf, size_t size)
 {
     cJSON *root = NULL, *units;
-    char *text = NULL;
-    size_t n;
     int rc = CHISO_ENOMEM;
 
     if (!p || (int)p->level <= CHISO_LEVEL_UNKNOWN || (int)p->level >= LEVEL_COUNT ||
@@ -323,19 +308,8 @@ int chiso_procedure_to_json(const chiso_procedure *p, char *buf, size_t size)
             goto out;
         }
     }
-    text = cJSON_PrintUnformatted(root);
-    if (!text)
-        goto out;
-    n = strlen(text);
-    if (n >= size) {
-        rc = CHISO_ERANGE;
-        goto out;
-    }
-    memcpy(buf, text, n + 1);
-    rc = (int)n;
-
+    rc = chiso_pu_print(root, buf, size);
 out:
-    cJSON_free(text);
     cJSON_Delete(root);
     return rc;
 }

@@ -176,3 +176,16 @@ int chiso_pu_text_field(const cJSON *root, const char *field, size_t max, char *
     memcpy(out, item->valuestring, n + 1);
     return 0;
 }
+
+int chiso_pu_print(const cJSON *root, char *buf, size_t size)
+{
+    char *text = cJSON_PrintUnformatted(root);
+    if (!text)
+        return CHISO_ENOMEM;
+    size_t n = strlen(text);
+    int rc = n < size ? (int)n : CHISO_ERANGE;
+    if (rc >= 0)
+        memcpy(buf, text, n + 1);
+    cJSON_free(text);
+    return rc;
+}

@@ -45,4 +45,8 @@ int chiso_pu_code_field(const cJSON *root, const char *field, size_t max, const 
 int chiso_pu_text_field(const cJSON *root, const char *field, size_t max, char *out,
                         chiso_reject *rej);
 
+/* Print `root` compactly into buf. Returns the length (excluding NUL),
+ * CHISO_ERANGE when it does not fit, or CHISO_ENOMEM. Does not free root. */
+int chiso_pu_print(const cJSON *root, char *buf, size_t size);
+
 #endif
