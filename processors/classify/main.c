@@ -282,6 +282,7 @@ int main(int argc, char **argv)
     while (!chiso_stop && !a.fatal) {
         int timeout = cl_batch_count(a.batch) ? 1 : 100;
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(a.consumer, timeout);
+        int64_t now = chiso_now_mono_us(); /* one clock read per turn of the loop */
         if (msg) {
             if (msg->err) {
                 if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
@@ -289,19 +290,18 @@ int main(int argc, char **argv)
                 rd_kafka_message_destroy(msg);
             } else {
                 if (cl_batch_count(a.batch) == 0)
-                    batch_started = chiso_now_mono_us();
+                    batch_started = now;
                 cl_batch_add(a.batch, msg);
             }
         }
         rd_kafka_poll(a.producer, 0);
         chiso_tail_poll(a.procedures, 0);
-        if (chiso_now_mono_us() - lag_at >= 1000000) {
+        if (now - lag_at >= 1000000) {
             chiso_gauge_set(lag, (double)consumer_lag(a.consumer));
-            lag_at = chiso_now_mono_us();
+            lag_at = now;
         }
         int n = cl_batch_count(a.batch);
-        if (n > 0 && (cl_batch_full(a.batch) || !msg ||
-                      chiso_now_mono_us() - batch_started >= linger_ms * 1000)) {
+        if (n > 0 && (cl_batch_full(a.batch) || !msg || now - batch_started >= linger_ms * 1000)) {
             /* a batch that could not complete is not committed; the consumer
              * has moved past it, so stop: a restart replays it */
             int brc = cl_batch_process(a.batch, false);

@@ -484,6 +484,21 @@ static bool unit_has_counters(const sim_truth *t, int unit)
     return any(c);
 }
 
+/* "<unit>":{...} for every unit with counters, `write` filling the braces. */
+static void write_per_unit(const sim_truth *t, const sim_province *pv,
+                           void (*write)(const sim_truth *, int, FILE *), FILE *f)
+{
+    bool first = true;
+    for (int u = 0; u < t->nunits; u++) {
+        if (!unit_has_counters(t, u))
+            continue;
+        fprintf(f, "%s\n\"%s\":{", first ? "" : ",", pv->units[u].rec.unit);
+        write(t, u, f);
+        fputc('}', f);
+        first = false;
+    }
+}
+
 int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_meta *m, FILE *f)
 {
     char start[CHISO_PERIOD_STRLEN], end[CHISO_PERIOD_STRLEN];
@@ -504,25 +519,9 @@ int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_
         first = false;
     }
     fputs("},\n\"counters\":{", f);
-    first = true;
-    for (int u = 0; u < t->nunits; u++) {
-        if (!unit_has_counters(t, u))
-            continue;
-        fprintf(f, "%s\n\"%s\":{", first ? "" : ",", pv->units[u].rec.unit);
-        write_counters(t, u, f);
-        fputc('}', f);
-        first = false;
-    }
+    write_per_unit(t, pv, write_counters, f);
     fputs("},\n\"open\":{", f);
-    first = true;
-    for (int u = 0; u < t->nunits; u++) {
-        if (!unit_has_counters(t, u))
-            continue;
-        fprintf(f, "%s\n\"%s\":{", first ? "" : ",", pv->units[u].rec.unit);
-        write_open(t, u, f);
-        fputc('}', f);
-        first = false;
-    }
+    write_per_unit(t, pv, write_open, f);
     fputs("},\n\"province_counters\":{", f);
     write_counters(t, -1, f);
     fputs("},\n\"province_open\":{", f);
