@@ -17,7 +17,7 @@ PACKAGES=(
     # local stack: Redis, Kafka (a JVM; jars come through Maven), kcat
     redis-server redis-tools kcat default-jre-headless maven curl
     # test scripts
-    python3
+    python3 python3-jsonschema
 )
 
 usage() {
