@@ -1,12 +1,14 @@
 /*
  * batch.c - applying a batch of dossier events to Redis (see batch.h).
  *
- * Round trips per batch, whatever its size: one pipelined GET of every
- * dossier's state, one pipelined EVALSHA per changed dossier, one SADD for
- * the dirty-unit index; then outputs are awaited and offsets committed.
- * A compare-and-set conflict (another consumer wrote the dossier between
- * our GET and our EVALSHA, e.g. during a rebalance) only repeats the round
- * for the dossiers concerned.
+ * One round trip per batch when all goes well: the states the batch merges
+ * over come from the in-memory state cache (statecache.h; a dossier not in
+ * it is taken as new), and one pipelined EVALSHA per unit writes them with
+ * a compare-and-set, the dirty-unit index riding in the same pipeline; then
+ * outputs are awaited and offsets committed. A compare-and-set conflict (a
+ * stale or missing cache entry, another consumer during a rebalance) returns
+ * the states Redis holds, and only the unit concerned is merged again and
+ * written in a second round.
  */
 #include "batch.h"
 
@@ -22,6 +24,7 @@
 #include "chiso/dossier.h"
 #include "chiso/event.h"
 #include "chiso/redisx.h"
+#include "chiso/statecache.h"
 #include "chiso/vntime.h"
 
 /*
@@ -31,29 +34,38 @@
  * by first overdue day); KEYS[3] = its alerted hash (alerts.h);
  * KEYS[4 .. 3+nc] = counter hashes; KEYS[4+nc ..] = the dossier states.
  * ARGV[1] = number of states ns, ARGV[2] = nc, ARGV[3] = number of counter
- * changes; then per state five: the state as read ("" when absent), the new
- * state, its TTL in seconds ("0" = none), its due-index change ("k" keep,
- * "-" remove, else the score to set) and its dossier id; then per change:
- * key index, field, delta; then the months to index.
- * Returns 1 when everything was applied, 0 (and changes nothing) when some
- * state changed since it was read.
+ * changes; then per state five: the state merged over ("" when absent), the
+ * new state, its TTL in seconds ("0" = none, "c" = only check the state, do
+ * not write it), its due-index change ("k" keep, "-" remove, else the score
+ * to set) and its dossier id; then per change: key index, field, delta; then
+ * the months to index.
+ * Returns 1 when everything was applied; when some state is not the one
+ * merged over, changes nothing and returns every state as Redis holds it.
+ * Writes are batched into one command each (MSET, ZADD, ZREM, HDEL): a
+ * script's own calls are what Redis spends its time on.
  */
 static const char LUA_APPLY[] =
     "local ns, nc, nch = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local first = 4 + nc\n"
+    "local cur = redis.call('MGET', unpack(KEYS, first, first + ns - 1))\n"
     "for i = 1, ns do\n"
-    "  local cur = redis.call('GET', KEYS[3 + nc + i])\n"
-    "  if cur == false then cur = '' end\n"
-    "  if cur ~= ARGV[5 * i - 1] then return 0 end\n"
+    "  if (cur[i] or '') ~= ARGV[5 * i - 1] then return cur end\n"
     "end\n"
+    "local mset, zadd, zrem = {}, {}, {}\n"
     "for i = 1, ns do\n"
-    "  local b, k = 5 * i - 1, KEYS[3 + nc + i]\n"
-    "  if ARGV[b + 2] ~= '0' then redis.call('SET', k, ARGV[b + 1], 'EX', ARGV[b + 2])\n"
-    "  else redis.call('SET', k, ARGV[b + 1]) end\n"
+    "  local b, k = 5 * i - 1, KEYS[first + i - 1]\n"
+    "  local ttl = ARGV[b + 2]\n"
+    "  if ttl == '0' then mset[#mset + 1] = k; mset[#mset + 1] = ARGV[b + 1]\n"
+    "  elseif ttl ~= 'c' then redis.call('SET', k, ARGV[b + 1], 'EX', ttl) end\n"
     "  local due = ARGV[b + 3]\n"
-    "  if due == '-' then\n"
-    "    redis.call('ZREM', KEYS[2], ARGV[b + 4])\n"
-    "    redis.call('HDEL', KEYS[3], ARGV[b + 4])\n"
-    "  elseif due ~= 'k' then redis.call('ZADD', KEYS[2], due, ARGV[b + 4]) end\n"
+    "  if due == '-' then zrem[#zrem + 1] = ARGV[b + 4]\n"
+    "  elseif due ~= 'k' then zadd[#zadd + 1] = due; zadd[#zadd + 1] = ARGV[b + 4] end\n"
+    "end\n"
+    "if #mset > 0 then redis.call('MSET', unpack(mset)) end\n"
+    "if #zadd > 0 then redis.call('ZADD', KEYS[2], unpack(zadd)) end\n"
+    "if #zrem > 0 then\n"
+    "  redis.call('ZREM', KEYS[2], unpack(zrem))\n"
+    "  redis.call('HDEL', KEYS[3], unpack(zrem))\n"
     "end\n"
     "local a = 4 + 5 * ns\n"
     "for _ = 1, nch do\n"
@@ -84,7 +96,12 @@ typedef struct cl_item {
     int keylen;
     int head, tail; /* events of this dossier: indices into ev[], chained by ev_next[] */
     int32_t partition;
-    bool pending, sent, applied;
+    uint64_t hash; /* of key, for the state cache */
+    bool loaded;   /* old holds the state merged over (cached, assumed new, or read) */
+    bool verified; /* ... and it is known to be what Redis holds, or a part of it */
+    bool pending;  /* changed: written this round */
+    bool check;    /* unchanged but not verified: checked this round */
+    bool sent, applied;
     unsigned char old_enc[CHISO_DOSSIER_MAX_ENCODED];
     int old_len;
     chiso_dossier *old, *cur;
@@ -152,6 +169,7 @@ struct cl_batch {
     int ndirty, capdirty;
     redisContext *rc;
     char sha[41];
+    chiso_statecache *cache;
     const char *prefix;
     int64_t retention_s; /* finished dossiers expire after this (retention.days) */
     int64_t watermark;   /* latest event time seen (epoch seconds) */
@@ -210,6 +228,9 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         if (!b->items[i].old || !b->items[i].cur)
             goto err;
     }
+    b->cache = chiso_statecache_new((size_t)chiso_config_int(env->cfg, "state.cache.mb") << 20);
+    if (!b->cache)
+        goto err;
     b->prefix = chiso_config_str(env->cfg, "redis.prefix");
     b->retention_s = chiso_config_int(env->cfg, "retention.days") * 86400;
 
@@ -284,6 +305,7 @@ void cl_batch_destroy(cl_batch *b)
     }
     if (b->rc)
         redisFree(b->rc);
+    chiso_statecache_free(b->cache);
     free(b->msgs);
     free(b->ev);
     free(b->ev_next);
@@ -577,6 +599,8 @@ static cl_item *find_or_add(cl_batch *b, const chiso_event *ev, int32_t partitio
             it->unit_next = -1;
             add_to_group(b, (int)(it - b->items));
             it->partition = partition;
+            it->hash = chiso_hash64(it->key, (size_t)it->keylen);
+            it->loaded = it->verified = it->check = false;
             it->pending = true;
             it->sent = it->applied = false;
             it->max_at = 0;
@@ -630,6 +654,9 @@ static void redis_drop(cl_batch *b, const char *why)
 {
     LOG_WARN("Redis: %s; reconnecting", why);
     chiso_counter_add(b->m_redis_errors, 1);
+    /* Redis may come back without its last writes (AOF fsync every second):
+     * from now on, trust only what it says */
+    chiso_statecache_clear(b->cache);
     if (b->rc)
         redisFree(b->rc);
     b->rc = NULL;
@@ -800,9 +827,9 @@ static int append_group(cl_batch *b, cl_group *g)
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
         const cl_item *it = &b->items[i];
         const chiso_delta *deltas = it->deltas;
+        ns += it->pending || it->check;
         if (!it->pending)
             continue;
-        ns++;
         for (int d = 0; d < it->ndeltas; d++) {
             for (int kind = 0; kind < CHISO_PERIOD_KINDS; kind++) {
                 chiso_period p = chiso_period_of(deltas[d].day, (chiso_period_kind)kind);
@@ -844,7 +871,7 @@ static int append_group(cl_batch *b, cl_group *g)
         rc |= args_fmt(a, "%s:{%s}:c:%s", b->prefix, g->unit, pk);
     }
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
-        if (b->items[i].pending)
+        if (b->items[i].pending || b->items[i].check)
             rc |= args_ref(a, b->items[i].key, (size_t)b->items[i].keylen);
     }
     int nch = 0;
@@ -855,6 +882,14 @@ static int append_group(cl_batch *b, cl_group *g)
     rc |= args_fmt(a, "%d", nch);
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
         cl_item *it = &b->items[i];
+        if (it->check) {
+            rc |= args_ref(a, it->old_enc, (size_t)it->old_len);
+            rc |= args_ref(a, "", 0);
+            rc |= args_ref(a, "c", 1);
+            rc |= args_ref(a, "k", 1);
+            rc |= args_ref(a, it->dossier_id, strlen(it->dossier_id));
+            continue;
+        }
         if (!it->pending)
             continue;
         rc |= args_ref(a, it->old_enc, (size_t)it->old_len);
@@ -984,6 +1019,7 @@ static int merge_item(cl_batch *b, cl_item *it)
     for (int e = it->head; e >= 0; e = b->ev_next[e]) {
         const rd_kafka_message_t *msg = b->msgs[b->ev_msg[e]];
         it->nevents++;
+        b->ev_expired[e] = false;
         if (chiso_dossier_fenced(it->old, msg->partition, msg->offset)) {
             it->nreplayed++;
             continue;
@@ -1022,76 +1058,60 @@ static int merge_item(cl_batch *b, cl_item *it)
     return 1;
 }
 
-/* One round: read the pending groups' states (one MGET per unit), merge,
- * write each group that changed in one atomic call. A group whose
- * compare-and-set failed stays pending for the next round. Returns 0,
- * CHISO_EIO (reconnect and retry), or CHISO_ESTATE / CHISO_ERANGE /
- * CHISO_ENOMEM (fatal). */
+/* The state an item merges over, before its first round: the cached one,
+ * else none (a new dossier, or one the compare-and-set will tell us about). */
+static void load_cached(cl_batch *b, cl_item *it, int64_t now)
+{
+    unsigned char buf[CHISO_STATECACHE_STATE_MAX];
+    int len = chiso_statecache_get(b->cache, it->hash, buf, now);
+    it->loaded = true;
+    it->verified = len > 0 && chiso_dossier_decode(it->old, buf, (size_t)len) == 0;
+    if (it->verified) {
+        memcpy(it->old_enc, buf, (size_t)len);
+        it->old_len = len;
+    } else {
+        chiso_dossier_reset(it->old);
+        it->old_len = 0;
+    }
+}
+
+/* Take the state Redis holds (a conflict reply's element) as the one to
+ * merge over. Returns 0, or CHISO_ESTATE when it is not a dossier state. */
+static int load_reply(cl_batch *b, cl_item *it, const redisReply *e, int64_t now)
+{
+    if (e && e->type == REDIS_REPLY_NIL) {
+        it->old_len = 0;
+        chiso_dossier_reset(it->old);
+        chiso_statecache_put(b->cache, it->hash, NULL, -1, 0);
+    } else if (e && e->type == REDIS_REPLY_STRING && e->len <= CHISO_DOSSIER_MAX_ENCODED &&
+               chiso_dossier_decode(it->old, e->str, e->len) == 0) {
+        memcpy(it->old_enc, e->str, e->len);
+        it->old_len = (int)e->len;
+        int64_t ttl = state_ttl(b, it->old);
+        chiso_statecache_put(b->cache, it->hash, it->old_enc, it->old_len, ttl ? now + ttl : 0);
+    } else {
+        /* Never guess: a state we cannot read would make counters wrong. */
+        LOG_ERROR("state %s in Redis is not a chiso dossier state; refusing to apply over it",
+                  it->key);
+        return CHISO_ESTATE;
+    }
+    it->verified = true;
+    return 0;
+}
+
+/* One round: merge the pending groups' events over the states they hold,
+ * write each group that changed (or has a state to check) in one atomic
+ * call. A group whose compare-and-set failed takes the states Redis
+ * returned and stays pending for the next round. Returns 0, CHISO_EIO
+ * (reconnect and retry), or CHISO_ESTATE / CHISO_ERANGE / CHISO_ENOMEM
+ * (fatal). */
 static int append_index(cl_batch *b);
 
 static int apply_round(cl_batch *b)
 {
     redisReply *r = NULL;
-    int nqueued = 0, rc;
-
-    for (int g = 0; g < b->ngroups; g++) {
-        cl_group *grp = &b->groups[g];
-        if (!grp->pending)
-            continue;
-        argbuf *a = &b->args;
-        a->n = 0;
-        a->used = 0;
-        rc = args_ref(a, "MGET", 4);
-        for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
-            b->items[i].pending = true;
-            b->items[i].applied = false;
-            rc |= args_ref(a, b->items[i].key, (size_t)b->items[i].keylen);
-        }
-        if (rc)
-            return CHISO_ENOMEM;
-        args_send(b->rc, a);
-        nqueued++;
-    }
-    for (int g = 0; g < b->ngroups; g++) {
-        cl_group *grp = &b->groups[g];
-        if (!grp->pending)
-            continue;
-        nqueued--;
-        if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
-            redis_drop(b, b->rc->errstr);
-            return CHISO_EIO;
-        }
-        if (r->type != REDIS_REPLY_ARRAY) {
-            LOG_ERROR("MGET of unit %s: %s", grp->unit,
-                      r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
-            freeReplyObject(r);
-            drain_replies(b, nqueued);
-            redis_drop(b, "read failed");
-            return CHISO_EIO;
-        }
-        size_t k = 0;
-        for (int i = grp->head; i >= 0; i = b->items[i].unit_next, k++) {
-            cl_item *it = &b->items[i];
-            redisReply *e = k < r->elements ? r->element[k] : NULL;
-            if (e && e->type == REDIS_REPLY_NIL) {
-                it->old_len = 0;
-                chiso_dossier_reset(it->old);
-            } else if (e && e->type == REDIS_REPLY_STRING && e->len <= CHISO_DOSSIER_MAX_ENCODED &&
-                       chiso_dossier_decode(it->old, e->str, e->len) == 0) {
-                memcpy(it->old_enc, e->str, e->len);
-                it->old_len = (int)e->len;
-            } else {
-                /* Never guess: a state we cannot read would make counters wrong. */
-                LOG_ERROR("state %s in Redis is not a chiso dossier state; refusing to apply "
-                          "over it",
-                          it->key);
-                freeReplyObject(r);
-                drain_replies(b, nqueued);
-                return CHISO_ESTATE;
-            }
-        }
-        freeReplyObject(r);
-    }
+    int rc;
+    int64_t now = (int64_t)time(NULL);
 
     int nsent = 0;
     for (int g = 0; g < b->ngroups; g++) {
@@ -1102,10 +1122,14 @@ static int apply_round(cl_batch *b)
         bool any = false;
         for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
+            if (!it->loaded)
+                load_cached(b, it, now);
             if ((rc = merge_item(b, it)) < 0)
                 return rc;
             it->pending = rc == 1; /* unchanged dossiers are not written at all */
-            any |= it->pending;
+            it->check = rc == 0 && !it->verified;
+            it->applied = false;
+            any |= it->pending || it->check;
         }
         if (!any) {
             grp->pending = false;
@@ -1139,11 +1163,32 @@ static int apply_round(cl_batch *b)
         if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
             grp->pending = false;
             for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
-                b->items[i].applied = b->items[i].pending;
-                b->items[i].pending = false;
+                cl_item *it = &b->items[i];
+                it->applied = it->pending;
+                if (it->pending) {
+                    int64_t ttl = state_ttl(b, it->cur);
+                    chiso_statecache_put(b->cache, it->hash, it->new_enc, it->new_len,
+                                         ttl ? now + ttl : 0);
+                }
+                if (it->check)
+                    it->verified = true; /* absent, as assumed */
+                it->pending = it->check = false;
             }
-        } else if (r->type == REDIS_REPLY_INTEGER && r->integer == 0) {
-            chiso_counter_add(b->m_conflicts, 1); /* re-read and retry the group */
+        } else if (r->type == REDIS_REPLY_ARRAY) {
+            /* compare-and-set conflict: merge again over what Redis holds */
+            chiso_counter_add(b->m_conflicts, 1);
+            size_t k = 0;
+            rc = 0;
+            for (int i = grp->head; i >= 0 && rc == 0; i = b->items[i].unit_next) {
+                cl_item *it = &b->items[i];
+                if (it->pending || it->check)
+                    rc = load_reply(b, it, k < r->elements ? r->element[k++] : NULL, now);
+            }
+            if (rc != 0 || k != r->elements) {
+                freeReplyObject(r);
+                drain_replies(b, nsent);
+                return CHISO_ESTATE;
+            }
         } else {
             bool noscript = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
             if (!noscript)

@@ -31,9 +31,13 @@ static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     CHISO_REDIS_CFG_DEFS,
     {"group.id", CHISO_CFG_STRING, "chiso-classify", "Kafka consumer group", NULL},
-    {"batch.max", CHISO_CFG_INT, "5000", "most records applied in one batch", NULL},
+    {"batch.max", CHISO_CFG_INT, "20000",
+     "most records applied in one batch (batches only grow this large when behind)", NULL},
     {"batch.linger.ms", CHISO_CFG_INT, "5", "longest wait to fill a batch after its first record",
      chiso_cfg_nonneg},
+    {"state.cache.mb", CHISO_CFG_INT, "128",
+     "memory for the cache of dossier states (each write is still compared and set in Redis)",
+     chiso_cfg_positive},
     {"catalog.wait.s", CHISO_CFG_INT, "30",
      "at start, how long to wait for catalog.procedures to be read to its end", chiso_cfg_nonneg},
     {"retention.days", CHISO_CFG_INT, "120",
@@ -279,19 +283,32 @@ int main(int argc, char **argv)
     chiso_gauge *lag =
         chiso_metrics_gauge(a.metrics, "chiso_classify_lag",
                             "Records behind the assigned partitions' ends (-1 = not known yet)");
+    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(a.consumer);
+    rd_kafka_message_t *burst[512];
     while (!chiso_stop && !a.fatal) {
-        int timeout = cl_batch_count(a.batch) ? 1 : 100;
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(a.consumer, timeout);
-        int64_t now = chiso_now_mono_us(); /* one clock read per turn of the loop */
+        /* wait for one record, then take every one already fetched */
+        int n = cl_batch_count(a.batch), got = 0;
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(a.consumer, n ? 1 : 100);
         if (msg) {
-            if (msg->err) {
-                if (msg->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
-                    LOG_WARN("consumer: %s", rd_kafka_message_errstr(msg));
-                rd_kafka_message_destroy(msg);
+            burst[got++] = msg;
+            int room = batch_max - n - 1;
+            if (room > (int)(sizeof(burst) / sizeof(burst[0])) - 1)
+                room = (int)(sizeof(burst) / sizeof(burst[0])) - 1;
+            ssize_t more =
+                room > 0 ? rd_kafka_consume_batch_queue(queue, 0, burst + 1, (size_t)room) : 0;
+            if (more > 0)
+                got += (int)more;
+        }
+        int64_t now = chiso_now_mono_us(); /* one clock read per turn of the loop */
+        for (int i = 0; i < got; i++) {
+            if (burst[i]->err) {
+                if (burst[i]->err != RD_KAFKA_RESP_ERR__PARTITION_EOF)
+                    LOG_WARN("consumer: %s", rd_kafka_message_errstr(burst[i]));
+                rd_kafka_message_destroy(burst[i]);
             } else {
                 if (cl_batch_count(a.batch) == 0)
                     batch_started = now;
-                cl_batch_add(a.batch, msg);
+                cl_batch_add(a.batch, burst[i]);
             }
         }
         rd_kafka_poll(a.producer, 0);
@@ -300,8 +317,8 @@ int main(int argc, char **argv)
             chiso_gauge_set(lag, (double)consumer_lag(a.consumer));
             lag_at = now;
         }
-        int n = cl_batch_count(a.batch);
-        if (n > 0 && (cl_batch_full(a.batch) || !msg || now - batch_started >= linger_ms * 1000)) {
+        n = cl_batch_count(a.batch);
+        if (n > 0 && (cl_batch_full(a.batch) || !got || now - batch_started >= linger_ms * 1000)) {
             /* a batch that could not complete is not committed; the consumer
              * has moved past it, so stop: a restart replays it */
             int brc = cl_batch_process(a.batch, false);
@@ -311,6 +328,7 @@ int main(int argc, char **argv)
             }
         }
     }
+    rd_kafka_queue_destroy(queue);
     if (cl_batch_count(a.batch) > 0 && !a.fatal)
         cl_batch_process(a.batch, true);
     if (a.fatal)

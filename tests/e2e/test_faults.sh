@@ -3,7 +3,9 @@
 # streams a province (duplicates, reordering, malformed records) at a steady
 # rate, this test kills chiso-classify with SIGKILL three times at random
 # points and restarts it, restarts Redis once (AOF on, clean shutdown), and
-# restarts the Kafka broker once. At the end every counter, every dead letter
+# restarts the Kafka broker once; then a second instance joins the group for a
+# while and leaves (partitions move there and back, so the first instance's
+# cached states go stale and its compare-and-set must catch it). At the end every counter, every dead letter
 # and every snapshot must equal the ground truth exactly: nothing lost,
 # nothing counted twice. Dead letters are at least once across a crash (a
 # batch whose dead letters were delivered but whose offsets were not yet
@@ -59,6 +61,17 @@ for i in 1 2 3; do
     fi
 done
 
+# scale out and back in: the partitions the second instance takes are
+# written by it, then return to the first with its cache now stale
+pause 1 2
+e2e_bg classify-b "$CLASSIFY" "${COMMON[@]}" "${REDIS[@]}" --group.id "${P}classify" \
+    --metrics.port 0 --batch.max 500
+B_PID=$E2E_LAST_PID
+e2e_log "a second chiso-classify joined the group"
+pause 4 6
+e2e_stop "$B_PID" 30 || e2e_fail "the second chiso-classify did not leave cleanly on SIGTERM"
+e2e_log "the second chiso-classify left the group"
+
 e2e_wait_for "! kill -0 $SIM_PID" 240 1
 wait "$SIM_PID" || e2e_fail "the simulator failed"
 RECORDS=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$E2E_TMP/truth.json")
@@ -68,6 +81,8 @@ e2e_log "simulator done: $RECORDS records"
 "$VERIFY" "${COMMON[@]}" --check committed --group "${P}classify" --timeout.s 180 |
     tee "$E2E_TMP/committed.out" >&2
 grep -q '^verify: OK' "$E2E_TMP/committed.out" || e2e_fail "classify did not finish the stream"
+CONFLICTS=$(curl -sf "http://127.0.0.1:$METRICS/metrics" | awk '$1 == "chiso_classify_conflicts_total" { print $2 }')
+e2e_log "compare-and-set conflicts retried by the last instance: ${CONFLICTS:-?}"
 e2e_stop "$CLASSIFY_PID" 30 || e2e_fail "chiso-classify did not exit cleanly on SIGTERM"
 e2e_wait_for "[ \"\$(e2e_redis scard ${P}chiso:dirty)\" = 0 ]" 60 0.5
 sleep 2
