@@ -32,42 +32,44 @@
  * the unit, compare-and-set, with the counter deltas summed over them.
  * KEYS[1] = the unit's month index; KEYS[2] = its due index (open dossiers
  * by first overdue day); KEYS[3] = its alerted hash (alerts.h);
- * KEYS[4 .. 3+nc] = counter hashes; KEYS[4+nc ..] = the dossier states.
- * ARGV[1] = number of states ns, ARGV[2] = nc, ARGV[3] = number of counter
- * changes; then per state five: the state merged over ("" when absent), the
- * new state, its TTL in seconds ("0" = none, "c" = only check the state, do
- * not write it), its due-index change ("k" keep, "-" remove, else the score
- * to set) and its dossier id; then per change: key index, field, delta; then
- * the months to index.
+ * KEYS[4 .. 3+nc] = counter hashes; then the dossier states: no open ones
+ * (written without expiry), nt closed ones (expire after ARGV[6] seconds),
+ * nk only checked (unchanged, not written).
+ * ARGV[1..8] = no, nt, nk, nc, number of counter changes, the TTL, number of
+ * due-index additions, of removals; then per state two: the state merged
+ * over ("" when absent) and the new one ("" when only checked); then the
+ * due-index additions (score, dossier id), the removals (dossier id), the
+ * counter changes (key index, field, delta) and the months to index.
  * Returns 1 when everything was applied; when some state is not the one
  * merged over, changes nothing and returns every state as Redis holds it.
- * Writes are batched into one command each (MSET, ZADD, ZREM, HDEL): a
- * script's own calls are what Redis spends its time on.
+ * Writes are batched into one command each where Redis has one (MSET, ZADD,
+ * ZREM, HDEL): a script's own calls are where Redis spends its time.
  */
 static const char LUA_APPLY[] =
-    "local ns, nc, nch = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local first = 4 + nc\n"
+    "local no, nt, nk, nc, nch = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),\n"
+    "  tonumber(ARGV[4]), tonumber(ARGV[5])\n"
+    "local nz, nr = tonumber(ARGV[7]), tonumber(ARGV[8])\n"
+    "local ns, first = no + nt + nk, 4 + nc\n"
     "local cur = redis.call('MGET', unpack(KEYS, first, first + ns - 1))\n"
     "for i = 1, ns do\n"
-    "  if (cur[i] or '') ~= ARGV[5 * i - 1] then return cur end\n"
+    "  if (cur[i] or '') ~= ARGV[7 + 2 * i] then return cur end\n"
     "end\n"
-    "local mset, zadd, zrem = {}, {}, {}\n"
-    "for i = 1, ns do\n"
-    "  local b, k = 5 * i - 1, KEYS[first + i - 1]\n"
-    "  local ttl = ARGV[b + 2]\n"
-    "  if ttl == '0' then mset[#mset + 1] = k; mset[#mset + 1] = ARGV[b + 1]\n"
-    "  elseif ttl ~= 'c' then redis.call('SET', k, ARGV[b + 1], 'EX', ttl) end\n"
-    "  local due = ARGV[b + 3]\n"
-    "  if due == '-' then zrem[#zrem + 1] = ARGV[b + 4]\n"
-    "  elseif due ~= 'k' then zadd[#zadd + 1] = due; zadd[#zadd + 1] = ARGV[b + 4] end\n"
+    "if no > 0 then\n"
+    "  local mset = {}\n"
+    "  for i = 1, no do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[8 + 2 * i] end\n"
+    "  redis.call('MSET', unpack(mset))\n"
     "end\n"
-    "if #mset > 0 then redis.call('MSET', unpack(mset)) end\n"
-    "if #zadd > 0 then redis.call('ZADD', KEYS[2], unpack(zadd)) end\n"
-    "if #zrem > 0 then\n"
-    "  redis.call('ZREM', KEYS[2], unpack(zrem))\n"
-    "  redis.call('HDEL', KEYS[3], unpack(zrem))\n"
+    "for i = no + 1, no + nt do\n"
+    "  redis.call('SET', KEYS[first + i - 1], ARGV[8 + 2 * i], 'EX', ARGV[6])\n"
     "end\n"
-    "local a = 4 + 5 * ns\n"
+    "local a = 9 + 2 * ns\n"
+    "if nz > 0 then redis.call('ZADD', KEYS[2], unpack(ARGV, a, a + 2 * nz - 1)) end\n"
+    "a = a + 2 * nz\n"
+    "if nr > 0 then\n"
+    "  redis.call('ZREM', KEYS[2], unpack(ARGV, a, a + nr - 1))\n"
+    "  redis.call('HDEL', KEYS[3], unpack(ARGV, a, a + nr - 1))\n"
+    "end\n"
+    "a = a + nr\n"
     "for _ = 1, nch do\n"
     "  redis.call('HINCRBY', KEYS[tonumber(ARGV[a])], ARGV[a + 1], ARGV[a + 2])\n"
     "  a = a + 3\n"
@@ -102,6 +104,7 @@ typedef struct cl_item {
     bool pending;  /* changed: written this round */
     bool check;    /* unchanged but not verified: checked this round */
     bool sent, applied;
+    int sent_pos; /* position among the group's states in its apply call */
     unsigned char old_enc[CHISO_DOSSIER_MAX_ENCODED];
     int old_len;
     chiso_dossier *old, *cur;
@@ -811,6 +814,17 @@ static int64_t due_score(const chiso_dossier *d)
     return chiso_day_start(day);
 }
 
+/* Which run of the apply call a group's item belongs to: 0 written without
+ * expiry, 1 written to expire, 2 only checked, -1 not in the call. */
+static int state_run(const cl_batch *b, const cl_item *it)
+{
+    if (it->check)
+        return 2;
+    if (!it->pending)
+        return -1;
+    return state_ttl(b, it->cur) ? 1 : 0;
+}
+
 /* Queue the EVALSHA of a group: every changed dossier's compare-and-set and
  * the group's summed counter changes. Returns 0 (nothing to send when no
  * dossier changed) or CHISO_ENOMEM. */
@@ -870,39 +884,57 @@ static int append_group(cl_batch *b, cl_group *g)
         chiso_period_key(period_first[k], (chiso_period_kind)period_kind[k], pk);
         rc |= args_fmt(a, "%s:{%s}:c:%s", b->prefix, g->unit, pk);
     }
-    for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
-        if (b->items[i].pending || b->items[i].check)
-            rc |= args_ref(a, b->items[i].key, (size_t)b->items[i].keylen);
+    /* the states in three runs: open (written), closed (written to expire),
+     * checked only; each item remembers its place for a conflict reply */
+    int nrun[3] = {0, 0, 0}, nz = 0, nr = 0;
+    for (int run = 0, pos = 0; run < 3; run++) {
+        for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
+            cl_item *it = &b->items[i];
+            if (state_run(b, it) != run)
+                continue;
+            it->sent_pos = pos++;
+            nrun[run]++;
+            rc |= args_ref(a, it->key, (size_t)it->keylen);
+            if (run < 2) {
+                int64_t old_due = due_score(it->old), new_due = due_score(it->cur);
+                nz += old_due != new_due && new_due >= 0;
+                nr += old_due != new_due && new_due < 0;
+            }
+        }
     }
     int nch = 0;
     for (int i = 0; i < nchanges; i++)
         nch += b->agg[b->agg_used[i]].delta != 0;
-    rc |= args_fmt(a, "%d", ns);
+    rc |= args_fmt(a, "%d", nrun[0]);
+    rc |= args_fmt(a, "%d", nrun[1]);
+    rc |= args_fmt(a, "%d", nrun[2]);
     rc |= args_fmt(a, "%d", nperiods);
     rc |= args_fmt(a, "%d", nch);
-    for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
-        cl_item *it = &b->items[i];
-        if (it->check) {
+    rc |= args_fmt(a, "%lld", (long long)b->retention_s);
+    rc |= args_fmt(a, "%d", nz);
+    rc |= args_fmt(a, "%d", nr);
+    for (int run = 0; run < 3; run++) {
+        for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
+            cl_item *it = &b->items[i];
+            if (state_run(b, it) != run)
+                continue;
             rc |= args_ref(a, it->old_enc, (size_t)it->old_len);
-            rc |= args_ref(a, "", 0);
-            rc |= args_ref(a, "c", 1);
-            rc |= args_ref(a, "k", 1);
-            rc |= args_ref(a, it->dossier_id, strlen(it->dossier_id));
-            continue;
+            rc |= args_ref(a, run < 2 ? (const void *)it->new_enc : "",
+                           run < 2 ? (size_t)it->new_len : 0);
         }
-        if (!it->pending)
-            continue;
-        rc |= args_ref(a, it->old_enc, (size_t)it->old_len);
-        rc |= args_ref(a, it->new_enc, (size_t)it->new_len);
-        rc |= args_fmt(a, "%lld", (long long)state_ttl(b, it->cur));
-        int64_t old_due = due_score(it->old), new_due = due_score(it->cur);
-        if (old_due == new_due)
-            rc |= args_ref(a, "k", 1);
-        else if (new_due < 0)
-            rc |= args_ref(a, "-", 1);
-        else
-            rc |= args_fmt(a, "%lld", (long long)new_due);
-        rc |= args_ref(a, it->dossier_id, strlen(it->dossier_id));
+    }
+    for (int pass = 0; pass < 2; pass++) { /* additions, then removals */
+        for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
+            cl_item *it = &b->items[i];
+            if (!it->pending)
+                continue;
+            int64_t old_due = due_score(it->old), new_due = due_score(it->cur);
+            if (old_due == new_due || (pass == 0) != (new_due >= 0))
+                continue;
+            if (pass == 0)
+                rc |= args_fmt(a, "%lld", (long long)new_due);
+            rc |= args_ref(a, it->dossier_id, strlen(it->dossier_id));
+        }
     }
     for (int i = 0; i < nchanges; i++) {
         const agg_slot *sl = &b->agg[b->agg_used[i]];
@@ -1181,8 +1213,11 @@ static int apply_round(cl_batch *b)
             rc = 0;
             for (int i = grp->head; i >= 0 && rc == 0; i = b->items[i].unit_next) {
                 cl_item *it = &b->items[i];
-                if (it->pending || it->check)
-                    rc = load_reply(b, it, k < r->elements ? r->element[k++] : NULL, now);
+                if (!it->pending && !it->check)
+                    continue;
+                size_t pos = (size_t)it->sent_pos;
+                rc = load_reply(b, it, pos < r->elements ? r->element[pos] : NULL, now);
+                k++;
             }
             if (rc != 0 || k != r->elements) {
                 freeReplyObject(r);
