@@ -3,7 +3,9 @@
  * clock; the caller passes as_of.
  *
  * The JSON layout is the contract (CONTRACT.md, "Score snapshot") and is
- * documented field by field in docs/snapshot.md: change both together.
+ * documented field by field in docs/snapshot.md and, for the members a
+ * score adds (indicators, groups, total, rank), docs/scoring.md: change
+ * them together.
  */
 #include "chiso/snapshot.h"
 
@@ -14,6 +16,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/score.h"
 
 /* The period counters of counters.h and where each lands in the struct. */
 static const struct {
@@ -85,6 +88,15 @@ int chiso_snapshot_counts_set(chiso_snapshot_counts *c, const char *field, int64
     return CHISO_ENOENT;
 }
 
+int64_t *chiso_snapshot_count_field(chiso_snapshot_counts *c, const char *name)
+{
+    for (size_t i = 0; i < N_COUNT_FIELDS; i++) {
+        if (strcmp(count_fields[i].name, name) == 0)
+            return count_at(c, count_fields[i].offset);
+    }
+    return NULL;
+}
+
 void chiso_snapshot_counts_add(chiso_snapshot_counts *acc, const chiso_snapshot_counts *x)
 {
     for (size_t i = 0; i < N_COUNT_FIELDS; i++)
@@ -148,6 +160,75 @@ static bool add_rate(cJSON *obj, int64_t num, int64_t den)
     return cJSON_AddNumberToObject(obj, "rate", (double)num / (double)den) != NULL;
 }
 
+/* Add `name`: an integer, or null when negative (absent). */
+static bool add_count_or_null(cJSON *obj, const char *name, int64_t v)
+{
+    if (v < 0)
+        return cJSON_AddNullToObject(obj, name) != NULL;
+    return cJSON_AddNumberToObject(obj, name, (double)v) != NULL;
+}
+
+/* Append a new empty object to arr; NULL when out of memory. */
+static cJSON *append_object(cJSON *arr)
+{
+    cJSON *o = cJSON_CreateObject();
+
+    if (o && !cJSON_AddItemToArray(arr, o)) {
+        cJSON_Delete(o);
+        return NULL;
+    }
+    return o;
+}
+
+/* Add an array `name` of n groups {id, name, points, max}. */
+static bool add_groups(cJSON *root, const char *name, const chiso_score_group *g,
+                       const chiso_score_sum *sum, int n)
+{
+    cJSON *arr = cJSON_AddArrayToObject(root, name), *o;
+
+    for (int i = 0; arr && i < n; i++) {
+        if (!(o = append_object(arr)))
+            return false;
+        if (!cJSON_AddNumberToObject(o, "id", g[i].id) ||
+            !cJSON_AddStringToObject(o, "name", g[i].name) ||
+            !cJSON_AddNumberToObject(o, "points", chiso_score_round2(sum[i].points)) ||
+            !cJSON_AddNumberToObject(o, "max", sum[i].max))
+            return false;
+    }
+    return arr != NULL;
+}
+
+/* Add the members a score brings: indicators, groups, groups6, total, rank
+ * and rank_of. Points are rounded to 2 decimals; `lost` is max minus the
+ * rounded points, so the two shown add up to max. */
+static bool add_score(cJSON *root, const chiso_snapshot *s)
+{
+    const chiso_score *sc = s->score;
+    cJSON *arr = cJSON_AddArrayToObject(root, "indicators"), *o;
+
+    for (int i = 0; arr && i < CHISO_SCORE_INDICATORS; i++) {
+        const chiso_score_item *it = &sc->ind[i];
+        double points = chiso_score_round2(it->points);
+
+        if (!(o = append_object(arr)))
+            return false;
+        if (!cJSON_AddNumberToObject(o, "id", sc->rules->rule[i].id) ||
+            !cJSON_AddStringToObject(o, "name", sc->rules->rule[i].name) ||
+            !add_count_or_null(o, "num", it->num) || !add_count_or_null(o, "den", it->den) ||
+            !(isnan(it->rate) ? cJSON_AddNullToObject(o, "rate")
+                              : cJSON_AddNumberToObject(o, "rate", it->rate)) ||
+            !cJSON_AddNumberToObject(o, "points", points) ||
+            !cJSON_AddNumberToObject(o, "max", it->max) ||
+            !cJSON_AddNumberToObject(o, "lost", chiso_score_round2(it->max - points)))
+            return false;
+    }
+    return arr && add_groups(root, "groups", sc->rules->group, sc->group, CHISO_SCORE_GROUPS) &&
+           add_groups(root, "groups6", sc->rules->group6, sc->group6, CHISO_SCORE_GROUPS6) &&
+           cJSON_AddNumberToObject(root, "total", chiso_score_round2(sc->total)) &&
+           add_count_or_null(root, "rank", s->rank > 0 ? s->rank : -1) &&
+           add_count_or_null(root, "rank_of", s->rank_of > 0 ? s->rank_of : -1);
+}
+
 static cJSON *build(const chiso_snapshot *s, bool with_as_of)
 {
     const chiso_snapshot_counts *c = &s->counts;
@@ -155,7 +236,7 @@ static cJSON *build(const chiso_snapshot *s, bool with_as_of)
     chiso_period p;
     char as_of[CHISO_TIME_STRLEN];
 
-    if (chiso_period_parse(s->period, &p) != 0)
+    if (chiso_period_parse(s->period, &p) != 0 || (s->score && !s->score->rules))
         return NULL;
     root = cJSON_CreateObject();
     if (!root)
@@ -178,7 +259,8 @@ static cJSON *build(const chiso_snapshot *s, bool with_as_of)
         if (!cJSON_AddStringToObject(root, "as_of", as_of))
             goto err;
     }
-    if (!cJSON_AddStringToObject(root, "rules", CHISO_SNAPSHOT_RULES))
+    if (!cJSON_AddStringToObject(root, "rules",
+                                 s->score ? s->score->rules->name : CHISO_SNAPSHOT_RULES))
         goto err;
 
     if (!(obj = cJSON_AddObjectToObject(root, "counts")))
@@ -201,6 +283,8 @@ static cJSON *build(const chiso_snapshot *s, bool with_as_of)
         goto err;
     if (!(obj = cJSON_AddObjectToObject(root, "online")) ||
         !add_rate(obj, c->received_online, c->received))
+        goto err;
+    if (s->score && !add_score(root, s))
         goto err;
     return root;
 err:

@@ -9,6 +9,7 @@
 
 #include "check.h"
 #include "chiso/common.h"
+#include "chiso/score.h"
 #include "chiso/snapshot.h"
 
 static void test_gap(void)
@@ -343,6 +344,164 @@ static void test_fingerprint(void)
     CHECK(chiso_snapshot_fingerprint(&b) != fa, "a parent is a change");
 }
 
+/* The names of obj's members, in order, against `want`. */
+static void check_members(const cJSON *obj, const char *const *want, size_t n, const char *what)
+{
+    const cJSON *it = obj ? obj->child : NULL;
+    size_t i;
+
+    for (i = 0; it && i < n; i++, it = it->next)
+        CHECK_EQ_STR(it->string, want[i]);
+    CHECK(i == n && it == NULL, "%s: exactly the documented members", what);
+}
+
+/* A snapshot that carries a score (score.h): indicators, groups, total and
+ * rank after the fields of a snapshot without one, which stay unchanged. */
+static void test_score_json(void)
+{
+    static const char *const top[] = {
+        "v",      "unit",    "unit_name", "kind",         "parent",  "period", "period_kind",
+        "as_of",  "rules",   "counts",    "full_process", "on_time", "online", "indicators",
+        "groups", "groups6", "total",     "rank",         "rank_of"};
+    static const char *const ind_members[] = {"id",   "name",   "num", "den",
+                                              "rate", "points", "max", "lost"};
+    static const char *const group_members[] = {"id", "name", "points", "max"};
+    chiso_snapshot plain = {0}, s;
+    chiso_score_input in;
+    chiso_score sc;
+    cJSON *root, *bare, *arr, *o, *it;
+    char *text = NULL;
+
+    chiso_snapshot_unit_default(&plain.unit, "HY");
+    plain.unit.kind = CHISO_UNIT_PROVINCE;
+    snprintf(plain.period, sizeof(plain.period), "2025-Q3");
+    plain.as_of = 1759280400; /* 2025-10-01T08:00:00+07:00 */
+    plain.counts.resolved = 246821;
+    plain.counts.resolved_on_time = 244695;
+    plain.counts.resolved_late = 2126;
+    plain.counts.open_overdue = 583;
+
+    /* #5: 244,695 / (244,695 + 2,126 + 583) x 20 = 19.7810... -> 19.78,
+     * lost 0.22. #8: 49 / 100 at T 0.5 -> 5.88, lost 0.12. #19: no feedback
+     * -> 6, rate null. Everything else is not supplied: 0 points, nulls.
+     * Total 19.7810 + 5.88 + 6 = 31.6610 -> 31.66. */
+    chiso_score_input_init(&in);
+    in.n[CHISO_SF_RESOLVED_ON_TIME] = 244695;
+    in.n[CHISO_SF_RESOLVED_LATE] = 2126;
+    in.n[CHISO_SF_OPEN_OVERDUE] = 583;
+    in.n[CHISO_SF_RECEIVED] = 100;
+    in.n[CHISO_SF_ONLINE] = 49;
+    in.n[CHISO_SF_FEEDBACK_RECEIVED] = 0;
+    in.n[CHISO_SF_FEEDBACK_ANSWERED_ON_TIME] = 0;
+    CHECK_EQ_INT(chiso_score_compute(chiso_score_rules_find("766-2022-dvcqg"), &in, &sc), 0,
+                 "compute");
+    s = plain;
+    s.score = &sc;
+    s.rank = 3;
+    s.rank_of = 20;
+
+    text = chiso_snapshot_render(&s);
+    root = text ? cJSON_Parse(text) : NULL;
+    bare = chiso_snapshot_to_json(&plain);
+    CHECK(root && bare, "both snapshots build");
+    if (!root || !bare) {
+        cJSON_Delete(root);
+        goto out;
+    }
+    check_members(root, top, sizeof(top) / sizeof(top[0]), "snapshot with a score");
+    /* The fields of a snapshot without a score are there, unchanged. */
+    for (it = bare->child; it; it = it->next)
+        CHECK(cJSON_Compare(it, cJSON_GetObjectItemCaseSensitive(root, it->string), 1),
+              "'%s' unchanged by the score", it->string);
+    CHECK_EQ_STR(str(root, "rules"), "766-2022-dvcqg");
+
+    arr = cJSON_GetObjectItemCaseSensitive(root, "indicators");
+    CHECK(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) == 21, "21 indicators");
+    for (int i = 0; i < cJSON_GetArraySize(arr); i++) {
+        o = cJSON_GetArrayItem(arr, i);
+        check_members(o, ind_members, 8, "indicator");
+        CHECK(num(o, "id") == i + 1, "indicator %d in order", i + 1);
+        CHECK(str(o, "name") && str(o, "name")[0], "indicator %d named", i + 1);
+        CHECK(num(o, "points") + num(o, "lost") == num(o, "max"), "#%d points + lost = max", i + 1);
+    }
+    o = cJSON_GetArrayItem(arr, 4); /* #5 */
+    CHECK(num(o, "num") == 244695 && num(o, "den") == 247404, "#5 num, den");
+    CHECK(num(o, "rate") == 244695.0 / 247404.0, "#5 rate at full precision");
+    CHECK(num(o, "points") == 19.78 && num(o, "max") == 20 && num(o, "lost") == 0.22,
+          "#5 points %g lost %g", num(o, "points"), num(o, "lost"));
+    CHECK(strstr(text, "\"points\":19.78,\"max\":20,\"lost\":0.22}") != NULL,
+          "2 decimals in the text");
+    CHECK_EQ_STR(str(o, "name"), "Tỷ lệ hồ sơ xử lý đúng hạn");
+    o = cJSON_GetArrayItem(arr, 7); /* #8 */
+    CHECK(num(o, "points") == 5.88 && num(o, "lost") == 0.12, "#8 5.88");
+    o = cJSON_GetArrayItem(arr, 0); /* #1: not supplied */
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "num")) &&
+              cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "den")) &&
+              cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "rate")),
+          "#1 num, den, rate null");
+    CHECK(num(o, "points") == 0 && num(o, "max") == 6 && num(o, "lost") == 6, "#1 0 of 6");
+    o = cJSON_GetArrayItem(arr, 18); /* #19: no feedback */
+    CHECK(num(o, "num") == 0 && num(o, "den") == 0, "#19 0 / 0");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "rate")), "#19 rate null");
+    CHECK(num(o, "points") == 6 && num(o, "lost") == 0, "#19 full points");
+
+    arr = cJSON_GetObjectItemCaseSensitive(root, "groups");
+    CHECK(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) == 5, "5 groups");
+    for (int i = 0; i < cJSON_GetArraySize(arr); i++) {
+        check_members(cJSON_GetArrayItem(arr, i), group_members, 4, "group");
+        CHECK(num(cJSON_GetArrayItem(arr, i), "id") == i + 1, "group %d in order", i + 1);
+    }
+    o = cJSON_GetArrayItem(arr, 1);
+    CHECK(num(o, "points") == 19.78 && num(o, "max") == 20, "group II");
+    CHECK_EQ_STR(str(o, "name"), "Tiến độ, kết quả giải quyết");
+    o = cJSON_GetArrayItem(arr, 4);
+    CHECK(num(o, "points") == 6 && num(o, "max") == 18, "group V: #19 only");
+    arr = cJSON_GetObjectItemCaseSensitive(root, "groups6");
+    CHECK(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) == 6, "6 groups");
+    o = cJSON_GetArrayItem(arr, 2);
+    CHECK(num(o, "points") == 5.88 && num(o, "max") == 12, "online service: #8 only");
+    o = cJSON_GetArrayItem(arr, 3);
+    CHECK(num(o, "points") == 0 && num(o, "max") == 10, "online payment: nothing supplied");
+    CHECK_EQ_STR(str(o, "name"), "Thanh toán trực tuyến");
+    CHECK(num(root, "total") == 31.66, "total %g", num(root, "total"));
+    CHECK(num(root, "rank") == 3 && num(root, "rank_of") == 20, "rank 3 of 20");
+    cJSON_Delete(root);
+
+    /* Not ranked: rank and rank_of null. Another rule set: its name. */
+    chiso_score_rules custom = *sc.rules;
+    custom.name = "test-rules";
+    sc.rules = &custom;
+    s.rank = s.rank_of = 0;
+    root = chiso_snapshot_to_json(&s);
+    CHECK(root != NULL, "unranked builds");
+    if (root) {
+        CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "rank")) &&
+                  cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(root, "rank_of")),
+              "rank null");
+        CHECK_EQ_STR(str(root, "rules"), "test-rules");
+        cJSON_Delete(root);
+    }
+
+    /* The fingerprint covers the score, not as_of. */
+    uint64_t fp = chiso_snapshot_fingerprint(&s);
+    CHECK(fp != 0 && fp != chiso_snapshot_fingerprint(&plain), "a score is a change");
+    s.as_of += 60;
+    CHECK(chiso_snapshot_fingerprint(&s) == fp, "as_of alone is not a change");
+    sc.ind[0].points = 1;
+    CHECK(chiso_snapshot_fingerprint(&s) != fp, "a point is a change");
+    s.rank = 1;
+    s.rank_of = 1;
+    CHECK(chiso_snapshot_fingerprint(&s) != fp, "a rank is a change");
+
+    /* A score without rules builds nothing. */
+    sc.rules = NULL;
+    CHECK(chiso_snapshot_to_json(&s) == NULL && chiso_snapshot_render(&s) == NULL,
+          "score without rules");
+out:
+    cJSON_Delete(bare);
+    free(text);
+}
+
 int main(void)
 {
     test_gap();
@@ -350,5 +509,6 @@ int main(void)
     test_open();
     test_json();
     test_fingerprint();
+    test_score_json();
     return CHECK_DONE();
 }

@@ -11,6 +11,11 @@
  * Rates are plain ratios, JSON null when their denominator is 0. The
  * full-process gap is computed in integers (the target is taken in parts
  * per billion), so 0.7 x 10 needs exactly 7 dossiers and 0.7 x 3 needs 3.
+ *
+ * A snapshot that carries a score (score.h) also prints the 21
+ * indicators, the five and six groups, the total and the rank among
+ * siblings, points rounded to 2 decimals (docs/scoring.md); one without
+ * prints exactly the fields above, as before.
  */
 #ifndef CHISO_SNAPSHOT_H
 #define CHISO_SNAPSHOT_H
@@ -45,14 +50,19 @@ typedef struct chiso_snapshot_counts {
     int64_t open_overdue; /* ... and past the due date at E */
 } chiso_snapshot_counts;
 
+struct chiso_score; /* score.h */
+
 /* One snapshot to build (plain value struct the caller fills). Zero it
- * first (`chiso_snapshot s = {0};`): members added later for indicators,
- * groups and rank are optional and mean "absent" when zero / NULL. */
+ * first (`chiso_snapshot s = {0};`): the members for indicators, groups
+ * and rank are optional and mean "absent" when zero / NULL. */
 typedef struct chiso_snapshot {
     chiso_unit unit;                  /* code, name, kind, parent, target */
     char period[CHISO_PERIOD_STRLEN]; /* "2025-07", "2025-Q3" or "2025" */
     int64_t as_of;                    /* epoch seconds */
     chiso_snapshot_counts counts;
+    const struct chiso_score *score; /* NULL: no indicators; not owned */
+    int rank;                        /* 1-based among siblings; 0: not ranked (JSON null) */
+    int rank_of;                     /* siblings ranked; 0: not ranked (JSON null) */
 } chiso_snapshot;
 
 /* A bucket's sums of the four counters that derive open / open_overdue
@@ -76,6 +86,10 @@ void chiso_snapshot_unit_default(chiso_unit *u, const char *code);
  * counters (closed, overdue_began, overdue_closed, unknown names). */
 int chiso_snapshot_counts_set(chiso_snapshot_counts *c, const char *field, int64_t value);
 
+/* The count called `name` in the JSON's "counts" (any of the twelve, open
+ * and open_overdue included), or NULL for another name. */
+int64_t *chiso_snapshot_count_field(chiso_snapshot_counts *c, const char *name);
+
 /* acc += x, field by field (the province roll-up). */
 void chiso_snapshot_counts_add(chiso_snapshot_counts *acc, const chiso_snapshot_counts *x);
 
@@ -96,8 +110,8 @@ int32_t chiso_snapshot_end_day(const chiso_period *p, int32_t today);
  * with target clamped to [0, 1] and taken to nine decimals. */
 int64_t chiso_snapshot_gap(double target, int64_t resolved, int64_t full_process);
 
-/* Build the snapshot JSON object. Returns NULL on a bad period key or out
- * of memory. Caller frees with cJSON_Delete(). */
+/* Build the snapshot JSON object. Returns NULL on a bad period key, a
+ * score without rules, or out of memory. Caller frees with cJSON_Delete(). */
 cJSON *chiso_snapshot_to_json(const chiso_snapshot *s);
 
 /* Render the snapshot as compact UTF-8 JSON. Returns NULL on a bad period

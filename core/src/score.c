@@ -1,0 +1,543 @@
+/*
+ * score.c - Decision 766 scoring (score.h): the built-in rule table,
+ * scoring one unit's counts, the province roll-up, the ranking of
+ * siblings, and the parser of chiso-score's input documents.
+ *
+ * The rule table below is the whole of the scoring policy: every
+ * indicator's numerator, denominator, formula, threshold and default is a
+ * value in it, and docs/scoring.md prints the same table with the reasons
+ * for each default. chiso_score_compute() only walks the rows; it knows no
+ * indicator by number.
+ *
+ * The document parser reads outside input (a file or stdin of chiso-score,
+ * and tests/fuzz/fuzz_score.c): it is strict, names the field and the
+ * problem in every error, and owns nothing once it returns.
+ */
+#include "chiso/score.h"
+
+#include <math.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "chiso/common.h"
+#include "parse_util.h"
+
+/* The key of every input count in a document, by field id. */
+static const char *const field_names[CHISO_SF_COUNT] = {
+    [CHISO_SF_RECEIVED] = "received",
+    [CHISO_SF_RESOLVED] = "resolved",
+    [CHISO_SF_RESOLVED_ON_TIME] = "resolved_on_time",
+    [CHISO_SF_RESOLVED_LATE] = "resolved_late",
+    [CHISO_SF_OPEN_OVERDUE] = "open_overdue",
+    [CHISO_SF_ONLINE] = "online",
+    [CHISO_SF_SYNCED] = "synced",
+    [CHISO_SF_FEE_DOSSIERS] = "fee_dossiers",
+    [CHISO_SF_PAID_ONLINE] = "paid_online",
+    [CHISO_SF_E_RESULT] = "e_result",
+    [CHISO_SF_DIGITIZED] = "digitized",
+    [CHISO_SF_REUSED_DATA] = "reused_data",
+    [CHISO_SF_FROM_DATA_STORE] = "from_data_store",
+    [CHISO_SF_POPULATION_DATA] = "population_data",
+    [CHISO_SF_COMPLAINTS] = "complaints",
+    [CHISO_SF_PROCEDURES] = "procedures",
+    [CHISO_SF_PROCEDURES_ANNOUNCED_ON_TIME] = "procedures_announced_on_time",
+    [CHISO_SF_PROCEDURES_PUBLISHED_ON_TIME] = "procedures_published_on_time",
+    [CHISO_SF_PROCEDURES_PUBLISHED_COMPLETE] = "procedures_published_complete",
+    [CHISO_SF_PROCEDURES_ONLINE] = "procedures_online",
+    [CHISO_SF_PROCEDURES_ONLINE_WITH_DOSSIERS] = "procedures_online_with_dossiers",
+    [CHISO_SF_PROCEDURES_FEE] = "procedures_fee",
+    [CHISO_SF_PROCEDURES_PAID_ONLINE] = "procedures_paid_online",
+    [CHISO_SF_PROCEDURES_FEE_INTEGRATED] = "procedures_fee_integrated",
+    [CHISO_SF_PROCEDURES_CITIZEN] = "procedures_citizen",
+    [CHISO_SF_PROCEDURES_POPULATION_CONNECTED] = "procedures_population_connected",
+    [CHISO_SF_E_COPY_UNITS] = "e_copy_units",
+    [CHISO_SF_E_COPY_OFFERED] = "e_copy_offered",
+    [CHISO_SF_FEEDBACK_RECEIVED] = "feedback_received",
+    [CHISO_SF_FEEDBACK_ANSWERED_ON_TIME] = "feedback_answered_on_time",
+    [CHISO_SF_FEEDBACK_RATED] = "feedback_rated",
+    [CHISO_SF_FEEDBACK_SATISFIED] = "feedback_satisfied",
+};
+
+/* The columns of a rule row (chiso_score_rule), so that the table below
+ * reads as one: the rate (RATIO or COMPLEMENT), the numerator and the
+ * denominator (sums of input counts), the formula (PLAIN, THRESHOLD(T) or
+ * CAPPED(factor, cap)) and if_empty. */
+/* clang-format off */
+#define RATIO         .rate = CHISO_RATE_RATIO
+#define COMPLEMENT    .rate = CHISO_RATE_COMPLEMENT
+#define SUM1(a)       {1, {CHISO_SF_##a}}
+#define SUM3(a, b, c) {3, {CHISO_SF_##a, CHISO_SF_##b, CHISO_SF_##c}}
+#define PLAIN         .formula = CHISO_FORMULA_PLAIN
+#define THRESHOLD(t)  .formula = CHISO_FORMULA_THRESHOLD, .threshold = (t)
+#define CAPPED(f, c)  .formula = CHISO_FORMULA_CAPPED, .factor = (f), .cap = (c)
+#define ROW(id_, max_, group_, group6_, rate_, num_, den_, formula_, if_empty_, name_)            \
+    {.id = (id_), .name = (name_), .max = (max_), .group = (group_), .group6 = (group6_), rate_,  \
+     .num = num_, .den = den_, formula_, .if_empty = (if_empty_)}
+
+/* Rule set "766-2022-dvcqg": Decision 766/QĐ-TTg (2022) as the national
+ * portal scores it (DOMAIN.md). docs/scoring.md prints this table with the
+ * reason for every if_empty. */
+static const chiso_score_rules rules_766_dvcqg = {
+    .name = CHISO_SCORE_DEFAULT_RULES,
+    .rule = {
+        /*  id max group group6 rate numerator denominator formula if_empty name */
+        ROW(1, 6, 1, 1, RATIO, SUM1(PROCEDURES_ANNOUNCED_ON_TIME), SUM1(PROCEDURES),
+            PLAIN, 1, "Tỷ lệ TTHC công bố đúng hạn"),
+        ROW(2, 4, 1, 1, RATIO, SUM1(PROCEDURES_PUBLISHED_ON_TIME), SUM1(PROCEDURES),
+            PLAIN, 1, "Tỷ lệ TTHC được cập nhật, công khai đúng hạn"),
+        ROW(3, 2, 1, 1, RATIO, SUM1(PROCEDURES_PUBLISHED_COMPLETE), SUM1(PROCEDURES),
+            PLAIN, 1, "Tỷ lệ TTHC được công khai đầy đủ các nội dung quy định về các bộ phận "
+                      "tạo thành của TTHC"),
+        ROW(4, 6, 1, 1, RATIO, SUM1(SYNCED), SUM1(RECEIVED),
+            PLAIN, 1, "Tỷ lệ hồ sơ đồng bộ lên Cổng Dịch vụ công quốc gia"),
+        ROW(5, 20, 2, 2, RATIO, SUM1(RESOLVED_ON_TIME),
+            SUM3(RESOLVED_ON_TIME, RESOLVED_LATE, OPEN_OVERDUE),
+            PLAIN, 1, "Tỷ lệ hồ sơ xử lý đúng hạn"),
+        ROW(6, 2, 3, 3, RATIO, SUM1(PROCEDURES_ONLINE), SUM1(PROCEDURES),
+            THRESHOLD(0.8), 1, "Tỷ lệ TTHC cung cấp dịch vụ công trực tuyến"),
+        ROW(7, 4, 3, 3, RATIO, SUM1(PROCEDURES_ONLINE_WITH_DOSSIERS), SUM1(PROCEDURES_ONLINE),
+            PLAIN, 0, "Tỷ lệ dịch vụ công trực tuyến có phát sinh hồ sơ"),
+        ROW(8, 6, 3, 3, RATIO, SUM1(ONLINE), SUM1(RECEIVED),
+            THRESHOLD(0.5), 1, "Tỷ lệ hồ sơ TTHC theo hình thức nộp hồ sơ trực tuyến"),
+        ROW(9, 2, 3, 4, RATIO, SUM1(PROCEDURES_PAID_ONLINE), SUM1(PROCEDURES_FEE),
+            CAPPED(2.5, 2), 1, "Tỷ lệ TTHC có giao dịch thanh toán trực tuyến"),
+        ROW(10, 2, 3, 4, RATIO, SUM1(PROCEDURES_FEE_INTEGRATED), SUM1(PROCEDURES_FEE),
+            CAPPED(2.5, 2), 1, "Tỷ lệ TTHC có yêu cầu nghĩa vụ tài chính được tích hợp để người "
+                               "dân có thể thanh toán trực tuyến trên Cổng Dịch vụ công quốc gia"),
+        ROW(11, 6, 3, 4, RATIO, SUM1(PAID_ONLINE), SUM1(FEE_DOSSIERS),
+            PLAIN, 1, "Tỷ lệ hồ sơ thanh toán trực tuyến"),
+        ROW(12, 6, 4, 5, RATIO, SUM1(E_RESULT), SUM1(RESOLVED),
+            PLAIN, 1, "Tỷ lệ hồ sơ TTHC có cấp kết quả giải quyết TTHC điện tử"),
+        ROW(13, 4, 4, 5, RATIO, SUM1(DIGITIZED), SUM1(RECEIVED),
+            PLAIN, 1, "Tỷ lệ hồ sơ TTHC thực hiện số hóa hồ sơ"),
+        ROW(14, 2, 4, 5, RATIO, SUM1(REUSED_DATA), SUM1(RECEIVED),
+            THRESHOLD(0.8), 1, "Tỷ lệ khai thác, sử dụng lại thông tin, dữ liệu số hóa"),
+        ROW(15, 2, 4, 5, RATIO, SUM1(E_COPY_OFFERED), SUM1(E_COPY_UNITS),
+            PLAIN, 1, "Tỷ lệ cung cấp dịch vụ chứng thực bản sao điện tử từ bản chính"),
+        ROW(16, 4, 4, 5, RATIO, SUM1(FROM_DATA_STORE), SUM1(DIGITIZED),
+            PLAIN, 0, "Tỷ lệ hồ sơ TTHC được số hóa có kết nối, đồng bộ với danh mục hồ sơ của "
+                      "cá nhân, tổ chức trên Cổng Dịch vụ công quốc gia"),
+        ROW(17, 2, 4, 5, RATIO, SUM1(PROCEDURES_POPULATION_CONNECTED), SUM1(PROCEDURES_CITIZEN),
+            PLAIN, 1, "Tỷ lệ TTHC triển khai kết nối, chia sẻ dữ liệu dân cư phục vụ giải quyết "
+                      "TTHC"),
+        ROW(18, 2, 4, 5, RATIO, SUM1(POPULATION_DATA), SUM1(RECEIVED),
+            PLAIN, 1, "Tỷ lệ hồ sơ TTHC có sử dụng thông tin, dữ liệu dân cư"),
+        ROW(19, 6, 5, 6, RATIO, SUM1(FEEDBACK_ANSWERED_ON_TIME), SUM1(FEEDBACK_RECEIVED),
+            PLAIN, 1, "Tỷ lệ phản ánh, kiến nghị xử lý đúng hạn"),
+        ROW(20, 6, 5, 6, RATIO, SUM1(FEEDBACK_SATISFIED), SUM1(FEEDBACK_RATED),
+            PLAIN, 1, "Tỷ lệ hài lòng trong xử lý phản ánh, kiến nghị"),
+        ROW(21, 6, 5, 6, COMPLEMENT, SUM3(RESOLVED_LATE, OPEN_OVERDUE, COMPLAINTS),
+            SUM3(RESOLVED_ON_TIME, RESOLVED_LATE, OPEN_OVERDUE),
+            THRESHOLD(0.9), 1, "Tỷ lệ hài lòng trong tiếp nhận, giải quyết TTHC"),
+    },
+    .group = {
+        {1, "Công khai, minh bạch"},
+        {2, "Tiến độ, kết quả giải quyết"},
+        {3, "Cung cấp dịch vụ công trực tuyến"},
+        {4, "Số hóa hồ sơ"},
+        {5, "Mức độ hài lòng"},
+    },
+    /* The portal's six: group III split into online service (6-8) and payment (9-11). */
+    .group6 = {
+        {1, "Công khai, minh bạch"},
+        {2, "Tiến độ, kết quả giải quyết"},
+        {3, "Cung cấp dịch vụ công trực tuyến"},
+        {4, "Thanh toán trực tuyến"},
+        {5, "Số hóa hồ sơ"},
+        {6, "Mức độ hài lòng"},
+    },
+};
+/* clang-format on */
+
+static const chiso_score_rules *const builtin[] = {&rules_766_dvcqg};
+#define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))
+
+void chiso_score_input_init(chiso_score_input *in)
+{
+    for (int f = 0; f < CHISO_SF_COUNT; f++)
+        in->n[f] = CHISO_SCORE_ABSENT;
+}
+
+const char *chiso_score_field_name(chiso_score_field f)
+{
+    return ((int)f >= 0 && f < CHISO_SF_COUNT) ? field_names[f] : NULL;
+}
+
+int chiso_score_field_from_name(const char *name)
+{
+    for (int f = 0; f < CHISO_SF_COUNT; f++) {
+        if (strcmp(field_names[f], name) == 0)
+            return f;
+    }
+    return -1;
+}
+
+void chiso_score_rollup(const chiso_score_input *units, size_t n, chiso_score_input *out)
+{
+    for (int f = 0; f < CHISO_SF_COUNT; f++) {
+        int64_t sum = n > 0 ? 0 : CHISO_SCORE_ABSENT;
+
+        for (size_t i = 0; i < n && sum != CHISO_SCORE_ABSENT; i++) {
+            int64_t x = units[i].n[f];
+            if (x < 0)
+                sum = CHISO_SCORE_ABSENT;
+            else
+                sum = x > CHISO_SCORE_COUNT_MAX - sum ? CHISO_SCORE_COUNT_MAX : sum + x;
+        }
+        out->n[f] = sum;
+    }
+}
+
+const chiso_score_rules *chiso_score_rules_find(const char *name)
+{
+    for (size_t i = 0; name && i < N_BUILTIN; i++) {
+        if (strcmp(builtin[i]->name, name) == 0)
+            return builtin[i];
+    }
+    return NULL;
+}
+
+const chiso_score_rules *chiso_score_rules_at(size_t i)
+{
+    return i < N_BUILTIN ? builtin[i] : NULL;
+}
+
+/* Write a sentence into errstr (may be NULL); returns CHISO_EINVAL. */
+static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
+{
+    va_list ap;
+
+    if (errstr && errstr_size > 0) {
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return CHISO_EINVAL;
+}
+
+static bool terms_ok(const chiso_score_terms *t)
+{
+    if (t->n < 1 || t->n > CHISO_SCORE_TERMS_MAX)
+        return false;
+    for (int i = 0; i < t->n; i++) {
+        if ((int)t->f[i] < 0 || t->f[i] >= CHISO_SF_COUNT)
+            return false;
+    }
+    return true;
+}
+
+static bool groups_ok(const chiso_score_group *g, int n)
+{
+    for (int i = 0; i < n; i++) {
+        if (g[i].id != i + 1 || !g[i].name || !g[i].name[0])
+            return false;
+    }
+    return true;
+}
+
+int chiso_score_rules_check(const chiso_score_rules *rules, char *errstr, size_t errstr_size)
+{
+    int used[CHISO_SCORE_GROUPS] = {0}, used6[CHISO_SCORE_GROUPS6] = {0};
+
+    if (!rules || !rules->name || !rules->name[0])
+        return fail(errstr, errstr_size, "rule set has no name");
+    for (int i = 0; i < CHISO_SCORE_INDICATORS; i++) {
+        const chiso_score_rule *r = &rules->rule[i];
+
+        if (r->id != i + 1 || !r->name || !r->name[0])
+            return fail(errstr, errstr_size, "row %d: id must be %d and name set", i + 1, i + 1);
+        if (!(r->max > 0) || !isfinite(r->max))
+            return fail(errstr, errstr_size, "indicator %d: max must be a positive number", r->id);
+        if (r->group < 1 || r->group > CHISO_SCORE_GROUPS || r->group6 < 1 ||
+            r->group6 > CHISO_SCORE_GROUPS6)
+            return fail(errstr, errstr_size, "indicator %d: group must be 1..%d, group6 1..%d",
+                        r->id, CHISO_SCORE_GROUPS, CHISO_SCORE_GROUPS6);
+        if (r->rate != CHISO_RATE_RATIO && r->rate != CHISO_RATE_COMPLEMENT)
+            return fail(errstr, errstr_size, "indicator %d: unknown rate kind", r->id);
+        if (r->formula == CHISO_FORMULA_THRESHOLD && !(r->threshold > 0 && r->threshold <= 1))
+            return fail(errstr, errstr_size, "indicator %d: threshold must be in (0, 1]", r->id);
+        if (r->formula == CHISO_FORMULA_CAPPED &&
+            !(r->factor > 0 && isfinite(r->factor) && r->cap >= 0 && r->cap <= r->max))
+            return fail(errstr, errstr_size,
+                        "indicator %d: factor must be positive and cap in [0, max]", r->id);
+        if (r->formula != CHISO_FORMULA_PLAIN && r->formula != CHISO_FORMULA_THRESHOLD &&
+            r->formula != CHISO_FORMULA_CAPPED)
+            return fail(errstr, errstr_size, "indicator %d: unknown formula", r->id);
+        if (!terms_ok(&r->num) || !terms_ok(&r->den))
+            return fail(errstr, errstr_size, "indicator %d: num and den must sum 1..%d fields",
+                        r->id, CHISO_SCORE_TERMS_MAX);
+        if (!(r->if_empty >= 0 && r->if_empty <= 1))
+            return fail(errstr, errstr_size, "indicator %d: if_empty must be in [0, 1]", r->id);
+        used[r->group - 1]++;
+        used6[r->group6 - 1]++;
+    }
+    if (!groups_ok(rules->group, CHISO_SCORE_GROUPS) ||
+        !groups_ok(rules->group6, CHISO_SCORE_GROUPS6))
+        return fail(errstr, errstr_size, "groups must be numbered from 1 and named");
+    for (int g = 0; g < CHISO_SCORE_GROUPS6; g++) {
+        if ((g < CHISO_SCORE_GROUPS && !used[g]) || !used6[g])
+            return fail(errstr, errstr_size, "a group has no indicator");
+    }
+    return 0;
+}
+
+/* The sum of a row's terms, or CHISO_SCORE_ABSENT when one is absent.
+ * Counts are at most CHISO_SCORE_COUNT_MAX, so three cannot overflow. */
+static int64_t terms_sum(const chiso_score_terms *t, const chiso_score_input *in)
+{
+    int64_t sum = 0;
+
+    for (int i = 0; i < t->n; i++) {
+        if (in->n[t->f[i]] < 0)
+            return CHISO_SCORE_ABSENT;
+        sum += in->n[t->f[i]];
+    }
+    return sum;
+}
+
+/* The points of a rate in [0, 1] under a row's formula. */
+static double points_of(const chiso_score_rule *r, double rate)
+{
+    switch (r->formula) {
+    case CHISO_FORMULA_THRESHOLD:
+        return fmin(r->max, r->max * rate / r->threshold);
+    case CHISO_FORMULA_CAPPED:
+        return fmin(r->cap, r->factor * rate);
+    case CHISO_FORMULA_PLAIN:
+    default:
+        return r->max * rate;
+    }
+}
+
+/* One indicator: num, den, rate and points of row r. */
+static chiso_score_item score_row(const chiso_score_rule *r, const chiso_score_input *in)
+{
+    chiso_score_item it = {.num = terms_sum(&r->num, in),
+                           .den = terms_sum(&r->den, in),
+                           .rate = NAN,
+                           .points = 0,
+                           .max = r->max};
+
+    if (r->rate == CHISO_RATE_COMPLEMENT && it.num >= 0 && it.den >= 0)
+        it.num = it.num < it.den ? it.den - it.num : 0; /* failures -> successes */
+    if (it.num < 0 || it.den < 0)
+        return it; /* not supplied: null rate, no points */
+    if (it.den == 0) {
+        it.points = r->if_empty * r->max;
+        return it;
+    }
+    it.rate = it.num >= it.den ? 1.0 : (double)it.num / (double)it.den;
+    it.points = points_of(r, it.rate);
+    return it;
+}
+
+int chiso_score_compute(const chiso_score_rules *rules, const chiso_score_input *in,
+                        chiso_score *out)
+{
+    if (chiso_score_rules_check(rules, NULL, 0) != 0)
+        return CHISO_EINVAL;
+    for (int f = 0; f < CHISO_SF_COUNT; f++) {
+        if (in->n[f] != CHISO_SCORE_ABSENT && (in->n[f] < 0 || in->n[f] > CHISO_SCORE_COUNT_MAX))
+            return CHISO_EINVAL;
+    }
+    memset(out, 0, sizeof(*out));
+    out->rules = rules;
+    for (int i = 0; i < CHISO_SCORE_INDICATORS; i++) {
+        const chiso_score_rule *r = &rules->rule[i];
+        chiso_score_item it = score_row(r, in);
+
+        out->ind[i] = it;
+        out->group[r->group - 1].points += it.points;
+        out->group[r->group - 1].max += r->max;
+        out->group6[r->group6 - 1].points += it.points;
+        out->group6[r->group6 - 1].max += r->max;
+        out->total += it.points;
+        out->max += r->max;
+    }
+    return 0;
+}
+
+double chiso_score_round2(double x)
+{
+    return round(x * 100.0) / 100.0;
+}
+
+void chiso_score_rank(const double *totals, size_t n, int *ranks)
+{
+    for (size_t i = 0; i < n; i++) {
+        double mine = chiso_score_round2(totals[i]);
+        int rank = 1;
+
+        for (size_t j = 0; j < n; j++) {
+            if (chiso_score_round2(totals[j]) > mine)
+                rank++;
+        }
+        ranks[i] = rank;
+    }
+}
+
+/* ---- input documents ---------------------------------------------------- */
+
+/* A count of a document: an integer 0..CHISO_SCORE_COUNT_MAX, or null
+ * (CHISO_SCORE_ABSENT). */
+static int doc_count(const cJSON *it, int64_t *out, char *errstr, size_t errstr_size)
+{
+    if (cJSON_IsNull(it)) {
+        *out = CHISO_SCORE_ABSENT;
+        return 0;
+    }
+    if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0) ||
+        !(it->valuedouble <= (double)CHISO_SCORE_COUNT_MAX) ||
+        it->valuedouble != floor(it->valuedouble))
+        return fail(errstr, errstr_size,
+                    "field '%s': must be an integer from 0 to %lld, or null (not supplied)",
+                    it->string, (long long)CHISO_SCORE_COUNT_MAX);
+    *out = (int64_t)it->valuedouble;
+    return 0;
+}
+
+/* A count key: a snapshot count, a score input, or both. Returns 1 when
+ * `it` is one (and stores it), 0 when its key is no count, or an error. */
+static int doc_count_field(const cJSON *it, chiso_snapshot *snap, chiso_score_input *in,
+                           char *errstr, size_t errstr_size)
+{
+    int64_t *count = chiso_snapshot_count_field(&snap->counts, it->string);
+    int f = chiso_score_field_from_name(it->string);
+    int64_t v = CHISO_SCORE_ABSENT;
+
+    if (!count && f < 0)
+        return 0;
+    if (doc_count(it, &v, errstr, errstr_size) != 0)
+        return CHISO_EINVAL;
+    if (count)
+        *count = v < 0 ? 0 : v;
+    if (f >= 0)
+        in->n[f] = v;
+    return 1;
+}
+
+/* The unit metadata and period of a document. Returns 1 when `it` is one
+ * of them (and stores it), 0 when its key is not, or an error. */
+static int doc_meta_field(const cJSON *it, chiso_snapshot *snap, bool *has_period, char *errstr,
+                          size_t errstr_size)
+{
+    const char *key = it->string;
+    const char *s = cJSON_IsString(it) ? it->valuestring : NULL;
+    chiso_unit *u = &snap->unit;
+    chiso_period p;
+
+    if (strcmp(key, "unit") == 0) {
+        if (!s || !chiso_pu_code_ok(s, CHISO_CODE_MAX, "._-"))
+            return fail(errstr, errstr_size,
+                        "field 'unit': must be a unit code, 1..%d characters of [A-Za-z0-9._-]",
+                        CHISO_CODE_MAX);
+        snprintf(u->unit, sizeof(u->unit), "%s", s);
+    } else if (strcmp(key, "name") == 0) {
+        if (!s || !s[0] || strlen(s) > CHISO_NAME_MAX ||
+            !chiso_pu_printable_utf8((const unsigned char *)s, strlen(s)))
+            return fail(errstr, errstr_size,
+                        "field 'name': must be 1..%d bytes of UTF-8 text without control "
+                        "characters",
+                        CHISO_NAME_MAX);
+        snprintf(u->name, sizeof(u->name), "%s", s);
+    } else if (strcmp(key, "kind") == 0) {
+        u->kind = CHISO_UNIT_UNKNOWN;
+        for (int k = CHISO_UNIT_PROVINCE; s && k <= CHISO_UNIT_COMMUNE; k++) {
+            if (strcmp(s, chiso_unit_kind_name((chiso_unit_kind)k)) == 0)
+                u->kind = (chiso_unit_kind)k;
+        }
+        if (u->kind == CHISO_UNIT_UNKNOWN)
+            return fail(errstr, errstr_size,
+                        "field 'kind': must be \"province\", \"department\" or \"commune\"");
+    } else if (strcmp(key, "parent") == 0) {
+        if (!cJSON_IsNull(it) && (!s || !chiso_pu_code_ok(s, CHISO_CODE_MAX, "._-")))
+            return fail(errstr, errstr_size, "field 'parent': must be a unit code or null");
+        snprintf(u->parent, sizeof(u->parent), "%s", s ? s : "");
+    } else if (strcmp(key, "period") == 0) {
+        if (!s || strlen(s) >= sizeof(snap->period) || chiso_period_parse(s, &p) != 0 ||
+            p.kind == CHISO_PERIOD_DAY)
+            return fail(errstr, errstr_size,
+                        "field 'period': must be a month (\"2025-07\"), a quarter (\"2025-Q3\") "
+                        "or a year (\"2025\")");
+        snprintf(snap->period, sizeof(snap->period), "%s", s);
+        *has_period = true;
+    } else if (strcmp(key, "target") == 0) {
+        if (!cJSON_IsNull(it) &&
+            (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble <= 1)))
+            return fail(errstr, errstr_size,
+                        "field 'target': must be a number from 0 to 1 (0.7 = 70%%), or null");
+        u->target_full_process = cJSON_IsNull(it) ? CHISO_SNAPSHOT_DEFAULT_TARGET : it->valuedouble;
+    } else if (strcmp(key, "as_of") == 0) {
+        if (!s || chiso_time_parse(s, &snap->as_of) != 0)
+            return fail(errstr, errstr_size,
+                        "field 'as_of': must be an RFC 3339 time with an offset, like "
+                        "\"2025-10-01T08:00:00+07:00\"");
+    } else {
+        return 0;
+    }
+    return 1;
+}
+
+int chiso_score_doc_parse(const char *buf, size_t len, int64_t now, chiso_snapshot *snap,
+                          chiso_score_input *in, char *errstr, size_t errstr_size)
+{
+    cJSON *root = NULL;
+    chiso_reject rej;
+    bool has_period = false;
+    int rc;
+
+    memset(snap, 0, sizeof(*snap));
+    snap->unit.kind = CHISO_UNIT_UNKNOWN;
+    snap->unit.target_full_process = CHISO_SNAPSHOT_DEFAULT_TARGET;
+    snap->as_of = now;
+    chiso_score_input_init(in);
+
+    rc = chiso_pu_parse_record(buf, len, &root, &rej);
+    if (rc == 1)
+        return fail(errstr, errstr_size, "the document is empty: expected one JSON object");
+    if (rc != 0)
+        return fail(errstr, errstr_size, "%s", rej.detail);
+
+    for (const cJSON *it = root->child; it; it = it->next) {
+        rc = doc_meta_field(it, snap, &has_period, errstr, errstr_size);
+        if (rc == 0)
+            rc = doc_count_field(it, snap, in, errstr, errstr_size);
+        if (rc == 0) /* echo the key only when it is a plain name */
+            rc = fail(errstr, errstr_size, "field '%s': unknown (docs/scoring.md lists the fields)",
+                      chiso_pu_code_ok(it->string, 64, "._-") ? it->string : "?");
+        if (rc < 0)
+            goto err;
+        /* Only known keys get here, so this scan stays short. */
+        for (const cJSON *prev = root->child; prev != it; prev = prev->next) {
+            if (strcmp(prev->string, it->string) == 0) {
+                rc = fail(errstr, errstr_size, "field '%s': appears twice", it->string);
+                goto err;
+            }
+        }
+    }
+    rc = CHISO_EINVAL;
+    if (!snap->unit.unit[0]) {
+        fail(errstr, errstr_size, "field 'unit': missing (the unit code is required)");
+        goto err;
+    }
+    if (!has_period) {
+        fail(errstr, errstr_size, "field 'period': missing (e.g. \"2025-Q3\")");
+        goto err;
+    }
+    if (strcmp(snap->unit.parent, snap->unit.unit) == 0) {
+        fail(errstr, errstr_size, "field 'parent': a unit cannot be its own parent");
+        goto err;
+    }
+    if (!snap->unit.name[0])
+        snprintf(snap->unit.name, sizeof(snap->unit.name), "%s", snap->unit.unit);
+    rc = 0;
+err:
+    cJSON_Delete(root);
+    return rc;
+}
