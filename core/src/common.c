@@ -98,6 +98,12 @@ void chiso_stop_on_signals(void)
     signal(SIGPIPE, SIG_IGN);
 }
 
+void chiso_sleep_ms(int ms)
+{
+    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
+    nanosleep(&ts, NULL);
+}
+
 int64_t chiso_now_mono_us(void)
 {
     struct timespec ts;

@@ -23,6 +23,16 @@ static const char *const counter_names[CHISO_C_COUNT] = {
     [CHISO_C_RECEIVED_SVC_FULL_ONLINE] = "received_svc_full_online",
     [CHISO_C_RECEIVED_SVC_PARTIAL] = "received_svc_partial",
     [CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE] = "received_svc_partial_online",
+    [CHISO_C_SYNCED] = "synced",
+    [CHISO_C_RECEIVED_ONLINE_VALID] = "received_online_valid",
+    [CHISO_C_FEE_DOSSIERS] = "fee_dossiers",
+    [CHISO_C_PAID_ONLINE] = "paid_online",
+    [CHISO_C_DIGITIZED] = "digitized",
+    [CHISO_C_REUSED_DATA] = "reused_data",
+    [CHISO_C_FROM_DATA_STORE] = "from_data_store",
+    [CHISO_C_POPULATION_DATA] = "population_data",
+    [CHISO_C_RESOLVED_E_RESULT] = "resolved_e_result",
+    [CHISO_C_RESOLVED_COMPLAINT] = "resolved_complaint",
 };
 
 const char *chiso_counter_name(chiso_counter_id id)

@@ -11,15 +11,18 @@
  * - supplement requests and receipts keep the set of distinct times (the
  *   CHISO_SUPP_MAX smallest);
  * - the procedure code keeps the smallest code seen;
- * - the procedure's service level (catalog.h, applied by the processor, not
- *   carried by events) keeps the highest level; "unknown" is no fact at all.
+ * - the procedure's catalog attributes (catalog.h, applied by the processor,
+ *   not carried by events): the service level keeps the highest level
+ *   ("unknown" is no fact at all); paper_result_required, once seen, stays.
  *
  * Encoding v1: a version byte, a varint bitmask of the facts present, then
  * each present fact's fields in bit order; times are zigzag varints of the
  * difference from the previous time written, so a typical open dossier takes
  * well under 100 bytes. The service level came later as bit F_LEVEL (one
  * byte, last): a state without it encodes exactly as before, and decoders
- * older than the bit refuse a state that has it rather than drop it.
+ * older than the bit refuse a state that has it rather than drop it. The
+ * procedure's paper_result_required came after it the same way, as bit
+ * F_PAPER_RESULT with no field at all (the mask varint keeps its 3 bytes).
  *
  * Contributions (counters.h) read the on-time rule from ontime.h: this file
  * only gathers the facts it needs.
@@ -36,7 +39,7 @@
 
 #define CHISO_SUPP_MAX 8
 #define ENCODING_V1    1
-#define CONTRIB_BOUND  (4 + 3 + 3) /* chiso_dossier_contrib(), at most */
+#define CONTRIB_BOUND  (12 + 5 + 3) /* chiso_dossier_contrib(), at most */
 
 _Static_assert(CONTRIB_BOUND <= CHISO_CONTRIB_MAX, "contributions fit CHISO_CONTRIB_MAX");
 
@@ -60,7 +63,8 @@ enum {
     F_FENCE = 1u << 16,
     F_PROCEDURE = 1u << 17,
     F_LEVEL = 1u << 18,
-    F_ALL = (1u << 19) - 1,
+    F_PAPER_RESULT = 1u << 19, /* the procedure requires a paper result (catalog) */
+    F_ALL = (1u << 20) - 1,
 };
 
 /* received_flags bits */
@@ -124,11 +128,11 @@ void chiso_dossier_copy(chiso_dossier *dst, const chiso_dossier *src)
     memcpy(dst, src, sizeof(*dst));
 }
 
-/* The fence and the catalog's service level are not facts of the dossier's
+/* The fence and the catalog's attributes are not facts of the dossier's
  * events: a state holding only them is still empty. */
 bool chiso_dossier_empty(const chiso_dossier *d)
 {
-    return (d->present & ~(uint32_t)(F_FENCE | F_LEVEL)) == 0;
+    return (d->present & ~(uint32_t)(F_FENCE | F_LEVEL | F_PAPER_RESULT)) == 0;
 }
 
 bool chiso_dossier_equal(const chiso_dossier *a, const chiso_dossier *b)
@@ -293,17 +297,30 @@ int chiso_dossier_apply(chiso_dossier *d, const chiso_event *ev)
     return changed;
 }
 
+uint64_t chiso_dossier_catalog_attrs(const chiso_procedure *p)
+{
+    return ((uint64_t)p->level & CHISO_ATTR_LEVEL_MASK) |
+           (p->paper_result_required ? CHISO_ATTR_PAPER_RESULT : 0);
+}
+
 /* Levels outside the enum are ignored like "unknown" (the catalog parser
  * never yields one). */
-int chiso_dossier_apply_level(chiso_dossier *d, int level)
+int chiso_dossier_apply_catalog(chiso_dossier *d, uint64_t attrs)
 {
-    if (level <= CHISO_LEVEL_UNKNOWN || level > CHISO_LEVEL_FULL)
-        return 0;
-    if ((d->present & F_LEVEL) && level <= d->level)
-        return 0;
-    d->present |= F_LEVEL;
-    d->level = (uint8_t)level;
-    return 1;
+    int changed = 0;
+    uint64_t level = attrs & CHISO_ATTR_LEVEL_MASK;
+
+    if (level > CHISO_LEVEL_UNKNOWN && level <= CHISO_LEVEL_FULL &&
+        (!(d->present & F_LEVEL) || level > d->level)) {
+        d->present |= F_LEVEL;
+        d->level = (uint8_t)level;
+        changed = 1;
+    }
+    if ((attrs & CHISO_ATTR_PAPER_RESULT) && !(d->present & F_PAPER_RESULT)) {
+        d->present |= F_PAPER_RESULT;
+        changed = 1;
+    }
+    return changed;
 }
 
 bool chiso_dossier_fenced(const chiso_dossier *d, int32_t partition, int64_t offset)
@@ -670,11 +687,30 @@ static int32_t max32(int32_t a, int32_t b)
     return a > b ? a : b;
 }
 
+/* The counters of the `received` event's flags, each with the flags it
+ * needs: a dossier linked to the data store must be digitized too. */
+static const struct {
+    uint8_t flags;
+    chiso_counter_id counter;
+} received_flag_counters[] = {
+    {RF_DIGITIZED, CHISO_C_DIGITIZED},
+    {RF_REUSED, CHISO_C_REUSED_DATA},
+    {RF_DIGITIZED | RF_FROM_STORE, CHISO_C_FROM_DATA_STORE},
+    {RF_POPULATION, CHISO_C_POPULATION_DATA},
+};
+
+/* Payments that count as online for Decision 766 indicator 11. */
+#define PAID_ONLINE_METHODS                                                                        \
+    ((1u << CHISO_PAY_DVCQG_PLATFORM) | (1u << CHISO_PAY_PROVINCIAL_GATEWAY))
+
 int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
 {
     int n = 0;
     bool received = d->present & F_RECEIVED;
+    bool resolved = d->present & F_RESOLVED;
     bool online = (d->present & F_SUBMITTED) && d->channel == CHISO_CHANNEL_ONLINE;
+    bool e_result = resolved && (d->resolved_flags & SF_E_RESULT);
+    bool fee_due = (d->present & F_FEE) && d->fee_amount > 0;
     int32_t rday = received ? chiso_local_day(d->received_at) : 0;
     int32_t bday = chiso_dossier_overdue_day(d); /* B; NEVER when not received */
 
@@ -686,7 +722,9 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
     } while (0)
 
     /* CONTRIB_BOUND counts the at-most below, block by block */
-    /* at most 4: received, its channel, the service level and level+online */
+    /* at most 12: received, its channel, the service level and level+online,
+     * synced, online and valid for indicator 8, the fee and its online
+     * payment, the four flags of the received event */
     if (received) {
         ADD(CHISO_C_RECEIVED, rday);
         if (d->present & F_SUBMITTED) {
@@ -706,10 +744,26 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
             if (online)
                 ADD(CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE, rday);
         }
+        if (d->present & F_SYNCED)
+            ADD(CHISO_C_SYNCED, rday);
+        if (online && (e_result || !(d->present & F_PAPER_RESULT)))
+            ADD(CHISO_C_RECEIVED_ONLINE_VALID, rday);
+        if (fee_due) {
+            ADD(CHISO_C_FEE_DOSSIERS, rday);
+            if (d->paid_methods & PAID_ONLINE_METHODS)
+                ADD(CHISO_C_PAID_ONLINE, rday);
+        }
+        for (size_t i = 0; i < sizeof(received_flag_counters) / sizeof(received_flag_counters[0]);
+             i++) {
+            uint8_t need = received_flag_counters[i].flags;
+            if ((d->received_flags & need) == need)
+                ADD(received_flag_counters[i].counter, rday);
+        }
     }
 
-    /* at most 3: resolved, on time or late, the class */
-    if (d->present & F_RESOLVED) {
+    /* at most 5: resolved, on time or late, the class, the electronic result,
+     * a complaint or dislike */
+    if (resolved) {
         int32_t sday = chiso_local_day(d->resolved_at);
         ADD(CHISO_C_RESOLVED, sday);
         if (received)
@@ -729,6 +783,10 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
         default:
             break;
         }
+        if (e_result)
+            ADD(CHISO_C_RESOLVED_E_RESULT, sday);
+        if (received && ((d->present & F_COMPLAINT) || ((d->present & F_RATED) && !d->satisfied)))
+            ADD(CHISO_C_RESOLVED_COMPLAINT, sday);
     }
 
     /* at most 3: closed at C = max(rday, first close); overdue_began at a

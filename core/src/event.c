@@ -38,6 +38,7 @@
 
 #include "chiso/common.h"
 #include "chiso/vntime.h"
+#include "parse_fields.h"
 #include "parse_util.h"
 
 /* ---- name tables ------------------------------------------------------ */
@@ -136,37 +137,6 @@ const char *chiso_delivery_name(chiso_delivery delivery)
 
 /* ---- validation helpers ----------------------------------------------- */
 
-/* Copy at most 24 bytes of an untrusted string for a detail sentence,
- * keeping only printable ASCII so the sentence stays valid UTF-8. */
-static const char *quote_safe(const char *s, char out[32])
-{
-    size_t i;
-    for (i = 0; s[i] && i < 24; i++)
-        out[i] = (s[i] >= 0x20 && s[i] < 0x7f && s[i] != '\'') ? s[i] : '?';
-    if (s[i])
-        out[i++] = '.', out[i++] = '.', out[i++] = '.';
-    out[i] = '\0';
-    return out;
-}
-
-/* Local wall seconds bounds of years 0000..9999 expressed as epoch bounds. */
-#define EPOCH_MIN (-62167219200LL - CHISO_VN_OFFSET_S)
-#define EPOCH_MAX (253402300799LL - CHISO_VN_OFFSET_S)
-
-static int parse_time_field(const cJSON *item, const char *field, int64_t *out, chiso_reject *rej)
-{
-    const char *s = item->valuestring;
-    if (!cJSON_IsString(item) || !s)
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be a string", field);
-    if (chiso_time_parse(s, out) != 0)
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
-                               "field '%s' is not an RFC 3339 time with an offset", field);
-    if (*out < EPOCH_MIN || *out > EPOCH_MAX)
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
-                               "field '%s' is outside local years 0000..9999", field);
-    return 0;
-}
-
 /* A required enum string of the event's type. */
 static int parse_enum(const cJSON *root, const char *field, const char *const *names, int count,
                       int *out, chiso_event_type type, chiso_reject *rej)
@@ -185,30 +155,6 @@ static int parse_enum(const cJSON *root, const char *field, const char *const *n
     }
     return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
                            "field '%s' is not one of the contract's %s values", field, field);
-}
-
-/* An optional boolean (absent = false); present, it must be a JSON boolean. */
-static int parse_opt_bool(const cJSON *root, const char *field, bool *out, chiso_reject *rej)
-{
-    const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, field);
-    if (!item) {
-        *out = false;
-        return 0;
-    }
-    if (!cJSON_IsBool(item))
-        return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be true or false",
-                               field);
-    *out = cJSON_IsTrue(item);
-    return 0;
-}
-
-static int parse_req_bool(const cJSON *root, const char *field, bool *out, chiso_event_type type,
-                          chiso_reject *rej)
-{
-    if (!cJSON_GetObjectItemCaseSensitive(root, field))
-        return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD,
-                               "field '%s' is required for type '%s'", field, type_names[type]);
-    return parse_opt_bool(root, field, out, rej);
 }
 
 #define AMOUNT_MAX 9007199254740992.0 /* 2^53: every integer up to it is exact */
@@ -231,12 +177,12 @@ static int parse_type_fields(const cJSON *root, chiso_event *ev, chiso_reject *r
         if (!item)
             return chiso_pu_reject(rej, CHISO_REJECT_MISSING_FIELD,
                                    "field 'due_at' is required for type 'received'");
-        if ((rc = parse_time_field(item, "due_at", &ev->due_at, rej)) != 0 ||
-            (rc = parse_opt_bool(root, "digitized", &ev->digitized, rej)) != 0 ||
-            (rc = parse_opt_bool(root, "reused_data", &ev->reused_data, rej)) != 0 ||
-            (rc = parse_opt_bool(root, "from_data_store", &ev->from_data_store, rej)) != 0)
+        if ((rc = chiso_pu_time_item(item, "due_at", &ev->due_at, rej)) != 0 ||
+            (rc = chiso_pu_opt_bool(root, "digitized", &ev->digitized, rej)) != 0 ||
+            (rc = chiso_pu_opt_bool(root, "reused_data", &ev->reused_data, rej)) != 0 ||
+            (rc = chiso_pu_opt_bool(root, "from_data_store", &ev->from_data_store, rej)) != 0)
             return rc;
-        rc = parse_opt_bool(root, "population_data", &ev->population_data, rej);
+        rc = chiso_pu_opt_bool(root, "population_data", &ev->population_data, rej);
         break;
     case CHISO_EV_NOT_ACCEPTED:
         item = cJSON_GetObjectItemCaseSensitive(root, "reason");
@@ -269,19 +215,19 @@ static int parse_type_fields(const cJSON *root, chiso_event *ev, chiso_reject *r
                              rej)) != 0)
             return rc;
         ev->outcome = (chiso_outcome)e;
-        if ((rc = parse_opt_bool(root, "e_result", &ev->e_result, rej)) != 0)
+        if ((rc = chiso_pu_opt_bool(root, "e_result", &ev->e_result, rej)) != 0)
             return rc;
-        rc = parse_opt_bool(root, "e_signed", &ev->e_signed, rej);
+        rc = chiso_pu_opt_bool(root, "e_signed", &ev->e_signed, rej);
         break;
     case CHISO_EV_RETURNED:
         if ((rc = parse_enum(root, "delivery", delivery_names, COUNT_OF(delivery_names), &e,
                              ev->type, rej)) != 0)
             return rc;
         ev->delivery = (chiso_delivery)e;
-        rc = parse_opt_bool(root, "paper_copy", &ev->paper_copy, rej);
+        rc = chiso_pu_opt_bool(root, "paper_copy", &ev->paper_copy, rej);
         break;
     case CHISO_EV_RATED:
-        rc = parse_req_bool(root, "satisfied", &ev->satisfied, ev->type, rej);
+        rc = chiso_pu_req_bool(root, "satisfied", type_names[ev->type], &ev->satisfied, rej);
         break;
     default: /* processing, supplement_*, withdrawn, stopped, synced, complaint */
         break;
@@ -323,7 +269,7 @@ static int parse_object(const cJSON *root, chiso_event *ev, chiso_reject *rej)
     if (ev->type == CHISO_EV_NONE)
         return chiso_pu_reject(rej, CHISO_REJECT_UNKNOWN_TYPE,
                                "field 'type' value '%s' is not a contract event type",
-                               quote_safe(s[F_TYPE], quoted));
+                               chiso_pu_quote_safe(s[F_TYPE], quoted));
 
     {
         size_t n = strlen(s[F_EVENT_ID]);
@@ -341,7 +287,7 @@ static int parse_object(const cJSON *root, chiso_event *ev, chiso_reject *rej)
     if (!chiso_pu_code_ok(s[F_PROCEDURE], CHISO_CODE_MAX, "._-"))
         return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
                                "field 'procedure' must be 1..32 characters of [A-Za-z0-9._-]");
-    if (parse_time_field(f[F_AT], "at", &ev->at, rej) != 0)
+    if (chiso_pu_time_item(f[F_AT], "at", &ev->at, rej) != 0)
         return CHISO_EINVAL;
 
     /* Lengths were checked above, so these copies always fit. */

@@ -191,12 +191,6 @@ static const struct {
 };
 #define NTOPICS (sizeof(contract_topics) / sizeof(contract_topics[0]))
 
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
-}
-
 /* The NewTopic of every contract topic, with its partitions, replication
  * and topic configs. Built before any request, so bad arguments fail
  * without touching the cluster. Returns 0 or CHISO_EIO with errstr; the
@@ -335,7 +329,7 @@ static const rd_kafka_metadata_t *metadata_get(rd_kafka_t *rk, int64_t deadline,
                      rd_kafka_err2str(err));
             return NULL;
         }
-        sleep_ms(200);
+        chiso_sleep_ms(200);
     }
 }
 
@@ -411,7 +405,7 @@ int chiso_kafka_ensure_topics(const chiso_config *cfg, int partitions, int repli
                          ENSURE_TIMEOUT_MS);
             break;
         }
-        sleep_ms(200);
+        chiso_sleep_ms(200);
     }
 
 out:

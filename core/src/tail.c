@@ -165,7 +165,7 @@ int chiso_tail_catch_up(chiso_tail *u, int timeout_ms, volatile sig_atomic_t *st
         if (*stop || chiso_now_mono_us() >= deadline)
             return CHISO_ETIMEOUT;
         if (tail_assign(u) != 0)
-            rd_kafka_poll(u->rk, 200); /* wait a little, serve callbacks */
+            chiso_sleep_ms(200);
     }
     high = calloc((size_t)u->npart, sizeof(*high));
     if (!high)
@@ -183,7 +183,10 @@ int chiso_tail_catch_up(chiso_tail *u, int timeout_ms, volatile sig_atomic_t *st
                 LOG_WARN("%s [%d]: watermarks: %s", u->topic, p, rd_kafka_err2str(err));
                 goto out;
             }
-            rd_kafka_poll(u->rk, 100);
+            /* never rd_kafka_poll() here: the consumer's main queue is
+             * forwarded to its consumer queue (kafka.h), where fetched
+             * records may already wait, and rd_kafka_poll() aborts on them */
+            chiso_sleep_ms(100);
         }
         high[p] = hi > lo ? hi : 0; /* empty partition: nothing to wait for */
     }

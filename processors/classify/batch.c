@@ -23,6 +23,8 @@
 #include "chiso/deadletter.h"
 #include "chiso/dossier.h"
 #include "chiso/event.h"
+#include "chiso/outbox.h"
+#include "chiso/redisargs.h"
 #include "chiso/redisx.h"
 #include "chiso/statecache.h"
 #include "chiso/vntime.h"
@@ -86,10 +88,10 @@ static const char LUA_WATERMARK[] =
 #define KEY_MAX 160
 /* Dossiers written by one atomic call at most: bounds a group's distinct
  * (period, counter) changes, plus their periods, to 2 * GROUP_MAX * 2 *
- * CHISO_CONTRIB_MAX * CHISO_PERIOD_KINDS = 51,200 entries, inside the
- * aggregation table, under 40% of it. */
+ * CHISO_CONTRIB_MAX * CHISO_PERIOD_KINDS = 64,000 entries, inside the
+ * aggregation table, under 25% of it. */
 #define GROUP_MAX 200
-#define AGG_SIZE  (1 << 17)
+#define AGG_SIZE  (1 << 18)
 
 typedef struct cl_item {
     char unit[CHISO_CODE_MAX + 1];
@@ -133,16 +135,15 @@ typedef struct agg_slot {
     long long delta;
 } agg_slot;
 
-/* Arguments of one Redis command: pointers to outside strings, or offsets
- * into an arena of generated ones (resolved when the command is sent). */
-typedef struct argbuf {
-    const char **argv;
-    size_t *len;
-    size_t *off; /* (size_t)-1 = argv[i] is an outside pointer */
-    int n, cap;
-    char *arena;
-    size_t used, size;
-} argbuf;
+/* A batch applied to Redis, awaiting its outputs' delivery to commit. */
+typedef struct cl_flight {
+    chiso_outbox *out; /* its outputs (dead letters, class changes) */
+    rd_kafka_topic_partition_list_t *offsets;
+    int nmsgs;
+    int64_t t0; /* when its processing began (monotonic us) */
+} cl_flight;
+
+#define CL_FLIGHTS 4
 
 struct cl_batch {
     cl_env env;
@@ -166,9 +167,9 @@ struct cl_batch {
     int nagg;
     int32_t *period_first; /* a group's distinct periods (AGG_SIZE) */
     uint8_t *period_kind;
-    int *key_of; /* aggregation entry -> index of its period */
-    argbuf args;
-    char **dirty; /* "<unit>|<period>" changed by this batch */
+    int *key_of;       /* aggregation entry -> index of its period */
+    chiso_rargs *args; /* the command being built */
+    char **dirty;      /* "<unit>|<period>" changed by this batch */
     int ndirty, capdirty;
     redisContext *rc;
     char sha[41];
@@ -176,19 +177,16 @@ struct cl_batch {
     const char *prefix;
     int64_t retention_s; /* finished dossiers expire after this (retention.days) */
     int64_t watermark;   /* latest event time seen (epoch seconds) */
-    /* outputs awaiting delivery, and those to produce again */
-    int outstanding;
-    int delivery_failed;
-    struct out_retry *retry;
-    int nretry, capretry;
+    /* batches applied to Redis whose outputs are on their way: committed in
+     * order as their outputs are delivered (the next batch does not wait) */
+    cl_flight flights[CL_FLIGHTS];
+    int fhead, fcount;
     /* units already registered in <prefix>:units by this process */
     uint64_t *units_seen;
     int units_seen_size, units_seen_count;
     /* metrics */
     chiso_counter *m_consumed, *m_applied, *m_duplicates, *m_replayed, *m_conflicts,
         *m_redis_errors, *m_batches, *m_class_changes, *m_committed;
-    chiso_counter *m_output_retries;
-    chiso_counter *m_dead[CHISO_REJECT_REASON_COUNT];
     chiso_histogram *m_latency, *m_batch_seconds;
 };
 
@@ -231,6 +229,9 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         if (!b->items[i].old || !b->items[i].cur)
             goto err;
     }
+    b->args = chiso_rargs_new();
+    if (!b->args)
+        goto err;
     b->cache = chiso_statecache_new((size_t)chiso_config_int(env->cfg, "state.cache.mb") << 20);
     if (!b->cache)
         goto err;
@@ -253,16 +254,12 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->m_batches = chiso_metrics_counter(m, "chiso_classify_batches_total", "Batches committed");
     b->m_class_changes =
         chiso_metrics_counter(m, "chiso_classify_class_changes_total", "Class changes published");
-    b->m_output_retries =
-        chiso_metrics_counter(m, "chiso_classify_output_retries_total",
-                              "Output records (dead letters, class changes) produced again");
     b->m_committed = chiso_metrics_counter(m, "chiso_classify_committed_total",
                                            "Records whose offsets were committed");
-    for (int r = 1; r < CHISO_REJECT_REASON_COUNT; r++) {
-        char name[128];
-        snprintf(name, sizeof(name), "chiso_classify_deadletter_total{reason=\"%s\"}",
-                 chiso_reject_code((chiso_reject_reason)r));
-        b->m_dead[r] = chiso_metrics_counter(m, name, "Records dead-lettered, by reason");
+    for (int f = 0; f < CL_FLIGHTS; f++) {
+        b->flights[f].out = chiso_outbox_new(env->producer, env->stop, m, "chiso_classify");
+        if (!b->flights[f].out)
+            goto err;
     }
     b->m_latency = chiso_metrics_histogram(
         m, "chiso_classify_latency_seconds",
@@ -291,8 +288,6 @@ static void batch_reset(cl_batch *b)
         free(b->dirty[i]);
     b->ndirty = 0;
 }
-
-static void retry_clear(cl_batch *b);
 
 void cl_batch_destroy(cl_batch *b)
 {
@@ -323,14 +318,13 @@ void cl_batch_destroy(cl_batch *b)
     free(b->period_first);
     free(b->period_kind);
     free(b->key_of);
-    free(b->args.argv);
-    free(b->args.len);
-    free(b->args.off);
-    free(b->args.arena);
+    chiso_rargs_free(b->args);
     free(b->dirty);
-    if (b->retry)
-        retry_clear(b);
-    free(b->retry);
+    for (int f = 0; f < CL_FLIGHTS; f++) {
+        chiso_outbox_destroy(b->flights[f].out);
+        if (b->flights[f].offsets)
+            rd_kafka_topic_partition_list_destroy(b->flights[f].offsets);
+    }
     free(b->units_seen);
     free(b);
 }
@@ -354,169 +348,15 @@ static void backoff(cl_batch *b, int *delay_ms);
 
 /* ---- outputs ---- */
 
-/* An output record that could not be delivered: produced again, with
- * backoff, until it is (a batch is committed only then). */
-typedef struct out_retry {
-    char *topic;
-    void *key;
-    size_t keylen;
-    char *payload; /* malloc'd */
-    size_t len;
-} out_retry;
-
-/* Keep a record for producing again (takes ownership of payload). */
-static void retry_later(cl_batch *b, const char *topic, const void *key, size_t keylen,
-                        char *payload, size_t len)
+/* The flight the batch being processed produces its outputs into. */
+static chiso_outbox *outputs(cl_batch *b)
 {
-    if (b->nretry == b->capretry) {
-        int cap = b->capretry ? b->capretry * 2 : 64;
-        out_retry *grown = realloc(b->retry, (size_t)cap * sizeof(*grown));
-        if (!grown)
-            goto oom;
-        b->retry = grown;
-        b->capretry = cap;
-    }
-    out_retry *r = &b->retry[b->nretry];
-    r->topic = strdup(topic);
-    r->key = keylen ? malloc(keylen) : NULL;
-    if (!r->topic || (keylen && !r->key)) {
-        free(r->topic);
-        free(r->key);
-        goto oom;
-    }
-    if (keylen)
-        memcpy(r->key, key, keylen);
-    r->keylen = keylen;
-    r->payload = payload;
-    r->len = len;
-    b->nretry++;
-    return;
-oom:
-    /* the batch cannot complete: stop without committing, a restart replays it */
-    LOG_ERROR("out of memory keeping an undelivered output; stopping");
-    free(payload);
-    b->delivery_failed++;
-    *b->env.stop = 1;
+    return b->flights[(b->fhead + b->fcount) % CL_FLIGHTS].out;
 }
 
-/* Called from the producer's delivery report. A failed output is kept to be
- * produced again. */
-void cl_batch_on_delivery(const rd_kafka_message_t *msg);
 void cl_batch_on_delivery(const rd_kafka_message_t *msg)
 {
-    cl_batch *b = msg->_private;
-    if (!b)
-        return;
-    b->outstanding--;
-    if (!msg->err)
-        return;
-    LOG_WARN("output to %s not delivered: %s", rd_kafka_topic_name(msg->rkt),
-             rd_kafka_err2str(msg->err));
-    char *copy = malloc(msg->len + 1);
-    if (copy) {
-        memcpy(copy, msg->payload, msg->len);
-        copy[msg->len] = '\0';
-    }
-    if (!copy) {
-        LOG_ERROR("out of memory keeping an undelivered output; stopping");
-        b->delivery_failed++;
-        *b->env.stop = 1;
-        return;
-    }
-    retry_later(b, rd_kafka_topic_name(msg->rkt), msg->key, msg->key_len, copy, msg->len);
-}
-
-/* Produce one record (takes ownership of the malloc'd payload). A record
- * librdkafka refuses at once is kept to be produced again, like one that
- * failed delivery. */
-static int produce_n(cl_batch *b, const char *topic, const void *key, size_t keylen, char *payload,
-                     size_t len)
-{
-    for (;;) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(
-            b->env.producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
-            RD_KAFKA_V_VALUE(payload, len), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE),
-            RD_KAFKA_V_OPAQUE(b), RD_KAFKA_V_END);
-        if (!err) {
-            b->outstanding++;
-            return 0;
-        }
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            LOG_WARN("produce to %s: %s; will try again", topic, rd_kafka_err2str(err));
-            retry_later(b, topic, key, keylen, payload, len);
-            return 0;
-        }
-        rd_kafka_poll(b->env.producer, 10);
-    }
-}
-
-static int produce(cl_batch *b, const char *topic, const void *key, size_t keylen, char *payload)
-{
-    return produce_n(b, topic, key, keylen, payload, strlen(payload));
-}
-
-/* Wait until every output of the batch is delivered, producing failed ones
- * again with backoff. Returns 0, or CHISO_EIO when stopping first. */
-static int await_outputs(cl_batch *b)
-{
-    int delay = 100;
-    for (;;) {
-        while (b->outstanding > 0)
-            rd_kafka_poll(b->env.producer, 10);
-        if (b->nretry == 0 && !b->delivery_failed)
-            return 0;
-        if (*b->env.stop || b->delivery_failed)
-            return CHISO_EIO;
-        LOG_WARN("%d output record(s) not delivered; producing them again in %d ms", b->nretry,
-                 delay);
-        chiso_counter_add(b->m_output_retries, (uint64_t)b->nretry);
-        backoff(b, &delay);
-        int n = b->nretry;
-        out_retry *list = b->retry;
-        b->retry = NULL;
-        b->nretry = b->capretry = 0;
-        for (int i = 0; i < n; i++) {
-            produce_n(b, list[i].topic, list[i].key, list[i].keylen, list[i].payload, list[i].len);
-            free(list[i].topic);
-            free(list[i].key);
-        }
-        free(list);
-    }
-}
-
-static void retry_clear(cl_batch *b)
-{
-    for (int i = 0; i < b->nretry; i++) {
-        free(b->retry[i].topic);
-        free(b->retry[i].key);
-        free(b->retry[i].payload);
-    }
-    b->nretry = 0;
-}
-
-/* Dead letters carry at most this much of the original payload (base64
- * grows it by a third; Kafka's default message limit is 1 MB). */
-#define DEAD_PAYLOAD_MAX (512 * 1024)
-
-static int dead_letter(cl_batch *b, const rd_kafka_message_t *msg, const chiso_reject *rej)
-{
-    chiso_reject r = *rej;
-    size_t len = msg->len;
-    if (len > DEAD_PAYLOAD_MAX) {
-        size_t used = strlen(r.detail);
-        snprintf(r.detail + used, sizeof(r.detail) - used,
-                 " (payload cut to its first %d of %zu bytes)", DEAD_PAYLOAD_MAX, msg->len);
-        len = DEAD_PAYLOAD_MAX;
-    }
-    rej = &r;
-    char *json = chiso_deadletter_json(rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset,
-                                       rej, msg->payload, len, time(NULL));
-    if (!json)
-        return CHISO_ENOMEM;
-    LOG_DEBUG("dead letter %s [%d] @%lld: %s: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
-              (long long)msg->offset, chiso_reject_code(rej->reason), rej->detail);
-    chiso_counter_add(b->m_dead[rej->reason], 1);
-    return produce(b, b->env.topic_deadletter, msg->key, msg->key_len, json);
+    chiso_outbox_on_delivery(msg);
 }
 
 static int publish_class_change(cl_batch *b, cl_item *it, chiso_class old_class, bool old_prov,
@@ -550,7 +390,8 @@ static int publish_class_change(cl_batch *b, cl_item *it, chiso_class old_class,
              old_class == CHISO_CLASS_NONE ? "null" : chiso_class_name(old_class),
              old_class == CHISO_CLASS_NONE ? "" : "\"", old_prov ? "true" : "false", reasons, at);
     chiso_counter_add(b->m_class_changes, 1);
-    return produce(b, b->env.topic_classified, it->dossier_id, strlen(it->dossier_id), json);
+    return chiso_outbox_produce(outputs(b), b->env.topic_classified, it->dossier_id,
+                                strlen(it->dossier_id), json, strlen(json));
 }
 
 /* ---- grouping ---- */
@@ -665,85 +506,6 @@ static void redis_drop(cl_batch *b, const char *why)
     b->rc = NULL;
 }
 
-/* ---- command arguments ---- */
-
-static int args_grow(argbuf *a, int need)
-{
-    if (need <= a->cap)
-        return 0;
-    int cap = a->cap ? a->cap * 2 : 256;
-    while (cap < need)
-        cap *= 2;
-    const char **argv = realloc(a->argv, (size_t)cap * sizeof(*argv));
-    if (argv)
-        a->argv = argv;
-    size_t *len = realloc(a->len, (size_t)cap * sizeof(*len));
-    if (len)
-        a->len = len;
-    size_t *off = realloc(a->off, (size_t)cap * sizeof(*off));
-    if (off)
-        a->off = off;
-    if (!argv || !len || !off)
-        return CHISO_ENOMEM;
-    a->cap = cap;
-    return 0;
-}
-
-/* An argument that outlives the command (not copied). */
-static int args_ref(argbuf *a, const void *s, size_t len)
-{
-    if (args_grow(a, a->n + 1) != 0)
-        return CHISO_ENOMEM;
-    a->argv[a->n] = s;
-    a->len[a->n] = len;
-    a->off[a->n] = (size_t)-1;
-    a->n++;
-    return 0;
-}
-
-/* A generated argument, formatted into the arena. */
-static int args_fmt(argbuf *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-static int args_fmt(argbuf *a, const char *fmt, ...)
-{
-    va_list ap;
-    int n;
-    if (args_grow(a, a->n + 1) != 0)
-        return CHISO_ENOMEM;
-    for (;;) {
-        va_start(ap, fmt);
-        n = vsnprintf(a->arena ? a->arena + a->used : NULL, a->size - a->used, fmt, ap);
-        va_end(ap);
-        if (n >= 0 && a->used + (size_t)n < a->size)
-            break;
-        size_t size = a->size ? a->size * 2 : 65536;
-        while (size < a->used + (size_t)n + 1)
-            size *= 2;
-        char *arena = realloc(a->arena, size);
-        if (!arena)
-            return CHISO_ENOMEM;
-        a->arena = arena;
-        a->size = size;
-    }
-    a->argv[a->n] = NULL;
-    a->len[a->n] = (size_t)n;
-    a->off[a->n] = a->used;
-    a->used += (size_t)n + 1;
-    a->n++;
-    return 0;
-}
-
-/* Queue the command and start a new one. */
-static void args_send(redisContext *rc, argbuf *a)
-{
-    for (int i = 0; i < a->n; i++) {
-        if (a->off[i] != (size_t)-1)
-            a->argv[i] = a->arena + a->off[i];
-    }
-    redisAppendCommandArgv(rc, a->n, a->argv, a->len);
-    a->n = 0;
-    a->used = 0;
-}
-
 /* ---- summing a group's counter changes ---- */
 
 static uint64_t agg_key(chiso_period_kind kind, int32_t first_day, chiso_counter_id counter)
@@ -830,7 +592,7 @@ static int state_run(const cl_batch *b, const cl_item *it)
  * dossier changed) or CHISO_ENOMEM. */
 static int append_group(cl_batch *b, cl_group *g)
 {
-    argbuf *a = &b->args;
+    chiso_rargs *a = b->args;
     int ns = 0, rc = 0;
     int32_t *period_first = b->period_first;
     uint8_t *period_kind = b->period_kind;
@@ -871,18 +633,17 @@ static int append_group(cl_batch *b, cl_group *g)
         key_of[i] = (int)ps->delta - 1;
     }
 
-    a->n = 0;
-    a->used = 0;
-    rc |= args_ref(a, "EVALSHA", 7);
-    rc |= args_ref(a, b->sha, strlen(b->sha));
-    rc |= args_fmt(a, "%d", 3 + nperiods + ns);
-    rc |= args_fmt(a, "%s:{%s}:months", b->prefix, g->unit);
-    rc |= args_fmt(a, "%s:{%s}:due", b->prefix, g->unit);
-    rc |= args_fmt(a, "%s:{%s}:alerted", b->prefix, g->unit);
+    chiso_rargs_reset(a);
+    rc |= chiso_rargs_ref(a, "EVALSHA", 7);
+    rc |= chiso_rargs_ref(a, b->sha, strlen(b->sha));
+    rc |= chiso_rargs_fmt(a, "%d", 3 + nperiods + ns);
+    rc |= chiso_rargs_fmt(a, "%s:{%s}:months", b->prefix, g->unit);
+    rc |= chiso_rargs_fmt(a, "%s:{%s}:due", b->prefix, g->unit);
+    rc |= chiso_rargs_fmt(a, "%s:{%s}:alerted", b->prefix, g->unit);
     for (int k = 0; k < nperiods; k++) {
         char pk[CHISO_PERIOD_STRLEN];
         chiso_period_key(period_first[k], (chiso_period_kind)period_kind[k], pk);
-        rc |= args_fmt(a, "%s:{%s}:c:%s", b->prefix, g->unit, pk);
+        rc |= chiso_rargs_fmt(a, "%s:{%s}:c:%s", b->prefix, g->unit, pk);
     }
     /* the states in three runs: open (written), closed (written to expire),
      * checked only; each item remembers its place for a conflict reply */
@@ -894,7 +655,7 @@ static int append_group(cl_batch *b, cl_group *g)
                 continue;
             it->sent_pos = pos++;
             nrun[run]++;
-            rc |= args_ref(a, it->key, (size_t)it->keylen);
+            rc |= chiso_rargs_ref(a, it->key, (size_t)it->keylen);
             if (run < 2) {
                 int64_t old_due = due_score(it->old), new_due = due_score(it->cur);
                 nz += old_due != new_due && new_due >= 0;
@@ -905,22 +666,22 @@ static int append_group(cl_batch *b, cl_group *g)
     int nch = 0;
     for (int i = 0; i < nchanges; i++)
         nch += b->agg[b->agg_used[i]].delta != 0;
-    rc |= args_fmt(a, "%d", nrun[0]);
-    rc |= args_fmt(a, "%d", nrun[1]);
-    rc |= args_fmt(a, "%d", nrun[2]);
-    rc |= args_fmt(a, "%d", nperiods);
-    rc |= args_fmt(a, "%d", nch);
-    rc |= args_fmt(a, "%lld", (long long)b->retention_s);
-    rc |= args_fmt(a, "%d", nz);
-    rc |= args_fmt(a, "%d", nr);
+    rc |= chiso_rargs_fmt(a, "%d", nrun[0]);
+    rc |= chiso_rargs_fmt(a, "%d", nrun[1]);
+    rc |= chiso_rargs_fmt(a, "%d", nrun[2]);
+    rc |= chiso_rargs_fmt(a, "%d", nperiods);
+    rc |= chiso_rargs_fmt(a, "%d", nch);
+    rc |= chiso_rargs_fmt(a, "%lld", (long long)b->retention_s);
+    rc |= chiso_rargs_fmt(a, "%d", nz);
+    rc |= chiso_rargs_fmt(a, "%d", nr);
     for (int run = 0; run < 3; run++) {
         for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
             if (state_run(b, it) != run)
                 continue;
-            rc |= args_ref(a, it->old_enc, (size_t)it->old_len);
-            rc |= args_ref(a, run < 2 ? (const void *)it->new_enc : "",
-                           run < 2 ? (size_t)it->new_len : 0);
+            rc |= chiso_rargs_ref(a, it->old_enc, (size_t)it->old_len);
+            rc |= chiso_rargs_ref(a, run < 2 ? (const void *)it->new_enc : "",
+                                  run < 2 ? (size_t)it->new_len : 0);
         }
     }
     for (int pass = 0; pass < 2; pass++) { /* additions, then removals */
@@ -932,29 +693,29 @@ static int append_group(cl_batch *b, cl_group *g)
             if (old_due == new_due || (pass == 0) != (new_due >= 0))
                 continue;
             if (pass == 0)
-                rc |= args_fmt(a, "%lld", (long long)new_due);
-            rc |= args_ref(a, it->dossier_id, strlen(it->dossier_id));
+                rc |= chiso_rargs_fmt(a, "%lld", (long long)new_due);
+            rc |= chiso_rargs_ref(a, it->dossier_id, strlen(it->dossier_id));
         }
     }
     for (int i = 0; i < nchanges; i++) {
         const agg_slot *sl = &b->agg[b->agg_used[i]];
         if (sl->delta == 0)
             continue;
-        rc |= args_fmt(a, "%d", 4 + key_of[i]); /* after months, due, alerted */
-        rc |= args_ref(a, chiso_counter_name((chiso_counter_id)(sl->key & 0xff)),
-                       strlen(chiso_counter_name((chiso_counter_id)(sl->key & 0xff))));
-        rc |= args_fmt(a, "%lld", sl->delta);
+        rc |= chiso_rargs_fmt(a, "%d", 4 + key_of[i]); /* after months, due, alerted */
+        rc |= chiso_rargs_ref(a, chiso_counter_name((chiso_counter_id)(sl->key & 0xff)),
+                              strlen(chiso_counter_name((chiso_counter_id)(sl->key & 0xff))));
+        rc |= chiso_rargs_fmt(a, "%lld", sl->delta);
     }
     for (int k = 0; k < nperiods; k++) {
         char pk[CHISO_PERIOD_STRLEN];
         if (period_kind[k] != CHISO_PERIOD_MONTH)
             continue;
         chiso_period_key(period_first[k], (chiso_period_kind)period_kind[k], pk);
-        rc |= args_fmt(a, "%s", pk);
+        rc |= chiso_rargs_fmt(a, "%s", pk);
     }
     if (rc)
         return CHISO_ENOMEM;
-    args_send(b->rc, a);
+    chiso_rargs_append(b->rc, a);
     g->sent = true;
     return 0;
 }
@@ -1065,9 +826,9 @@ static int merge_item(cl_batch *b, cl_item *it)
             continue;
         }
         const chiso_map_entry *lv =
-            b->env.levels ? chiso_map_get(b->env.levels, b->ev[e].procedure) : NULL;
-        bool level_changed = lv && chiso_dossier_apply_level(it->cur, (int)lv->u64);
-        if (chiso_dossier_apply(it->cur, &b->ev[e]) || level_changed) {
+            b->env.catalog ? chiso_map_get(b->env.catalog, b->ev[e].procedure) : NULL;
+        bool catalog_changed = lv && chiso_dossier_apply_catalog(it->cur, lv->u64);
+        if (chiso_dossier_apply(it->cur, &b->ev[e]) || catalog_changed) {
             changed = true;
             it->nchanged++;
         }
@@ -1301,17 +1062,18 @@ static int append_index(cl_batch *b)
 static void backoff(cl_batch *b, int *delay_ms)
 {
     for (int waited = 0; waited < *delay_ms && !*b->env.stop; waited += 50) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
+        chiso_sleep_ms(50);
         rd_kafka_poll(b->env.producer, 0);
     }
     *delay_ms = *delay_ms < 2000 ? *delay_ms * 2 : 2000;
 }
 
-static int commit(cl_batch *b, bool sync)
+/* The offsets to commit after the batch's records: each partition's last
+ * offset + 1. NULL when out of memory. */
+static rd_kafka_topic_partition_list_t *offsets_of(const cl_batch *b)
 {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
-    for (int i = 0; i < b->nmsgs; i++) {
+    for (int i = 0; list && i < b->nmsgs; i++) {
         rd_kafka_message_t *m = b->msgs[i];
         rd_kafka_topic_partition_t *tp =
             rd_kafka_topic_partition_list_find(list, rd_kafka_topic_name(m->rkt), m->partition);
@@ -1320,11 +1082,56 @@ static int commit(cl_batch *b, bool sync)
         if (tp->offset < m->offset + 1)
             tp->offset = m->offset + 1;
     }
-    rd_kafka_resp_err_t err = rd_kafka_commit(b->env.consumer, list, sync ? 0 : 1);
-    rd_kafka_topic_partition_list_destroy(list);
+    return list;
+}
+
+/* Forget the flights not landed: their offsets stay uncommitted, so a
+ * restart applies them again (fenced) and produces their outputs again. */
+static void abandon_flights(cl_batch *b)
+{
+    for (; b->fcount > 0; b->fcount--, b->fhead = (b->fhead + 1) % CL_FLIGHTS) {
+        cl_flight *f = &b->flights[b->fhead];
+        chiso_outbox_abandon(f->out);
+        rd_kafka_topic_partition_list_destroy(f->offsets);
+        f->offsets = NULL;
+    }
+}
+
+/* Land the oldest flight: when its outputs are delivered (waiting for them
+ * when `wait`), commit its offsets. Returns 1 when landed, 0 when not yet,
+ * or CHISO_EIO when its outputs could not be delivered before stopping (it
+ * and every later flight are then abandoned, uncommitted). */
+static int land_one(cl_batch *b, bool wait)
+{
+    cl_flight *f = &b->flights[b->fhead];
+    if (!wait && chiso_outbox_pending(f->out) > 0)
+        return 0;
+    if (chiso_outbox_await(f->out) != 0) {
+        LOG_ERROR("stopping with output records undelivered: offsets not committed");
+        abandon_flights(b);
+        return CHISO_EIO;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_commit(b->env.consumer, f->offsets, wait ? 0 : 1);
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
         /* Not fatal: the records will be consumed again and fenced. */
         LOG_WARN("offset commit: %s", rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(f->offsets);
+    f->offsets = NULL;
+    chiso_counter_add(b->m_committed, (uint64_t)f->nmsgs);
+    chiso_counter_add(b->m_batches, 1);
+    chiso_histogram_observe(b->m_batch_seconds, (double)(chiso_now_mono_us() - f->t0) / 1e6);
+    b->fhead = (b->fhead + 1) % CL_FLIGHTS;
+    b->fcount--;
+    return 1;
+}
+
+int cl_batch_land(cl_batch *b, bool wait)
+{
+    int rc;
+    while (b->fcount > 0 && (rc = land_one(b, wait)) != 0) {
+        if (rc < 0)
+            return rc;
     }
     return 0;
 }
@@ -1335,8 +1142,13 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     int rc = 0, delay = 50;
 
     if (b->nmsgs == 0)
-        return 0;
-    b->delivery_failed = 0;
+        return sync_commit ? cl_batch_land(b, true) : 0;
+    while (b->fcount == CL_FLIGHTS) { /* every flight in the air: wait for the oldest */
+        if ((rc = land_one(b, true)) < 0) {
+            batch_reset(b);
+            return rc;
+        }
+    }
 
     /* 1. parse; group the good events by dossier; dead-letter the rest */
     for (int i = 0; i < b->nmsgs; i++) {
@@ -1344,7 +1156,8 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         chiso_reject rej;
         chiso_event *ev = &b->ev[b->nev];
         if (chiso_event_parse(m->payload ? m->payload : "", m->len, ev, &rej) != 0) {
-            if ((rc = dead_letter(b, m, &rej)) != 0)
+            if ((rc = chiso_outbox_deadletter(outputs(b), b->env.topic_deadletter, m, &rej,
+                                              (int64_t)time(NULL))) != 0)
                 goto out;
             continue;
         }
@@ -1426,7 +1239,8 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         snprintf(rej.detail, sizeof(rej.detail),
                  "dossier has no state and the event is older than the %lld-day retention",
                  (long long)(b->retention_s / 86400));
-        if ((rc = dead_letter(b, b->msgs[b->ev_msg[e]], &rej)) != 0)
+        if ((rc = chiso_outbox_deadletter(outputs(b), b->env.topic_deadletter,
+                                          b->msgs[b->ev_msg[e]], &rej, (int64_t)time(NULL))) != 0)
             goto out;
     }
     chiso_counter_add(b->m_applied, applied);
@@ -1434,30 +1248,29 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     chiso_counter_add(b->m_replayed, replayed);
 
     int64_t t_outputs = chiso_now_mono_us();
-    /* 4. wait until every output is delivered, then commit */
-    if ((rc = await_outputs(b)) != 0) {
-        LOG_ERROR("stopping with %d output record(s) undelivered: offsets not committed",
-                  b->nretry + b->outstanding);
+    if (t_outputs - t0 > 250000)
+        LOG_WARN("slow batch: %d records in %lld ms (parse %lld, Redis %lld, outputs %lld)",
+                 b->nmsgs, (long long)(t_outputs - t0) / 1000, (long long)(t_parsed - t0) / 1000,
+                 (long long)(t_applied - t_parsed) / 1000,
+                 (long long)(t_outputs - t_applied) / 1000);
+
+    /* 4. the batch flies: its offsets are committed once its outputs are
+     * delivered, while the next batches go on */
+    cl_flight *f = &b->flights[(b->fhead + b->fcount) % CL_FLIGHTS];
+    if (!(f->offsets = offsets_of(b))) {
+        rc = CHISO_ENOMEM;
         goto out;
     }
-    commit(b, sync_commit);
-    int64_t t_done = chiso_now_mono_us();
-    if (t_done - t0 > 250000)
-        LOG_WARN("slow batch: %d records in %lld ms (parse %lld, Redis %lld, outputs %lld, "
-                 "delivery %lld)",
-                 b->nmsgs, (long long)(t_done - t0) / 1000, (long long)(t_parsed - t0) / 1000,
-                 (long long)(t_applied - t_parsed) / 1000,
-                 (long long)(t_outputs - t_applied) / 1000, (long long)(t_done - t_outputs) / 1000);
-    chiso_counter_add(b->m_committed, (uint64_t)b->nmsgs);
-    chiso_counter_add(b->m_batches, 1);
-    chiso_histogram_observe(b->m_batch_seconds, (double)(chiso_now_mono_us() - t0) / 1e6);
+    f->nmsgs = b->nmsgs;
+    f->t0 = t0;
+    b->fcount++;
+    batch_reset(b);
+    return sync_commit ? cl_batch_land(b, true) : cl_batch_land(b, false);
 out:
-    if (rc != 0 && *b->env.stop)
-        rd_kafka_purge(b->env.producer, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-    while (b->outstanding > 0)
-        rd_kafka_poll(b->env.producer, 10);
-    retry_clear(b);
-    b->delivery_failed = 0;
+    /* not applied in full: not committed; the flights before it may land */
+    chiso_outbox_abandon(outputs(b));
+    if (cl_batch_land(b, true) != 0)
+        abandon_flights(b);
     batch_reset(b);
     return rc;
 }

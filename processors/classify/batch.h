@@ -9,7 +9,8 @@
  * that first checks the state is still the one read (compare-and-set).
  * Only when Redis acknowledged everything, and every record the batch
  * produced (dead letters, class changes) is delivered, are the batch's
- * offsets committed (ARCHITECTURE.md invariants 1-3, 6).
+ * offsets committed (ARCHITECTURE.md invariants 1-3, 6); the next batch
+ * does not wait for that.
  */
 #ifndef CHISO_CLASSIFY_BATCH_H
 #define CHISO_CLASSIFY_BATCH_H
@@ -36,7 +37,7 @@ typedef struct cl_env {
     volatile sig_atomic_t *stop; /* set by signal handlers */
     const char *topic_deadletter;
     const char *topic_classified;
-    const chiso_map *levels; /* procedure code -> service level (u64), from the catalog */
+    const chiso_map *catalog; /* procedure code -> catalog attributes (u64, dossier.h) */
 } cl_env;
 
 /* A batch of at most `max` messages. Caller frees with cl_batch_destroy(). */
@@ -48,12 +49,22 @@ void cl_batch_add(cl_batch *b, rd_kafka_message_t *msg);
 int cl_batch_count(const cl_batch *b);
 bool cl_batch_full(const cl_batch *b);
 
-/* Apply the batch to Redis, publish its outputs, wait for their delivery and
- * commit its offsets (synchronously when `sync_commit`). Retries Redis
- * failures until they succeed or the stop flag is set. Returns 0, or a
- * negative CHISO_E* code when the batch could not be completed (its offsets
- * are then not committed and the messages will be consumed again). The
- * batch is empty afterwards either way. */
+/* Apply the batch to Redis and publish its outputs; the batch then flies:
+ * its offsets are committed (cl_batch_land) once its outputs are delivered,
+ * in batch order, while the next batches are processed (at most four in
+ * flight). With `sync_commit`, wait for every batch in flight and commit
+ * synchronously before returning. Retries Redis failures until they succeed
+ * or the stop flag is set. Returns 0, or a negative CHISO_E* code when the
+ * batch could not be completed (its offsets are then not committed and the
+ * messages will be consumed again). The batch is empty afterwards either
+ * way. */
 int cl_batch_process(cl_batch *b, bool sync_commit);
+
+/* Commit the batches whose outputs are all delivered, oldest first; with
+ * `wait`, wait for every batch in flight and commit synchronously (before a
+ * rebalance takes partitions away, and when stopping). Returns 0, or
+ * CHISO_EIO when outputs could not be delivered before stopping (those
+ * batches stay uncommitted). */
+int cl_batch_land(cl_batch *b, bool wait);
 
 #endif

@@ -17,6 +17,8 @@
 #include "chiso/catalog.h"
 #include "chiso/common.h"
 #include "chiso/config.h"
+#include "chiso/consumer.h"
+#include "chiso/dossier.h"
 #include "chiso/kafka.h"
 #include "chiso/metrics.h"
 #include "chiso/redisx.h"
@@ -64,7 +66,7 @@ static void usage(FILE *out)
 typedef struct app {
     chiso_config *cfg;
     chiso_tail *procedures; /* catalog.procedures */
-    chiso_map *levels;      /* procedure code -> service level */
+    chiso_map *catalog;     /* procedure code -> catalog attributes (dossier.h) */
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
     chiso_metrics *metrics;
@@ -73,8 +75,10 @@ typedef struct app {
 } app;
 
 /* A catalog.procedures record: remember (or, for a tombstone, forget) the
- * procedure's service level. Dossiers take the level known when their events
- * are applied (docs/architecture.md). */
+ * procedure's attributes that dossier states keep (service level,
+ * paper_result_required), packed by chiso_dossier_catalog_attrs(). Dossiers
+ * take the attributes known when their events are applied
+ * (docs/architecture.md). */
 static void on_procedure(const rd_kafka_message_t *m, void *opaque)
 {
     app *a = opaque;
@@ -90,16 +94,16 @@ static void on_procedure(const rd_kafka_message_t *m, void *opaque)
     key[m->key_len] = '\0';
     int rc = m->len ? chiso_procedure_parse(m->payload, m->len, &p, &rej) : 1;
     if (rc == 1) {
-        chiso_map_del(a->levels, key);
+        chiso_map_del(a->catalog, key);
         return;
     }
     if (rc != 0) {
         LOG_WARN("catalog.procedures: %s: %s, skipped", key, rej.detail);
         return;
     }
-    chiso_map_entry *e = chiso_map_put(a->levels, p.procedure, NULL);
+    chiso_map_entry *e = chiso_map_put(a->catalog, p.procedure, NULL);
     if (e)
-        e->u64 = (uint64_t)p.level;
+        e->u64 = chiso_dossier_catalog_attrs(&p);
     chiso_procedure_clear(&p);
 }
 
@@ -119,48 +123,10 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
         rd_kafka_assign(rk, parts);
         return;
     }
-    LOG_INFO("revoking %d partition(s): completing the batch in hand", parts->cnt);
-    if (a->batch && cl_batch_count(a->batch) > 0 && cl_batch_process(a->batch, true) != 0)
+    LOG_INFO("revoking %d partition(s): completing the batches in hand", parts->cnt);
+    if (a->batch && cl_batch_process(a->batch, true) != 0)
         a->fatal = 1;
     rd_kafka_assign(rk, NULL);
-}
-
-/* Records between the consumer's position (or, before it consumed anything,
- * the group's committed offset) and the end of its assigned partitions, from
- * the watermarks librdkafka caches. -1 while unknown: no partition assigned,
- * or a partition not fetched yet. */
-static int64_t consumer_lag(rd_kafka_t *consumer)
-{
-    rd_kafka_topic_partition_list_t *parts = NULL;
-    int64_t lag = 0;
-    if (rd_kafka_assignment(consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
-        return -1;
-    if (parts->cnt == 0)
-        lag = -1;
-    rd_kafka_position(consumer, parts);
-    for (int i = 0; i < parts->cnt; i++) {
-        if (parts->elems[i].offset < 0) {
-            /* nothing consumed since the assignment: start from the
-             * group's committed offsets (a short broker round trip) */
-            rd_kafka_committed(consumer, parts, 500);
-            break;
-        }
-    }
-    for (int i = 0; i < parts->cnt && lag >= 0; i++) {
-        int64_t lo, hi;
-        rd_kafka_topic_partition_t *tp = &parts->elems[i];
-        if (rd_kafka_get_watermark_offsets(consumer, tp->topic, tp->partition, &lo, &hi) !=
-                RD_KAFKA_RESP_ERR_NO_ERROR ||
-            hi < 0) {
-            lag = -1;
-        } else if (tp->offset < 0) {
-            lag = hi > lo ? -1 : lag; /* nothing consumed yet: unknown unless empty */
-        } else if (hi > tp->offset) {
-            lag += hi - tp->offset;
-        }
-    }
-    rd_kafka_topic_partition_list_destroy(parts);
-    return lag;
 }
 
 int main(int argc, char **argv)
@@ -241,21 +207,21 @@ int main(int argc, char **argv)
         LOG_ERROR("%s", errstr);
         goto out;
     }
-    a.levels = chiso_map_new();
+    a.catalog = chiso_map_new();
     a.procedures = chiso_tail_new(a.cfg, CHISO_TOPIC_CATALOG_PROCEDURES, "chiso-classify-catalog",
                                   on_procedure, NULL, &a, errstr, sizeof(errstr));
-    if (!a.levels || !a.procedures) {
-        LOG_ERROR("catalog.procedures: %s", a.levels ? errstr : "out of memory");
+    if (!a.catalog || !a.procedures) {
+        LOG_ERROR("catalog.procedures: %s", a.catalog ? errstr : "out of memory");
         goto out;
     }
     if (chiso_tail_catch_up(a.procedures, (int)chiso_config_int(a.cfg, "catalog.wait.s") * 1000,
                             &chiso_stop) != 0)
         LOG_WARN("catalog.procedures not read to its end; going on with %zu procedure(s)",
-                 chiso_map_size(a.levels));
+                 chiso_map_size(a.catalog));
     else
-        LOG_INFO("catalog: %zu procedure(s)", chiso_map_size(a.levels));
+        LOG_INFO("catalog: %zu procedure(s)", chiso_map_size(a.catalog));
     cl_env env = {.cfg = a.cfg,
-                  .levels = a.levels,
+                  .catalog = a.catalog,
                   .consumer = a.consumer,
                   .producer = a.producer,
                   .metrics = a.metrics,
@@ -312,9 +278,11 @@ int main(int argc, char **argv)
             }
         }
         rd_kafka_poll(a.producer, 0);
+        if (cl_batch_land(a.batch, false) != 0 && !chiso_stop)
+            a.fatal = 1;
         chiso_tail_poll(a.procedures, 0);
         if (now - lag_at >= 1000000) {
-            chiso_gauge_set(lag, (double)consumer_lag(a.consumer));
+            chiso_gauge_set(lag, (double)chiso_consumer_lag(a.consumer));
             lag_at = now;
         }
         n = cl_batch_count(a.batch);
@@ -329,7 +297,7 @@ int main(int argc, char **argv)
         }
     }
     rd_kafka_queue_destroy(queue);
-    if (cl_batch_count(a.batch) > 0 && !a.fatal)
+    if (a.batch && !a.fatal)
         cl_batch_process(a.batch, true);
     if (a.fatal)
         rc = 1;
@@ -345,7 +313,7 @@ out:
         rd_kafka_destroy(a.producer);
     }
     chiso_tail_destroy(a.procedures);
-    chiso_map_destroy(a.levels);
+    chiso_map_destroy(a.catalog);
     chiso_metrics_destroy(a.metrics);
     chiso_config_destroy(a.cfg);
     return rc;

@@ -442,40 +442,58 @@ static void log_summary(const sim *s)
     sim_truth_figures f;
     char on[16], fp[16], ot[16], don[16], con[16], dot[16], cot[16], dfp[16], cfp[16], fon[16];
     sim_truth_figures_get(s->truth, s->pv, &f);
-    pct(on, sizeof(on), f.received_online, f.received);
-    pct(fp, sizeof(fp), f.full_process, f.resolved);
-    pct(ot, sizeof(ot), f.resolved_on_time, f.resolved);
+    const uint64_t *c = f.total;
+    uint64_t received = c[CHISO_C_RECEIVED], resolved = c[CHISO_C_RESOLVED];
+    pct(on, sizeof(on), c[CHISO_C_RECEIVED_ONLINE], received);
+    pct(fp, sizeof(fp), c[CHISO_C_FULL_PROCESS], resolved);
+    pct(ot, sizeof(ot), c[CHISO_C_RESOLVED_ON_TIME], resolved);
     pct(don, sizeof(don), f.k_online[0], f.k_received[0]);
     pct(con, sizeof(con), f.k_online[1], f.k_received[1]);
     pct(dot, sizeof(dot), f.k_on_time[0], f.k_resolved[0]);
     pct(cot, sizeof(cot), f.k_on_time[1], f.k_resolved[1]);
     pct(dfp, sizeof(dfp), f.k_full[0], f.k_resolved[0]);
     pct(cfp, sizeof(cfp), f.k_full[1], f.k_resolved[1]);
-    pct(fon, sizeof(fon), f.full_process, f.full_process + f.partial);
+    pct(fon, sizeof(fon), c[CHISO_C_FULL_PROCESS], c[CHISO_C_FULL_PROCESS] + c[CHISO_C_PARTIAL]);
     LOG_INFO("truth: dossiers %llu, events %llu, received %llu, resolved %llu",
              (unsigned long long)f.dossiers, (unsigned long long)s->meta.events,
-             (unsigned long long)f.received, (unsigned long long)f.resolved);
+             (unsigned long long)received, (unsigned long long)resolved);
     LOG_INFO("truth: online share %s (departments %s, communes %s)", on, don, con);
     LOG_INFO("truth: on time %s (departments %s, communes %s)", ot, dot, cot);
     LOG_INFO("truth: full-process rate %s of resolved (departments %s, communes %s); "
              "%s of online resolved",
              fp, dfp, cfp, fon);
     LOG_INFO("truth: departments %.2f%% of resolved",
-             f.resolved ? 100.0 * (double)f.k_resolved[0] / (double)f.resolved : 0.0);
+             resolved ? 100.0 * (double)f.k_resolved[0] / (double)resolved : 0.0);
     char sf[16], sfo[16], sp[16], spo[16], s1[16], s2[16], s3[16];
-    pct(sf, sizeof(sf), f.svc_full, f.received);
-    pct(sfo, sizeof(sfo), f.svc_full_online, f.svc_full);
-    pct(sp, sizeof(sp), f.svc_partial, f.received);
-    pct(spo, sizeof(spo), f.svc_partial_online, f.svc_partial);
+    pct(sf, sizeof(sf), c[CHISO_C_RECEIVED_SVC_FULL], received);
+    pct(sfo, sizeof(sfo), c[CHISO_C_RECEIVED_SVC_FULL_ONLINE], c[CHISO_C_RECEIVED_SVC_FULL]);
+    pct(sp, sizeof(sp), c[CHISO_C_RECEIVED_SVC_PARTIAL], received);
+    pct(spo, sizeof(spo), c[CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE], c[CHISO_C_RECEIVED_SVC_PARTIAL]);
     LOG_INFO("truth: received for full-process services %s (online %s), for partial services "
              "%s (online %s)",
              sf, sfo, sp, spo);
-    pct(s1, sizeof(s1), f.supplements[1], f.received);
-    pct(s2, sizeof(s2), f.supplements[2], f.received);
-    pct(s3, sizeof(s3), f.supplements[3], f.received);
+    pct(s1, sizeof(s1), f.supplements[1], received);
+    pct(s2, sizeof(s2), f.supplements[2], received);
+    pct(s3, sizeof(s3), f.supplements[3], received);
     LOG_INFO("truth: supplement requests: one answered %s, one waiting %s, two or more %s of "
              "received",
              s1, s2, s3);
+    /* Decision 766 dossier indicators, as docs/counters.md defines their counters */
+    char i4[16], i8[16], i11[16], i12[16], i13[16], i14[16], i16[16], i18[16], i21[16];
+    pct(i4, sizeof(i4), c[CHISO_C_SYNCED], received);
+    pct(i8, sizeof(i8), c[CHISO_C_RECEIVED_ONLINE_VALID], received);
+    pct(i11, sizeof(i11), c[CHISO_C_PAID_ONLINE], c[CHISO_C_FEE_DOSSIERS]);
+    pct(i12, sizeof(i12), c[CHISO_C_RESOLVED_E_RESULT], resolved);
+    pct(i13, sizeof(i13), c[CHISO_C_DIGITIZED], received);
+    pct(i14, sizeof(i14), c[CHISO_C_REUSED_DATA], received);
+    pct(i16, sizeof(i16), c[CHISO_C_FROM_DATA_STORE], c[CHISO_C_DIGITIZED]);
+    pct(i18, sizeof(i18), c[CHISO_C_POPULATION_DATA], received);
+    pct(i21, sizeof(i21), c[CHISO_C_RESOLVED_COMPLAINT],
+        c[CHISO_C_RESOLVED_ON_TIME] + c[CHISO_C_RESOLVED_LATE]);
+    LOG_INFO("truth: 766 rates: #4 synced %s, #8 online %s, #11 paid online %s, #12 e-result "
+             "%s, #13 digitized %s, #14 reused %s, #16 data store %s, #18 population data %s, "
+             "#21 complaint or dislike %s",
+             i4, i8, i11, i12, i13, i14, i16, i18, i21);
     if (f.ends_month)
         LOG_INFO("truth: open at the window end %llu (overdue %llu)",
                  (unsigned long long)f.open_end, (unsigned long long)f.open_overdue_end);

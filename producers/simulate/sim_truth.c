@@ -6,7 +6,10 @@
  *   - counters and their days: core/include/chiso/counters.h;
  *   - on time, overdue and open: docs/ontime.md (first_overdue_day below);
  *   - class: Decision 1042 as DOMAIN.md states it (truth_class below);
- *   - service level: the procedure's level in the simulator's own model.
+ *   - service level and paper_result_required: the procedure's attributes in
+ *     the simulator's own model (what its catalog.procedures record says);
+ *   - the indicators' counters (synced ... resolved_complaint): DOMAIN.md's
+ *     indicators 4, 8, 11-14, 16, 18 and 21, as docs/counters.md decides them.
  *
  * Storage: a dense array of per-unit, per-day counters (uint32) over the
  * window plus SIM_TRUTH_SLACK_DAYS, and per-unit open / open_overdue at the
@@ -97,9 +100,15 @@ typedef struct facts {
     chiso_channel channel;
     bool received;
     int64_t received_at, due_at;
+    uint8_t received_flags; /* SIM_F_DIGITIZED ... of the (earliest) received event */
+    bool synced;
     bool resolved;
     int64_t resolved_at;
     bool e_result; /* of the (earliest) resolved event */
+    bool rated;
+    int64_t rated_at;
+    bool satisfied; /* of the (earliest) rated event */
+    bool complaint;
     bool closed;
     int64_t closed_at; /* earliest of resolved, withdrawn, stopped, not_accepted */
     bool requirement;
@@ -108,7 +117,8 @@ typedef struct facts {
     bool returned_postal_bare;                /* a returned event by post without paper_copy */
     bool fee_applies;                         /* fee_requested with amount > 0 */
     bool paid_platform;                       /* paid through dvcqg_platform */
-    bool paid_other;                          /* paid by any other method */
+    bool paid_gateway;                        /* paid through a provincial gateway */
+    bool paid_other;                          /* paid by any method but dvcqg_platform */
     int nreq, nans;                           /* supplement requests (distinct times) and answers */
     int64_t req[SIM_EV_MAX], ans[SIM_EV_MAX]; /* ascending */
 } facts;
@@ -135,6 +145,17 @@ static void add_time(int64_t *v, int *n, int64_t at)
     (*n)++;
 }
 
+/* A single fact keeps its earliest occurrence: true when `at` is the first
+ * or an earlier one (then *seen and *first are updated). */
+static bool earlier(bool *seen, int64_t *first, int64_t at)
+{
+    if (*seen && at >= *first)
+        return false;
+    *seen = true;
+    *first = at;
+    return true;
+}
+
 static void gather(const sim_ev *evs, int n, facts *f)
 {
     memset(f, 0, sizeof(*f));
@@ -148,27 +169,30 @@ static void gather(const sim_ev *evs, int n, facts *f)
             }
             break;
         case CHISO_EV_RECEIVED:
-            if (!f->received || e->at < f->received_at) {
-                f->received = true;
-                f->received_at = e->at;
+            if (earlier(&f->received, &f->received_at, e->at)) {
                 f->due_at = e->x;
+                f->received_flags = e->flags;
             }
             break;
+        case CHISO_EV_SYNCED:
+            f->synced = true;
+            break;
+        case CHISO_EV_RATED:
+            if (earlier(&f->rated, &f->rated_at, e->at))
+                f->satisfied = e->flags & SIM_F_SATISFIED;
+            break;
+        case CHISO_EV_COMPLAINT:
+            f->complaint = true;
+            break;
         case CHISO_EV_RESOLVED:
-            if (!f->resolved || e->at < f->resolved_at) {
-                f->resolved = true;
-                f->resolved_at = e->at;
+            if (earlier(&f->resolved, &f->resolved_at, e->at))
                 f->e_result = e->flags & SIM_F_E_RESULT;
-            }
             /* resolving closes the dossier too */
             __attribute__((fallthrough));
         case CHISO_EV_WITHDRAWN:
         case CHISO_EV_STOPPED:
         case CHISO_EV_NOT_ACCEPTED:
-            if (!f->closed || e->at < f->closed_at) {
-                f->closed = true;
-                f->closed_at = e->at;
-            }
+            earlier(&f->closed, &f->closed_at, e->at);
             break;
         case CHISO_EV_REQUIREMENT:
             f->requirement = true;
@@ -195,6 +219,8 @@ static void gather(const sim_ev *evs, int n, facts *f)
                 f->paid_platform = true;
             else
                 f->paid_other = true;
+            if (e->p1 == CHISO_PAY_PROVINCIAL_GATEWAY)
+                f->paid_gateway = true;
             break;
         default:
             break;
@@ -287,6 +313,7 @@ int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n
         return 0;
     int unit = evs[0].unit;
     sim_level level = pv->procs[evs[0].proc].level;
+    bool paper_required = pv->procs[evs[0].proc].paper_result_required;
     gather(evs, n, &f);
     t->dossiers++;
 
@@ -313,6 +340,27 @@ int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n
             if (online)
                 rc |= bump(t, unit, rday, CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE);
         }
+        /* Decision 766: #4 synced to the portal; #8 online, and with an
+         * electronic result where the procedure requires a paper one; #11
+         * fee-bearing, and paid online (platform or provincial gateway);
+         * #13, #14, #16 (digitized ones only), #18 the received flags */
+        uint8_t rf = f.received_flags;
+        if (f.synced)
+            rc |= bump(t, unit, rday, CHISO_C_SYNCED);
+        if (online && (!paper_required || (f.resolved && f.e_result)))
+            rc |= bump(t, unit, rday, CHISO_C_RECEIVED_ONLINE_VALID);
+        if (f.fee_applies)
+            rc |= bump(t, unit, rday, CHISO_C_FEE_DOSSIERS);
+        if (f.fee_applies && (f.paid_platform || f.paid_gateway))
+            rc |= bump(t, unit, rday, CHISO_C_PAID_ONLINE);
+        if (rf & SIM_F_DIGITIZED)
+            rc |= bump(t, unit, rday, CHISO_C_DIGITIZED);
+        if (rf & SIM_F_REUSED)
+            rc |= bump(t, unit, rday, CHISO_C_REUSED_DATA);
+        if ((rf & SIM_F_DIGITIZED) && (rf & SIM_F_FROM_STORE))
+            rc |= bump(t, unit, rday, CHISO_C_FROM_DATA_STORE);
+        if (rf & SIM_F_POPULATION)
+            rc |= bump(t, unit, rday, CHISO_C_POPULATION_DATA);
         t->sup[supplement_pattern(&f)]++;
     }
     if (f.resolved) {
@@ -334,6 +382,12 @@ int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n
         case TC_NONE:
             break;
         }
+        /* #12 an electronic result; #21 a complaint or a dislike, of the
+         * dossiers judged on time or late */
+        if (f.e_result)
+            rc |= bump(t, unit, sday, CHISO_C_RESOLVED_E_RESULT);
+        if (f.received && (f.complaint || (f.rated && !f.satisfied)))
+            rc |= bump(t, unit, sday, CHISO_C_RESOLVED_COMPLAINT);
     }
     if (f.received) {
         if (f.closed) {
@@ -542,17 +596,8 @@ void sim_truth_figures_get(const sim_truth *t, const sim_province *pv, sim_truth
         out->supplements[i] = t->sup[i];
     for (int u = 0; u < t->nunits; u++) {
         sum_days(t, u, 0, t->cap - 1, c);
-        out->received += c[CHISO_C_RECEIVED];
-        out->received_online += c[CHISO_C_RECEIVED_ONLINE];
-        out->resolved += c[CHISO_C_RESOLVED];
-        out->resolved_on_time += c[CHISO_C_RESOLVED_ON_TIME];
-        out->full_process += c[CHISO_C_FULL_PROCESS];
-        out->partial += c[CHISO_C_PARTIAL];
-        out->offline += c[CHISO_C_OFFLINE];
-        out->svc_full += c[CHISO_C_RECEIVED_SVC_FULL];
-        out->svc_full_online += c[CHISO_C_RECEIVED_SVC_FULL_ONLINE];
-        out->svc_partial += c[CHISO_C_RECEIVED_SVC_PARTIAL];
-        out->svc_partial_online += c[CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE];
+        for (int i = 0; i < CHISO_C_COUNT; i++)
+            out->total[i] += c[i];
         if (out->ends_month)
             out->open_end += t->open[0][((size_t)u * (size_t)t->nper[0] + (size_t)month_end) * 2];
         if (out->ends_month)

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#include "chiso/counters.h"
 #include "chiso/event.h"
 #include "sim_model.h"
 
@@ -60,9 +61,7 @@ uint64_t sim_truth_open(const sim_truth *t, int unit, int kind, int32_t day, int
 /* Calibration figures, over the whole window. */
 typedef struct sim_truth_figures {
     uint64_t dossiers;
-    uint64_t received, received_online;
-    uint64_t resolved, resolved_on_time, full_process, partial, offline;
-    uint64_t svc_full, svc_full_online, svc_partial, svc_partial_online;
+    uint64_t total[CHISO_C_COUNT]; /* every counter, over all units and days */
     /* received dossiers: [0] no supplement request, [1] one request answered,
      * [2] one request still waiting (at the window end), [3] two or more */
     uint64_t supplements[4];

@@ -417,7 +417,8 @@ int gen_stream_make(const gen_params *p, gen_stream *s)
     snprintf(s->province, sizeof(s->province), "000.00.00.M99");
     s->nunits = p->units;
     s->units = calloc((size_t)s->nunits, sizeof(*s->units));
-    /* procedures: every level, in the catalog or not, with or without fee */
+    /* procedures: every level, in the catalog or not, with or without fee,
+     * requiring a paper result or not (each fee / paper pairing) */
     s->nprocs = 12;
     s->procs = calloc((size_t)s->nprocs, sizeof(*s->procs));
     if (!s->units || !s->procs)
@@ -430,6 +431,7 @@ int gen_stream_make(const gen_params *p, gen_stream *s)
         pr->in_catalog = i % 6 != 5; /* two procedures the catalog lacks */
         pr->level = pr->in_catalog ? (chiso_service_level)(1 + i % 3) : CHISO_LEVEL_UNKNOWN;
         pr->fee = i % 4 < 2;
+        pr->paper_result_required = pr->in_catalog && (i % 4 == 1 || i % 4 == 2);
     }
 
     /* the window: 5 to 25 days before the start of a month, quarter or year,
@@ -484,6 +486,7 @@ void gen_procedure_record(const gen_procedure *proc, chiso_procedure *out)
     out->eligible_full = proc->level == CHISO_LEVEL_FULL;
     out->fee = proc->fee;
     out->payment_integrated = proc->fee;
+    out->paper_result_required = proc->paper_result_required;
     out->citizen_subject = true;
     out->population_data_connected = true;
     out->announced_on_time = true;

@@ -33,12 +33,13 @@ typedef struct gen_params {
 } gen_params;
 
 /* A procedure of the stream. Procedures not in the catalog exist too: their
- * dossiers have an unknown service level. */
+ * dossiers have an unknown service level and require no paper result. */
 typedef struct gen_procedure {
     char code[CHISO_CODE_MAX + 1];
     chiso_service_level level;
     bool in_catalog;
     bool fee;
+    bool paper_result_required; /* false when not in the catalog */
 } gen_procedure;
 
 typedef struct gen_stream {

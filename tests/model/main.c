@@ -133,7 +133,9 @@ int main(int argc, char **argv)
         goto out;
     }
     for (int i = 0; i < s.nprocs; i++) {
-        if (s.procs[i].in_catalog && refmodel_set_level(m, s.procs[i].code, s.procs[i].level))
+        refmodel_catalog cat = {.level = s.procs[i].level,
+                                .paper_result_required = s.procs[i].paper_result_required};
+        if (s.procs[i].in_catalog && refmodel_set_procedure(m, s.procs[i].code, &cat))
             goto out;
     }
     for (int i = 0; i < s.nev; i++) {

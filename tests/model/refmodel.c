@@ -354,14 +354,37 @@ static void add(refmodel_judged *j, chiso_counter_id c, int32_t day)
     j->ncontrib++;
 }
 
-int refmodel_judge(const chiso_event *const *evs, int n, chiso_service_level level,
+/* True when the dossier has an event of `type`. */
+static bool any_of(const chiso_event *const *evs, int n, chiso_event_type type)
+{
+    for (int i = 0; i < n; i++) {
+        if (evs[i]->type == type)
+            return true;
+    }
+    return false;
+}
+
+int refmodel_judge(const chiso_event *const *evs, int n, const refmodel_catalog *cat,
                    refmodel_judged *out)
 {
     int err = 0;
     const chiso_event *submitted = earliest(evs, n, CHISO_EV_SUBMITTED);
     const chiso_event *received = earliest(evs, n, CHISO_EV_RECEIVED);
     const chiso_event *resolved = earliest(evs, n, CHISO_EV_RESOLVED);
+    const chiso_event *rated = earliest(evs, n, CHISO_EV_RATED);
     chiso_channel channel = submitted ? submitted->channel : CHISO_CHANNEL_UNKNOWN;
+    chiso_service_level level = cat->level;
+    bool e_result = resolved && resolved->e_result;
+    bool fee = false, paid_online = false;
+
+    for (int i = 0; i < n; i++) {
+        const chiso_event *e = evs[i];
+        if (e->type == CHISO_EV_FEE_REQUESTED && e->amount > 0)
+            fee = true;
+        if (e->type == CHISO_EV_PAID &&
+            (e->method == CHISO_PAY_DVCQG_PLATFORM || e->method == CHISO_PAY_PROVINCIAL_GATEWAY))
+            paid_online = true;
+    }
 
     memset(out, 0, sizeof(*out));
     out->overdue_day = REFMODEL_NEVER;
@@ -389,6 +412,23 @@ int refmodel_judge(const chiso_event *const *evs, int n, chiso_service_level lev
             if (channel == CHISO_CHANNEL_ONLINE)
                 add(out, CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE, rday);
         }
+        /* the dossier indicators of Decision 766 counted at reception */
+        if (any_of(evs, n, CHISO_EV_SYNCED))
+            add(out, CHISO_C_SYNCED, rday); /* #4 */
+        if (channel == CHISO_CHANNEL_ONLINE && (e_result || !cat->paper_result_required))
+            add(out, CHISO_C_RECEIVED_ONLINE_VALID, rday); /* #8 */
+        if (fee)
+            add(out, CHISO_C_FEE_DOSSIERS, rday); /* #11 denominator */
+        if (fee && paid_online)
+            add(out, CHISO_C_PAID_ONLINE, rday); /* #11 */
+        if (received->digitized)
+            add(out, CHISO_C_DIGITIZED, rday); /* #13 */
+        if (received->reused_data)
+            add(out, CHISO_C_REUSED_DATA, rday); /* #14 */
+        if (received->digitized && received->from_data_store)
+            add(out, CHISO_C_FROM_DATA_STORE, rday); /* #16: of the digitized */
+        if (received->population_data)
+            add(out, CHISO_C_POPULATION_DATA, rday); /* #18 */
     }
 
     /* resolved: on time or late (needs the received event), and the class */
@@ -411,6 +451,10 @@ int refmodel_judge(const chiso_event *const *evs, int n, chiso_service_level lev
         default:
             break;
         }
+        if (e_result)
+            add(out, CHISO_C_RESOLVED_E_RESULT, sday); /* #12 */
+        if (received && (any_of(evs, n, CHISO_EV_COMPLAINT) || (rated && !rated->satisfied)))
+            add(out, CHISO_C_RESOLVED_COMPLAINT, sday); /* #21 */
     }
 
     /* closed, overdue_began, overdue_closed: received dossiers only */
@@ -449,10 +493,10 @@ bool refmodel_open_at(const refmodel_judged *j, int32_t e, bool *overdue)
 
 /* ---- the whole stream ---- */
 
-typedef struct level_entry {
+typedef struct catalog_entry {
     char procedure[CHISO_CODE_MAX + 1];
-    chiso_service_level level;
-} level_entry;
+    refmodel_catalog cat;
+} catalog_entry;
 
 typedef struct dossier_entry {
     int first, n; /* range in the sorted event index */
@@ -460,8 +504,8 @@ typedef struct dossier_entry {
 } dossier_entry;
 
 struct refmodel {
-    level_entry *levels;
-    int nlevels, caplevels;
+    catalog_entry *catalog;
+    int ncatalog, capcatalog;
     chiso_event *events;
     int nevents, capevents;
     const chiso_event **sorted; /* events grouped by (unit, dossier_id) */
@@ -487,7 +531,7 @@ void refmodel_free(refmodel *m)
 {
     if (!m)
         return;
-    free(m->levels);
+    free(m->catalog);
     free(m->events);
     free(m->sorted);
     free(m->dossiers);
@@ -495,34 +539,34 @@ void refmodel_free(refmodel *m)
     free(m);
 }
 
-int refmodel_set_level(refmodel *m, const char *procedure, chiso_service_level level)
+int refmodel_set_procedure(refmodel *m, const char *procedure, const refmodel_catalog *cat)
 {
-    for (int i = 0; i < m->nlevels; i++) {
-        if (strcmp(m->levels[i].procedure, procedure) == 0) {
-            m->levels[i].level = level;
+    for (int i = 0; i < m->ncatalog; i++) {
+        if (strcmp(m->catalog[i].procedure, procedure) == 0) {
+            m->catalog[i].cat = *cat;
             return 0;
         }
     }
-    if (m->nlevels == m->caplevels) {
-        int cap = m->caplevels ? m->caplevels * 2 : 32;
-        level_entry *l = realloc(m->levels, (size_t)cap * sizeof(*l));
-        if (!l)
+    if (m->ncatalog == m->capcatalog) {
+        int cap = m->capcatalog ? m->capcatalog * 2 : 32;
+        catalog_entry *c = realloc(m->catalog, (size_t)cap * sizeof(*c));
+        if (!c)
             return CHISO_ENOMEM;
-        m->levels = l;
-        m->caplevels = cap;
+        m->catalog = c;
+        m->capcatalog = cap;
     }
-    snprintf(m->levels[m->nlevels].procedure, sizeof(m->levels[0].procedure), "%s", procedure);
-    m->levels[m->nlevels++].level = level;
+    snprintf(m->catalog[m->ncatalog].procedure, sizeof(m->catalog[0].procedure), "%s", procedure);
+    m->catalog[m->ncatalog++].cat = *cat;
     return 0;
 }
 
-chiso_service_level refmodel_level(const refmodel *m, const char *procedure)
+refmodel_catalog refmodel_procedure(const refmodel *m, const char *procedure)
 {
-    for (int i = 0; i < m->nlevels; i++) {
-        if (strcmp(m->levels[i].procedure, procedure) == 0)
-            return m->levels[i].level;
+    for (int i = 0; i < m->ncatalog; i++) {
+        if (strcmp(m->catalog[i].procedure, procedure) == 0)
+            return m->catalog[i].cat;
     }
-    return CHISO_LEVEL_UNKNOWN;
+    return (refmodel_catalog){.level = CHISO_LEVEL_UNKNOWN, .paper_result_required = false};
 }
 
 int refmodel_add(refmodel *m, const chiso_event *ev)
@@ -601,8 +645,8 @@ int refmodel_run(refmodel *m)
         dossier_entry *de = &m->dossiers[m->ndossiers++];
         de->first = i;
         de->n = j - i;
-        chiso_service_level level = refmodel_level(m, procedure_of(&m->sorted[i], j - i));
-        if ((rc = refmodel_judge(&m->sorted[i], j - i, level, &de->judged)) != 0)
+        refmodel_catalog cat = refmodel_procedure(m, procedure_of(&m->sorted[i], j - i));
+        if ((rc = refmodel_judge(&m->sorted[i], j - i, &cat, &de->judged)) != 0)
             return rc;
         for (int k = 0; k < de->judged.ncontrib; k++) {
             rc = refmodel_table_add(m->counters, m->sorted[i]->unit, de->judged.contrib[k].day,

@@ -3,7 +3,7 @@
  * obvious way and deliberately separate from the pipeline's implementation.
  *
  * It reads the rules from the documents, not from core: the counter
- * definitions of counters.h, the full-process rule of
+ * definitions of docs/counters.md (and counters.h), the full-process rule of
  * docs/classification.md, the on-time rule of docs/ontime.md and the merge
  * rules of docs/architecture.md. It never calls core's dossier.c,
  * classify.c or ontime code; it uses core only to parse and print events
@@ -98,12 +98,20 @@ typedef struct refmodel_judged {
     int32_t overdue_day; /* B of docs/ontime.md, or REFMODEL_NEVER */
 } refmodel_judged;
 
+/* What the catalog says of a procedure (catalog.procedures). A procedure
+ * without a record has level CHISO_LEVEL_UNKNOWN and requires no paper
+ * result. */
+typedef struct refmodel_catalog {
+    chiso_service_level level;
+    bool paper_result_required;
+} refmodel_catalog;
+
 /* Judge one dossier from its events (any order, duplicates allowed; all of
- * one dossier) and its procedure's service level. Returns 0, or
+ * one dossier) and its procedure's catalog record. Returns 0, or
  * CHISO_ERANGE when the dossier has more distinct supplement times than the
  * model keeps (REFMODEL_SUPP_MAX). */
 #define REFMODEL_SUPP_MAX 64
-int refmodel_judge(const chiso_event *const *evs, int n, chiso_service_level level,
+int refmodel_judge(const chiso_event *const *evs, int n, const refmodel_catalog *cat,
                    refmodel_judged *out);
 
 /* True when the judged dossier is open at the end of local day `e`
@@ -118,11 +126,11 @@ typedef struct refmodel refmodel;
 refmodel *refmodel_new(void);
 void refmodel_free(refmodel *m);
 
-/* The catalog: a procedure's service level. A procedure never set is
- * unknown (its dossiers count in no received_svc_* counter). Returns 0 or
- * CHISO_ENOMEM. */
-int refmodel_set_level(refmodel *m, const char *procedure, chiso_service_level level);
-chiso_service_level refmodel_level(const refmodel *m, const char *procedure);
+/* The catalog: a procedure's record. A procedure never set has none (its
+ * dossiers count in no received_svc_* counter, and need no electronic
+ * result to count in received_online_valid). Returns 0 or CHISO_ENOMEM. */
+int refmodel_set_procedure(refmodel *m, const char *procedure, const refmodel_catalog *cat);
+refmodel_catalog refmodel_procedure(const refmodel *m, const char *procedure);
 
 /* Add one event (copied), in any order, duplicates included. Returns 0 or
  * CHISO_ENOMEM. */

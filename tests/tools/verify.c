@@ -3,8 +3,10 @@
  *
  * Three checks, each exact:
  *   counters    every counter hash in Redis (every unit, every day, month,
- *               quarter, year) equals the truth, and Redis holds no non-zero
- *               counter the truth lacks;
+ *               quarter, year) equals the truth for every counter of
+ *               counters.h (absent from the truth = 0), the truth names no
+ *               counter this build does not know, and Redis holds no
+ *               non-zero counter the truth lacks;
  *   deadletter  the deadletter topic holds exactly the malformed records,
  *               by reason;
  *   scores      the scores topic has, for every unit and the province and
@@ -136,6 +138,15 @@ static int check_counters(const chiso_config *cfg, const cJSON *truth)
                     mismatch("counter %s %s %s: redis %lld, truth %lld", unit->string,
                              period->string, name, got, want);
                 checked++;
+            }
+            /* a counter of the truth this build cannot compare is an error,
+             * never a silent pass */
+            const cJSON *item;
+            cJSON_ArrayForEach(item, period)
+            {
+                if (chiso_counter_from_name(item->string) < 0)
+                    mismatch("counter %s %s %s: in the truth, unknown to chiso-verify",
+                             unit->string, period->string, item->string);
             }
             freeReplyObject(r);
         }

@@ -1,8 +1,9 @@
 /*
  * test_dossier.c - the dossier state: order independence, idempotence,
- * encoding (and states written before the service level), fence,
- * contributions (on-time rule with supplements, service level) and their
- * differences.
+ * encoding (and states written before the service level and before the
+ * paper-result attribute), fence, contributions (on-time rule with
+ * supplements, catalog attributes, the Decision 766 indicators' counters
+ * with their anchor days) and their differences.
  */
 #include "chiso/dossier.h"
 
@@ -74,15 +75,35 @@ static int has(const chiso_contrib *c, int n, chiso_counter_id id, int32_t day)
     return k;
 }
 
-/* One step of a story: an event, or the catalog's service level (ev NULL). */
+/* One step of a story: an event, or the catalog's attributes (ev NULL). */
 typedef struct step {
     const chiso_event *ev;
-    int level;
+    uint64_t attrs;
 } step;
 
 static int apply_step(chiso_dossier *d, const step *s)
 {
-    return s->ev ? chiso_dossier_apply(d, s->ev) : chiso_dossier_apply_level(d, s->level);
+    return s->ev ? chiso_dossier_apply(d, s->ev) : chiso_dossier_apply_catalog(d, s->attrs);
+}
+
+/* Every step of in[0..n) one to three times, in a random order, into out
+ * (room for 3 n); returns how many. */
+static int shuffled_repeats(const step *in, int n, step *out, uint64_t *rng)
+{
+    int m = 0;
+    for (int i = 0; i < n; i++) {
+        *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        for (int copies = 1 + (int)((*rng >> 33) % 3); copies > 0; copies--)
+            out[m++] = in[i];
+    }
+    for (int i = m - 1; i > 0; i--) {
+        *rng = *rng * 6364136223846793005ULL + 1442695040888963407ULL;
+        int j = (int)((*rng >> 33) % (uint64_t)(i + 1));
+        step t = out[i];
+        out[i] = out[j];
+        out[j] = t;
+    }
+    return m;
 }
 
 static int same_contrib(const chiso_dossier *a, const chiso_dossier *b)
@@ -103,14 +124,25 @@ static void test_order_independence(void)
     uint64_t rng = 42;
 
     /* more supplement facts: a receipt before any request, a second
-     * request and its receipt; and two service levels (the highest stays) */
+     * request and its receipt; a second fee request and payment (the
+     * largest amount and both methods stay); a complaint, and a later
+     * rating that does not replace the first; and catalog attributes: two
+     * service levels (the highest stays) and the paper result (it stays) */
     evs[n++] = ev(CHISO_EV_SUPPLEMENT_RECEIVED, "e12", "2025-07-01T12:00:00+07:00");
     evs[n++] = ev(CHISO_EV_SUPPLEMENT_REQUESTED, "e13", "2025-07-02T17:30:00Z");
     evs[n++] = ev(CHISO_EV_SUPPLEMENT_RECEIVED, "e14", "2025-07-03T11:00:00+07:00");
+    evs[n] = ev(CHISO_EV_FEE_REQUESTED, "e15", "2025-07-01T10:30:00+07:00");
+    evs[n++].amount = 0;
+    evs[n] = ev(CHISO_EV_PAID, "e16", "2025-07-01T10:40:00+07:00");
+    evs[n++].method = CHISO_PAY_CASH;
+    evs[n++] = ev(CHISO_EV_COMPLAINT, "e17", "2025-07-05T10:00:00+07:00");
+    evs[n] = ev(CHISO_EV_RATED, "e18", "2025-07-06T09:00:00+07:00");
+    evs[n++].satisfied = false;
     for (int i = 0; i < n; i++)
         steps[ns++] = (step){.ev = &evs[i]};
-    steps[ns++] = (step){.level = CHISO_LEVEL_PARTIAL};
-    steps[ns++] = (step){.level = CHISO_LEVEL_FULL};
+    steps[ns++] = (step){.attrs = CHISO_LEVEL_PARTIAL};
+    steps[ns++] = (step){.attrs = CHISO_LEVEL_FULL};
+    steps[ns++] = (step){.attrs = CHISO_LEVEL_NONE | CHISO_ATTR_PAPER_RESULT};
 
     for (int i = 0; i < ns; i++)
         apply_step(ref, &steps[i]);
@@ -118,23 +150,18 @@ static void test_order_independence(void)
     CHECK(la > 0 && la < 100, "typical encoding is compact: %d bytes", la);
     CHECK_EQ_INT(chiso_dossier_overdue_day(ref), D("2025-07-03"),
                  "the second request (local 3 July) decides");
+    chiso_contrib rc[CHISO_CONTRIB_MAX];
+    int nrc = chiso_dossier_contrib(ref, rc);
+    CHECK(has(rc, nrc, CHISO_C_RECEIVED_SVC_FULL, D("2025-07-01")) &&
+              has(rc, nrc, CHISO_C_RECEIVED_ONLINE_VALID, D("2025-07-01")) &&
+              has(rc, nrc, CHISO_C_PAID_ONLINE, D("2025-07-01")) &&
+              has(rc, nrc, CHISO_C_RESOLVED_COMPLAINT, D("2025-07-03")),
+          "the merged facts: full level, paper result with an e-result, fee paid on the "
+          "platform, a complaint");
 
     for (int round = 0; round < 500; round++) {
         /* every step once, some twice or three times, in random order */
-        int m = 0;
-        for (int i = 0; i < ns; i++) {
-            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-            int copies = 1 + (int)((rng >> 33) % 3);
-            for (int c = 0; c < copies; c++)
-                shuffled[m++] = steps[i];
-        }
-        for (int i = m - 1; i > 0; i--) {
-            rng = rng * 6364136223846793005ULL + 1442695040888963407ULL;
-            int j = (int)((rng >> 33) % (uint64_t)(i + 1));
-            step t = shuffled[i];
-            shuffled[i] = shuffled[j];
-            shuffled[j] = t;
-        }
+        int m = shuffled_repeats(steps, ns, shuffled, &rng);
         chiso_dossier_reset(d);
         for (int i = 0; i < m; i++)
             apply_step(d, &shuffled[i]);
@@ -198,17 +225,27 @@ static void test_encoding(void)
     CHECK(chiso_dossier_decode(e, "", 0) == CHISO_ESTATE, "empty");
     CHECK(chiso_dossier_encode(d, buf, 4) == CHISO_ERANGE, "small buffer");
 
-    /* the service level travels too, and stays out of "empty" */
-    CHECK(chiso_dossier_apply_level(d, CHISO_LEVEL_PARTIAL) == 1, "level recorded");
+    /* the catalog attributes travel too, and stay out of "empty"; the paper
+     * result costs no byte */
+    int len_plain = len;
+    CHECK(chiso_dossier_apply_catalog(d, CHISO_ATTR_PAPER_RESULT) == 1, "paper result recorded");
     len = encode(d, buf);
+    CHECK_EQ_INT(len, len_plain, "the paper-result bit adds no byte");
+    CHECK(chiso_dossier_decode(e, buf, (size_t)len) == 0, "decodes with the paper result");
+    CHECK(chiso_dossier_equal(d, e), "round trip keeps the paper result");
+    CHECK(chiso_dossier_apply_catalog(e, CHISO_ATTR_PAPER_RESULT) == 0,
+          "decoded paper result is there");
+    CHECK(chiso_dossier_apply_catalog(d, CHISO_LEVEL_PARTIAL) == 1, "level recorded");
+    len = encode(d, buf);
+    CHECK_EQ_INT(len, len_plain + 1, "the level adds one byte");
     CHECK(chiso_dossier_decode(e, buf, (size_t)len) == 0, "decodes with a level");
     CHECK(chiso_dossier_equal(d, e), "round trip keeps the level");
-    CHECK(chiso_dossier_apply_level(e, CHISO_LEVEL_PARTIAL) == 0, "decoded level is partial");
-    CHECK(chiso_dossier_apply_level(e, CHISO_LEVEL_FULL) == 1, "and full is higher");
+    CHECK(chiso_dossier_apply_catalog(e, CHISO_LEVEL_PARTIAL) == 0, "decoded level is partial");
+    CHECK(chiso_dossier_apply_catalog(e, CHISO_LEVEL_FULL) == 1, "and full is higher");
     chiso_dossier_reset(e);
-    chiso_dossier_apply_level(e, CHISO_LEVEL_FULL);
+    chiso_dossier_apply_catalog(e, CHISO_LEVEL_FULL | CHISO_ATTR_PAPER_RESULT);
     chiso_dossier_set_fence(e, 0, 1);
-    CHECK(chiso_dossier_empty(e), "a level and a fence are no event facts");
+    CHECK(chiso_dossier_empty(e), "catalog attributes and a fence are no event facts");
 
     /* a level byte outside the enum, or "unknown" (never written), is refused */
     memcpy(bad, buf, (size_t)len);
@@ -249,7 +286,7 @@ static void test_legacy_and_garbage(void)
     int len = encode(d, buf);
     CHECK(len == (int)sizeof(legacy_state) && memcmp(buf, legacy_state, sizeof(legacy_state)) == 0,
           "a state without a level encodes byte for byte as before");
-    CHECK(chiso_dossier_apply_level(d, CHISO_LEVEL_FULL) == 1, "level added to a legacy state");
+    CHECK(chiso_dossier_apply_catalog(d, CHISO_LEVEL_FULL) == 1, "level added to a legacy state");
     k = chiso_dossier_contrib(d, c);
     CHECK(has(c, k, CHISO_C_RECEIVED_SVC_FULL, D("2025-07-01")) &&
               has(c, k, CHISO_C_RECEIVED_SVC_FULL_ONLINE, D("2025-07-01")),
@@ -270,7 +307,9 @@ static void test_legacy_and_garbage(void)
         {"a request twice", {0x01, 0x80, 0x80, 0x01, 0x02, 0xc8, 0x01, 0x00}, 8, CHISO_ESTATE},
         {"an empty set marked present", {0x01, 0x80, 0x80, 0x01, 0x00}, 5, CHISO_ESTATE},
         {"more than 8 requests", {0x01, 0x80, 0x80, 0x01, 0x09}, 5, CHISO_ESTATE},
-        {"an unknown fact bit (19)", {0x01, 0x80, 0x80, 0x20}, 4, CHISO_ESTATE},
+        {"an unknown fact bit (20)", {0x01, 0x80, 0x80, 0x40}, 4, CHISO_ESTATE},
+        {"paper-result bit (19), no field", {0x01, 0x80, 0x80, 0x20}, 4, 0},
+        {"paper-result bit with a level", {0x01, 0x80, 0x80, 0x30, 0x02}, 5, 0},
         {"a varint that never ends",
          {0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff},
          12,
@@ -299,21 +338,28 @@ static void test_contributions(void)
     CHECK(chiso_dossier_class(d, &prov) == CHISO_CLASS_FULL_PROCESS && prov,
           "provisional full process");
 
-    /* received: received, received_online, overdue_began after the due day */
+    /* received: received, received_online (and valid: no catalog says a
+     * paper result is required), digitized, overdue_began after the due day */
     chiso_dossier_apply(d, &evs[1]);
     k = chiso_dossier_contrib(d, c);
-    CHECK_EQ_INT(k, 3, "received contributions");
+    CHECK_EQ_INT(k, 5, "received contributions");
     CHECK(has(c, k, CHISO_C_RECEIVED, D("2025-07-01")), "received on 1 July");
     CHECK(has(c, k, CHISO_C_RECEIVED_ONLINE, D("2025-07-01")), "online");
+    CHECK(has(c, k, CHISO_C_RECEIVED_ONLINE_VALID, D("2025-07-01")), "online, valid for #8");
+    CHECK(has(c, k, CHISO_C_DIGITIZED, D("2025-07-01")), "digitized");
     CHECK(has(c, k, CHISO_C_OVERDUE_BEGAN, D("2025-07-05")), "overdue from the day after due");
 
     for (int i = 2; i < n; i++)
         chiso_dossier_apply(d, &evs[i]);
     k = chiso_dossier_contrib(d, c);
-    CHECK_EQ_INT(k, 6, "complete dossier contributions");
+    CHECK_EQ_INT(k, 12, "complete dossier contributions");
+    CHECK(has(c, k, CHISO_C_SYNCED, D("2025-07-01")), "synced, at the received day");
+    CHECK(has(c, k, CHISO_C_FEE_DOSSIERS, D("2025-07-01")), "a fee, at the received day");
+    CHECK(has(c, k, CHISO_C_PAID_ONLINE, D("2025-07-01")), "paid online, at the received day");
     CHECK(has(c, k, CHISO_C_RESOLVED, D("2025-07-03")), "resolved 3 July");
     CHECK(has(c, k, CHISO_C_RESOLVED_ON_TIME, D("2025-07-03")), "on time");
     CHECK(has(c, k, CHISO_C_FULL_PROCESS, D("2025-07-03")), "full process");
+    CHECK(has(c, k, CHISO_C_RESOLVED_E_RESULT, D("2025-07-03")), "electronic result");
     CHECK(has(c, k, CHISO_C_CLOSED, D("2025-07-03")), "closed at resolution");
     CHECK(!has(c, k, CHISO_C_OVERDUE_BEGAN, D("2025-07-05")), "never overdue");
     CHECK(chiso_dossier_class(d, &prov) == CHISO_CLASS_FULL_PROCESS && !prov, "final class");
@@ -671,7 +717,7 @@ static void test_levels(void)
         chiso_event r = ev(CHISO_EV_RECEIVED, "r", "2025-07-01T09:00:00+07:00");
         r.due_at = T("2025-07-10T17:00:00+07:00");
         for (int j = 0; j < 3 && cases[i].levels[j]; j++)
-            chiso_dossier_apply_level(d, cases[i].levels[j]);
+            chiso_dossier_apply_catalog(d, (uint64_t)cases[i].levels[j]);
         int k = chiso_dossier_contrib(d, c);
         CHECK_EQ_INT(k, 0, "%s: a level alone counts nothing", cases[i].name);
         chiso_dossier_apply(d, &s);
@@ -689,28 +735,344 @@ static void test_levels(void)
     }
 
     chiso_dossier *d = chiso_dossier_new();
-    CHECK_EQ_INT(chiso_dossier_apply_level(d, CHISO_LEVEL_UNKNOWN), 0, "unknown is no fact");
-    CHECK_EQ_INT(chiso_dossier_apply_level(d, -1), 0, "negative ignored");
-    CHECK_EQ_INT(chiso_dossier_apply_level(d, CHISO_LEVEL_NONE), 1, "none recorded");
-    CHECK_EQ_INT(chiso_dossier_apply_level(d, CHISO_LEVEL_NONE), 0, "none again: no change");
-    CHECK_EQ_INT(chiso_dossier_apply_level(d, CHISO_LEVEL_FULL), 1, "full is higher");
-    CHECK_EQ_INT(chiso_dossier_apply_level(d, CHISO_LEVEL_PARTIAL), 0, "partial is lower");
+    CHECK_EQ_INT(chiso_dossier_apply_catalog(d, CHISO_LEVEL_UNKNOWN), 0, "unknown is no fact");
+    CHECK_EQ_INT(chiso_dossier_apply_catalog(d, CHISO_LEVEL_FULL + 1), 0, "out of range ignored");
+    CHECK_EQ_INT(chiso_dossier_apply_catalog(d, 0xfe00), 0, "unknown attribute bits ignored");
+    CHECK(chiso_dossier_empty(d), "nothing recorded");
+    CHECK_EQ_INT(chiso_dossier_apply_catalog(d, CHISO_LEVEL_NONE), 1, "none recorded");
+    CHECK_EQ_INT(chiso_dossier_apply_catalog(d, CHISO_LEVEL_NONE), 0, "none again: no change");
+    CHECK_EQ_INT(chiso_dossier_apply_catalog(d, CHISO_LEVEL_FULL), 1, "full is higher");
+    CHECK_EQ_INT(chiso_dossier_apply_catalog(d, CHISO_LEVEL_PARTIAL), 0, "partial is lower");
+    CHECK_EQ_INT(chiso_dossier_apply_catalog(d, CHISO_LEVEL_PARTIAL | CHISO_ATTR_PAPER_RESULT), 1,
+                 "a paper result required: recorded, the level stays full");
+    CHECK_EQ_INT(chiso_dossier_apply_catalog(d, CHISO_LEVEL_FULL), 0,
+                 "a record without it does not take it back");
 
-    /* the most a dossier contributes: received, channel, two service-level
-     * counters, resolved, late, class, closed, overdue began and closed */
+    /* the packing of a catalog record */
+    chiso_procedure rec;
+    memset(&rec, 0, sizeof(rec));
+    rec.level = CHISO_LEVEL_PARTIAL;
+    CHECK(chiso_dossier_catalog_attrs(&rec) == CHISO_LEVEL_PARTIAL, "a bare level");
+    rec.paper_result_required = true;
+    rec.fee = rec.citizen_subject = true; /* not kept by dossier states */
+    CHECK(chiso_dossier_catalog_attrs(&rec) == (CHISO_LEVEL_PARTIAL | CHISO_ATTR_PAPER_RESULT),
+          "level and paper result");
+
+    /* the most a dossier contributes, CONTRIB_BOUND in dossier.c: at
+     * reception received, channel, two service-level counters, synced,
+     * online and valid, fee and paid online, four flags; at resolution
+     * resolved, late, class, e-result, complaint; closed, overdue began and
+     * closed */
     chiso_event evs[16];
     int n = full_story(evs);
     for (int i = 0; i < n; i++) {
         chiso_event e = evs[i];
         if (e.type == CHISO_EV_RESOLVED)
             e.at = T("2025-07-20T09:00:00+07:00");
+        if (e.type == CHISO_EV_RECEIVED)
+            e.reused_data = e.from_data_store = e.population_data = true;
+        if (e.type == CHISO_EV_RATED)
+            e.satisfied = false;
         chiso_dossier_apply(d, &e);
     }
     chiso_contrib c[CHISO_CONTRIB_MAX];
     int k = chiso_dossier_contrib(d, c);
-    CHECK_EQ_INT(k, 10, "every kind of contribution at once");
-    CHECK(k <= CHISO_CONTRIB_MAX, "within CHISO_CONTRIB_MAX");
+    CHECK_EQ_INT(k, 20, "every kind of contribution at once");
+    CHECK_EQ_INT(k, CHISO_CONTRIB_MAX, "CHISO_CONTRIB_MAX is tight");
+    for (int i = 0; i < CHISO_C_COUNT; i++) {
+        bool excl = i == CHISO_C_RECEIVED_DIRECT || i == CHISO_C_RECEIVED_POSTAL ||
+                    i == CHISO_C_RESOLVED_ON_TIME || i == CHISO_C_PARTIAL || i == CHISO_C_OFFLINE ||
+                    i == CHISO_C_RECEIVED_SVC_PARTIAL || i == CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE;
+        int m = 0;
+        for (int j = 0; j < k; j++)
+            m += c[j].counter == (chiso_counter_id)i;
+        CHECK_EQ_INT(m, excl ? 0 : 1, "%s", chiso_counter_name((chiso_counter_id)i));
+    }
     chiso_dossier_free(d);
+}
+
+/* The counters of Decision 766's dossier indicators (docs/counters.md), and
+ * the day each falls on. */
+static const chiso_counter_id indicator_counters[] = {
+    CHISO_C_SYNCED,
+    CHISO_C_RECEIVED_ONLINE_VALID,
+    CHISO_C_FEE_DOSSIERS,
+    CHISO_C_PAID_ONLINE,
+    CHISO_C_DIGITIZED,
+    CHISO_C_REUSED_DATA,
+    CHISO_C_FROM_DATA_STORE,
+    CHISO_C_POPULATION_DATA,
+    CHISO_C_RESOLVED_E_RESULT,
+    CHISO_C_RESOLVED_COMPLAINT,
+};
+#define N_INDICATOR_COUNTERS (sizeof(indicator_counters) / sizeof(indicator_counters[0]))
+
+enum { RF_DIG = 1, RF_REU = 2, RF_STO = 4, RF_POP = 8 }; /* received flags of a case */
+
+/* One case of test_indicators: a dossier submitted on `ch` (none when
+ * unknown) and received (unless not_received) just after local midnight,
+ * with the facts below; zero means "no such event". `want` lists the
+ * indicator counters it must contribute to (0-terminated: CHISO_C_RECEIVED
+ * never is one). */
+#define FEE_ZERO (-1) /* `fee`: a fee_requested of 0 VND */
+typedef struct indicator_case {
+    const char *name;
+    chiso_channel ch;
+    bool not_received;
+    unsigned flags; /* RF_* */
+    bool synced;
+    int64_t fee; /* amount requested, or FEE_ZERO */
+    chiso_pay_method paid;
+    int resolved; /* 1 with e_result; 2 without */
+    bool complaint;
+    int rated; /* 1 satisfied; 2 not satisfied */
+    uint64_t attrs;
+    chiso_counter_id want[6];
+} indicator_case;
+
+/* The case's events, in lifecycle order. */
+static int indicator_events(const indicator_case *k, chiso_event *out)
+{
+    int n = 0;
+    if (k->ch != CHISO_CHANNEL_UNKNOWN) {
+        out[n] = ev(CHISO_EV_SUBMITTED, "i1", "2025-06-30T22:00:00+07:00");
+        out[n++].channel = k->ch;
+    }
+    if (!k->not_received) {
+        /* 17:30Z on 30 June is 00:30 on 1 July, Vietnam time */
+        out[n] = ev(CHISO_EV_RECEIVED, "i2", "2025-06-30T17:30:00Z");
+        out[n].due_at = T("2025-07-10T17:00:00+07:00");
+        out[n].digitized = k->flags & RF_DIG;
+        out[n].reused_data = k->flags & RF_REU;
+        out[n].from_data_store = k->flags & RF_STO;
+        out[n++].population_data = k->flags & RF_POP;
+    }
+    if (k->synced)
+        out[n++] = ev(CHISO_EV_SYNCED, "i3", "2025-07-01T09:00:00+07:00");
+    if (k->fee) {
+        out[n] = ev(CHISO_EV_FEE_REQUESTED, "i4", "2025-07-01T10:00:00+07:00");
+        out[n++].amount = k->fee == FEE_ZERO ? 0 : k->fee;
+    }
+    if (k->paid != CHISO_PAY_NONE) {
+        out[n] = ev(CHISO_EV_PAID, "i5", "2025-07-01T11:00:00+07:00");
+        out[n++].method = k->paid;
+    }
+    if (k->resolved) {
+        /* 17:00Z on 3 July is midnight starting 4 July, Vietnam time */
+        out[n] = ev(CHISO_EV_RESOLVED, "i6", "2025-07-03T17:00:00Z");
+        out[n].outcome = CHISO_OUTCOME_APPROVED;
+        out[n++].e_result = k->resolved == 1;
+    }
+    if (k->complaint)
+        out[n++] = ev(CHISO_EV_COMPLAINT, "i7", "2025-07-08T09:00:00+07:00");
+    if (k->rated) {
+        out[n] = ev(CHISO_EV_RATED, "i8", "2025-07-07T09:00:00+07:00");
+        out[n++].satisfied = k->rated == 1;
+    }
+    return n;
+}
+
+/* Each indicator counter, condition true and false, at its anchor day (the
+ * received day 1 July, or the resolved day 4 July, both reached just after
+ * local midnight while UTC is still on the day before), and the same
+ * contributions whatever the order and the repeats. */
+static void test_indicators(void)
+{
+#define C(x)   CHISO_C_##x
+#define ON     CHISO_CHANNEL_ONLINE
+#define DIRECT CHISO_CHANNEL_DIRECT
+#define PAPER  CHISO_ATTR_PAPER_RESULT
+    static const indicator_case cases[] = {
+        {"online, nothing else", .ch = ON, .want = {C(RECEIVED_ONLINE_VALID)}},
+        {"direct: not online", .ch = DIRECT},
+        {"postal: not online", .ch = CHISO_CHANNEL_POSTAL},
+        {"channel unknown", .ch = CHISO_CHANNEL_UNKNOWN},
+        {"synced", .ch = DIRECT, .synced = true, .want = {C(SYNCED)}},
+        {"synced, not received", .ch = ON, .not_received = true, .synced = true},
+        {"paper result required, not resolved yet", .ch = ON, .attrs = CHISO_LEVEL_FULL | PAPER},
+        {"paper result required, resolved with an e-result", .ch = ON, .resolved = 1,
+         .attrs = CHISO_LEVEL_FULL | PAPER,
+         .want = {C(RECEIVED_ONLINE_VALID), C(RESOLVED_E_RESULT)}},
+        {"paper result required, resolved without", .ch = ON, .resolved = 2, .attrs = PAPER},
+        {"no paper result required, resolved without", .ch = ON, .resolved = 2,
+         .attrs = CHISO_LEVEL_PARTIAL, .want = {C(RECEIVED_ONLINE_VALID)}},
+        {"direct with an e-result", .ch = DIRECT, .resolved = 1, .want = {C(RESOLVED_E_RESULT)}},
+        {"e-result, not received", .ch = DIRECT, .not_received = true, .resolved = 1,
+         .want = {C(RESOLVED_E_RESULT)}},
+        {"a zero fee", .ch = DIRECT, .fee = FEE_ZERO},
+        {"a zero fee paid on the platform", .ch = DIRECT, .fee = FEE_ZERO,
+         .paid = CHISO_PAY_DVCQG_PLATFORM},
+        {"a fee, unpaid", .ch = DIRECT, .fee = 20000, .want = {C(FEE_DOSSIERS)}},
+        {"a fee paid on the platform", .ch = DIRECT, .fee = 20000, .paid = CHISO_PAY_DVCQG_PLATFORM,
+         .want = {C(FEE_DOSSIERS), C(PAID_ONLINE)}},
+        {"a fee paid by the provincial gateway", .ch = DIRECT, .fee = 20000,
+         .paid = CHISO_PAY_PROVINCIAL_GATEWAY, .want = {C(FEE_DOSSIERS), C(PAID_ONLINE)}},
+        {"a fee paid in cash", .ch = DIRECT, .fee = 20000, .paid = CHISO_PAY_CASH,
+         .want = {C(FEE_DOSSIERS)}},
+        {"a fee paid by bank transfer", .ch = DIRECT, .fee = 20000, .paid = CHISO_PAY_BANK_TRANSFER,
+         .want = {C(FEE_DOSSIERS)}},
+        {"a fee paid online, not received", .ch = DIRECT, .not_received = true, .fee = 20000,
+         .paid = CHISO_PAY_DVCQG_PLATFORM},
+        {"digitized", .ch = DIRECT, .flags = RF_DIG, .want = {C(DIGITIZED)}},
+        {"reused data", .ch = DIRECT, .flags = RF_REU, .want = {C(REUSED_DATA)}},
+        {"from the data store, not digitized", .ch = DIRECT, .flags = RF_STO},
+        {"digitized, from the data store", .ch = DIRECT, .flags = RF_DIG | RF_STO,
+         .want = {C(DIGITIZED), C(FROM_DATA_STORE)}},
+        {"population data", .ch = DIRECT, .flags = RF_POP, .want = {C(POPULATION_DATA)}},
+        {"every flag", .ch = DIRECT, .flags = RF_DIG | RF_REU | RF_STO | RF_POP,
+         .want = {C(DIGITIZED), C(REUSED_DATA), C(FROM_DATA_STORE), C(POPULATION_DATA)}},
+        {"every flag, not received", .ch = DIRECT, .not_received = true,
+         .flags = RF_DIG | RF_REU | RF_STO | RF_POP},
+        {"resolved with a complaint", .ch = DIRECT, .resolved = 2, .complaint = true,
+         .want = {C(RESOLVED_COMPLAINT)}},
+        {"resolved, rated not satisfied", .ch = DIRECT, .resolved = 2, .rated = 2,
+         .want = {C(RESOLVED_COMPLAINT)}},
+        {"resolved, rated satisfied", .ch = DIRECT, .resolved = 2, .rated = 1},
+        {"resolved, satisfied yet a complaint", .ch = DIRECT, .resolved = 2, .complaint = true,
+         .rated = 1, .want = {C(RESOLVED_COMPLAINT)}},
+        {"a complaint and a dislike, not resolved", .ch = DIRECT, .complaint = true, .rated = 2},
+        {"a complaint, resolved, not received", .ch = DIRECT, .not_received = true, .resolved = 2,
+         .complaint = true},
+    };
+#undef PAPER
+#undef DIRECT
+#undef ON
+#undef C
+    int32_t rday = D("2025-07-01"), sday = D("2025-07-04");
+    uint64_t rng = 7;
+
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const indicator_case *k = &cases[i];
+        chiso_event evs[12];
+        int n = indicator_events(k, evs);
+        chiso_dossier *d = chiso_dossier_new(), *e = chiso_dossier_new();
+        chiso_contrib c[CHISO_CONTRIB_MAX];
+
+        chiso_dossier_apply_catalog(d, k->attrs);
+        for (int j = 0; j < n; j++)
+            chiso_dossier_apply(d, &evs[j]);
+        int nc = chiso_dossier_contrib(d, c);
+        for (size_t x = 0; x < N_INDICATOR_COUNTERS; x++) {
+            chiso_counter_id id = indicator_counters[x];
+            bool want = false;
+            for (int w = 0; w < 6 && k->want[w]; w++)
+                want |= k->want[w] == id;
+            bool at_resolution =
+                id == CHISO_C_RESOLVED_E_RESULT || id == CHISO_C_RESOLVED_COMPLAINT;
+            int32_t anchor = at_resolution ? sday : rday;
+            int anywhere = 0;
+            for (int j = 0; j < nc; j++)
+                anywhere += c[j].counter == id;
+            CHECK_EQ_INT(has(c, nc, id, anchor), want, "%s: %s", k->name, chiso_counter_name(id));
+            CHECK_EQ_INT(anywhere, want, "%s: %s on no other day", k->name, chiso_counter_name(id));
+        }
+
+        /* any order, every fact up to three times, the catalog anywhere */
+        step steps[13], shuffled[39];
+        for (int j = 0; j < n; j++)
+            steps[j] = (step){.ev = &evs[j]};
+        steps[n] = (step){.attrs = k->attrs};
+        for (int round = 0; round < 20; round++) {
+            int m = shuffled_repeats(steps, n + 1, shuffled, &rng);
+            chiso_dossier_reset(e);
+            for (int j = 0; j < m; j++)
+                apply_step(e, &shuffled[j]);
+            bool same = chiso_dossier_equal(d, e) && same_contrib(d, e);
+            CHECK(same, "%s: round %d: same state and contributions in any order", k->name, round);
+            if (!same)
+                break;
+        }
+        chiso_dossier_free(d);
+        chiso_dossier_free(e);
+    }
+
+    /* a rating kept is the earliest; at the same instant, "not satisfied" */
+    static const struct {
+        const char *first, *second;
+        bool first_satisfied;
+        int complaint;
+    } ratings[] = {
+        {"2025-07-07T09:00:00+07:00", "2025-07-09T09:00:00+07:00", true, 0},
+        {"2025-07-07T09:00:00+07:00", "2025-07-09T09:00:00+07:00", false, 1},
+        {"2025-07-09T09:00:00+07:00", "2025-07-07T09:00:00+07:00", true, 1},
+        {"2025-07-07T09:00:00+07:00", "2025-07-07T09:00:00+07:00", true, 1},
+    };
+    for (size_t i = 0; i < sizeof(ratings) / sizeof(ratings[0]); i++) {
+        indicator_case k = {"rated twice", .ch = CHISO_CHANNEL_DIRECT, .resolved = 2};
+        chiso_event evs[12];
+        int n = indicator_events(&k, evs);
+        evs[n] = ev(CHISO_EV_RATED, "r1", ratings[i].first);
+        evs[n++].satisfied = ratings[i].first_satisfied;
+        evs[n] = ev(CHISO_EV_RATED, "r2", ratings[i].second);
+        evs[n++].satisfied = !ratings[i].first_satisfied;
+        chiso_dossier *d = chiso_dossier_new();
+        chiso_contrib c[CHISO_CONTRIB_MAX];
+        for (int j = n - 1; j >= 0; j--)
+            chiso_dossier_apply(d, &evs[j]);
+        int nc = chiso_dossier_contrib(d, c);
+        CHECK_EQ_INT(has(c, nc, CHISO_C_RESOLVED_COMPLAINT, sday), ratings[i].complaint,
+                     "ratings case %zu", i);
+        chiso_dossier_free(d);
+    }
+}
+
+/* Late facts move counts into past buckets: the difference of contributions
+ * lands on the anchor day, not on the day of the event that caused it. */
+static void test_indicator_deltas(void)
+{
+    indicator_case k = {"late facts", .ch = CHISO_CHANNEL_ONLINE, .flags = RF_DIG, .fee = 20000,
+                        .attrs = CHISO_LEVEL_FULL | CHISO_ATTR_PAPER_RESULT};
+    chiso_event evs[12];
+    int n = indicator_events(&k, evs);
+    chiso_dossier *old = chiso_dossier_new(), *cur = chiso_dossier_new();
+    chiso_contrib oc[CHISO_CONTRIB_MAX], nc[CHISO_CONTRIB_MAX];
+    chiso_delta delta[2 * CHISO_CONTRIB_MAX];
+
+    chiso_dossier_apply_catalog(old, k.attrs);
+    for (int i = 0; i < n; i++)
+        chiso_dossier_apply(old, &evs[i]);
+    static const struct {
+        chiso_event_type type;
+        const char *at;
+        chiso_counter_id counter;
+        const char *day;
+    } late[] = {
+        {CHISO_EV_RESOLVED, "2025-07-03T17:00:00Z", CHISO_C_RECEIVED_ONLINE_VALID, "2025-07-01"},
+        {CHISO_EV_PAID, "2025-07-20T09:00:00+07:00", CHISO_C_PAID_ONLINE, "2025-07-01"},
+        {CHISO_EV_SYNCED, "2025-08-02T09:00:00+07:00", CHISO_C_SYNCED, "2025-07-01"},
+        {CHISO_EV_COMPLAINT, "2025-09-01T09:00:00+07:00", CHISO_C_RESOLVED_COMPLAINT, "2025-07-04"},
+    };
+    for (size_t i = 0; i < sizeof(late) / sizeof(late[0]); i++) {
+        chiso_event e = ev(late[i].type, "late", late[i].at);
+        e.e_result = true;
+        e.method = CHISO_PAY_PROVINCIAL_GATEWAY;
+        chiso_dossier_copy(cur, old);
+        CHECK(chiso_dossier_apply(cur, &e) == 1, "%s adds a fact", chiso_event_type_name(e.type));
+        int no = chiso_dossier_contrib(old, oc), nn = chiso_dossier_contrib(cur, nc);
+        int nd = chiso_contrib_diff(oc, no, nc, nn, delta);
+        int found = 0;
+        for (int j = 0; j < nd; j++)
+            found += delta[j].counter == late[i].counter && delta[j].day == D(late[i].day) &&
+                     delta[j].delta == 1;
+        CHECK_EQ_INT(found, 1, "%s: +1 %s on %s", chiso_event_type_name(e.type),
+                     chiso_counter_name(late[i].counter), late[i].day);
+        chiso_dossier_copy(old, cur);
+    }
+    chiso_dossier_free(old);
+    chiso_dossier_free(cur);
+}
+
+/* Every counter has its own field name, and the name leads back to it. */
+static void test_counter_names(void)
+{
+    for (int i = 0; i < CHISO_C_COUNT; i++) {
+        const char *name = chiso_counter_name((chiso_counter_id)i);
+        CHECK(name && name[0] && strcmp(name, "unknown") != 0, "counter %d has a name", i);
+        CHECK_EQ_INT(chiso_counter_from_name(name), i, "%s", name);
+    }
+    CHECK_EQ_STR(chiso_counter_name(CHISO_C_RECEIVED_ONLINE_VALID), "received_online_valid");
+    CHECK_EQ_STR(chiso_counter_name(CHISO_C_RESOLVED_COMPLAINT), "resolved_complaint");
+    CHECK_EQ_INT(chiso_counter_from_name("bogus"), -1, "unknown name");
 }
 
 static void test_diff(void)
@@ -743,6 +1105,9 @@ int main(void)
     test_contributions();
     test_ontime_contrib();
     test_levels();
+    test_indicators();
+    test_indicator_deltas();
+    test_counter_names();
     test_diff();
     return CHECK_DONE();
 }

@@ -7,8 +7,9 @@
  * period (day, month, quarter, year) must be identical:
  *   model        refmodel: the rules restated from the documents;
  *   final        every event applied to a chiso_dossier state
- *                (chiso_dossier_apply_level with the procedure's catalog
- *                level, then chiso_dossier_apply), the final states'
+ *                (chiso_dossier_apply_catalog with the attributes of the
+ *                procedure's catalog record, as classify packs them, then
+ *                chiso_dossier_apply), the final states'
  *                chiso_dossier_contrib() summed by day as classify does;
  *   incremental  the processor's path: events in batches of random size,
  *                each batch merged into the states as read (decoded from
@@ -110,13 +111,26 @@ static void map_clear(dossier_map *m)
     memset(m, 0, sizeof(*m));
 }
 
-static chiso_service_level level_of(const gen_stream *s, const char *procedure)
+/* The procedure of the stream named `code` when the catalog has it. */
+static const gen_procedure *catalog_proc(const gen_stream *s, const char *code)
 {
     for (int i = 0; i < s->nprocs; i++) {
-        if (s->procs[i].in_catalog && strcmp(s->procs[i].code, procedure) == 0)
-            return s->procs[i].level;
+        if (s->procs[i].in_catalog && strcmp(s->procs[i].code, code) == 0)
+            return &s->procs[i];
     }
-    return CHISO_LEVEL_UNKNOWN;
+    return NULL;
+}
+
+/* What classify stores for a procedure: its catalog record's attributes,
+ * packed (0, nothing applied, when the catalog lacks it). */
+static uint64_t attrs_of(const gen_stream *s, const char *code)
+{
+    const gen_procedure *p = catalog_proc(s, code);
+    chiso_procedure rec;
+    if (!p)
+        return 0;
+    gen_procedure_record(p, &rec);
+    return chiso_dossier_catalog_attrs(&rec);
 }
 
 /* ---- the two pipeline paths ---- */
@@ -129,7 +143,7 @@ static int run_final(const gen_stream *s, const chiso_event *ev, dossier_map *m,
         slot *sl = map_get(m, &ev[i]);
         if (!sl->final)
             return CHISO_ENOMEM;
-        chiso_dossier_apply_level(sl->final, level_of(s, ev[i].procedure));
+        chiso_dossier_apply_catalog(sl->final, attrs_of(s, ev[i].procedure));
         chiso_dossier_apply(sl->final, &ev[i]);
     }
     for (int i = 0; i < m->nslots; i++) {
@@ -171,8 +185,8 @@ static int apply_batch(const gen_stream *s, const chiso_event *ev, const int64_t
                 continue;
             if (chiso_dossier_fenced(old, sl->partition, offset[j]))
                 continue;
-            /* the level as the processor knows it, before each event */
-            changed |= chiso_dossier_apply_level(cur, level_of(s, ev[j].procedure)) != 0;
+            /* the catalog as the processor knows it, before each event */
+            changed |= chiso_dossier_apply_catalog(cur, attrs_of(s, ev[j].procedure)) != 0;
             changed |= chiso_dossier_apply(cur, &ev[j]) != 0;
             if (offset[j] > max_offset)
                 max_offset = offset[j];
@@ -311,10 +325,10 @@ static int compare_dossiers(uint64_t seed, const refmodel *model, const gen_stre
         if (bday != INT32_MAX)
             chiso_period_key(bday, CHISO_PERIOD_DAY, b2);
         fprintf(stderr,
-                "seed %llu: dossier %s (unit %s, level %s) differs: overdue day model %s, core "
-                "%s; open model %d, core %d\n",
+                "seed %llu: dossier %s (unit %s, catalog attributes 0x%llx) differs: overdue "
+                "day model %s, core %s; open model %d, core %d\n",
                 (unsigned long long)seed, evs[0]->dossier_id, evs[0]->unit,
-                chiso_service_level_name(level_of(s, evs[0]->procedure)), b1, b2, open_want,
+                (unsigned long long)attrs_of(s, evs[0]->procedure), b1, b2, open_want,
                 chiso_dossier_open(d));
         print_contribs("model", want, nwant);
         print_contribs("core", got, ngot);
@@ -446,8 +460,10 @@ static bool run_seed(uint64_t seed, int dossiers, bool parse, totals *tot)
     if (parse && roundtrip(s.ev, s.nev) != 0)
         bad++;
     for (int i = 0; i < s.nprocs; i++) {
+        refmodel_catalog cat = {.level = s.procs[i].level,
+                                .paper_result_required = s.procs[i].paper_result_required};
         if (s.procs[i].in_catalog)
-            refmodel_set_level(model, s.procs[i].code, s.procs[i].level);
+            refmodel_set_procedure(model, s.procs[i].code, &cat);
     }
     for (int i = 0; i < s.nev; i++)
         refmodel_add(model, &s.ev[i]);
@@ -540,7 +556,8 @@ static void test_model_ontime(void)
         for (int i = 0; i < n; i++)
             pev[i] = &ev[i];
         refmodel_judged j;
-        CHECK_EQ_INT(refmodel_judge(pev, n, CHISO_LEVEL_UNKNOWN, &j), 0, "case %zu", c);
+        refmodel_catalog none = {.level = CHISO_LEVEL_UNKNOWN};
+        CHECK_EQ_INT(refmodel_judge(pev, n, &none, &j), 0, "case %zu", c);
         int32_t want = cases[c].want_b < 0 ? REFMODEL_NEVER : d0 + cases[c].want_b;
         CHECK_EQ_INT(j.overdue_day, want, "case %zu: overdue day", c);
     }

@@ -6,8 +6,9 @@
  * cross-checked against the pipeline's dossier model (dossier.h): every
  * (unit, day, counter) of the truth must equal the sum of
  * chiso_dossier_contrib() over the same events applied in a shuffled order
- * (with the procedure's service level applied with each event), and open /
- * open_overdue at each month end must equal the counter sums.
+ * (with the procedure's catalog attributes applied with each event), every
+ * counter must occur in the truth, and open / open_overdue at each month end
+ * must equal the counter sums.
  *
  * The simulator's sources are compiled into this test (they are not part
  * of libchiso).
@@ -163,6 +164,7 @@ static void test_lifecycles(sim_province *pv, int32_t start, int days)
     long outcome_e[3][2] = {{0}}, delivery_copy[4][2] = {{0}};
     long sup_none = 0, sup_same_day = 0, sup_later = 0, sup_waiting = 0, sup_multi = 0;
     long sup_abandoned = 0, received = 0;
+    long flags[4] = {0}, store_bare = 0, synced = 0; /* digitized, reused, store, population */
     for (int32_t day = start; day < start + days; day++) {
         sim_arrival *a = NULL;
         long na = sim_arrivals_day(pv, day, &a);
@@ -179,8 +181,14 @@ static void test_lifecycles(sim_province *pv, int32_t start, int days)
                 CHECK_EQ_INT(evs[k].n, k + 1, "numbered in order");
                 if (k)
                     CHECK(evs[k].at >= evs[k - 1].at, "time order");
-                if (evs[k].type == CHISO_EV_RECEIVED)
+                if (evs[k].type == CHISO_EV_RECEIVED) {
                     CHECK(evs[k].x > evs[k].at, "due after reception");
+                    for (int f = 0; f < 4; f++)
+                        flags[f] += (evs[k].flags & (SIM_F_DIGITIZED << f)) != 0;
+                    store_bare +=
+                        (evs[k].flags & (SIM_F_DIGITIZED | SIM_F_FROM_STORE)) == SIM_F_FROM_STORE;
+                }
+                synced += evs[k].type == CHISO_EV_SYNCED;
                 types[evs[k].type]++;
                 if (evs[k].type == CHISO_EV_PAID)
                     methods[evs[k].p1]++;
@@ -247,6 +255,16 @@ static void test_lifecycles(sim_province *pv, int32_t start, int days)
     double with = (double)(received - sup_none) / (double)received;
     CHECK(with > 0.01 && with < 0.08, "share with a supplement request %f", with);
     CHECK((double)sup_multi / (double)received < 0.005, "two or more requests are rare");
+    /* the received flags at realistic rates (DOMAIN.md: digitization 98.9%) */
+    double rate[4];
+    for (int f = 0; f < 4; f++)
+        rate[f] = (double)flags[f] / (double)received;
+    CHECK(rate[0] > 0.97 && rate[0] < 1.0, "digitized %f", rate[0]);
+    CHECK(rate[1] > 0.25 && rate[1] < 0.45, "reused data %f", rate[1]);
+    CHECK(rate[2] > 0.35 && rate[2] < 0.55, "from the data store %f", rate[2]);
+    CHECK(rate[3] > 0.1 && rate[3] < 0.8, "population data %f", rate[3]);
+    CHECK_EQ_INT(store_bare, 0, "from the data store only when digitized");
+    CHECK((double)synced / (double)received > 0.97, "synced %ld of %ld", synced, received);
 }
 
 /* ---- the truth's on-time rule on hand-made dossiers ---------------------------- */
@@ -440,7 +458,15 @@ static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
     sim_truth *t = sim_truth_new(pv->nunits, start, days);
     int32_t cap = days + SIM_TRUTH_SLACK_DAYS;
     uint64_t *mine = calloc((size_t)pv->nunits * (size_t)cap * CHISO_C_COUNT, sizeof(uint64_t));
+    uint64_t *attrs = calloc((size_t)pv->nprocs, sizeof(uint64_t));
     chiso_dossier *d = chiso_dossier_new();
+    /* what the processor keeps of each procedure's catalog record */
+    for (int i = 0; i < pv->nprocs; i++) {
+        chiso_procedure rec;
+        CHECK_EQ_INT(sim_procedure_record(pv, i, &rec), 0, "record %d", i);
+        attrs[i] = chiso_dossier_catalog_attrs(&rec);
+        chiso_procedure_clear(&rec);
+    }
     sim_rng shuf;
     sim_rng_seed(&shuf, 5);
     uint32_t serial = 0;
@@ -453,7 +479,6 @@ static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
         for (long i = 0; i < na; i++) {
             int n = sim_dossier_generate(pv, &a[i], day, (uint32_t)i + 1, serial++, end, evs);
             CHECK_EQ_INT(sim_truth_add(t, pv, evs, n), 0, "truth add");
-            int level = sim_level_chiso(pv->procs[a[i].proc].level);
             /* the pipeline's view: the same events, shuffled, one duplicated */
             uint64_t order[SIM_EV_MAX + 1];
             for (int k = 0; k < n; k++)
@@ -465,8 +490,8 @@ static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
                 chiso_event ev;
                 sim_ev_to_event(pv, &evs[order[k] & 0xff], &ev);
                 chiso_dossier_apply(d, &ev);
-                /* the processor applies the catalog's level with every event */
-                chiso_dossier_apply_level(d, level);
+                /* the processor applies the catalog's attributes with every event */
+                chiso_dossier_apply_catalog(d, attrs[a[i].proc]);
             }
             chiso_contrib c[CHISO_CONTRIB_MAX];
             int nc = chiso_dossier_contrib(d, c);
@@ -502,6 +527,25 @@ static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
     }
     CHECK_EQ_INT(mismatches, 0, "truth counters == sum of chiso_dossier_contrib");
 
+    /* every counter occurs, so none of the comparisons above is vacuous; and
+     * the paper-result rule of #8 bites (some online dossiers do not count) */
+    uint64_t total[CHISO_C_COUNT] = {0};
+    for (int u = 0; u < pv->nunits; u++)
+        for (int32_t di = 0; di < cap; di++)
+            for (int c = 0; c < CHISO_C_COUNT; c++)
+                total[c] += sim_truth_counter(t, u, start + di, c);
+    for (int c = 0; c < CHISO_C_COUNT; c++)
+        CHECK(total[c] > 0, "counter %s occurs in the truth", chiso_counter_name(c));
+    CHECK(
+        total[CHISO_C_RECEIVED_ONLINE_VALID] < total[CHISO_C_RECEIVED_ONLINE],
+        "online dossiers without the electronic result a procedure requires: %llu of %llu",
+        (unsigned long long)(total[CHISO_C_RECEIVED_ONLINE] - total[CHISO_C_RECEIVED_ONLINE_VALID]),
+        (unsigned long long)total[CHISO_C_RECEIVED_ONLINE]);
+    CHECK(total[CHISO_C_PAID_ONLINE] < total[CHISO_C_FEE_DOSSIERS] &&
+              total[CHISO_C_FROM_DATA_STORE] < total[CHISO_C_DIGITIZED] &&
+              total[CHISO_C_DIGITIZED] < total[CHISO_C_RECEIVED],
+          "the indicators' numerators are proper parts of their denominators");
+
     /* open at each month end == sum over days <= E of (received - closed);
      * open_overdue == sum of (overdue_began - overdue_closed). */
     for (int u = 0; u < pv->nunits; u++) {
@@ -523,6 +567,7 @@ static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
     }
     CHECK(dossiers > 1000, "enough dossiers (%ld)", dossiers);
     chiso_dossier_free(d);
+    free(attrs);
     free(mine);
     sim_truth_free(t);
 }

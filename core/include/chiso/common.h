@@ -67,6 +67,9 @@ extern volatile sig_atomic_t chiso_stop;
  * SIGPIPE (a closed pipe or socket is reported as an error instead). */
 void chiso_stop_on_signals(void);
 
+/* Sleep `ms` milliseconds (interrupted early by a signal). */
+void chiso_sleep_ms(int ms);
+
 /* Monotonic clock in microseconds, for latency measurement and pacing. */
 int64_t chiso_now_mono_us(void);
 /* Wall clock in milliseconds since the Unix epoch. */

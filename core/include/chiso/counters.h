@@ -8,7 +8,8 @@
  * are a pure function of the dossier's facts (dossier.h), so counters depend
  * on the set of events received, never on their order.
  *
- * Definitions (day = Vietnam local day, see vntime.h):
+ * Definitions (day = Vietnam local day, see vntime.h; docs/counters.md
+ * gives each with the indicator it serves and the reasons behind it):
  *   received            at the `received` event's day
  *   received_online     ... and the `submitted` channel is online
  *   received_direct     ... direct
@@ -34,6 +35,23 @@
  *                       overdue day B (ontime.h; with no supplement request
  *                       B = max(due day + 1, received day)): at B
  *   overdue_closed      such a dossier closed: at its closed day
+ *   synced              at the received day, when it has a `synced` event
+ *   received_online_valid  at the received day: online, and it has an
+ *                       electronic result (its `resolved` carries e_result)
+ *                       or its procedure does not require a paper result
+ *                       (catalog.procedures paper_result_required, applied
+ *                       like the level; once seen, kept)
+ *   fee_dossiers        at the received day, when a fee applies (the largest
+ *                       `fee_requested` amount is > 0)
+ *   paid_online         ... and it was paid by dvcqg_platform or
+ *                       provincial_gateway
+ *   digitized           at the received day, `received` with digitized
+ *   reused_data         ... with reused_data
+ *   from_data_store     ... with digitized and from_data_store
+ *   population_data     ... with population_data
+ *   resolved_e_result   at the resolved day, `resolved` with e_result
+ *   resolved_complaint  at the resolved day, a received dossier with a
+ *                       `complaint` event or rated not satisfied
  *
  * So for a period ending on day E (its last day, or today for the current
  * period): open = sum over days <= E of (received - closed), and
@@ -72,6 +90,16 @@ typedef enum chiso_counter_id {
     CHISO_C_RECEIVED_SVC_FULL_ONLINE,
     CHISO_C_RECEIVED_SVC_PARTIAL,
     CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE,
+    CHISO_C_SYNCED,
+    CHISO_C_RECEIVED_ONLINE_VALID,
+    CHISO_C_FEE_DOSSIERS,
+    CHISO_C_PAID_ONLINE,
+    CHISO_C_DIGITIZED,
+    CHISO_C_REUSED_DATA,
+    CHISO_C_FROM_DATA_STORE,
+    CHISO_C_POPULATION_DATA,
+    CHISO_C_RESOLVED_E_RESULT,
+    CHISO_C_RESOLVED_COMPLAINT,
     CHISO_C_COUNT
 } chiso_counter_id;
 

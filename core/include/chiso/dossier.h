@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "chiso/catalog.h"
 #include "chiso/classify.h"
 #include "chiso/counters.h"
 #include "chiso/event.h"
@@ -27,7 +28,7 @@
 typedef struct chiso_dossier chiso_dossier;
 
 #define CHISO_DOSSIER_MAX_ENCODED 512 /* bytes; an encoding never exceeds this */
-#define CHISO_CONTRIB_MAX         16  /* contributions of one dossier, at most */
+#define CHISO_CONTRIB_MAX         20  /* contributions of one dossier, at most */
 
 /* One +1 of a dossier to a counter in the bucket of a local day. */
 typedef struct chiso_contrib {
@@ -58,10 +59,20 @@ bool chiso_dossier_empty(const chiso_dossier *d);
  * added nothing new (a duplicate, or a later repeat of a single fact). */
 int chiso_dossier_apply(chiso_dossier *d, const chiso_event *ev);
 
-/* Record the service level of the dossier's procedure (from the procedure
- * catalog, applied by the processor with every event). Levels merge by
- * keeping the highest. Returns 1 when the state changed. */
-int chiso_dossier_apply_level(chiso_dossier *d, int level);
+/* The catalog attributes a dossier state keeps about its procedure, packed
+ * in one integer: what the processor stores per procedure code and applies
+ * with every event. A bare chiso_service_level is a valid value. */
+#define CHISO_ATTR_LEVEL_MASK   0xffu  /* chiso_service_level */
+#define CHISO_ATTR_PAPER_RESULT 0x100u /* paper_result_required */
+
+/* The packed catalog attributes of a procedure record. */
+uint64_t chiso_dossier_catalog_attrs(const chiso_procedure *p);
+
+/* Record the catalog attributes of the dossier's procedure (packed as
+ * above). The level merges by keeping the highest ("unknown" and values
+ * outside the enum are no fact); paper_result_required, once seen, is kept.
+ * Other bits are ignored. Returns 1 when the state changed. */
+int chiso_dossier_apply_catalog(chiso_dossier *d, uint64_t attrs);
 
 /* The dossier's first overdue day B (docs/ontime.md), or INT32_MAX when it
  * cannot become overdue (not received, or waiting on one supplement request

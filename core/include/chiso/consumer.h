@@ -1,0 +1,26 @@
+/*
+ * consumer.h - what every consuming stage does with its consumer besides
+ * polling: commit the offsets of a batch it has made durable
+ * (ARCHITECTURE.md invariant 3), and measure how far behind it is.
+ */
+#ifndef CHISO_CONSUMER_H
+#define CHISO_CONSUMER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+/* Commit, for every partition the n records come from, the offset after the
+ * highest of them; synchronously when `sync`. Returns 0, or CHISO_EIO after
+ * logging a warning: a failed commit is not fatal, the records are consumed
+ * again and their effects are already there. */
+int chiso_consumer_commit(rd_kafka_t *consumer, rd_kafka_message_t *const *msgs, int n, bool sync);
+
+/* Records between the consumer's position (or, before it consumed anything,
+ * the group's committed offset) and the end of its assigned partitions, from
+ * the watermarks librdkafka caches. -1 while unknown: nothing assigned, or a
+ * partition not fetched yet. */
+int64_t chiso_consumer_lag(rd_kafka_t *consumer);
+
+#endif

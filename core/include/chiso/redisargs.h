@@ -1,0 +1,35 @@
+/*
+ * redisargs.h - the arguments of one Redis command built piece by piece, for
+ * redisAppendCommandArgv(): binary strings the caller keeps alive, and
+ * strings formatted into an arena the builder owns. A stage reuses one
+ * builder for every command it pipelines.
+ */
+#ifndef CHISO_REDISARGS_H
+#define CHISO_REDISARGS_H
+
+#include <stddef.h>
+
+#include <hiredis/hiredis.h>
+
+typedef struct chiso_rargs chiso_rargs;
+
+/* An empty builder; caller frees with chiso_rargs_free(). NULL on OOM. */
+chiso_rargs *chiso_rargs_new(void);
+void chiso_rargs_free(chiso_rargs *a);
+
+/* Forget the arguments (keeps the memory). */
+void chiso_rargs_reset(chiso_rargs *a);
+/* How many arguments so far. */
+int chiso_rargs_count(const chiso_rargs *a);
+
+/* Add `len` bytes at s, not copied: they must stay valid until the command
+ * is appended. Returns 0 or CHISO_ENOMEM. */
+int chiso_rargs_ref(chiso_rargs *a, const void *s, size_t len);
+/* Add a string formatted into the builder's arena. 0 or CHISO_ENOMEM. */
+int chiso_rargs_fmt(chiso_rargs *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Append the command to rc's output buffer (hiredis copies it) and reset
+ * the builder. Returns REDIS_OK or REDIS_ERR. */
+int chiso_rargs_append(redisContext *rc, chiso_rargs *a);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * stage.h - the life every batch-consuming stage shares (STYLE.md 9): poll
+ * the consumer with short timeouts, collect a batch (until it is full, the
+ * consumer has nothing more at once, or linger.ms after its first record),
+ * process it, serve the producer's delivery reports and export the lag;
+ * when partitions are revoked, complete the batch in hand first (so no
+ * other instance redoes it); on stop, process the last batch with a
+ * synchronous commit. The stage's own batch does the work through the four
+ * functions of chiso_stage_batch.
+ */
+#ifndef CHISO_STAGE_H
+#define CHISO_STAGE_H
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <librdkafka/rdkafka.h>
+
+#include "chiso/metrics.h"
+
+/* A stage's batch, seen through four functions on its `batch` pointer. */
+typedef struct chiso_stage_batch {
+    void *batch;
+    void (*add)(void *batch, rd_kafka_message_t *msg); /* takes ownership; never full */
+    int (*count)(const void *batch);
+    bool (*full)(const void *batch);
+    /* Apply and commit (synchronously when sync_commit), then empty the
+     * batch. Non-zero: it could not complete and was not committed. */
+    int (*process)(void *batch, bool sync_commit);
+} chiso_stage_batch;
+
+/* A stage's loop (plain struct the stage fills; zero what it does not use). */
+typedef struct chiso_stage {
+    rd_kafka_t *consumer; /* subscribed, with chiso_stage_rebalance_cb and this as opaque */
+    rd_kafka_t *producer; /* polled every turn; may be NULL */
+    chiso_stage_batch batch;
+    int64_t linger_ms;
+    chiso_gauge *lag; /* updated once a second; may be NULL */
+    /* Called once every turn of the loop (e.g. to follow a catalog); may be NULL. */
+    void (*each_turn)(void *opaque);
+    void *opaque;
+    volatile sig_atomic_t *stop;
+    int fatal; /* set by the loop when a batch failed */
+} chiso_stage;
+
+/* The consumer's rebalance callback; its opaque must be the chiso_stage. */
+void chiso_stage_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                              rd_kafka_topic_partition_list_t *parts, void *opaque);
+
+/* Run until *stop is set or a batch fails, then process what is in hand
+ * (unless a batch failed). Returns 0 after a clean stop, 1 when a batch
+ * could not complete (its offsets are not committed: a restart applies it
+ * again). The caller then closes the consumer. */
+int chiso_stage_run(chiso_stage *s);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * consumer.c - committing a batch's offsets and measuring lag (consumer.h).
+ */
+#include "chiso/consumer.h"
+
+#include "chiso/common.h"
+
+int chiso_consumer_commit(rd_kafka_t *consumer, rd_kafka_message_t *const *msgs, int n, bool sync)
+{
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    for (int i = 0; i < n; i++) {
+        const rd_kafka_message_t *m = msgs[i];
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(list, topic, m->partition);
+        if (!tp)
+            tp = rd_kafka_topic_partition_list_add(list, topic, m->partition);
+        if (tp->offset < m->offset + 1)
+            tp->offset = m->offset + 1;
+    }
+    rd_kafka_resp_err_t err =
+        list->cnt ? rd_kafka_commit(consumer, list, sync ? 0 : 1) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    rd_kafka_topic_partition_list_destroy(list);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        LOG_WARN("offset commit: %s", rd_kafka_err2str(err));
+        return CHISO_EIO;
+    }
+    return 0;
+}
+
+int64_t chiso_consumer_lag(rd_kafka_t *consumer)
+{
+    rd_kafka_topic_partition_list_t *parts = NULL;
+    int64_t lag = 0;
+    if (rd_kafka_assignment(consumer, &parts) != RD_KAFKA_RESP_ERR_NO_ERROR || !parts)
+        return -1;
+    if (parts->cnt == 0)
+        lag = -1;
+    rd_kafka_position(consumer, parts);
+    for (int i = 0; i < parts->cnt; i++) {
+        if (parts->elems[i].offset < 0) {
+            /* nothing consumed since the assignment: start from the
+             * group's committed offsets (a short broker round trip) */
+            rd_kafka_committed(consumer, parts, 500);
+            break;
+        }
+    }
+    for (int i = 0; i < parts->cnt && lag >= 0; i++) {
+        int64_t lo, hi;
+        rd_kafka_topic_partition_t *tp = &parts->elems[i];
+        if (rd_kafka_get_watermark_offsets(consumer, tp->topic, tp->partition, &lo, &hi) !=
+                RD_KAFKA_RESP_ERR_NO_ERROR ||
+            hi < 0) {
+            lag = -1;
+        } else if (tp->offset < 0) {
+            lag = hi > lo ? -1 : lag; /* nothing consumed yet: unknown unless empty */
+        } else if (hi > tp->offset) {
+            lag += hi - tp->offset;
+        }
+    }
+    rd_kafka_topic_partition_list_destroy(parts);
+    return lag;
+}
