@@ -24,6 +24,8 @@
 #include <cjson/cJSON.h>
 
 #include "chiso/common.h"
+#include "chiso/counters.h"
+#include "chiso/feedback.h"
 #include "parse_util.h"
 
 /* The key of every input count in a document, by field id. */
@@ -61,6 +63,36 @@ static const char *const field_names[CHISO_SF_COUNT] = {
     [CHISO_SF_FEEDBACK_RATED] = "feedback_rated",
     [CHISO_SF_FEEDBACK_SATISFIED] = "feedback_satisfied",
 };
+
+/* The Redis counter that feeds each input read from a period hash
+ * (counters.h for dossiers, feedback.h's fb_* for feedback). By name, so
+ * the inputs follow counters.h as counters are added; docs/snapshot.md
+ * prints this table. open_overdue is derived (snapshot.h), the catalog
+ * inputs come from catalog.* (catview.h). */
+static const struct {
+    chiso_score_field field;
+    const char *counter;
+} counter_feeds[] = {
+    {CHISO_SF_RECEIVED, "received"},
+    {CHISO_SF_RESOLVED, "resolved"},
+    {CHISO_SF_RESOLVED_ON_TIME, "resolved_on_time"},
+    {CHISO_SF_RESOLVED_LATE, "resolved_late"},
+    {CHISO_SF_ONLINE, "received_online_valid"},
+    {CHISO_SF_SYNCED, "synced"},
+    {CHISO_SF_FEE_DOSSIERS, "fee_dossiers"},
+    {CHISO_SF_PAID_ONLINE, "paid_online"},
+    {CHISO_SF_E_RESULT, "resolved_e_result"},
+    {CHISO_SF_DIGITIZED, "digitized"},
+    {CHISO_SF_REUSED_DATA, "reused_data"},
+    {CHISO_SF_FROM_DATA_STORE, "from_data_store"},
+    {CHISO_SF_POPULATION_DATA, "population_data"},
+    {CHISO_SF_COMPLAINTS, "resolved_complaint"},
+    {CHISO_SF_FEEDBACK_RECEIVED, "fb_received"},
+    {CHISO_SF_FEEDBACK_ANSWERED_ON_TIME, "fb_answered_on_time"},
+    {CHISO_SF_FEEDBACK_RATED, "fb_rated"},
+    {CHISO_SF_FEEDBACK_SATISFIED, "fb_satisfied"},
+};
+#define N_COUNTER_FEEDS (sizeof(counter_feeds) / sizeof(counter_feeds[0]))
 
 /* The columns of a rule row (chiso_score_rule), so that the table below
  * reads as one: the rate (RATIO or COMPLEMENT), the numerator and the
@@ -176,6 +208,43 @@ int chiso_score_field_from_name(const char *name)
     return -1;
 }
 
+const char *chiso_score_field_counter(chiso_score_field f)
+{
+    for (size_t i = 0; i < N_COUNTER_FEEDS; i++) {
+        if (counter_feeds[i].field == f)
+            return counter_feeds[i].counter;
+    }
+    return NULL;
+}
+
+/* Whether this build keeps the counter `name` (a dossier or feedback one). */
+static bool counter_kept(const char *name)
+{
+    return chiso_counter_from_name(name) >= 0 || chiso_fb_counter_from_name(name) >= 0;
+}
+
+void chiso_score_input_counters(chiso_score_input *in)
+{
+    chiso_score_input_init(in);
+    for (size_t i = 0; i < N_COUNTER_FEEDS; i++) {
+        if (counter_kept(counter_feeds[i].counter))
+            in->n[counter_feeds[i].field] = 0;
+    }
+}
+
+int chiso_score_input_counter(chiso_score_input *in, const char *counter, int64_t value)
+{
+    for (size_t i = 0; i < N_COUNTER_FEEDS; i++) {
+        if (strcmp(counter_feeds[i].counter, counter) == 0) {
+            in->n[counter_feeds[i].field] = value < 0                       ? 0
+                                            : value > CHISO_SCORE_COUNT_MAX ? CHISO_SCORE_COUNT_MAX
+                                                                            : value;
+            return 0;
+        }
+    }
+    return CHISO_ENOENT;
+}
+
 void chiso_score_rollup(const chiso_score_input *units, size_t n, chiso_score_input *out)
 {
     for (int f = 0; f < CHISO_SF_COUNT; f++) {
@@ -199,6 +268,20 @@ const chiso_score_rules *chiso_score_rules_find(const char *name)
             return builtin[i];
     }
     return NULL;
+}
+
+int chiso_score_rules_ok(const char *value, char *errstr, size_t errstr_size)
+{
+    size_t len = 0;
+
+    if (chiso_score_rules_find(value))
+        return 0;
+    len = (size_t)snprintf(errstr, errstr_size, "is not a built-in rule set (known:");
+    for (size_t i = 0; i < N_BUILTIN && len < errstr_size; i++)
+        len += (size_t)snprintf(errstr + len, errstr_size - len, " %s", builtin[i]->name);
+    if (len < errstr_size)
+        snprintf(errstr + len, errstr_size - len, ")");
+    return CHISO_EINVAL;
 }
 
 const chiso_score_rules *chiso_score_rules_at(size_t i)

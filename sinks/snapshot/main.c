@@ -1,12 +1,14 @@
 /*
  * main.c - chiso-snapshot: publishes Decision 766 score snapshots.
  *
- * Every interval.ms it pops the dirty set the classify processor keeps in
- * Redis, rebuilds the snapshot of each dirty unit and period and of the
- * province for that period, and publishes them to the compacted `scores`
- * topic and to Redis (sweep.h). The first sweep after start is a full one:
- * every unit, every period it has counters for. Unit names, kinds, parents
- * and targets come from the catalog.units topic (units.h).
+ * Every interval.ms it pops the dirty set the processors keep in Redis,
+ * scores every unit of each period named there (the 21 indicators of
+ * Decision 766, rank among siblings) and the province, and publishes the
+ * snapshots whose content changed to the compacted `scores` topic and to
+ * Redis (sweep.h). The first sweep after start is a full one: every unit,
+ * every period it has counters for. Unit names, kinds, parents and targets,
+ * and the catalog inputs of the score, come from the catalog.units and
+ * catalog.procedures topics (catview.h).
  *
  * Life: init, loop (short polls, volatile sig_atomic_t chiso_stop flag), and on
  * SIGTERM/SIGINT finish the current sweep, flush the producer, return any
@@ -20,32 +22,21 @@
 #include <string.h>
 #include <time.h>
 
+#include "chiso/catview.h"
 #include "chiso/common.h"
 #include "chiso/config.h"
 #include "chiso/kafka.h"
 #include "chiso/metrics.h"
 #include "chiso/redisx.h"
+#include "chiso/score.h"
 #include "chiso/vntime.h"
 #include "sweep.h"
-#include "units.h"
 
 #define BACKOFF_MIN_MS   100
 #define BACKOFF_MAX_MS   5000
-#define CATCH_UP_ONCE_MS 60000 /* once: how long to wait for catalog.units */
+#define CATCH_UP_ONCE_MS 60000 /* once: how long to wait for the catalog */
 #define CATCH_UP_MS      10000 /* otherwise (it goes on reading it anyway) */
 #define FLUSH_MS         10000 /* drain: how long to wait for deliveries */
-
-static int validate_code(const char *value, char *errstr, size_t errstr_size)
-{
-    size_t n = strlen(value);
-    if (n == 0 || n > 32 ||
-        strspn(value, "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz"
-                      "0123456789._-") != n) {
-        snprintf(errstr, errstr_size, "must be a unit code (1..32 of [A-Za-z0-9._-])");
-        return CHISO_EINVAL;
-    }
-    return 0;
-}
 
 static const chiso_cfg_def defs[] = {
     CHISO_KAFKA_CFG_DEFS,
@@ -54,7 +45,8 @@ static const chiso_cfg_def defs[] = {
      chiso_cfg_positive},
     {"province", CHISO_CFG_STRING, NULL,
      "province unit code; unset = the unit of kind province in catalog.units, else \"province\"",
-     validate_code},
+     chiso_catview_code_ok},
+    CHISO_SCORING_CFG_DEFS,
     {"metrics.port", CHISO_CFG_INT, "9102", "Prometheus /metrics port (0 = off)", chiso_cfg_port},
     {"metrics.bind", CHISO_CFG_STRING, "127.0.0.1", "address the metrics server listens on", NULL},
     {"once", CHISO_CFG_BOOL, "false",
@@ -86,7 +78,7 @@ static void on_catalog_change(const char *code, void *opaque)
 {
     app *a = opaque;
     if (a->sw)
-        snap_sweeper_touch_unit(a->sw, code);
+        snap_sweeper_touch_unit(a->sw, code); /* NULL: every unit */
 }
 
 static void metrics_register(chiso_metrics *m, snap_metrics *mx)
@@ -122,7 +114,8 @@ int main(int argc, char **argv)
     chiso_config *cfg = NULL;
     chiso_metrics *metrics = NULL;
     app a = {0};
-    snap_units *units = NULL;
+    chiso_catview *catalog = NULL;
+    unsigned e_copy_kinds = CHISO_CATVIEW_E_COPY_DEFAULT;
     snap_sweeper *sw = NULL;
     char errstr[512];
     int first_pos = 0, rc, status = 1;
@@ -169,22 +162,32 @@ int main(int argc, char **argv)
     if (chiso_kafka_ensure_topics_cfg(cfg, errstr, sizeof(errstr)) != 0)
         LOG_WARN("topics: %s (going on: the producer retries)", errstr);
 
-    units = snap_units_new(cfg, on_catalog_error, on_catalog_change, &a, errstr, sizeof(errstr));
-    if (!units) {
-        LOG_ERROR("catalog.units: %s", errstr);
+    catalog = chiso_catview_new();
+    if (!catalog) {
+        LOG_ERROR("out of memory");
         goto out;
     }
-    sw = snap_sweeper_new(cfg, units, &a.mx, errstr, sizeof(errstr));
+    (void)chiso_catview_parse_kinds(chiso_config_str(cfg, "e_copy.kinds"), &e_copy_kinds, errstr,
+                                    sizeof(errstr)); /* validated with the options */
+    chiso_catview_set_e_copy_kinds(catalog, e_copy_kinds);
+    chiso_catview_on_change(catalog, on_catalog_change, &a);
+    if (chiso_catview_follow(catalog, cfg, "chiso-snapshot-catalog", on_catalog_error, &a, errstr,
+                             sizeof(errstr)) != 0) {
+        LOG_ERROR("catalog: %s", errstr);
+        goto out;
+    }
+    sw = snap_sweeper_new(cfg, catalog, chiso_score_rules_find(chiso_config_str(cfg, "rules")),
+                          &a.mx, errstr, sizeof(errstr));
     if (!sw) {
         LOG_ERROR("producer: %s", errstr);
         goto out;
     }
     a.sw = sw;
-    /* the first sweep publishes everything: give it the names first */
-    if (snap_units_catch_up(units, once ? CATCH_UP_ONCE_MS : CATCH_UP_MS, &chiso_stop) != 0 &&
+    /* the first sweep publishes everything: give it the catalog first */
+    if (chiso_catview_catch_up(catalog, once ? CATCH_UP_ONCE_MS : CATCH_UP_MS, &chiso_stop) != 0 &&
         !chiso_stop)
-        LOG_WARN("catalog.units: not read to the end; going on with %zu unit(s)",
-                 snap_units_count(units));
+        LOG_WARN("catalog: not read to the end; going on with %zu unit(s), %zu procedure(s)",
+                 chiso_catview_nunits(catalog), chiso_catview_nprocedures(catalog));
 
     LOG_INFO("started: interval %lld ms%s", (long long)interval_ms, once ? ", once" : "");
     next_us = chiso_now_mono_us();
@@ -222,7 +225,7 @@ int main(int argc, char **argv)
             continue;
         }
         wait_ms = (next_us - now + 999) / 1000;
-        snap_units_poll(units, (int)(wait_ms < 100 ? wait_ms : 100));
+        chiso_catview_poll(catalog, (int)(wait_ms < 100 ? wait_ms : 100));
         snap_sweeper_poll(sw, 0);
     }
 
@@ -233,7 +236,7 @@ int main(int argc, char **argv)
     status = 0;
 out:
     snap_sweeper_destroy(sw);
-    snap_units_destroy(units);
+    chiso_catview_destroy(catalog);
     chiso_metrics_destroy(metrics);
     chiso_config_destroy(cfg);
     return status;

@@ -10,10 +10,20 @@
  *      period's counters; HMGET of the four open/overdue counters of every
  *      month bucket of the unit, and of the day buckets of today's month up
  *      to today when a touched period is still running (end day E = today).
- *   4. Build the unit snapshots of the held members and the province
- *      snapshot (sum over every unit) of every touched period; produce
- *      each to Kafka and SET it (pipelined) in Redis.
+ *   4. Score every unit that has counters in a touched period (or is held
+ *      for it), and the province (the roll-up of every unit, with the
+ *      catalog's own counts); rank the units of each parent per period;
+ *      build each snapshot, and produce to Kafka and SET (pipelined) in
+ *      Redis those whose content changed, then replace the sorted set
+ *      <prefix>:rank:<parent>:<period> of every group with a change.
  * Pipelines are sent in chunks of PIPE_CHUNK commands.
+ *
+ * Ranks stay right because a sweep never scores a unit alone: whichever
+ * unit is dirty in a period, every unit of that period is scored and
+ * ranked again from the counters just read (the province roll-up reads
+ * them all anyway), and a sibling whose rank moved has new content, so it
+ * is published in the same sweep. Each key is published at most once per
+ * sweep.
  *
  * A held member leaves `held` only once its snapshot was produced and
  * stored, or was found unchanged; `published` remembers the fingerprint
@@ -31,8 +41,8 @@
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
 #include "chiso/snapshot.h"
-#include "chiso/vntime.h"
 #include "chiso/strmap.h"
+#include "chiso/vntime.h"
 
 #define SPOP_COUNT 10000
 #define PIPE_CHUNK 4096
@@ -40,7 +50,8 @@
 
 struct snap_sweeper {
     const chiso_config *cfg;
-    const snap_units *units;
+    chiso_catview *catalog;
+    const chiso_score_rules *rules;
     const snap_metrics *mx;
     const char *prefix;
     char topic[256];
@@ -53,7 +64,15 @@ struct snap_sweeper {
 
 /* ---- Redis pipelines ---------------------------------------------------- */
 
-enum cmd_kind { CMD_UNITS, CMD_MONTHS, CMD_COUNTS, CMD_MONTH_BUCKET, CMD_DAY_BUCKET, CMD_SET };
+enum cmd_kind {
+    CMD_UNITS,
+    CMD_MONTHS,
+    CMD_COUNTS,
+    CMD_MONTH_BUCKET,
+    CMD_DAY_BUCKET,
+    CMD_SET,
+    CMD_RANK
+};
 
 typedef struct rcmd {
     char *buf; /* formatted command, freed after sending */
@@ -67,14 +86,9 @@ typedef struct rbatch {
     size_t n, cap;
 } rbatch;
 
-static int batch_add(rbatch *bt, enum cmd_kind kind, size_t a, size_t b, const char *fmt, ...)
+/* Append a formatted command (c.buf taken over; freed on failure). */
+static int batch_push(rbatch *bt, rcmd c)
 {
-    va_list ap;
-    rcmd c = {.kind = kind, .a = a, .b = b};
-
-    va_start(ap, fmt);
-    c.len = redisvFormatCommand(&c.buf, fmt, ap);
-    va_end(ap);
     if (c.len < 0)
         return CHISO_ENOMEM;
     if (bt->n == bt->cap) {
@@ -89,6 +103,30 @@ static int batch_add(rbatch *bt, enum cmd_kind kind, size_t a, size_t b, const c
     }
     bt->v[bt->n++] = c;
     return 0;
+}
+
+static int batch_add(rbatch *bt, enum cmd_kind kind, size_t a, size_t b, const char *fmt, ...)
+{
+    va_list ap;
+    rcmd c = {.kind = kind, .a = a, .b = b};
+
+    va_start(ap, fmt);
+    c.len = redisvFormatCommand(&c.buf, fmt, ap);
+    va_end(ap);
+    return batch_push(bt, c);
+}
+
+/* The same from an argument vector (commands of any length). */
+static int batch_add_argv(rbatch *bt, enum cmd_kind kind, int argc, const char **argv,
+                          const size_t *argvlen)
+{
+    rcmd c = {.kind = kind};
+    long long len = redisFormatCommandArgv(&c.buf, argc, argv, argvlen);
+
+    c.len = len < 0 || len > INT32_MAX ? -1 : (int)len;
+    if (len > INT32_MAX)
+        free(c.buf);
+    return batch_push(bt, c);
 }
 
 static void batch_free(rbatch *bt)
@@ -235,6 +273,8 @@ typedef struct sw_unit {
     int64_t (*month_sums)[4]; /* received, closed, overdue_began, overdue_closed */
     int64_t (*day_sums)[4];
     chiso_snapshot_counts *counts; /* per touched period */
+    chiso_score_input *inputs;     /* per touched period */
+    bool *present;                 /* per touched period: the unit has counters there */
 } sw_unit;
 
 typedef struct sw_period {
@@ -248,8 +288,11 @@ typedef struct sw_out {
     long unit;
     size_t period;
     char key[KEY_MAX]; /* "<unit>|<period>" */
+    chiso_unit meta;   /* from the catalog, or the defaults */
+    chiso_score score;
+    int rank, rank_of; /* 0: not ranked */
     uint64_t fp;
-    bool stored;
+    bool produced, stored;
 } sw_out;
 
 typedef struct sweep {
@@ -347,6 +390,8 @@ static void sweep_free(sweep *s)
         free(s->units[i].month_sums);
         free(s->units[i].day_sums);
         free(s->units[i].counts);
+        free(s->units[i].inputs);
+        free(s->units[i].present);
     }
     free(s->units);
     free(s->periods);
@@ -390,11 +435,15 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
         break;
     }
     case CMD_COUNTS: {
-        chiso_snapshot_counts *cnt = &s->units[c->a].counts[c->b];
+        sw_unit *u = &s->units[c->a];
         for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-            if (r->element[i]->type == REDIS_REPLY_STRING)
-                (void)chiso_snapshot_counts_set(cnt, r->element[i]->str,
-                                                reply_int(r->element[i + 1]));
+            int64_t v;
+            if (r->element[i]->type != REDIS_REPLY_STRING)
+                continue;
+            v = reply_int(r->element[i + 1]);
+            (void)chiso_snapshot_counts_set(&u->counts[c->b], r->element[i]->str, v);
+            (void)chiso_score_input_counter(&u->inputs[c->b], r->element[i]->str, v);
+            u->present[c->b] = true;
         }
         break;
     }
@@ -408,6 +457,8 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
     }
     case CMD_SET:
         s->outs[c->a].stored = true;
+        break;
+    case CMD_RANK:
         break;
     }
 }
@@ -511,7 +562,7 @@ out:
     return rc;
 }
 
-/* Turn the held members into periods and unit outputs. */
+/* Turn the held members into the touched periods (and their units). */
 static int plan(sweep *s)
 {
     snap_sweeper *sw = s->sw;
@@ -523,9 +574,9 @@ static int plan(sweep *s)
         const char *bar = strrchr(e->key, '|');
         long pi = -1, ui = -1;
         bool is_province;
+        chiso_period fp;
 
         next = chiso_map_next(sw->held, &pos, e); /* before e may be deleted */
-        chiso_period fp;
         if (bar && chiso_period_parse(bar + 1, &fp) == 0 && fp.first_day > s->today) {
             /* a period not begun yet (an open dossier's future overdue day
              * has a bucket there): published when it begins, by the full
@@ -545,27 +596,46 @@ static int plan(sweep *s)
             LOG_WARN("dirty member '%s' is not <unit>|<month, quarter or year>: dropped", e->key);
             chiso_counter_add(sw->mx->err_dirty, 1);
             chiso_map_del(sw->held, e->key);
-            continue;
-        }
-        if (ui >= 0) {
-            sw_out *o;
-            if (grow((void **)&s->outs, &s->capouts, s->nouts + 1, sizeof(*s->outs)) != 0)
-                return CHISO_ENOMEM;
-            o = &s->outs[s->nouts++];
-            o->unit = ui;
-            o->period = (size_t)pi;
-            snprintf(o->key, sizeof(o->key), "%s", e->key);
         }
     }
-    /* every touched period has a province snapshot */
+    return 0;
+}
+
+/* Add one output; NULL when out of memory. */
+static sw_out *add_out(sweep *s, long unit, size_t period)
+{
+    sw_out *o;
+
+    if (grow((void **)&s->outs, &s->capouts, s->nouts + 1, sizeof(*s->outs)) != 0)
+        return NULL;
+    o = &s->outs[s->nouts++];
+    o->unit = unit;
+    o->period = period;
+    snprintf(o->key, sizeof(o->key), "%s|%s", unit >= 0 ? s->units[unit].code : s->province,
+             s->periods[period].key);
+    return o;
+}
+
+/* The snapshots of the sweep: in every touched period, every unit with
+ * counters there or held for it (but the province's own code), then the
+ * province. */
+static int plan_outs(sweep *s)
+{
+    char key[KEY_MAX];
+
     for (size_t p = 0; p < s->nperiods; p++) {
-        sw_out *o;
-        if (grow((void **)&s->outs, &s->capouts, s->nouts + 1, sizeof(*s->outs)) != 0)
+        for (size_t i = 0; i < s->nunits; i++) {
+            const sw_unit *u = &s->units[i];
+            if (strcmp(u->code, s->province) == 0)
+                continue;
+            snprintf(key, sizeof(key), "%s|%s", u->code, s->periods[p].key);
+            if (!u->present[p] && !chiso_map_get(s->sw->held, key))
+                continue;
+            if (!add_out(s, (long)i, p))
+                return CHISO_ENOMEM;
+        }
+        if (!add_out(s, -1, p))
             return CHISO_ENOMEM;
-        o = &s->outs[s->nouts++];
-        o->unit = -1;
-        o->period = p;
-        snprintf(o->key, sizeof(o->key), "%s|%s", s->province, s->periods[p].key);
     }
     return 0;
 }
@@ -597,11 +667,14 @@ static int load_counts(sweep *s)
         if (!u->months)
             u->months = calloc(1, sizeof(*u->months)); /* a unit only named by a dirty member */
         u->counts = calloc(s->nperiods ? s->nperiods : 1, sizeof(*u->counts));
+        u->inputs = calloc(s->nperiods ? s->nperiods : 1, sizeof(*u->inputs));
+        u->present = calloc(s->nperiods ? s->nperiods : 1, sizeof(*u->present));
         u->month_sums = calloc(u->nmonths ? u->nmonths : 1, sizeof(*u->month_sums));
         u->day_sums = calloc(s->ndays ? s->ndays : 1, sizeof(*u->day_sums));
-        if (!u->months || !u->counts || !u->month_sums || !u->day_sums)
+        if (!u->months || !u->counts || !u->inputs || !u->present || !u->month_sums || !u->day_sums)
             goto out;
         for (size_t p = 0; p < s->nperiods; p++) {
+            chiso_score_input_counters(&u->inputs[p]);
             if (batch_add(&bt, CMD_COUNTS, i, p, "HGETALL %s:{%s}:c:%s", sw->prefix, u->code,
                           s->periods[p].key) != 0)
                 goto out;
@@ -638,11 +711,16 @@ static int load_counts(sweep *s)
             b[u->nmonths + d] =
                 (chiso_snapshot_bucket){s->days[d], u->day_sums[d][0], u->day_sums[d][1],
                                         u->day_sums[d][2], u->day_sums[d][3]};
-        for (size_t p = 0; p < s->nperiods; p++) {
+        for (size_t p = 0; p < s->nperiods && rc == 0; p++) {
             (void)chiso_snapshot_open(b, nb, s->periods[p].end_day, &u->counts[p]);
             chiso_snapshot_counts_add(&s->province_counts[p], &u->counts[p]);
+            u->inputs[p].n[CHISO_SF_OPEN_OVERDUE] =
+                u->counts[p].open_overdue > 0 ? u->counts[p].open_overdue : 0;
+            rc = chiso_catview_score_input(sw->catalog, u->code, &u->inputs[p]);
         }
         free(b);
+        if (rc != 0)
+            goto out;
     }
 out:
     batch_free(&bt);
@@ -652,7 +730,7 @@ out:
 /* Fill a snapshot's unit metadata from the catalog, or the defaults. */
 static void meta_of(const sweep *s, const char *code, bool province, chiso_unit *out)
 {
-    const chiso_unit *u = snap_units_get(s->sw->units, code);
+    const chiso_unit *u = chiso_catview_unit(s->sw->catalog, code);
 
     if (u) {
         *out = *u;
@@ -661,6 +739,91 @@ static void meta_of(const sweep *s, const char *code, bool province, chiso_unit 
     }
     if (province)
         out->kind = CHISO_UNIT_PROVINCE;
+}
+
+/* The province's inputs of period p: the sum over every unit, with the
+ * catalog counts of the province itself (each procedure once, not once per
+ * unit offering it). */
+static int province_input(sweep *s, size_t p, chiso_score_input *in)
+{
+    chiso_score_input *all = calloc(s->nunits ? s->nunits : 1, sizeof(*all));
+
+    if (!all)
+        return CHISO_ENOMEM;
+    for (size_t i = 0; i < s->nunits; i++)
+        all[i] = s->units[i].inputs[p];
+    chiso_score_rollup(all, s->nunits, in);
+    free(all);
+    if (s->nunits == 0) { /* nothing summed: the counters are all 0 */
+        chiso_score_input_counters(in);
+        in->n[CHISO_SF_OPEN_OVERDUE] = 0;
+    }
+    return chiso_catview_score_input(s->sw->catalog, NULL, in);
+}
+
+/* Order of unit outputs for ranking: by period, then parent. */
+static int by_period_parent(const void *a, const void *b)
+{
+    const sw_out *x = *(sw_out *const *)a, *y = *(sw_out *const *)b;
+
+    if (x->period != y->period)
+        return x->period < y->period ? -1 : 1;
+    return strcmp(x->meta.parent, y->meta.parent);
+}
+
+/* Rank the units of each parent and period by total. A unit without a
+ * parent, and the province, are not ranked. */
+static int rank_outs(sweep *s)
+{
+    sw_out **v = calloc(s->nouts ? s->nouts : 1, sizeof(*v));
+    double *totals = calloc(s->nouts ? s->nouts : 1, sizeof(*totals));
+    int *ranks = calloc(s->nouts ? s->nouts : 1, sizeof(*ranks));
+    size_t n = 0;
+    int rc = CHISO_ENOMEM;
+
+    if (!v || !totals || !ranks)
+        goto out;
+    for (size_t i = 0; i < s->nouts; i++) {
+        if (s->outs[i].unit >= 0 && s->outs[i].meta.parent[0])
+            v[n++] = &s->outs[i];
+    }
+    qsort(v, n, sizeof(*v), by_period_parent);
+    for (size_t a = 0, b; a < n; a = b) {
+        for (b = a; b < n && by_period_parent(&v[a], &v[b]) == 0; b++)
+            totals[b - a] = v[b]->score.total;
+        chiso_score_rank(totals, b - a, ranks);
+        for (size_t k = a; k < b; k++) {
+            v[k]->rank = ranks[k - a];
+            v[k]->rank_of = (int)(b - a);
+        }
+    }
+    rc = 0;
+out:
+    free(v);
+    free(totals);
+    free(ranks);
+    return rc;
+}
+
+/* Step 4a: the metadata and the score of every planned snapshot, then the
+ * ranks. */
+static int score_outs(sweep *s)
+{
+    for (size_t i = 0; i < s->nouts; i++) {
+        sw_out *o = &s->outs[i];
+        chiso_score_input prov;
+        const chiso_score_input *in = &prov;
+        int rc;
+
+        meta_of(s, o->unit >= 0 ? s->units[o->unit].code : s->province, o->unit < 0, &o->meta);
+        if (o->unit >= 0)
+            in = &s->units[o->unit].inputs[o->period];
+        else if ((rc = province_input(s, o->period, &prov)) != 0)
+            return rc;
+        if (chiso_score_compute(s->sw->rules, in, &o->score) != 0)
+            return CHISO_EINVAL; /* inputs are clamped to range: not reached */
+    }
+    return rank_outs(s);
 }
 
 static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
@@ -704,7 +867,62 @@ static int produce(snap_sweeper *sw, const char *key, const char *text)
     }
 }
 
-/* Step 4: build, compare, produce and store every planned snapshot. */
+/* Queue the replacement of <prefix>:rank:<parent>:<period> (member: unit,
+ * score: its total as shown) for every group of siblings with a snapshot
+ * produced in this sweep; MULTI/EXEC, so a reader never sees it half
+ * written. */
+static int queue_rank_sets(sweep *s, rbatch *bt)
+{
+    char key[KEY_MAX];
+    const char **argv = calloc(2 * s->nouts + 2, sizeof(*argv));
+    size_t *argvlen = calloc(2 * s->nouts + 2, sizeof(*argvlen));
+    char(*scores)[32] = calloc(s->nouts ? s->nouts : 1, sizeof(*scores));
+    chiso_map *done = chiso_map_new();
+    int rc = CHISO_ENOMEM;
+
+    if (!argv || !argvlen || !scores || !done)
+        goto out;
+    for (size_t g = 0; g < s->nouts; g++) {
+        const sw_out *head = &s->outs[g];
+        int argc = 2;
+
+        if (!head->produced || !head->rank)
+            continue;
+        snprintf(key, sizeof(key), "%s:rank:%s:%s", s->sw->prefix, head->meta.parent,
+                 s->periods[head->period].key);
+        if (chiso_map_get(done, key))
+            continue;
+        if (!chiso_map_put(done, key, NULL))
+            goto out;
+        argv[0] = "ZADD";
+        argv[1] = key;
+        for (size_t i = 0; i < s->nouts; i++) {
+            const sw_out *o = &s->outs[i];
+            if (!o->rank || o->period != head->period ||
+                strcmp(o->meta.parent, head->meta.parent) != 0)
+                continue;
+            snprintf(scores[i], sizeof(scores[i]), "%.2f", chiso_score_round2(o->score.total));
+            argv[argc++] = scores[i];
+            argv[argc++] = o->meta.unit;
+        }
+        for (int a = 0; a < argc; a++)
+            argvlen[a] = strlen(argv[a]);
+        if (batch_add(bt, CMD_RANK, 0, 0, "MULTI") != 0 ||
+            batch_add(bt, CMD_RANK, 0, 0, "DEL %s", key) != 0 ||
+            batch_add_argv(bt, CMD_RANK, argc, argv, argvlen) != 0 ||
+            batch_add(bt, CMD_RANK, 0, 0, "EXEC") != 0)
+            goto out;
+    }
+    rc = 0;
+out:
+    free(argv);
+    free(argvlen);
+    free(scores);
+    chiso_map_destroy(done);
+    return rc;
+}
+
+/* Step 4b: build, compare, produce and store every planned snapshot. */
 static int publish(sweep *s)
 {
     snap_sweeper *sw = s->sw;
@@ -714,13 +932,15 @@ static int publish(sweep *s)
     for (size_t i = 0; i < s->nouts; i++) {
         sw_out *o = &s->outs[i];
         const sw_period *per = &s->periods[o->period];
-        chiso_snapshot snap = {0};
+        chiso_snapshot snap = {.unit = o->meta,
+                               .as_of = s->as_of,
+                               .score = &o->score,
+                               .rank = o->rank,
+                               .rank_of = o->rank_of};
         chiso_map_entry *e;
         char *text;
 
-        meta_of(s, o->unit >= 0 ? s->units[o->unit].code : s->province, o->unit < 0, &snap.unit);
         snprintf(snap.period, sizeof(snap.period), "%s", per->key);
-        snap.as_of = s->as_of;
         snap.counts =
             o->unit >= 0 ? s->units[o->unit].counts[o->period] : s->province_counts[o->period];
         o->fp = chiso_snapshot_fingerprint(&snap);
@@ -741,16 +961,18 @@ static int publish(sweep *s)
             /* stays held (province keys are re-derived from their units) */
             held_add(sw, o->key);
             o->fp = 0;
-        } else if (batch_add(&bt, CMD_SET, i, 0, "SET %s:{%s}:s:%s %s", sw->prefix,
-                             o->unit >= 0 ? s->units[o->unit].code : s->province, per->key,
-                             text) != 0) {
+        } else if (batch_add(&bt, CMD_SET, i, 0, "SET %s:{%s}:s:%s %s", sw->prefix, o->meta.unit,
+                             per->key, text) != 0) {
             o->fp = 0;
             held_add(sw, o->key);
+        } else {
+            o->produced = true;
         }
         free(text);
         rd_kafka_poll(sw->rk, 0);
     }
-    rc = batch_run(sw, &bt, on_reply, s);
+    if ((rc = queue_rank_sets(s, &bt)) == 0)
+        rc = batch_run(sw, &bt, on_reply, s);
     for (size_t i = 0; i < s->nouts; i++) {
         sw_out *o = &s->outs[i];
         chiso_map_entry *e;
@@ -779,7 +1001,7 @@ int snap_sweeper_run(snap_sweeper *sw, bool full)
     s.as_of = chiso_now_wall_ms() / 1000;
     s.today = chiso_local_day(s.as_of);
     if (!prov || !*prov)
-        prov = snap_units_province(sw->units);
+        prov = chiso_catview_province(sw->catalog);
     s.province = prov ? prov : "province";
     s.unit_ix = chiso_map_new();
     s.period_ix = chiso_map_new();
@@ -792,7 +1014,7 @@ int snap_sweeper_run(snap_sweeper *sw, bool full)
     if (!full && chiso_map_size(sw->held) == 0)
         goto out; /* nothing changed */
     if ((rc = load_units(&s)) != 0 || (rc = plan(&s)) != 0 || (rc = load_counts(&s)) != 0 ||
-        (rc = publish(&s)) != 0)
+        (rc = plan_outs(&s)) != 0 || (rc = score_outs(&s)) != 0 || (rc = publish(&s)) != 0)
         goto out;
     sw->published_once = true;
     chiso_counter_add(sw->mx->sweeps, 1);
@@ -809,8 +1031,9 @@ out:
 
 /* ---- life cycle ------------------------------------------------------------------ */
 
-snap_sweeper *snap_sweeper_new(const chiso_config *cfg, const snap_units *units,
-                               const snap_metrics *mx, char *errstr, size_t errstr_size)
+snap_sweeper *snap_sweeper_new(const chiso_config *cfg, chiso_catview *catalog,
+                               const chiso_score_rules *rules, const snap_metrics *mx, char *errstr,
+                               size_t errstr_size)
 {
     snap_sweeper *sw = calloc(1, sizeof(*sw));
 
@@ -819,7 +1042,8 @@ snap_sweeper *snap_sweeper_new(const chiso_config *cfg, const snap_units *units,
         return NULL;
     }
     sw->cfg = cfg;
-    sw->units = units;
+    sw->catalog = catalog;
+    sw->rules = rules;
     sw->mx = mx;
     sw->prefix = chiso_config_str(cfg, "redis.prefix");
     chiso_topic_name(cfg, CHISO_TOPIC_SCORES, sw->topic, sizeof(sw->topic));
@@ -864,11 +1088,11 @@ int snap_sweeper_flush(snap_sweeper *sw, int timeout_ms)
 
 void snap_sweeper_touch_unit(snap_sweeper *sw, const char *code)
 {
-    size_t pos = 0, len = strlen(code);
+    size_t pos = 0, len = code ? strlen(code) : 0;
 
     for (chiso_map_entry *e = chiso_map_next(sw->published, &pos, NULL); e;
          e = chiso_map_next(sw->published, &pos, e)) {
-        if (strncmp(e->key, code, len) == 0 && e->key[len] == '|')
+        if (!code || (strncmp(e->key, code, len) == 0 && e->key[len] == '|'))
             held_add(sw, e->key);
     }
     held_gauge(sw);

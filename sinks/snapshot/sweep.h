@@ -1,8 +1,10 @@
 /*
- * sweep.h - one snapshot sweep: pop the dirty set, read the counters of the
- * units and periods it names (and of every unit, for the province roll-up),
- * build the snapshots (snapshot.h) and publish each to the scores topic and
- * to Redis.
+ * sweep.h - one snapshot sweep: pop the dirty set, read the counters of
+ * every unit in every period it names (the province roll-up and the ranking
+ * of siblings need them all), score each unit (score.h, with the catalog
+ * inputs of catview.h), rank siblings, build the snapshots (snapshot.h) and
+ * publish each one whose content changed to the scores topic and to Redis,
+ * with the ranking of each parent and period as a sorted set.
  *
  * The sweeper owns the Redis connection and the producer. A dirty member is
  * held in memory from the moment it is popped until its snapshot is both
@@ -17,9 +19,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "chiso/catview.h"
 #include "chiso/config.h"
 #include "chiso/metrics.h"
-#include "units.h"
+#include "chiso/score.h"
 
 /* The sink's metrics, registered by the caller. */
 typedef struct snap_metrics {
@@ -29,7 +32,7 @@ typedef struct snap_metrics {
     chiso_counter *popped;       /* dirty members popped */
     chiso_counter *err_redis;    /* Redis connection or command failures */
     chiso_counter *err_kafka;    /* produce or delivery failures */
-    chiso_counter *err_catalog;  /* bad catalog.units records, consumer errors */
+    chiso_counter *err_catalog;  /* bad catalog records, consumer errors */
     chiso_counter *err_dirty;    /* unparseable dirty members (dropped) */
     chiso_histogram *sweep_secs; /* duration of completed sweeps */
     chiso_gauge *pending;        /* dirty members held, not yet published */
@@ -37,11 +40,13 @@ typedef struct snap_metrics {
 
 typedef struct snap_sweeper snap_sweeper;
 
-/* A sweeper publishing with its own idempotent producer; Redis is connected
- * lazily. `units` and `mx` are borrowed and must outlive it. Caller frees
- * with snap_sweeper_destroy(). NULL with errstr. */
-snap_sweeper *snap_sweeper_new(const chiso_config *cfg, const snap_units *units,
-                               const snap_metrics *mx, char *errstr, size_t errstr_size);
+/* A sweeper publishing with its own idempotent producer, scoring with
+ * `rules`; Redis is connected lazily. `catalog`, `rules` and `mx` are
+ * borrowed and must outlive it. Caller frees with snap_sweeper_destroy().
+ * NULL with errstr. */
+snap_sweeper *snap_sweeper_new(const chiso_config *cfg, chiso_catview *catalog,
+                               const chiso_score_rules *rules, const snap_metrics *mx, char *errstr,
+                               size_t errstr_size);
 void snap_sweeper_destroy(snap_sweeper *sw);
 
 /* Run one sweep at the current time. `full` also takes every unit and every
@@ -58,8 +63,10 @@ void snap_sweeper_poll(snap_sweeper *sw, int timeout_ms);
 /* Wait for every queued snapshot's delivery. Returns 0 or CHISO_ETIMEOUT. */
 int snap_sweeper_flush(snap_sweeper *sw, int timeout_ms);
 
-/* The catalog metadata of `code` changed: hold every key of that unit
- * published so far, so the next sweep republishes it with the new meta. */
+/* The catalog record of `code`, or the procedures it offers, changed (NULL:
+ * of every unit): hold every key of that unit published so far, so the
+ * next sweep scores it again (its siblings follow: a sweep ranks every
+ * unit of each period it touches). */
 void snap_sweeper_touch_unit(snap_sweeper *sw, const char *code);
 
 /* Dirty members held but not published yet. */

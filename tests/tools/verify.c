@@ -11,7 +11,9 @@
  *               by reason;
  *   scores      the scores topic has, for every unit and the province and
  *               every month, quarter and year, a latest snapshot whose counts
- *               equal the truth (open and open_overdue included).
+ *               equal the truth (open and open_overdue included), and whose
+ *               indicators, total and rank equal the score of the truth
+ *               (verify_scores.c).
  * Prints every mismatch (up to --max-report) and a summary line; exits 0
  * only when everything matches. A test tool: it is not installed.
  */
@@ -33,6 +35,7 @@
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
 #include "chiso/vntime.h"
+#include "verify.h"
 
 static const chiso_cfg_def defs[] = {
     CHISO_KAFKA_CFG_DEFS,
@@ -58,8 +61,7 @@ static const chiso_cfg_def defs[] = {
 
 static int mismatches, reported, max_report;
 
-static void mismatch(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-static void mismatch(const char *fmt, ...)
+void mismatch(const char *fmt, ...)
 {
     va_list ap;
     mismatches++;
@@ -196,9 +198,7 @@ static int check_counters(const chiso_config *cfg, const cJSON *truth)
 
 /* ---- reading a topic to its end ---- */
 
-typedef void (*record_fn)(const rd_kafka_message_t *msg, void *opaque);
-
-static int read_topic(const chiso_config *cfg, const char *base, record_fn fn, void *opaque)
+int read_topic(const chiso_config *cfg, const char *base, record_fn fn, void *opaque)
 {
     char errstr[512], topic[256], group[64];
     chiso_topic_name(cfg, base, topic, sizeof(topic));
@@ -481,6 +481,12 @@ static int check_scores(const chiso_config *cfg, const cJSON *truth)
     }
     printf("scores: %d keys read, %lld snapshots compared, %d mismatched\n",
            cJSON_GetArraySize(latest), checked, mismatches - before);
+    before = mismatches;
+    if (verify_score_values(cfg, truth, latest) != 0) {
+        cJSON_Delete(latest);
+        return -1;
+    }
+    printf("scores: indicators, totals and ranks: %d mismatched\n", mismatches - before);
     cJSON_Delete(latest);
     return 0;
 }

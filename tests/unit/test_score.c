@@ -15,6 +15,8 @@
 
 #include "check.h"
 #include "chiso/common.h"
+#include "chiso/counters.h"
+#include "chiso/feedback.h"
 #include "chiso/score.h"
 
 #define ABSENT CHISO_SCORE_ABSENT
@@ -594,6 +596,84 @@ static void test_doc_parse(void)
                  0, "length-bounded: %s", err);
 }
 
+/* The inputs read from Redis counters: which counter feeds which input, by
+ * name; which are supplied; clamping. */
+static void test_counter_inputs(void)
+{
+    static const struct {
+        chiso_score_field field;
+        const char *counter; /* NULL: no counter feeds it */
+    } feeds[] = {
+        {CHISO_SF_RECEIVED, "received"},
+        {CHISO_SF_RESOLVED, "resolved"},
+        {CHISO_SF_RESOLVED_ON_TIME, "resolved_on_time"},
+        {CHISO_SF_RESOLVED_LATE, "resolved_late"},
+        {CHISO_SF_OPEN_OVERDUE, NULL}, /* derived from buckets */
+        {CHISO_SF_ONLINE, "received_online_valid"},
+        {CHISO_SF_SYNCED, "synced"},
+        {CHISO_SF_FEE_DOSSIERS, "fee_dossiers"},
+        {CHISO_SF_PAID_ONLINE, "paid_online"},
+        {CHISO_SF_E_RESULT, "resolved_e_result"},
+        {CHISO_SF_DIGITIZED, "digitized"},
+        {CHISO_SF_REUSED_DATA, "reused_data"},
+        {CHISO_SF_FROM_DATA_STORE, "from_data_store"},
+        {CHISO_SF_POPULATION_DATA, "population_data"},
+        {CHISO_SF_COMPLAINTS, "resolved_complaint"},
+        {CHISO_SF_PROCEDURES, NULL}, /* the catalog */
+        {CHISO_SF_PROCEDURES_ONLINE_WITH_DOSSIERS, NULL},
+        {CHISO_SF_PROCEDURES_PAID_ONLINE, NULL},
+        {CHISO_SF_E_COPY_UNITS, NULL},
+        {CHISO_SF_FEEDBACK_RECEIVED, "fb_received"},
+        {CHISO_SF_FEEDBACK_ANSWERED_ON_TIME, "fb_answered_on_time"},
+        {CHISO_SF_FEEDBACK_RATED, "fb_rated"},
+        {CHISO_SF_FEEDBACK_SATISFIED, "fb_satisfied"},
+    };
+    chiso_score_input in;
+    int supplied = 0;
+
+    for (size_t i = 0; i < sizeof(feeds) / sizeof(feeds[0]); i++) {
+        const char *got = chiso_score_field_counter(feeds[i].field);
+        CHECK(feeds[i].counter ? got && strcmp(got, feeds[i].counter) == 0 : got == NULL,
+              "field %s: counter %s, want %s", chiso_score_field_name(feeds[i].field),
+              got ? got : "(none)", feeds[i].counter ? feeds[i].counter : "(none)");
+    }
+    /* every counter a field reads is one counters.h or feedback.h keeps */
+    chiso_score_input_counters(&in);
+    for (int f = 0; f < CHISO_SF_COUNT; f++) {
+        const char *c = chiso_score_field_counter((chiso_score_field)f);
+        if (!c) {
+            CHECK_EQ_INT(in.n[f], CHISO_SCORE_ABSENT, "%s: no counter, not supplied",
+                         chiso_score_field_name((chiso_score_field)f));
+            continue;
+        }
+        CHECK(chiso_counter_from_name(c) >= 0 || chiso_fb_counter_from_name(c) >= 0,
+              "%s reads '%s', a counter this build does not keep", chiso_score_field_name(f), c);
+        CHECK_EQ_INT(in.n[f], 0, "%s: kept, so supplied (0 until read)",
+                     chiso_score_field_name((chiso_score_field)f));
+        supplied++;
+    }
+    CHECK_EQ_INT(supplied, 18, "fields fed by counters");
+
+    CHECK_EQ_INT(chiso_score_input_counter(&in, "received_online_valid", 42), 0, "");
+    CHECK_EQ_INT(in.n[CHISO_SF_ONLINE], 42, "#8 reads received_online_valid");
+    CHECK_EQ_INT(chiso_score_input_counter(&in, "resolved_complaint", -3), 0, "");
+    CHECK_EQ_INT(in.n[CHISO_SF_COMPLAINTS], 0, "a negative counter is taken as 0");
+    CHECK_EQ_INT(chiso_score_input_counter(&in, "fb_received", CHISO_SCORE_COUNT_MAX + 1), 0, "");
+    CHECK_EQ_INT(in.n[CHISO_SF_FEEDBACK_RECEIVED], CHISO_SCORE_COUNT_MAX, "clamped");
+    CHECK_EQ_INT(chiso_score_input_counter(&in, "received_online", 5), CHISO_ENOENT,
+                 "a snapshot count only");
+    CHECK_EQ_INT(chiso_score_input_counter(&in, "closed", 5), CHISO_ENOENT, "");
+    CHECK_EQ_INT(in.n[CHISO_SF_RECEIVED], 0, "untouched");
+}
+
+static void test_rules_ok(void)
+{
+    char err[128];
+    CHECK_EQ_INT(chiso_score_rules_ok("766-2022-dvcqg", err, sizeof(err)), 0, "");
+    CHECK_EQ_INT(chiso_score_rules_ok("766-2018", err, sizeof(err)), CHISO_EINVAL, "");
+    CHECK(strstr(err, "766-2022-dvcqg") != NULL, "lists the known sets: %s", err);
+}
+
 int main(void)
 {
     test_rules_table();
@@ -604,5 +684,7 @@ int main(void)
     test_rank();
     test_custom_rules();
     test_doc_parse();
+    test_counter_inputs();
+    test_rules_ok();
     return CHECK_DONE();
 }

@@ -94,6 +94,30 @@ const char *chiso_score_field_name(chiso_score_field f);
 /* The field of a key, or -1. */
 int chiso_score_field_from_name(const char *name);
 
+/* ---- inputs from the per-unit counters in Redis ---------------------------
+ *
+ * Most dossier and feedback inputs are period counters the processors keep
+ * (counters.h: dossiers; feedback.h: fb_* fields in the same hash). Each
+ * such input names its counter; the mapping is a table in score.c that
+ * docs/snapshot.md prints. An input whose counter this build does not keep
+ * is not supplied, so a counter added to counters.h slots in by name. */
+
+/* The Redis counter field that feeds input f ("received_online_valid",
+ * "fb_received", ...), or NULL when no counter does (open_overdue is
+ * derived from buckets, catalog inputs come from catalog.*, and the
+ * per-procedure inputs #7 and #9 need are not counted yet). */
+const char *chiso_score_field_counter(chiso_score_field f);
+
+/* Start the inputs of one unit and period from its counters: every input
+ * fed by a counter this build keeps is 0 (a counter missing from the hash
+ * is 0), every other input is not supplied. */
+void chiso_score_input_counters(chiso_score_input *in);
+
+/* Take one counter read from a period hash: the input it feeds gets
+ * `value`, clamped to 0..CHISO_SCORE_COUNT_MAX. Returns 0, or CHISO_ENOENT
+ * when no input reads a counter of that name. */
+int chiso_score_input_counter(chiso_score_input *in, const char *counter, int64_t value);
+
 /* The province roll-up: out = the field-by-field sum of n units' inputs,
  * scored like a unit's. A field any unit did not supply is not supplied
  * in the sum (it would be incomplete); with n = 0 nothing is supplied.
@@ -151,6 +175,9 @@ typedef struct chiso_score_rules {
 
 /* The built-in rule set called `name`, or NULL. Static: never freed. */
 const chiso_score_rules *chiso_score_rules_find(const char *name);
+
+/* A chiso_cfg_def validator: the name of a built-in rule set. */
+int chiso_score_rules_ok(const char *value, char *errstr, size_t errstr_size);
 
 /* The i-th built-in rule set (0 is the default), or NULL past the last. */
 const chiso_score_rules *chiso_score_rules_at(size_t i);

@@ -1,0 +1,221 @@
+#!/usr/bin/env bash
+# chiso-report on a real Kafka and Redis: the simulator streams twelve days
+# across the Q2/Q3 boundary (2025-06-24 .. 2025-07-05) through
+# chiso-classify; chiso-snapshot --once publishes the scores. Then the
+# quarterly table of 2025-Q3 (CSV) must hold exactly the simulator's ground
+# truth: carried over (open at the end of Q2), received by channel,
+# resolved on time and late, open in time and overdue at the end of Q3,
+# the departments' and communes' on-time rates and online shares, the
+# online shares of full-process and partial services, the catalog's
+# procedure counts, every percentage truncated as the province's report
+# prints it; and each month's 766 score must be the province snapshot's
+# total (itself checked against the truth by chiso-verify, which must also
+# catch a tampered snapshot). The same for one department with --unit, and
+# the command line's errors.
+. "$(dirname "$0")/lib.sh"
+
+SIM=$(e2e_bin chiso-simulate)
+CLASSIFY=$(e2e_bin chiso-classify)
+SNAPSHOT=$(e2e_bin chiso-snapshot)
+REPORT=$(e2e_bin chiso-report)
+VERIFY=$(e2e_bin chiso-verify)
+P=$(e2e_prefix)
+COMMON=(--brokers "$CHISO_BROKERS" --topic.prefix "$P")
+REDIS=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${P}chiso")
+
+# the command line: help, bad values, before anything runs
+"$REPORT" --help >"$E2E_TMP/help.out" || e2e_fail "--help should exit 0"
+grep -q -- '--quarter' "$E2E_TMP/help.out" || e2e_fail "--help does not list --quarter"
+for bad in "--quarter 2025-Q5" "--quarter 2025-07" "--format pdf" "--unit bad/code" "extra"; do
+    rc=0
+    # shellcheck disable=SC2086
+    "$REPORT" "${COMMON[@]}" "${REDIS[@]}" $bad >/dev/null 2>"$E2E_TMP/bad.err" || rc=$?
+    [ "$rc" = 2 ] || e2e_fail "'$bad' should exit 2, got $rc"
+    grep -q '^chiso-report: ' "$E2E_TMP/bad.err" || e2e_fail "'$bad': no error line: $(cat "$E2E_TMP/bad.err")"
+done
+rc=0
+"$REPORT" --brokers 127.0.0.1:1 --topic.prefix "$P" --catalog.timeout.ms 2000 >/dev/null \
+    2>"$E2E_TMP/nokafka.err" || rc=$?
+[ "$rc" = 1 ] && grep -q 'is Kafka up' "$E2E_TMP/nokafka.err" ||
+    e2e_fail "no Kafka should exit 1 with a clear error, got $rc: $(cat "$E2E_TMP/nokafka.err")"
+
+e2e_log "simulating into topics ${P}*"
+"$SIM" "${COMMON[@]}" --seed 11 --start 2025-06-24 --days 12 --dossiers-per-day 700 \
+    --duplicates 0.02 --reorder 0.05 --truth "$E2E_TMP/truth.json" \
+    --units-out "$E2E_TMP/units.jsonl" --procedures-out "$E2E_TMP/procedures.jsonl" \
+    2>"$E2E_TMP/simulate.log" || e2e_fail "simulator failed: $(tail -5 "$E2E_TMP/simulate.log")"
+
+e2e_bg classify "$CLASSIFY" "${COMMON[@]}" "${REDIS[@]}" --group.id "${P}classify" --metrics.port 0
+CLASSIFY_PID=$E2E_LAST_PID
+"$VERIFY" "${COMMON[@]}" --check committed --group "${P}classify" --timeout.s 300 \
+    >"$E2E_TMP/committed.out" || e2e_fail "classify did not commit: $(cat "$E2E_TMP/committed.out")"
+e2e_stop "$CLASSIFY_PID" 30 || e2e_fail "chiso-classify did not exit cleanly on SIGTERM"
+"$SNAPSHOT" "${COMMON[@]}" "${REDIS[@]}" --once --metrics.port 0 2>"$E2E_TMP/snapshot.log" ||
+    e2e_fail "chiso-snapshot --once failed: $(tail -3 "$E2E_TMP/snapshot.log")"
+"$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$E2E_TMP/truth.json" --check counters,scores \
+    >"$E2E_TMP/verify.out" || e2e_fail "counters or scores differ from the truth: $(tail -5 "$E2E_TMP/verify.out")"
+
+PROVINCE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["province"])' "$E2E_TMP/truth.json")
+DEPT=$(python3 -c '
+import json, sys
+for line in open(sys.argv[1], encoding="utf-8"):
+    u = json.loads(line)
+    if u["kind"] == "department":
+        print(u["unit"]); break' "$E2E_TMP/units.jsonl")
+for who in province "$DEPT"; do
+    args=()
+    [ "$who" = province ] || args=(--unit "$who")
+    "$REPORT" "${COMMON[@]}" "${REDIS[@]}" --quarter 2025-Q3 --format csv "${args[@]}" \
+        >"$E2E_TMP/report-$who.csv" 2>"$E2E_TMP/report.err" ||
+        e2e_fail "chiso-report ($who) failed: $(cat "$E2E_TMP/report.err")"
+    # the published total of each month, for the score rows
+    for m in 07 08 09; do
+        e2e_redis get "${P}chiso:{$([ "$who" = province ] && echo "$PROVINCE" || echo "$who")}:s:2025-$m" \
+            >"$E2E_TMP/snap-$who-$m.json"
+    done
+    python3 - "$E2E_TMP" "$who" "$PROVINCE" <<'PY' || e2e_fail "the report of $who differs from the ground truth"
+import csv, json, sys
+
+tmp, who, province = sys.argv[1:4]
+truth = json.load(open(f"{tmp}/truth.json"))
+units = {u["unit"]: u for u in map(json.loads, open(f"{tmp}/units.jsonl", encoding="utf-8"))}
+procs = [json.loads(l) for l in open(f"{tmp}/procedures.jsonl", encoding="utf-8")]
+unit = None if who == "province" else who
+rows = list(csv.reader(open(f"{tmp}/report-{who}.csv", encoding="utf-8", newline="")))
+assert rows[0] == ["Mục", "Stt", "Chỉ tiêu thống kê", "Đơn vị tính", "Số liệu", "Ghi chú"], rows[0]
+got = {(r[0], r[1]): r[4] for r in rows[1:] if r[4]}
+
+def vn(n):
+    return f"{n:,}".replace(",", ".")
+
+def pct(num, den, decimals):  # truncated, trailing zeros dropped
+    if den <= 0:
+        return "—"
+    whole, r = divmod(num * 100, den)
+    digits = ""
+    for _ in range(decimals):
+        d, r = divmod(r * 10, den)
+        digits += str(d)
+    digits = digits.rstrip("0")
+    return vn(whole) + ("," + digits if digits else "") + "%"
+
+def counters(u, period):
+    return truth["counters"].get(u, {}).get(period, {})
+
+def opened(u, period):
+    return truth["open"].get(u, {}).get(period, {})
+
+if unit:
+    members = [unit]
+    q = counters(unit, "2025-Q3")
+    carried = opened(unit, "2025-Q2").get("open", 0)
+    end = opened(unit, "2025-Q3")
+else:
+    members = list(truth["counters"])
+    q = truth["province_counters"].get("2025-Q3", {})
+    carried = truth["province_open"].get("2025-Q2", {}).get("open", 0)
+    end = truth["province_open"].get("2025-Q3", {})
+c = lambda k: q.get(k, 0)
+level = {}
+for kind in ("department", "commune"):
+    s = {}
+    for u in members:
+        if units.get(u, {}).get("kind") == kind:
+            for k, v in counters(u, "2025-Q3").items():
+                s[k] = s.get(k, 0) + v
+    level[kind] = s
+d, m = level["department"], level["commune"]
+g = lambda s, k: s.get(k, 0)
+offered = [p for p in procs if not unit or not p["units"] or unit in p["units"]]
+eligible = sum(p["eligible_full"] for p in offered)
+full = sum(p["eligible_full"] and p["level"] == "full" for p in offered)
+fee = sum(p["fee"] for p in offered)
+integrated = sum(p["fee"] and p["payment_integrated"] for p in offered)
+
+want = {
+    ("I", "1"): vn(carried + c("received")),
+    ("I", "1.1"): vn(carried),
+    ("I", "1.2"): vn(c("received") - c("received_online")),
+    ("I", "1.3"): vn(c("received_online")),
+    ("I", "2"): vn(c("resolved")),
+    ("I", "2.1"): vn(c("resolved_on_time")),
+    ("I", "2.2"): vn(c("resolved_late")),
+    ("I", "3"): vn(end.get("open", 0)),
+    ("I", "3.1"): vn(end.get("open", 0) - end.get("open_overdue", 0)),
+    ("I", "3.2"): vn(end.get("open_overdue", 0)),
+    ("I", "4"): pct(c("received_online"), c("received"), 2),
+    ("I", "4.1"): pct(g(d, "received_online"), g(d, "received"), 1),
+    ("I", "4.2"): pct(g(m, "received_online"), g(m, "received"), 1),
+    ("II", "3.1"): pct(g(d, "resolved_on_time"), g(d, "resolved"), 2),
+    ("II", "3.1.1"): vn(g(d, "resolved")),
+    ("II", "3.1.2"): vn(g(d, "resolved_on_time")),
+    ("II", "3.2"): pct(g(m, "resolved_on_time"), g(m, "resolved"), 1),
+    ("II", "3.2.1"): vn(g(m, "resolved")),
+    ("II", "3.2.2"): vn(g(m, "resolved_on_time")),
+    ("II", "3.3"): pct(c("fb_answered_on_time"), c("fb_received"), 1),
+    ("II", "3.3.1"): vn(c("fb_received")),
+    ("II", "3.3.2"): vn(c("fb_answered_on_time")),
+    ("III", "3.1"): pct(full, eligible, 2),
+    ("III", "3.1.1"): vn(eligible),
+    ("III", "3.1.2"): vn(full),
+    ("III", "3.2"): "—",
+    ("III", "3.3"): pct(c("received_svc_full_online"), c("received_svc_full"), 2),
+    ("III", "3.3.1"): vn(c("received_svc_full")),
+    ("III", "3.3.2"): vn(c("received_svc_full_online")),
+    ("III", "3.4"): pct(c("received_svc_partial_online"), c("received_svc_partial"), 2),
+    ("III", "3.4.1"): vn(c("received_svc_partial")),
+    ("III", "3.4.2"): vn(c("received_svc_partial_online")),
+    ("III", "3.5"): pct(integrated, fee, 2),
+    ("III", "3.5.1"): vn(fee),
+    ("III", "3.5.2"): vn(integrated),
+}
+for i, mm in enumerate(("07", "08", "09")):
+    text = open(f"{tmp}/snap-{who}-{mm}.json", encoding="utf-8").read().strip()
+    want[("IV", str(i + 1))] = (f"{json.loads(text)['total']:.2f}".replace(".", ",") + "/100"
+                                if text else "—")
+assert c("received") > 0 and carried > 0 and end.get("open", 0) > 0, "the stream must span Q2/Q3"
+bad = [(k, got.get(k), v) for k, v in want.items() if got.get(k) != v]
+extra = [k for k in got if k not in want]
+for k, g_, w in bad:
+    print(f"{who} {k[0]} {k[1]}: report {g_!r}, truth {w!r}", file=sys.stderr)
+assert not bad and not extra, (bad, extra)
+print(f"{who}: {len(want)} figures equal the truth; 2025-07 scored {want[('IV', '1')]}",
+      file=sys.stderr)
+PY
+done
+
+# Markdown is the default: the title names the province, with its diacritics
+"$REPORT" "${COMMON[@]}" "${REDIS[@]}" --quarter 2025-Q3 >"$E2E_TMP/report.md" ||
+    e2e_fail "chiso-report (markdown) failed"
+head -1 "$E2E_TMP/report.md" | grep -qx '# Biểu mẫu thống kê: Tỉnh Hưng Yên, quý III năm 2025' ||
+    e2e_fail "markdown title: $(head -1 "$E2E_TMP/report.md")"
+grep -q '^| 3.3 | Tỷ lệ hồ sơ trực tuyến toàn trình | % | [0-9]' "$E2E_TMP/report.md" ||
+    e2e_fail "markdown lacks the full-process online row"
+# chiso-verify's score check (which the score rows rest on) can fail: one
+# snapshot on scores with its #4 points, total and rank off must be caught
+e2e_redis get "${P}chiso:{$DEPT}:s:2025-07" | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+d["indicators"][3]["points"] = 0
+d["total"] = round(d["total"] + 1, 2)
+d["rank"] = d["rank"] % d["rank_of"] + 1
+print(json.dumps(d, ensure_ascii=False, separators=(",", ":")))' |
+    e2e_kcat -P -t "${P}scores" -k "$DEPT|2025-07"
+if "$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$E2E_TMP/truth.json" --check scores \
+    >"$E2E_TMP/tampered.out"; then
+    e2e_fail "chiso-verify did not notice a tampered snapshot"
+fi
+for what in "indicator 4:" "total:" "rank:"; do
+    grep -q "^mismatch: scores $DEPT|2025-07 $what" "$E2E_TMP/tampered.out" ||
+        e2e_fail "chiso-verify missed the tampered $what: $(grep mismatch "$E2E_TMP/tampered.out" | head -3)"
+done
+grep -q '^verify: FAILED (3 mismatches)' "$E2E_TMP/tampered.out" ||
+    e2e_fail "one tampered snapshot should give exactly 3 mismatches: $(tail -2 "$E2E_TMP/tampered.out")"
+
+# an unknown unit is an error, not an empty table
+rc=0
+"$REPORT" "${COMMON[@]}" "${REDIS[@]}" --quarter 2025-Q3 --unit NO.SUCH.UNIT >/dev/null \
+    2>"$E2E_TMP/unknown.err" || rc=$?
+[ "$rc" = 2 ] && grep -q 'NO.SUCH.UNIT' "$E2E_TMP/unknown.err" ||
+    e2e_fail "an unknown unit should exit 2 naming it, got $rc: $(cat "$E2E_TMP/unknown.err")"
+e2e_pass
