@@ -4,29 +4,42 @@
 # Installs what is missing (deploy/local/deps.sh), builds, starts a local
 # Kafka (KRaft) and Redis under .run/demo, and streams a simulated week of a
 # province (Hưng Yên: 20 departments, 104 communes) at accelerated time
-# through chiso-classify and chiso-snapshot, while chiso-top shows the
-# province and its busiest units live. Ctrl-C stops everything cleanly.
+# through chiso-classify and chiso-snapshot. The monitoring wall
+# (chiso-wall) shows it live in a browser: open the URL printed first;
+# chiso-top shows it in the terminal too. Ctrl-C stops everything cleanly.
 #
 #   ./demo.sh                 a week ending today, 2,000 events/s
 #   ./demo.sh --rate 5000     faster
 #   ./demo.sh --days 14       a longer stretch
 #   ./demo.sh --duration 60   stop by itself after 60 s (no terminal needed)
+#   ./demo.sh --wall-port 8081  the wall's port (default 8080, else a free one)
+#   ./demo.sh --no-top        no terminal view: the wall only
 set -euo pipefail
 cd "$(dirname "$0")"
 
-RATE=2000 DAYS=7 DURATION=0 SEED=$RANDOM
+RATE=2000 DAYS=7 DURATION=0 SEED=$RANDOM WALL_PORT= TOP=1
 while [ $# -gt 0 ]; do
     case "$1" in
     --rate) RATE=$2; shift 2 ;;
     --days) DAYS=$2; shift 2 ;;
     --duration) DURATION=$2; shift 2 ;;
     --seed) SEED=$2; shift 2 ;;
-    -h | --help) sed -n '2,14s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --wall-port) WALL_PORT=$2; shift 2 ;;
+    --no-top) TOP=0; shift ;;
+    -h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+# port_busy PORT: something listens on 127.0.0.1:PORT
+port_busy() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+if [ -z "$WALL_PORT" ]; then
+    WALL_PORT=8080
+    while port_busy "$WALL_PORT"; do WALL_PORT=$((WALL_PORT + 1)); done
+fi
+WALL_URL=http://127.0.0.1:$WALL_PORT/
+say "the monitoring wall will be at $WALL_URL (open it in a browser)"
 DIR=.run/demo
 LOGS=$DIR/logs
 PIDS=()
@@ -63,6 +76,11 @@ build/sinks/snapshot/chiso-snapshot "${COMMON[@]}" "${REDIS[@]}" >"$LOGS/snapsho
 PIDS+=($!)
 build/sinks/alerts/chiso-alerts "${COMMON[@]}" "${REDIS[@]}" >"$LOGS/alerts.log" 2>&1 &
 PIDS+=($!)
+# the wall's "today" follows the simulated clock (classify's event-time
+# watermark), so its counter ticks as the simulated days go by
+build/sinks/wall/chiso-wall "${COMMON[@]}" "${REDIS[@]}" --http.port "$WALL_PORT" \
+    --time.source event >"$LOGS/wall.log" 2>&1 &
+PIDS+=($!)
 sleep 2
 say "simulating $DAYS days from $START at $RATE events/s (seed $SEED)"
 build/producers/simulate/chiso-simulate "${COMMON[@]}" --seed "$SEED" --start "$START" --days "$DAYS" \
@@ -71,20 +89,24 @@ PIDS+=($!)
 
 cat >&2 <<EOT
 
+  Wall    $WALL_URL   <- open in a browser (live; /api/units, /metrics)
   Kafka   $CHISO_BROKERS      Redis   127.0.0.1:$CHISO_REDIS_PORT
   Metrics http://127.0.0.1:9101/metrics (classify), :9102 (snapshot), :9103 (alerts)
   Read the score snapshots yourself, in another terminal:
     kcat -b $CHISO_BROKERS -C -t scores -e -f '%k  %s\n'
   and the overdue alerts:
     kcat -b $CHISO_BROKERS -C -t alerts -e
-  Live view starts in 3 s; Ctrl-C stops everything.
+  Ctrl-C stops everything.
 
 EOT
 sleep 3
 if [ "$DURATION" -gt 0 ] || [ ! -t 1 ]; then
     [ "$DURATION" -gt 0 ] || DURATION=60
     sleep "$DURATION"
-    build/sinks/top/chiso-top "${COMMON[@]}" --once
-else
+    [ "$TOP" = 0 ] || build/sinks/top/chiso-top "${COMMON[@]}" --once
+elif [ "$TOP" = 1 ]; then
     build/sinks/top/chiso-top "${COMMON[@]}" || true
+else
+    say "the wall is live at $WALL_URL; Ctrl-C stops everything"
+    while sleep 3600; do :; done
 fi

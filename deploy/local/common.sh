@@ -41,6 +41,9 @@ chiso_pkg_present() {
     case "$1" in
     default-jre-headless) command -v java >/dev/null 2>&1 && return 0 ;;
     maven) command -v mvn >/dev/null 2>&1 && return 0 ;;
+    # NodeSource's nodejs brings npm and conflicts with Debian's npm package
+    nodejs) command -v node >/dev/null 2>&1 && return 0 ;;
+    npm) command -v npm >/dev/null 2>&1 && return 0 ;;
     esac
     dpkg-query -W -f='${Status}' "$1" 2>/dev/null | grep -q 'install ok installed'
 }

@@ -18,6 +18,9 @@ PACKAGES=(
     redis-server redis-tools kcat default-jre-headless maven curl
     # test scripts
     python3 python3-jsonschema
+    # the wall's browser test: Debian's Chromium driven by playwright-core
+    # (npm registry); npm comes with nodejs from NodeSource, or Debian's npm
+    chromium nodejs npm
 )
 
 usage() {

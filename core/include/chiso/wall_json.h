@@ -1,0 +1,57 @@
+/*
+ * wall_json.h - what the monitoring wall reads from the topics and the
+ * JSON it serves, without any I/O.
+ *
+ * A score snapshot (`scores`, CONTRACT.md, docs/snapshot.md) becomes a
+ * ranking row: the few figures the wall's table shows, copied as they are
+ * (never recomputed, so the page shows the topic's numbers). An alert
+ * (`alerts`, docs/operations.md) is checked and kept as it came, with the
+ * unit's name added when served. Both come from outside the process, so
+ * every member is checked for its type and a record that does not fit is
+ * refused with a reason.
+ */
+#ifndef CHISO_WALL_JSON_H
+#define CHISO_WALL_JSON_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include <cjson/cJSON.h>
+
+#include "chiso/vntime.h"
+
+#define CHISO_WALL_UNIT_MAX 64 /* a unit code, NUL included */
+
+/* What the wall keeps of one snapshot (filled by chiso_wall_snap_parse). */
+typedef struct chiso_wall_snap {
+    char unit[CHISO_WALL_UNIT_MAX];
+    char period[CHISO_PERIOD_STRLEN]; /* a month, quarter or year key */
+    bool province;                    /* kind "province" */
+    char *name;                       /* unit_name (malloc'd) */
+    cJSON *row;                       /* the ranking row (below) */
+} chiso_wall_snap;
+
+/* Parse one snapshot. The ranking row holds, copied from the snapshot:
+ * unit, unit_name, kind, period, as_of, total, rank, rank_of (null when
+ * absent), received, resolved, open, open_overdue (from counts), and
+ * fp_rate, fp_target, fp_gap (from full_process), on_time_rate (from
+ * on_time). Required: unit, period (month, quarter or year), unit_name,
+ * kind as strings and counts as an object; any other member of the row is
+ * null when absent or of the wrong type. Returns 0 and fills out (free with
+ * chiso_wall_snap_clear), or CHISO_EINVAL with a reason in errstr. */
+int chiso_wall_snap_parse(const char *json, size_t len, chiso_wall_snap *out, char *errstr,
+                          size_t errstr_size);
+void chiso_wall_snap_clear(chiso_wall_snap *s);
+
+/* Parse one alert: an object with string `unit`, `dossier_id` and `kind`
+ * ("overdue" or "due_soon"). Returns the record (caller frees with
+ * cJSON_Delete) and copies its unit into unit_out, or NULL with errstr. */
+cJSON *chiso_wall_alert_parse(const char *json, size_t len, char unit_out[CHISO_WALL_UNIT_MAX],
+                              char *errstr, size_t errstr_size);
+
+/* Order of periods in the wall's selector: months, then quarters, then
+ * years, each newest first. A qsort comparator over `const char *`
+ * elements (period keys); keys that do not parse sort last, by text. */
+int chiso_wall_period_cmp(const void *a, const void *b);
+
+#endif

@@ -1,0 +1,587 @@
+/*
+ * wall.js - the monitoring wall's page: plain JavaScript, no framework, no
+ * request to anywhere but this server (the CSP forbids it anyway).
+ *
+ * Data flow: one EventSource on /events?period=P. Its `hello` (sent on
+ * every connection, so after a server restart too) triggers a refetch of
+ * the whole view from the JSON API; then `scores`, `alerts`, `today` and
+ * `periods` events patch it. Every row and snapshot carries the server's
+ * sequence number (`seq`, header X-Chiso-Seq), so an older API answer never
+ * overwrites a newer pushed row. A stream that fails for good (a non-200
+ * answer) or stays silent past the server's pings is reopened with backoff.
+ *
+ * Every figure is shown as the snapshot has it, in Vietnamese format
+ * (core/src/vnfmt.c): '.' groups thousands, ',' is the decimal mark.
+ * Elements carry stable ids and data attributes for tests (docs/wall.md).
+ */
+'use strict';
+
+(function () {
+  const $ = (id) => document.getElementById(id);
+
+  /* ---- Vietnamese number formats ---- */
+
+  function fmtInt(v) {
+    if (typeof v !== 'number' || !isFinite(v)) return '—';
+    const neg = v < 0;
+    const digits = String(Math.round(Math.abs(v)));
+    let out = '';
+    for (let i = 0; i < digits.length; i++) {
+      if (i > 0 && (digits.length - i) % 3 === 0) out += '.';
+      out += digits[i];
+    }
+    return (neg ? '-' : '') + out;
+  }
+
+  /* `decimals` digits, half away from zero, as chiso_vnfmt_dec. */
+  function fmtDec(v, decimals) {
+    if (typeof v !== 'number' || !isFinite(v)) return '—';
+    const scale = Math.pow(10, decimals);
+    const r = Math.round(Math.abs(v) * scale);
+    const whole = Math.floor(r / scale);
+    const frac = r - whole * scale;
+    let s = fmtInt(whole);
+    if (decimals > 0) s += ',' + String(frac).padStart(decimals, '0');
+    return (v < 0 && r > 0 ? '-' : '') + s;
+  }
+
+  function fmtPct(rate, decimals) {
+    if (typeof rate !== 'number' || !isFinite(rate)) return '—';
+    return fmtDec(rate * 100, decimals === undefined ? 1 : decimals) + '%';
+  }
+
+  /* green at or above the target, amber within 5 points, red below */
+  function rateClass(rate, target) {
+    if (typeof rate !== 'number' || typeof target !== 'number') return 'none';
+    if (rate >= target) return 'good';
+    if (rate >= target - 0.05) return 'near';
+    return 'bad';
+  }
+
+  const ROMAN = ['I', 'II', 'III', 'IV'];
+
+  function periodLabel(p) {
+    let m = /^(\d{4})-(\d{2})$/.exec(p);
+    if (m) return 'Tháng ' + Number(m[2]) + '/' + m[1];
+    m = /^(\d{4})-Q([1-4])$/.exec(p);
+    if (m) return 'Quý ' + ROMAN[Number(m[2]) - 1] + '/' + m[1];
+    if (/^\d{4}$/.test(p)) return 'Năm ' + p;
+    return p || '—';
+  }
+
+  function periodKind(p) {
+    if (/^\d{4}-\d{2}$/.test(p)) return 'month';
+    if (/^\d{4}-Q[1-4]$/.test(p)) return 'quarter';
+    return 'year';
+  }
+
+  function dayLabel(d) {
+    const m = /^(\d{4})-(\d{2})-(\d{2})$/.exec(d || '');
+    return m ? m[3] + '/' + m[2] + '/' + m[1] : '—';
+  }
+
+  function timeLabel(rfc3339) {
+    const m = /T(\d{2}:\d{2}:\d{2})/.exec(rfc3339 || '');
+    return m ? m[1] + ' ' + dayLabel(rfc3339.slice(0, 10)) : '—';
+  }
+
+  const KIND = { province: 'Tỉnh', department: 'Sở, ban, ngành', commune: 'Xã, phường' };
+
+  /* ---- state ---- */
+
+  const state = {
+    period: null, // the period shown
+    auto: true, // follow the server's default period until one is chosen
+    rows: new Map(), // unit -> ranking row
+    province: null,
+    provinceSeq: 0,
+    sort: { key: 'rank', dir: 1 },
+    selected: null, // unit code of the drill-down
+    selectedSeq: 0,
+    alerts: [],
+    alertKeys: new Set(),
+    today: null,
+    periods: [],
+    changed: new Set(), // units to flash at the next render
+  };
+  const ALERTS_SHOWN = 50;
+
+  /* ---- fetching ---- */
+
+  async function getJSON(path) {
+    const r = await fetch(path, { cache: 'no-store' });
+    if (r.status === 404) return { body: null, seq: 0 };
+    if (!r.ok) throw new Error(path + ': HTTP ' + r.status);
+    return { body: await r.json(), seq: Number(r.headers.get('X-Chiso-Seq') || 0) };
+  }
+
+  const q = (p) => '?period=' + encodeURIComponent(p);
+
+  let fetchToken = 0;
+
+  async function refetchAll() {
+    const token = ++fetchToken;
+    const period = state.period;
+    try {
+      const [periods, province, units, alerts, today] = await Promise.all([
+        getJSON('/api/periods'),
+        getJSON('/api/province' + q(period)),
+        getJSON('/api/units' + q(period)),
+        getJSON('/api/alerts'),
+        getJSON('/api/today'),
+      ]);
+      if (token !== fetchToken || period !== state.period) return; // a newer view asked
+      if (periods.body) applyPeriods(periods.body);
+      if (province.seq >= state.provinceSeq || !province.body) {
+        state.province = province.body;
+        state.provinceSeq = province.seq;
+      }
+      const fresh = new Map();
+      for (const r of units.body ? units.body.units : []) {
+        const cur = state.rows.get(r.unit);
+        fresh.set(r.unit, cur && cur.seq > r.seq ? cur : r);
+      }
+      state.rows = fresh;
+      state.alerts = [];
+      state.alertKeys.clear();
+      addAlerts(alerts.body ? alerts.body.alerts : []);
+      if (today.body) state.today = today.body;
+      render();
+      if (state.selected) loadUnit(state.selected);
+    } catch (e) {
+      console.warn('wall: refetch failed', e);
+      setTimeout(() => { if (token === fetchToken) refetchAll(); }, 3000);
+    }
+  }
+
+  async function loadUnit(unit) {
+    const period = state.period;
+    try {
+      const r = await getJSON('/api/units/' + encodeURIComponent(unit) + q(period));
+      if (state.selected !== unit || state.period !== period) return;
+      if (r.body && r.seq < state.selectedSeq) return;
+      state.selectedSeq = r.seq;
+      renderUnit(r.body);
+    } catch (e) {
+      console.warn('wall: unit fetch failed', e);
+    }
+  }
+
+  /* ---- live updates ---- */
+
+  let es = null;
+  let lastMessage = 0;
+  let retryMs = 1000;
+  let retryTimer = null;
+
+  function setConn(s) {
+    const el = $('conn');
+    el.dataset.state = s;
+    $('conn-text').textContent =
+      s === 'live' ? 'Đang cập nhật trực tiếp' : s === 'down' ? 'Mất kết nối, đang thử lại…' : 'Đang kết nối…';
+  }
+
+  function on(event, fn) {
+    es.addEventListener(event, (e) => {
+      lastMessage = Date.now();
+      let data;
+      try {
+        data = JSON.parse(e.data);
+      } catch (err) {
+        console.warn('wall: bad event', event, err);
+        return;
+      }
+      fn(data);
+    });
+  }
+
+  function connect() {
+    if (es) es.close();
+    clearTimeout(retryTimer);
+    setConn('connecting');
+    es = new EventSource('/events' + (state.period ? q(state.period) : ''));
+    lastMessage = Date.now();
+    on('hello', (h) => {
+      const el = $('conn');
+      el.dataset.boot = h.boot;
+      el.dataset.connects = String(Number(el.dataset.connects) + 1);
+      if (!state.period) state.period = h.period;
+      retryMs = 1000;
+      setConn('live');
+      refetchAll();
+    });
+    on('scores', (ev) => {
+      if (ev.period !== state.period) return;
+      for (const r of ev.rows) {
+        if (r.removed) {
+          state.rows.delete(r.unit);
+          if (state.province && state.province.unit === r.unit) state.province = null;
+          continue;
+        }
+        const cur = state.rows.get(r.unit);
+        if (!cur || r.seq >= cur.seq) {
+          state.rows.set(r.unit, r);
+          state.changed.add(r.unit);
+        }
+        if (r.unit === state.selected && r.seq > state.selectedSeq) loadUnit(r.unit);
+      }
+      if (ev.province && ev.province_seq >= state.provinceSeq) {
+        state.province = ev.province;
+        state.provinceSeq = ev.province_seq;
+        if (ev.province.unit === state.selected) loadUnit(state.selected);
+      }
+      render();
+    });
+    on('alerts', (ev) => {
+      addAlerts(ev.alerts);
+      renderAlerts();
+    });
+    on('today', (t) => {
+      state.today = t;
+      renderToday();
+    });
+    on('periods', (p) => {
+      applyPeriods(p);
+      if (state.auto && p.default && p.default !== state.period) {
+        switchPeriod(p.default, true);
+        return;
+      }
+      renderPeriods();
+    });
+    on('ping', () => {});
+    es.onerror = () => {
+      setConn('down');
+      // the browser retries a dropped stream by itself; one it gave up
+      // on (a non-200 answer) is reopened here, with backoff
+      if (es.readyState === EventSource.CLOSED) {
+        retryTimer = setTimeout(connect, retryMs);
+        retryMs = Math.min(retryMs * 2, 15000);
+      }
+    };
+  }
+
+  // a stream silent for longer than the server's pings is dead
+  setInterval(() => {
+    if (es && Date.now() - lastMessage > 45000) connect();
+  }, 5000);
+
+  function switchPeriod(p, auto) {
+    state.auto = auto;
+    state.period = p;
+    state.rows = new Map();
+    state.province = null;
+    state.provinceSeq = 0;
+    state.selectedSeq = 0;
+    render();
+    connect(); // its hello refetches the new period
+  }
+
+  /* ---- applying data ---- */
+
+  function applyPeriods(p) {
+    state.periods = p.periods || [];
+    if (!state.period && p.default) state.period = p.default;
+  }
+
+  function alertKey(a) {
+    return a.unit + '|' + a.dossier_id + '|' + a.kind;
+  }
+
+  /* alerts arrive newest first */
+  function addAlerts(list) {
+    const fresh = [];
+    for (const a of list) {
+      const k = alertKey(a);
+      if (state.alertKeys.has(k)) continue;
+      state.alertKeys.add(k);
+      fresh.push(a);
+    }
+    state.alerts = fresh.concat(state.alerts).slice(0, ALERTS_SHOWN);
+    state.alertKeys = new Set(state.alerts.map(alertKey));
+  }
+
+  /* ---- rendering ---- */
+
+  function el(tag, cls, text) {
+    const e = document.createElement(tag);
+    if (cls) e.className = cls;
+    if (text !== undefined) e.textContent = text;
+    return e;
+  }
+
+  function render() {
+    renderPeriods();
+    renderProvince();
+    renderRanking();
+    renderAlerts();
+    renderToday();
+  }
+
+  function renderPeriods() {
+    const sel = $('period-select');
+    const groups = {};
+    for (const g of sel.querySelectorAll('optgroup')) {
+      groups[g.dataset.kind] = g;
+      g.replaceChildren();
+    }
+    const list = state.periods.slice();
+    if (state.period && !list.includes(state.period)) list.push(state.period);
+    for (const p of list) {
+      const o = el('option', null, periodLabel(p));
+      o.value = p;
+      groups[periodKind(p)].appendChild(o);
+    }
+    if (state.period) sel.value = state.period;
+    $('period-label').textContent = periodLabel(state.period);
+  }
+
+  function renderGroups(ol, groups) {
+    ol.replaceChildren();
+    for (const g of groups || []) {
+      const li = el('li');
+      li.dataset.group = String(g.id);
+      li.appendChild(el('span', 'gname', g.name));
+      const pts = el('span', 'gpoints', fmtDec(g.points, 2));
+      pts.appendChild(el('span', 'gmax', ' / ' + fmtInt(g.max)));
+      li.appendChild(pts);
+      const bar = el('div', 'bar');
+      const fill = el('span');
+      fill.style.width = (g.max > 0 ? Math.max(0, Math.min(100, (100 * g.points) / g.max)) : 0) + '%';
+      bar.appendChild(fill);
+      li.appendChild(bar);
+      ol.appendChild(li);
+    }
+  }
+
+  function setFigure(id, text, value, cls) {
+    const e = $(id);
+    e.textContent = text;
+    e.dataset.value = value === null || value === undefined ? '' : String(value);
+    e.className = 'value' + (cls ? ' ' + cls : '');
+  }
+
+  function renderProvince() {
+    const p = state.province;
+    const total = $('province-total');
+    total.textContent = p && typeof p.total === 'number' ? fmtDec(p.total, 2) : '—';
+    total.dataset.value = p && typeof p.total === 'number' ? String(p.total) : '';
+    $('province-name').textContent = p ? p.unit_name : '—';
+    $('province-rank').textContent = p && p.rank ? fmtInt(p.rank) + '/' + fmtInt(p.rank_of) : '—';
+    $('province-rank-box').hidden = !(p && p.rank);
+    renderGroups($('province-groups'), p ? p.groups6 : []);
+    const c = (p && p.counts) || {};
+    const fp = (p && p.full_process) || {};
+    setFigure('province-received', fmtInt(c.received), c.received);
+    setFigure('province-fp', fmtPct(fp.rate), fp.rate, rateClass(fp.rate, fp.target));
+    $('province-fp-target').textContent = typeof fp.target === 'number' ? 'mục tiêu ' + fmtPct(fp.target, 0) : '';
+    const ot = p && p.on_time ? p.on_time.rate : null;
+    setFigure('province-ontime', fmtPct(ot), ot);
+    setFigure('province-overdue', fmtInt(c.open_overdue), c.open_overdue, c.open_overdue > 0 ? 'bad' : '');
+    $('as-of').textContent = p ? timeLabel(p.as_of) : '—';
+  }
+
+  const SORTS = {
+    rank: { get: (r) => r.rank, dir: 1 },
+    name: { get: (r) => r.unit_name, dir: 1 },
+    total: { get: (r) => r.total, dir: -1 },
+    fp: { get: (r) => r.fp_rate, dir: -1 },
+    ontime: { get: (r) => r.on_time_rate, dir: -1 },
+    overdue: { get: (r) => r.open_overdue, dir: -1 },
+    received: { get: (r) => r.received, dir: -1 },
+  };
+  const collator = new Intl.Collator('vi');
+
+  function compareRows(a, b) {
+    const s = SORTS[state.sort.key];
+    const x = s.get(a);
+    const y = s.get(b);
+    const xn = x === null || x === undefined;
+    const yn = y === null || y === undefined;
+    let d = 0;
+    if (xn || yn) {
+      d = xn && yn ? 0 : xn ? 1 : -1; // no value: always last
+    } else {
+      d = (typeof x === 'string' ? collator.compare(x, y) : x - y) * state.sort.dir;
+    }
+    if (d === 0) d = (a.rank || 1e9) - (b.rank || 1e9) || collator.compare(a.unit_name, b.unit_name);
+    return d;
+  }
+
+  function cell(tr, col, text, cls, value) {
+    const td = el('td', cls, text);
+    td.dataset.col = col;
+    if (value !== undefined) td.dataset.value = value === null ? '' : String(value);
+    tr.appendChild(td);
+    return td;
+  }
+
+  function renderRanking() {
+    const body = $('ranking-body');
+    const rows = Array.from(state.rows.values()).sort(compareRows);
+    const frag = document.createDocumentFragment();
+    for (const r of rows) {
+      const tr = el('tr');
+      tr.dataset.unit = r.unit;
+      tr.dataset.seq = String(r.seq);
+      if (r.unit === state.selected) tr.classList.add('selected');
+      if (state.changed.has(r.unit)) tr.classList.add('changed');
+      cell(tr, 'rank', r.rank ? fmtInt(r.rank) : '—', 'num', r.rank);
+      cell(tr, 'name', r.unit_name, 'name');
+      cell(tr, 'total', fmtDec(r.total, 2), 'num total', r.total);
+      const fp = cell(tr, 'fp', '', 'num fp', r.fp_rate);
+      fp.dataset.target = typeof r.fp_target === 'number' ? String(r.fp_target) : '';
+      const rate = el('span', 'rate ' + rateClass(r.fp_rate, r.fp_target), fmtPct(r.fp_rate));
+      fp.dataset.status = rateClass(r.fp_rate, r.fp_target);
+      fp.appendChild(rate);
+      fp.appendChild(el('span', 'target', '/ ' + fmtPct(r.fp_target, 0)));
+      cell(tr, 'ontime', fmtPct(r.on_time_rate), 'num', r.on_time_rate);
+      cell(tr, 'overdue', fmtInt(r.open_overdue), 'num' + (r.open_overdue > 0 ? ' bad' : ''), r.open_overdue);
+      cell(tr, 'received', fmtInt(r.received), 'num', r.received);
+      frag.appendChild(tr);
+    }
+    body.replaceChildren(frag);
+    state.changed.clear();
+    $('units-count').textContent = fmtInt(rows.length);
+    $('ranking-empty').hidden = rows.length > 0;
+    for (const th of document.querySelectorAll('#ranking th')) {
+      if (th.dataset.sort === state.sort.key)
+        th.setAttribute('aria-sort', state.sort.dir > 0 ? 'ascending' : 'descending');
+      else th.removeAttribute('aria-sort');
+    }
+  }
+
+  function unitName(code) {
+    const r = state.rows.get(code);
+    return r ? r.unit_name : code;
+  }
+
+  function renderAlerts() {
+    const ul = $('alerts');
+    const frag = document.createDocumentFragment();
+    for (const a of state.alerts) {
+      const li = el('li');
+      li.dataset.dossier = a.dossier_id;
+      li.dataset.kind = a.kind;
+      li.dataset.unit = a.unit;
+      li.appendChild(el('span', 'badge', a.kind === 'overdue' ? 'Quá hạn' : 'Sắp đến hạn'));
+      li.appendChild(el('span', 'aunit', a.unit_name || unitName(a.unit)));
+      li.appendChild(el('span', 'ameta', 'Hồ sơ ' + a.dossier_id + ' · hạn ' + dayLabel(a.due_day)));
+      frag.appendChild(li);
+    }
+    ul.replaceChildren(frag);
+    $('alerts-count').textContent = fmtInt(state.alerts.length);
+    $('alerts-empty').hidden = state.alerts.length > 0;
+  }
+
+  function renderToday() {
+    const t = state.today;
+    const count = $('today-count');
+    const value = t && typeof t.received === 'number' ? String(t.received) : '';
+    if (count.dataset.value !== value) {
+      count.textContent = value ? fmtInt(t.received) : '—';
+      if (count.dataset.value !== '') {
+        count.classList.remove('tick');
+        void count.offsetWidth; // restart the animation
+        count.classList.add('tick');
+      }
+      count.dataset.value = value;
+    }
+    $('today').dataset.day = t && t.day ? t.day : '';
+    $('today-day').textContent = t && t.day ? 'ngày ' + dayLabel(t.day) : 'hôm nay';
+  }
+
+  function renderUnit(s) {
+    const box = $('unit');
+    if (!s) {
+      $('unit-name').textContent = unitName(state.selected);
+      $('unit-period').textContent = periodLabel(state.period);
+      $('unit-kind').textContent = '';
+      $('unit-total').textContent = '—';
+      $('unit-rank').textContent = '—';
+      $('unit-fp').textContent = '—';
+      $('unit-fp-target').textContent = '';
+      $('unit-gap').textContent = 'Chưa có số liệu của đơn vị trong kỳ này.';
+      $('unit-gap').dataset.value = '';
+      renderGroups($('unit-groups'), []);
+      $('unit-indicators').tBodies[0].replaceChildren();
+      box.hidden = false;
+      return;
+    }
+    box.dataset.unit = s.unit;
+    $('unit-name').textContent = s.unit_name;
+    $('unit-kind').textContent = KIND[s.kind] || s.kind;
+    $('unit-period').textContent = periodLabel(s.period);
+    const total = $('unit-total');
+    total.textContent = fmtDec(s.total, 2);
+    total.dataset.value = typeof s.total === 'number' ? String(s.total) : '';
+    $('unit-rank').textContent = s.rank ? fmtInt(s.rank) + '/' + fmtInt(s.rank_of) : '—';
+    const fp = s.full_process || {};
+    const fpEl = $('unit-fp');
+    fpEl.textContent = fmtPct(fp.rate);
+    fpEl.className = rateClass(fp.rate, fp.target);
+    fpEl.dataset.value = typeof fp.rate === 'number' ? String(fp.rate) : '';
+    $('unit-fp-target').textContent = typeof fp.target === 'number' ? 'mục tiêu ' + fmtPct(fp.target, 0) : '';
+    const gap = $('unit-gap');
+    gap.dataset.value = typeof fp.gap === 'number' ? String(fp.gap) : '';
+    if (typeof fp.rate !== 'number') gap.textContent = 'Chưa có hồ sơ giải quyết trong kỳ.';
+    else if (fp.gap > 0)
+      gap.textContent = 'Cần thêm ' + fmtInt(fp.gap) + ' hồ sơ toàn trình để đạt mục tiêu.';
+    else gap.textContent = 'Đã đạt mục tiêu toàn trình.';
+    renderGroups($('unit-groups'), s.groups6);
+    const tbody = $('unit-indicators').tBodies[0];
+    const frag = document.createDocumentFragment();
+    for (const ind of s.indicators || []) {
+      const tr = el('tr');
+      tr.dataset.indicator = String(ind.id);
+      cell(tr, 'id', String(ind.id), 'num');
+      cell(tr, 'name', ind.name, 'iname');
+      cell(tr, 'rate', fmtPct(ind.rate), 'num', ind.rate);
+      cell(tr, 'points', fmtDec(ind.points, 2), 'num', ind.points);
+      cell(tr, 'max', fmtInt(ind.max), 'num', ind.max);
+      cell(tr, 'lost', fmtDec(ind.lost, 2), 'num lost' + (ind.lost > 0 ? ' some' : ''), ind.lost);
+      frag.appendChild(tr);
+    }
+    tbody.replaceChildren(frag);
+    box.hidden = false;
+  }
+
+  function openUnit(unit) {
+    state.selected = unit;
+    state.selectedSeq = 0;
+    for (const tr of $('ranking-body').children) tr.classList.toggle('selected', tr.dataset.unit === unit);
+    loadUnit(unit);
+  }
+
+  function closeUnit() {
+    state.selected = null;
+    $('unit').hidden = true;
+    delete $('unit').dataset.unit;
+    for (const tr of $('ranking-body').children) tr.classList.remove('selected');
+  }
+
+  /* ---- wiring ---- */
+
+  function init() {
+    for (const th of document.querySelectorAll('#ranking th')) {
+      th.addEventListener('click', () => {
+        const key = th.dataset.sort;
+        if (state.sort.key === key) state.sort.dir = -state.sort.dir;
+        else state.sort = { key, dir: SORTS[key].dir };
+        renderRanking();
+      });
+    }
+    $('ranking-body').addEventListener('click', (e) => {
+      const tr = e.target.closest('tr[data-unit]');
+      if (tr) openUnit(tr.dataset.unit);
+    });
+    $('unit-close').addEventListener('click', closeUnit);
+    document.addEventListener('keydown', (e) => {
+      if (e.key === 'Escape') closeUnit();
+    });
+    $('period-select').addEventListener('change', (e) => switchPeriod(e.target.value, false));
+    render();
+    connect();
+  }
+
+  init();
+})();

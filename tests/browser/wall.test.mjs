@@ -1,0 +1,484 @@
+/*
+ * wall.test.mjs - the monitoring wall (chiso-wall) in a real browser:
+ * playwright-core drives Debian's Chromium against a running wall.
+ *
+ * Run by tests/e2e/test_wall.sh, which starts the pipeline and the wall
+ * and passes:
+ *   WALL_URL              the wall, e.g. http://127.0.0.1:8080
+ *   WALL_HOOK             a bash script for what only the shell does:
+ *                         `scores` / `alerts` print the topics (kcat),
+ *                         `today` prints Redis's count, `more DAY` streams
+ *                         one more simulated day and waits for its
+ *                         snapshots, `restart` restarts the wall
+ *   WALL_SCREENSHOT_DIR   where wall.png and wall-unit.png go
+ *   CHROMIUM              the browser (default /usr/bin/chromium)
+ *   WALL_PROFILE_DIR      a fresh Chromium profile directory
+ *
+ * What it asserts, phase by phase (every expected number comes from the
+ * `scores` topic read with kcat, never from the wall's API):
+ *   1. the page lists every unit of the default period with the topic's
+ *      rank, name, total, full-process rate (and its colour against the
+ *      target), on-time rate, open overdue and received, in Vietnamese
+ *      format; the province's total, six groups and figures likewise;
+ *      today's count equals Redis's; sorting by a header works
+ *   2. a new day of events updates the page without a reload (a marker set
+ *      on window survives; some unit's received count grows; today's
+ *      counter moves to the new day)
+ *   3. the quarter selector shows 2025-Q2's snapshots, which differ from
+ *      July's; back to July
+ *   4. the wall is restarted: the page reconnects by itself (new server
+ *      boot id, status live), then shows another new day's figures
+ *   5. the drill-down of the busiest unit shows its 21 indicators (rate,
+ *      points, lost) and its full-process gap as the topic has them
+ *   6. the alert feed is not empty and holds only alerts of the topic
+ *   7. screenshots; no JavaScript error happened on the page
+ * It prints "[wall.test] PASS" and exits 0, or names the first difference
+ * and exits 1.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+
+import { chromium } from 'playwright-core';
+
+function log(...args) {
+  console.log('[wall.test]', ...args);
+}
+
+class Failure extends Error {}
+
+function check(cond, message) {
+  if (!cond) throw new Failure(message);
+}
+
+function env(name) {
+  const v = process.env[name];
+  if (!v) throw new Failure(`${name} is not set (run through tests/e2e/test_wall.sh)`);
+  return v;
+}
+
+const WALL_URL = env('WALL_URL');
+const HOOK = env('WALL_HOOK');
+const SHOTS = env('WALL_SCREENSHOT_DIR');
+const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
+const PROFILE = process.env.WALL_PROFILE_DIR || fs.mkdtempSync('/tmp/wall-chromium-');
+const MONTH = '2025-07';
+const QUARTER = '2025-Q2';
+
+/* ---- the shell's hook ---- */
+
+function hook(...args) {
+  return new Promise((resolve, reject) => {
+    execFile('bash', [HOOK, ...args], { maxBuffer: 512 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Failure(`hook ${args.join(' ')} failed: ${stderr || err.message}`));
+      else resolve(stdout);
+    });
+  });
+}
+
+/* The latest snapshot of every key of `scores` (the compacted view). */
+async function readScores() {
+  const latest = new Map();
+  for (const line of (await hook('scores')).split('\n')) {
+    if (!line) continue;
+    const tab = line.indexOf('\t');
+    const key = line.slice(0, tab);
+    const payload = line.slice(tab + 1);
+    if (payload === '') latest.delete(key);
+    else latest.set(key, JSON.parse(payload));
+  }
+  return latest;
+}
+
+/* The province and unit snapshots of one period. */
+function periodView(scores, period) {
+  const v = { province: null, units: new Map() };
+  for (const s of scores.values()) {
+    if (s.period !== period) continue;
+    if (s.kind === 'province') v.province = s;
+    else v.units.set(s.unit, s);
+  }
+  return v;
+}
+
+/* ---- Vietnamese formats, the oracle: Intl's vi-VN, not the page's code ---- */
+
+const viInt = new Intl.NumberFormat('vi-VN', { maximumFractionDigits: 0 });
+const viDec2 = new Intl.NumberFormat('vi-VN', { minimumFractionDigits: 2, maximumFractionDigits: 2 });
+const fmtInt = (v) => viInt.format(v);
+const fmt2 = (v) => viDec2.format(v);
+
+/* "1.234,5%" -> 1234.5; NaN when not in Vietnamese format */
+function parseVi(text) {
+  const t = text.replace(/%$/, '');
+  if (!/^-?\d{1,3}(\.\d{3})*(,\d+)?$/.test(t)) return NaN;
+  return Number(t.replace(/\./g, '').replace(',', '.'));
+}
+
+/* A rate shown with one decimal: within half a unit of the last digit. */
+function rateProblem(text, rate, what) {
+  if (rate === null || rate === undefined) return text === '—' ? null : `${what}: no data must show '—', shows '${text}'`;
+  const shown = parseVi(text);
+  if (!/^[\d.]+,\d%$/.test(text) || !Number.isFinite(shown)) return `${what}: '${text}' is not a percentage like 89,6%`;
+  if (Math.abs(shown - rate * 100) > 0.05 + 1e-9) return `${what}: shows ${text}, the topic has ${rate}`;
+  return null;
+}
+
+/* green at or above the target, amber within 5 points, red below */
+function colour(rate, target) {
+  if (typeof rate !== 'number' || typeof target !== 'number') return 'none';
+  if (rate >= target) return 'good';
+  if (rate >= target - 0.05) return 'near';
+  return 'bad';
+}
+
+const numAttr = (v) => (v === null || v === undefined ? '' : String(v));
+
+/* ---- the page ---- */
+
+function pageState(page) {
+  return page.evaluate(() => {
+    const $ = (id) => document.getElementById(id);
+    const rows = [...document.querySelectorAll('#ranking-body tr[data-unit]')].map((tr) => {
+      const c = (col) => tr.querySelector(`td[data-col="${col}"]`);
+      return {
+        unit: tr.dataset.unit,
+        rank: c('rank').textContent,
+        rankValue: c('rank').dataset.value,
+        name: c('name').textContent,
+        total: c('total').textContent,
+        totalValue: c('total').dataset.value,
+        fp: c('fp').querySelector('.rate').textContent,
+        fpValue: c('fp').dataset.value,
+        fpTarget: c('fp').dataset.target,
+        fpStatus: c('fp').dataset.status,
+        fpClass: c('fp').querySelector('.rate').className,
+        ontime: c('ontime').textContent,
+        ontimeValue: c('ontime').dataset.value,
+        overdue: c('overdue').textContent,
+        overdueValue: c('overdue').dataset.value,
+        received: c('received').textContent,
+        receivedValue: c('received').dataset.value,
+      };
+    });
+    const groups = [...document.querySelectorAll('#province-groups li')].map((li) => ({
+      id: li.dataset.group,
+      name: li.querySelector('.gname').textContent,
+      points: li.querySelector('.gpoints').firstChild.textContent,
+    }));
+    return {
+      period: $('period-select').value,
+      periodLabel: $('period-label').textContent,
+      provinceName: $('province-name').textContent,
+      total: $('province-total').textContent,
+      totalValue: $('province-total').dataset.value,
+      received: $('province-received').textContent,
+      fp: $('province-fp').textContent,
+      ontime: $('province-ontime').textContent,
+      overdue: $('province-overdue').textContent,
+      groups,
+      rows,
+      marker: window.__wallMarker === undefined ? null : window.__wallMarker,
+      conn: { ...$('conn').dataset },
+      today: { value: $('today-count').dataset.value, text: $('today-count').textContent, day: $('today').dataset.day },
+    };
+  });
+}
+
+/* A list of differences and the function that adds one when got !== want. */
+function comparer() {
+  const out = [];
+  const eq = (got, want, what) => {
+    if (got !== want) out.push(`${what}: page '${got}', topic '${want}'`);
+  };
+  return { out, eq };
+}
+
+/* Every difference between the page and the topic's snapshots of `period`. */
+function differences(st, view, period) {
+  const { out, eq } = comparer();
+  eq(st.period, period, 'selected period');
+  check(view.province, `the topic has no province snapshot of ${period}`);
+  check(view.units.size > 0, `the topic has no unit snapshot of ${period}`);
+  const p = view.province;
+  eq(st.provinceName, p.unit_name, 'province name');
+  eq(st.totalValue, String(p.total), 'province total (value)');
+  eq(st.total, fmt2(p.total), 'province total');
+  eq(st.received, fmtInt(p.counts.received), 'province received');
+  eq(st.overdue, fmtInt(p.counts.open_overdue), 'province open overdue');
+  for (const pr of [rateProblem(st.fp, p.full_process.rate, 'province full-process rate'),
+    rateProblem(st.ontime, p.on_time.rate, 'province on-time rate')])
+    if (pr) out.push(pr);
+  eq(st.groups.length, 6, 'province groups shown');
+  p.groups6.forEach((g, i) => {
+    const shown = st.groups[i] || {};
+    eq(shown.id, String(g.id), `group ${i + 1} id`);
+    eq(shown.name, g.name, `group ${g.id} name`);
+    eq(shown.points, fmt2(g.points), `group ${g.id} points`);
+  });
+  eq(st.rows.length, view.units.size, 'units listed');
+  const seen = new Set();
+  for (const r of st.rows) {
+    const s = view.units.get(r.unit);
+    if (!s) {
+      out.push(`page row ${r.unit} is not in the topic's ${period}`);
+      continue;
+    }
+    seen.add(r.unit);
+    const u = `${r.unit} (${s.unit_name})`;
+    eq(r.name, s.unit_name, `${u} name`);
+    eq(r.rankValue, numAttr(s.rank), `${u} rank (value)`);
+    eq(r.rank, typeof s.rank === 'number' ? fmtInt(s.rank) : '—', `${u} rank`);
+    eq(r.totalValue, String(s.total), `${u} total (value)`);
+    eq(r.total, fmt2(s.total), `${u} total`);
+    eq(r.fpValue, numAttr(s.full_process.rate), `${u} full-process rate (value)`);
+    eq(r.fpTarget, String(s.full_process.target), `${u} full-process target`);
+    eq(r.fpStatus, colour(s.full_process.rate, s.full_process.target), `${u} full-process colour`);
+    if (!r.fpClass.split(' ').includes(r.fpStatus)) out.push(`${u}: rate not coloured ${r.fpStatus}`);
+    eq(r.ontimeValue, numAttr(s.on_time.rate), `${u} on-time rate (value)`);
+    eq(r.overdueValue, String(s.counts.open_overdue), `${u} open overdue (value)`);
+    eq(r.overdue, fmtInt(s.counts.open_overdue), `${u} open overdue`);
+    eq(r.receivedValue, String(s.counts.received), `${u} received (value)`);
+    eq(r.received, fmtInt(s.counts.received), `${u} received`);
+    for (const pr of [rateProblem(r.fp, s.full_process.rate, `${u} full-process rate`),
+      rateProblem(r.ontime, s.on_time.rate, `${u} on-time rate`)])
+      if (pr) out.push(pr);
+  }
+  for (const unit of view.units.keys()) if (!seen.has(unit)) out.push(`topic unit ${unit} missing on the page`);
+  return out;
+}
+
+/* Poll until fn() returns no problem; fail with the last ones. */
+async function until(what, fn, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let problems = ['(not checked yet)'];
+  for (;;) {
+    problems = await fn();
+    if (problems.length === 0) return;
+    if (Date.now() > deadline) break;
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  throw new Failure(`${what}: still different after ${timeoutMs / 1000} s:\n  ` +
+    problems.slice(0, 12).join('\n  ') + (problems.length > 12 ? `\n  ... ${problems.length - 12} more` : ''));
+}
+
+/* Wait until the page shows the topic's `period`; returns the last state
+ * and the topic's view. */
+async function matchTopic(page, period, what, timeoutMs = 60000) {
+  let st;
+  let view;
+  await until(what, async () => {
+    view = periodView(await readScores(), period);
+    st = await pageState(page);
+    return differences(st, view, period);
+  }, timeoutMs);
+  return { st, view };
+}
+
+async function checkToday(page, what) {
+  let want;
+  await until(what, async () => {
+    want = JSON.parse(await hook('today'));
+    const t = (await pageState(page)).today;
+    const out = [];
+    if (t.day !== want.day) out.push(`today's day: page '${t.day}', Redis '${want.day}'`);
+    if (t.value !== String(want.received)) out.push(`today's count: page '${t.value}', Redis ${want.received}`);
+    if (t.text !== fmtInt(want.received)) out.push(`today's count text: page '${t.text}', want '${fmtInt(want.received)}'`);
+    return out;
+  }, 30000);
+  return want;
+}
+
+/* ---- the phases ---- */
+
+async function run(page, pageErrors) {
+  /* 1. load: every number is the topic's */
+  await page.goto(WALL_URL + '/', { waitUntil: 'load' });
+  await page.waitForSelector('#conn[data-state="live"]', { timeout: 30000 });
+  let { st, view } = await matchTopic(page, MONTH, `page vs topic (${MONTH})`);
+  log(`1. ${st.rows.length} units of ${MONTH} as on the topic; province total ${st.total}, ` +
+      `received ${st.received}, full-process ${st.fp}`);
+  check(/Tháng 7\/2025/.test(st.periodLabel), `period label '${st.periodLabel}'`);
+  const options = await page.$$eval('#period-select optgroup', (gs) =>
+    gs.map((g) => ({ label: g.label, options: [...g.children].map((o) => [o.value, o.textContent]) })));
+  const labels = Object.fromEntries(options.flatMap((g) => g.options));
+  check(labels['2025-07'] === 'Tháng 7/2025' && labels['2025-Q3'] === 'Quý III/2025' &&
+        labels['2025-Q2'] === 'Quý II/2025' && labels['2025'] === 'Năm 2025',
+        `period options: ${JSON.stringify(options)}`);
+  check(options.map((g) => g.label).join() === 'Tháng,Quý,Năm', 'selector groups Tháng, Quý, Năm');
+  const today1 = await checkToday(page, 'today\'s counter vs Redis');
+  log(`   today ${today1.day}: ${fmtInt(today1.received)} received, as Redis counts`);
+
+  /* sorting by a header */
+  await page.click('th[data-sort="total"]');
+  let sorted = await page.$$eval('#ranking-body td[data-col="total"]', (tds) => tds.map((t) => Number(t.dataset.value)));
+  check(await page.getAttribute('th[data-sort="total"]', 'aria-sort') === 'descending', 'total sorts descending first');
+  check(sorted.every((v, i) => i === 0 || sorted[i - 1] >= v), 'rows by total, highest first');
+  await page.click('th[data-sort="total"]');
+  sorted = await page.$$eval('#ranking-body td[data-col="total"]', (tds) => tds.map((t) => Number(t.dataset.value)));
+  check(sorted.every((v, i) => i === 0 || sorted[i - 1] <= v), 'rows by total, lowest first after a second click');
+  await page.click('th[data-sort="received"]');
+  sorted = await page.$$eval('#ranking-body td[data-col="received"]', (tds) => tds.map((t) => Number(t.dataset.value)));
+  check(sorted.every((v, i) => i === 0 || sorted[i - 1] >= v), 'rows by received, most first');
+  await page.click('th[data-sort="rank"]');
+  const ranks = await page.$$eval('#ranking-body td[data-col="rank"]', (tds) => tds.map((t) => Number(t.dataset.value)));
+  check(ranks.every((v, i) => i === 0 || ranks[i - 1] <= v), 'back to rank order');
+  log('   sorting by Điểm, Tiếp nhận and Xếp hạng headers works');
+
+  /* 2. a new day: the page follows without a reload */
+  const marker = `m${Date.now()}`;
+  await page.evaluate((m) => { window.__wallMarker = m; }, marker);
+  const before = new Map(st.rows.map((r) => [r.unit, Number(r.receivedValue)]));
+  const provinceBefore = Number(st.received.replace(/\./g, ''));
+  log('2. streaming 2025-07-02 ...');
+  await hook('more', '2025-07-02');
+  ({ st, view } = await matchTopic(page, MONTH, 'page vs topic after a new day'));
+  check(st.marker === marker, 'the page was reloaded (marker lost)');
+  const grown = st.rows.filter((r) => Number(r.receivedValue) > (before.get(r.unit) || 0));
+  check(grown.length > 0, 'no unit received more dossiers after a new day');
+  const provinceAfter = Number(view.province.counts.received);
+  check(provinceAfter > provinceBefore, `province received ${provinceBefore} -> ${provinceAfter}`);
+  const today2 = await checkToday(page, 'today\'s counter after a new day');
+  check(today2.day === '2025-07-02' && today2.received > 0, `today is ${today2.day} with ${today2.received}`);
+  log(`   without reload: province received ${fmtInt(provinceBefore)} -> ${fmtInt(provinceAfter)}, ` +
+      `${grown.length} units grew; today ${today2.day}: ${fmtInt(today2.received)}`);
+
+  /* 3. the quarter selector */
+  await page.selectOption('#period-select', QUARTER);
+  let q;
+  ({ st: q, view } = await matchTopic(page, QUARTER, `page vs topic (${QUARTER})`));
+  check(/Quý II\/2025/.test(q.periodLabel), `period label '${q.periodLabel}'`);
+  check(q.marker === marker, 'choosing a period reloaded the page');
+  check(q.total !== st.total || q.received !== st.received,
+        `${QUARTER} shows July's numbers (${q.total}, ${q.received})`);
+  log(`3. ${QUARTER}: ${q.rows.length} units, province total ${q.total} (July ${st.total}), ` +
+      `received ${q.received} (July ${st.received})`);
+  await page.selectOption('#period-select', MONTH);
+  await matchTopic(page, MONTH, `page vs topic (back to ${MONTH})`);
+
+  /* 4. the wall restarts: the page reconnects by itself */
+  const conn0 = (await pageState(page)).conn;
+  log(`4. restarting chiso-wall (boot ${conn0.boot}, connection ${conn0.connects}) ...`);
+  await hook('restart');
+  await until('reconnection after the restart', async () => {
+    const c = (await pageState(page)).conn;
+    return c.boot && c.boot !== conn0.boot && c.state === 'live' ? [] : [`conn ${JSON.stringify(c)}`];
+  }, 60000);
+  const conn1 = (await pageState(page)).conn;
+  await hook('more', '2025-07-03');
+  ({ st, view } = await matchTopic(page, MONTH, 'page vs topic after the restart and a new day'));
+  check(st.marker === marker, 'the page was reloaded across the restart');
+  const today3 = await checkToday(page, 'today\'s counter after the restart');
+  check(today3.day === '2025-07-03', `today is ${today3.day}`);
+  log(`   reconnected by itself (boot ${conn1.boot}, connection ${conn1.connects}); ` +
+      `then 2025-07-03 arrived live: province received ${st.received}, today ${fmtInt(today3.received)}`);
+
+  /* 5. the drill-down of the busiest unit */
+  const busiest = [...view.units.values()].sort((a, b) => b.counts.received - a.counts.received)[0];
+  await page.click(`#ranking-body tr[data-unit="${busiest.unit}"]`);
+  await page.waitForSelector(`#unit[data-unit="${busiest.unit}"]:not([hidden])`, { timeout: 10000 });
+  await until(`drill-down of ${busiest.unit}`, async () => {
+    const s = periodView(await readScores(), MONTH).units.get(busiest.unit);
+    const d = await page.evaluate(() => ({
+      name: document.getElementById('unit-name').textContent,
+      total: document.getElementById('unit-total').textContent,
+      gap: document.getElementById('unit-gap').dataset.value,
+      gapText: document.getElementById('unit-gap').textContent,
+      fp: document.getElementById('unit-fp').textContent,
+      rows: [...document.querySelectorAll('#unit-indicators tbody tr')].map((tr) => {
+        const c = (col) => tr.querySelector(`td[data-col="${col}"]`);
+        return { id: tr.dataset.indicator, name: c('name').textContent, rate: c('rate').textContent,
+          points: c('points').textContent, pointsValue: c('points').dataset.value, max: c('max').textContent,
+          lost: c('lost').textContent };
+      }),
+    }));
+    const { out, eq } = comparer();
+    eq(d.name, s.unit_name, 'unit name');
+    eq(d.total, fmt2(s.total), 'unit total');
+    eq(d.gap, String(s.full_process.gap), 'full-process gap');
+    if (s.full_process.gap > 0 && !d.gapText.includes(`Cần thêm ${fmtInt(s.full_process.gap)} hồ sơ toàn trình`))
+      out.push(`gap sentence '${d.gapText}'`);
+    const fpp = rateProblem(d.fp, s.full_process.rate, 'unit full-process rate');
+    if (fpp) out.push(fpp);
+    eq(d.rows.length, 21, 'indicators shown');
+    s.indicators.forEach((ind, i) => {
+      const r = d.rows[i] || {};
+      eq(r.id, String(ind.id), `indicator ${i + 1} id`);
+      eq(r.name, ind.name, `indicator ${ind.id} name`);
+      eq(r.pointsValue, String(ind.points), `indicator ${ind.id} points (value)`);
+      eq(r.points, fmt2(ind.points), `indicator ${ind.id} points`);
+      eq(r.max, fmtInt(ind.max), `indicator ${ind.id} max`);
+      eq(r.lost, fmt2(ind.lost), `indicator ${ind.id} points lost`);
+      const rp = rateProblem(r.rate || '', ind.rate, `indicator ${ind.id} rate`);
+      if (rp) out.push(rp);
+    });
+    return out;
+  }, 30000);
+  const s = view.units.get(busiest.unit);
+  log(`5. drill-down ${busiest.unit} (${busiest.unit_name}): 21 indicators, total ${fmt2(s.total)}, ` +
+      `full-process gap ${s.full_process.gap}`);
+  await page.screenshot({ path: path.join(SHOTS, 'wall-unit.png') });
+  await page.click('#unit-close');
+  await page.waitForSelector('#unit[hidden]', { state: 'attached', timeout: 5000 });
+
+  /* 6. the alert feed */
+  const topicAlerts = (await hook('alerts')).split('\n').filter(Boolean).map((l) => JSON.parse(l));
+  check(topicAlerts.length > 0, 'the alerts topic is empty: nothing to show');
+  const known = new Set(topicAlerts.map((a) => `${a.unit}|${a.dossier_id}|${a.kind}`));
+  let feed;
+  await until('alert feed', async () => {
+    feed = await page.$$eval('#alerts li', (lis) => lis.map((li) => ({ unit: li.dataset.unit,
+      dossier: li.dataset.dossier, kind: li.dataset.kind, badge: li.querySelector('.badge').textContent,
+      text: li.textContent })));
+    const out = [];
+    if (feed.length !== Math.min(50, known.size)) out.push(`feed has ${feed.length} alerts, topic ${known.size}`);
+    for (const f of feed) {
+      if (!known.has(`${f.unit}|${f.dossier}|${f.kind}`)) out.push(`feed alert ${f.dossier} not in the topic`);
+      const badge = f.kind === 'overdue' ? 'Quá hạn' : 'Sắp đến hạn';
+      if (f.badge !== badge) out.push(`alert ${f.dossier}: badge '${f.badge}'`);
+    }
+    return out;
+  }, 30000);
+  const overdue = feed.filter((f) => f.kind === 'overdue').length;
+  log(`6. alert feed: ${feed.length} shown (${overdue} Quá hạn, ${feed.length - overdue} Sắp đến hạn) ` +
+      `of ${known.size} on the topic`);
+
+  /* 7. the screenshot and no script error */
+  await page.evaluate(() => document.querySelector('.table-wrap').scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SHOTS, 'wall.png') });
+  check(pageErrors.length === 0, `JavaScript errors on the page: ${pageErrors.join('; ')}`);
+  log(`7. screenshots ${path.join(SHOTS, 'wall.png')}, ${path.join(SHOTS, 'wall-unit.png')}`);
+}
+
+async function main() {
+  log(`Chromium ${CHROMIUM}, wall ${WALL_URL}`);
+  const context = await chromium.launchPersistentContext(PROFILE, {
+    executablePath: CHROMIUM,
+    headless: true,
+    viewport: { width: 1920, height: 1080 },
+    locale: 'vi-VN',
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+      '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  const pageErrors = [];
+  let rc = 1;
+  try {
+    const page = context.pages()[0] || (await context.newPage());
+    page.on('pageerror', (e) => pageErrors.push(String(e)));
+    // the page may ask this server only: anything else is a failure
+    await page.route((url) => !url.href.startsWith(WALL_URL), (route) => {
+      pageErrors.push(`external request to ${route.request().url()}`);
+      route.abort();
+    });
+    await run(page, pageErrors);
+    log('PASS');
+    rc = 0;
+  } catch (e) {
+    log('FAIL:', e instanceof Failure ? e.message : e.stack || e);
+  } finally {
+    await context.close();
+  }
+  process.exit(rc);
+}
+
+main();
