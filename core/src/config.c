@@ -628,3 +628,11 @@ int chiso_cfg_log_level(const char *value, char *errstr, size_t errstr_size)
     set_err(errstr, errstr_size, "'%s' must be error, warn, info or debug", value);
     return CHISO_EINVAL;
 }
+
+int chiso_cfg_time_source(const char *value, char *errstr, size_t errstr_size)
+{
+    if (strcmp(value, "wall") == 0 || strcmp(value, "event") == 0)
+        return 0;
+    set_err(errstr, errstr_size, "'%s' must be wall or event", value);
+    return CHISO_EINVAL;
+}

@@ -592,16 +592,15 @@ static enum MHD_Result handle_request(void *cls, struct MHD_Connection *conn, co
     return send_text(conn, MHD_HTTP_NOT_FOUND, plain, "not found\n", false);
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
+void chiso_mhd_log(void *cls, const char *fmt, va_list ap)
 {
     char line[512];
     size_t n;
-    (void)cls;
     vsnprintf(line, sizeof(line), fmt, ap);
     n = strlen(line);
     while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
         line[--n] = '\0';
-    LOG_WARN("metrics http: %s", line);
+    LOG_WARN("%s: %s", cls ? (const char *)cls : "http", line);
 }
 
 int chiso_metrics_serve(chiso_metrics *m, const char *bind_addr, int port, char *errstr,
@@ -636,9 +635,10 @@ int chiso_metrics_serve(chiso_metrics *m, const char *bind_addr, int port, char 
     if (res->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     m->daemon = MHD_start_daemon(flags, (uint16_t)port, NULL, NULL, handle_request, m,
-                                 MHD_OPTION_EXTERNAL_LOGGER, mhd_log, NULL, MHD_OPTION_SOCK_ADDR,
-                                 res->ai_addr, MHD_OPTION_CONNECTION_LIMIT, (unsigned int)32,
-                                 MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10, MHD_OPTION_END);
+                                 MHD_OPTION_EXTERNAL_LOGGER, chiso_mhd_log, (void *)"metrics http",
+                                 MHD_OPTION_SOCK_ADDR, res->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+                                 (unsigned int)32, MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)10,
+                                 MHD_OPTION_END);
     freeaddrinfo(res);
     if (!m->daemon) {
         snprintf(errstr, errstr_size, "cannot serve metrics on %s:%d (address in use?)", bind_addr,

@@ -37,14 +37,6 @@ static const char LUA_REMEMBER[] = "if redis.call('ZSCORE', KEYS[1], ARGV[1]) th
                                    "end\n"
                                    "return 1\n";
 
-static int validate_time_source(const char *value, char *errstr, size_t errstr_size)
-{
-    if (strcmp(value, "wall") == 0 || strcmp(value, "event") == 0)
-        return 0;
-    snprintf(errstr, errstr_size, "'%s' must be wall or event", value);
-    return CHISO_EINVAL;
-}
-
 static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     CHISO_REDIS_CFG_DEFS,
@@ -54,7 +46,7 @@ static const chiso_cfg_def config_defs[] = {
      chiso_cfg_nonneg},
     {"time.source", CHISO_CFG_STRING, "wall",
      "now: wall (live) or event (the latest event time classify saw; for replays)",
-     validate_time_source},
+     chiso_cfg_time_source},
     {"once", CHISO_CFG_BOOL, "false", "one scan, wait for the deliveries, exit", NULL},
     {"metrics.port", CHISO_CFG_INT, "9103", "Prometheus /metrics port (0 = off)", chiso_cfg_port},
     {"metrics.bind", CHISO_CFG_STRING, "127.0.0.1", "address the metrics server binds", NULL},

@@ -31,14 +31,6 @@
 #include "server.h"
 #include "today.h"
 
-static int validate_time_source(const char *value, char *errstr, size_t errstr_size)
-{
-    if (strcmp(value, "wall") == 0 || strcmp(value, "event") == 0)
-        return 0;
-    snprintf(errstr, errstr_size, "'%s' must be wall or event", value);
-    return CHISO_EINVAL;
-}
-
 static int validate_port(const char *value, char *errstr, size_t errstr_size)
 {
     if (chiso_cfg_port(value, errstr, errstr_size) != 0)
@@ -84,7 +76,7 @@ static const chiso_cfg_def config_defs[] = {
      chiso_cfg_positive},
     {"time.source", CHISO_CFG_STRING, "wall",
      "today: wall (the clock) or event (classify's event-time watermark; for replays)",
-     validate_time_source},
+     chiso_cfg_time_source},
     {"today.interval.ms", CHISO_CFG_INT, "1000", "how often today's count is read from Redis",
      chiso_cfg_positive},
     {"catchup.s", CHISO_CFG_INT, "20",

@@ -21,6 +21,7 @@
 
 #include "assets.h"
 #include "chiso/common.h"
+#include "chiso/metrics.h"
 #include "chiso/wall_http.h"
 
 static const unsigned int status_codes[] = {200, 400, 401, 404, 405, 413, 500, 503};
@@ -271,18 +272,6 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     return reply_error(s, conn, MHD_HTTP_NOT_FOUND, "not found");
 }
 
-static void mhd_log(void *cls, const char *fmt, va_list ap)
-{
-    char line[512];
-    size_t n;
-    (void)cls;
-    vsnprintf(line, sizeof(line), fmt, ap);
-    n = strlen(line);
-    while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
-        line[--n] = '\0';
-    LOG_WARN("http: %s", line);
-}
-
 wall_server *wall_server_start(const wall_server_opts *opts, wall_hub *hub, chiso_metrics *metrics,
                                char *errstr, size_t errstr_size)
 {
@@ -319,9 +308,9 @@ wall_server *wall_server_start(const wall_server_opts *opts, wall_hub *hub, chis
     if (res->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
     s->daemon = MHD_start_daemon(
-        flags, (uint16_t)opts->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-        NULL, MHD_OPTION_SOCK_ADDR, res->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
-        (unsigned int)opts->connections, MHD_OPTION_CONNECTION_TIMEOUT,
+        flags, (uint16_t)opts->port, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER,
+        chiso_mhd_log, (void *)"http", MHD_OPTION_SOCK_ADDR, res->ai_addr,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned int)opts->connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned int)opts->timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT, opts->request_max,
         MHD_OPTION_LISTENING_ADDRESS_REUSE, (unsigned int)1, MHD_OPTION_END);
     freeaddrinfo(res);

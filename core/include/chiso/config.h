@@ -75,11 +75,12 @@ int chiso_config_apply_kafka(const chiso_config *cfg, rd_kafka_conf_t *conf, cha
                              size_t errstr_size);
 
 /* Validators shared by the programs' tables (chiso_cfg_def.validate). */
-int chiso_cfg_positive(const char *value, char *errstr, size_t errstr_size);  /* >= 1 */
-int chiso_cfg_nonneg(const char *value, char *errstr, size_t errstr_size);    /* >= 0 */
-int chiso_cfg_fraction(const char *value, char *errstr, size_t errstr_size);  /* 0..1 */
-int chiso_cfg_port(const char *value, char *errstr, size_t errstr_size);      /* 0..65535 */
-int chiso_cfg_log_level(const char *value, char *errstr, size_t errstr_size); /* error..debug */
+int chiso_cfg_positive(const char *value, char *errstr, size_t errstr_size);    /* >= 1 */
+int chiso_cfg_nonneg(const char *value, char *errstr, size_t errstr_size);      /* >= 0 */
+int chiso_cfg_fraction(const char *value, char *errstr, size_t errstr_size);    /* 0..1 */
+int chiso_cfg_port(const char *value, char *errstr, size_t errstr_size);        /* 0..65535 */
+int chiso_cfg_log_level(const char *value, char *errstr, size_t errstr_size);   /* error..debug */
+int chiso_cfg_time_source(const char *value, char *errstr, size_t errstr_size); /* wall|event */
 
 /* Print the options table (key, type, default, description) for --help. */
 void chiso_config_print_help(const chiso_cfg_def *defs, FILE *out);

@@ -10,6 +10,7 @@
 #ifndef CHISO_METRICS_H
 #define CHISO_METRICS_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -45,5 +46,10 @@ char *chiso_metrics_render(chiso_metrics *m);
  * Port 0 serves nothing and returns 0. Returns 0 or CHISO_EIO with errstr. */
 int chiso_metrics_serve(chiso_metrics *m, const char *bind_addr, int port, char *errstr,
                         size_t errstr_size);
+
+/* A libmicrohttpd external logger (MHD_OPTION_EXTERNAL_LOGGER) writing
+ * each message as one warning line; `cls` is the prefix (a string such as
+ * "metrics http"). */
+void chiso_mhd_log(void *cls, const char *fmt, va_list ap);
 
 #endif
