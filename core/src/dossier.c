@@ -25,7 +25,8 @@
  * F_PAPER_RESULT with no field at all (the mask varint keeps its 3 bytes).
  *
  * Contributions (counters.h) read the on-time rule from ontime.h: this file
- * only gathers the facts it needs.
+ * only gathers the facts it needs. Procedure memberships (#7, #9) share
+ * their conditions with received_svc_*_online and paid_online.
  */
 #include "chiso/dossier.h"
 
@@ -613,11 +614,39 @@ bad:
 
 /* ---- classification and contributions ---- */
 
+/* Payments that count as online for Decision 766 indicator 11. */
+#define PAID_ONLINE_METHODS                                                                        \
+    ((1u << CHISO_PAY_DVCQG_PLATFORM) | (1u << CHISO_PAY_PROVINCIAL_GATEWAY))
+
+/* The conditions the counters and the procedure memberships share. */
+static bool submitted_online(const chiso_dossier *d)
+{
+    return (d->present & F_SUBMITTED) && d->channel == CHISO_CHANNEL_ONLINE;
+}
+
+static bool fee_applies(const chiso_dossier *d)
+{
+    return (d->present & F_FEE) && d->fee_amount > 0;
+}
+
+/* A fee applies and was paid online (paid_online, once received). */
+static bool fee_paid_online(const chiso_dossier *d)
+{
+    return fee_applies(d) && (d->paid_methods & PAID_ONLINE_METHODS);
+}
+
+/* The procedure is an online service: catalog level full or partial. */
+static bool online_service(const chiso_dossier *d)
+{
+    return (d->present & F_LEVEL) &&
+           (d->level == CHISO_LEVEL_FULL || d->level == CHISO_LEVEL_PARTIAL);
+}
+
 void chiso_dossier_class_facts(const chiso_dossier *d, chiso_class_facts *out)
 {
     memset(out, 0, sizeof(*out));
     out->channel = (d->present & F_SUBMITTED) ? (chiso_channel)d->channel : CHISO_CHANNEL_UNKNOWN;
-    out->fee_due = (d->present & F_FEE) && d->fee_amount > 0;
+    out->fee_due = fee_applies(d);
     out->paid_methods = d->paid_methods;
     out->resolved = d->present & F_RESOLVED;
     out->e_result = d->resolved_flags & SF_E_RESULT;
@@ -699,18 +728,13 @@ static const struct {
     {RF_POPULATION, CHISO_C_POPULATION_DATA},
 };
 
-/* Payments that count as online for Decision 766 indicator 11. */
-#define PAID_ONLINE_METHODS                                                                        \
-    ((1u << CHISO_PAY_DVCQG_PLATFORM) | (1u << CHISO_PAY_PROVINCIAL_GATEWAY))
-
 int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
 {
     int n = 0;
     bool received = d->present & F_RECEIVED;
     bool resolved = d->present & F_RESOLVED;
-    bool online = (d->present & F_SUBMITTED) && d->channel == CHISO_CHANNEL_ONLINE;
+    bool online = submitted_online(d);
     bool e_result = resolved && (d->resolved_flags & SF_E_RESULT);
-    bool fee_due = (d->present & F_FEE) && d->fee_amount > 0;
     int32_t rday = received ? chiso_local_day(d->received_at) : 0;
     int32_t bday = chiso_dossier_overdue_day(d); /* B; NEVER when not received */
 
@@ -748,9 +772,9 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
             ADD(CHISO_C_SYNCED, rday);
         if (online && (e_result || !(d->present & F_PAPER_RESULT)))
             ADD(CHISO_C_RECEIVED_ONLINE_VALID, rday);
-        if (fee_due) {
+        if (fee_applies(d)) {
             ADD(CHISO_C_FEE_DOSSIERS, rday);
-            if (d->paid_methods & PAID_ONLINE_METHODS)
+            if (fee_paid_online(d))
                 ADD(CHISO_C_PAID_ONLINE, rday);
         }
         for (size_t i = 0; i < sizeof(received_flag_counters) / sizeof(received_flag_counters[0]);
@@ -846,6 +870,72 @@ int chiso_contrib_diff(const chiso_contrib *old, int nold, const chiso_contrib *
             out[n].delta = delta;
             n++;
         }
+    }
+    return n;
+}
+
+/* ---- procedure memberships ---- */
+
+const char *chiso_proc_set_name(chiso_proc_set set)
+{
+    static const char *const names[CHISO_PS_COUNT] = {
+        [CHISO_PS_ONLINE] = "po", [CHISO_PS_PAID] = "pp"};
+    return (unsigned)set < CHISO_PS_COUNT ? names[set] : NULL;
+}
+
+/* The same conditions as received_svc_*_online and paid_online, on the
+ * same day: a set's field values of a period sum to those counters. */
+int chiso_dossier_proc_contrib(const chiso_dossier *d, chiso_proc_contrib *out)
+{
+    int n = 0;
+    if (!(d->present & F_RECEIVED) || !(d->present & F_PROCEDURE))
+        return 0;
+    int32_t rday = chiso_local_day(d->received_at);
+    if (submitted_online(d) && online_service(d))
+        out[n++] = (chiso_proc_contrib){CHISO_PS_ONLINE, rday};
+    if (fee_paid_online(d))
+        out[n++] = (chiso_proc_contrib){CHISO_PS_PAID, rday};
+    return n;
+}
+
+/* How many of c[0..n) are (set, day). */
+static int proc_multiplicity(const chiso_proc_contrib *c, int n, chiso_proc_set set, int32_t day)
+{
+    int k = 0;
+    for (int i = 0; i < n; i++)
+        k += c[i].set == set && c[i].day == day;
+    return k;
+}
+
+/* Whether c[i] is the first of c[0..i] with its (set, day). */
+static bool proc_first(const chiso_proc_contrib *c, int i)
+{
+    return proc_multiplicity(c, i, c[i].set, c[i].day) == 0;
+}
+
+int chiso_proc_contrib_diff(const chiso_proc_contrib *old, int nold, const char *old_procedure,
+                            const chiso_proc_contrib *new_, int nnew, const char *new_procedure,
+                            chiso_proc_delta *out)
+{
+    bool same = strcmp(old_procedure, new_procedure) == 0;
+    int n = 0;
+
+    /* a few entries: quadratic is the short way */
+    for (int i = 0; i < nold; i++) {
+        if (!proc_first(old, i))
+            continue;
+        int delta = -proc_multiplicity(old, nold, old[i].set, old[i].day);
+        if (same)
+            delta += proc_multiplicity(new_, nnew, old[i].set, old[i].day);
+        if (delta)
+            out[n++] = (chiso_proc_delta){old[i].set, old[i].day, delta, old_procedure};
+    }
+    for (int i = 0; i < nnew; i++) {
+        if (!proc_first(new_, i) ||
+            (same && proc_multiplicity(old, nold, new_[i].set, new_[i].day) > 0))
+            continue;
+        int delta = proc_multiplicity(new_, nnew, new_[i].set, new_[i].day);
+        out[n++] = (chiso_proc_delta){new_[i].set, new_[i].day, delta, new_procedure};
     }
     return n;
 }

@@ -31,17 +31,22 @@
 
 /*
  * The atomic apply, one call per unit and batch: every changed dossier of
- * the unit, compare-and-set, with the counter deltas summed over them.
+ * the unit, compare-and-set, with the counter deltas and the procedure
+ * memberships' deltas (dossier.h) summed over them.
  * KEYS[1] = the unit's month index; KEYS[2] = its due index (open dossiers
  * by first overdue day); KEYS[3] = its alerted hash (alerts.h);
- * KEYS[4 .. 3+nc] = counter hashes; then the dossier states: no open ones
- * (written without expiry), nt closed ones (expire after ARGV[6] seconds),
- * nk only checked (unchanged, not written).
- * ARGV[1..8] = no, nt, nk, nc, number of counter changes, the TTL, number of
- * due-index additions, of removals; then per state two: the state merged
- * over ("" when absent) and the new one ("" when only checked); then the
- * due-index additions (score, dossier id), the removals (dossier id), the
- * counter changes (key index, field, delta) and the months to index.
+ * KEYS[4 .. 3+nc] = the hashes changed: counter hashes (:c:<period>) and
+ * procedure-set hashes (:po:<period>, :pp:<period>); then the dossier
+ * states: no open ones (written without expiry), nt closed ones (expire
+ * after ARGV[6] seconds), nk only checked (unchanged, not written).
+ * ARGV[1..9] = no, nt, nk, nc, number of counter changes, the TTL, number
+ * of due-index additions, of removals, number of procedure changes; then
+ * per state two: the state merged over ("" when absent) and the new one
+ * ("" when only checked); then the due-index additions (score, dossier
+ * id), the removals (dossier id), the counter changes (key index, field,
+ * delta), the procedure changes (key index, procedure code, delta: a field
+ * that reaches 0 is deleted, so HLEN counts the procedures with a dossier)
+ * and the months to index.
  * Returns 1 when everything was applied; when some state is not the one
  * merged over, changes nothing and returns every state as Redis holds it.
  * Writes are batched into one command each where Redis has one (MSET, ZADD,
@@ -50,21 +55,21 @@
 static const char LUA_APPLY[] =
     "local no, nt, nk, nc, nch = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),\n"
     "  tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-    "local nz, nr = tonumber(ARGV[7]), tonumber(ARGV[8])\n"
+    "local nz, nr, npc = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])\n"
     "local ns, first = no + nt + nk, 4 + nc\n"
     "local cur = redis.call('MGET', unpack(KEYS, first, first + ns - 1))\n"
     "for i = 1, ns do\n"
-    "  if (cur[i] or '') ~= ARGV[7 + 2 * i] then return cur end\n"
+    "  if (cur[i] or '') ~= ARGV[8 + 2 * i] then return cur end\n"
     "end\n"
     "if no > 0 then\n"
     "  local mset = {}\n"
-    "  for i = 1, no do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[8 + 2 * i] end\n"
+    "  for i = 1, no do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[9 + 2 * i] end\n"
     "  redis.call('MSET', unpack(mset))\n"
     "end\n"
     "for i = no + 1, no + nt do\n"
-    "  redis.call('SET', KEYS[first + i - 1], ARGV[8 + 2 * i], 'EX', ARGV[6])\n"
+    "  redis.call('SET', KEYS[first + i - 1], ARGV[9 + 2 * i], 'EX', ARGV[6])\n"
     "end\n"
-    "local a = 9 + 2 * ns\n"
+    "local a = 10 + 2 * ns\n"
     "if nz > 0 then redis.call('ZADD', KEYS[2], unpack(ARGV, a, a + 2 * nz - 1)) end\n"
     "a = a + 2 * nz\n"
     "if nr > 0 then\n"
@@ -74,6 +79,13 @@ static const char LUA_APPLY[] =
     "a = a + nr\n"
     "for _ = 1, nch do\n"
     "  redis.call('HINCRBY', KEYS[tonumber(ARGV[a])], ARGV[a + 1], ARGV[a + 2])\n"
+    "  a = a + 3\n"
+    "end\n"
+    "for _ = 1, npc do\n"
+    "  local k = KEYS[tonumber(ARGV[a])]\n"
+    "  if redis.call('HINCRBY', k, ARGV[a + 1], ARGV[a + 2]) == 0 then\n"
+    "    redis.call('HDEL', k, ARGV[a + 1])\n"
+    "  end\n"
     "  a = a + 3\n"
     "end\n"
     "if a <= #ARGV then redis.call('SADD', KEYS[1], unpack(ARGV, a)) end\n"
@@ -86,12 +98,24 @@ static const char LUA_WATERMARK[] =
     "return 1\n";
 
 #define KEY_MAX 160
-/* Dossiers written by one atomic call at most: bounds a group's distinct
- * (period, counter) changes, plus their periods, to 2 * GROUP_MAX * 2 *
- * CHISO_CONTRIB_MAX * CHISO_PERIOD_KINDS = 64,000 entries, inside the
- * aggregation table, under 25% of it. */
+/* Dossiers written by one atomic call at most. They bound the entries of
+ * a group in the aggregation table: its distinct changes, at most
+ * GROUP_MAX * 2 * CHISO_CONTRIB_MAX * CHISO_PERIOD_KINDS = 32,000 of
+ * counters and GROUP_MAX * 2 * CHISO_PROC_CONTRIB_MAX * 3 (month, quarter,
+ * year) = 2,400 of procedure sets, plus at most as many entries for the
+ * hashes they change: 68,800 entries, 26.2% of the table (under 30%,
+ * checked below), which open addressing keeps fast. */
 #define GROUP_MAX 200
 #define AGG_SIZE  (1 << 18)
+#define AGG_ENTRIES_MAX                                                                            \
+    (2 * GROUP_MAX * 2 * (CHISO_CONTRIB_MAX * CHISO_PERIOD_KINDS + CHISO_PROC_CONTRIB_MAX * 3))
+_Static_assert(AGG_ENTRIES_MAX * 10 < AGG_SIZE * 3, "a group fills under 30% of the table");
+/* The distinct procedures of a group's membership changes: two per
+ * dossier at most (its procedure before and after), numbered in an open
+ * addressing table kept under half full. */
+#define PROC_MAX   (2 * GROUP_MAX)
+#define PROC_TABLE 1024
+_Static_assert(PROC_MAX * 2 <= PROC_TABLE, "the procedure table stays under half full");
 
 typedef struct cl_item {
     char unit[CHISO_CODE_MAX + 1];
@@ -118,6 +142,8 @@ typedef struct cl_item {
     int new_len;
     chiso_delta deltas[CHISO_CONTRIB_MAX * 2]; /* counter changes from old to cur */
     int ndeltas;
+    chiso_proc_delta pdeltas[CHISO_PROC_CONTRIB_MAX * 2]; /* membership changes */
+    int npdeltas;
 } cl_item;
 
 /* The dossiers of one unit in the batch: written in one atomic call. */
@@ -128,8 +154,8 @@ typedef struct cl_group {
     bool pending, sent;
 } cl_group;
 
-/* One aggregated counter change of a group: period (kind, first day) and
- * counter, packed as a key of the aggregation table. */
+/* One aggregated change of a group: hash, period and field, packed as a
+ * key of the aggregation table (agg_key). */
 typedef struct agg_slot {
     uint64_t key; /* 0 = empty */
     long long delta;
@@ -165,9 +191,17 @@ struct cl_batch {
     int agg_size;
     int *agg_used;
     int nagg;
-    int32_t *period_first; /* a group's distinct periods (AGG_SIZE) */
+    /* a group's distinct hashes changed, (hash, period), in first-seen
+     * order (AGG_SIZE each) */
+    int32_t *period_first;
     uint8_t *period_kind;
-    int *key_of;       /* aggregation entry -> index of its period */
+    uint8_t *period_hash;
+    int *key_of; /* aggregation entry -> index of its hash */
+    /* a group's distinct procedures, by number (proc_number) */
+    const char *proc_code[PROC_MAX];
+    int proc_slot[PROC_MAX]; /* ... and their slots in proc_table */
+    int proc_table[PROC_TABLE];
+    int nproc;
     chiso_rargs *args; /* the command being built */
     char **dirty;      /* "<unit>|<period>" changed by this batch */
     int ndirty, capdirty;
@@ -217,11 +251,13 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->agg_used = calloc((size_t)b->agg_size, sizeof(int));
     b->period_first = calloc((size_t)b->agg_size, sizeof(int32_t));
     b->period_kind = calloc((size_t)b->agg_size, sizeof(uint8_t));
+    b->period_hash = calloc((size_t)b->agg_size, sizeof(uint8_t));
     b->key_of = calloc((size_t)b->agg_size, sizeof(int));
     b->units_seen_size = 4096;
     b->units_seen = calloc((size_t)b->units_seen_size, sizeof(uint64_t));
     if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->ev_expired || !b->items ||
-        !b->table || !b->units_seen)
+        !b->table || !b->groups || !b->gtable || !b->agg || !b->agg_used || !b->period_first ||
+        !b->period_kind || !b->period_hash || !b->key_of || !b->units_seen)
         goto err;
     for (int i = 0; i < max; i++) {
         b->items[i].old = chiso_dossier_new();
@@ -317,6 +353,7 @@ void cl_batch_destroy(cl_batch *b)
     free(b->agg_used);
     free(b->period_first);
     free(b->period_kind);
+    free(b->period_hash);
     free(b->key_of);
     chiso_rargs_free(b->args);
     free(b->dirty);
@@ -506,12 +543,39 @@ static void redis_drop(cl_batch *b, const char *why)
     b->rc = NULL;
 }
 
-/* ---- summing a group's counter changes ---- */
+/* ---- summing a group's changes ---- */
 
-static uint64_t agg_key(chiso_period_kind kind, int32_t first_day, chiso_counter_id counter)
+/* An aggregation key: the hash changed (HASH_COUNTERS, or HASH_PROCS + a
+ * chiso_proc_set), its period (kind, first day) and the field (a counter
+ * id, a procedure number, or FIELD_KEY: the entry holding the index of the
+ * hash among the call's keys). */
+enum { HASH_COUNTERS = 0, HASH_PROCS = 1 };
+#define FIELD_KEY 0xffffu
+
+static uint64_t agg_key(int hash, chiso_period_kind kind, int32_t first_day, unsigned field)
 {
-    return ((uint64_t)(uint32_t)first_day << 16) | ((uint64_t)kind << 8) | (uint64_t)counter |
-           (1ULL << 63);
+    return (1ULL << 63) | ((uint64_t)hash << 56) | ((uint64_t)kind << 48) |
+           ((uint64_t)(uint32_t)first_day << 16) | field;
+}
+
+static int key_hash(uint64_t key)
+{
+    return (int)((key >> 56) & 0x7f);
+}
+
+static chiso_period_kind key_kind(uint64_t key)
+{
+    return (chiso_period_kind)((key >> 48) & 0xff);
+}
+
+static int32_t key_first(uint64_t key)
+{
+    return (int32_t)(uint32_t)(key >> 16);
+}
+
+static unsigned key_field(uint64_t key)
+{
+    return (unsigned)(key & 0xffff);
 }
 
 /* The slot of `key`, inserted with delta 0 when absent. */
@@ -535,11 +599,46 @@ static void agg_add(cl_batch *b, uint64_t key, long long delta)
     agg_slot_for(b, key)->delta += delta;
 }
 
+/* Add `delta` to `field` of `hash` in the periods of `day` from kind
+ * `from` up to the year. */
+static void agg_periods(cl_batch *b, int hash, chiso_period_kind from, int32_t day, unsigned field,
+                        long long delta)
+{
+    for (int kind = from; kind <= CHISO_PERIOD_YEAR; kind++) {
+        chiso_period p = chiso_period_of(day, (chiso_period_kind)kind);
+        agg_add(b, agg_key(hash, (chiso_period_kind)kind, p.first_day, field), delta);
+    }
+}
+
 static void agg_clear(cl_batch *b)
 {
     for (int i = 0; i < b->nagg; i++)
         b->agg[b->agg_used[i]].key = 0;
     b->nagg = 0;
+}
+
+/* The number of a procedure code among the group's (added when new). */
+static int proc_number(cl_batch *b, const char *code)
+{
+    int mask = PROC_TABLE - 1;
+    for (int s = (int)(chiso_hash64(code, strlen(code)) & (uint64_t)mask);; s = (s + 1) & mask) {
+        int i = b->proc_table[s];
+        if (i == 0) {
+            b->proc_code[b->nproc] = code;
+            b->proc_slot[b->nproc] = s;
+            b->proc_table[s] = ++b->nproc;
+            return b->nproc - 1;
+        }
+        if (strcmp(b->proc_code[i - 1], code) == 0)
+            return i - 1;
+    }
+}
+
+static void proc_clear(cl_batch *b)
+{
+    for (int i = 0; i < b->nproc; i++)
+        b->proc_table[b->proc_slot[i]] = 0;
+    b->nproc = 0;
 }
 
 static int add_dirty(cl_batch *b, const char *unit, const char *period)
@@ -588,46 +687,47 @@ static int state_run(const cl_batch *b, const cl_item *it)
 }
 
 /* Queue the EVALSHA of a group: every changed dossier's compare-and-set and
- * the group's summed counter changes. Returns 0 (nothing to send when no
- * dossier changed) or CHISO_ENOMEM. */
+ * the group's summed counter and membership changes. Returns 0 (nothing to
+ * send when no dossier changed) or CHISO_ENOMEM. */
 static int append_group(cl_batch *b, cl_group *g)
 {
     chiso_rargs *a = b->args;
     int ns = 0, rc = 0;
     int32_t *period_first = b->period_first;
-    uint8_t *period_kind = b->period_kind;
+    uint8_t *period_kind = b->period_kind, *period_hash = b->period_hash;
     int *key_of = b->key_of;
     int nperiods = 0;
 
     agg_clear(b);
+    proc_clear(b);
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
         const cl_item *it = &b->items[i];
-        const chiso_delta *deltas = it->deltas;
         ns += it->pending || it->check;
         if (!it->pending)
             continue;
-        for (int d = 0; d < it->ndeltas; d++) {
-            for (int kind = 0; kind < CHISO_PERIOD_KINDS; kind++) {
-                chiso_period p = chiso_period_of(deltas[d].day, (chiso_period_kind)kind);
-                agg_add(b, agg_key((chiso_period_kind)kind, p.first_day, deltas[d].counter),
-                        deltas[d].delta);
-            }
+        for (int d = 0; d < it->ndeltas; d++)
+            agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_DAY, it->deltas[d].day,
+                        (unsigned)it->deltas[d].counter, it->deltas[d].delta);
+        for (int d = 0; d < it->npdeltas; d++) {
+            const chiso_proc_delta *pd = &it->pdeltas[d];
+            agg_periods(b, HASH_PROCS + (int)pd->set, CHISO_PERIOD_MONTH, pd->day,
+                        (unsigned)proc_number(b, pd->procedure), pd->delta);
         }
     }
     if (ns == 0)
         return 0;
 
-    /* the distinct periods become the counter keys, in first-seen order; a
-     * period's index is kept in the table under the pseudo-counter 0xff */
+    /* the distinct hashes become the keys, in first-seen order; a hash's
+     * index is kept in the table under the pseudo-field FIELD_KEY */
     int nchanges = b->nagg;
     for (int i = 0; i < nchanges; i++) {
-        const agg_slot *sl = &b->agg[b->agg_used[i]];
-        int32_t first = (int32_t)(uint32_t)((sl->key & ~(1ULL << 63)) >> 16);
-        chiso_period_kind kind = (chiso_period_kind)((sl->key >> 8) & 0xff);
-        agg_slot *ps = agg_slot_for(b, agg_key(kind, first, (chiso_counter_id)0xff));
+        uint64_t key = b->agg[b->agg_used[i]].key;
+        agg_slot *ps =
+            agg_slot_for(b, agg_key(key_hash(key), key_kind(key), key_first(key), FIELD_KEY));
         if (ps->delta == 0) {
-            period_first[nperiods] = first;
-            period_kind[nperiods++] = (uint8_t)kind;
+            period_first[nperiods] = key_first(key);
+            period_kind[nperiods] = (uint8_t)key_kind(key);
+            period_hash[nperiods++] = (uint8_t)key_hash(key);
             ps->delta = nperiods; /* index + 1 */
         }
         key_of[i] = (int)ps->delta - 1;
@@ -643,7 +743,12 @@ static int append_group(cl_batch *b, cl_group *g)
     for (int k = 0; k < nperiods; k++) {
         char pk[CHISO_PERIOD_STRLEN];
         chiso_period_key(period_first[k], (chiso_period_kind)period_kind[k], pk);
-        rc |= chiso_rargs_fmt(a, "%s:{%s}:c:%s", b->prefix, g->unit, pk);
+        rc |= chiso_rargs_fmt(
+            a, "%s:{%s}:%s:%s", b->prefix, g->unit,
+            period_hash[k] == HASH_COUNTERS
+                ? "c"
+                : chiso_proc_set_name((chiso_proc_set)(period_hash[k] - HASH_PROCS)),
+            pk);
     }
     /* the states in three runs: open (written), closed (written to expire),
      * checked only; each item remembers its place for a conflict reply */
@@ -663,9 +768,16 @@ static int append_group(cl_batch *b, cl_group *g)
             }
         }
     }
-    int nch = 0;
-    for (int i = 0; i < nchanges; i++)
-        nch += b->agg[b->agg_used[i]].delta != 0;
+    int nch = 0, npc = 0;
+    for (int i = 0; i < nchanges; i++) {
+        const agg_slot *sl = &b->agg[b->agg_used[i]];
+        if (sl->delta == 0)
+            continue;
+        if (key_hash(sl->key) == HASH_COUNTERS)
+            nch++;
+        else
+            npc++;
+    }
     rc |= chiso_rargs_fmt(a, "%d", nrun[0]);
     rc |= chiso_rargs_fmt(a, "%d", nrun[1]);
     rc |= chiso_rargs_fmt(a, "%d", nrun[2]);
@@ -674,6 +786,7 @@ static int append_group(cl_batch *b, cl_group *g)
     rc |= chiso_rargs_fmt(a, "%lld", (long long)b->retention_s);
     rc |= chiso_rargs_fmt(a, "%d", nz);
     rc |= chiso_rargs_fmt(a, "%d", nr);
+    rc |= chiso_rargs_fmt(a, "%d", npc);
     for (int run = 0; run < 3; run++) {
         for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
@@ -697,18 +810,21 @@ static int append_group(cl_batch *b, cl_group *g)
             rc |= chiso_rargs_ref(a, it->dossier_id, strlen(it->dossier_id));
         }
     }
-    for (int i = 0; i < nchanges; i++) {
-        const agg_slot *sl = &b->agg[b->agg_used[i]];
-        if (sl->delta == 0)
-            continue;
-        rc |= chiso_rargs_fmt(a, "%d", 4 + key_of[i]); /* after months, due, alerted */
-        rc |= chiso_rargs_ref(a, chiso_counter_name((chiso_counter_id)(sl->key & 0xff)),
-                              strlen(chiso_counter_name((chiso_counter_id)(sl->key & 0xff))));
-        rc |= chiso_rargs_fmt(a, "%lld", sl->delta);
+    for (int pass = 0; pass < 2; pass++) { /* counter changes, then procedure changes */
+        for (int i = 0; i < nchanges; i++) {
+            const agg_slot *sl = &b->agg[b->agg_used[i]];
+            if (sl->delta == 0 || (key_hash(sl->key) == HASH_COUNTERS) != (pass == 0))
+                continue;
+            const char *field = pass == 0 ? chiso_counter_name((chiso_counter_id)key_field(sl->key))
+                                          : b->proc_code[key_field(sl->key)];
+            rc |= chiso_rargs_fmt(a, "%d", 4 + key_of[i]); /* after months, due, alerted */
+            rc |= chiso_rargs_ref(a, field, strlen(field));
+            rc |= chiso_rargs_fmt(a, "%lld", sl->delta);
+        }
     }
     for (int k = 0; k < nperiods; k++) {
         char pk[CHISO_PERIOD_STRLEN];
-        if (period_kind[k] != CHISO_PERIOD_MONTH)
+        if (period_hash[k] != HASH_COUNTERS || period_kind[k] != CHISO_PERIOD_MONTH)
             continue;
         chiso_period_key(period_first[k], (chiso_period_kind)period_kind[k], pk);
         rc |= chiso_rargs_fmt(a, "%s", pk);
@@ -720,28 +836,25 @@ static int append_group(cl_batch *b, cl_group *g)
     return 0;
 }
 
-/* The periods (month, quarter, year) the changes a group is writing touch. */
+/* The periods (month, quarter, year) the changes a group is writing touch:
+ * its counters' and its procedure sets'. */
 static int group_dirty(cl_batch *b, cl_group *g)
 {
     int rc = 0;
     agg_clear(b);
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
         const cl_item *it = &b->items[i];
-        const chiso_delta *deltas = it->deltas;
         if (!it->pending)
             continue;
-        for (int d = 0; d < it->ndeltas; d++) {
-            for (int kind = CHISO_PERIOD_MONTH; kind <= CHISO_PERIOD_YEAR; kind++) {
-                chiso_period p = chiso_period_of(deltas[d].day, (chiso_period_kind)kind);
-                agg_add(b, agg_key((chiso_period_kind)kind, p.first_day, 0), 1);
-            }
-        }
+        for (int d = 0; d < it->ndeltas; d++)
+            agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, it->deltas[d].day, 0, 1);
+        for (int d = 0; d < it->npdeltas; d++)
+            agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, it->pdeltas[d].day, 0, 1);
     }
     for (int i = 0; i < b->nagg && rc == 0; i++) {
-        const agg_slot *sl = &b->agg[b->agg_used[i]];
+        uint64_t key = b->agg[b->agg_used[i]].key;
         char pk[CHISO_PERIOD_STRLEN];
-        chiso_period_key((int32_t)(uint32_t)((sl->key & ~(1ULL << 63)) >> 16),
-                         (chiso_period_kind)((sl->key >> 8) & 0xff), pk);
+        chiso_period_key(key_first(key), key_kind(key), pk);
         rc = add_dirty(b, g->unit, pk);
     }
     agg_clear(b);
@@ -843,11 +956,17 @@ static int merge_item(cl_batch *b, cl_item *it)
     it->new_len = chiso_dossier_encode(it->cur, it->new_enc, sizeof(it->new_enc));
     if (it->new_len < 0)
         return CHISO_ERANGE;
-    /* the counter changes, once: the write and the dirty index both use them */
+    /* the counter and membership changes, once: the write and the dirty
+     * index both use them (the procedures point into old and cur) */
     chiso_contrib oldc[CHISO_CONTRIB_MAX], newc[CHISO_CONTRIB_MAX];
     int nold = chiso_dossier_contrib(it->old, oldc);
     int nnew = chiso_dossier_contrib(it->cur, newc);
     it->ndeltas = chiso_contrib_diff(oldc, nold, newc, nnew, it->deltas);
+    chiso_proc_contrib oldp[CHISO_PROC_CONTRIB_MAX], newp[CHISO_PROC_CONTRIB_MAX];
+    nold = chiso_dossier_proc_contrib(it->old, oldp);
+    nnew = chiso_dossier_proc_contrib(it->cur, newp);
+    it->npdeltas = chiso_proc_contrib_diff(oldp, nold, chiso_dossier_procedure(it->old), newp, nnew,
+                                           chiso_dossier_procedure(it->cur), it->pdeltas);
     return 1;
 }
 

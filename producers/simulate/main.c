@@ -603,7 +603,7 @@ int main(int argc, char **argv)
         fprintf(stderr, "chiso-simulate: %s\n", errstr);
         goto usage_err;
     }
-    s.truth = sim_truth_new(s.pv->nunits, start, (int32_t)days);
+    s.truth = sim_truth_new(s.pv, start, (int32_t)days);
     s.mal = malloc(SIM_MALFORMED_MAX);
     if (!s.truth || !s.mal) {
         LOG_ERROR("out of memory");

@@ -9,12 +9,17 @@
  *   - service level and paper_result_required: the procedure's attributes in
  *     the simulator's own model (what its catalog.procedures record says);
  *   - the indicators' counters (synced ... resolved_complaint): DOMAIN.md's
- *     indicators 4, 8, 11-14, 16, 18 and 21, as docs/counters.md decides them.
+ *     indicators 4, 8, 11-14, 16, 18 and 21, as docs/counters.md decides them;
+ *   - the procedure sets of indicators 7 and 9 (po, pp), as docs/counters.md
+ *     defines them.
  *
  * Storage: a dense array of per-unit, per-day counters (uint32) over the
- * window plus SIM_TRUTH_SLACK_DAYS, and per-unit open / open_overdue at the
+ * window plus SIM_TRUTH_SLACK_DAYS, per-unit open / open_overdue at the
  * end of every month, quarter and year overlapping those days, accumulated
- * dossier by dossier (not derived from the counters, so the two cross-check).
+ * dossier by dossier (not derived from the counters, so the two cross-check),
+ * and per procedure a unit offers, per month, quarter and year, its dossiers
+ * in each procedure set (a procedure's place in the unit's slice of the
+ * province's procedure list is its "slot").
  */
 #include "sim_truth.h"
 
@@ -40,6 +45,9 @@ struct sim_truth {
     uint64_t *open[NKINDS];    /* [unit][nper][2]: open, open_overdue */
     uint64_t dossiers;
     uint64_t sup[4]; /* received dossiers by supplement pattern (sim_truth_figures) */
+    const sim_province *pv;
+    int nslots;               /* procedures offered, summed over the units */
+    uint32_t *in_set[NKINDS]; /* [slot][nper][SIM_TRUTH_SETS]: dossiers */
 };
 
 static uint32_t *cell(const sim_truth *t, int unit, int32_t di)
@@ -47,12 +55,18 @@ static uint32_t *cell(const sim_truth *t, int unit, int32_t di)
     return t->day + ((size_t)unit * (size_t)t->cap + (size_t)di) * CHISO_C_COUNT;
 }
 
-sim_truth *sim_truth_new(int nunits, int32_t first_day, int32_t ndays)
+sim_truth *sim_truth_new(const sim_province *pv, int32_t first_day, int32_t ndays)
 {
+    int nunits = pv->nunits;
     sim_truth *t = calloc(1, sizeof(*t));
     if (!t)
         return NULL;
     t->nunits = nunits;
+    t->pv = pv;
+    for (int u = 0; u < nunits; u++) {
+        if (pv->units[u].proc_first + pv->units[u].proc_count > t->nslots)
+            t->nslots = pv->units[u].proc_first + pv->units[u].proc_count;
+    }
     t->first_day = first_day;
     t->ndays = ndays;
     t->cap = ndays + SIM_TRUTH_SLACK_DAYS;
@@ -72,7 +86,9 @@ sim_truth *sim_truth_new(int nunits, int32_t first_day, int32_t ndays)
             t->day_per[k][di] = t->nper[k] - 1;
         }
         t->open[k] = calloc((size_t)nunits * (size_t)t->nper[k] * 2, sizeof(uint64_t));
-        if (!t->open[k])
+        t->in_set[k] =
+            calloc((size_t)t->nslots * (size_t)t->nper[k] * SIM_TRUTH_SETS + 1, sizeof(uint32_t));
+        if (!t->open[k] || !t->in_set[k])
             goto err;
     }
     return t;
@@ -90,6 +106,7 @@ void sim_truth_free(sim_truth *t)
         free(t->day_per[k]);
         free(t->per[k]);
         free(t->open[k]);
+        free(t->in_set[k]);
     }
     free(t);
 }
@@ -305,6 +322,35 @@ static int bump(sim_truth *t, int unit, int32_t day, chiso_counter_id c)
     return 0;
 }
 
+/* The slot of a unit's procedure, or -1 when the unit does not offer it. */
+static int proc_slot(const sim_truth *t, int unit, int proc)
+{
+    const sim_unit *u = &t->pv->units[unit];
+    for (int i = u->proc_first; i < u->proc_first + u->proc_count; i++) {
+        if (t->pv->proc_list[i] == proc)
+            return i;
+    }
+    return -1;
+}
+
+static uint32_t *in_set_cell(const sim_truth *t, int slot, int k, int p, int set)
+{
+    return t->in_set[k] + ((size_t)slot * (size_t)t->nper[k] + (size_t)p) * SIM_TRUTH_SETS +
+           (size_t)set;
+}
+
+/* Count a dossier of the unit's procedure in a set, on `day`. */
+static int hold(sim_truth *t, int unit, int proc, int32_t day, int set)
+{
+    int slot = proc_slot(t, unit, proc);
+    int32_t di = day - t->first_day;
+    if (slot < 0 || di < 0 || di >= t->cap)
+        return CHISO_ERANGE;
+    for (int k = 0; k < NKINDS; k++)
+        (*in_set_cell(t, slot, k, t->day_per[k][di], set))++;
+    return 0;
+}
+
 int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n)
 {
     facts f;
@@ -361,6 +407,14 @@ int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n
             rc |= bump(t, unit, rday, CHISO_C_FROM_DATA_STORE);
         if (rf & SIM_F_POPULATION)
             rc |= bump(t, unit, rday, CHISO_C_POPULATION_DATA);
+        /* #7 and #9 count distinct procedures: the dossier's procedure is
+         * in "po" when it was received online and the procedure is an
+         * online service (partial or full), in "pp" when the dossier counts
+         * in paid_online; both on the received day */
+        if (online && level != SIM_LEVEL_NONE)
+            rc |= hold(t, unit, evs[0].proc, rday, 0);
+        if (f.fee_applies && (f.paid_platform || f.paid_gateway))
+            rc |= hold(t, unit, evs[0].proc, rday, 1);
         t->sup[supplement_pattern(&f)]++;
     }
     if (f.resolved) {
@@ -553,6 +607,91 @@ static void write_per_unit(const sim_truth *t, const sim_province *pv,
     }
 }
 
+const char *sim_truth_set_name(int set)
+{
+    static const char *const names[SIM_TRUTH_SETS] = {"po", "pp"};
+    return set >= 0 && set < SIM_TRUTH_SETS ? names[set] : NULL;
+}
+
+/* Whether any procedure of the unit (every unit when unit < 0) has a
+ * dossier in a set in period p of kind index k. */
+static bool period_has_procs(const sim_truth *t, int unit, int k, int p)
+{
+    for (int u = unit < 0 ? 0 : unit; u < (unit < 0 ? t->nunits : unit + 1); u++) {
+        const sim_unit *su = &t->pv->units[u];
+        for (int slot = su->proc_first; slot < su->proc_first + su->proc_count; slot++)
+            for (int set = 0; set < SIM_TRUTH_SETS; set++)
+                if (*in_set_cell(t, slot, k, p, set))
+                    return true;
+    }
+    return false;
+}
+
+/* `"<period>":{"po":{"<procedure>":n,...},"pp":{...}}` for every period
+ * with a procedure in a set: the unit's, or every unit's summed by
+ * procedure (unit < 0). `sum` has room for every procedure. */
+static void write_sets(const sim_truth *t, int unit, uint64_t *sum, FILE *f)
+{
+    const sim_province *pv = t->pv;
+    char key[CHISO_PERIOD_STRLEN];
+    bool first = true;
+    for (int k = 0; k < NKINDS; k++) {
+        for (int p = 0; p < t->nper[k]; p++) {
+            if (!period_has_procs(t, unit, k, p))
+                continue;
+            chiso_period_key(t->per[k][p].first_day, (chiso_period_kind)(k + 1), key);
+            fprintf(f, "%s\"%s\":{", first ? "" : ",", key);
+            first = false;
+            for (int set = 0; set < SIM_TRUTH_SETS; set++) {
+                memset(sum, 0, (size_t)pv->nprocs * sizeof(*sum));
+                for (int u = unit < 0 ? 0 : unit; u < (unit < 0 ? t->nunits : unit + 1); u++) {
+                    const sim_unit *su = &pv->units[u];
+                    for (int slot = su->proc_first; slot < su->proc_first + su->proc_count; slot++)
+                        sum[pv->proc_list[slot]] += *in_set_cell(t, slot, k, p, set);
+                }
+                fprintf(f, "%s\"%s\":{", set ? "," : "", sim_truth_set_name(set));
+                bool fp = true;
+                for (int i = 0; i < pv->nprocs; i++) {
+                    if (!sum[i])
+                        continue;
+                    fprintf(f, "%s\"%s\":%llu", fp ? "" : ",", pv->procs[i].code,
+                            (unsigned long long)sum[i]);
+                    fp = false;
+                }
+                fputc('}', f);
+            }
+            fputc('}', f);
+        }
+    }
+}
+
+/* "procedures" and "province_procedures". Returns 0 or CHISO_ENOMEM. */
+static int write_procedures(const sim_truth *t, FILE *f)
+{
+    uint64_t *sum = calloc((size_t)t->pv->nprocs + 1, sizeof(*sum));
+    bool first = true;
+    if (!sum)
+        return CHISO_ENOMEM;
+    fputs(",\n\"procedures\":{", f);
+    for (int u = 0; u < t->nunits; u++) {
+        bool any = false;
+        for (int k = 0; k < NKINDS && !any; k++)
+            for (int p = 0; p < t->nper[k] && !any; p++)
+                any = period_has_procs(t, u, k, p);
+        if (!any)
+            continue;
+        fprintf(f, "%s\n\"%s\":{", first ? "" : ",", t->pv->units[u].rec.unit);
+        write_sets(t, u, sum, f);
+        fputc('}', f);
+        first = false;
+    }
+    fputs("},\n\"province_procedures\":{", f);
+    write_sets(t, -1, sum, f);
+    fputc('}', f);
+    free(sum);
+    return 0;
+}
+
 int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_meta *m, FILE *f)
 {
     char start[CHISO_PERIOD_STRLEN], end[CHISO_PERIOD_STRLEN];
@@ -580,7 +719,10 @@ int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_
     write_counters(t, -1, f);
     fputs("},\n\"province_open\":{", f);
     write_open(t, -1, f);
-    fputs("}}\n", f);
+    fputc('}', f);
+    if (write_procedures(t, f) != 0)
+        return CHISO_ENOMEM;
+    fputs("}\n", f);
     return ferror(f) ? CHISO_EIO : 0;
 }
 
@@ -634,4 +776,26 @@ uint64_t sim_truth_open(const sim_truth *t, int unit, int kind, int32_t day, int
         return 0;
     int p = t->day_per[k][di];
     return t->open[k][((size_t)unit * (size_t)t->nper[k] + (size_t)p) * 2 + (size_t)which];
+}
+
+uint64_t sim_truth_procedure(const sim_truth *t, int unit, int proc, int kind, int32_t day, int set)
+{
+    int k = kind - 1;
+    int32_t di = day - t->first_day;
+    if (unit < 0 || unit >= t->nunits || k < 0 || k >= NKINDS || di < 0 || di >= t->cap ||
+        set < 0 || set >= SIM_TRUTH_SETS)
+        return 0;
+    int slot = proc_slot(t, unit, proc);
+    return slot < 0 ? 0 : *in_set_cell(t, slot, k, t->day_per[k][di], set);
+}
+
+uint64_t sim_truth_procedures(const sim_truth *t, int unit, int kind, int32_t day, int set)
+{
+    uint64_t n = 0;
+    if (unit < 0 || unit >= t->nunits)
+        return 0;
+    const sim_unit *u = &t->pv->units[unit];
+    for (int i = u->proc_first; i < u->proc_first + u->proc_count; i++)
+        n += sim_truth_procedure(t, unit, t->pv->proc_list[i], kind, day, set) > 0;
+    return n;
 }

@@ -1,6 +1,7 @@
 /*
  * sim_truth.h - the ground truth of a simulation run: the per-unit counters
- * of counters.h and the open / open_overdue figures at each period end,
+ * of counters.h, the open / open_overdue figures at each period end, and
+ * the per-unit procedure sets of Decision 766 #7 and #9 (docs/counters.md),
  * computed from the simulator's own dossier model.
  *
  * It deliberately shares no code with chiso's classification, dossier or
@@ -22,12 +23,13 @@
 
 typedef struct sim_truth sim_truth;
 
-/* A truth for `nunits` units over the window of `ndays` local days from
- * `first_day`. Counter contributions may fall after the window (a dossier
- * still open becomes overdue after its due day), so days up to
- * ndays + SIM_TRUTH_SLACK_DAYS are kept. NULL on OOM. */
+/* A truth for the units and procedures of `pv` (which must outlive it)
+ * over the window of `ndays` local days from `first_day`. Counter
+ * contributions may fall after the window (a dossier still open becomes
+ * overdue after its due day), so days up to ndays + SIM_TRUTH_SLACK_DAYS
+ * are kept. NULL on OOM. */
 #define SIM_TRUTH_SLACK_DAYS 64
-sim_truth *sim_truth_new(int nunits, int32_t first_day, int32_t ndays);
+sim_truth *sim_truth_new(const sim_province *pv, int32_t first_day, int32_t ndays);
 void sim_truth_free(sim_truth *t);
 
 /* Add one dossier, given its emitted events (any order); its procedure's
@@ -57,6 +59,24 @@ uint64_t sim_truth_counter(const sim_truth *t, int unit, int32_t day, int counte
  * period of `kind` (month, quarter or year) containing `day`; 0 when that
  * period is not kept. */
 uint64_t sim_truth_open(const sim_truth *t, int unit, int kind, int32_t day, int which);
+
+/* The procedure sets (docs/counters.md): 0 "po", a dossier received online
+ * whose procedure is offered online (#7); 1 "pp", a dossier counted in
+ * paid_online (#9); both on the received day. */
+#define SIM_TRUTH_SETS 2
+
+/* The name of set `set` ("po", "pp"), its segment in the Redis key. */
+const char *sim_truth_set_name(int set);
+
+/* How many of one unit's dossiers of procedure `proc` (an index into the
+ * province's procedures) are in set `set` in the period of `kind` (month,
+ * quarter or year) containing `day`; 0 outside the kept days. */
+uint64_t sim_truth_procedure(const sim_truth *t, int unit, int proc, int kind, int32_t day,
+                             int set);
+
+/* How many distinct procedures of one unit are in set `set` in that
+ * period: the numerator of #7 (po) or #9 (pp). */
+uint64_t sim_truth_procedures(const sim_truth *t, int unit, int kind, int32_t day, int set);
 
 /* Calibration figures, over the whole window. */
 typedef struct sim_truth_figures {

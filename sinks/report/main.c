@@ -6,7 +6,8 @@
  * It reads the catalog (catalog.units, catalog.procedures) from Kafka to
  * the end, then the per-unit counters from Redis in three pipelined round
  * trips (the unit set; every unit's month index; every unit's quarter and
- * month hashes and its open/overdue buckets), sums them into a
+ * month hashes, its open/overdue buckets and its months' procedure sets
+ * of docs/counters.md), sums them into a
  * chiso_report_input and prints chiso_report_write()'s table. The score of
  * each month is computed as chiso-snapshot computes it (score.h with the
  * catalog inputs of catview.h), so it equals the published total.
@@ -27,11 +28,13 @@
 #include "chiso/catview.h"
 #include "chiso/common.h"
 #include "chiso/config.h"
+#include "chiso/dossier.h"
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
 #include "chiso/report.h"
 #include "chiso/score.h"
 #include "chiso/snapshot.h"
+#include "chiso/strmap.h"
 #include "chiso/vntime.h"
 
 #define EXIT_USAGE 2
@@ -89,6 +92,12 @@ static void usage(FILE *out)
 
 enum { DAYS_MAX = 31 };
 
+/* The score input each procedure set counts (#7, #9), as chiso-snapshot. */
+static const chiso_score_field proc_inputs[CHISO_PS_COUNT] = {
+    [CHISO_PS_ONLINE] = CHISO_SF_PROCEDURES_ONLINE_WITH_DOSSIERS,
+    [CHISO_PS_PAID] = CHISO_SF_PROCEDURES_PAID_ONLINE,
+};
+
 /* The bucket counters that give open and open_overdue (snapshot.h). */
 #define OPEN_FIELDS "HMGET %s:{%s}:c:%s received closed overdue_began overdue_closed"
 
@@ -140,8 +149,9 @@ static int64_t reply_count(const redisReply *r)
 }
 
 /* Round trip 2 and 3: every unit's months, then its hashes. Replies per
- * unit: the quarter hash, the three month hashes (HGETALL), then one HMGET
- * of the four open/overdue counters per month bucket and per day bucket. */
+ * unit: the quarter hash, the three month hashes (HGETALL), one HMGET of
+ * the four open/overdue counters per month bucket and per day bucket, then
+ * the procedure sets of the three months (HGETALL, proc_reply()). */
 static int read_units(report_ctx *x)
 {
     redisReply **months = calloc(x->nunits ? x->nunits : 1, sizeof(*months));
@@ -157,7 +167,8 @@ static int read_units(report_ctx *x)
         unit_data *u = &x->units[i];
         u->months = months[i];
         months[i] = NULL;
-        u->nreplies = 1 + CHISO_REPORT_MONTHS + u->months->elements + (size_t)x->ndays;
+        u->nreplies = 1 + CHISO_REPORT_MONTHS + u->months->elements + (size_t)x->ndays +
+                      CHISO_REPORT_MONTHS * CHISO_PS_COUNT;
         if (!(u->replies = calloc(u->nreplies, sizeof(*u->replies)))) {
             rc = CHISO_ENOMEM;
             goto out;
@@ -169,6 +180,10 @@ static int read_units(report_ctx *x)
             redisAppendCommand(x->rc, OPEN_FIELDS, x->prefix, u->code, u->months->element[m]->str);
         for (int d = 0; d < x->ndays; d++)
             redisAppendCommand(x->rc, OPEN_FIELDS, x->prefix, u->code, x->days[d]);
+        for (int m = 0; m < CHISO_REPORT_MONTHS; m++)
+            for (int set = 0; set < CHISO_PS_COUNT; set++)
+                redisAppendCommand(x->rc, "HGETALL %s:{%s}:%s:%s", x->prefix, u->code,
+                                   chiso_proc_set_name((chiso_proc_set)set), x->month_keys[m]);
     }
     rc = 0;
     for (size_t i = 0; i < x->nunits && rc == 0; i++)
@@ -210,6 +225,41 @@ static chiso_snapshot_counts open_at(const report_ctx *x, const unit_data *u, in
         memset(&c, 0, sizeof(c));
     free(b);
     return c;
+}
+
+/* A unit's procedure set of month m: procedure -> dossiers. */
+static const redisReply *proc_reply(const report_ctx *x, const unit_data *u, int m, int set)
+{
+    return u->replies[1 + CHISO_REPORT_MONTHS + u->months->elements + (size_t)x->ndays +
+                      (size_t)(m * CHISO_PS_COUNT + set)];
+}
+
+/* The numerators of #7 and #9 in month m: the distinct procedures of the
+ * units' procedure sets, as chiso-snapshot counts them. Returns 0 or
+ * CHISO_ENOMEM. */
+static int month_procedures(const report_ctx *x, int m, chiso_score_input *total)
+{
+    chiso_map *procs[CHISO_PS_COUNT] = {NULL};
+    int rc = CHISO_ENOMEM;
+
+    for (int set = 0; set < CHISO_PS_COUNT; set++) {
+        if (!(procs[set] = chiso_map_new()))
+            goto out;
+        for (size_t i = 0; i < x->nunits; i++) {
+            const redisReply *ph = proc_reply(x, &x->units[i], m, set);
+            for (size_t k = 0; k + 1 < ph->elements; k += 2) {
+                if (reply_count(ph->element[k + 1]) > 0 &&
+                    !chiso_map_put(procs[set], ph->element[k]->str, NULL))
+                    goto out;
+            }
+        }
+        total->n[proc_inputs[set]] = (int64_t)chiso_map_size(procs[set]);
+    }
+    rc = 0;
+out:
+    for (int set = 0; set < CHISO_PS_COUNT; set++)
+        chiso_map_destroy(procs[set]);
+    return rc;
 }
 
 /* Whether the unit has counters in month m of the quarter. */
@@ -271,7 +321,7 @@ static int fill(report_ctx *x, chiso_catview *cat, const char *unit, const char 
             continue; /* no counter that month: no snapshot either */
         chiso_score_rollup(inputs, x->nunits, &total);
         if (chiso_catview_score_input(cat, unit, &total) != 0 ||
-            chiso_score_compute(rules, &total, &sc) != 0)
+            month_procedures(x, m, &total) != 0 || chiso_score_compute(rules, &total, &sc) != 0)
             goto out;
         in->score[m] = sc.total;
     }

@@ -7,12 +7,15 @@
  *   2. SMEMBERS <prefix>:units, then (pipelined) every unit's :months set.
  *      A full sweep adds "<unit>|<month>", its quarter and its year to held.
  *   3. Pipelined: for every unit and every period touched, HGETALL of the
- *      period's counters; HMGET of the four open/overdue counters of every
- *      month bucket of the unit, and of the day buckets of today's month up
- *      to today when a touched period is still running (end day E = today).
+ *      period's counters and of its two procedure sets (po, pp: the
+ *      numerators of #7 and #9, and the province's union of them); HMGET of
+ *      the four open/overdue counters of every month bucket of the unit,
+ *      and of the day buckets of today's month up to today when a touched
+ *      period is still running (end day E = today).
  *   4. Score every unit that has counters in a touched period (or is held
  *      for it), and the province (the roll-up of every unit, with the
- *      catalog's own counts); rank the units of each parent per period;
+ *      catalog's own counts and the distinct procedures of all units);
+ *      rank the units of each parent per period;
  *      build each snapshot, and produce to Kafka and SET (pipelined) in
  *      Redis those whose content changed, then replace the sorted set
  *      <prefix>:rank:<parent>:<period> of every group with a change.
@@ -38,6 +41,7 @@
 #include <hiredis/hiredis.h>
 
 #include "chiso/common.h"
+#include "chiso/dossier.h"
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
 #include "chiso/snapshot.h"
@@ -47,6 +51,12 @@
 #define SPOP_COUNT 10000
 #define PIPE_CHUNK 4096
 #define KEY_MAX    256 /* any Redis key or "<unit>|<period>" we build */
+
+/* The score input each procedure set counts: the numerators of #7, #9. */
+static const chiso_score_field proc_inputs[CHISO_PS_COUNT] = {
+    [CHISO_PS_ONLINE] = CHISO_SF_PROCEDURES_ONLINE_WITH_DOSSIERS,
+    [CHISO_PS_PAID] = CHISO_SF_PROCEDURES_PAID_ONLINE,
+};
 
 struct snap_sweeper {
     const chiso_config *cfg;
@@ -68,6 +78,7 @@ enum cmd_kind {
     CMD_UNITS,
     CMD_MONTHS,
     CMD_COUNTS,
+    CMD_PROCS,
     CMD_MONTH_BUCKET,
     CMD_DAY_BUCKET,
     CMD_SET,
@@ -272,9 +283,10 @@ typedef struct sw_unit {
     size_t nmonths;
     int64_t (*month_sums)[4]; /* received, closed, overdue_began, overdue_closed */
     int64_t (*day_sums)[4];
-    chiso_snapshot_counts *counts; /* per touched period */
-    chiso_score_input *inputs;     /* per touched period */
-    bool *present;                 /* per touched period: the unit has counters there */
+    chiso_snapshot_counts *counts;    /* per touched period */
+    chiso_score_input *inputs;        /* per touched period */
+    bool *present;                    /* per touched period: the unit has counters there */
+    int64_t (*procs)[CHISO_PS_COUNT]; /* per touched period: procedures in each set */
 } sw_unit;
 
 typedef struct sw_period {
@@ -310,6 +322,8 @@ typedef struct sweep {
     char (*days)[CHISO_PERIOD_STRLEN]; /* day keys of today's month up to today */
     size_t ndays;
     chiso_snapshot_counts *province_counts; /* per period */
+    chiso_map **province_procs;             /* per period and set: the procedures of every unit */
+    bool failed;                            /* out of memory while taking replies */
     sw_out *outs;
     size_t nouts, capouts;
 } sweep;
@@ -392,7 +406,11 @@ static void sweep_free(sweep *s)
         free(s->units[i].counts);
         free(s->units[i].inputs);
         free(s->units[i].present);
+        free(s->units[i].procs);
     }
+    for (size_t i = 0; s->province_procs && i < s->nperiods * CHISO_PS_COUNT; i++)
+        chiso_map_destroy(s->province_procs[i]);
+    free(s->province_procs);
     free(s->units);
     free(s->periods);
     free(s->days);
@@ -444,6 +462,22 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
             (void)chiso_snapshot_counts_set(&u->counts[c->b], r->element[i]->str, v);
             (void)chiso_score_input_counter(&u->inputs[c->b], r->element[i]->str, v);
             u->present[c->b] = true;
+        }
+        break;
+    }
+    case CMD_PROCS: {
+        /* procedure -> dossiers: the fields above 0 (the apply deletes a
+         * field at 0; below 0 would be a definition changed without a
+         * rebuild, docs/counters.md) */
+        sw_unit *u = &s->units[c->a];
+        size_t p = c->b / CHISO_PS_COUNT, set = c->b % CHISO_PS_COUNT;
+        chiso_map *all = s->province_procs[c->b];
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+            if (r->element[i]->type != REDIS_REPLY_STRING || reply_int(r->element[i + 1]) <= 0)
+                continue;
+            u->procs[p][set]++;
+            if (!chiso_map_put(all, r->element[i]->str, NULL))
+                s->failed = true;
         }
         break;
     }
@@ -660,8 +694,13 @@ static int load_counts(sweep *s)
             chiso_period_key(month.first_day + (int32_t)d, CHISO_PERIOD_DAY, s->days[d]);
     }
     s->province_counts = calloc(s->nperiods ? s->nperiods : 1, sizeof(*s->province_counts));
-    if (!s->province_counts)
+    s->province_procs = calloc(s->nperiods * CHISO_PS_COUNT + 1, sizeof(*s->province_procs));
+    if (!s->province_counts || !s->province_procs)
         goto out;
+    for (size_t i = 0; i < s->nperiods * CHISO_PS_COUNT; i++) {
+        if (!(s->province_procs[i] = chiso_map_new()))
+            goto out;
+    }
     for (size_t i = 0; i < s->nunits; i++) {
         sw_unit *u = &s->units[i];
         if (!u->months)
@@ -669,15 +708,23 @@ static int load_counts(sweep *s)
         u->counts = calloc(s->nperiods ? s->nperiods : 1, sizeof(*u->counts));
         u->inputs = calloc(s->nperiods ? s->nperiods : 1, sizeof(*u->inputs));
         u->present = calloc(s->nperiods ? s->nperiods : 1, sizeof(*u->present));
+        u->procs = calloc(s->nperiods ? s->nperiods : 1, sizeof(*u->procs));
         u->month_sums = calloc(u->nmonths ? u->nmonths : 1, sizeof(*u->month_sums));
         u->day_sums = calloc(s->ndays ? s->ndays : 1, sizeof(*u->day_sums));
-        if (!u->months || !u->counts || !u->inputs || !u->present || !u->month_sums || !u->day_sums)
+        if (!u->months || !u->counts || !u->inputs || !u->present || !u->procs || !u->month_sums ||
+            !u->day_sums)
             goto out;
         for (size_t p = 0; p < s->nperiods; p++) {
             chiso_score_input_counters(&u->inputs[p]);
             if (batch_add(&bt, CMD_COUNTS, i, p, "HGETALL %s:{%s}:c:%s", sw->prefix, u->code,
                           s->periods[p].key) != 0)
                 goto out;
+            for (int set = 0; set < CHISO_PS_COUNT; set++) {
+                if (batch_add(&bt, CMD_PROCS, i, p * CHISO_PS_COUNT + (size_t)set,
+                              "HGETALL %s:{%s}:%s:%s", sw->prefix, u->code,
+                              chiso_proc_set_name((chiso_proc_set)set), s->periods[p].key) != 0)
+                    goto out;
+            }
         }
         for (size_t m = 0; m < u->nmonths; m++) {
             if (batch_add(&bt, CMD_MONTH_BUCKET, i, m,
@@ -694,6 +741,10 @@ static int load_counts(sweep *s)
     }
     if ((rc = batch_run(sw, &bt, on_reply, s)) != 0)
         goto out;
+    if (s->failed) {
+        rc = CHISO_ENOMEM;
+        goto out;
+    }
 
     /* open / open_overdue, then the province sums */
     for (size_t i = 0; i < s->nunits; i++) {
@@ -717,6 +768,8 @@ static int load_counts(sweep *s)
             u->inputs[p].n[CHISO_SF_OPEN_OVERDUE] =
                 u->counts[p].open_overdue > 0 ? u->counts[p].open_overdue : 0;
             rc = chiso_catview_score_input(sw->catalog, u->code, &u->inputs[p]);
+            for (int set = 0; set < CHISO_PS_COUNT; set++)
+                u->inputs[p].n[proc_inputs[set]] = u->procs[p][set];
         }
         free(b);
         if (rc != 0)
@@ -743,9 +796,11 @@ static void meta_of(const sweep *s, const char *code, bool province, chiso_unit 
 
 /* The province's inputs of period p: the sum over every unit, with the
  * catalog counts of the province itself (each procedure once, not once per
- * unit offering it). */
+ * unit offering it), and so the distinct procedures of all units in each
+ * procedure set (a procedure with dossiers in two units counts once). */
 static int province_input(sweep *s, size_t p, chiso_score_input *in)
 {
+    int rc;
     chiso_score_input *all = calloc(s->nunits ? s->nunits : 1, sizeof(*all));
 
     if (!all)
@@ -758,7 +813,12 @@ static int province_input(sweep *s, size_t p, chiso_score_input *in)
         chiso_score_input_counters(in);
         in->n[CHISO_SF_OPEN_OVERDUE] = 0;
     }
-    return chiso_catview_score_input(s->sw->catalog, NULL, in);
+    if ((rc = chiso_catview_score_input(s->sw->catalog, NULL, in)) != 0)
+        return rc;
+    for (int set = 0; set < CHISO_PS_COUNT; set++)
+        in->n[proc_inputs[set]] =
+            (int64_t)chiso_map_size(s->province_procs[p * CHISO_PS_COUNT + set]);
+    return 0;
 }
 
 /* Order of unit outputs for ranking: by period, then parent. */

@@ -18,7 +18,9 @@
 typedef struct raw_add {
     char unit[CHISO_CODE_MAX + 1];
     int32_t day;
+    refmodel_what what;
     chiso_counter_id counter;
+    char procedure[CHISO_CODE_MAX + 1];
     long long delta;
 } raw_add;
 
@@ -43,14 +45,19 @@ void refmodel_table_free(refmodel_table *t)
     free(t);
 }
 
-int refmodel_table_add(refmodel_table *t, const char *unit, int32_t day, chiso_counter_id counter,
-                       long long delta)
+const char *refmodel_what_name(refmodel_what what)
+{
+    return what == REFMODEL_PO ? "po" : what == REFMODEL_PP ? "pp" : NULL;
+}
+
+/* Append one raw addition; NULL when out of memory. */
+static raw_add *raw_new(refmodel_table *t, const char *unit, int32_t day, long long delta)
 {
     if (t->nraw == t->capraw) {
         size_t cap = t->capraw ? t->capraw * 2 : 256;
         raw_add *r = realloc(t->raw, cap * sizeof(*r));
         if (!r)
-            return CHISO_ENOMEM;
+            return NULL;
         t->raw = r;
         t->capraw = cap;
     }
@@ -58,8 +65,29 @@ int refmodel_table_add(refmodel_table *t, const char *unit, int32_t day, chiso_c
     memset(a, 0, sizeof(*a));
     snprintf(a->unit, sizeof(a->unit), "%s", unit);
     a->day = day;
-    a->counter = counter;
     a->delta = delta;
+    return a;
+}
+
+int refmodel_table_add(refmodel_table *t, const char *unit, int32_t day, chiso_counter_id counter,
+                       long long delta)
+{
+    raw_add *a = raw_new(t, unit, day, delta);
+    if (!a)
+        return CHISO_ENOMEM;
+    a->what = REFMODEL_COUNTER;
+    a->counter = counter;
+    return 0;
+}
+
+int refmodel_table_add_proc(refmodel_table *t, const char *unit, int32_t day, refmodel_what set,
+                            const char *procedure, long long delta)
+{
+    raw_add *a = raw_new(t, unit, day, delta);
+    if (!a)
+        return CHISO_ENOMEM;
+    a->what = set;
+    snprintf(a->procedure, sizeof(a->procedure), "%s", procedure);
     return 0;
 }
 
@@ -73,7 +101,11 @@ static int cell_cmp(const void *pa, const void *pb)
         return (int)a->kind - (int)b->kind;
     if (a->first_day != b->first_day)
         return a->first_day < b->first_day ? -1 : 1;
-    return (int)a->counter - (int)b->counter;
+    if (a->what != b->what)
+        return (int)a->what - (int)b->what;
+    if (a->counter != b->counter)
+        return (int)a->counter - (int)b->counter;
+    return strcmp(a->procedure, b->procedure);
 }
 
 int refmodel_table_finish(refmodel_table *t)
@@ -84,11 +116,15 @@ int refmodel_table_finish(refmodel_table *t)
         return CHISO_ENOMEM;
     for (size_t i = 0; i < t->nraw; i++) {
         for (int k = 0; k < CHISO_PERIOD_KINDS; k++) {
+            if (t->raw[i].what != REFMODEL_COUNTER && k == CHISO_PERIOD_DAY)
+                continue; /* procedure sets: months, quarters, years */
             refmodel_cell *c = &all[n++];
             memcpy(c->unit, t->raw[i].unit, sizeof(c->unit));
             c->kind = (chiso_period_kind)k;
             c->first_day = chiso_period_of(t->raw[i].day, (chiso_period_kind)k).first_day;
+            c->what = t->raw[i].what;
             c->counter = t->raw[i].counter;
+            memcpy(c->procedure, t->raw[i].procedure, sizeof(c->procedure));
             c->value = t->raw[i].delta;
         }
     }
@@ -160,7 +196,7 @@ long long refmodel_table_sum_upto(const refmodel_table *t, const char *unit, int
         const refmodel_cell *c = &t->cells[i];
         if (strcmp(c->unit, unit) != 0 || c->kind != CHISO_PERIOD_DAY || c->first_day > last_day)
             break;
-        if (c->counter == counter)
+        if (c->what == REFMODEL_COUNTER && c->counter == counter)
             sum += c->value;
     }
     return sum;
@@ -170,7 +206,12 @@ void refmodel_cell_format(const refmodel_cell *c, char *buf, size_t size)
 {
     char key[CHISO_PERIOD_STRLEN];
     chiso_period_key(c->first_day, c->kind, key);
-    snprintf(buf, size, "%s %s %s=%lld", c->unit, key, chiso_counter_name(c->counter), c->value);
+    if (c->what == REFMODEL_COUNTER)
+        snprintf(buf, size, "%s %s %s=%lld", c->unit, key, chiso_counter_name(c->counter),
+                 c->value);
+    else
+        snprintf(buf, size, "%s %s %s %s=%lld", c->unit, key, refmodel_what_name(c->what),
+                 c->procedure, c->value);
 }
 
 /* ---- one dossier ---- */
@@ -429,6 +470,11 @@ int refmodel_judge(const chiso_event *const *evs, int n, const refmodel_catalog 
             add(out, CHISO_C_FROM_DATA_STORE, rday); /* #16: of the digitized */
         if (received->population_data)
             add(out, CHISO_C_POPULATION_DATA, rday); /* #18 */
+        /* the procedure sets of #7 and #9, counting procedures: received
+         * online with a procedure offered online; counted in paid_online */
+        out->po = channel == CHISO_CHANNEL_ONLINE &&
+                  (level == CHISO_LEVEL_FULL || level == CHISO_LEVEL_PARTIAL);
+        out->pp = fee && paid_online;
     }
 
     /* resolved: on time or late (needs the received event), and the class */
@@ -645,15 +691,25 @@ int refmodel_run(refmodel *m)
         dossier_entry *de = &m->dossiers[m->ndossiers++];
         de->first = i;
         de->n = j - i;
-        refmodel_catalog cat = refmodel_procedure(m, procedure_of(&m->sorted[i], j - i));
+        const char *procedure = procedure_of(&m->sorted[i], j - i);
+        refmodel_catalog cat = refmodel_procedure(m, procedure);
+        const refmodel_judged *jd = &de->judged;
         if ((rc = refmodel_judge(&m->sorted[i], j - i, &cat, &de->judged)) != 0)
             return rc;
-        for (int k = 0; k < de->judged.ncontrib; k++) {
-            rc = refmodel_table_add(m->counters, m->sorted[i]->unit, de->judged.contrib[k].day,
-                                    de->judged.contrib[k].counter, 1);
+        for (int k = 0; k < jd->ncontrib; k++) {
+            rc = refmodel_table_add(m->counters, m->sorted[i]->unit, jd->contrib[k].day,
+                                    jd->contrib[k].counter, 1);
             if (rc)
                 return rc;
         }
+        if (procedure[0] && jd->po &&
+            (rc = refmodel_table_add_proc(m->counters, m->sorted[i]->unit, jd->received_day,
+                                          REFMODEL_PO, procedure, 1)) != 0)
+            return rc;
+        if (procedure[0] && jd->pp &&
+            (rc = refmodel_table_add_proc(m->counters, m->sorted[i]->unit, jd->received_day,
+                                          REFMODEL_PP, procedure, 1)) != 0)
+            return rc;
         i = j;
     }
     return refmodel_table_finish(m->counters);
@@ -690,26 +746,65 @@ int refmodel_dossier(const refmodel *m, int i, const chiso_event *const **evs,
 
 /* ---- the truth document ---- */
 
-static void write_counter_object(FILE *f, const refmodel_cell *cells, size_t n)
+static bool same_period(const refmodel_cell *a, const refmodel_cell *b)
 {
-    char key[CHISO_PERIOD_STRLEN];
-    chiso_period_key(cells[0].first_day, cells[0].kind, key);
-    fprintf(f, "\"%s\":{", key);
+    return a->kind == b->kind && a->first_day == b->first_day;
+}
+
+/* Writes the value `{...}` of one period of one unit (unit NULL: the
+ * province) from its cells [0, n). */
+typedef void (*period_writer)(FILE *f, const refmodel_cell *cells, size_t n, const refmodel *m,
+                              const char *unit);
+
+/* The counters. */
+static void write_counter_period(FILE *f, const refmodel_cell *cells, size_t n, const refmodel *m,
+                                 const char *unit)
+{
+    (void)m;
+    (void)unit;
+    fputc('{', f);
     for (size_t i = 0; i < n; i++)
         fprintf(f, "%s\"%s\":%lld", i ? "," : "", chiso_counter_name(cells[i].counter),
                 cells[i].value);
     fputc('}', f);
 }
 
-static bool same_period(const refmodel_cell *a, const refmodel_cell *b)
+/* The open figures at the end of a month, quarter or year. */
+static void write_open_period(FILE *f, const refmodel_cell *cells, size_t n, const refmodel *m,
+                              const char *unit)
 {
-    return a->kind == b->kind && a->first_day == b->first_day;
+    long long o, od;
+    (void)n;
+    open_sum(m, unit, chiso_period_of(cells[0].first_day, cells[0].kind).last_day, &o, &od);
+    fprintf(f, "{\"open\":%lld,\"open_overdue\":%lld}", o, od);
 }
 
-/* "counters" and "open" of one table (the units', or the province's when
- * the table holds one pseudo-unit). */
-static void write_units(FILE *f, const refmodel_cell *cells, size_t n, bool open, const refmodel *m,
-                        bool with_unit)
+/* The procedure sets: {"po":{"<procedure>":n,...},"pp":{...}}. */
+static void write_procedure_period(FILE *f, const refmodel_cell *cells, size_t n, const refmodel *m,
+                                   const char *unit)
+{
+    (void)m;
+    (void)unit;
+    for (refmodel_what w = REFMODEL_PO; w <= REFMODEL_PP; w++) {
+        bool none = true;
+        fprintf(f, "%s\"%s\":{", w == REFMODEL_PO ? "{" : ",", refmodel_what_name(w));
+        for (size_t c = 0; c < n; c++) {
+            if (cells[c].what != w)
+                continue;
+            fprintf(f, "%s\"%s\":%lld", none ? "" : ",", cells[c].procedure, cells[c].value);
+            none = false;
+        }
+        fputc('}', f);
+    }
+    fputc('}', f);
+}
+
+/* One member of the truth from the cells of a table, sorted by unit and
+ * period: `"<unit>":{"<period>":<value>,...}` per unit, or the periods
+ * alone for the province's table (one pseudo-unit); day periods only when
+ * `days`. */
+static void write_units(FILE *f, const refmodel_cell *cells, size_t n, const refmodel *m,
+                        bool with_unit, bool days, period_writer write)
 {
     bool first_unit = true;
     for (size_t i = 0; i < n;) {
@@ -723,20 +818,13 @@ static void write_units(FILE *f, const refmodel_cell *cells, size_t n, bool open
         bool first = true;
         for (size_t k = i; k < j;) {
             size_t l = k;
+            char key[CHISO_PERIOD_STRLEN];
             while (l < j && same_period(&cells[l], &cells[k]))
                 l++;
-            if (!open) {
-                fputs(first ? "" : ",", f);
-                write_counter_object(f, &cells[k], l - k);
-                first = false;
-            } else if (cells[k].kind != CHISO_PERIOD_DAY) {
-                char key[CHISO_PERIOD_STRLEN];
-                long long o, od;
+            if (days || cells[k].kind != CHISO_PERIOD_DAY) {
                 chiso_period_key(cells[k].first_day, cells[k].kind, key);
-                open_sum(m, with_unit ? cells[k].unit : NULL,
-                         chiso_period_of(cells[k].first_day, cells[k].kind).last_day, &o, &od);
-                fprintf(f, "%s\"%s\":{\"open\":%lld,\"open_overdue\":%lld}", first ? "" : ",", key,
-                        o, od);
+                fprintf(f, "%s\"%s\":", first ? "" : ",", key);
+                write(f, &cells[k], l - k, m, with_unit ? cells[k].unit : NULL);
                 first = false;
             }
             k = l;
@@ -747,25 +835,51 @@ static void write_units(FILE *f, const refmodel_cell *cells, size_t n, bool open
     }
 }
 
+/* The cells of counters (procs false) or of procedure sets, in order, in a
+ * new array of *nout; NULL when out of memory. */
+static refmodel_cell *cells_of(const refmodel_cell *cells, size_t n, bool procs, size_t *nout)
+{
+    refmodel_cell *out = malloc((n + 1) * sizeof(*out));
+    *nout = 0;
+    for (size_t i = 0; out && i < n; i++) {
+        if ((cells[i].what != REFMODEL_COUNTER) == procs)
+            out[(*nout)++] = cells[i];
+    }
+    return out;
+}
+
 int refmodel_write_truth(const refmodel *m, const refmodel_truth_meta *meta, FILE *f)
 {
-    size_t n;
-    const refmodel_cell *cells = refmodel_table_cells(m->counters, &n);
+    size_t all, n, np, pn, ppn;
+    const refmodel_cell *every = refmodel_table_cells(m->counters, &all);
+    refmodel_cell *cells = cells_of(every, all, false, &n);
+    refmodel_cell *procs = cells_of(every, all, true, &np);
+    refmodel_cell *pcells = NULL, *pprocs = NULL;
     int rc = CHISO_ENOMEM;
 
-    /* the province: every unit's cells under one pseudo-unit */
+    /* the province: every unit's cells under one pseudo-unit; a procedure
+     * counts once, with the dossiers of every unit (its months add up to
+     * its quarters and years) */
     refmodel_table *prov = refmodel_table_new();
-    if (!prov)
-        return rc;
+    if (!prov || !cells || !procs)
+        goto out;
     for (size_t i = 0; i < n; i++) {
         if (cells[i].kind == CHISO_PERIOD_DAY &&
             refmodel_table_add(prov, "", cells[i].first_day, cells[i].counter, cells[i].value))
             goto out;
     }
+    for (size_t i = 0; i < np; i++) {
+        if (procs[i].kind == CHISO_PERIOD_MONTH &&
+            refmodel_table_add_proc(prov, "", procs[i].first_day, procs[i].what, procs[i].procedure,
+                                    procs[i].value))
+            goto out;
+    }
     if (refmodel_table_finish(prov))
         goto out;
-    size_t pn;
-    const refmodel_cell *pcells = refmodel_table_cells(prov, &pn);
+    const refmodel_cell *pevery = refmodel_table_cells(prov, &all);
+    if (!(pcells = cells_of(pevery, all, false, &pn)) ||
+        !(pprocs = cells_of(pevery, all, true, &ppn)))
+        goto out;
 
     chiso_period start;
     char end[CHISO_PERIOD_STRLEN] = "";
@@ -782,16 +896,24 @@ int refmodel_write_truth(const refmodel *m, const refmodel_truth_meta *meta, FIL
         fprintf(f, "%s\"%s\":0", r == CHISO_REJECT_JSON_SYNTAX ? "" : ",",
                 chiso_reject_code((chiso_reject_reason)r));
     fputs("},\n\"counters\":{", f);
-    write_units(f, cells, n, false, m, true);
+    write_units(f, cells, n, m, true, true, write_counter_period);
     fputs("},\n\"open\":{", f);
-    write_units(f, cells, n, true, m, true);
+    write_units(f, cells, n, m, true, false, write_open_period);
     fputs("},\n\"province_counters\":{", f);
-    write_units(f, pcells, pn, false, m, false);
+    write_units(f, pcells, pn, m, false, true, write_counter_period);
     fputs("},\n\"province_open\":{", f);
-    write_units(f, pcells, pn, true, m, false);
+    write_units(f, pcells, pn, m, false, false, write_open_period);
+    fputs("},\n\"procedures\":{", f);
+    write_units(f, procs, np, m, true, false, write_procedure_period);
+    fputs("},\n\"province_procedures\":{", f);
+    write_units(f, pprocs, ppn, m, false, false, write_procedure_period);
     fputs("}}\n", f);
     rc = ferror(f) ? CHISO_EIO : 0;
 out:
     refmodel_table_free(prov);
+    free(cells);
+    free(procs);
+    free(pcells);
+    free(pprocs);
     return rc;
 }

@@ -14,9 +14,11 @@
  * dossier (unit, dossier_id), takes for each single-valued fact its
  * earliest occurrence, judges each dossier once, and sums the dossiers'
  * contributions into a table of counters per unit and period (day, month,
- * quarter, year). Open and overdue dossiers at the end of each month,
- * quarter and year are computed from the dossiers directly, never from
- * counter sums, so they check the pipeline's derivation of them.
+ * quarter, year), and its procedure into the procedure sets of #7 and #9
+ * (docs/counters.md: per unit, month, quarter and year, the dossiers of
+ * each procedure in "po" and in "pp"). Open and overdue dossiers at the end
+ * of each month, quarter and year are computed from the dossiers directly,
+ * never from counter sums, so they check the pipeline's derivation of them.
  *
  * Ties between two occurrences of a single-valued fact at the same instant
  * (the merge keeps "the smallest (at, content)") are broken by content,
@@ -44,17 +46,33 @@
 
 /* ---- a table of counters per unit and period ---- */
 
-/* A sum of contributions: counters per (unit, day), rolled up into months,
- * quarters and years by refmodel_table_finish(). Shared by the model and the
- * property test's pipeline paths, so the three are compared cell by cell. */
+/* A sum of contributions: counters per (unit, day), and dossiers per (unit,
+ * day, procedure set, procedure), rolled up into months, quarters and
+ * years by refmodel_table_finish(). Shared by the model and the property
+ * test's pipeline paths, so the three are compared cell by cell. */
 typedef struct refmodel_table refmodel_table;
 
-/* One non-zero counter of a unit in one period. */
+/* What a cell counts: a counter's contributions, or the dossiers of one
+ * procedure in a procedure set: "po", received online with a procedure
+ * offered online (#7); "pp", counted in paid_online (#9). */
+typedef enum refmodel_what {
+    REFMODEL_COUNTER = 0,
+    REFMODEL_PO,
+    REFMODEL_PP,
+} refmodel_what;
+
+/* A procedure set's name ("po", "pp": its Redis key segment), or NULL. */
+const char *refmodel_what_name(refmodel_what what);
+
+/* One non-zero cell of a unit in one period: a counter, or a procedure in
+ * a set (those have no day cells: month, quarter and year only). */
 typedef struct refmodel_cell {
     char unit[CHISO_CODE_MAX + 1];
     chiso_period_kind kind;
     int32_t first_day; /* the period's first local day */
-    chiso_counter_id counter;
+    refmodel_what what;
+    chiso_counter_id counter;           /* REFMODEL_COUNTER */
+    char procedure[CHISO_CODE_MAX + 1]; /* a procedure set: "" for a counter */
     long long value;
 } refmodel_cell;
 
@@ -64,11 +82,16 @@ void refmodel_table_free(refmodel_table *t);
 /* Add `delta` to a unit's counter on a local day. Returns 0 or CHISO_ENOMEM. */
 int refmodel_table_add(refmodel_table *t, const char *unit, int32_t day, chiso_counter_id counter,
                        long long delta);
+/* Add `delta` dossiers of `procedure` to a unit's procedure set `set` (PO
+ * or PP) on a local day. Returns 0 or CHISO_ENOMEM. */
+int refmodel_table_add_proc(refmodel_table *t, const char *unit, int32_t day, refmodel_what set,
+                            const char *procedure, long long delta);
 /* Sum the added deltas per day and roll them up into every period kind;
  * cells whose sum is zero are dropped. Call once, after the last add.
  * Returns 0 or CHISO_ENOMEM. */
 int refmodel_table_finish(refmodel_table *t);
-/* The cells, sorted by (unit, kind, first_day, counter); valid until freed. */
+/* The cells, sorted by (unit, kind, first_day, what, counter, procedure);
+ * valid until freed. */
 const refmodel_cell *refmodel_table_cells(const refmodel_table *t, size_t *n);
 /* One cell's value (0 when absent). `period` is a period key of vntime.h. */
 long long refmodel_table_get(const refmodel_table *t, const char *unit, const char *period,
@@ -76,7 +99,8 @@ long long refmodel_table_get(const refmodel_table *t, const char *unit, const ch
 /* The sum of a unit's day cells of `counter` over the days <= last_day. */
 long long refmodel_table_sum_upto(const refmodel_table *t, const char *unit, int32_t last_day,
                                   chiso_counter_id counter);
-/* Write a cell as "unit period counter=value" (for reports). */
+/* Write a cell as "unit period counter=value", or "unit period set
+ * procedure=value" (for reports). */
 void refmodel_cell_format(const refmodel_cell *c, char *buf, size_t size);
 
 /* ---- one dossier ---- */
@@ -93,6 +117,7 @@ typedef struct refmodel_judged {
     } contrib[REFMODEL_CONTRIB_MAX]; /* each +1, in no particular order */
     bool received;
     int32_t received_day;
+    bool po, pp;         /* the procedure is in "po", in "pp", on the received day */
     bool closed;         /* resolved, withdrawn, stopped or not accepted (received only) */
     int32_t closed_day;  /* max(received day, day of the earliest closing fact) */
     int32_t overdue_day; /* B of docs/ontime.md, or REFMODEL_NEVER */
@@ -166,8 +191,9 @@ typedef struct refmodel_truth_meta {
     uint64_t duplicates;  /* extra copies */
 } refmodel_truth_meta;
 
-/* Write the ground truth in the simulator's format (docs/simulator.md), so
- * chiso-verify can compare Redis with it. Returns 0 or CHISO_EIO. */
+/* Write the ground truth in the simulator's format (docs/simulator.md:
+ * counters, open figures and procedure sets), so chiso-verify can compare
+ * Redis with it. Returns 0 or CHISO_EIO. */
 int refmodel_write_truth(const refmodel *m, const refmodel_truth_meta *meta, FILE *f);
 
 #endif

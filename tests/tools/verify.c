@@ -6,7 +6,10 @@
  *               quarter, year) equals the truth for every counter of
  *               counters.h (absent from the truth = 0), the truth names no
  *               counter this build does not know, and Redis holds no
- *               non-zero counter the truth lacks;
+ *               non-zero counter the truth lacks; and every procedure-set
+ *               hash (po, pp: every unit, month, quarter, year) holds
+ *               exactly the truth's procedures with their dossier counts,
+ *               no field at 0, and none the truth lacks;
  *   deadletter  the deadletter topic holds exactly the malformed records,
  *               by reason;
  *   scores      the scores topic has, for every unit and the province and
@@ -32,6 +35,7 @@
 #include "chiso/common.h"
 #include "chiso/config.h"
 #include "chiso/counters.h"
+#include "chiso/dossier.h"
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
 #include "chiso/vntime.h"
@@ -98,7 +102,87 @@ static long long json_int(const cJSON *obj, const char *name)
     return cJSON_IsNumber(v) ? (long long)v->valuedouble : 0;
 }
 
+/* obj[a][b] (obj[a] when b is NULL), or NULL. */
+static const cJSON *get_path(const cJSON *obj, const char *a, const char *b)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, a);
+    return b ? cJSON_GetObjectItemCaseSensitive(v, b) : v;
+}
+
 /* ---- counters ---- */
+
+/* Call fn for every key "<prefix>:{<unit>}:<kind>:<period>" in Redis (kind
+ * a glob segment: "c", "p[op]"). Returns 0, or -1 on a Redis error. */
+static int scan_unit_keys(redisContext *rc, const char *prefix, const char *kind,
+                          void (*fn)(redisContext *rc, const char *key, const char *unit,
+                                     const char *period, void *ctx),
+                          void *ctx)
+{
+    char match[256], cursor[32] = "0";
+    snprintf(match, sizeof(match), "%s:{*}:%s:*", prefix, kind);
+    do {
+        redisReply *r = redisCommand(rc, "SCAN %s MATCH %s COUNT 1000", cursor, match);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            if (r)
+                freeReplyObject(r);
+            return -1;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
+        for (size_t i = 0; i < r->element[1]->elements; i++) {
+            const char *key = r->element[1]->element[i]->str;
+            const char *open = strchr(key, '{'), *close = open ? strchr(open, '}') : NULL;
+            const char *period = close && close[1] == ':' ? strchr(close + 2, ':') : NULL;
+            char u[64];
+            if (!period)
+                continue;
+            snprintf(u, sizeof(u), "%.*s", (int)(close - open - 1), open + 1);
+            fn(rc, key, u, period + 1, ctx);
+        }
+        freeReplyObject(r);
+    } while (strcmp(cursor, "0") != 0);
+    return 0;
+}
+
+/* What scan_unit_keys() finds of units and periods the truth has no
+ * counters for. */
+typedef struct extra_ctx {
+    const cJSON *units; /* the truth's "counters" */
+    long long extra;
+} extra_ctx;
+
+/* A counter hash: a non-zero counter there is a mismatch. */
+static void extra_counters(redisContext *rc, const char *key, const char *unit, const char *period,
+                           void *ctx)
+{
+    extra_ctx *x = ctx;
+    if (get_path(x->units, unit, period))
+        return;
+    redisReply *h = redisCommand(rc, "HGETALL %s", key);
+    for (size_t j = 0; h && j + 1 < h->elements; j += 2) {
+        if (strcmp(h->element[j + 1]->str, "0") != 0) {
+            mismatch("counter %s %s %s: redis %s, truth has none", unit, period, h->element[j]->str,
+                     h->element[j + 1]->str);
+            x->extra++;
+        }
+    }
+    if (h)
+        freeReplyObject(h);
+}
+
+/* A procedure-set hash: its existence is a mismatch (a field at 0 is
+ * deleted, so an empty set has no key). */
+static void extra_procedures(redisContext *rc, const char *key, const char *unit,
+                             const char *period, void *ctx)
+{
+    extra_ctx *x = ctx;
+    chiso_period p;
+    (void)rc;
+    if (chiso_period_parse(period, &p) == 0 && p.kind != CHISO_PERIOD_DAY &&
+        get_path(x->units, unit, period))
+        return; /* compared with the truth */
+    mismatch("procedures: %s in Redis, the truth has no counters there", key);
+    x->extra++;
+}
 
 static int check_counters(const chiso_config *cfg, const cJSON *truth)
 {
@@ -154,45 +238,126 @@ static int check_counters(const chiso_config *cfg, const cJSON *truth)
         }
     }
     /* and Redis has no non-zero counter the truth lacks */
-    char match[256], cursor[32] = "0";
-    long long extra_keys = 0;
-    snprintf(match, sizeof(match), "%s:{*}:c:*", prefix);
-    do {
-        redisReply *r = redisCommand(rc, "SCAN %s MATCH %s COUNT 1000", cursor, match);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r)
-                freeReplyObject(r);
-            redisFree(rc);
-            return -1;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
-        for (size_t i = 0; i < r->element[1]->elements; i++) {
-            const char *key = r->element[1]->element[i]->str;
-            const char *open = strchr(key, '{'), *close = open ? strchr(open, '}') : NULL;
-            if (!open || !close || strncmp(close, "}:c:", 4) != 0)
-                continue;
-            char u[64];
-            snprintf(u, sizeof(u), "%.*s", (int)(close - open - 1), open + 1);
-            const char *period = close + 4;
-            const cJSON *tu = cJSON_GetObjectItemCaseSensitive(units, u);
-            if (tu && cJSON_GetObjectItemCaseSensitive(tu, period))
-                continue;
-            redisReply *h = redisCommand(rc, "HGETALL %s", key);
-            for (size_t j = 0; h && j + 1 < h->elements; j += 2) {
-                if (strcmp(h->element[j + 1]->str, "0") != 0) {
-                    mismatch("counter %s %s %s: redis %s, truth has none", u, period,
-                             h->element[j]->str, h->element[j + 1]->str);
-                    extra_keys++;
-                }
-            }
-            if (h)
-                freeReplyObject(h);
-        }
-        freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
+    extra_ctx x = {units, 0};
+    if (scan_unit_keys(rc, prefix, "c", extra_counters, &x) != 0) {
+        redisFree(rc);
+        return -1;
+    }
     redisFree(rc);
-    printf("counters: %lld compared, %lld unexpected, %d mismatched\n", checked, extra_keys,
+    printf("counters: %lld compared, %lld unexpected, %d mismatched\n", checked, x.extra,
            mismatches - before);
+    return 0;
+}
+
+/* ---- procedure sets ---- */
+
+/* Compare the Redis hash <prefix>:{unit}:<set>:<period> with the truth's
+ * object procedure -> dossiers (NULL: empty). Returns the fields compared,
+ * or -1 on a Redis error. */
+static long long compare_set(redisContext *rc, const char *prefix, const char *unit,
+                             const char *period, const char *set, const cJSON *want)
+{
+    redisReply *r = redisCommand(rc, "HGETALL %s:{%s}:%s:%s", prefix, unit, set, period);
+    long long n = 0;
+    const cJSON *item;
+
+    if (!r || r->type != REDIS_REPLY_ARRAY) {
+        fprintf(stderr, "chiso-verify: redis: %s\n", rc->errstr);
+        if (r)
+            freeReplyObject(r);
+        return -1;
+    }
+    for (size_t i = 0; i + 1 < r->elements; i += 2, n++) {
+        const char *field = r->element[i]->str, *got = r->element[i + 1]->str;
+        const cJSON *w = cJSON_GetObjectItemCaseSensitive(want, field);
+        if (!w)
+            mismatch("procedures %s %s %s %s: redis %s, truth has none", unit, period, set, field,
+                     got);
+        else if (strtoll(got, NULL, 10) != (long long)w->valuedouble)
+            mismatch("procedures %s %s %s %s: redis %s, truth %lld", unit, period, set, field, got,
+                     (long long)w->valuedouble);
+    }
+    cJSON_ArrayForEach(item, want)
+    {
+        bool found = false;
+        for (size_t i = 0; i + 1 < r->elements && !found; i += 2)
+            found = strcmp(r->element[i]->str, item->string) == 0;
+        if (!found) {
+            mismatch("procedures %s %s %s %s: redis none, truth %lld", unit, period, set,
+                     item->string, (long long)item->valuedouble);
+            n++;
+        }
+    }
+    freeReplyObject(r);
+    return n;
+}
+
+/* Every procedure-set hash of every unit and period with counters in the
+ * truth equals the truth's (`procedures`), and Redis holds no other. */
+static int check_procedures(const chiso_config *cfg, const cJSON *truth)
+{
+    char errstr[256];
+    const char *prefix = chiso_config_str(cfg, "redis.prefix");
+    const cJSON *units = cJSON_GetObjectItemCaseSensitive(truth, "counters");
+    const cJSON *procs = cJSON_GetObjectItemCaseSensitive(truth, "procedures");
+    redisContext *rc = chiso_redis_connect(cfg, errstr, sizeof(errstr));
+    long long hashes = 0, fields = 0;
+    int before = mismatches;
+    const cJSON *unit, *period, *set;
+
+    if (!rc) {
+        fprintf(stderr, "chiso-verify: %s\n", errstr);
+        return -1;
+    }
+    /* the truth names only the sets this build keeps, of periods with counters */
+    cJSON_ArrayForEach(unit, procs)
+    {
+        cJSON_ArrayForEach(period, unit)
+        {
+            if (!get_path(units, unit->string, period->string))
+                mismatch("procedures %s %s: in the truth, without counters", unit->string,
+                         period->string);
+            cJSON_ArrayForEach(set, period)
+            {
+                bool known = false;
+                for (int k = 0; k < CHISO_PS_COUNT; k++)
+                    known |= strcmp(set->string, chiso_proc_set_name((chiso_proc_set)k)) == 0;
+                if (!known)
+                    mismatch("procedures %s %s %s: in the truth, unknown to chiso-verify",
+                             unit->string, period->string, set->string);
+            }
+        }
+    }
+    cJSON_ArrayForEach(unit, units)
+    {
+        cJSON_ArrayForEach(period, unit)
+        {
+            chiso_period p;
+            if (chiso_period_parse(period->string, &p) != 0 || p.kind == CHISO_PERIOD_DAY)
+                continue;
+            for (int k = 0; k < CHISO_PS_COUNT; k++) {
+                const char *name = chiso_proc_set_name((chiso_proc_set)k);
+                long long n = compare_set(
+                    rc, prefix, unit->string, period->string, name,
+                    get_path(get_path(procs, unit->string, period->string), name, NULL));
+                if (n < 0) {
+                    redisFree(rc);
+                    return -1;
+                }
+                fields += n;
+                hashes++;
+            }
+        }
+    }
+    /* and no hash of a unit and period the truth has no counters for */
+    extra_ctx x = {units, 0};
+    if (scan_unit_keys(rc, prefix, "p[op]", extra_procedures, &x) != 0) {
+        redisFree(rc);
+        return -1;
+    }
+    redisFree(rc);
+    printf("procedures: %lld hashes compared (%lld fields), %lld unexpected, %d mismatched\n",
+           hashes, fields, x.extra, mismatches - before);
     return 0;
 }
 
@@ -684,7 +849,8 @@ int main(int argc, char **argv)
     if (strstr(checks, "committed") && check_committed(cfg) != 0)
         goto out;
     reported = 0;
-    if (strstr(checks, "counters") && check_counters(cfg, truth) != 0)
+    if (strstr(checks, "counters") &&
+        (check_counters(cfg, truth) != 0 || check_procedures(cfg, truth) != 0))
         goto out;
     reported = 0;
     if (strstr(checks, "deadletter") && check_deadletter(cfg, truth) != 0)

@@ -6,10 +6,13 @@
  * The expected inputs of a unit and period are the truth's counters (each
  * input through the counter that feeds it, chiso_score_field_counter(); a
  * counter absent from the truth is 0), open_overdue from the truth's
- * figures at the period's end, and the catalog inputs of the records on
- * catalog.units and catalog.procedures. So the check covers what the sink
- * adds on top of the counts: reading the counters, deriving open_overdue,
- * the catalog, the province roll-up, scoring, ranking and rendering.
+ * figures at the period's end, the numerators of #7 and #9 from the truth's
+ * procedure sets (the unit's distinct procedures in po and pp; the
+ * province's, distinct across its units), and the catalog inputs of the
+ * records on catalog.units and catalog.procedures. So the check covers
+ * what the sink adds on top of the counts: reading the counters and the
+ * procedure sets, deriving open_overdue, the catalog, the province roll-up,
+ * scoring, ranking and rendering.
  */
 #include <math.h>
 #include <stdbool.h>
@@ -19,6 +22,7 @@
 
 #include "chiso/catview.h"
 #include "chiso/common.h"
+#include "chiso/dossier.h"
 #include "chiso/kafka.h"
 #include "chiso/score.h"
 #include "verify.h"
@@ -37,11 +41,21 @@ static void on_procedure(const rd_kafka_message_t *m, void *opaque)
         mismatch("catalog.procedures @%lld: %s", (long long)m->offset, rej.detail);
 }
 
+/* The score input each procedure set of the truth counts (#7, #9). */
+static const struct {
+    chiso_proc_set set;
+    chiso_score_field input;
+} proc_inputs[] = {
+    {CHISO_PS_ONLINE, CHISO_SF_PROCEDURES_ONLINE_WITH_DOSSIERS},
+    {CHISO_PS_PAID, CHISO_SF_PROCEDURES_PAID_ONLINE},
+};
+
 /* The score the truth gives a unit (unit != NULL) or the province in a
- * period: `counts` is the truth's counter object (NULL: none, all 0) and
- * `open` its {open, open_overdue} at the period's end. */
+ * period: `counts` is the truth's counter object (NULL: none, all 0),
+ * `open` its {open, open_overdue} at the period's end and `procs` its
+ * procedure sets {"po": {procedure: dossiers}, "pp": {...}} (NULL: none). */
 static void truth_score(chiso_catview *cat, const char *unit, const cJSON *counts,
-                        const cJSON *open, chiso_score *out)
+                        const cJSON *open, const cJSON *procs, chiso_score *out)
 {
     const cJSON *c, *overdue = cJSON_GetObjectItemCaseSensitive(open, "open_overdue");
     chiso_score_input in;
@@ -54,6 +68,12 @@ static void truth_score(chiso_catview *cat, const char *unit, const cJSON *count
     }
     in.n[CHISO_SF_OPEN_OVERDUE] = cJSON_IsNumber(overdue) ? (int64_t)overdue->valuedouble : 0;
     (void)chiso_catview_score_input(cat, unit, &in);
+    for (size_t k = 0; k < sizeof(proc_inputs) / sizeof(proc_inputs[0]); k++) {
+        const cJSON *set =
+            cJSON_GetObjectItemCaseSensitive(procs, chiso_proc_set_name(proc_inputs[k].set));
+        in.n[proc_inputs[k].input] = 0;
+        cJSON_ArrayForEach(c, set) in.n[proc_inputs[k].input] += c->valuedouble > 0;
+    }
     (void)chiso_score_compute(chiso_score_rules_find(CHISO_SCORE_DEFAULT_RULES), &in, out);
 }
 
@@ -152,7 +172,9 @@ static long long check_ranks(chiso_catview *cat, const cJSON *truth, const cJSON
             const cJSON *counts =
                 get2(cJSON_GetObjectItemCaseSensitive(truth, "counters"), unit, period);
             truth_score(cat, unit, counts,
-                        get2(cJSON_GetObjectItemCaseSensitive(truth, "open"), unit, period), &sc);
+                        get2(cJSON_GetObjectItemCaseSensitive(truth, "open"), unit, period),
+                        get2(cJSON_GetObjectItemCaseSensitive(truth, "procedures"), unit, period),
+                        &sc);
             totals[i] = sc.total;
         }
         if (totals && ranks)
@@ -201,6 +223,8 @@ int verify_score_values(const chiso_config *cfg, const cJSON *truth, const cJSON
             truth_score(
                 cat, unit->string, period,
                 get2(cJSON_GetObjectItemCaseSensitive(truth, "open"), unit->string, period->string),
+                get2(cJSON_GetObjectItemCaseSensitive(truth, "procedures"), unit->string,
+                     period->string),
                 &sc);
             compare(key, snap, &sc);
             scored++;
@@ -212,7 +236,8 @@ int verify_score_values(const chiso_config *cfg, const cJSON *truth, const cJSON
         snprintf(key, sizeof(key), "%s|%s", prov, period->string);
         if (!(snap = cJSON_GetObjectItemCaseSensitive(latest, key)))
             continue;
-        truth_score(cat, NULL, period, get2(truth, "province_open", period->string), &sc);
+        truth_score(cat, NULL, period, get2(truth, "province_open", period->string),
+                    get2(truth, "province_procedures", period->string), &sc);
         compare(key, snap, &sc);
         scored++;
     }

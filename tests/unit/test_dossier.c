@@ -3,7 +3,9 @@
  * encoding (and states written before the service level and before the
  * paper-result attribute), fence, contributions (on-time rule with
  * supplements, catalog attributes, the Decision 766 indicators' counters
- * with their anchor days) and their differences.
+ * with their anchor days) and their differences, and the procedure
+ * memberships of #7 and #9 (conditions, anchor day, order and repeats,
+ * late facts, differences, a change of procedure).
  */
 #include "chiso/dossier.h"
 
@@ -112,6 +114,37 @@ static int same_contrib(const chiso_dossier *a, const chiso_dossier *b)
     chiso_delta delta[2 * CHISO_CONTRIB_MAX];
     int na = chiso_dossier_contrib(a, ca), nb = chiso_dossier_contrib(b, cb);
     return chiso_contrib_diff(ca, na, cb, nb, delta) == 0;
+}
+
+static bool same_state_and_contrib(const chiso_dossier *e, const chiso_dossier *d)
+{
+    return chiso_dossier_equal(d, e) && same_contrib(d, e);
+}
+
+/* The first of 20 rounds in which `same(state, d)` fails, the state built
+ * from the events and the catalog attributes in a random order, each of
+ * them up to three times; -1 when it holds in every round. */
+static int any_order_fails(const chiso_event *evs, int n, uint64_t attrs, uint64_t *rng,
+                           bool (*same)(const chiso_dossier *e, const chiso_dossier *d),
+                           const chiso_dossier *d)
+{
+    step steps[13], shuffled[39];
+    chiso_dossier *e = chiso_dossier_new();
+    int failed = -1;
+
+    for (int j = 0; j < n; j++)
+        steps[j] = (step){.ev = &evs[j]};
+    steps[n] = (step){.attrs = attrs};
+    for (int round = 0; round < 20 && failed < 0; round++) {
+        int m = shuffled_repeats(steps, n + 1, shuffled, rng);
+        chiso_dossier_reset(e);
+        for (int j = 0; j < m; j++)
+            apply_step(e, &shuffled[j]);
+        if (!same(e, d))
+            failed = round;
+    }
+    chiso_dossier_free(e);
+    return failed;
 }
 
 static void test_order_independence(void)
@@ -945,7 +978,7 @@ static void test_indicators(void)
         const indicator_case *k = &cases[i];
         chiso_event evs[12];
         int n = indicator_events(k, evs);
-        chiso_dossier *d = chiso_dossier_new(), *e = chiso_dossier_new();
+        chiso_dossier *d = chiso_dossier_new();
         chiso_contrib c[CHISO_CONTRIB_MAX];
 
         chiso_dossier_apply_catalog(d, k->attrs);
@@ -968,22 +1001,9 @@ static void test_indicators(void)
         }
 
         /* any order, every fact up to three times, the catalog anywhere */
-        step steps[13], shuffled[39];
-        for (int j = 0; j < n; j++)
-            steps[j] = (step){.ev = &evs[j]};
-        steps[n] = (step){.attrs = k->attrs};
-        for (int round = 0; round < 20; round++) {
-            int m = shuffled_repeats(steps, n + 1, shuffled, &rng);
-            chiso_dossier_reset(e);
-            for (int j = 0; j < m; j++)
-                apply_step(e, &shuffled[j]);
-            bool same = chiso_dossier_equal(d, e) && same_contrib(d, e);
-            CHECK(same, "%s: round %d: same state and contributions in any order", k->name, round);
-            if (!same)
-                break;
-        }
+        int round = any_order_fails(evs, n, k->attrs, &rng, same_state_and_contrib, d);
+        CHECK(round < 0, "%s: round %d: same state and contributions in any order", k->name, round);
         chiso_dossier_free(d);
-        chiso_dossier_free(e);
     }
 
     /* a rating kept is the earliest; at the same instant, "not satisfied" */
@@ -1097,6 +1117,217 @@ static void test_diff(void)
     CHECK_EQ_INT(chiso_contrib_diff(NULL, 0, a, 3, out), 3, "from nothing");
 }
 
+/* The memberships of a state, as a bit set of (1 << set), with their day:
+ * -1 when two memberships have different days or a set appears twice. */
+static unsigned proc_sets(const chiso_dossier *d, int32_t *day)
+{
+    chiso_proc_contrib pc[CHISO_PROC_CONTRIB_MAX];
+    int n = chiso_dossier_proc_contrib(d, pc);
+    unsigned sets = 0;
+    for (int i = 0; i < n; i++) {
+        if ((sets & (1u << pc[i].set)) || (i > 0 && pc[i].day != *day))
+            return ~0u;
+        sets |= 1u << pc[i].set;
+        *day = pc[i].day;
+    }
+    return sets;
+}
+
+/* The same memberships (and so the same sets, on the same day). */
+static bool same_memberships(const chiso_dossier *e, const chiso_dossier *d)
+{
+    chiso_proc_contrib ca[CHISO_PROC_CONTRIB_MAX], cb[CHISO_PROC_CONTRIB_MAX];
+    chiso_proc_delta delta[2 * CHISO_PROC_CONTRIB_MAX];
+    int na = chiso_dossier_proc_contrib(d, ca), nb = chiso_dossier_proc_contrib(e, cb);
+    return chiso_proc_contrib_diff(ca, na, chiso_dossier_procedure(d), cb, nb,
+                                   chiso_dossier_procedure(e), delta) == 0;
+}
+
+/* Each membership condition true and false, on the received day (1 July,
+ * reached at local midnight while UTC is still on 30 June: another month
+ * and quarter), the same whatever the order and the repeats. */
+static void test_proc_contrib(void)
+{
+#define PO (1u << CHISO_PS_ONLINE)
+#define PP (1u << CHISO_PS_PAID)
+#define ON CHISO_CHANNEL_ONLINE
+    static const struct {
+        indicator_case k;
+        unsigned want;
+    } cases[] = {
+        {{"online, full service", .ch = ON, .attrs = CHISO_LEVEL_FULL}, PO},
+        {{"online, partial service", .ch = ON, .attrs = CHISO_LEVEL_PARTIAL}, PO},
+        {{"online, not an online service", .ch = ON, .attrs = CHISO_LEVEL_NONE}, 0},
+        {{"online, no catalog record", .ch = ON}, 0},
+        {{"online, full, paper result required", .ch = ON,
+          .attrs = CHISO_LEVEL_FULL | CHISO_ATTR_PAPER_RESULT},
+         PO},
+        {{"direct, full service", .ch = CHISO_CHANNEL_DIRECT, .attrs = CHISO_LEVEL_FULL}, 0},
+        {{"postal, partial service", .ch = CHISO_CHANNEL_POSTAL, .attrs = CHISO_LEVEL_PARTIAL}, 0},
+        {{"channel unknown, full service", .ch = CHISO_CHANNEL_UNKNOWN, .attrs = CHISO_LEVEL_FULL},
+         0},
+        {{"online, full, not received", .ch = ON, .not_received = true, .attrs = CHISO_LEVEL_FULL},
+         0},
+        {{"a fee paid on the platform", .ch = CHISO_CHANNEL_DIRECT, .fee = 20000,
+          .paid = CHISO_PAY_DVCQG_PLATFORM},
+         PP},
+        {{"a fee paid by the provincial gateway", .ch = CHISO_CHANNEL_DIRECT, .fee = 20000,
+          .paid = CHISO_PAY_PROVINCIAL_GATEWAY},
+         PP},
+        {{"a fee paid in cash", .ch = CHISO_CHANNEL_DIRECT, .fee = 20000, .paid = CHISO_PAY_CASH},
+         0},
+        {{"a fee paid by bank transfer", .ch = ON, .fee = 20000, .paid = CHISO_PAY_BANK_TRANSFER},
+         0},
+        {{"a fee, unpaid", .ch = ON, .fee = 20000}, 0},
+        {{"a zero fee paid on the platform", .ch = ON, .fee = FEE_ZERO,
+          .paid = CHISO_PAY_DVCQG_PLATFORM},
+         0},
+        {{"paid online without a fee", .ch = ON, .paid = CHISO_PAY_DVCQG_PLATFORM}, 0},
+        {{"a fee paid online, not received", .ch = ON, .not_received = true, .fee = 20000,
+          .paid = CHISO_PAY_DVCQG_PLATFORM, .attrs = CHISO_LEVEL_FULL},
+         0},
+        {{"online, full, a fee paid on the platform", .ch = ON, .fee = 20000,
+          .paid = CHISO_PAY_DVCQG_PLATFORM, .attrs = CHISO_LEVEL_FULL, .resolved = 1},
+         PO | PP},
+    };
+#undef ON
+    int32_t rday = D("2025-07-01");
+    uint64_t rng = 11;
+
+    CHECK_EQ_STR(chiso_proc_set_name(CHISO_PS_ONLINE), "po");
+    CHECK_EQ_STR(chiso_proc_set_name(CHISO_PS_PAID), "pp");
+    CHECK(chiso_proc_set_name(CHISO_PS_COUNT) == NULL, "no third set");
+    CHECK_EQ_INT(chiso_period_of(rday, CHISO_PERIOD_QUARTER).first_day, rday,
+                 "the received day opens a quarter (UTC is still in the last one)");
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        const indicator_case *k = &cases[i].k;
+        chiso_event evs[12];
+        int n = indicator_events(k, evs);
+        chiso_dossier *d = chiso_dossier_new();
+        int32_t day = 0;
+
+        chiso_dossier_apply_catalog(d, k->attrs);
+        for (int j = 0; j < n; j++)
+            chiso_dossier_apply(d, &evs[j]);
+        CHECK_EQ_INT(proc_sets(d, &day), cases[i].want, "%s: the sets", k->name);
+        if (cases[i].want)
+            CHECK_EQ_INT(day, rday, "%s: on the local received day", k->name);
+
+        int round = any_order_fails(evs, n, k->attrs, &rng, same_memberships, d);
+        CHECK(round < 0, "%s: round %d: same memberships in any order", k->name, round);
+        chiso_dossier_free(d);
+    }
+#undef PP
+#undef PO
+}
+
+/* Late facts change memberships on the received day, with the dossier's
+ * procedure; a dossier without a procedure code is in no set. */
+static void test_proc_deltas(void)
+{
+    indicator_case k = {"late facts", .ch = CHISO_CHANNEL_DIRECT, .fee = 20000};
+    chiso_event evs[12];
+    int n = indicator_events(&k, evs);
+    chiso_dossier *old = chiso_dossier_new(), *cur = chiso_dossier_new();
+    chiso_proc_contrib oc[CHISO_PROC_CONTRIB_MAX], nc[CHISO_PROC_CONTRIB_MAX];
+    chiso_proc_delta delta[2 * CHISO_PROC_CONTRIB_MAX];
+    static const struct {
+        chiso_event_type type;
+        chiso_channel channel;
+        uint64_t attrs; /* applied before the event */
+        chiso_proc_set set;
+        int delta;
+    } late[] = {
+        /* paid a month later: on the received day, not the paid day */
+        {CHISO_EV_PAID, 0, 0, CHISO_PS_PAID, 1},
+        /* a catalog level arriving late: not an online service yet */
+        {CHISO_EV_SYNCED, 0, CHISO_LEVEL_PARTIAL, CHISO_PS_ONLINE, 0},
+        /* an earlier submission online corrects the channel */
+        {CHISO_EV_SUBMITTED, CHISO_CHANNEL_ONLINE, 0, CHISO_PS_ONLINE, 1},
+    };
+
+    for (int i = 0; i < n; i++)
+        chiso_dossier_apply(old, &evs[i]);
+    for (size_t i = 0; i < sizeof(late) / sizeof(late[0]); i++) {
+        chiso_event e = ev(late[i].type, "late", "2025-08-02T09:00:00+07:00");
+        e.method = CHISO_PAY_PROVINCIAL_GATEWAY;
+        if (late[i].type == CHISO_EV_SUBMITTED) {
+            e = ev(late[i].type, "early", "2025-06-30T21:00:00+07:00");
+            e.channel = late[i].channel;
+        }
+        chiso_dossier_copy(cur, old);
+        chiso_dossier_apply_catalog(cur, late[i].attrs);
+        CHECK(chiso_dossier_apply(cur, &e) == 1, "%s adds a fact", chiso_event_type_name(e.type));
+        int no = chiso_dossier_proc_contrib(old, oc), nn = chiso_dossier_proc_contrib(cur, nc);
+        int nd = chiso_proc_contrib_diff(oc, no, chiso_dossier_procedure(old), nc, nn,
+                                         chiso_dossier_procedure(cur), delta);
+        CHECK_EQ_INT(nd, late[i].delta != 0, "%s: one change at most",
+                     chiso_event_type_name(e.type));
+        for (int j = 0; j < nd; j++)
+            CHECK(delta[j].set == late[i].set && delta[j].day == D("2025-07-01") &&
+                      delta[j].delta == late[i].delta &&
+                      strcmp(delta[j].procedure, "1.001234") == 0,
+                  "%s: %+d %s on the received day, of the procedure", chiso_event_type_name(e.type),
+                  late[i].delta, chiso_proc_set_name(late[i].set));
+        chiso_dossier_copy(old, cur);
+    }
+    int32_t day = 0;
+    CHECK_EQ_INT(proc_sets(cur, &day), (1u << CHISO_PS_ONLINE) | (1u << CHISO_PS_PAID),
+                 "in both sets at the end");
+
+    /* the same facts with no procedure code: no membership */
+    chiso_dossier_reset(cur);
+    for (int i = 0; i < n; i++) {
+        evs[i].procedure[0] = '\0';
+        chiso_dossier_apply(cur, &evs[i]);
+    }
+    chiso_event paid = ev(CHISO_EV_PAID, "p", "2025-07-02T09:00:00+07:00");
+    paid.method = CHISO_PAY_DVCQG_PLATFORM;
+    paid.procedure[0] = '\0';
+    chiso_dossier_apply(cur, &paid);
+    CHECK_EQ_INT(chiso_dossier_proc_contrib(cur, nc), 0, "no procedure, no membership");
+    chiso_contrib c[CHISO_CONTRIB_MAX];
+    CHECK_EQ_INT(has(c, chiso_dossier_contrib(cur, c), CHISO_C_PAID_ONLINE, D("2025-07-01")), 1,
+                 "... though it counts in paid_online");
+    chiso_dossier_free(old);
+    chiso_dossier_free(cur);
+}
+
+/* The differences: by (set, day) within one procedure, every membership
+ * moving when the procedure changes, multiplicities, nothing to nothing. */
+static void test_proc_diff(void)
+{
+    const char *p1 = "1.001234", *p2 = "1.000999", *same_as_p1 = "1.001234";
+    int32_t x = D("2025-07-31"), y = D("2025-08-01");
+    chiso_proc_contrib po_x = {CHISO_PS_ONLINE, x}, pp_x = {CHISO_PS_PAID, x};
+    chiso_proc_contrib po_y = {CHISO_PS_ONLINE, y};
+    chiso_proc_contrib both[] = {po_x, pp_x}, both_rev[] = {pp_x, po_x}, twice[] = {po_x, po_x};
+    chiso_proc_delta out[4];
+
+    CHECK_EQ_INT(chiso_proc_contrib_diff(both, 2, p1, both_rev, 2, same_as_p1, out), 0,
+                 "same memberships, any order, equal codes: no change");
+    CHECK_EQ_INT(chiso_proc_contrib_diff(NULL, 0, "", NULL, 0, p1, out), 0, "nothing to nothing");
+    CHECK_EQ_INT(chiso_proc_contrib_diff(NULL, 0, "", both, 2, p1, out), 2, "from nothing");
+    CHECK(out[0].delta == 1 && out[1].delta == 1 && out[0].procedure == p1 &&
+              out[0].set != out[1].set,
+          "+1 in each set, of the new procedure");
+    CHECK_EQ_INT(chiso_proc_contrib_diff(both, 2, p1, &pp_x, 1, p1, out), 1, "leaving po");
+    CHECK(out[0].set == CHISO_PS_ONLINE && out[0].day == x && out[0].delta == -1 &&
+              out[0].procedure == p1,
+          "-1 po on its day");
+    CHECK_EQ_INT(chiso_proc_contrib_diff(&po_x, 1, p1, &po_y, 1, p1, out), 2, "another day");
+    CHECK(out[0].day == x && out[0].delta == -1 && out[1].day == y && out[1].delta == 1,
+          "-1 on the old day, +1 on the new (a month apart)");
+    CHECK_EQ_INT(chiso_proc_contrib_diff(both, 2, p1, both, 2, p2, out), 4, "another procedure");
+    int moved = 0;
+    for (int i = 0; i < 4; i++)
+        moved += out[i].delta == (out[i].procedure == p1 ? -1 : 1) &&
+                 (out[i].procedure == p1 || out[i].procedure == p2);
+    CHECK_EQ_INT(moved, 4, "every membership leaves p1 and joins p2");
+    CHECK_EQ_INT(chiso_proc_contrib_diff(twice, 2, p1, &po_x, 1, p1, out), 1, "a multiset");
+    CHECK(out[0].delta == -1, "two to one: -1");
+}
+
 int main(void)
 {
     test_order_independence();
@@ -1109,5 +1340,8 @@ int main(void)
     test_indicator_deltas();
     test_counter_names();
     test_diff();
+    test_proc_contrib();
+    test_proc_deltas();
+    test_proc_diff();
     return CHECK_DONE();
 }

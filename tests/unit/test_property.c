@@ -4,21 +4,26 @@
  *
  * For every seed, the same stream (events in arrival order, late,
  * duplicated and reordered) goes three ways, and the counters per unit and
- * period (day, month, quarter, year) must be identical:
+ * period (day, month, quarter, year), and the procedure sets of #7 and #9
+ * (dossiers per unit, month, quarter, year, set and procedure) must be
+ * identical:
  *   model        refmodel: the rules restated from the documents;
  *   final        every event applied to a chiso_dossier state
  *                (chiso_dossier_apply_catalog with the attributes of the
  *                procedure's catalog record, as classify packs them, then
  *                chiso_dossier_apply), the final states'
- *                chiso_dossier_contrib() summed by day as classify does;
+ *                chiso_dossier_contrib() and chiso_dossier_proc_contrib()
+ *                summed by day as classify does;
  *   incremental  the processor's path: events in batches of random size,
  *                each batch merged into the states as read (decoded from
  *                their binary encoding), the differences of contributions
- *                (chiso_contrib_diff) summed; a batch is sometimes replayed,
- *                as after a crash before the offset commit, and the offset
- *                fence must make the replay a no-op.
- * Per dossier, the model's contributions, first overdue day and open state
- * must equal core's; per unit and period end, the model's open and overdue
+ *                and memberships (chiso_contrib_diff, chiso_proc_contrib_diff)
+ *                summed; a batch is sometimes replayed, as after a crash
+ *                before the offset commit, and the offset fence must make
+ *                the replay a no-op.
+ * Per dossier, the model's contributions, memberships, first overdue day
+ * and open state must equal core's; per unit and period end, the model's
+ * open and overdue
  * dossiers (counted from the dossiers) must equal the derivation from the
  * counters (counters.h).
  *
@@ -133,6 +138,17 @@ static uint64_t attrs_of(const gen_stream *s, const char *code)
     return chiso_dossier_catalog_attrs(&rec);
 }
 
+/* The model's name of a procedure set of core (they must agree: both are
+ * the Redis key segment). */
+static refmodel_what what_of(chiso_proc_set set)
+{
+    for (refmodel_what w = REFMODEL_PO; w <= REFMODEL_PP; w++) {
+        if (strcmp(refmodel_what_name(w), chiso_proc_set_name(set)) == 0)
+            return w;
+    }
+    return REFMODEL_COUNTER;
+}
+
 /* ---- the two pipeline paths ---- */
 
 /* Every event applied to its dossier's state; the final contributions summed. */
@@ -147,24 +163,40 @@ static int run_final(const gen_stream *s, const chiso_event *ev, dossier_map *m,
         chiso_dossier_apply(sl->final, &ev[i]);
     }
     for (int i = 0; i < m->nslots; i++) {
-        int n = chiso_dossier_contrib(m->slots[i].final, c);
+        const chiso_dossier *d = m->slots[i].final;
+        chiso_proc_contrib pc[CHISO_PROC_CONTRIB_MAX];
+        int n = chiso_dossier_contrib(d, c);
         for (int k = 0; k < n; k++) {
             if (refmodel_table_add(t, m->slots[i].first->unit, c[k].day, c[k].counter, 1))
+                return CHISO_ENOMEM;
+        }
+        n = chiso_dossier_proc_contrib(d, pc);
+        for (int k = 0; k < n; k++) {
+            if (refmodel_table_add_proc(t, m->slots[i].first->unit, pc[k].day, what_of(pc[k].set),
+                                        chiso_dossier_procedure(d), 1))
                 return CHISO_ENOMEM;
         }
     }
     return refmodel_table_finish(t);
 }
 
+/* What the incremental path saw of the membership changes. */
+typedef struct proc_changes {
+    long long added, removed; /* summed +1s and -1s */
+} proc_changes;
+
 /* One batch [a, b) of the stream, as classify merges it: per dossier, the
  * state as read, the batch's events not behind the fence merged in, the
- * difference of contributions added, the new state (fence raised) stored. */
+ * difference of contributions and of memberships added, the new state
+ * (fence raised) stored. */
 static int apply_batch(const gen_stream *s, const chiso_event *ev, const int64_t *offset, int a,
                        int b, dossier_map *m, refmodel_table *t, chiso_dossier *old,
-                       chiso_dossier *cur, int *replayed_changes)
+                       chiso_dossier *cur, int *replayed_changes, proc_changes *pch)
 {
     chiso_contrib oc[CHISO_CONTRIB_MAX], nc[CHISO_CONTRIB_MAX];
     chiso_delta d[2 * CHISO_CONTRIB_MAX];
+    chiso_proc_contrib op[CHISO_PROC_CONTRIB_MAX], np[CHISO_PROC_CONTRIB_MAX];
+    chiso_proc_delta pd[2 * CHISO_PROC_CONTRIB_MAX];
 
     for (int i = a; i < b; i++) {
         slot *sl = map_get(m, &ev[i]);
@@ -203,6 +235,19 @@ static int apply_batch(const gen_stream *s, const chiso_event *ev, const int64_t
             if (refmodel_table_add(t, sl->first->unit, d[k].day, d[k].counter, d[k].delta))
                 return CHISO_ENOMEM;
         }
+        no = chiso_dossier_proc_contrib(old, op);
+        nn = chiso_dossier_proc_contrib(cur, np);
+        nd = chiso_proc_contrib_diff(op, no, chiso_dossier_procedure(old), np, nn,
+                                     chiso_dossier_procedure(cur), pd);
+        for (int k = 0; k < nd; k++) {
+            if (refmodel_table_add_proc(t, sl->first->unit, pd[k].day, what_of(pd[k].set),
+                                        pd[k].procedure, pd[k].delta))
+                return CHISO_ENOMEM;
+            if (pch && pd[k].delta > 0)
+                pch->added += pd[k].delta;
+            else if (pch)
+                pch->removed -= pd[k].delta;
+        }
         sl->enc_len = chiso_dossier_encode(cur, sl->enc, sizeof(sl->enc));
         if (sl->enc_len <= 0)
             return CHISO_ERANGE;
@@ -220,7 +265,7 @@ static uint64_t mix(uint64_t x)
 
 /* The processor's path: batches of random size, some replayed. */
 static int run_incremental(const gen_stream *s, const chiso_event *ev, uint64_t seed,
-                           dossier_map *m, refmodel_table *t, int *replay_errors)
+                           dossier_map *m, refmodel_table *t, int *replay_errors, proc_changes *pch)
 {
     static const int sizes[] = {1, 3, 16, 64, 500};
     int64_t *offset = malloc(((size_t)s->nev + 1) * sizeof(*offset));
@@ -241,10 +286,10 @@ static int run_incremental(const gen_stream *s, const chiso_event *ev, uint64_t 
         int b = a + 1 + (int)(r % (uint64_t)max);
         if (b > s->nev)
             b = s->nev;
-        rc = apply_batch(s, ev, offset, a, b, m, t, old, cur, NULL);
+        rc = apply_batch(s, ev, offset, a, b, m, t, old, cur, NULL, pch);
         if (rc == 0 && (r >> 20) % 10 == 0) {
             int changes = 0; /* replay: the offsets were not committed */
-            rc = apply_batch(s, ev, offset, a, b, m, t, old, cur, &changes);
+            rc = apply_batch(s, ev, offset, a, b, m, t, old, cur, &changes, pch);
             *replay_errors += changes;
         }
         a = b;
@@ -315,6 +360,13 @@ static int compare_dossiers(uint64_t seed, const refmodel *model, const gen_stre
         int32_t bwant = j->overdue_day == REFMODEL_NEVER ? INT32_MAX : j->overdue_day;
         bool open_want = j->received && !j->closed;
         same = same && bday == bwant && chiso_dossier_open(d) == open_want;
+        /* the memberships: each set the model names, on the received day */
+        chiso_proc_contrib pgot[CHISO_PROC_CONTRIB_MAX];
+        int npgot = chiso_dossier_proc_contrib(d, pgot);
+        same = same && npgot == (int)j->po + (int)j->pp;
+        for (int k = 0; k < npgot; k++)
+            same = same && pgot[k].day == j->received_day &&
+                   (what_of(pgot[k].set) == REFMODEL_PO ? j->po : j->pp);
         if (same)
             continue;
         if (bad++ >= MAX_REPORT)
@@ -332,6 +384,10 @@ static int compare_dossiers(uint64_t seed, const refmodel *model, const gen_stre
                 chiso_dossier_open(d));
         print_contribs("model", want, nwant);
         print_contribs("core", got, ngot);
+        fprintf(stderr, "  procedure sets: model po %d pp %d; core", j->po, j->pp);
+        for (int k = 0; k < npgot; k++)
+            fprintf(stderr, " %s", chiso_proc_set_name(pgot[k].set));
+        fputc('\n', stderr);
         fprintf(stderr, "  events (%d, arrival order):\n", n);
         print_events(evs, n);
     }
@@ -348,7 +404,11 @@ static int cell_key_cmp(const refmodel_cell *a, const refmodel_cell *b)
         return (int)a->kind - (int)b->kind;
     if (a->first_day != b->first_day)
         return a->first_day < b->first_day ? -1 : 1;
-    return (int)a->counter - (int)b->counter;
+    if (a->what != b->what)
+        return (int)a->what - (int)b->what;
+    if (a->counter != b->counter)
+        return (int)a->counter - (int)b->counter;
+    return strcmp(a->procedure, b->procedure);
 }
 
 /* Cell by cell; prints the first differences. Returns how many differ. */
@@ -422,6 +482,9 @@ static int compare_open(uint64_t seed, const refmodel *model, const refmodel_tab
 typedef struct totals {
     long long events, dossiers, cells, replayed;
     int covered[CHISO_C_COUNT]; /* seeds where a counter was non-zero */
+    int covered_sets[2];        /* ... where a procedure set (po, pp) was not empty */
+    int shared;                 /* ... where a set held a procedure with two dossiers */
+    proc_changes changes;       /* membership changes of the incremental path */
 } totals;
 
 /* Serialize and parse back every event: the paths see what a consumer of
@@ -475,7 +538,7 @@ static bool run_seed(uint64_t seed, int dossiers, bool parse, totals *tot)
         rc = run_final(&s, s.ev, &m, final);
     CHECK(rc == 0, "seed %llu: final path: %s", (unsigned long long)seed, chiso_strerror(rc));
     if (rc == 0)
-        rc = run_incremental(&s, s.ev, seed, &m, incr, &replay_changes);
+        rc = run_incremental(&s, s.ev, seed, &m, incr, &replay_changes, &tot->changes);
     CHECK(rc == 0, "seed %llu: incremental path: %s", (unsigned long long)seed, chiso_strerror(rc));
     CHECK(replay_changes == 0, "seed %llu: %d dossiers changed when a batch was replayed",
           (unsigned long long)seed, replay_changes);
@@ -489,11 +552,19 @@ static bool run_seed(uint64_t seed, int dossiers, bool parse, totals *tot)
 
     size_t ncells;
     const refmodel_cell *cells = refmodel_table_cells(refmodel_counters(model), &ncells);
-    bool seen[CHISO_C_COUNT] = {false};
-    for (size_t i = 0; i < ncells; i++)
-        seen[cells[i].counter] = true;
+    bool seen[CHISO_C_COUNT] = {false}, seen_set[2] = {false}, shared = false;
+    for (size_t i = 0; i < ncells; i++) {
+        if (cells[i].what == REFMODEL_COUNTER)
+            seen[cells[i].counter] = true;
+        else
+            seen_set[cells[i].what - REFMODEL_PO] = true;
+        shared |= cells[i].what != REFMODEL_COUNTER && cells[i].value > 1;
+    }
     for (int c = 0; c < CHISO_C_COUNT; c++)
         tot->covered[c] += seen[c];
+    for (int k = 0; k < 2; k++)
+        tot->covered_sets[k] += seen_set[k];
+    tot->shared += shared;
     tot->events += s.nev;
     tot->dossiers += refmodel_ndossiers(model);
     tot->cells += (long long)ncells;
@@ -604,8 +675,18 @@ int main(int argc, char **argv)
     for (int c = 0; c < CHISO_C_COUNT && seeds >= 20; c++)
         CHECK(tot.covered[c] * 2 >= seeds, "counter %s occurs in only %d of %d seeds",
               chiso_counter_name((chiso_counter_id)c), tot.covered[c], seeds);
-    printf("property: %d seeds from %llu, %lld dossiers, %lld events, %lld counter cells, "
-           "%d failing seeds, %.1f s\n",
-           seeds, (unsigned long long)first, tot.dossiers, tot.events, tot.cells, failed, secs);
+    /* and every procedure set, with procedures of several dossiers, and
+     * memberships that a later fact takes back (a field leaving its hash) */
+    for (int k = 0; k < 2 && seeds >= 20; k++)
+        CHECK(tot.covered_sets[k] * 2 >= seeds, "procedure set %s occurs in only %d of %d seeds",
+              refmodel_what_name((refmodel_what)(REFMODEL_PO + k)), tot.covered_sets[k], seeds);
+    CHECK(seeds < 20 || tot.shared * 2 >= seeds,
+          "a procedure with two dossiers in a set in only %d of %d seeds", tot.shared, seeds);
+    CHECK(seeds < 20 || tot.changes.removed > 0, "no membership was ever taken back (%lld added)",
+          tot.changes.added);
+    printf("property: %d seeds from %llu, %lld dossiers, %lld events, %lld cells, membership "
+           "changes +%lld -%lld, %d failing seeds, %.1f s\n",
+           seeds, (unsigned long long)first, tot.dossiers, tot.events, tot.cells, tot.changes.added,
+           tot.changes.removed, failed, secs);
     return CHECK_DONE();
 }

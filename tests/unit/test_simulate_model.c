@@ -7,8 +7,11 @@
  * (unit, day, counter) of the truth must equal the sum of
  * chiso_dossier_contrib() over the same events applied in a shuffled order
  * (with the procedure's catalog attributes applied with each event), every
- * counter must occur in the truth, and open / open_overdue at each month end
- * must equal the counter sums.
+ * counter must occur in the truth, open / open_overdue at each month end
+ * must equal the counter sums, and the truth's procedure sets (#7, #9) must
+ * hold, per unit, procedure, month, quarter and year, the dossiers that
+ * chiso_dossier_proc_contrib() puts there (their distinct procedures the
+ * indicators' numerators, their sums the counters of the same dossiers).
  *
  * The simulator's sources are compiled into this test (they are not part
  * of libchiso).
@@ -362,7 +365,7 @@ static void test_truth_ontime(sim_province *pv)
     int unit = pv->nunits - 1, proc = pv->units[unit].proc_first;
     proc = pv->proc_list[proc];
     for (size_t c = 0; c < sizeof(cases) / sizeof(cases[0]); c++) {
-        sim_truth *t = sim_truth_new(pv->nunits, day0, 10);
+        sim_truth *t = sim_truth_new(pv, day0, 10);
         sim_ev evs[MINI_MAX + 2];
         int n = 0;
         memset(evs, 0, sizeof(evs));
@@ -451,13 +454,110 @@ static void test_malformed(sim_province *pv, int32_t day)
     free(buf);
 }
 
+/* Core's memberships, by unit, procedure, kept day and truth set. */
+typedef struct proc_sums {
+    const sim_province *pv;
+    int32_t cap;
+    uint32_t *n;
+} proc_sums;
+
+static uint32_t *proc_sum(const proc_sums *ps, int unit, int proc, int32_t di, int set)
+{
+    return ps->n +
+           (((size_t)unit * (size_t)ps->pv->nprocs + (size_t)proc) * (size_t)ps->cap + (size_t)di) *
+               SIM_TRUTH_SETS +
+           (size_t)set;
+}
+
+/* Sum of a unit's counters `a` (and `b`, when >= 0) over kept days [from, to]. */
+static uint64_t counter_sum(const sim_truth *t, int unit, int32_t start, int32_t from, int32_t to,
+                            int a, int b)
+{
+    uint64_t n = 0;
+    for (int32_t di = from; di <= to; di++)
+        n += sim_truth_counter(t, unit, start + di, a) +
+             (b >= 0 ? sim_truth_counter(t, unit, start + di, b) : 0);
+    return n;
+}
+
+/* The truth's procedure sets against core's memberships, at the end of
+ * every month, quarter and year (or of the kept days): per procedure the
+ * dossiers, per unit the distinct procedures (the numerators of #7 and #9)
+ * and the dossiers in all (those of the counters with the same condition:
+ * received_svc_*_online for po, paid_online for pp). */
+static void compare_procedure_sets(const sim_truth *t, const proc_sums *ps, int32_t start)
+{
+    const sim_province *pv = ps->pv;
+    int mismatches = 0;
+    uint64_t members[SIM_TRUTH_SETS] = {0}, shared = 0;
+    for (int u = 0; u < pv->nunits; u++) {
+        const sim_unit *su = &pv->units[u];
+        for (int kind = CHISO_PERIOD_MONTH; kind <= CHISO_PERIOD_YEAR; kind++) {
+            for (int32_t di = 0; di < ps->cap; di++) {
+                chiso_period p = chiso_period_of(start + di, (chiso_period_kind)kind);
+                int32_t from = p.first_day > start ? p.first_day - start : 0;
+                if (start + di != p.last_day && di != ps->cap - 1)
+                    continue;
+                for (int set = 0; set < SIM_TRUTH_SETS; set++) {
+                    uint64_t distinct = 0, dossiers = 0;
+                    for (int i = su->proc_first; i < su->proc_first + su->proc_count; i++) {
+                        int proc = pv->proc_list[i];
+                        uint64_t got = 0;
+                        for (int32_t x = from; x <= di; x++)
+                            got += *proc_sum(ps, u, proc, x, set);
+                        uint64_t want = sim_truth_procedure(t, u, proc, kind, start + di, set);
+                        if (want != got && mismatches++ < 10)
+                            CHECK(0,
+                                  "unit %s procedure %s kind %d day %d %s: truth %llu, core %llu",
+                                  su->rec.unit, pv->procs[proc].code, kind, (int)di,
+                                  sim_truth_set_name(set), (unsigned long long)want,
+                                  (unsigned long long)got);
+                        distinct += got > 0;
+                        dossiers += got;
+                        shared += got > 1;
+                        members[set] += kind == CHISO_PERIOD_YEAR ? got : 0;
+                    }
+                    CHECK_EQ_INT(sim_truth_procedures(t, u, kind, start + di, set), distinct,
+                                 "unit %s kind %d day %d %s: distinct procedures", su->rec.unit,
+                                 kind, (int)di, sim_truth_set_name(set));
+                    uint64_t counted =
+                        set == 0
+                            ? counter_sum(t, u, start, from, di, CHISO_C_RECEIVED_SVC_FULL_ONLINE,
+                                          CHISO_C_RECEIVED_SVC_PARTIAL_ONLINE)
+                            : counter_sum(t, u, start, from, di, CHISO_C_PAID_ONLINE, -1);
+                    CHECK_EQ_INT(dossiers, counted, "unit %s kind %d day %d %s: dossiers",
+                                 su->rec.unit, kind, (int)di, sim_truth_set_name(set));
+                }
+            }
+        }
+    }
+    CHECK_EQ_INT(mismatches, 0, "truth procedure sets == sum of chiso_dossier_proc_contrib");
+    for (int set = 0; set < SIM_TRUTH_SETS; set++)
+        CHECK(members[set] > 0, "procedure set %s occurs in the truth", sim_truth_set_name(set));
+    CHECK(shared > 0, "a procedure with two dossiers in a set");
+}
+
+/* The truth's set numbers are named as core's sets (the Redis key segment). */
+static int truth_set_of(chiso_proc_set set)
+{
+    for (int k = 0; k < SIM_TRUTH_SETS; k++) {
+        if (strcmp(sim_truth_set_name(k), chiso_proc_set_name(set)) == 0)
+            return k;
+    }
+    return -1;
+}
+
 /* The truth against libchiso's dossier model. */
 static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
 {
     int64_t end = chiso_day_start(start + days);
-    sim_truth *t = sim_truth_new(pv->nunits, start, days);
+    sim_truth *t = sim_truth_new(pv, start, days);
     int32_t cap = days + SIM_TRUTH_SLACK_DAYS;
     uint64_t *mine = calloc((size_t)pv->nunits * (size_t)cap * CHISO_C_COUNT, sizeof(uint64_t));
+    proc_sums ps = {pv, cap,
+                    calloc((size_t)pv->nunits * (size_t)pv->nprocs * (size_t)cap * SIM_TRUTH_SETS,
+                           sizeof(uint32_t))};
+    int other_procedure = 0;
     uint64_t *attrs = calloc((size_t)pv->nprocs, sizeof(uint64_t));
     chiso_dossier *d = chiso_dossier_new();
     /* what the processor keeps of each procedure's catalog record */
@@ -504,11 +604,26 @@ static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
                 mine[((size_t)a[i].unit * (size_t)cap + (size_t)di) * CHISO_C_COUNT +
                      c[k].counter]++;
             }
+            chiso_proc_contrib pc[CHISO_PROC_CONTRIB_MAX];
+            nc = chiso_dossier_proc_contrib(d, pc);
+            other_procedure +=
+                nc > 0 && strcmp(chiso_dossier_procedure(d), pv->procs[a[i].proc].code) != 0;
+            for (int k = 0; k < nc; k++) {
+                int32_t di = pc[k].day - start;
+                int set = truth_set_of(pc[k].set);
+                if (di < 0 || di >= cap || set < 0) {
+                    out_of_range++;
+                    continue;
+                }
+                (*proc_sum(&ps, a[i].unit, a[i].proc, di, set))++;
+            }
             dossiers++;
         }
         free(a);
     }
-    CHECK_EQ_INT(out_of_range, 0, "contributions within the kept days");
+    CHECK_EQ_INT(out_of_range, 0, "contributions within the kept days, sets named alike");
+    CHECK_EQ_INT(other_procedure, 0, "memberships are of the dossier's procedure");
+    compare_procedure_sets(t, &ps, start);
     int mismatches = 0;
     for (int u = 0; u < pv->nunits; u++) {
         for (int32_t di = 0; di < cap; di++) {
@@ -569,6 +684,7 @@ static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
     chiso_dossier_free(d);
     free(attrs);
     free(mine);
+    free(ps.n);
     sim_truth_free(t);
 }
 

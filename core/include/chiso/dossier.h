@@ -1,6 +1,7 @@
 /*
  * dossier.h - a dossier's state: the set of facts its events established,
- * its class, and its contributions to the per-unit counters.
+ * its class, its contributions to the per-unit counters, and its
+ * memberships of the per-unit procedure sets (#7, #9).
  *
  * The state is a join-semilattice: applying an event merges its fact into
  * the set (single-valued facts keep the earliest occurrence, ties broken by
@@ -111,5 +112,60 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out);
  * were written to out (room for nold + nnew entries is always enough). */
 int chiso_contrib_diff(const chiso_contrib *old, int nold, const chiso_contrib *new_, int nnew,
                        chiso_delta *out);
+
+/* ---- procedure memberships (Decision 766 #7 and #9) ----
+ *
+ * Two indicators count distinct procedures, not dossiers. A dossier is a
+ * member of a procedure set with its own procedure on a local day, as a
+ * pure function of its state, like a contribution; the processor keeps per
+ * unit and period the number of member dossiers of each procedure, a field
+ * removed when it reaches 0, so the number of distinct procedures is the
+ * number of fields (docs/counters.md):
+ *   <prefix>:{U}:po:<period>   hash  procedure -> dossiers     (month,
+ *   <prefix>:{U}:pp:<period>   hash  procedure -> dossiers      quarter, year)
+ * Sets (day = the received day, Vietnam local):
+ *   po  received, submitted online, and the procedure is an online service
+ *       (catalog level full or partial, as the state keeps it): exactly the
+ *       dossiers of received_svc_full_online and received_svc_partial_online
+ *   pp  counted in paid_online: received, a fee applies, paid by
+ *       dvcqg_platform or provincial_gateway */
+typedef enum chiso_proc_set {
+    CHISO_PS_ONLINE = 0, /* "po": #7, online services that had dossiers */
+    CHISO_PS_PAID,       /* "pp": #9, procedures with an online payment */
+    CHISO_PS_COUNT
+} chiso_proc_set;
+
+#define CHISO_PROC_CONTRIB_MAX CHISO_PS_COUNT /* memberships of one dossier, at most */
+
+/* A dossier's membership of a set, with its procedure, on a local day. */
+typedef struct chiso_proc_contrib {
+    chiso_proc_set set;
+    int32_t day;
+} chiso_proc_contrib;
+
+/* A change of the number of dossiers of a procedure in a set on a day. */
+typedef struct chiso_proc_delta {
+    chiso_proc_set set;
+    int32_t day;
+    int delta;
+    const char *procedure; /* the old_procedure or new_procedure passed to the diff */
+} chiso_proc_delta;
+
+/* The set's name: its segment in the Redis key ("po", "pp"), or NULL. */
+const char *chiso_proc_set_name(chiso_proc_set set);
+
+/* The dossier's memberships. Returns how many were written to out (at most
+ * CHISO_PROC_CONTRIB_MAX; none without a procedure code). Their procedure
+ * is chiso_dossier_procedure(d). */
+int chiso_dossier_proc_contrib(const chiso_dossier *d, chiso_proc_contrib *out);
+
+/* The changes that turn memberships `old` (of procedure old_procedure)
+ * into `new` (of new_procedure): every (set, day, procedure) whose
+ * multiplicity differs, with the difference; a change of procedure moves
+ * every membership. Returns how many were written to out (room for
+ * nold + nnew entries is always enough). */
+int chiso_proc_contrib_diff(const chiso_proc_contrib *old, int nold, const char *old_procedure,
+                            const chiso_proc_contrib *new_, int nnew, const char *new_procedure,
+                            chiso_proc_delta *out);
 
 #endif
