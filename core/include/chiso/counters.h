@@ -63,6 +63,13 @@
  *   <prefix>:{U}:c:<period>       hash    counter name -> integer, period key
  *                                         of vntime.h ("2025-07-01",
  *                                         "2025-07", "2025-Q3", "2025")
+ *   <prefix>:{U}:po:<period>      hash    procedure -> dossiers received online
+ *                                         for it (#7); month/quarter/year
+ *   <prefix>:{U}:pp:<period>      hash    procedure -> dossiers paid online
+ *                                         for it (#9); fields at 0 are removed
+ *   <prefix>:{U}:due              zset    open dossiers by first overdue day
+ *   <prefix>:{U}:alerted          hash    alerts already published
+ *   <prefix>:{U}:f:<feedback_id>  string  a feedback state (feedback.h)
  *   <prefix>:{U}:months           set     month keys that have counters
  *   <prefix>:units                set     unit codes seen
  *   <prefix>:dirty                set     "<unit>|<period>" changed since the

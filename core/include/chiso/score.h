@@ -104,8 +104,8 @@ int chiso_score_field_from_name(const char *name);
 
 /* The Redis counter field that feeds input f ("received_online_valid",
  * "fb_received", ...), or NULL when no counter does (open_overdue is
- * derived from buckets, catalog inputs come from catalog.*, and the
- * per-procedure inputs #7 and #9 need are not counted yet). */
+ * derived from buckets, catalog inputs come from catalog.*, and #7 and #9
+ * count the fields of the per-procedure hashes {U}:po and {U}:pp). */
 const char *chiso_score_field_counter(chiso_score_field f);
 
 /* Start the inputs of one unit and period from its counters: every input
