@@ -221,7 +221,7 @@ struct cl_batch {
     /* metrics */
     chiso_counter *m_consumed, *m_applied, *m_duplicates, *m_replayed, *m_conflicts,
         *m_redis_errors, *m_batches, *m_class_changes, *m_committed;
-    chiso_histogram *m_latency, *m_batch_seconds;
+    chiso_histogram *m_latency, *m_wait, *m_batch_seconds;
 };
 
 static const double latency_bounds[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
@@ -301,6 +301,11 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         m, "chiso_classify_latency_seconds",
         "From the record's Kafka timestamp to its effect acknowledged by Redis", latency_bounds,
         (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
+    b->m_wait = chiso_metrics_histogram(
+        m, "chiso_classify_wait_seconds",
+        "From the record's Kafka timestamp to the start of its batch's processing (the part of "
+        "the latency spent in Kafka and waiting for the batch)",
+        latency_bounds, (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
     b->m_batch_seconds = chiso_metrics_histogram(
         m, "chiso_classify_batch_seconds", "Time to process one batch", latency_bounds,
         (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
@@ -1258,6 +1263,7 @@ int cl_batch_land(cl_batch *b, bool wait)
 int cl_batch_process(cl_batch *b, bool sync_commit)
 {
     int64_t t0 = chiso_now_mono_us();
+    int64_t started_ms = chiso_now_wall_ms();
     int rc = 0, delay = 50;
 
     if (b->nmsgs == 0)
@@ -1327,8 +1333,10 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     for (int i = 0; i < b->nmsgs; i++) {
         rd_kafka_timestamp_type_t tstype;
         int64_t ts = rd_kafka_message_timestamp(b->msgs[i], &tstype);
-        if (ts > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE)
+        if (ts > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
             chiso_histogram_observe(b->m_latency, (double)(now_ms - ts) / 1000.0);
+            chiso_histogram_observe(b->m_wait, (double)(started_ms - ts) / 1000.0);
+        }
     }
 
     /* 3. outputs: class changes, dirty index, metrics */
