@@ -229,6 +229,18 @@ static bool add_score(cJSON *root, const chiso_snapshot *s)
            add_count_or_null(root, "rank_of", s->rank_of > 0 ? s->rank_of : -1);
 }
 
+/* "inputs": every score input by its chiso-score document name, null when
+ * not supplied. */
+static bool add_inputs(cJSON *root, const chiso_score_input *in)
+{
+    cJSON *o = cJSON_AddObjectToObject(root, "inputs");
+    for (int f = 0; o && f < CHISO_SF_COUNT; f++) {
+        if (!add_count_or_null(o, chiso_score_field_name((chiso_score_field)f), in->n[f]))
+            return false;
+    }
+    return o != NULL;
+}
+
 static cJSON *build(const chiso_snapshot *s, bool with_as_of)
 {
     const chiso_snapshot_counts *c = &s->counts;
@@ -285,6 +297,8 @@ static cJSON *build(const chiso_snapshot *s, bool with_as_of)
         !add_rate(obj, c->received_online, c->received))
         goto err;
     if (s->score && !add_score(root, s))
+        goto err;
+    if (s->inputs && !add_inputs(root, s->inputs))
         goto err;
     return root;
 err:

@@ -299,8 +299,9 @@ typedef struct sw_period {
 typedef struct sw_out {
     long unit;
     size_t period;
-    char key[KEY_MAX]; /* "<unit>|<period>" */
-    chiso_unit meta;   /* from the catalog, or the defaults */
+    char key[KEY_MAX];    /* "<unit>|<period>" */
+    chiso_unit meta;      /* from the catalog, or the defaults */
+    chiso_score_input in; /* what was scored (printed as "inputs") */
     chiso_score score;
     int rank, rank_of; /* 0: not ranked */
     uint64_t fp;
@@ -880,6 +881,7 @@ static int score_outs(sweep *s)
             in = &s->units[o->unit].inputs[o->period];
         else if ((rc = province_input(s, o->period, &prov)) != 0)
             return rc;
+        o->in = *in;
         if (chiso_score_compute(s->sw->rules, in, &o->score) != 0)
             return CHISO_EINVAL; /* inputs are clamped to range: not reached */
     }
@@ -995,6 +997,7 @@ static int publish(sweep *s)
         chiso_snapshot snap = {.unit = o->meta,
                                .as_of = s->as_of,
                                .score = &o->score,
+                               .inputs = &o->in,
                                .rank = o->rank,
                                .rank_of = o->rank_of};
         chiso_map_entry *e;

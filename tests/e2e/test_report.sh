@@ -55,6 +55,68 @@ e2e_stop "$CLASSIFY_PID" 30 || e2e_fail "chiso-classify did not exit cleanly on 
 "$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$E2E_TMP/truth.json" --check counters,scores \
     >"$E2E_TMP/verify.out" || e2e_fail "counters or scores differ from the truth: $(tail -5 "$E2E_TMP/verify.out")"
 
+# chiso-score, offline, gives every published snapshot the same points: a
+# document of the snapshot's unit, period, counts and inputs is scored again
+# and its indicators, groups and total must equal the snapshot's
+SCORE=$(e2e_bin chiso-score)
+e2e_kcat -C -t "${P}scores" -e -q -f '%s\n' >"$E2E_TMP/scores.jsonl" 2>/dev/null ||
+    e2e_fail "could not read ${P}scores"
+mkdir -p "$E2E_TMP/rescore"
+python3 - "$E2E_TMP/scores.jsonl" "$E2E_TMP/rescore" <<'PY' || e2e_fail "could not build the chiso-score documents"
+import json, sys
+latest = {}
+for line in open(sys.argv[1], encoding="utf-8"):
+    if line.strip():
+        s = json.loads(line)
+        latest[(s["unit"], s["period"])] = s
+n = 0
+for (unit, period), s in sorted(latest.items()):
+    doc = {"unit": unit, "name": s["unit_name"], "kind": s["kind"], "parent": s["parent"],
+           "period": period, "target": s["full_process"]["target"], "as_of": s["as_of"]}
+    doc.update(s["counts"])
+    for k, v in s["inputs"].items():  # the shared names carry the same values
+        if k in doc and doc[k] != v:
+            sys.exit(f"{unit} {period}: {k} is {doc[k]} in counts, {v} in inputs")
+        doc[k] = v
+    with open(f"{sys.argv[2]}/{n}.doc", "w", encoding="utf-8") as f:
+        json.dump(doc, f, ensure_ascii=False)
+    with open(f"{sys.argv[2]}/{n}.want", "w", encoding="utf-8") as f:
+        json.dump(s, f, ensure_ascii=False)
+    n += 1
+PY
+for f in "$E2E_TMP"/rescore/*.doc; do
+    "$SCORE" "$f" >"${f%.doc}.got" 2>"$f.err" || e2e_fail "chiso-score failed on $f: $(cat "$f.err")"
+done
+RESCORED=$(python3 - "$E2E_TMP/rescore" <<'PY'
+import glob, json, sys
+n = 0
+for want_path in sorted(glob.glob(sys.argv[1] + "/*.want")):
+    want = json.load(open(want_path, encoding="utf-8"))
+    got = json.load(open(want_path[:-5] + ".got", encoding="utf-8"))
+    for key in ("indicators", "groups", "groups6", "total", "counts", "full_process"):
+        if got[key] != want[key]:
+            sys.exit(f"{want['unit']} {want['period']}: {key} differs: {got[key]} != {want[key]}")
+    n += 1
+print(n)
+PY
+) || e2e_fail "chiso-score disagrees with the pipeline: $RESCORED"
+[ "$RESCORED" -gt 100 ] || e2e_fail "only $RESCORED snapshots rescored"
+# and the comparison can fail: one dossier fewer on time must change the score
+BUSIEST=$(python3 - "$E2E_TMP/rescore" "$E2E_TMP/tampered.doc" <<'PY'
+import glob, json, sys
+path = max(glob.glob(sys.argv[1] + "/*.doc"),
+           key=lambda p: json.load(open(p, encoding="utf-8"))["resolved_on_time"])
+d = json.load(open(path, encoding="utf-8"))
+d["resolved_on_time"], d["resolved_late"] = d["resolved_on_time"] - 1, d["resolved_late"] + 1
+json.dump(d, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+print(path[:-4] + ".got")
+PY
+)
+"$SCORE" "$E2E_TMP/tampered.doc" >"$E2E_TMP/tampered.got" || e2e_fail "chiso-score failed on the tampered document"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); sys.exit(a["indicators"][4] == b["indicators"][4])' \
+    "$BUSIEST" "$E2E_TMP/tampered.got" || e2e_fail "a late dossier more did not change indicator 5"
+e2e_log "chiso-score gave $RESCORED published snapshots the same indicators, groups and total"
+
 PROVINCE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["province"])' "$E2E_TMP/truth.json")
 DEPT=$(python3 -c '
 import json, sys

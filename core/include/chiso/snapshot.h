@@ -50,7 +50,8 @@ typedef struct chiso_snapshot_counts {
     int64_t open_overdue; /* ... and past the due date at E */
 } chiso_snapshot_counts;
 
-struct chiso_score; /* score.h */
+struct chiso_score;       /* score.h */
+struct chiso_score_input; /* score.h */
 
 /* One snapshot to build (plain value struct the caller fills). Zero it
  * first (`chiso_snapshot s = {0};`): the members for indicators, groups
@@ -61,8 +62,11 @@ typedef struct chiso_snapshot {
     int64_t as_of;                    /* epoch seconds */
     chiso_snapshot_counts counts;
     const struct chiso_score *score; /* NULL: no indicators; not owned */
-    int rank;                        /* 1-based among siblings; 0: not ranked (JSON null) */
-    int rank_of;                     /* siblings ranked; 0: not ranked (JSON null) */
+    /* the score's inputs, printed as "inputs" so that anyone can score the
+     * snapshot again with chiso-score; NULL: not printed; not owned */
+    const struct chiso_score_input *inputs;
+    int rank;    /* 1-based among siblings; 0: not ranked (JSON null) */
+    int rank_of; /* siblings ranked; 0: not ranked (JSON null) */
 } chiso_snapshot;
 
 /* A bucket's sums of the four counters that derive open / open_overdue
