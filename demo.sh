@@ -4,7 +4,8 @@
 # Installs what is missing (deploy/local/deps.sh), builds, starts a local
 # Kafka (KRaft) and Redis under .run/demo, and streams a simulated week of a
 # province (Hưng Yên: 20 departments, 104 communes) at accelerated time
-# through chiso-classify and chiso-snapshot. The monitoring wall
+# through chiso-classify, chiso-feedback (its PAKN feedback) and
+# chiso-snapshot. The monitoring wall
 # (chiso-wall) shows it live in a browser: open the URL printed first;
 # chiso-top shows it in the terminal too. Ctrl-C stops everything cleanly.
 #
@@ -26,7 +27,7 @@ while [ $# -gt 0 ]; do
     --seed) SEED=$2; shift 2 ;;
     --wall-port) WALL_PORT=$2; shift 2 ;;
     --no-top) TOP=0; shift ;;
-    -h | --help) sed -n '2,17s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -72,6 +73,8 @@ START=$(date -d "$DAYS days ago" +%F)
 
 build/processors/classify/chiso-classify "${COMMON[@]}" "${REDIS[@]}" >"$LOGS/classify.log" 2>&1 &
 PIDS+=($!)
+build/processors/feedback/chiso-feedback "${COMMON[@]}" "${REDIS[@]}" >"$LOGS/feedback.log" 2>&1 &
+PIDS+=($!)
 build/sinks/snapshot/chiso-snapshot "${COMMON[@]}" "${REDIS[@]}" >"$LOGS/snapshot.log" 2>&1 &
 PIDS+=($!)
 build/sinks/alerts/chiso-alerts "${COMMON[@]}" "${REDIS[@]}" >"$LOGS/alerts.log" 2>&1 &
@@ -91,7 +94,7 @@ cat >&2 <<EOT
 
   Wall    $WALL_URL   <- open in a browser (live; /api/units, /metrics)
   Kafka   $CHISO_BROKERS      Redis   127.0.0.1:$CHISO_REDIS_PORT
-  Metrics http://127.0.0.1:9101/metrics (classify), :9102 (snapshot), :9103 (alerts)
+  Metrics http://127.0.0.1:9101/metrics (classify), :9102 (snapshot), :9103 (alerts), :9105 (feedback)
   Read the score snapshots yourself, in another terminal:
     kcat -b $CHISO_BROKERS -C -t scores -e -f '%k  %s\n'
   and the overdue alerts:

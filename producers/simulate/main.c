@@ -7,7 +7,10 @@
  * and sends them to Kafka (dossier.events, after the unit records on
  * catalog.units and the procedure records on catalog.procedures) or writes
  * them as JSON lines to stdout. With --truth it
- * writes the ground-truth counters the pipeline must reach.
+ * writes the ground-truth counters the pipeline must reach. Its citizens'
+ * feedback (PAKN) goes to feedback.events (and/or --feedback-out), in time
+ * order with the dossier events, from streams of its own (sim_feedback.h):
+ * the dossier events and their truth do not depend on it.
  *
  * Streaming with bounded memory: arrivals are generated day by day in time
  * order; each dossier's whole lifecycle is generated at its arrival and its
@@ -37,17 +40,20 @@
 #include "chiso/deadletter.h"
 #include "chiso/config.h"
 #include "chiso/event.h"
+#include "chiso/feedback.h"
 #include "chiso/kafka.h"
 #include "chiso/vntime.h"
 #include "sim_check.h"
+#include "sim_feedback.h"
 #include "sim_heap.h"
 #include "sim_malformed.h"
 #include "sim_model.h"
 #include "sim_truth.h"
 
-#define STREAM_NOISE 0x6e6f697365ULL /* "noise" */
-#define DUP_WINDOW   100             /* a duplicate follows within this many records */
-#define JSON_MAX     2048            /* a good event's JSON always fits */
+#define STREAM_NOISE    0x6e6f697365ULL   /* "noise" */
+#define STREAM_FB_NOISE 0x66626e6f6973ULL /* "fbnois": the feedback's own noise */
+#define DUP_WINDOW      100               /* a duplicate follows within this many records */
+#define JSON_MAX        2048              /* a good event's JSON always fits */
 
 /* ---- configuration ---------------------------------------------------------- */
 
@@ -91,6 +97,11 @@ static const chiso_cfg_def cfg_defs[] = {
     {"procedures-out", CHISO_CFG_STRING, NULL,
      "also write the procedure records as JSON lines to FILE", NULL},
     {"truth", CHISO_CFG_STRING, NULL, "write the ground-truth counters (JSON) to FILE", NULL},
+    {"feedback-rate", CHISO_CFG_DOUBLE, SIM_FB_DEFAULT_RATE,
+     "feedback (PAKN) per 1,000 dossiers, at least 3 a week (0 = no feedback events)",
+     chiso_cfg_nonneg},
+    {"feedback-out", CHISO_CFG_STRING, NULL,
+     "also write the feedback events (with their duplicates) as JSON lines to FILE", NULL},
     {"reorder", CHISO_CFG_DOUBLE, "0", "fraction of events displaced later in the stream",
      chiso_cfg_fraction},
     {"reorder-window", CHISO_CFG_INT, "500", "a displaced event moves up to this many records",
@@ -144,6 +155,30 @@ static bool dl_less(const void *a, const void *b)
     return x->release != y->release ? x->release < y->release : x->seq < y->seq;
 }
 
+/* A feedback event waiting in time order, or displaced / duplicated. */
+static bool fb_less(const void *a, const void *b)
+{
+    const sim_fb_ev *x = a, *y = b;
+    if (x->at != y->at)
+        return x->at < y->at;
+    if (x->serial != y->serial)
+        return x->serial < y->serial;
+    return x->n < y->n;
+}
+
+typedef struct fb_delayed {
+    uint64_t release; /* emit once this many dossier records have gone out */
+    uint64_t seq;
+    sim_fb_ev ev;
+    bool dup;
+} fb_delayed;
+
+static bool fbdl_less(const void *a, const void *b)
+{
+    const fb_delayed *x = a, *y = b;
+    return x->release != y->release ? x->release < y->release : x->seq < y->seq;
+}
+
 /* ---- the run ---------------------------------------------------------------------- */
 
 typedef struct sim {
@@ -164,6 +199,14 @@ typedef struct sim {
     rd_kafka_topic_t *rkt_events;
     uint64_t produced, delivered, failed;
     uint64_t delay_seq; /* insertion order of delayed records */
+    /* feedback: its own events, noise and topic; never touches the dossier
+     * stream (its records, noise or pacing) */
+    sim_feedback *fb;
+    sim_heap fb_heap, fb_dl;
+    sim_rng fb_noise;
+    uint64_t fb_seq;
+    rd_kafka_topic_t *rkt_feedback;
+    FILE *feedback_out;
     /* pacing */
     double rate;
     int64_t t_begin_us;
@@ -307,6 +350,8 @@ static void out_malformed(sim *s, const sim_ev *e)
     out_record(s, kl ? key : NULL, (size_t)kl, s->mal, n);
 }
 
+static int fb_flush(sim *s, int64_t before, bool all);
+
 /* Release delayed records whose turn has come. */
 static void release_delayed(sim *s, sim_heap *dl, bool all)
 {
@@ -328,6 +373,8 @@ static int delay(sim *s, sim_heap *dl, uint64_t release, const sim_ev *ev, bool 
  * followed by a malformed record. */
 static int emit(sim *s, sim_heap *dl, const sim_ev *e)
 {
+    if (fb_flush(s, e->at, false) != 0)
+        return CHISO_ENOMEM;
     release_delayed(s, dl, false);
     uint64_t at = s->meta.records;
     if (s->p_reorder > 0 && sim_rng_chance(&s->noise, s->p_reorder)) {
@@ -343,6 +390,90 @@ static int emit(sim *s, sim_heap *dl, const sim_ev *e)
     }
     if (s->p_mal > 0 && sim_rng_chance(&s->noise, s->p_mal))
         out_malformed(s, e);
+    return 0;
+}
+
+/* ---- feedback ---------------------------------------------------------------------- */
+
+/* One feedback record to feedback.events (Kafka) and --feedback-out; it is
+ * always parsed back (feedback is rare, the check is cheap). */
+static void out_fb(sim *s, const sim_fb_ev *e, bool dup)
+{
+    chiso_feedback_event ev, back;
+    chiso_reject rej;
+    char buf[1024];
+    sim_fb_ev_to_event(s->pv, e, &ev);
+    int n = chiso_feedback_event_to_json(&ev, buf, sizeof(buf));
+    if (n < 0) {
+        LOG_ERROR("self-check: feedback event %s does not serialize", ev.event_id);
+        s->fatal = 1;
+        return;
+    }
+    if (chiso_feedback_event_parse(buf, (size_t)n, &back, &rej) != 0) {
+        LOG_ERROR("self-check: feedback event does not parse back (%s): %s", rej.detail, buf);
+        s->fatal = 1;
+        return;
+    }
+    if (dup)
+        s->meta.fb_duplicates++;
+    else
+        s->meta.fb_events++;
+    s->meta.fb_records++;
+    if (s->to_kafka &&
+        produce(s, s->rkt_feedback, ev.feedback_id, strlen(ev.feedback_id), buf, (size_t)n) != 0)
+        s->fatal = 1;
+    if (s->feedback_out && (fwrite(buf, 1, (size_t)n, s->feedback_out) != (size_t)n ||
+                            fputc('\n', s->feedback_out) == EOF)) {
+        LOG_ERROR("writing the feedback events failed");
+        s->fatal = 1;
+    }
+}
+
+/* A feedback event leaves its heap: maybe displaced, maybe duplicated, as
+ * dossier events are (positions count dossier records), with the
+ * feedback's own noise stream. Never malformed. */
+static int fb_emit(sim *s, const sim_fb_ev *e)
+{
+    uint64_t at = s->meta.records;
+    if (s->p_reorder > 0 && sim_rng_chance(&s->fb_noise, s->p_reorder)) {
+        at += 1 + sim_rng_below(&s->fb_noise, s->reorder_window);
+        fb_delayed d = {.release = at, .seq = s->fb_seq++, .ev = *e, .dup = false};
+        if (sim_heap_push(&s->fb_dl, &d) != 0)
+            return CHISO_ENOMEM;
+    } else {
+        out_fb(s, e, false);
+    }
+    if (s->p_dup > 0 && sim_rng_chance(&s->fb_noise, s->p_dup)) {
+        fb_delayed d = {.release = at + 1 + sim_rng_below(&s->fb_noise, DUP_WINDOW),
+                        .seq = s->fb_seq++,
+                        .ev = *e,
+                        .dup = true};
+        if (sim_heap_push(&s->fb_dl, &d) != 0)
+            return CHISO_ENOMEM;
+    }
+    return 0;
+}
+
+/* Send the feedback events before `before` (epoch seconds), and the
+ * delayed ones whose turn has come (all of them when `all`). */
+static int fb_flush(sim *s, int64_t before, bool all)
+{
+    const fb_delayed *top;
+    for (;;) {
+        while ((top = sim_heap_top(&s->fb_dl)) && (all || top->release <= s->meta.records) &&
+               !s->fatal) {
+            fb_delayed d;
+            sim_heap_pop(&s->fb_dl, &d);
+            out_fb(s, &d.ev, d.dup);
+        }
+        const sim_fb_ev *e = sim_heap_top(&s->fb_heap);
+        if (!e || e->at >= before || s->fatal)
+            break;
+        sim_fb_ev ev;
+        sim_heap_pop(&s->fb_heap, &ev);
+        if (fb_emit(s, &ev) != 0)
+            return CHISO_ENOMEM;
+    }
     return 0;
 }
 
@@ -497,6 +628,21 @@ static void log_summary(const sim *s)
     if (f.ends_month)
         LOG_INFO("truth: open at the window end %llu (overdue %llu)",
                  (unsigned long long)f.open_end, (unsigned long long)f.open_overdue_end);
+    if (s->fb) {
+        uint64_t t[8];
+        char a[16], r[16], sat[16];
+        sim_feedback_totals(s->fb, t);
+        pct(a, sizeof(a), t[1], t[0]);
+        pct(r, sizeof(r), t[6], t[1] + t[2]);
+        pct(sat, sizeof(sat), t[7], t[6]);
+        LOG_INFO("truth: feedback received %llu, answered on time %llu (%s of received), late "
+                 "%llu, overdue began %llu, rated %llu (%s of answered), satisfied %llu (%s); "
+                 "%llu records (%llu duplicates)",
+                 (unsigned long long)t[0], (unsigned long long)t[1], a, (unsigned long long)t[2],
+                 (unsigned long long)t[4], (unsigned long long)t[6], r, (unsigned long long)t[7],
+                 sat, (unsigned long long)s->meta.fb_records,
+                 (unsigned long long)s->meta.fb_duplicates);
+    }
 }
 
 int main(int argc, char **argv)
@@ -509,9 +655,12 @@ int main(int argc, char **argv)
     sim_heap_init(&heap, sizeof(sim_ev), ev_less);
     sim_heap_init(&dl, sizeof(delayed), dl_less);
     sim_arrival *arr = NULL;
+    sim_fb_ev *fbe = NULL;
     rd_kafka_topic_t *rkt_units = NULL, *rkt_procs = NULL;
 
     memset(&s, 0, sizeof(s));
+    sim_heap_init(&s.fb_heap, sizeof(sim_fb_ev), fb_less);
+    sim_heap_init(&s.fb_dl, sizeof(fb_delayed), fbdl_less);
     chiso_log_set_component("simulate");
     cfg = chiso_config_new(cfg_defs);
     if (!cfg) {
@@ -610,6 +759,15 @@ int main(int argc, char **argv)
         goto out;
     }
     sim_rng_seed(&s.noise, sim_seed_mix(params.seed, STREAM_NOISE, 0));
+    double fb_rate = chiso_config_double(cfg, "feedback-rate");
+    if (fb_rate > 0) {
+        s.fb = sim_feedback_new(s.pv, params.seed, fb_rate, start, (int32_t)days);
+        if (!s.fb) {
+            LOG_ERROR("out of memory");
+            goto out;
+        }
+        sim_rng_seed(&s.fb_noise, sim_seed_mix(params.seed, STREAM_FB_NOISE, 0));
+    }
 
     chiso_stop_on_signals();
 
@@ -618,11 +776,17 @@ int main(int argc, char **argv)
         LOG_ERROR("cannot write %s: %s", malformed_out, strerror(errno));
         goto out;
     }
-    char topic_events[256], topic_units[256], topic_procs[256];
+    const char *feedback_out = chiso_config_str(cfg, "feedback-out");
+    if (feedback_out && !(s.feedback_out = fopen(feedback_out, "w"))) {
+        LOG_ERROR("cannot write %s: %s", feedback_out, strerror(errno));
+        goto out;
+    }
+    char topic_events[256], topic_units[256], topic_procs[256], topic_fb[256];
     if (s.to_kafka) {
         chiso_topic_name(cfg, CHISO_TOPIC_DOSSIER_EVENTS, topic_events, sizeof(topic_events));
         chiso_topic_name(cfg, CHISO_TOPIC_CATALOG_UNITS, topic_units, sizeof(topic_units));
         chiso_topic_name(cfg, CHISO_TOPIC_CATALOG_PROCEDURES, topic_procs, sizeof(topic_procs));
+        chiso_topic_name(cfg, CHISO_TOPIC_FEEDBACK_EVENTS, topic_fb, sizeof(topic_fb));
         if (chiso_kafka_ensure_topics_cfg(cfg, errstr, sizeof(errstr)) != 0) {
             LOG_ERROR("creating topics: %s", errstr);
             goto out;
@@ -635,7 +799,8 @@ int main(int argc, char **argv)
         s.rkt_events = rd_kafka_topic_new(s.rk, topic_events, NULL);
         rkt_units = rd_kafka_topic_new(s.rk, topic_units, NULL);
         rkt_procs = rd_kafka_topic_new(s.rk, topic_procs, NULL);
-        if (!s.rkt_events || !rkt_units || !rkt_procs) {
+        s.rkt_feedback = rd_kafka_topic_new(s.rk, topic_fb, NULL);
+        if (!s.rkt_events || !rkt_units || !rkt_procs || !s.rkt_feedback) {
             LOG_ERROR("Kafka topic handle: %s", rd_kafka_err2str(rd_kafka_last_error()));
             goto out;
         }
@@ -678,8 +843,15 @@ int main(int argc, char **argv)
     sim_ev evs[SIM_EV_MAX];
     size_t heap_max = 0;
     for (int32_t day = start; day < end_day && !chiso_stop && !s.fatal; day++) {
+        long nf = s.fb ? sim_feedback_day(s.fb, day, window_end, &fbe) : 0;
+        for (long i = 0; i < nf; i++) {
+            if (sim_heap_push(&s.fb_heap, &fbe[i]) != 0)
+                nf = -1;
+        }
+        free(fbe);
+        fbe = NULL;
         long na = sim_arrivals_day(s.pv, day, &arr);
-        if (na < 0) {
+        if (na < 0 || nf < 0) {
             LOG_ERROR("out of memory");
             goto out;
         }
@@ -717,6 +889,10 @@ int main(int argc, char **argv)
             LOG_ERROR("out of memory");
             goto out;
         }
+    }
+    if (!chiso_stop && !s.fatal && fb_flush(&s, INT64_MAX, true) != 0) {
+        LOG_ERROR("out of memory");
+        goto out;
     }
     if (!chiso_stop)
         release_delayed(&s, &dl, true);
@@ -771,7 +947,7 @@ int main(int argc, char **argv)
                 LOG_ERROR("cannot write %s: %s", truth, strerror(errno));
                 s.fatal = 1;
             } else {
-                int wrc = sim_truth_write(s.truth, s.pv, &s.meta, tf);
+                int wrc = sim_truth_write(s.truth, s.pv, &s.meta, s.fb, tf);
                 if (fclose(tf) != 0 || wrc != 0) {
                     LOG_ERROR("writing %s failed", truth);
                     s.fatal = 1;
@@ -791,6 +967,12 @@ out:
         LOG_ERROR("writing %s: %s", chiso_config_str(cfg, "malformed-out"), strerror(errno));
         rc = 1;
     }
+    if (s.feedback_out && fclose(s.feedback_out) != 0) {
+        LOG_ERROR("writing %s: %s", chiso_config_str(cfg, "feedback-out"), strerror(errno));
+        rc = 1;
+    }
+    if (s.rkt_feedback)
+        rd_kafka_topic_destroy(s.rkt_feedback);
     if (rkt_procs)
         rd_kafka_topic_destroy(rkt_procs);
     if (rkt_units)
@@ -803,6 +985,10 @@ out:
     }
     sim_heap_free(&heap);
     sim_heap_free(&dl);
+    sim_heap_free(&s.fb_heap);
+    sim_heap_free(&s.fb_dl);
+    sim_feedback_free(s.fb);
+    free(fbe);
     free(s.mal);
     sim_truth_free(s.truth);
     sim_province_free(s.pv);

@@ -692,7 +692,8 @@ static int write_procedures(const sim_truth *t, FILE *f)
     return 0;
 }
 
-int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_meta *m, FILE *f)
+int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_meta *m,
+                    const sim_feedback *fb, FILE *f)
 {
     char start[CHISO_PERIOD_STRLEN], end[CHISO_PERIOD_STRLEN];
     chiso_period_key(t->first_day, CHISO_PERIOD_DAY, start);
@@ -722,6 +723,14 @@ int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_
     fputc('}', f);
     if (write_procedures(t, f) != 0)
         return CHISO_ENOMEM;
+    if (fb) {
+        fprintf(
+            f, ",\n\"feedback_records\":%llu,\"feedback_events\":%llu,\"feedback_duplicates\":%llu",
+            (unsigned long long)m->fb_records, (unsigned long long)m->fb_events,
+            (unsigned long long)m->fb_duplicates);
+        if (sim_feedback_write(fb, f) != 0)
+            return CHISO_EIO;
+    }
     fputs("}\n", f);
     return ferror(f) ? CHISO_EIO : 0;
 }

@@ -19,6 +19,7 @@
 
 #include "chiso/counters.h"
 #include "chiso/event.h"
+#include "sim_feedback.h"
 #include "sim_model.h"
 
 typedef struct sim_truth sim_truth;
@@ -46,11 +47,16 @@ typedef struct sim_truth_meta {
     uint64_t duplicates; /* extra copies of good events */
     uint64_t malformed;  /* invalid records */
     uint64_t malformed_by_reason[CHISO_REJECT_REASON_COUNT];
+    uint64_t fb_records;    /* everything written to feedback.events */
+    uint64_t fb_events;     /* distinct feedback events */
+    uint64_t fb_duplicates; /* extra copies of feedback events */
 } sim_truth_meta;
 
-/* Write the truth document (docs/simulator.md describes it). Returns 0 or
- * CHISO_EIO. */
-int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_meta *m, FILE *f);
+/* Write the truth document (docs/simulator.md describes it); with `fb`
+ * (NULL: no feedback simulated) also the feedback counts and the members
+ * "feedback" and "province_feedback". Returns 0 or CHISO_EIO. */
+int sim_truth_write(const sim_truth *t, const sim_province *pv, const sim_truth_meta *m,
+                    const sim_feedback *fb, FILE *f);
 
 /* One unit's counter on one local day (0 outside the kept days). */
 uint64_t sim_truth_counter(const sim_truth *t, int unit, int32_t day, int counter);

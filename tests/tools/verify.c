@@ -36,6 +36,7 @@
 #include "chiso/config.h"
 #include "chiso/counters.h"
 #include "chiso/dossier.h"
+#include "chiso/feedback.h"
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
 #include "chiso/vntime.h"
@@ -53,7 +54,10 @@ static const chiso_cfg_def defs[] = {
      "after crashes: each malformed record must be dead-lettered at least once, and nothing else",
      NULL},
     {"check", CHISO_CFG_STRING, "counters,deadletter,scores",
-     "checks to run, comma-separated: counters, deadletter, scores, committed, alerts", NULL},
+     "checks to run, comma-separated: counters, deadletter, scores, committed, alerts; and "
+     "feedback (chiso-feedback ran: counters also compares the truth's fb_* counters, scores "
+     "takes #19 and #20 from them)",
+     NULL},
     {"alerts.now", CHISO_CFG_STRING, "watermark",
      "the `alerts` check's now: watermark (chiso-alerts --time.source event) or wall", NULL},
     {"group", CHISO_CFG_STRING, "chiso-classify",
@@ -146,19 +150,29 @@ static int scan_unit_keys(redisContext *rc, const char *prefix, const char *kind
 /* What scan_unit_keys() finds of units and periods the truth has no
  * counters for. */
 typedef struct extra_ctx {
-    const cJSON *units; /* the truth's "counters" */
+    const cJSON *units;    /* the truth's "counters" */
+    const cJSON *feedback; /* the truth's "feedback" (NULL: none simulated) */
     long long extra;
 } extra_ctx;
 
-/* A counter hash: a non-zero counter there is a mismatch. */
+/* A counter hash: a non-zero counter there is a mismatch unless the truth
+ * has that unit and period: in "counters" for a dossier counter, in
+ * "feedback" (with the feedback check) for an fb_* one (both were compared
+ * field by field). */
 static void extra_counters(redisContext *rc, const char *key, const char *unit, const char *period,
                            void *ctx)
 {
     extra_ctx *x = ctx;
-    if (get_path(x->units, unit, period))
+    bool has_dossier = get_path(x->units, unit, period) != NULL;
+    /* without the feedback check, fb_* fields are judged as before it */
+    bool has_fb = x->feedback ? get_path(x->feedback, unit, period) != NULL : has_dossier;
+    if (has_dossier && has_fb)
         return;
     redisReply *h = redisCommand(rc, "HGETALL %s", key);
     for (size_t j = 0; h && j + 1 < h->elements; j += 2) {
+        bool fb = chiso_fb_counter_from_name(h->element[j]->str) >= 0;
+        if (fb ? has_fb : has_dossier)
+            continue;
         if (strcmp(h->element[j + 1]->str, "0") != 0) {
             mismatch("counter %s %s %s: redis %s, truth has none", unit, period, h->element[j]->str,
                      h->element[j + 1]->str);
@@ -184,7 +198,50 @@ static void extra_procedures(redisContext *rc, const char *key, const char *unit
     x->extra++;
 }
 
-static int check_counters(const chiso_config *cfg, const cJSON *truth)
+/* The truth's "feedback" (docs/simulator.md): every fb_* counter of every
+ * unit and period it has equals the Redis hash's field. Returns the fields
+ * compared, or -1 on a Redis error. */
+static long long check_feedback(redisContext *rc, const char *prefix, const cJSON *fb)
+{
+    long long checked = 0;
+    const cJSON *unit, *period, *item;
+    cJSON_ArrayForEach(unit, fb)
+    {
+        cJSON_ArrayForEach(period, unit)
+        {
+            redisReply *r =
+                redisCommand(rc, "HGETALL %s:{%s}:c:%s", prefix, unit->string, period->string);
+            if (!r || r->type != REDIS_REPLY_ARRAY) {
+                fprintf(stderr, "chiso-verify: redis: %s\n", rc->errstr);
+                if (r)
+                    freeReplyObject(r);
+                return -1;
+            }
+            for (int c = 0; c < CHISO_FBC_COUNT; c++) {
+                const char *name = chiso_fb_counter_name((chiso_fb_counter_id)c);
+                long long want = json_int(period, name), got = 0;
+                for (size_t i = 0; i + 1 < r->elements; i += 2) {
+                    if (strcmp(r->element[i]->str, name) == 0)
+                        got = strtoll(r->element[i + 1]->str, NULL, 10);
+                }
+                if (got != want)
+                    mismatch("feedback counter %s %s %s: redis %lld, truth %lld", unit->string,
+                             period->string, name, got, want);
+                checked++;
+            }
+            cJSON_ArrayForEach(item, period)
+            {
+                if (chiso_fb_counter_from_name(item->string) < 0)
+                    mismatch("feedback counter %s %s %s: in the truth, unknown to chiso-verify",
+                             unit->string, period->string, item->string);
+            }
+            freeReplyObject(r);
+        }
+    }
+    return checked;
+}
+
+static int check_counters(const chiso_config *cfg, const cJSON *truth, bool feedback)
 {
     char errstr[256];
     const char *prefix = chiso_config_str(cfg, "redis.prefix");
@@ -237,15 +294,24 @@ static int check_counters(const chiso_config *cfg, const cJSON *truth)
             freeReplyObject(r);
         }
     }
+    /* the feedback counters, when the run simulated feedback */
+    const cJSON *fb = feedback ? cJSON_GetObjectItemCaseSensitive(truth, "feedback") : NULL;
+    if (feedback && !fb)
+        mismatch("feedback: the truth has no \"feedback\" member (run with --feedback-rate 0?)");
+    long long fb_checked = fb ? check_feedback(rc, prefix, fb) : 0;
+    if (fb_checked < 0) {
+        redisFree(rc);
+        return -1;
+    }
     /* and Redis has no non-zero counter the truth lacks */
-    extra_ctx x = {units, 0};
+    extra_ctx x = {units, fb, 0};
     if (scan_unit_keys(rc, prefix, "c", extra_counters, &x) != 0) {
         redisFree(rc);
         return -1;
     }
     redisFree(rc);
-    printf("counters: %lld compared, %lld unexpected, %d mismatched\n", checked, x.extra,
-           mismatches - before);
+    printf("counters: %lld compared (%lld of them feedback), %lld unexpected, %d mismatched\n",
+           checked + fb_checked, fb_checked, x.extra, mismatches - before);
     return 0;
 }
 
@@ -350,7 +416,7 @@ static int check_procedures(const chiso_config *cfg, const cJSON *truth)
         }
     }
     /* and no hash of a unit and period the truth has no counters for */
-    extra_ctx x = {units, 0};
+    extra_ctx x = {units, NULL, 0};
     if (scan_unit_keys(rc, prefix, "p[op]", extra_procedures, &x) != 0) {
         redisFree(rc);
         return -1;
@@ -609,7 +675,7 @@ static int is_day(const char *period)
     return strlen(period) == 10; /* "2025-07-01" */
 }
 
-static int check_scores(const chiso_config *cfg, const cJSON *truth)
+static int check_scores(const chiso_config *cfg, const cJSON *truth, bool feedback)
 {
     cJSON *latest = cJSON_CreateObject();
     int before = mismatches;
@@ -647,7 +713,7 @@ static int check_scores(const chiso_config *cfg, const cJSON *truth)
     printf("scores: %d keys read, %lld snapshots compared, %d mismatched\n",
            cJSON_GetArraySize(latest), checked, mismatches - before);
     before = mismatches;
-    if (verify_score_values(cfg, truth, latest) != 0) {
+    if (verify_score_values(cfg, truth, latest, feedback) != 0) {
         cJSON_Delete(latest);
         return -1;
     }
@@ -845,18 +911,19 @@ int main(int argc, char **argv)
         fprintf(stderr, "chiso-verify: cannot read %s\n", chiso_config_str(cfg, "truth"));
         goto out;
     }
+    bool feedback = strstr(checks, "feedback") != NULL;
     rc = 1;
     if (strstr(checks, "committed") && check_committed(cfg) != 0)
         goto out;
     reported = 0;
     if (strstr(checks, "counters") &&
-        (check_counters(cfg, truth) != 0 || check_procedures(cfg, truth) != 0))
+        (check_counters(cfg, truth, feedback) != 0 || check_procedures(cfg, truth) != 0))
         goto out;
     reported = 0;
     if (strstr(checks, "deadletter") && check_deadletter(cfg, truth) != 0)
         goto out;
     reported = 0;
-    if (strstr(checks, "scores") && check_scores(cfg, truth) != 0)
+    if (strstr(checks, "scores") && check_scores(cfg, truth, feedback) != 0)
         goto out;
     reported = 0;
     if (strstr(checks, "alerts") && check_alerts(cfg, truth) != 0)

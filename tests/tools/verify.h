@@ -5,6 +5,8 @@
 #ifndef CHISO_VERIFY_H
 #define CHISO_VERIFY_H
 
+#include <stdbool.h>
+
 #include <cjson/cJSON.h>
 #include <librdkafka/rdkafka.h>
 
@@ -25,8 +27,11 @@ int read_topic(const chiso_config *cfg, const char *base, record_fn fn, void *op
  * chiso_score_compute() over the truth's counters with the catalog's
  * inputs; and every unit's rank among the snapshots of its parent and
  * period equals the rank of their truth totals. `latest` maps
- * "<unit>|<period>" to the latest snapshot. Returns 0 (mismatches counted),
- * or -1 when the catalog topics cannot be read. */
-int verify_score_values(const chiso_config *cfg, const cJSON *truth, const cJSON *latest);
+ * "<unit>|<period>" to the latest snapshot. With `feedback` (chiso-feedback
+ * ran), #19 and #20 are scored from the truth's feedback counters; without,
+ * as with no feedback. Returns 0 (mismatches counted), or -1 when the
+ * catalog topics cannot be read. */
+int verify_score_values(const chiso_config *cfg, const cJSON *truth, const cJSON *latest,
+                        bool feedback);
 
 #endif

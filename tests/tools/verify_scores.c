@@ -8,7 +8,9 @@
  * counter absent from the truth is 0), open_overdue from the truth's
  * figures at the period's end, the numerators of #7 and #9 from the truth's
  * procedure sets (the unit's distinct procedures in po and pp; the
- * province's, distinct across its units), and the catalog inputs of the
+ * province's, distinct across its units), the feedback inputs of #19 and
+ * #20 from the truth's fb_* counters ("feedback" and "province_feedback";
+ * absent: no feedback, all 0), and the catalog inputs of the
  * records on catalog.units and catalog.procedures. So the check covers
  * what the sink adds on top of the counts: reading the counters and the
  * procedure sets, deriving open_overdue, the catalog, the province roll-up,
@@ -53,9 +55,10 @@ static const struct {
 /* The score the truth gives a unit (unit != NULL) or the province in a
  * period: `counts` is the truth's counter object (NULL: none, all 0),
  * `open` its {open, open_overdue} at the period's end and `procs` its
- * procedure sets {"po": {procedure: dossiers}, "pp": {...}} (NULL: none). */
+ * procedure sets {"po": {procedure: dossiers}, "pp": {...}} (NULL: none);
+ * `fb` its feedback counters {"fb_received": n, ...} (NULL: none). */
 static void truth_score(chiso_catview *cat, const char *unit, const cJSON *counts,
-                        const cJSON *open, const cJSON *procs, chiso_score *out)
+                        const cJSON *open, const cJSON *procs, const cJSON *fb, chiso_score *out)
 {
     const cJSON *c, *overdue = cJSON_GetObjectItemCaseSensitive(open, "open_overdue");
     chiso_score_input in;
@@ -64,6 +67,11 @@ static void truth_score(chiso_catview *cat, const char *unit, const cJSON *count
     cJSON_ArrayForEach(c, counts)
     {
         if (cJSON_IsNumber(c))
+            (void)chiso_score_input_counter(&in, c->string, (int64_t)c->valuedouble);
+    }
+    cJSON_ArrayForEach(c, fb)
+    {
+        if (cJSON_IsNumber(c)) /* fb_answered_late etc. feed no input */
             (void)chiso_score_input_counter(&in, c->string, (int64_t)c->valuedouble);
     }
     in.n[CHISO_SF_OPEN_OVERDUE] = cJSON_IsNumber(overdue) ? (int64_t)overdue->valuedouble : 0;
@@ -130,7 +138,7 @@ static const cJSON *get2(const cJSON *obj, const char *a, const char *b)
  * totals. Snapshots are grouped through a JSON object "<period>|<parent>"
  * -> array of keys. */
 static long long check_ranks(chiso_catview *cat, const cJSON *truth, const cJSON *latest,
-                             const char *province)
+                             const char *province, const cJSON *fb)
 {
     cJSON *groups = cJSON_CreateObject();
     const cJSON *snap, *group;
@@ -174,7 +182,7 @@ static long long check_ranks(chiso_catview *cat, const cJSON *truth, const cJSON
             truth_score(cat, unit, counts,
                         get2(cJSON_GetObjectItemCaseSensitive(truth, "open"), unit, period),
                         get2(cJSON_GetObjectItemCaseSensitive(truth, "procedures"), unit, period),
-                        &sc);
+                        get2(fb, unit, period), &sc);
             totals[i] = sc.total;
         }
         if (totals && ranks)
@@ -196,8 +204,13 @@ static long long check_ranks(chiso_catview *cat, const cJSON *truth, const cJSON
     return ranked;
 }
 
-int verify_score_values(const chiso_config *cfg, const cJSON *truth, const cJSON *latest)
+int verify_score_values(const chiso_config *cfg, const cJSON *truth, const cJSON *latest,
+                        bool feedback)
 {
+    /* without chiso-feedback in the run, Redis has no feedback: score as such */
+    const cJSON *fb = feedback ? cJSON_GetObjectItemCaseSensitive(truth, "feedback") : NULL;
+    const cJSON *pfb =
+        feedback ? cJSON_GetObjectItemCaseSensitive(truth, "province_feedback") : NULL;
     chiso_catview *cat = chiso_catview_new();
     const cJSON *units = cJSON_GetObjectItemCaseSensitive(truth, "counters");
     const cJSON *province = cJSON_GetObjectItemCaseSensitive(truth, "province");
@@ -225,7 +238,7 @@ int verify_score_values(const chiso_config *cfg, const cJSON *truth, const cJSON
                 get2(cJSON_GetObjectItemCaseSensitive(truth, "open"), unit->string, period->string),
                 get2(cJSON_GetObjectItemCaseSensitive(truth, "procedures"), unit->string,
                      period->string),
-                &sc);
+                get2(fb, unit->string, period->string), &sc);
             compare(key, snap, &sc);
             scored++;
         }
@@ -237,11 +250,12 @@ int verify_score_values(const chiso_config *cfg, const cJSON *truth, const cJSON
         if (!(snap = cJSON_GetObjectItemCaseSensitive(latest, key)))
             continue;
         truth_score(cat, NULL, period, get2(truth, "province_open", period->string),
-                    get2(truth, "province_procedures", period->string), &sc);
+                    get2(truth, "province_procedures", period->string),
+                    cJSON_GetObjectItemCaseSensitive(pfb, period->string), &sc);
         compare(key, snap, &sc);
         scored++;
     }
-    ranked = check_ranks(cat, truth, latest, prov);
+    ranked = check_ranks(cat, truth, latest, prov, fb);
     printf("scores: %lld snapshots scored against the truth (%zu units, %zu procedures in the "
            "catalog), %lld ranks compared\n",
            scored, chiso_catview_nunits(cat), chiso_catview_nprocedures(cat), ranked);

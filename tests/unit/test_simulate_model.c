@@ -22,12 +22,14 @@
 
 #include "chiso/counters.h"
 #include "chiso/dossier.h"
+#include "chiso/feedback.h"
 #include "chiso/vntime.h"
 #include "check.h"
 
 #include "../../producers/simulate/sim_malformed.c"
 #include "../../producers/simulate/sim_model.c"
 #include "../../producers/simulate/sim_truth.c"
+#include "../../producers/simulate/sim_feedback.c"
 
 static void test_rng(void)
 {
@@ -688,6 +690,104 @@ static void test_truth_vs_dossier(sim_province *pv, int32_t start, int days)
     sim_truth_free(t);
 }
 
+/* The feedback truth against libchiso: every feedback's events, serialized
+ * and parsed back, applied to chiso_feedback in reverse order and one of
+ * them twice; the sums of chiso_feedback_contrib() must equal the truth's
+ * counters for every (unit, day, counter). Plus the calibration's shares. */
+static void test_feedback_vs_core(const sim_province *pv, int32_t start, int32_t ndays)
+{
+    sim_feedback *fb = sim_feedback_new(pv, 7, 20.0, start, ndays);
+    CHECK(fb != NULL, "feedback truth allocated");
+    if (!fb)
+        return;
+    int32_t cap = ndays + SIM_TRUTH_SLACK_DAYS;
+    uint64_t *mine = calloc((size_t)pv->nunits * (size_t)cap * CHISO_FBC_COUNT, sizeof(uint64_t));
+    chiso_feedback *st = chiso_feedback_new();
+    int64_t window_end = chiso_day_start(start + ndays);
+    long feedbacks = 0, events = 0, bad = 0, outside = 0, late_seen = 0;
+    char json[1024];
+    for (int32_t day = start; day < start + ndays && mine && st; day++) {
+        sim_fb_ev *ev = NULL;
+        long n = sim_feedback_day(fb, day, window_end, &ev);
+        CHECK(n >= 0, "day generated");
+        for (long i = 0; i < n;) {
+            long j = i + 1; /* the events of one feedback: i..j-1 */
+            while (j < n && strcmp(ev[j].id, ev[i].id) == 0)
+                j++;
+            CHECK(ev[i].n == 0, "a feedback starts with its receipt");
+            chiso_feedback_reset(st);
+            for (long k = j - 1; k >= i; k--) {
+                chiso_feedback_event fe, back;
+                chiso_reject rej;
+                if (ev[k].at >= window_end || chiso_local_day(ev[k].at) < day)
+                    outside++;
+                sim_fb_ev_to_event(pv, &ev[k], &fe);
+                int len = chiso_feedback_event_to_json(&fe, json, sizeof(json));
+                if (len < 0 || chiso_feedback_event_parse(json, (size_t)len, &back, &rej) != 0) {
+                    bad++;
+                    continue;
+                }
+                chiso_feedback_apply(st, &back);
+                if (k == i)
+                    chiso_feedback_apply(st, &back); /* a duplicate */
+                late_seen += ev[k].n == 1 && chiso_local_day(ev[k].at) > chiso_local_day(ev[i].due);
+                events++;
+            }
+            int32_t cd[CHISO_FBC_COUNT];
+            chiso_feedback_contrib(st, cd);
+            for (int c = 0; c < CHISO_FBC_COUNT; c++) {
+                if (cd[c] == CHISO_FB_NO_DAY)
+                    continue;
+                int32_t di = cd[c] - start;
+                if (di < 0 || di >= cap) {
+                    outside++;
+                    continue;
+                }
+                mine[((size_t)ev[i].unit * (size_t)cap + (size_t)di) * CHISO_FBC_COUNT +
+                     (size_t)c]++;
+            }
+            feedbacks++;
+            i = j;
+        }
+        free(ev);
+    }
+    CHECK(bad == 0, "%ld feedback events do not serialize and parse back", bad);
+    CHECK(outside == 0, "%ld feedback events or contributions outside the kept days", outside);
+    CHECK(feedbacks > 500 && events > feedbacks, "%ld feedback, %ld events", feedbacks, events);
+    CHECK(late_seen > 0, "late answers occur");
+    uint64_t diff = 0, tot[CHISO_FBC_COUNT] = {0};
+    for (int u = 0; u < pv->nunits && mine; u++)
+        for (int32_t di = 0; di < cap; di++)
+            for (int c = 0; c < CHISO_FBC_COUNT; c++) {
+                uint64_t want =
+                    mine[((size_t)u * (size_t)cap + (size_t)di) * CHISO_FBC_COUNT + (size_t)c];
+                uint64_t got = sim_feedback_counter(fb, u, start + di, c);
+                tot[c] += got;
+                if (want != got && diff++ < 5)
+                    CHECK(0, "feedback unit %d day %d %s: truth %llu, libchiso %llu", u, (int)di,
+                          chiso_fb_counter_name((chiso_fb_counter_id)c), (unsigned long long)got,
+                          (unsigned long long)want);
+            }
+    CHECK(diff == 0, "%llu feedback counters differ from libchiso", (unsigned long long)diff);
+    for (int c = 0; c < CHISO_FBC_COUNT; c++)
+        CHECK(tot[c] > 0, "%s occurs", chiso_fb_counter_name((chiso_fb_counter_id)c));
+    double on = (double)tot[CHISO_FBC_ANSWERED_ON_TIME] / (double)tot[CHISO_FBC_RECEIVED];
+    double rated = (double)tot[CHISO_FBC_RATED] /
+                   (double)(tot[CHISO_FBC_ANSWERED_ON_TIME] + tot[CHISO_FBC_ANSWERED_LATE]);
+    double sat = (double)tot[CHISO_FBC_SATISFIED] / (double)tot[CHISO_FBC_RATED];
+    CHECK(on > 0.55 && on < 0.70, "on time %.3f of received (DOMAIN.md: 64.2%%)", on);
+    CHECK(rated > 0.70 && rated < 0.85, "rated %.3f of answered", rated);
+    CHECK(sat > 0.68 && sat < 0.82, "satisfied %.3f of rated", sat);
+    /* --feedback-rate 0 gives nothing */
+    sim_feedback *none = sim_feedback_new(pv, 7, 0, start, ndays);
+    sim_fb_ev *ev = NULL;
+    CHECK(none && sim_feedback_day(none, start, window_end, &ev) == 0 && !ev, "rate 0: none");
+    sim_feedback_free(none);
+    chiso_feedback_free(st);
+    free(mine);
+    sim_feedback_free(fb);
+}
+
 int main(void)
 {
     test_rng();
@@ -703,6 +803,7 @@ int main(void)
         test_truth_ontime(pv);
         test_malformed(pv, start);
         test_truth_vs_dossier(pv, start, 21);
+        test_feedback_vs_core(pv, start, 120);
         sim_province_free(pv);
     }
     return CHECK_DONE();
