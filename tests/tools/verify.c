@@ -198,6 +198,29 @@ static void extra_procedures(redisContext *rc, const char *key, const char *unit
     x->extra++;
 }
 
+/* HGETALL of a unit's period counter hash; NULL (reported) on a Redis error. */
+static redisReply *counter_hash(redisContext *rc, const char *prefix, const char *unit,
+                                const char *period)
+{
+    redisReply *r = redisCommand(rc, "HGETALL %s:{%s}:c:%s", prefix, unit, period);
+    if (r && r->type == REDIS_REPLY_ARRAY)
+        return r;
+    fprintf(stderr, "chiso-verify: redis: %s\n", rc->errstr);
+    if (r)
+        freeReplyObject(r);
+    return NULL;
+}
+
+/* The integer value of `field` in an HGETALL reply, 0 when absent. */
+static long long hash_field(const redisReply *r, const char *field)
+{
+    for (size_t i = 0; i + 1 < r->elements; i += 2) {
+        if (strcmp(r->element[i]->str, field) == 0)
+            return strtoll(r->element[i + 1]->str, NULL, 10);
+    }
+    return 0;
+}
+
 /* The truth's "feedback" (docs/simulator.md): every fb_* counter of every
  * unit and period it has equals the Redis hash's field. Returns the fields
  * compared, or -1 on a Redis error. */
@@ -209,21 +232,12 @@ static long long check_feedback(redisContext *rc, const char *prefix, const cJSO
     {
         cJSON_ArrayForEach(period, unit)
         {
-            redisReply *r =
-                redisCommand(rc, "HGETALL %s:{%s}:c:%s", prefix, unit->string, period->string);
-            if (!r || r->type != REDIS_REPLY_ARRAY) {
-                fprintf(stderr, "chiso-verify: redis: %s\n", rc->errstr);
-                if (r)
-                    freeReplyObject(r);
+            redisReply *r = counter_hash(rc, prefix, unit->string, period->string);
+            if (!r)
                 return -1;
-            }
             for (int c = 0; c < CHISO_FBC_COUNT; c++) {
                 const char *name = chiso_fb_counter_name((chiso_fb_counter_id)c);
-                long long want = json_int(period, name), got = 0;
-                for (size_t i = 0; i + 1 < r->elements; i += 2) {
-                    if (strcmp(r->element[i]->str, name) == 0)
-                        got = strtoll(r->element[i + 1]->str, NULL, 10);
-                }
+                long long want = json_int(period, name), got = hash_field(r, name);
                 if (got != want)
                     mismatch("feedback counter %s %s %s: redis %lld, truth %lld", unit->string,
                              period->string, name, got, want);
@@ -261,22 +275,14 @@ static int check_counters(const chiso_config *cfg, const cJSON *truth, bool feed
         const cJSON *period;
         cJSON_ArrayForEach(period, unit)
         {
-            redisReply *r =
-                redisCommand(rc, "HGETALL %s:{%s}:c:%s", prefix, unit->string, period->string);
-            if (!r || r->type != REDIS_REPLY_ARRAY) {
-                fprintf(stderr, "chiso-verify: redis: %s\n", rc->errstr);
-                if (r)
-                    freeReplyObject(r);
+            redisReply *r = counter_hash(rc, prefix, unit->string, period->string);
+            if (!r) {
                 redisFree(rc);
                 return -1;
             }
             for (int c = 0; c < CHISO_C_COUNT; c++) {
                 const char *name = chiso_counter_name((chiso_counter_id)c);
-                long long want = json_int(period, name), got = 0;
-                for (size_t i = 0; i + 1 < r->elements; i += 2) {
-                    if (strcmp(r->element[i]->str, name) == 0)
-                        got = strtoll(r->element[i + 1]->str, NULL, 10);
-                }
+                long long want = json_int(period, name), got = hash_field(r, name);
                 if (got != want)
                     mismatch("counter %s %s %s: redis %lld, truth %lld", unit->string,
                              period->string, name, got, want);
