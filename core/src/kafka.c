@@ -429,3 +429,13 @@ int chiso_kafka_ensure_topics_cfg(const chiso_config *cfg, char *errstr, size_t 
     }
     return chiso_kafka_ensure_topics(cfg, (int)partitions, (int)replication, errstr, errstr_size);
 }
+
+void chiso_backoff(rd_kafka_t *producer, volatile sig_atomic_t *stop, int *delay_ms)
+{
+    for (int waited = 0; waited < *delay_ms && !*stop; waited += 50) {
+        chiso_sleep_ms(50);
+        if (producer)
+            rd_kafka_poll(producer, 0);
+    }
+    *delay_ms = *delay_ms < 2000 ? *delay_ms * 2 : 2000;
+}

@@ -14,10 +14,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "chiso/common.h"
 #include "chiso/deadletter.h"
+#include "chiso/kafka.h"
 
 /* A record to produce again. */
 typedef struct out_retry {
@@ -181,18 +181,6 @@ int chiso_outbox_deadletter(chiso_outbox *ob, const char *topic, const rd_kafka_
     return chiso_outbox_produce(ob, topic, msg->key, msg->key_len, json, strlen(json));
 }
 
-/* Sleep *delay_ms in short steps, serving the producer; double the delay up
- * to 2 s. */
-static void backoff(chiso_outbox *ob, int *delay_ms)
-{
-    for (int waited = 0; waited < *delay_ms && !*ob->stop; waited += 50) {
-        struct timespec ts = {0, 50 * 1000000L};
-        nanosleep(&ts, NULL);
-        rd_kafka_poll(ob->producer, 0);
-    }
-    *delay_ms = *delay_ms < 2000 ? *delay_ms * 2 : 2000;
-}
-
 int chiso_outbox_await(chiso_outbox *ob)
 {
     int delay = 100;
@@ -210,7 +198,7 @@ int chiso_outbox_await(chiso_outbox *ob)
         LOG_WARN("%d output record(s) not delivered; producing them again in %d ms", ob->nretry,
                  delay);
         chiso_counter_add(ob->m_retries, (uint64_t)ob->nretry);
-        backoff(ob, &delay);
+        chiso_backoff(ob->producer, ob->stop, &delay);
         int n = ob->nretry;
         out_retry *list = ob->retry;
         ob->retry = NULL;

@@ -23,6 +23,7 @@
 #include "chiso/deadletter.h"
 #include "chiso/dossier.h"
 #include "chiso/event.h"
+#include "chiso/kafka.h"
 #include "chiso/outbox.h"
 #include "chiso/redisargs.h"
 #include "chiso/redisx.h"
@@ -385,8 +386,6 @@ bool cl_batch_full(const cl_batch *b)
 {
     return b->nmsgs >= b->max;
 }
-
-static void backoff(cl_batch *b, int *delay_ms);
 
 /* ---- outputs ---- */
 
@@ -1183,15 +1182,6 @@ static int append_index(cl_batch *b)
     return ncmd;
 }
 
-static void backoff(cl_batch *b, int *delay_ms)
-{
-    for (int waited = 0; waited < *delay_ms && !*b->env.stop; waited += 50) {
-        chiso_sleep_ms(50);
-        rd_kafka_poll(b->env.producer, 0);
-    }
-    *delay_ms = *delay_ms < 2000 ? *delay_ms * 2 : 2000;
-}
-
 /* The offsets to commit after the batch's records: each partition's last
  * offset + 1. NULL when out of memory. */
 static rd_kafka_topic_partition_list_t *offsets_of(const cl_batch *b)
@@ -1315,14 +1305,14 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
             goto out;
         }
         if (redis_ready(b) != 0) {
-            backoff(b, &delay);
+            chiso_backoff(b->env.producer, b->env.stop, &delay);
             continue;
         }
         rc = apply_round(b);
         if (rc == CHISO_ESTATE || rc == CHISO_ERANGE || rc == CHISO_ENOMEM)
             goto out;
         if (rc != 0)
-            backoff(b, &delay);
+            chiso_backoff(b->env.producer, b->env.stop, &delay);
         rc = 0;
     }
 

@@ -37,6 +37,7 @@
 #include "chiso/common.h"
 #include "chiso/consumer.h"
 #include "chiso/feedback.h"
+#include "chiso/kafka.h"
 #include "chiso/redisargs.h"
 #include "chiso/redisx.h"
 #include "chiso/strmap.h"
@@ -697,11 +698,7 @@ static int with_redis(fb_batch *b, int (*step)(fb_batch *))
                 return rc;
         }
         failed = true;
-        for (int waited = 0; waited < delay_ms && !*b->env.stop; waited += 50) {
-            struct timespec ts = {0, 50 * 1000000L};
-            nanosleep(&ts, NULL);
-        }
-        delay_ms = delay_ms < 2000 ? delay_ms * 2 : 2000;
+        chiso_backoff(NULL, b->env.stop, &delay_ms);
     }
 }
 

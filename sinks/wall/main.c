@@ -19,7 +19,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "chiso/common.h"
 #include "chiso/config.h"
@@ -109,12 +108,6 @@ static void on_kafka_error(void *opaque)
 {
     tail_ctx *t = opaque;
     chiso_counter_add(t->errors, 1);
-}
-
-static void sleep_ms(int ms)
-{
-    struct timespec ts = {ms / 1000, (long)(ms % 1000) * 1000000L};
-    nanosleep(&ts, NULL);
 }
 
 int main(int argc, char **argv)
@@ -226,7 +219,7 @@ int main(int argc, char **argv)
         }
         /* a tail not assigned yet returns at once: never spin */
         if (now - t0 < 5000)
-            sleep_ms(50);
+            chiso_sleep_ms(50);
     }
     LOG_INFO("stopping");
     rc = 0;

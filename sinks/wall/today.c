@@ -127,8 +127,7 @@ static void *run(void *arg)
         turn(t);
         /* sleep in short steps so that a stop is seen quickly */
         while (!atomic_load(&t->stop) && chiso_now_mono_us() < next) {
-            struct timespec ts = {0, 50 * 1000000L};
-            nanosleep(&ts, NULL);
+            chiso_sleep_ms(50);
         }
     }
     return NULL;

@@ -11,6 +11,7 @@
 #ifndef CHISO_KAFKA_H
 #define CHISO_KAFKA_H
 
+#include <signal.h>
 #include <stddef.h>
 
 #include <librdkafka/rdkafka.h>
@@ -72,5 +73,10 @@ rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_
  * as they are. Returns 0 or CHISO_EIO with errstr. */
 int chiso_kafka_ensure_topics(const chiso_config *cfg, int partitions, int replication,
                               char *errstr, size_t errstr_size);
+
+/* Wait *delay_ms before retrying, in 50 ms steps that end early once *stop
+ * is set, serving `producer`'s callbacks meanwhile (NULL: none); then
+ * double *delay_ms, up to 2 s. */
+void chiso_backoff(rd_kafka_t *producer, volatile sig_atomic_t *stop, int *delay_ms);
 
 #endif
