@@ -131,7 +131,9 @@ typedef struct cl_item {
     bool pending;  /* changed: written this round */
     bool check;    /* unchanged but not verified: checked this round */
     bool sent, applied;
-    int sent_pos; /* position among the group's states in its apply call */
+    int sent_pos;             /* position among the group's states in its apply call */
+    int run;                  /* its run in that call (state_run), -1: not in it */
+    int64_t old_due, new_due; /* due-index scores before and after (due_score) */
     unsigned char old_enc[CHISO_DOSSIER_MAX_ENCODED];
     int old_len;
     chiso_dossier *old, *cur;
@@ -757,19 +759,25 @@ static int append_group(cl_batch *b, cl_group *g)
     /* the states in three runs: open (written), closed (written to expire),
      * checked only; each item remembers its place for a conflict reply */
     int nrun[3] = {0, 0, 0}, nz = 0, nr = 0;
+    for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
+        cl_item *it = &b->items[i];
+        if ((it->run = state_run(b, it)) < 0)
+            continue;
+        nrun[it->run]++;
+        if (it->run < 2) {
+            it->old_due = due_score(it->old);
+            it->new_due = due_score(it->cur);
+            nz += it->old_due != it->new_due && it->new_due >= 0;
+            nr += it->old_due != it->new_due && it->new_due < 0;
+        }
+    }
     for (int run = 0, pos = 0; run < 3; run++) {
         for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
-            if (state_run(b, it) != run)
+            if (it->run != run)
                 continue;
             it->sent_pos = pos++;
-            nrun[run]++;
             rc |= chiso_rargs_ref(a, it->key, (size_t)it->keylen);
-            if (run < 2) {
-                int64_t old_due = due_score(it->old), new_due = due_score(it->cur);
-                nz += old_due != new_due && new_due >= 0;
-                nr += old_due != new_due && new_due < 0;
-            }
         }
     }
     int nch = 0, npc = 0;
@@ -794,7 +802,7 @@ static int append_group(cl_batch *b, cl_group *g)
     for (int run = 0; run < 3; run++) {
         for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
-            if (state_run(b, it) != run)
+            if (it->run != run)
                 continue;
             rc |= chiso_rargs_ref(a, it->old_enc, (size_t)it->old_len);
             rc |= chiso_rargs_ref(a, run < 2 ? (const void *)it->new_enc : "",
@@ -804,13 +812,10 @@ static int append_group(cl_batch *b, cl_group *g)
     for (int pass = 0; pass < 2; pass++) { /* additions, then removals */
         for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
-            if (!it->pending)
-                continue;
-            int64_t old_due = due_score(it->old), new_due = due_score(it->cur);
-            if (old_due == new_due || (pass == 0) != (new_due >= 0))
+            if (!it->pending || it->old_due == it->new_due || (pass == 0) != (it->new_due >= 0))
                 continue;
             if (pass == 0)
-                rc |= chiso_rargs_fmt(a, "%lld", (long long)new_due);
+                rc |= chiso_rargs_fmt(a, "%lld", (long long)it->new_due);
             rc |= chiso_rargs_ref(a, it->dossier_id, strlen(it->dossier_id));
         }
     }
