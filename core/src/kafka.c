@@ -131,11 +131,23 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
     return rk;
 }
 
-rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_id,
-                                     void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
-                                                          rd_kafka_topic_partition_list_t *,
-                                                          void *),
-                                     void *opaque, char *errstr, size_t errstr_size)
+rd_kafka_t *chiso_kafka_client_new(const chiso_config *cfg, char *errstr, size_t errstr_size)
+{
+    rd_kafka_conf_t *conf = conf_build(cfg, NULL, 0, errstr, errstr_size);
+    rd_kafka_t *rk;
+
+    if (!conf)
+        return NULL;
+    rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+    if (!rk)
+        rd_kafka_conf_destroy(conf);
+    return rk;
+}
+
+static rd_kafka_t *consumer_create(const chiso_config *cfg, const char *group_id,
+                                   void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                        rd_kafka_topic_partition_list_t *, void *),
+                                   void *opaque, bool stream, char *errstr, size_t errstr_size)
 {
     const kv settings[] = {
         {"group.id", group_id},
@@ -147,7 +159,13 @@ rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_
          * back after 10 s rather than the 45 s default */
         {"session.timeout.ms", "10000"},
         {"heartbeat.interval.ms", "1000"},
+        /* a stream's fetch waits for CHISO_STREAM_FETCH_WAIT_MS or 1 MiB,
+         * rather than coming back with every few records the producers
+         * add: a fraction of the fetches for the broker to answer */
+        {"fetch.wait.max.ms", CHISO_STREAM_FETCH_WAIT_MS},
+        {"fetch.min.bytes", "1048576"},
     };
+    size_t n = sizeof(settings) / sizeof(settings[0]) - (stream ? 0 : 2);
     rd_kafka_conf_t *conf;
     rd_kafka_t *rk;
 
@@ -155,7 +173,7 @@ rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_
         snprintf(errstr, errstr_size, "a consumer needs a group id");
         return NULL;
     }
-    conf = conf_build(cfg, settings, sizeof(settings) / sizeof(settings[0]), errstr, errstr_size);
+    conf = conf_build(cfg, settings, n, errstr, errstr_size);
     if (!conf)
         return NULL;
     if (rebalance_cb)
@@ -169,6 +187,24 @@ rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_
     conf = NULL; /* owned by rk */
     rd_kafka_poll_set_consumer(rk);
     return rk;
+}
+
+rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_id,
+                                     void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                          rd_kafka_topic_partition_list_t *,
+                                                          void *),
+                                     void *opaque, char *errstr, size_t errstr_size)
+{
+    return consumer_create(cfg, group_id, rebalance_cb, opaque, false, errstr, errstr_size);
+}
+
+rd_kafka_t *chiso_kafka_stream_consumer_new(const chiso_config *cfg, const char *group_id,
+                                            void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                                 rd_kafka_topic_partition_list_t *,
+                                                                 void *),
+                                            void *opaque, char *errstr, size_t errstr_size)
+{
+    return consumer_create(cfg, group_id, rebalance_cb, opaque, true, errstr, errstr_size);
 }
 
 /* The contract's topics and their topic-level settings. */

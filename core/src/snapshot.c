@@ -323,6 +323,32 @@ char *chiso_snapshot_render(const chiso_snapshot *s)
     return out;
 }
 
+char *chiso_snapshot_render_fp(const chiso_snapshot *s, uint64_t *fp)
+{
+    char as_of[CHISO_TIME_STRLEN], member[32 + CHISO_TIME_STRLEN];
+    char *text = chiso_snapshot_render(s), *rest = NULL;
+    const char *hit;
+
+    *fp = 0;
+    if (!text)
+        return NULL;
+    /* the fingerprint's text is this one without its as_of member (JSON
+     * escapes every quote inside a string, so no string holds it) */
+    chiso_time_format(s->as_of, as_of);
+    size_t mlen = (size_t)snprintf(member, sizeof(member), ",\"as_of\":\"%s\"", as_of);
+    size_t len = strlen(text);
+    if (!(hit = strstr(text, member)) || !(rest = malloc(len - mlen + 1))) {
+        free(text);
+        return NULL;
+    }
+    size_t at = (size_t)(hit - text);
+    memcpy(rest, text, at);
+    memcpy(rest + at, hit + mlen, len - at - mlen);
+    *fp = chiso_hash64(rest, len - mlen);
+    free(rest);
+    return text;
+}
+
 uint64_t chiso_snapshot_fingerprint(const chiso_snapshot *s)
 {
     cJSON *root = build(s, false);

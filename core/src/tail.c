@@ -16,6 +16,7 @@
 
 struct chiso_tail {
     rd_kafka_t *rk;
+    rd_kafka_t *query; /* watermark queries, off the consumer's connections */
     char topic[256];
     int npart;     /* 0 until assigned */
     int64_t *next; /* per partition: offset after the last record handed over */
@@ -97,7 +98,11 @@ chiso_tail *chiso_tail_new(const chiso_config *cfg, const char *base, const char
     u->opaque = opaque;
     chiso_topic_name(cfg, base, u->topic, sizeof(u->topic));
     u->rk = chiso_kafka_consumer_new(cfg, client_group, NULL, NULL, errstr, errstr_size);
-    if (!u->rk) {
+    if (u->rk)
+        u->query = chiso_kafka_client_new(cfg, errstr, errstr_size);
+    if (!u->query) {
+        if (u->rk)
+            rd_kafka_destroy(u->rk);
         free(u);
         return NULL;
     }
@@ -112,6 +117,7 @@ void chiso_tail_destroy(chiso_tail *u)
         return;
     rd_kafka_consumer_close(u->rk);
     rd_kafka_destroy(u->rk);
+    rd_kafka_destroy(u->query);
     free(u->next);
     free(u);
 }
@@ -174,7 +180,9 @@ int chiso_tail_catch_up(chiso_tail *u, int timeout_ms, volatile sig_atomic_t *st
         int64_t lo = 0, hi = 0;
         rd_kafka_resp_err_t err;
         for (;;) {
-            err = rd_kafka_query_watermark_offsets(u->rk, u->topic, p, &lo, &hi, 5000);
+            /* not through u->rk: its broker connection may be holding a
+             * fetch long-poll, which the broker answers first */
+            err = rd_kafka_query_watermark_offsets(u->query, u->topic, p, &lo, &hi, 5000);
             if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
                 break;
             /* e.g. a topic just created, its leader not elected yet */
@@ -205,6 +213,6 @@ int chiso_tail_catch_up(chiso_tail *u, int timeout_ms, volatile sig_atomic_t *st
 out:
     free(high);
     if (rc == 0)
-        LOG_INFO("%s: caught up", u->topic);
+        LOG_DEBUG("%s: caught up", u->topic);
     return rc;
 }

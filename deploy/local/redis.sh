@@ -20,7 +20,11 @@ usage() {
     cat <<EOF
 usage: $(basename "$0") [options] COMMAND
 
-A redis-server on 127.0.0.1 with appendonly yes, appendfsync everysec.
+A redis-server on 127.0.0.1 with appendonly yes, appendfsync everysec. The
+AOF is its only persistence (no RDB snapshots: each one forks and writes the
+whole dataset again); it is rewritten when it reaches 5 times its size after
+the last rewrite (at least 256 MB), uncompressed: under a steady stream of
+writes each rewrite costs the cores the pipeline runs on.
 
 commands:
   start        start (daemonized) and wait for PONG; prints the port on
@@ -72,6 +76,8 @@ cmd_start() {
     redis-server --bind 127.0.0.1 --port "$PORT" \
         --dir "$DIR/data" \
         --appendonly yes --appendfsync everysec \
+        --save '' --rdbcompression no \
+        --auto-aof-rewrite-percentage 400 --auto-aof-rewrite-min-size 256mb \
         --daemonize yes --pidfile "$(pidfile)" \
         --logfile "$DIR/redis.log" \
         </dev/null >>"$DIR/redis.out" 2>&1 9>&- ||

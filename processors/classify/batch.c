@@ -40,14 +40,18 @@
  * procedure-set hashes (:po:<period>, :pp:<period>); then the dossier
  * states: no open ones (written without expiry), nt closed ones (expire
  * after ARGV[6] seconds), nk only checked (unchanged, not written).
- * ARGV[1..9] = no, nt, nk, nc, number of counter changes, the TTL, number
- * of due-index additions, of removals, number of procedure changes; then
- * per state two: the state merged over ("" when absent) and the new one
- * ("" when only checked); then the due-index additions (score, dossier
- * id), the removals (dossier id), the counter changes (key index, field,
- * delta), the procedure changes (key index, procedure code, delta: a field
- * that reaches 0 is deleted, so HLEN counts the procedures with a dossier)
- * and the months to index.
+ * ARGV[1..9] = no, nt, nk, nc, number of counter hashes changed, the TTL,
+ * number of due-index additions, of removals, number of procedure-set
+ * hashes changed; then per state two: the state merged over ("" when
+ * absent) and the new one ("" when only checked); then the due-index
+ * additions (score, dossier id), the removals (dossier id), per counter
+ * hash changed its key index, the number of its fields changed and each
+ * (field, delta), the same per procedure-set hash (field: a procedure
+ * code; a field that reaches 0 is deleted, so HLEN counts the procedures
+ * with a dossier), and the months to index. A hash's fields are read with
+ * one HMGET and written with one HSET (one HINCRBY for a single field)
+ * rather than with one HINCRBY each: every call from a script costs Redis
+ * far more than the command itself (docs/benchmarks.md).
  * Returns 1 when everything was applied; when some state is not the one
  * merged over, changes nothing and returns every state as Redis holds it.
  * Writes are batched into one command each where Redis has one (MSET, ZADD,
@@ -78,16 +82,23 @@ static const char LUA_APPLY[] =
     "  redis.call('HDEL', KEYS[3], unpack(ARGV, a, a + nr - 1))\n"
     "end\n"
     "a = a + nr\n"
-    "for _ = 1, nch do\n"
-    "  redis.call('HINCRBY', KEYS[tonumber(ARGV[a])], ARGV[a + 1], ARGV[a + 2])\n"
-    "  a = a + 3\n"
-    "end\n"
-    "for _ = 1, npc do\n"
-    "  local k = KEYS[tonumber(ARGV[a])]\n"
-    "  if redis.call('HINCRBY', k, ARGV[a + 1], ARGV[a + 2]) == 0 then\n"
-    "    redis.call('HDEL', k, ARGV[a + 1])\n"
+    "for h = 1, nch + npc do\n"
+    "  local k, n = KEYS[tonumber(ARGV[a])], tonumber(ARGV[a + 1])\n"
+    "  if h <= nch and n == 1 then\n"
+    "    redis.call('HINCRBY', k, ARGV[a + 2], ARGV[a + 3])\n"
+    "  else\n"
+    "    local f, set, del = {}, {}, {}\n"
+    "    for j = 1, n do f[j] = ARGV[a + 2 * j] end\n"
+    "    local cur = redis.call('HMGET', k, unpack(f))\n"
+    "    for j = 1, n do\n"
+    "      local v = (tonumber(cur[j]) or 0) + tonumber(ARGV[a + 2 * j + 1])\n"
+    "      if v == 0 and h > nch then del[#del + 1] = f[j]\n"
+    "      else set[#set + 1] = f[j]; set[#set + 1] = v end\n"
+    "    end\n"
+    "    if #set > 0 then redis.call('HSET', k, unpack(set)) end\n"
+    "    if #del > 0 then redis.call('HDEL', k, unpack(del)) end\n"
     "  end\n"
-    "  a = a + 3\n"
+    "  a = a + 2 + 2 * n\n"
     "end\n"
     "if a <= #ARGV then redis.call('SADD', KEYS[1], unpack(ARGV, a)) end\n"
     "return 1\n";
@@ -107,7 +118,10 @@ static const char LUA_WATERMARK[] =
  * hashes they change: 68,800 entries, 26.2% of the table (under 30%,
  * checked below), which open addressing keeps fast. */
 #define GROUP_MAX 200
-#define AGG_SIZE  (1 << 18)
+/* A round's queued Lua calls go out to Redis once they fill this much, so
+ * Redis applies the first groups while the next ones are merged. */
+#define FLUSH_BYTES (16 * 1024)
+#define AGG_SIZE    (1 << 18)
 #define AGG_ENTRIES_MAX                                                                            \
     (2 * GROUP_MAX * 2 * (CHISO_CONTRIB_MAX * CHISO_PERIOD_KINDS + CHISO_PROC_CONTRIB_MAX * 3))
 _Static_assert(AGG_ENTRIES_MAX * 10 < AGG_SIZE * 3, "a group fills under 30% of the table");
@@ -199,7 +213,9 @@ struct cl_batch {
     int32_t *period_first;
     uint8_t *period_kind;
     uint8_t *period_hash;
-    int *key_of; /* aggregation entry -> index of its hash */
+    int *key_of;    /* aggregation entry -> index of its hash */
+    int *by_hash;   /* the changed entries, ordered by hash (counting sort) */
+    int *hash_next; /* per hash: its next place in by_hash, then its end */
     /* a group's distinct procedures, by number (proc_number) */
     const char *proc_code[PROC_MAX];
     int proc_slot[PROC_MAX]; /* ... and their slots in proc_table */
@@ -256,11 +272,14 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->period_kind = calloc((size_t)b->agg_size, sizeof(uint8_t));
     b->period_hash = calloc((size_t)b->agg_size, sizeof(uint8_t));
     b->key_of = calloc((size_t)b->agg_size, sizeof(int));
+    b->by_hash = calloc((size_t)b->agg_size, sizeof(int));
+    b->hash_next = calloc((size_t)b->agg_size + 1, sizeof(int));
     b->units_seen_size = 4096;
     b->units_seen = calloc((size_t)b->units_seen_size, sizeof(uint64_t));
     if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->ev_expired || !b->items ||
         !b->table || !b->groups || !b->gtable || !b->agg || !b->agg_used || !b->period_first ||
-        !b->period_kind || !b->period_hash || !b->key_of || !b->units_seen)
+        !b->period_kind || !b->period_hash || !b->key_of || !b->by_hash || !b->hash_next ||
+        !b->units_seen)
         goto err;
     for (int i = 0; i < max; i++) {
         b->items[i].old = chiso_dossier_new();
@@ -363,6 +382,8 @@ void cl_batch_destroy(cl_batch *b)
     free(b->period_kind);
     free(b->period_hash);
     free(b->key_of);
+    free(b->by_hash);
+    free(b->hash_next);
     chiso_rargs_free(b->args);
     free(b->dirty);
     for (int f = 0; f < CL_FLIGHTS; f++) {
@@ -780,16 +801,25 @@ static int append_group(cl_batch *b, cl_group *g)
             rc |= chiso_rargs_ref(a, it->key, (size_t)it->keylen);
         }
     }
+    /* the changes ordered by hash (a counting sort): hash k's are
+     * by_hash[hash_next[k] .. hash_next[k + 1]) once placed */
+    int *by_hash = b->by_hash, *next = b->hash_next;
+    memset(next, 0, (size_t)(nperiods + 1) * sizeof(*next));
+    for (int i = 0; i < nchanges; i++)
+        if (b->agg[b->agg_used[i]].delta != 0)
+            next[key_of[i] + 1]++;
     int nch = 0, npc = 0;
-    for (int i = 0; i < nchanges; i++) {
-        const agg_slot *sl = &b->agg[b->agg_used[i]];
-        if (sl->delta == 0)
-            continue;
-        if (key_hash(sl->key) == HASH_COUNTERS)
-            nch++;
-        else
-            npc++;
+    for (int k = 0; k < nperiods; k++) {
+        if (next[k + 1] > 0) {
+            nch += period_hash[k] == HASH_COUNTERS;
+            npc += period_hash[k] != HASH_COUNTERS;
+        }
+        next[k + 1] += next[k];
     }
+    for (int i = 0; i < nchanges; i++)
+        if (b->agg[b->agg_used[i]].delta != 0)
+            by_hash[next[key_of[i]]++] = i;
+    /* now next[k] is the end of hash k's changes, and its start next[k-1] */
     rc |= chiso_rargs_fmt(a, "%d", nrun[0]);
     rc |= chiso_rargs_fmt(a, "%d", nrun[1]);
     rc |= chiso_rargs_fmt(a, "%d", nrun[2]);
@@ -819,16 +849,21 @@ static int append_group(cl_batch *b, cl_group *g)
             rc |= chiso_rargs_ref(a, it->dossier_id, strlen(it->dossier_id));
         }
     }
-    for (int pass = 0; pass < 2; pass++) { /* counter changes, then procedure changes */
-        for (int i = 0; i < nchanges; i++) {
-            const agg_slot *sl = &b->agg[b->agg_used[i]];
-            if (sl->delta == 0 || (key_hash(sl->key) == HASH_COUNTERS) != (pass == 0))
+    for (int pass = 0; pass < 2; pass++) { /* counter hashes, then procedure sets */
+        for (int k = 0; k < nperiods; k++) {
+            int from = k ? next[k - 1] : 0;
+            if (next[k] == from || (period_hash[k] == HASH_COUNTERS) != (pass == 0))
                 continue;
-            const char *field = pass == 0 ? chiso_counter_name((chiso_counter_id)key_field(sl->key))
-                                          : b->proc_code[key_field(sl->key)];
-            rc |= chiso_rargs_fmt(a, "%d", 4 + key_of[i]); /* after months, due, alerted */
-            rc |= chiso_rargs_ref(a, field, strlen(field));
-            rc |= chiso_rargs_fmt(a, "%lld", sl->delta);
+            rc |= chiso_rargs_fmt(a, "%d", 4 + k); /* after months, due, alerted */
+            rc |= chiso_rargs_fmt(a, "%d", next[k] - from);
+            for (int j = from; j < next[k]; j++) {
+                const agg_slot *sl = &b->agg[b->agg_used[by_hash[j]]];
+                const char *field = pass == 0
+                                        ? chiso_counter_name((chiso_counter_id)key_field(sl->key))
+                                        : b->proc_code[key_field(sl->key)];
+                rc |= chiso_rargs_ref(a, field, strlen(field));
+                rc |= chiso_rargs_fmt(a, "%lld", sl->delta);
+            }
         }
     }
     for (int k = 0; k < nperiods; k++) {
@@ -1028,6 +1063,19 @@ static int load_reply(cl_batch *b, cl_item *it, const redisReply *e, int64_t now
  * (fatal). */
 static int append_index(cl_batch *b);
 
+/* Write the queued commands to Redis now. 0, or CHISO_EIO (dropped). */
+static int flush_out(cl_batch *b)
+{
+    int done = 0;
+    while (!done) {
+        if (redisBufferWrite(b->rc, &done) != REDIS_OK) {
+            redis_drop(b, b->rc->errstr);
+            return CHISO_EIO;
+        }
+    }
+    return 0;
+}
+
 static int apply_round(cl_batch *b)
 {
     redisReply *r = NULL;
@@ -1059,6 +1107,10 @@ static int apply_round(cl_batch *b)
         if ((rc = append_group(b, grp)) != 0)
             return rc;
         nsent++;
+        /* let Redis start on the calls queued so far while the next
+         * groups are merged: its work and ours overlap */
+        if (sdslen(b->rc->obuf) >= FLUSH_BYTES && (rc = flush_out(b)) != 0)
+            return rc;
     }
 
     /* the index writes ride in the same pipeline, behind the Lua calls */
@@ -1271,6 +1323,7 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     }
 
     /* 1. parse; group the good events by dossier; dead-letter the rest */
+    bool unknown_procedure = false;
     for (int i = 0; i < b->nmsgs; i++) {
         rd_kafka_message_t *m = b->msgs[i];
         chiso_reject rej;
@@ -1281,6 +1334,8 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
                 goto out;
             continue;
         }
+        if (b->env.catalog && !unknown_procedure)
+            unknown_procedure = !chiso_map_get(b->env.catalog, ev->procedure);
         cl_item *it = find_or_add(b, ev, m->partition);
         /* the watermark ignores times more than a day in the future */
         if (ev->at > b->watermark && ev->at <= (int64_t)time(NULL) + 86400)
@@ -1296,6 +1351,11 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         b->nev++;
     }
     chiso_counter_add(b->m_consumed, (uint64_t)b->nmsgs);
+    /* a procedure not known yet: its record may be on the topic, unread */
+    if (unknown_procedure && b->env.catalog_sync && b->env.catalog_sync(b->env.catalog_opaque)) {
+        rc = CHISO_EIO; /* stopping: leave the batch uncommitted */
+        goto out;
+    }
 
     int64_t t_parsed = chiso_now_mono_us();
     /* 2. apply to Redis, retrying failures; conflicts repeat the round */

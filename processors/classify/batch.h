@@ -38,6 +38,13 @@ typedef struct cl_env {
     const char *topic_deadletter;
     const char *topic_classified;
     const chiso_map *catalog; /* procedure code -> catalog attributes (u64, dossier.h) */
+    /* Called before a batch holding an event whose procedure `catalog` does
+     * not know is applied: reads catalog.procedures up to its current end
+     * (the contract produces a procedure's record before its events), so a
+     * dossier never takes "unknown" for a level that is on the topic.
+     * Returns 0, or non-zero when stopping first. May be NULL. */
+    int (*catalog_sync)(void *opaque);
+    void *catalog_opaque;
 } cl_env;
 
 /* A batch of at most `max` messages. Caller frees with cl_batch_destroy(). */

@@ -77,8 +77,9 @@ typedef struct app {
 /* A catalog.procedures record: remember (or, for a tombstone, forget) the
  * procedure's attributes that dossier states keep (service level,
  * paper_result_required), packed by chiso_dossier_catalog_attrs(). Dossiers
- * take the attributes known when their events are applied
- * (docs/architecture.md). */
+ * take the attributes known when their events are applied; a batch with a
+ * procedure not known yet first reads the topic to its end (catalog_sync),
+ * so every record produced before the event is known (docs/architecture.md). */
 static void on_procedure(const rd_kafka_message_t *m, void *opaque)
 {
     app *a = opaque;
@@ -105,6 +106,23 @@ static void on_procedure(const rd_kafka_message_t *m, void *opaque)
     if (e)
         e->u64 = chiso_dossier_catalog_attrs(&p);
     chiso_procedure_clear(&p);
+}
+
+/* cl_env.catalog_sync: read catalog.procedures to its end, however long
+ * the broker takes to answer (the batch waiting for it is not applied with
+ * a level missing); non-zero when stopping first. */
+static int catalog_sync(void *opaque)
+{
+    app *a = opaque;
+    size_t before = chiso_map_size(a->catalog);
+    while (chiso_tail_catch_up(a->procedures, 5000, &chiso_stop) != 0) {
+        if (chiso_stop)
+            return 1;
+        LOG_WARN("catalog.procedures not read to its end within 5 s; the batch waits for it");
+    }
+    if (chiso_map_size(a->catalog) != before)
+        LOG_INFO("catalog: %zu procedure(s)", chiso_map_size(a->catalog));
+    return 0;
 }
 
 static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
@@ -201,8 +219,8 @@ int main(int argc, char **argv)
         if (rkt)
             rd_kafka_topic_destroy(rkt);
     }
-    a.consumer = chiso_kafka_consumer_new(a.cfg, chiso_config_str(a.cfg, "group.id"), on_rebalance,
-                                          &a, errstr, sizeof(errstr));
+    a.consumer = chiso_kafka_stream_consumer_new(a.cfg, chiso_config_str(a.cfg, "group.id"),
+                                                 on_rebalance, &a, errstr, sizeof(errstr));
     if (!a.consumer) {
         LOG_ERROR("%s", errstr);
         goto out;
@@ -222,6 +240,8 @@ int main(int argc, char **argv)
         LOG_INFO("catalog: %zu procedure(s)", chiso_map_size(a.catalog));
     cl_env env = {.cfg = a.cfg,
                   .catalog = a.catalog,
+                  .catalog_sync = catalog_sync,
+                  .catalog_opaque = &a,
                   .consumer = a.consumer,
                   .producer = a.producer,
                   .metrics = a.metrics,

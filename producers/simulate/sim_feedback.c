@@ -94,21 +94,6 @@ static int fb_poisson(sim_rng *r, double lambda)
     return k - 1;
 }
 
-/* Index of the first cumulative weight > u * total. */
-static int fb_pick_cum(const double *cum, int n, double u)
-{
-    double x = u * cum[n - 1];
-    int lo = 0, hi = n - 1;
-    while (lo < hi) {
-        int mid = (lo + hi) / 2;
-        if (cum[mid] > x)
-            hi = mid;
-        else
-            lo = mid + 1;
-    }
-    return lo;
-}
-
 static void fb_count(sim_feedback *fb, int unit, int32_t day, int c)
 {
     int32_t di = day - fb->first_day;
@@ -160,7 +145,7 @@ long sim_feedback_day(sim_feedback *fb, int32_t day, int64_t window_end, sim_fb_
     long k = 0;
     for (int i = 0; i < n; i++) {
         const sim_province *pv = fb->pv;
-        int unit = fb_pick_cum(pv->unit_cum + 1, pv->nunits - 1, sim_rng_unit(&r)) + 1;
+        int unit = sim_pick_cum(pv->unit_cum + 1, pv->nunits - 1, sim_rng_unit(&r)) + 1;
         int64_t recv = chiso_day_start(day) + 7 * 3600 + sim_rng_range(&r, 0, 14 * 3600 - 1);
         int64_t due = recv + SIM_FB_DUE_DAYS * 86400;
         double o = sim_rng_unit(&r);

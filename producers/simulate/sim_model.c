@@ -314,8 +314,7 @@ static long rng_poisson(sim_rng *r, double lambda)
     return k - 1;
 }
 
-/* Index of the first cumulative weight > u * total (binary search). */
-static int pick_cum(const double *cum, int n, double u)
+int sim_pick_cum(const double *cum, int n, double u)
 {
     double x = u * cum[n - 1];
     int lo = 0, hi = n - 1;
@@ -709,10 +708,10 @@ long sim_arrivals_day(const sim_province *pv, int32_t day, sim_arrival **out)
         return -1;
     long k = 0;
     for (long i = 0; i < n; i++) {
-        int ui = pick_cum(pv->unit_cum + 1, pv->nunits - 1, sim_rng_unit(&r)) + 1;
+        int ui = sim_pick_cum(pv->unit_cum + 1, pv->nunits - 1, sim_rng_unit(&r)) + 1;
         const sim_unit *u = &pv->units[ui];
-        int pi = pv->proc_list[u->proc_first + pick_cum(pv->proc_cum + u->proc_first, u->proc_count,
-                                                        sim_rng_unit(&r))];
+        int pi = pv->proc_list[u->proc_first + sim_pick_cum(pv->proc_cum + u->proc_first,
+                                                            u->proc_count, sim_rng_unit(&r))];
         const sim_procedure *p = &pv->procs[pi];
         chiso_channel ch;
         if (p->level != SIM_LEVEL_NONE && sim_rng_chance(&r, u->p_online))

@@ -97,6 +97,10 @@ static inline bool sim_rng_chance(sim_rng *r, double p)
     return sim_rng_unit(r) < p;
 }
 
+/* Index of the first of n cumulative weights greater than u * cum[n - 1]
+ * (binary search): a draw weighted by the increments, u in [0, 1). */
+int sim_pick_cum(const double *cum, int n, double u);
+
 /* ---- the province ------------------------------------------------------- */
 
 typedef enum sim_level {

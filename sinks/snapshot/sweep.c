@@ -1006,18 +1006,19 @@ static int publish(sweep *s)
         snprintf(snap.period, sizeof(snap.period), "%s", per->key);
         snap.counts =
             o->unit >= 0 ? s->units[o->unit].counts[o->period] : s->province_counts[o->period];
-        o->fp = chiso_snapshot_fingerprint(&snap);
+        /* one rendering gives both the text and its fingerprint */
+        text = chiso_snapshot_render_fp(&snap, &o->fp);
+        if (!text) {
+            LOG_ERROR("snapshot %s: cannot build", o->key);
+            o->fp = 0;
+            continue;
+        }
         e = chiso_map_get(sw->published, o->key);
         if (sw->published_once && e && e->u64 == o->fp) {
             chiso_counter_add(sw->mx->unchanged, 1);
             chiso_map_del(sw->held, o->key);
             o->fp = 0; /* nothing to store */
-            continue;
-        }
-        text = chiso_snapshot_render(&snap);
-        if (!text) {
-            LOG_ERROR("snapshot %s: cannot build", o->key);
-            o->fp = 0;
+            free(text);
             continue;
         }
         if (produce(sw, o->key, text) != 0) {

@@ -186,6 +186,9 @@ int main(int argc, char **argv)
     if (catchup_ms > 0 && (chiso_tail_catch_up(scores, catchup_ms, &chiso_stop) != 0 ||
                            chiso_tail_catch_up(alerts, catchup_ms, &chiso_stop) != 0))
         LOG_WARN("not caught up within catchup.s; serving what is read so far");
+    else if (catchup_ms > 0)
+        LOG_INFO("%s and %s read to their ends", chiso_tail_topic(scores),
+                 chiso_tail_topic(alerts));
     wall_hub_flush(hub);
 
     if (!(today = wall_today_start(cfg, hub, metrics, errstr, sizeof(errstr)))) {

@@ -11,7 +11,13 @@
 #     FILE:LINE, nothing produced); with --skip-bad only its valid rows go;
 #   - --tombstone deletes: a null record under the code;
 #   - a second load of the same files adds the same records again (the
-#     compacted topic keeps one per key).
+#     compacted topic keeps one per key);
+#   - the catalog join: 100,000 other procedures come before the simulated
+#     province's catalog on catalog.procedures, then its events; a
+#     chiso-classify started without waiting for the catalog
+#     (--catalog.wait.s 0) must still give every dossier its procedure's
+#     service level: every counter, the service-level ones included, equals
+#     the simulator's ground truth.
 . "$(dirname "$0")/lib.sh"
 
 CATALOG=$(e2e_bin chiso-catalog)
@@ -154,5 +160,41 @@ fi
 read_topic "$T_UNITS" | grep -v '^Z' >"$E2E_TMP/units2.tsv"
 compare "$E2E_TMP/units2.tsv" units || e2e_fail "$T_UNITS differs after a second load"
 e2e_assert_eq 12 "$(count "$T_UNITS")" "messages on $T_UNITS (4 + 2 + 2 tombstones + 4)"
+
+# ---- the catalog join: a procedure's record is read before its events ----
+SIM=$(e2e_bin chiso-simulate)
+CLASSIFY=$(e2e_bin chiso-classify)
+VERIFY=$(e2e_bin chiso-verify)
+J=${P}join.
+JOIN=(--brokers "$CHISO_BROKERS" --topic.prefix "$J")
+REDIS=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${J}chiso")
+python3 -c '
+import json
+for i in range(100000):
+    print(json.dumps({"v": 1, "procedure": "FILL.%06d" % i, "name": "Thủ tục %d" % i, "level": "none"}))
+' >"$E2E_TMP/filler.jsonl"
+"$CATALOG" "${JOIN[@]}" "$E2E_TMP/filler.jsonl" 2>"$E2E_TMP/filler.log" ||
+    e2e_fail "loading the filler catalog failed: $(tail -3 "$E2E_TMP/filler.log")"
+"$SIM" "${JOIN[@]}" --seed 11 --start 2025-06-30 --days 2 --dossiers-per-day 1500 \
+    --truth "$E2E_TMP/join-truth.json" 2>"$E2E_TMP/join-sim.log" ||
+    e2e_fail "simulator failed: $(tail -3 "$E2E_TMP/join-sim.log")"
+e2e_bg join-classify "$CLASSIFY" "${JOIN[@]}" "${REDIS[@]}" --group.id "${J}classify" \
+    --catalog.wait.s 0 --metrics.port 0
+JOIN_PID=$E2E_LAST_PID
+"$VERIFY" "${JOIN[@]}" --check committed --group "${J}classify" --truth "$E2E_TMP/join-truth.json" \
+    --timeout.s 120 >"$E2E_TMP/join-committed.out" || e2e_fail "classify did not commit every record"
+e2e_stop "$JOIN_PID" 30 || e2e_fail "chiso-classify did not exit cleanly on SIGTERM"
+"$VERIFY" "${JOIN[@]}" "${REDIS[@]}" --truth "$E2E_TMP/join-truth.json" --check counters |
+    tee "$E2E_TMP/join-verify.out" >&2
+grep -q '^verify: OK' "$E2E_TMP/join-verify.out" ||
+    e2e_fail "counters differ from the truth when the catalog is read after classify starts"
+# the check has teeth: the truth counts dossiers by service level
+SVC=$(python3 -c '
+import json, sys
+t = json.load(open(sys.argv[1]))
+print(sum(c.get("received_svc_full", 0) for d, c in t["province_counters"].items() if len(d) == 10))
+' "$E2E_TMP/join-truth.json")
+[ "$SVC" -gt 0 ] || e2e_fail "the truth has no dossier of a full-process service"
+e2e_log "catalog join: $SVC dossiers of full-process services, every counter exact"
 
 e2e_pass

@@ -8,7 +8,7 @@
 # a snapshot for every unit, the province and every period, whose counts
 # equal the ground truth and whose indicators, total and rank equal the
 # score of the ground truth; every record on scores passes the snapshot
-# JSON Schema.
+# JSON Schema. The processors start before the simulator, on empty topics.
 . "$(dirname "$0")/lib.sh"
 
 SIM=$(e2e_bin chiso-simulate)
@@ -22,6 +22,19 @@ METRICS=$(e2e_free_port)
 FB_METRICS=$(e2e_free_port)
 COMMON=(--brokers "$CHISO_BROKERS" --topic.prefix "$P")
 REDIS=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${P}chiso")
+
+# the processors run first, on empty topics, as in a live deployment: the
+# simulator's catalog and its events then arrive while they run, and
+# classify must read each procedure's record before it applies the
+# procedure's first event (the service-level counters prove it)
+e2e_bg snapshot "$SNAPSHOT" "${COMMON[@]}" "${REDIS[@]}" --interval.ms 500 --metrics.port 0
+SNAP_PID=$E2E_LAST_PID
+e2e_bg classify "$CLASSIFY" "${COMMON[@]}" "${REDIS[@]}" --group.id "${P}classify" \
+    --metrics.port "$METRICS"
+CLASSIFY_PID=$E2E_LAST_PID
+e2e_bg feedback "$FEEDBACK" "${COMMON[@]}" "${REDIS[@]}" --group.id "${P}feedback" \
+    --metrics.port "$FB_METRICS"
+FEEDBACK_PID=$E2E_LAST_PID
 
 e2e_log "simulating into topics ${P}*"
 "$SIM" "${COMMON[@]}" --seed 7 --start 2025-06-29 --days 4 --dossiers-per-day 1500 \
@@ -44,14 +57,6 @@ e2e_log "feedback records $FB_RECORDS (duplicates $FB_DUPS): received $FB_RECEIV
 [ "$FB_RECEIVED" -gt 0 ] && [ "$FB_ANSWERED" -gt 0 ] && [ "$FB_RATED" -gt 0 ] && [ "$FB_DUPS" -gt 0 ] ||
     e2e_fail "the feedback stream must contain received, answered and rated feedback and duplicates"
 
-e2e_bg snapshot "$SNAPSHOT" "${COMMON[@]}" "${REDIS[@]}" --interval.ms 500 --metrics.port 0
-SNAP_PID=$E2E_LAST_PID
-e2e_bg classify "$CLASSIFY" "${COMMON[@]}" "${REDIS[@]}" --group.id "${P}classify" \
-    --metrics.port "$METRICS"
-CLASSIFY_PID=$E2E_LAST_PID
-e2e_bg feedback "$FEEDBACK" "${COMMON[@]}" "${REDIS[@]}" --group.id "${P}feedback" \
-    --metrics.port "$FB_METRICS"
-FEEDBACK_PID=$E2E_LAST_PID
 
 "$VERIFY" "${COMMON[@]}" --check committed --group "${P}classify" --timeout.s 300 |
     tee "$E2E_TMP/committed.out" >&2

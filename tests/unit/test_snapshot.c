@@ -493,6 +493,24 @@ static void test_score_json(void)
     s.rank_of = 1;
     CHECK(chiso_snapshot_fingerprint(&s) != fp, "a rank is a change");
 
+    /* One rendering, both results: the text of render() and the
+     * fingerprint of fingerprint(), whatever as_of is. */
+    for (int k = 0; k < 3; k++) {
+        uint64_t both = 0;
+        s.as_of += 86400 * 40 + 7;
+        char *text = chiso_snapshot_render_fp(&s, &both), *alone = chiso_snapshot_render(&s);
+        CHECK(text && alone && strcmp(text, alone) == 0, "render_fp renders what render does");
+        CHECK(both != 0 && both == chiso_snapshot_fingerprint(&s),
+              "render_fp's fingerprint is fingerprint()'s (as_of %lld)", (long long)s.as_of);
+        free(text);
+        free(alone);
+    }
+    uint64_t plain_fp = 0;
+    char *plain_text = chiso_snapshot_render_fp(&plain, &plain_fp);
+    CHECK(plain_text && plain_fp == chiso_snapshot_fingerprint(&plain),
+          "render_fp's fingerprint without a score");
+    free(plain_text);
+
     /* A score without rules builds nothing. */
     sc.rules = NULL;
     CHECK(chiso_snapshot_to_json(&s) == NULL && chiso_snapshot_render(&s) == NULL,

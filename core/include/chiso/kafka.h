@@ -56,6 +56,13 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
                                                    void *),
                                      void *opaque, char *errstr, size_t errstr_size);
 
+/* A plain client (a producer handle that never produces) for metadata and
+ * offset queries: its connections carry no fetch long-poll, so a query is
+ * answered at once (a broker answers a connection's requests in order, and
+ * a consumer's fetch may wait fetch.wait.max.ms). Caller destroys with
+ * rd_kafka_destroy(). NULL with errstr on failure. */
+rd_kafka_t *chiso_kafka_client_new(const chiso_config *cfg, char *errstr, size_t errstr_size);
+
 /* A consumer in `group_id` with enable.auto.commit=false,
  * enable.auto.offset.store=false, auto.offset.reset=earliest and a 10 s
  * session timeout (a dead member's partitions move on quickly). `rebalance_cb`
@@ -66,6 +73,18 @@ rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_
                                                           rd_kafka_topic_partition_list_t *,
                                                           void *),
                                      void *opaque, char *errstr, size_t errstr_size);
+
+/* chiso_kafka_consumer_new() for a processor's busy input stream: a fetch
+ * waits up to CHISO_STREAM_FETCH_WAIT_MS ms for 1 MiB instead of answering
+ * with whatever a few records the producers just added, so the broker
+ * answers a fraction of the fetches (measured in docs/benchmarks.md) for at
+ * most that many ms of latency. */
+#define CHISO_STREAM_FETCH_WAIT_MS "5"
+rd_kafka_t *chiso_kafka_stream_consumer_new(const chiso_config *cfg, const char *group_id,
+                                            void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
+                                                                 rd_kafka_topic_partition_list_t *,
+                                                                 void *),
+                                            void *opaque, char *errstr, size_t errstr_size);
 
 /* Create any missing topic of the contract with its cleanup policy
  * (compact for catalog.* and scores, delete otherwise), `partitions`

@@ -122,6 +122,10 @@ cJSON *chiso_snapshot_to_json(const chiso_snapshot *s);
  * key or out of memory; caller frees with free(). */
 char *chiso_snapshot_render(const chiso_snapshot *s);
 
+/* chiso_snapshot_render() and chiso_snapshot_fingerprint() at the cost of
+ * one rendering: *fp gets the fingerprint (0 when NULL is returned). */
+char *chiso_snapshot_render_fp(const chiso_snapshot *s, uint64_t *fp);
+
 /* A fingerprint of everything in the snapshot except `as_of`: two
  * snapshots with equal fingerprints carry the same content. Returns 0 when
  * the snapshot cannot be built. */
