@@ -144,7 +144,7 @@ int chiso_unit_to_json(const chiso_unit *u, char *buf, size_t size)
     else
         cJSON_AddNullToObject(root, "parent");
     cJSON_AddBoolToObject(root, "e_copy_certification", u->e_copy_certification);
-    cJSON_AddNumberToObject(root, "target_full_process", u->target_full_process);
+    chiso_pu_add_number(root, "target_full_process", u->target_full_process);
     if (cJSON_GetArraySize(root) != 7)
         goto out;
     rc = chiso_pu_print(root, buf, size);

@@ -5,7 +5,9 @@
 
 #include <stdarg.h>
 #include <stdint.h>
+#include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "chiso/common.h"
@@ -188,4 +190,28 @@ int chiso_pu_print(const cJSON *root, char *buf, size_t size)
         memcpy(buf, text, n + 1);
     cJSON_free(text);
     return rc;
+}
+
+cJSON *chiso_pu_add_number(cJSON *obj, const char *name, double d)
+{
+    char text[32];
+    cJSON *item;
+
+    if (!isfinite(d))
+        return cJSON_AddNullToObject(obj, name);
+    /* The shortest of 15, 16 or 17 significant digits that reads back as
+     * exactly d (17 always does). cJSON's own printer accepts 15 digits
+     * when they come within an epsilon, which can move d by an ulp. */
+    for (int digits = 15; digits <= 17; digits++) {
+        snprintf(text, sizeof(text), "%.*g", digits, d);
+        if (strtod(text, NULL) == d)
+            break;
+    }
+    if (!(item = cJSON_CreateRaw(text)))
+        return NULL;
+    if (!cJSON_AddItemToObject(obj, name, item)) {
+        cJSON_Delete(item);
+        return NULL;
+    }
+    return item;
 }

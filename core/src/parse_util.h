@@ -49,4 +49,9 @@ int chiso_pu_text_field(const cJSON *root, const char *field, size_t max, char *
  * CHISO_ERANGE when it does not fit, or CHISO_ENOMEM. Does not free root. */
 int chiso_pu_print(const cJSON *root, char *buf, size_t size);
 
+/* Add member `name` holding the number d, printed so that it parses back to
+ * exactly d (null when d is not finite). Returns the item, NULL when out of
+ * memory. */
+cJSON *chiso_pu_add_number(cJSON *obj, const char *name, double d);
+
 #endif

@@ -39,6 +39,17 @@ static void test_valid(void)
         {"{\"v\":1,\"unit\":\"X\",\"name\":\"\\u0058\\u00e3\",\"kind\":\"commune\","
          "\"target_full_process\":1}",
          {"X", "Xã", CHISO_UNIT_COMMUNE, "", false, 1.0}},
+        /* Targets that 15 significant digits cannot write back exactly
+         * (found by fuzz.unit): the JSON form must keep every bit. */
+        {"{\"v\":1,\"unit\":\"X\",\"name\":\"x\",\"kind\":\"commune\","
+         "\"target_full_process\":0.30000000000000004}",
+         {"X", "x", CHISO_UNIT_COMMUNE, "", false, 0.30000000000000004}},
+        {"{\"v\":1,\"unit\":\"X\",\"name\":\"x\",\"kind\":\"commune\","
+         "\"target_full_process\":0.70000000000000007}",
+         {"X", "x", CHISO_UNIT_COMMUNE, "", false, 0.70000000000000007}},
+        {"{\"v\":1,\"unit\":\"X\",\"name\":\"x\",\"kind\":\"commune\","
+         "\"target_full_process\":5e-324}",
+         {"X", "x", CHISO_UNIT_COMMUNE, "", false, 5e-324}},
     };
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         chiso_unit u, again;
