@@ -23,6 +23,7 @@
 #include "chiso/deadletter.h"
 #include "chiso/dossier.h"
 #include "chiso/event.h"
+#include "chiso/journal.h"
 #include "chiso/kafka.h"
 #include "chiso/outbox.h"
 #include "chiso/redisargs.h"
@@ -32,49 +33,43 @@
 
 /*
  * The atomic apply, one call per unit and batch: every changed dossier of
- * the unit, compare-and-set, with the counter deltas and the procedure
- * memberships' deltas (dossier.h) summed over them.
+ * the unit, compare-and-set, with the counter and procedure-membership
+ * changes (dossier.h) summed over them and appended to the unit's journal
+ * (journal.h) in the same call.
  * KEYS[1] = the unit's month index; KEYS[2] = its due index (open dossiers
- * by first overdue day); KEYS[3] = its alerted hash (alerts.h);
- * KEYS[4 .. 3+nc] = the hashes changed: counter hashes (:c:<period>) and
- * procedure-set hashes (:po:<period>, :pp:<period>); then the dossier
- * states: no open ones (written without expiry), nt closed ones (expire
- * after ARGV[6] seconds), nk only checked (unchanged, not written).
- * ARGV[1..9] = no, nt, nk, nc, number of counter hashes changed, the TTL,
- * number of due-index additions, of removals, number of procedure-set
- * hashes changed; then per state two: the state merged over ("" when
- * absent) and the new one ("" when only checked); then the due-index
- * additions (score, dossier id), the removals (dossier id), per counter
- * hash changed its key index, the number of its fields changed and each
- * (field, delta), the same per procedure-set hash (field: a procedure
- * code; a field that reaches 0 is deleted, so HLEN counts the procedures
- * with a dossier), and the months to index. A hash's fields are read with
- * one HMGET and written with one HSET (one HINCRBY for a single field)
- * rather than with one HINCRBY each: every call from a script costs Redis
- * far more than the command itself (docs/benchmarks.md).
- * Returns 1 when everything was applied; when some state is not the one
- * merged over, changes nothing and returns every state as Redis holds it.
+ * by first overdue day); KEYS[3] = its alerted hash (alerts.h); KEYS[4] =
+ * its journal; then the dossier states: no open ones (written without
+ * expiry), nt closed ones (expire after ARGV[4] seconds), nk only checked
+ * (unchanged, not written).
+ * ARGV[1..6] = no, nt, nk, the TTL, number of due-index additions, of
+ * removals; then per state two: the state merged over ("" when absent) and
+ * the new one ("" when only checked); then the due-index additions (score,
+ * dossier id), the removals (dossier id), the journal lines ("" for none)
+ * and the months to index.
+ * Returns the journal's length (1 when nothing was appended) when
+ * everything was applied; when some state is not the one merged over,
+ * changes nothing and returns every state as Redis holds it.
  * Writes are batched into one command each where Redis has one (MSET, ZADD,
- * ZREM, HDEL): a script's own calls are where Redis spends its time.
+ * ZREM, HDEL, APPEND): inside a script every command, and every field it
+ * writes, is where Redis spends its time (docs/benchmarks.md).
  */
 static const char LUA_APPLY[] =
-    "local no, nt, nk, nc, nch = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3]),\n"
-    "  tonumber(ARGV[4]), tonumber(ARGV[5])\n"
-    "local nz, nr, npc = tonumber(ARGV[7]), tonumber(ARGV[8]), tonumber(ARGV[9])\n"
-    "local ns, first = no + nt + nk, 4 + nc\n"
+    "local no, nt, nk = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
+    "local nz, nr = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+    "local ns, first = no + nt + nk, 5\n"
     "local cur = redis.call('MGET', unpack(KEYS, first, first + ns - 1))\n"
     "for i = 1, ns do\n"
-    "  if (cur[i] or '') ~= ARGV[8 + 2 * i] then return cur end\n"
+    "  if (cur[i] or '') ~= ARGV[5 + 2 * i] then return cur end\n"
     "end\n"
     "if no > 0 then\n"
     "  local mset = {}\n"
-    "  for i = 1, no do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[9 + 2 * i] end\n"
+    "  for i = 1, no do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[6 + 2 * i] end\n"
     "  redis.call('MSET', unpack(mset))\n"
     "end\n"
     "for i = no + 1, no + nt do\n"
-    "  redis.call('SET', KEYS[first + i - 1], ARGV[9 + 2 * i], 'EX', ARGV[6])\n"
+    "  redis.call('SET', KEYS[first + i - 1], ARGV[6 + 2 * i], 'EX', ARGV[4])\n"
     "end\n"
-    "local a = 10 + 2 * ns\n"
+    "local a = 7 + 2 * ns\n"
     "if nz > 0 then redis.call('ZADD', KEYS[2], unpack(ARGV, a, a + 2 * nz - 1)) end\n"
     "a = a + 2 * nz\n"
     "if nr > 0 then\n"
@@ -82,26 +77,10 @@ static const char LUA_APPLY[] =
     "  redis.call('HDEL', KEYS[3], unpack(ARGV, a, a + nr - 1))\n"
     "end\n"
     "a = a + nr\n"
-    "for h = 1, nch + npc do\n"
-    "  local k, n = KEYS[tonumber(ARGV[a])], tonumber(ARGV[a + 1])\n"
-    "  if h <= nch and n == 1 then\n"
-    "    redis.call('HINCRBY', k, ARGV[a + 2], ARGV[a + 3])\n"
-    "  else\n"
-    "    local f, set, del = {}, {}, {}\n"
-    "    for j = 1, n do f[j] = ARGV[a + 2 * j] end\n"
-    "    local cur = redis.call('HMGET', k, unpack(f))\n"
-    "    for j = 1, n do\n"
-    "      local v = (tonumber(cur[j]) or 0) + tonumber(ARGV[a + 2 * j + 1])\n"
-    "      if v == 0 and h > nch then del[#del + 1] = f[j]\n"
-    "      else set[#set + 1] = f[j]; set[#set + 1] = v end\n"
-    "    end\n"
-    "    if #set > 0 then redis.call('HSET', k, unpack(set)) end\n"
-    "    if #del > 0 then redis.call('HDEL', k, unpack(del)) end\n"
-    "  end\n"
-    "  a = a + 2 + 2 * n\n"
-    "end\n"
-    "if a <= #ARGV then redis.call('SADD', KEYS[1], unpack(ARGV, a)) end\n"
-    "return 1\n";
+    "local len = 1\n"
+    "if ARGV[a] ~= '' then len = redis.call('APPEND', KEYS[4], ARGV[a]) end\n"
+    "if a < #ARGV then redis.call('SADD', KEYS[1], unpack(ARGV, a + 1)) end\n"
+    "return len\n";
 
 /* Raise the event-time watermark (the latest event time seen). */
 static const char LUA_WATERMARK[] =
@@ -114,10 +93,14 @@ static const char LUA_WATERMARK[] =
  * a group in the aggregation table: its distinct changes, at most
  * GROUP_MAX * 2 * CHISO_CONTRIB_MAX * CHISO_PERIOD_KINDS = 32,000 of
  * counters and GROUP_MAX * 2 * CHISO_PROC_CONTRIB_MAX * 3 (month, quarter,
- * year) = 2,400 of procedure sets, plus at most as many entries for the
- * hashes they change: 68,800 entries, 26.2% of the table (under 30%,
+ * year) = 2,400 of procedure sets, plus at most as many entries marking
+ * the months they change: 68,800 entries, 26.2% of the table (under 30%,
  * checked below), which open addressing keeps fast. */
 #define GROUP_MAX 200
+/* Journals folded by a round at most: units that all pass the threshold at
+ * about the same time are folded a few per batch, so no batch waits for
+ * all of them (the others are met again at their next append). */
+#define FOLDS_PER_ROUND 4
 /* A round's queued Lua calls go out to Redis once they fill this much, so
  * Redis applies the first groups while the next ones are merged. */
 #define FLUSH_BYTES (16 * 1024)
@@ -208,14 +191,11 @@ struct cl_batch {
     int agg_size;
     int *agg_used;
     int nagg;
-    /* a group's distinct hashes changed, (hash, period), in first-seen
-     * order (AGG_SIZE each) */
-    int32_t *period_first;
-    uint8_t *period_kind;
-    uint8_t *period_hash;
-    int *key_of;    /* aggregation entry -> index of its hash */
-    int *by_hash;   /* the changed entries, ordered by hash (counting sort) */
-    int *hash_next; /* per hash: its next place in by_hash, then its end */
+    char *journal; /* a group's journal lines (journal.h) */
+    size_t journal_size;
+    /* units whose journal grew past CHISO_JOURNAL_FOLD_BYTES this round */
+    const char *fold[FOLDS_PER_ROUND];
+    int nfold;
     /* a group's distinct procedures, by number (proc_number) */
     const char *proc_code[PROC_MAX];
     int proc_slot[PROC_MAX]; /* ... and their slots in proc_table */
@@ -268,17 +248,12 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->agg_size = AGG_SIZE;
     b->agg = calloc((size_t)b->agg_size, sizeof(*b->agg));
     b->agg_used = calloc((size_t)b->agg_size, sizeof(int));
-    b->period_first = calloc((size_t)b->agg_size, sizeof(int32_t));
-    b->period_kind = calloc((size_t)b->agg_size, sizeof(uint8_t));
-    b->period_hash = calloc((size_t)b->agg_size, sizeof(uint8_t));
-    b->key_of = calloc((size_t)b->agg_size, sizeof(int));
-    b->by_hash = calloc((size_t)b->agg_size, sizeof(int));
-    b->hash_next = calloc((size_t)b->agg_size + 1, sizeof(int));
+    b->journal_size = 64 * 1024;
+    b->journal = malloc(b->journal_size);
     b->units_seen_size = 4096;
     b->units_seen = calloc((size_t)b->units_seen_size, sizeof(uint64_t));
     if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->ev_expired || !b->items ||
-        !b->table || !b->groups || !b->gtable || !b->agg || !b->agg_used || !b->period_first ||
-        !b->period_kind || !b->period_hash || !b->key_of || !b->by_hash || !b->hash_next ||
+        !b->table || !b->groups || !b->gtable || !b->agg || !b->agg_used || !b->journal ||
         !b->units_seen)
         goto err;
     for (int i = 0; i < max; i++) {
@@ -378,12 +353,7 @@ void cl_batch_destroy(cl_batch *b)
     free(b->gtable);
     free(b->agg);
     free(b->agg_used);
-    free(b->period_first);
-    free(b->period_kind);
-    free(b->period_hash);
-    free(b->key_of);
-    free(b->by_hash);
-    free(b->hash_next);
+    free(b->journal);
     chiso_rargs_free(b->args);
     free(b->dirty);
     for (int f = 0; f < CL_FLIGHTS; f++) {
@@ -574,8 +544,7 @@ static void redis_drop(cl_batch *b, const char *why)
 
 /* An aggregation key: the hash changed (HASH_COUNTERS, or HASH_PROCS + a
  * chiso_proc_set), its period (kind, first day) and the field (a counter
- * id, a procedure number, or FIELD_KEY: the entry holding the index of the
- * hash among the call's keys). */
+ * id, a procedure number, or FIELD_KEY: a mark on the hash itself). */
 enum { HASH_COUNTERS = 0, HASH_PROCS = 1 };
 #define FIELD_KEY 0xffffu
 
@@ -713,6 +682,40 @@ static int state_run(const cl_batch *b, const cl_item *it)
     return state_ttl(b, it->cur) ? 1 : 0;
 }
 
+/* The group's summed changes as journal lines in b->journal (growing it
+ * as needed). Returns their length, or CHISO_ENOMEM. */
+static long journal_lines(cl_batch *b)
+{
+    long len = 0;
+    for (int i = 0; i < b->nagg; i++) {
+        const agg_slot *sl = &b->agg[b->agg_used[i]];
+        int hash = key_hash(sl->key);
+        char suffix[8 + CHISO_PERIOD_STRLEN], pk[CHISO_PERIOD_STRLEN];
+        if (sl->delta == 0 || key_field(sl->key) == FIELD_KEY)
+            continue;
+        chiso_period_key(key_first(sl->key), key_kind(sl->key), pk);
+        snprintf(suffix, sizeof(suffix), "%s:%s",
+                 hash == HASH_COUNTERS ? "c"
+                                       : chiso_proc_set_name((chiso_proc_set)(hash - HASH_PROCS)),
+                 pk);
+        const char *field = hash == HASH_COUNTERS
+                                ? chiso_counter_name((chiso_counter_id)key_field(sl->key))
+                                : b->proc_code[key_field(sl->key)];
+        long n;
+        while ((n = chiso_journal_line(b->journal, (size_t)len, b->journal_size, suffix, field,
+                                       sl->delta)) < 0) {
+            char *j =
+                b->journal_size < (1u << 30) ? realloc(b->journal, b->journal_size * 2) : NULL;
+            if (!j)
+                return CHISO_ENOMEM;
+            b->journal = j;
+            b->journal_size *= 2;
+        }
+        len = n;
+    }
+    return len;
+}
+
 /* Queue the EVALSHA of a group: every changed dossier's compare-and-set and
  * the group's summed counter and membership changes. Returns 0 (nothing to
  * send when no dossier changed) or CHISO_ENOMEM. */
@@ -720,10 +723,6 @@ static int append_group(cl_batch *b, cl_group *g)
 {
     chiso_rargs *a = b->args;
     int ns = 0, rc = 0;
-    int32_t *period_first = b->period_first;
-    uint8_t *period_kind = b->period_kind, *period_hash = b->period_hash;
-    int *key_of = b->key_of;
-    int nperiods = 0;
 
     agg_clear(b);
     proc_clear(b);
@@ -743,40 +742,18 @@ static int append_group(cl_batch *b, cl_group *g)
     }
     if (ns == 0)
         return 0;
-
-    /* the distinct hashes become the keys, in first-seen order; a hash's
-     * index is kept in the table under the pseudo-field FIELD_KEY */
-    int nchanges = b->nagg;
-    for (int i = 0; i < nchanges; i++) {
-        uint64_t key = b->agg[b->agg_used[i]].key;
-        agg_slot *ps =
-            agg_slot_for(b, agg_key(key_hash(key), key_kind(key), key_first(key), FIELD_KEY));
-        if (ps->delta == 0) {
-            period_first[nperiods] = key_first(key);
-            period_kind[nperiods] = (uint8_t)key_kind(key);
-            period_hash[nperiods++] = (uint8_t)key_hash(key);
-            ps->delta = nperiods; /* index + 1 */
-        }
-        key_of[i] = (int)ps->delta - 1;
-    }
+    long jlen = journal_lines(b);
+    if (jlen < 0)
+        return CHISO_ENOMEM;
 
     chiso_rargs_reset(a);
     rc |= chiso_rargs_ref(a, "EVALSHA", 7);
     rc |= chiso_rargs_ref(a, b->sha, strlen(b->sha));
-    rc |= chiso_rargs_fmt(a, "%d", 3 + nperiods + ns);
+    rc |= chiso_rargs_fmt(a, "%d", 4 + ns);
     rc |= chiso_rargs_fmt(a, "%s:{%s}:months", b->prefix, g->unit);
     rc |= chiso_rargs_fmt(a, "%s:{%s}:due", b->prefix, g->unit);
     rc |= chiso_rargs_fmt(a, "%s:{%s}:alerted", b->prefix, g->unit);
-    for (int k = 0; k < nperiods; k++) {
-        char pk[CHISO_PERIOD_STRLEN];
-        chiso_period_key(period_first[k], (chiso_period_kind)period_kind[k], pk);
-        rc |= chiso_rargs_fmt(
-            a, "%s:{%s}:%s:%s", b->prefix, g->unit,
-            period_hash[k] == HASH_COUNTERS
-                ? "c"
-                : chiso_proc_set_name((chiso_proc_set)(period_hash[k] - HASH_PROCS)),
-            pk);
-    }
+    rc |= chiso_rargs_fmt(a, "%s:{%s}:j", b->prefix, g->unit);
     /* the states in three runs: open (written), closed (written to expire),
      * checked only; each item remembers its place for a conflict reply */
     int nrun[3] = {0, 0, 0}, nz = 0, nr = 0;
@@ -801,34 +778,12 @@ static int append_group(cl_batch *b, cl_group *g)
             rc |= chiso_rargs_ref(a, it->key, (size_t)it->keylen);
         }
     }
-    /* the changes ordered by hash (a counting sort): hash k's are
-     * by_hash[hash_next[k] .. hash_next[k + 1]) once placed */
-    int *by_hash = b->by_hash, *next = b->hash_next;
-    memset(next, 0, (size_t)(nperiods + 1) * sizeof(*next));
-    for (int i = 0; i < nchanges; i++)
-        if (b->agg[b->agg_used[i]].delta != 0)
-            next[key_of[i] + 1]++;
-    int nch = 0, npc = 0;
-    for (int k = 0; k < nperiods; k++) {
-        if (next[k + 1] > 0) {
-            nch += period_hash[k] == HASH_COUNTERS;
-            npc += period_hash[k] != HASH_COUNTERS;
-        }
-        next[k + 1] += next[k];
-    }
-    for (int i = 0; i < nchanges; i++)
-        if (b->agg[b->agg_used[i]].delta != 0)
-            by_hash[next[key_of[i]]++] = i;
-    /* now next[k] is the end of hash k's changes, and its start next[k-1] */
     rc |= chiso_rargs_fmt(a, "%d", nrun[0]);
     rc |= chiso_rargs_fmt(a, "%d", nrun[1]);
     rc |= chiso_rargs_fmt(a, "%d", nrun[2]);
-    rc |= chiso_rargs_fmt(a, "%d", nperiods);
-    rc |= chiso_rargs_fmt(a, "%d", nch);
     rc |= chiso_rargs_fmt(a, "%lld", (long long)b->retention_s);
     rc |= chiso_rargs_fmt(a, "%d", nz);
     rc |= chiso_rargs_fmt(a, "%d", nr);
-    rc |= chiso_rargs_fmt(a, "%d", npc);
     for (int run = 0; run < 3; run++) {
         for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
@@ -849,28 +804,20 @@ static int append_group(cl_batch *b, cl_group *g)
             rc |= chiso_rargs_ref(a, it->dossier_id, strlen(it->dossier_id));
         }
     }
-    for (int pass = 0; pass < 2; pass++) { /* counter hashes, then procedure sets */
-        for (int k = 0; k < nperiods; k++) {
-            int from = k ? next[k - 1] : 0;
-            if (next[k] == from || (period_hash[k] == HASH_COUNTERS) != (pass == 0))
-                continue;
-            rc |= chiso_rargs_fmt(a, "%d", 4 + k); /* after months, due, alerted */
-            rc |= chiso_rargs_fmt(a, "%d", next[k] - from);
-            for (int j = from; j < next[k]; j++) {
-                const agg_slot *sl = &b->agg[b->agg_used[by_hash[j]]];
-                const char *field = pass == 0
-                                        ? chiso_counter_name((chiso_counter_id)key_field(sl->key))
-                                        : b->proc_code[key_field(sl->key)];
-                rc |= chiso_rargs_ref(a, field, strlen(field));
-                rc |= chiso_rargs_fmt(a, "%lld", sl->delta);
-            }
-        }
-    }
-    for (int k = 0; k < nperiods; k++) {
+    rc |= chiso_rargs_ref(a, b->journal, (size_t)jlen);
+    /* the months the counters changed in, once each: a month's first change
+     * marks the pseudo-field FIELD_KEY of its hash */
+    for (int i = 0, nchanges = b->nagg; i < nchanges; i++) {
+        uint64_t key = b->agg[b->agg_used[i]].key;
         char pk[CHISO_PERIOD_STRLEN];
-        if (period_hash[k] != HASH_COUNTERS || period_kind[k] != CHISO_PERIOD_MONTH)
+        if (key_hash(key) != HASH_COUNTERS || key_kind(key) != CHISO_PERIOD_MONTH)
             continue;
-        chiso_period_key(period_first[k], (chiso_period_kind)period_kind[k], pk);
+        agg_slot *seen =
+            agg_slot_for(b, agg_key(HASH_COUNTERS, CHISO_PERIOD_MONTH, key_first(key), FIELD_KEY));
+        if (seen->delta)
+            continue;
+        seen->delta = 1;
+        chiso_period_key(key_first(key), CHISO_PERIOD_MONTH, pk);
         rc |= chiso_rargs_fmt(a, "%s", pk);
     }
     if (rc)
@@ -1083,6 +1030,7 @@ static int apply_round(cl_batch *b)
     int64_t now = (int64_t)time(NULL);
 
     int nsent = 0;
+    b->nfold = 0;
     for (int g = 0; g < b->ngroups; g++) {
         cl_group *grp = &b->groups[g];
         if (!grp->pending)
@@ -1133,8 +1081,10 @@ static int apply_round(cl_batch *b)
             redis_drop(b, b->rc->errstr);
             return CHISO_EIO;
         }
-        if (r->type == REDIS_REPLY_INTEGER && r->integer == 1) {
+        if (r->type == REDIS_REPLY_INTEGER && r->integer >= 1) {
             grp->pending = false;
+            if (r->integer > CHISO_JOURNAL_FOLD_BYTES && b->nfold < FOLDS_PER_ROUND)
+                b->fold[b->nfold++] = grp->unit;
             for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
                 cl_item *it = &b->items[i];
                 it->applied = it->pending;
@@ -1195,6 +1145,18 @@ static int apply_round(cl_batch *b)
     for (int g = 0; g < b->ngroups && nindex > 0; g++) {
         if (b->groups[g].sent)
             unit_remember(b, b->groups[g].unit);
+    }
+    /* journals grown long with nothing reading them: fold them now (this
+     * round's changes are applied whether or not that succeeds) */
+    if (b->nfold > 0) {
+        char err[256];
+        rc = chiso_journal_fold(b->rc, b->prefix, b->fold, (size_t)b->nfold, err, sizeof(err));
+        b->nfold = 0;
+        if (rc != 0) {
+            LOG_WARN("folding journals: %s", err);
+            if (rc == CHISO_EIO)
+                redis_drop(b, "journal fold failed");
+        }
     }
     return 0;
 }

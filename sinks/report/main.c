@@ -29,6 +29,7 @@
 #include "chiso/common.h"
 #include "chiso/config.h"
 #include "chiso/dossier.h"
+#include "chiso/journal.h"
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
 #include "chiso/report.h"
@@ -155,10 +156,24 @@ static int64_t reply_count(const redisReply *r)
 static int read_units(report_ctx *x)
 {
     redisReply **months = calloc(x->nunits ? x->nunits : 1, sizeof(*months));
+    const char **codes = malloc((x->nunits ? x->nunits : 1) * sizeof(*codes));
+    char err[256];
     int rc = CHISO_ENOMEM;
 
-    if (!months)
+    if (!months || !codes) {
+        free(months);
+        free(codes);
         return rc;
+    }
+    /* the units' journaled changes go into their hashes first (journal.h) */
+    for (size_t i = 0; i < x->nunits; i++)
+        codes[i] = x->units[i].code;
+    rc = chiso_journal_fold(x->rc, x->prefix, codes, x->nunits, err, sizeof(err));
+    free(codes);
+    if (rc != 0) {
+        fprintf(stderr, "chiso-report: %s\n", err);
+        goto out;
+    }
     for (size_t i = 0; i < x->nunits; i++)
         redisAppendCommand(x->rc, "SMEMBERS %s:{%s}:months", x->prefix, x->units[i].code);
     if ((rc = collect(x->rc, months, x->nunits)) != 0)

@@ -42,6 +42,7 @@
 
 #include "chiso/common.h"
 #include "chiso/dossier.h"
+#include "chiso/journal.h"
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
 #include "chiso/snapshot.h"
@@ -675,6 +676,32 @@ static int plan_outs(sweep *s)
     return 0;
 }
 
+/* Fold the journals of the sweep's units (journal.h), so the hashes read
+ * next hold every change applied before. 0, or CHISO_EIO (dropped). */
+static int fold_units(sweep *s)
+{
+    snap_sweeper *sw = s->sw;
+    const char **codes = malloc((s->nunits ? s->nunits : 1) * sizeof(*codes));
+    char err[256];
+    int rc;
+
+    if (!codes)
+        return CHISO_ENOMEM;
+    for (size_t i = 0; i < s->nunits; i++)
+        codes[i] = s->units[i].code;
+    rc = chiso_journal_fold(sw->rc, sw->prefix, codes, s->nunits, err, sizeof(err));
+    free(codes);
+    if (rc == CHISO_EIO) {
+        redis_drop(sw, err);
+    } else if (rc != 0) {
+        /* a malformed journal is left as it is: the counts are read without it */
+        LOG_WARN("%s", err);
+        chiso_counter_add(sw->mx->err_redis, 1);
+        rc = rc == CHISO_ENOMEM ? rc : 0;
+    }
+    return rc;
+}
+
 /* Step 3: read the counts of every unit in every touched period. */
 static int load_counts(sweep *s)
 {
@@ -683,6 +710,10 @@ static int load_counts(sweep *s)
     bool running = false;
     rbatch bt = {0};
     int rc = CHISO_ENOMEM;
+
+    if ((rc = fold_units(s)) != 0)
+        return rc;
+    rc = CHISO_ENOMEM;
 
     for (size_t p = 0; p < s->nperiods; p++)
         running |= s->periods[p].end_day == s->today;

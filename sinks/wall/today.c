@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include "chiso/common.h"
+#include "chiso/journal.h"
 #include "chiso/redisx.h"
 #include "chiso/vntime.h"
 
@@ -55,6 +56,7 @@ static int count(wall_today *t, int32_t day, int64_t *received, int64_t *units, 
 {
     char daykey[CHISO_PERIOD_STRLEN];
     redisReply *members, *r = NULL;
+    const char **codes = NULL;
     int rc;
 
     *received = 0;
@@ -71,6 +73,20 @@ static int count(wall_today *t, int32_t day, int64_t *received, int64_t *units, 
     if (day < 0)
         goto out;
     chiso_period_key(day, CHISO_PERIOD_DAY, daykey);
+    /* the units' journaled changes first (journal.h) */
+    codes = malloc((members->elements ? members->elements : 1) * sizeof(*codes));
+    if (!codes) {
+        rc = CHISO_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < members->elements; i++)
+        codes[i] = members->element[i]->str ? members->element[i]->str : "";
+    rc = chiso_journal_fold(t->rc, t->prefix, codes, members->elements, errstr, errstr_size);
+    if (rc == CHISO_EINVAL)
+        LOG_WARN("today: %s", errstr); /* a malformed journal: counted without it */
+    else if (rc != 0)
+        goto out;
+    rc = 0;
     for (size_t i = 0; i < members->elements; i++)
         redisAppendCommand(t->rc, "HGET %s:{%s}:c:%s received", t->prefix, members->element[i]->str,
                            daykey);
@@ -85,6 +101,7 @@ static int count(wall_today *t, int32_t day, int64_t *received, int64_t *units, 
         freeReplyObject(r);
     }
 out:
+    free(codes);
     if (members)
         freeReplyObject(members);
     return rc;

@@ -62,6 +62,8 @@ assert r["reason"] == "expired", r
 assert json.loads(base64.b64decode(r["payload_b64"]))["event_id"] == "c1", r
 PY
 # the expired event counted nothing: only DONE was resolved on 2 July
+"$VERIFY" --redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" \
+    --redis.prefix "${P}chiso" --check fold >/dev/null || e2e_fail "folding the journals"
 e2e_assert_eq 1 "$(e2e_redis hget "${P}chiso:{$U}:c:2025-07" resolved)" "resolved in July"
 e2e_assert_eq "" "$(e2e_redis hget "${P}chiso:{$U}:c:2025-05" resolved)" "resolved in May"
 e2e_pass

@@ -200,6 +200,7 @@ scores) # every record of scores: key TAB payload (empty payload: a tombstone)
 alerts) # every alert
     e2e_kcat -C -t "${P}alerts" -e -q -f '%s\n' ;;
 today) # today's received dossiers, straight from Redis: the watermark's day
+    "$VERIFY" "${REDIS[@]}" --check fold >/dev/null # the journals into the hashes first
     w=$(e2e_redis get "${P}chiso:watermark")
     day=$(date -u -d "@$((w + 7 * 3600))" +%F)
     sum=0

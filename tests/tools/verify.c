@@ -37,6 +37,7 @@
 #include "chiso/counters.h"
 #include "chiso/dossier.h"
 #include "chiso/feedback.h"
+#include "chiso/journal.h"
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
 #include "chiso/vntime.h"
@@ -56,7 +57,8 @@ static const chiso_cfg_def defs[] = {
     {"check", CHISO_CFG_STRING, "counters,deadletter,scores",
      "checks to run, comma-separated: counters, deadletter, scores, committed, alerts; and "
      "feedback (chiso-feedback ran: counters also compares the truth's fb_* counters, scores "
-     "takes #19 and #20 from them)",
+     "takes #19 and #20 from them); fold only folds every unit's journal into its hashes, "
+     "for a script that reads them with redis-cli",
      NULL},
     {"alerts.now", CHISO_CFG_STRING, "watermark",
      "the `alerts` check's now: watermark (chiso-alerts --time.source event) or wall", NULL},
@@ -114,6 +116,23 @@ static const cJSON *get_path(const cJSON *obj, const char *a, const char *b)
 }
 
 /* ---- counters ---- */
+
+/* A connection to Redis after every unit's journal is folded into its
+ * hashes (journal.h), so the hashes hold every change applied; NULL with
+ * the reason printed. */
+static redisContext *connect_folded(const chiso_config *cfg)
+{
+    char errstr[256];
+    redisContext *rc = chiso_redis_connect(cfg, errstr, sizeof(errstr));
+    if (rc && chiso_journal_fold_all(rc, chiso_config_str(cfg, "redis.prefix"), errstr,
+                                     sizeof(errstr)) != 0) {
+        redisFree(rc);
+        rc = NULL;
+    }
+    if (!rc)
+        fprintf(stderr, "chiso-verify: %s\n", errstr);
+    return rc;
+}
 
 /* Call fn for every key "<prefix>:{<unit>}:<kind>:<period>" in Redis (kind
  * a glob segment: "c", "p[op]"). Returns 0, or -1 on a Redis error. */
@@ -257,17 +276,14 @@ static long long check_feedback(redisContext *rc, const char *prefix, const cJSO
 
 static int check_counters(const chiso_config *cfg, const cJSON *truth, bool feedback)
 {
-    char errstr[256];
     const char *prefix = chiso_config_str(cfg, "redis.prefix");
     const cJSON *units = cJSON_GetObjectItemCaseSensitive(truth, "counters");
-    redisContext *rc = chiso_redis_connect(cfg, errstr, sizeof(errstr));
+    redisContext *rc = connect_folded(cfg);
     long long checked = 0;
     int before = mismatches;
 
-    if (!rc) {
-        fprintf(stderr, "chiso-verify: %s\n", errstr);
+    if (!rc)
         return -1;
-    }
     /* every truth hash equals Redis */
     const cJSON *unit;
     cJSON_ArrayForEach(unit, units)
@@ -368,19 +384,16 @@ static long long compare_set(redisContext *rc, const char *prefix, const char *u
  * truth equals the truth's (`procedures`), and Redis holds no other. */
 static int check_procedures(const chiso_config *cfg, const cJSON *truth)
 {
-    char errstr[256];
     const char *prefix = chiso_config_str(cfg, "redis.prefix");
     const cJSON *units = cJSON_GetObjectItemCaseSensitive(truth, "counters");
     const cJSON *procs = cJSON_GetObjectItemCaseSensitive(truth, "procedures");
-    redisContext *rc = chiso_redis_connect(cfg, errstr, sizeof(errstr));
+    redisContext *rc = connect_folded(cfg);
     long long hashes = 0, fields = 0;
     int before = mismatches;
     const cJSON *unit, *period, *set;
 
-    if (!rc) {
-        fprintf(stderr, "chiso-verify: %s\n", errstr);
+    if (!rc)
         return -1;
-    }
     /* the truth names only the sets this build keeps, of periods with counters */
     cJSON_ArrayForEach(unit, procs)
     {
@@ -919,6 +932,12 @@ int main(int argc, char **argv)
     }
     bool feedback = strstr(checks, "feedback") != NULL;
     rc = 1;
+    if (strstr(checks, "fold")) {
+        redisContext *rc2 = connect_folded(cfg);
+        if (!rc2)
+            goto out;
+        redisFree(rc2);
+    }
     if (strstr(checks, "committed") && check_committed(cfg) != 0)
         goto out;
     reported = 0;

@@ -67,6 +67,10 @@
  *                                         for it (#7); month/quarter/year
  *   <prefix>:{U}:pp:<period>      hash    procedure -> dossiers paid online
  *                                         for it (#9); fields at 0 are removed
+ *   <prefix>:{U}:j                string  counter and procedure-set changes
+ *                                         not yet folded into the hashes
+ *                                         above (journal.h); readers fold
+ *                                         first
  *   <prefix>:{U}:due              zset    open dossiers by first overdue day
  *   <prefix>:{U}:alerted          hash    alerts already published
  *   <prefix>:{U}:f:<feedback_id>  string  a feedback state (feedback.h)

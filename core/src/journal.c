@@ -1,0 +1,373 @@
+/*
+ * journal.c - a unit's journaled counter changes and their fold (journal.h).
+ */
+#include "chiso/journal.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chiso/common.h"
+#include "chiso/redisargs.h"
+
+/*
+ * Fold the journal's leading text ARGV[1] into the hashes KEYS[2..]; the
+ * changes follow per hash: "1" for a procedure set (a field that reaches 0
+ * is removed, so HLEN counts the procedures with a dossier) or "0", the
+ * number of fields, then (field, delta) pairs. Returns 1, or 0 without a
+ * change when the journal KEYS[1] no longer begins with ARGV[1].
+ */
+static const char LUA_FOLD[] =
+    "local p = ARGV[1]\n"
+    "if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then return 0 end\n"
+    "local a = 2\n"
+    "for h = 2, #KEYS do\n"
+    "  local set, n = ARGV[a] == '1', tonumber(ARGV[a + 1])\n"
+    "  local f, s, del = {}, {}, {}\n"
+    "  for j = 1, n do f[j] = ARGV[a + 2 * j] end\n"
+    "  local cur = redis.call('HMGET', KEYS[h], unpack(f))\n"
+    "  for j = 1, n do\n"
+    "    local v = (tonumber(cur[j]) or 0) + tonumber(ARGV[a + 2 * j + 1])\n"
+    "    if v == 0 and set then del[#del + 1] = f[j]\n"
+    "    else s[#s + 1] = f[j]; s[#s + 1] = v end\n"
+    "  end\n"
+    "  if #s > 0 then redis.call('HSET', KEYS[h], unpack(s)) end\n"
+    "  if #del > 0 then redis.call('HDEL', KEYS[h], unpack(del)) end\n"
+    "  a = a + 2 + 2 * n\n"
+    "end\n"
+    "local rest = redis.call('GETRANGE', KEYS[1], #p, -1)\n"
+    "if rest == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], rest) end\n"
+    "return 1\n";
+
+/* Units read and folded per pipeline: a fold call writes many fields, and
+ * Redis runs a client's pipelined commands back to back, so other clients
+ * (classify's apply calls) wait for at most this many folds at a time. */
+#define FOLD_BATCH 16
+/* Rounds before a fold gives up (each one moves a chunk, or loses a race
+ * to another process's fold, which moved the text itself). */
+#define FOLD_ROUNDS 64
+
+static bool name_ok(const char *s, size_t len)
+{
+    if (len == 0 || len > CHISO_JOURNAL_NAME_MAX)
+        return false;
+    for (size_t i = 0; i < len; i++) {
+        unsigned char c = (unsigned char)s[i];
+        if (c <= ' ' || c == 0x7f)
+            return false;
+    }
+    return true;
+}
+
+long chiso_journal_line(char *buf, size_t len, size_t size, const char *hash, const char *field,
+                        long long delta)
+{
+    if (delta == 0 || !name_ok(hash, strlen(hash)) || !name_ok(field, strlen(field)) || len >= size)
+        return -1;
+    int n = snprintf(buf + len, size - len, "%s %s %lld\n", hash, field, delta);
+    if (n < 0 || (size_t)n >= size - len)
+        return -1;
+    return (long)(len + (size_t)n);
+}
+
+long chiso_journal_parse(const char *buf, size_t len, chiso_journal_cb cb, void *ctx)
+{
+    size_t pos = 0;
+    for (;;) {
+        const char *line = buf + pos;
+        const char *nl = memchr(line, '\n', len - pos);
+        if (!nl)
+            return (long)pos; /* the rest, if any, is an incomplete line */
+        const char *sp1 = memchr(line, ' ', (size_t)(nl - line));
+        const char *sp2 = sp1 ? memchr(sp1 + 1, ' ', (size_t)(nl - sp1 - 1)) : NULL;
+        if (!sp2 || !name_ok(line, (size_t)(sp1 - line)) ||
+            !name_ok(sp1 + 1, (size_t)(sp2 - sp1 - 1)))
+            return CHISO_EINVAL;
+        /* the delta: an optional minus, 1..18 digits without a leading
+         * zero (as written: zero is never journaled) */
+        const char *d = sp2 + 1;
+        bool neg = d < nl && *d == '-';
+        d += neg;
+        if (d == nl || nl - d > 18 || *d == '0')
+            return CHISO_EINVAL;
+        long long v = 0;
+        for (; d < nl; d++) {
+            if (*d < '0' || *d > '9')
+                return CHISO_EINVAL;
+            v = v * 10 + (*d - '0');
+        }
+        int rc =
+            cb(ctx, line, (size_t)(sp1 - line), sp1 + 1, (size_t)(sp2 - sp1 - 1), neg ? -v : v);
+        if (rc != 0)
+            return rc;
+        pos = (size_t)(nl - buf) + 1;
+    }
+}
+
+/* ---- folding ---- */
+
+typedef struct change {
+    const char *hash, *field; /* into the journal text read */
+    size_t hash_len, field_len;
+    long long delta;
+} change;
+
+typedef struct changes {
+    change *v;
+    size_t n, cap;
+} changes;
+
+static int collect(void *ctx, const char *hash, size_t hash_len, const char *field,
+                   size_t field_len, long long delta)
+{
+    changes *c = ctx;
+    if (c->n == c->cap) {
+        size_t cap = c->cap ? c->cap * 2 : 256;
+        change *v = realloc(c->v, cap * sizeof(*v));
+        if (!v)
+            return CHISO_ENOMEM;
+        c->v = v;
+        c->cap = cap;
+    }
+    c->v[c->n++] = (change){hash, field, hash_len, field_len, delta};
+    return 0;
+}
+
+static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
+{
+    int r = memcmp(a, b, al < bl ? al : bl);
+    return r ? r : (al > bl) - (al < bl);
+}
+
+static int cmp_change(const void *pa, const void *pb)
+{
+    const change *a = pa, *b = pb;
+    int r = cmp_bytes(a->hash, a->hash_len, b->hash, b->hash_len);
+    return r ? r : cmp_bytes(a->field, a->field_len, b->field, b->field_len);
+}
+
+/* Sum the changes of each (hash, field) in place; drop those that sum to 0.
+ * Sorted by hash, then field. */
+static void merge(changes *c)
+{
+    size_t out = 0;
+    qsort(c->v, c->n, sizeof(*c->v), cmp_change);
+    for (size_t i = 0; i < c->n;) {
+        change sum = c->v[i++];
+        while (i < c->n && cmp_change(&sum, &c->v[i]) == 0)
+            sum.delta += c->v[i++].delta;
+        if (sum.delta != 0)
+            c->v[out++] = sum;
+    }
+    c->n = out;
+}
+
+static int fail(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+static int fail(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)
+{
+    if (errstr && errstr_size) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
+/* Queue the fold call of one unit's journal text `text` (its first `used`
+ * bytes are whole lines, merged into c). */
+static int append_fold(redisContext *rc, chiso_rargs *a, const char *prefix, const char *unit,
+                       const char *text, size_t used, const changes *c)
+{
+    size_t nhash = 0;
+    int r = 0;
+
+    for (size_t i = 0; i < c->n; i++)
+        nhash += i == 0 || cmp_bytes(c->v[i].hash, c->v[i].hash_len, c->v[i - 1].hash,
+                                     c->v[i - 1].hash_len) != 0;
+    chiso_rargs_reset(a);
+    r |= chiso_rargs_ref(a, "EVAL", 4);
+    r |= chiso_rargs_ref(a, LUA_FOLD, sizeof(LUA_FOLD) - 1);
+    r |= chiso_rargs_fmt(a, "%zu", 1 + nhash);
+    r |= chiso_rargs_fmt(a, "%s:{%s}:j", prefix, unit);
+    for (size_t i = 0; i < c->n; i++) {
+        if (i == 0 ||
+            cmp_bytes(c->v[i].hash, c->v[i].hash_len, c->v[i - 1].hash, c->v[i - 1].hash_len) != 0)
+            r |= chiso_rargs_fmt(a, "%s:{%s}:%.*s", prefix, unit, (int)c->v[i].hash_len,
+                                 c->v[i].hash);
+    }
+    r |= chiso_rargs_ref(a, text, used);
+    for (size_t i = 0; i < c->n;) {
+        size_t j = i;
+        while (j < c->n &&
+               cmp_bytes(c->v[j].hash, c->v[j].hash_len, c->v[i].hash, c->v[i].hash_len) == 0)
+            j++;
+        bool set = c->v[i].hash_len > 3 && c->v[i].hash[0] == 'p' && c->v[i].hash[2] == ':';
+        r |= chiso_rargs_ref(a, set ? "1" : "0", 1);
+        r |= chiso_rargs_fmt(a, "%zu", j - i);
+        for (; i < j; i++) {
+            r |= chiso_rargs_ref(a, c->v[i].field, c->v[i].field_len);
+            r |= chiso_rargs_fmt(a, "%lld", c->v[i].delta);
+        }
+    }
+    if (r)
+        return CHISO_ENOMEM;
+    return chiso_rargs_append(rc, a) == REDIS_OK ? 0 : CHISO_ENOMEM;
+}
+
+/* One round over units[0..n): read each journal's first chunk, fold what
+ * it holds. Sets again[i] for a unit that needs another round. */
+static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
+                      const char *const *units, size_t n, bool *again, char *errstr,
+                      size_t errstr_size)
+{
+    redisReply **texts = calloc(n ? n : 1, sizeof(*texts));
+    bool *sent = calloc(n ? n : 1, sizeof(*sent));
+    changes c = {0};
+    int rc2 = 0;
+
+    if (!texts || !sent) {
+        rc2 = CHISO_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < n; i++)
+        redisAppendCommand(rc, "GETRANGE %s:{%s}:j 0 %d", prefix, units[i],
+                           CHISO_JOURNAL_CHUNK - 1);
+    for (size_t i = 0; i < n; i++) {
+        if (redisGetReply(rc, (void **)&texts[i]) != REDIS_OK || !texts[i]) {
+            rc2 = fail(errstr, errstr_size, CHISO_EIO, "reading a journal: %s", rc->errstr);
+            goto out;
+        }
+    }
+    for (size_t i = 0; i < n && rc2 == 0; i++) {
+        const redisReply *t = texts[i];
+        again[i] = false;
+        if (t->type == REDIS_REPLY_ERROR) {
+            rc2 = fail(errstr, errstr_size, CHISO_EINVAL, "journal of %s: %s", units[i], t->str);
+            break;
+        }
+        if (t->type != REDIS_REPLY_STRING || t->len == 0)
+            continue;
+        c.n = 0;
+        long used = chiso_journal_parse(t->str, t->len, collect, &c);
+        if (used == CHISO_ENOMEM) {
+            rc2 = CHISO_ENOMEM;
+        } else if (used <= 0) {
+            rc2 = fail(errstr, errstr_size, CHISO_EINVAL,
+                       "journal of %s is malformed (left as it is)", units[i]);
+        } else {
+            merge(&c);
+            rc2 = append_fold(rc, a, prefix, units[i], t->str, (size_t)used, &c);
+            sent[i] = rc2 == 0;
+            /* a journal as long as the chunk may go on */
+            again[i] = t->len >= CHISO_JOURNAL_CHUNK;
+        }
+    }
+    for (size_t i = 0; i < n; i++) {
+        redisReply *r;
+        if (!sent[i])
+            continue;
+        if (redisGetReply(rc, (void **)&r) != REDIS_OK || !r) {
+            rc2 = fail(errstr, errstr_size, CHISO_EIO, "folding a journal: %s", rc->errstr);
+            goto out;
+        }
+        if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
+            again[i] = true; /* folded by another process meanwhile: read it again */
+        else if (r->type != REDIS_REPLY_INTEGER && rc2 == 0)
+            rc2 = fail(errstr, errstr_size, CHISO_EINVAL, "folding the journal of %s: %s", units[i],
+                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+        freeReplyObject(r);
+    }
+out:
+    for (size_t i = 0; texts && i < n; i++)
+        if (texts[i])
+            freeReplyObject(texts[i]);
+    free(texts);
+    free(sent);
+    free(c.v);
+    return rc2;
+}
+
+int chiso_journal_fold(redisContext *rc, const char *prefix, const char *const *units, size_t n,
+                       char *errstr, size_t errstr_size)
+{
+    chiso_rargs *a = chiso_rargs_new();
+    const char **todo = malloc((n ? n : 1) * sizeof(*todo));
+    bool *again = calloc(FOLD_BATCH, sizeof(*again));
+    int r = 0;
+
+    if (!a || !todo || !again) {
+        r = CHISO_ENOMEM;
+        goto out;
+    }
+    for (size_t start = 0; start < n && r == 0; start += FOLD_BATCH) {
+        size_t m = n - start < FOLD_BATCH ? n - start : FOLD_BATCH;
+        memcpy(todo, units + start, m * sizeof(*todo));
+        for (int round = 0; m > 0 && r == 0; round++) {
+            if (round == FOLD_ROUNDS) {
+                r = fail(errstr, errstr_size, CHISO_EIO,
+                         "journal of %s still not folded after %d rounds", todo[0], round);
+                break;
+            }
+            r = fold_round(rc, a, prefix, todo, m, again, errstr, errstr_size);
+            size_t k = 0;
+            for (size_t i = 0; i < m; i++)
+                if (again[i])
+                    todo[k++] = todo[i];
+            m = k;
+        }
+    }
+out:
+    chiso_rargs_free(a);
+    free(todo);
+    free(again);
+    return r;
+}
+
+int chiso_journal_fold_all(redisContext *rc, const char *prefix, char *errstr, size_t errstr_size)
+{
+    char match[256], cursor[32] = "0";
+    int r = 0;
+
+    snprintf(match, sizeof(match), "%s:{*}:j", prefix);
+    do {
+        redisReply *scan = redisCommand(rc, "SCAN %s MATCH %s COUNT 1000", cursor, match);
+        if (!scan || scan->type != REDIS_REPLY_ARRAY || scan->elements != 2 ||
+            scan->element[0]->type != REDIS_REPLY_STRING) {
+            r = fail(errstr, errstr_size, CHISO_EIO, "scanning for journals: %s",
+                     scan && scan->type == REDIS_REPLY_ERROR ? scan->str : rc->errstr);
+            if (scan)
+                freeReplyObject(scan);
+            return r;
+        }
+        snprintf(cursor, sizeof(cursor), "%s", scan->element[0]->str);
+        const redisReply *keys = scan->element[1];
+        size_t n = 0;
+        char **units = calloc(keys->elements ? keys->elements : 1, sizeof(*units));
+        if (!units)
+            r = CHISO_ENOMEM;
+        for (size_t i = 0; r == 0 && i < keys->elements; i++) {
+            /* <prefix>:{<unit>}:j */
+            const char *key = keys->element[i]->str;
+            const char *open = key ? strchr(key, '{') : NULL;
+            const char *close = open ? strchr(open, '}') : NULL;
+            if (!close || strcmp(close, "}:j") != 0)
+                continue;
+            if (!(units[n] = strndup(open + 1, (size_t)(close - open - 1))))
+                r = CHISO_ENOMEM;
+            else
+                n++;
+        }
+        if (r == 0)
+            r = chiso_journal_fold(rc, prefix, (const char *const *)units, n, errstr, errstr_size);
+        for (size_t i = 0; units && i < n; i++)
+            free(units[i]);
+        free(units);
+        freeReplyObject(scan);
+    } while (r == 0 && strcmp(cursor, "0") != 0);
+    return r;
+}
