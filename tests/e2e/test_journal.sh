@@ -1,0 +1,76 @@
+#!/usr/bin/env bash
+# Journal folds on a real Redis (core/src/journal.c, through chiso-verify
+# --check fold): lines are summed into their hashes (a procedure that
+# reaches 0 is removed, a counter at 0 stays), an incomplete last line is
+# left for later, a journal longer than one fold's chunk is folded whole,
+# folds racing appends and each other lose and double nothing, and a
+# malformed journal is left as it is with the fold failing.
+. "$(dirname "$0")/lib.sh"
+
+VERIFY=$(e2e_bin chiso-verify)
+P=$(e2e_prefix)
+R=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${P}chiso")
+U=000.00.07.H31
+K="${P}chiso:{$U}"
+J="$K:j"
+fold() { "$VERIFY" "${R[@]}" --check fold >"$E2E_TMP/fold.out" 2>&1; }
+journal() { printf '%b' "$1" | e2e_redis -x append "$J" >/dev/null; }
+field() { e2e_redis hget "$K:$1" "$2"; }
+
+# ---- 1. lines into hashes ----
+e2e_redis hset "$K:c:2025-07" received 5 closed 2 >/dev/null
+e2e_redis hset "$K:po:2025-07" 1.001 1 1.002 4 >/dev/null
+journal 'c:2025-07 received 3\nc:2025-07 closed -2\npo:2025-07 1.001 -1\npo:2025-07 1.003 2\n'
+journal 'c:2025-07-01 received 3\nc:2025-07 received -1\n'
+fold || e2e_fail "fold failed: $(cat "$E2E_TMP/fold.out")"
+e2e_assert_eq 7 "$(field c:2025-07 received)" "received summed over two lines and the hash"
+e2e_assert_eq 0 "$(field c:2025-07 closed)" "a counter at 0 stays"
+e2e_assert_eq 0 "$(e2e_redis hexists "$K:po:2025-07" 1.001)" "a procedure at 0 is removed"
+e2e_assert_eq 4 "$(field po:2025-07 1.002)" "an untouched procedure"
+e2e_assert_eq 2 "$(field po:2025-07 1.003)" "a new procedure"
+e2e_assert_eq 3 "$(field c:2025-07-01 received)" "a new hash"
+e2e_assert_eq 0 "$(e2e_redis exists "$J")" "the folded journal is gone"
+
+# ---- 2. an incomplete last line waits ----
+journal 'c:2025 received 1\nc:2025 rec'
+fold || e2e_fail "fold failed: $(cat "$E2E_TMP/fold.out")"
+e2e_assert_eq 1 "$(field c:2025 received)" "the whole line folded"
+e2e_assert_eq "c:2025 rec" "$(e2e_redis get "$J")" "the incomplete line left"
+journal 'eived 2\n'
+fold || e2e_fail "fold failed: $(cat "$E2E_TMP/fold.out")"
+e2e_assert_eq 3 "$(field c:2025 received)" "the completed line folded"
+e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
+
+# ---- 3. longer than one fold's chunk (256 KiB) ----
+python3 -c 'import sys; sys.stdout.write("c:2025-Q3 received 1\n" * 20000)' |
+    e2e_redis -x append "$J" >/dev/null
+e2e_assert_eq 420000 "$(e2e_redis strlen "$J")" "a 410 KiB journal"
+fold || e2e_fail "fold failed: $(cat "$E2E_TMP/fold.out")"
+e2e_assert_eq 20000 "$(field c:2025-Q3 received)" "every line of a long journal"
+e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
+
+# ---- 4. folds racing appends and each other ----
+folder() { for _ in $(seq 25); do fold || return 1; done; }
+folder & F1=$!
+folder & F2=$!
+for i in $(seq 300); do
+    journal "c:2025-08 received 1\\npo:2025-08 P$((i % 7)) 1\\n"
+done
+wait "$F1" || e2e_fail "a racing fold failed: $(cat "$E2E_TMP/fold.out")"
+wait "$F2" || e2e_fail "a racing fold failed: $(cat "$E2E_TMP/fold.out")"
+fold || e2e_fail "fold failed: $(cat "$E2E_TMP/fold.out")"
+e2e_assert_eq 300 "$(field c:2025-08 received)" "every raced append counted once"
+e2e_assert_eq 42 "$(field po:2025-08 P0)" "procedure P0 (i = 7, 14, ... 294)"
+e2e_assert_eq 7 "$(e2e_redis hlen "$K:po:2025-08")" "seven procedures"
+e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
+
+# ---- 5. a malformed journal is left as it is ----
+journal 'c:2025-09 received 1\nc:2025-09 received x\n'
+if fold; then
+    e2e_fail "a malformed journal folded: $(cat "$E2E_TMP/fold.out")"
+fi
+grep -q "malformed" "$E2E_TMP/fold.out" || e2e_fail "no reason given: $(cat "$E2E_TMP/fold.out")"
+e2e_assert_eq "$(printf 'c:2025-09 received 1\nc:2025-09 received x')" "$(e2e_redis get "$J")" \
+    "the journal untouched"
+e2e_assert_eq 0 "$(e2e_redis exists "$K:c:2025-09")" "nothing of it applied"
+e2e_pass
