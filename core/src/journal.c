@@ -149,8 +149,11 @@ static int cmp_change(const void *pa, const void *pb)
     return r ? r : cmp_bytes(a->field, a->field_len, b->field, b->field_len);
 }
 
-/* Sum the changes of each (hash, field) in place; drop those that sum to 0.
- * Sorted by hash, then field. */
+/* Sum the changes of each (hash, field) in place, sorted by hash, then
+ * field. A sum of 0 is kept: written field by field, +1 then -1 left the
+ * field at 0 in its hash, and a period hash that exists is a period the
+ * unit has counters in (the snapshot ranks the units that have); a
+ * procedure set removes a field at 0 all the same. */
 static void merge(changes *c)
 {
     size_t out = 0;
@@ -159,8 +162,7 @@ static void merge(changes *c)
         change sum = c->v[i++];
         while (i < c->n && cmp_change(&sum, &c->v[i]) == 0)
             sum.delta += c->v[i++].delta;
-        if (sum.delta != 0)
-            c->v[out++] = sum;
+        c->v[out++] = sum;
     }
     c->n = out;
 }

@@ -29,6 +29,13 @@ e2e_assert_eq 0 "$(e2e_redis hexists "$K:po:2025-07" 1.001)" "a procedure at 0 i
 e2e_assert_eq 4 "$(field po:2025-07 1.002)" "an untouched procedure"
 e2e_assert_eq 2 "$(field po:2025-07 1.003)" "a new procedure"
 e2e_assert_eq 3 "$(field c:2025-07-01 received)" "a new hash"
+# changes that cancel out still leave their field, as writing them one by
+# one did: the hash of a period the unit touched exists
+journal 'c:2025-06 overdue_began 1\npo:2025-06 1.009 1\n'
+journal 'c:2025-06 overdue_began -1\npo:2025-06 1.009 -1\n'
+fold || e2e_fail "fold failed: $(cat "$E2E_TMP/fold.out")"
+e2e_assert_eq 0 "$(field c:2025-06 overdue_began)" "a counter whose changes cancel out"
+e2e_assert_eq 0 "$(e2e_redis exists "$K:po:2025-06")" "a procedure whose changes cancel out"
 e2e_assert_eq 0 "$(e2e_redis exists "$J")" "the folded journal is gone"
 
 # ---- 2. an incomplete last line waits ----
