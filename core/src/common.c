@@ -8,6 +8,17 @@
 #include <string.h>
 #include <time.h>
 
+int chiso_errf(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)
+{
+    if (errstr && errstr_size > 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errstr, errstr_size, fmt, ap);
+        va_end(ap);
+    }
+    return rc;
+}
+
 int chiso_log_threshold = CHISO_LOG_INFO;
 static const char *log_component = "chiso";
 

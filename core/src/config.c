@@ -20,7 +20,6 @@
 #include <ctype.h>
 #include <errno.h>
 #include <math.h>
-#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -57,19 +56,6 @@ static const char *const type_names[] = {
     [CHISO_CFG_BOOL] = "bool",
 };
 
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static void set_err(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-    if (!errstr || errstr_size == 0)
-        return;
-    va_start(ap, fmt);
-    vsnprintf(errstr, errstr_size, fmt, ap);
-    va_end(ap);
-}
-
 static long find_row(const chiso_config *cfg, const char *key)
 {
     for (size_t i = 0; i < cfg->ndefs; i++) {
@@ -101,7 +87,8 @@ static int parse_typed(chiso_cfg_type type, const char *text, cfg_value *out, ch
         errno = 0;
         out->i = strtoll(text, &end, 10);
         if (errno == ERANGE) {
-            set_err(errstr, errstr_size, "'%s' is out of the range of a 64-bit integer", text);
+            chiso_errf(errstr, errstr_size, 0, "'%s' is out of the range of a 64-bit integer",
+                       text);
             return CHISO_EINVAL;
         }
         if (errno != 0 || *end != '\0')
@@ -115,7 +102,7 @@ static int parse_typed(chiso_cfg_type type, const char *text, cfg_value *out, ch
         if (*end != '\0')
             break;
         if (!isfinite(out->d) || errno == ERANGE) {
-            set_err(errstr, errstr_size, "'%s' is not a finite number", text);
+            chiso_errf(errstr, errstr_size, 0, "'%s' is not a finite number", text);
             return CHISO_EINVAL;
         }
         return 0;
@@ -130,12 +117,13 @@ static int parse_typed(chiso_cfg_type type, const char *text, cfg_value *out, ch
                 return 0;
             }
         }
-        set_err(errstr, errstr_size, "'%s' is not a bool (true/false, 1/0, yes/no, on/off)", text);
+        chiso_errf(errstr, errstr_size, 0, "'%s' is not a bool (true/false, 1/0, yes/no, on/off)",
+                   text);
         return CHISO_EINVAL;
     }
-    set_err(errstr, errstr_size, "'%s' is not a valid %s", text,
-            (unsigned)type < sizeof(type_names) / sizeof(type_names[0]) ? type_names[type]
-                                                                        : "value");
+    chiso_errf(errstr, errstr_size, 0, "'%s' is not a valid %s", text,
+               (unsigned)type < sizeof(type_names) / sizeof(type_names[0]) ? type_names[type]
+                                                                           : "value");
     return CHISO_EINVAL;
 }
 
@@ -148,17 +136,17 @@ static int cfg_set_row(chiso_config *cfg, size_t row, const char *text, bool val
     char reason[256] = "";
 
     if (parse_typed(def->type, text, &parsed, reason, sizeof(reason)) != 0) {
-        set_err(errstr, errstr_size, "option '%s': %s", def->key, reason);
+        chiso_errf(errstr, errstr_size, 0, "option '%s': %s", def->key, reason);
         return CHISO_EINVAL;
     }
     if (validate && def->validate && def->validate(text, reason, sizeof(reason)) != 0) {
-        set_err(errstr, errstr_size, "option '%s': invalid value '%s': %s", def->key, text,
-                reason[0] ? reason : "rejected");
+        chiso_errf(errstr, errstr_size, 0, "option '%s': invalid value '%s': %s", def->key, text,
+                   reason[0] ? reason : "rejected");
         return CHISO_EINVAL;
     }
     parsed.text = strdup(text);
     if (!parsed.text) {
-        set_err(errstr, errstr_size, "out of memory");
+        chiso_errf(errstr, errstr_size, 0, "out of memory");
         return CHISO_ENOMEM;
     }
     free(cfg->values[row].text);
@@ -180,7 +168,7 @@ static int cfg_set_kafka(chiso_config *cfg, const char *key, const char *value, 
     char *k = NULL, *v = NULL;
 
     if (*name == '\0') {
-        set_err(errstr, errstr_size, "option '%s': missing librdkafka property name", key);
+        chiso_errf(errstr, errstr_size, 0, "option '%s': missing librdkafka property name", key);
         return CHISO_EINVAL;
     }
     if (kafka_key_checkable(name)) {
@@ -189,7 +177,7 @@ static int cfg_set_kafka(chiso_config *cfg, const char *key, const char *value, 
         rd_kafka_conf_res_t res = rd_kafka_conf_set(probe, name, value, reason, sizeof(reason));
         rd_kafka_conf_destroy(probe);
         if (res != RD_KAFKA_CONF_OK) {
-            set_err(errstr, errstr_size, "option '%s': %s", key, reason);
+            chiso_errf(errstr, errstr_size, 0, "option '%s': %s", key, reason);
             return CHISO_EINVAL;
         }
     }
@@ -222,7 +210,7 @@ static int cfg_set_kafka(chiso_config *cfg, const char *key, const char *value, 
 
 nomem:
     free(v);
-    set_err(errstr, errstr_size, "out of memory");
+    chiso_errf(errstr, errstr_size, 0, "out of memory");
     return CHISO_ENOMEM;
 }
 
@@ -276,14 +264,14 @@ int chiso_config_set(chiso_config *cfg, const char *key, const char *value, char
     long row;
 
     if (!key || !value) {
-        set_err(errstr, errstr_size, "missing key or value");
+        chiso_errf(errstr, errstr_size, 0, "missing key or value");
         return CHISO_EINVAL;
     }
     if (is_kafka_key(key))
         return cfg_set_kafka(cfg, key, value, errstr, errstr_size);
     row = find_row(cfg, key);
     if (row < 0) {
-        set_err(errstr, errstr_size, "unknown option '%s' (see --help)", key);
+        chiso_errf(errstr, errstr_size, 0, "unknown option '%s' (see --help)", key);
         return CHISO_EINVAL;
     }
     return cfg_set_row(cfg, (size_t)row, value, true, errstr, errstr_size);
@@ -313,7 +301,7 @@ int chiso_config_load_file(chiso_config *cfg, const char *path, char *errstr, si
     int rc = 0;
 
     if (!f) {
-        set_err(errstr, errstr_size, "%s: %s", path, strerror(errno));
+        chiso_errf(errstr, errstr_size, 0, "%s: %s", path, strerror(errno));
         return CHISO_EINVAL;
     }
     while (getline(&line, &cap, f) >= 0) {
@@ -325,7 +313,7 @@ int chiso_config_load_file(chiso_config *cfg, const char *path, char *errstr, si
             continue;
         eq = strchr(s, '=');
         if (!eq) {
-            set_err(errstr, errstr_size, "%s:%ld: expected 'key = value'", path, lineno);
+            chiso_errf(errstr, errstr_size, 0, "%s:%ld: expected 'key = value'", path, lineno);
             rc = CHISO_EINVAL;
             goto out;
         }
@@ -333,18 +321,18 @@ int chiso_config_load_file(chiso_config *cfg, const char *path, char *errstr, si
         key = trim(s);
         value = trim(eq + 1);
         if (*key == '\0') {
-            set_err(errstr, errstr_size, "%s:%ld: missing key before '='", path, lineno);
+            chiso_errf(errstr, errstr_size, 0, "%s:%ld: missing key before '='", path, lineno);
             rc = CHISO_EINVAL;
             goto out;
         }
         rc = chiso_config_set(cfg, key, value, reason, sizeof(reason));
         if (rc != 0) {
-            set_err(errstr, errstr_size, "%s:%ld: %s", path, lineno, reason);
+            chiso_errf(errstr, errstr_size, 0, "%s:%ld: %s", path, lineno, reason);
             goto out;
         }
     }
     if (ferror(f)) {
-        set_err(errstr, errstr_size, "%s: read error", path);
+        chiso_errf(errstr, errstr_size, 0, "%s: read error", path);
         rc = CHISO_EIO;
     }
 
@@ -398,7 +386,7 @@ static int scan_args(const chiso_config *cfg, int argc, char **argv, cfg_arg *ar
         if (strncmp(a, "-c", 2) == 0 || strncmp(a, "-X", 2) == 0) {
             const char *v = a[2] ? a + 2 : (i + 1 < argc ? argv[++i] : NULL);
             if (!v) {
-                set_err(errstr, errstr_size, "option '%.2s' needs an argument", a);
+                chiso_errf(errstr, errstr_size, 0, "option '%.2s' needs an argument", a);
                 return CHISO_EINVAL;
             }
             if (a[1] == 'c') {
@@ -408,7 +396,7 @@ static int scan_args(const chiso_config *cfg, int argc, char **argv, cfg_arg *ar
                 out->kind = ARG_SET;
                 int rc = split_kv(v, &out->key, &out->value);
                 if (rc != 0) {
-                    set_err(errstr, errstr_size, "-X expects key=value, got '%s'", v);
+                    chiso_errf(errstr, errstr_size, 0, "-X expects key=value, got '%s'", v);
                     return rc;
                 }
             }
@@ -422,7 +410,7 @@ static int scan_args(const chiso_config *cfg, int argc, char **argv, cfg_arg *ar
             if (strchr(name, '=')) {
                 int rc = split_kv(name, &out->key, &out->value);
                 if (rc != 0) {
-                    set_err(errstr, errstr_size, "malformed option '%s'", a);
+                    chiso_errf(errstr, errstr_size, 0, "malformed option '%s'", a);
                     return rc;
                 }
                 (*nargs)++;
@@ -430,7 +418,7 @@ static int scan_args(const chiso_config *cfg, int argc, char **argv, cfg_arg *ar
             }
             row = find_row(cfg, name);
             if (row < 0 && !is_kafka_key(name)) {
-                set_err(errstr, errstr_size, "unknown option '%s' (see --help)", name);
+                chiso_errf(errstr, errstr_size, 0, "unknown option '%s' (see --help)", name);
                 return CHISO_EINVAL;
             }
             out->key = strdup(name);
@@ -448,13 +436,13 @@ static int scan_args(const chiso_config *cfg, int argc, char **argv, cfg_arg *ar
                 }
             }
             if (i + 1 >= argc) {
-                set_err(errstr, errstr_size, "option '--%s' needs a value", name);
+                chiso_errf(errstr, errstr_size, 0, "option '--%s' needs a value", name);
                 return CHISO_EINVAL;
             }
             out->value = argv[++i];
             continue;
         }
-        set_err(errstr, errstr_size, "unknown option '%s' (see --help)", a);
+        chiso_errf(errstr, errstr_size, 0, "unknown option '%s' (see --help)", a);
         return CHISO_EINVAL;
     }
     if (first_positional)
@@ -469,7 +457,7 @@ int chiso_config_parse_args(chiso_config *cfg, int argc, char **argv, int *first
     int nargs = 0, rc;
 
     if (!args) {
-        set_err(errstr, errstr_size, "out of memory");
+        chiso_errf(errstr, errstr_size, 0, "out of memory");
         return CHISO_ENOMEM;
     }
     rc = scan_args(cfg, argc, argv, args, &nargs, first_positional, errstr, errstr_size);
@@ -542,7 +530,7 @@ int chiso_config_apply_kafka(const chiso_config *cfg, rd_kafka_conf_t *conf, cha
         const cfg_kv *kv = &cfg->kafka[i];
         if (rd_kafka_conf_set(conf, kv->key + KAFKA_PREFIX_LEN, kv->value, reason,
                               sizeof(reason)) != RD_KAFKA_CONF_OK) {
-            set_err(errstr, errstr_size, "option '%s': %s", kv->key, reason);
+            chiso_errf(errstr, errstr_size, 0, "option '%s': %s", kv->key, reason);
             return CHISO_EINVAL;
         }
     }
@@ -592,7 +580,7 @@ static int check_range(const char *value, double lo, double hi, const char *what
     char *end = NULL;
     double d = strtod(value, &end);
     if (end == value || !(d >= lo && d <= hi)) {
-        set_err(errstr, errstr_size, "'%s' must be %s", value, what);
+        chiso_errf(errstr, errstr_size, 0, "'%s' must be %s", value, what);
         return CHISO_EINVAL;
     }
     return 0;
@@ -625,7 +613,7 @@ int chiso_cfg_log_level(const char *value, char *errstr, size_t errstr_size)
         if (strcmp(value, levels[i]) == 0)
             return 0;
     }
-    set_err(errstr, errstr_size, "'%s' must be error, warn, info or debug", value);
+    chiso_errf(errstr, errstr_size, 0, "'%s' must be error, warn, info or debug", value);
     return CHISO_EINVAL;
 }
 
@@ -633,6 +621,6 @@ int chiso_cfg_time_source(const char *value, char *errstr, size_t errstr_size)
 {
     if (strcmp(value, "wall") == 0 || strcmp(value, "event") == 0)
         return 0;
-    set_err(errstr, errstr_size, "'%s' must be wall or event", value);
+    chiso_errf(errstr, errstr_size, 0, "'%s' must be wall or event", value);
     return CHISO_EINVAL;
 }

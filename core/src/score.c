@@ -16,7 +16,6 @@
 #include "chiso/score.h"
 
 #include <math.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -289,21 +288,6 @@ const chiso_score_rules *chiso_score_rules_at(size_t i)
     return i < N_BUILTIN ? builtin[i] : NULL;
 }
 
-/* Write a sentence into errstr (may be NULL); returns CHISO_EINVAL. */
-static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-static int fail(char *errstr, size_t errstr_size, const char *fmt, ...)
-{
-    va_list ap;
-
-    if (errstr && errstr_size > 0) {
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
-    }
-    return CHISO_EINVAL;
-}
-
 static bool terms_ok(const chiso_score_terms *t)
 {
     if (t->n < 1 || t->n > CHISO_SCORE_TERMS_MAX)
@@ -329,43 +313,52 @@ int chiso_score_rules_check(const chiso_score_rules *rules, char *errstr, size_t
     int used[CHISO_SCORE_GROUPS] = {0}, used6[CHISO_SCORE_GROUPS6] = {0};
 
     if (!rules || !rules->name || !rules->name[0])
-        return fail(errstr, errstr_size, "rule set has no name");
+        return chiso_errf(errstr, errstr_size, CHISO_EINVAL, "rule set has no name");
     for (int i = 0; i < CHISO_SCORE_INDICATORS; i++) {
         const chiso_score_rule *r = &rules->rule[i];
 
         if (r->id != i + 1 || !r->name || !r->name[0])
-            return fail(errstr, errstr_size, "row %d: id must be %d and name set", i + 1, i + 1);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "row %d: id must be %d and name set", i + 1, i + 1);
         if (!(r->max > 0) || !isfinite(r->max))
-            return fail(errstr, errstr_size, "indicator %d: max must be a positive number", r->id);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "indicator %d: max must be a positive number", r->id);
         if (r->group < 1 || r->group > CHISO_SCORE_GROUPS || r->group6 < 1 ||
             r->group6 > CHISO_SCORE_GROUPS6)
-            return fail(errstr, errstr_size, "indicator %d: group must be 1..%d, group6 1..%d",
-                        r->id, CHISO_SCORE_GROUPS, CHISO_SCORE_GROUPS6);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "indicator %d: group must be 1..%d, group6 1..%d", r->id,
+                              CHISO_SCORE_GROUPS, CHISO_SCORE_GROUPS6);
         if (r->rate != CHISO_RATE_RATIO && r->rate != CHISO_RATE_COMPLEMENT)
-            return fail(errstr, errstr_size, "indicator %d: unknown rate kind", r->id);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL, "indicator %d: unknown rate kind",
+                              r->id);
         if (r->formula == CHISO_FORMULA_THRESHOLD && !(r->threshold > 0 && r->threshold <= 1))
-            return fail(errstr, errstr_size, "indicator %d: threshold must be in (0, 1]", r->id);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "indicator %d: threshold must be in (0, 1]", r->id);
         if (r->formula == CHISO_FORMULA_CAPPED &&
             !(r->factor > 0 && isfinite(r->factor) && r->cap >= 0 && r->cap <= r->max))
-            return fail(errstr, errstr_size,
-                        "indicator %d: factor must be positive and cap in [0, max]", r->id);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "indicator %d: factor must be positive and cap in [0, max]", r->id);
         if (r->formula != CHISO_FORMULA_PLAIN && r->formula != CHISO_FORMULA_THRESHOLD &&
             r->formula != CHISO_FORMULA_CAPPED)
-            return fail(errstr, errstr_size, "indicator %d: unknown formula", r->id);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL, "indicator %d: unknown formula",
+                              r->id);
         if (!terms_ok(&r->num) || !terms_ok(&r->den))
-            return fail(errstr, errstr_size, "indicator %d: num and den must sum 1..%d fields",
-                        r->id, CHISO_SCORE_TERMS_MAX);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "indicator %d: num and den must sum 1..%d fields", r->id,
+                              CHISO_SCORE_TERMS_MAX);
         if (!(r->if_empty >= 0 && r->if_empty <= 1))
-            return fail(errstr, errstr_size, "indicator %d: if_empty must be in [0, 1]", r->id);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "indicator %d: if_empty must be in [0, 1]", r->id);
         used[r->group - 1]++;
         used6[r->group6 - 1]++;
     }
     if (!groups_ok(rules->group, CHISO_SCORE_GROUPS) ||
         !groups_ok(rules->group6, CHISO_SCORE_GROUPS6))
-        return fail(errstr, errstr_size, "groups must be numbered from 1 and named");
+        return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                          "groups must be numbered from 1 and named");
     for (int g = 0; g < CHISO_SCORE_GROUPS6; g++) {
         if ((g < CHISO_SCORE_GROUPS && !used[g]) || !used6[g])
-            return fail(errstr, errstr_size, "a group has no indicator");
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL, "a group has no indicator");
     }
     return 0;
 }
@@ -478,9 +471,9 @@ static int doc_count(const cJSON *it, int64_t *out, char *errstr, size_t errstr_
     if (!cJSON_IsNumber(it) || !(it->valuedouble >= 0) ||
         !(it->valuedouble <= (double)CHISO_SCORE_COUNT_MAX) ||
         it->valuedouble != floor(it->valuedouble))
-        return fail(errstr, errstr_size,
-                    "field '%s': must be an integer from 0 to %lld, or null (not supplied)",
-                    it->string, (long long)CHISO_SCORE_COUNT_MAX);
+        return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                          "field '%s': must be an integer from 0 to %lld, or null (not supplied)",
+                          it->string, (long long)CHISO_SCORE_COUNT_MAX);
     *out = (int64_t)it->valuedouble;
     return 0;
 }
@@ -517,17 +510,18 @@ static int doc_meta_field(const cJSON *it, chiso_snapshot *snap, bool *has_perio
 
     if (strcmp(key, "unit") == 0) {
         if (!s || !chiso_pu_code_ok(s, CHISO_CODE_MAX, "._-"))
-            return fail(errstr, errstr_size,
-                        "field 'unit': must be a unit code, 1..%d characters of [A-Za-z0-9._-]",
-                        CHISO_CODE_MAX);
+            return chiso_errf(
+                errstr, errstr_size, CHISO_EINVAL,
+                "field 'unit': must be a unit code, 1..%d characters of [A-Za-z0-9._-]",
+                CHISO_CODE_MAX);
         snprintf(u->unit, sizeof(u->unit), "%s", s);
     } else if (strcmp(key, "name") == 0) {
         if (!s || !s[0] || strlen(s) > CHISO_NAME_MAX ||
             !chiso_pu_printable_utf8((const unsigned char *)s, strlen(s)))
-            return fail(errstr, errstr_size,
-                        "field 'name': must be 1..%d bytes of UTF-8 text without control "
-                        "characters",
-                        CHISO_NAME_MAX);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'name': must be 1..%d bytes of UTF-8 text without control "
+                              "characters",
+                              CHISO_NAME_MAX);
         snprintf(u->name, sizeof(u->name), "%s", s);
     } else if (strcmp(key, "kind") == 0) {
         u->kind = CHISO_UNIT_UNKNOWN;
@@ -536,31 +530,33 @@ static int doc_meta_field(const cJSON *it, chiso_snapshot *snap, bool *has_perio
                 u->kind = (chiso_unit_kind)k;
         }
         if (u->kind == CHISO_UNIT_UNKNOWN)
-            return fail(errstr, errstr_size,
-                        "field 'kind': must be \"province\", \"department\" or \"commune\"");
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'kind': must be \"province\", \"department\" or \"commune\"");
     } else if (strcmp(key, "parent") == 0) {
         if (!cJSON_IsNull(it) && (!s || !chiso_pu_code_ok(s, CHISO_CODE_MAX, "._-")))
-            return fail(errstr, errstr_size, "field 'parent': must be a unit code or null");
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'parent': must be a unit code or null");
         snprintf(u->parent, sizeof(u->parent), "%s", s ? s : "");
     } else if (strcmp(key, "period") == 0) {
         if (!s || strlen(s) >= sizeof(snap->period) || chiso_period_parse(s, &p) != 0 ||
             p.kind == CHISO_PERIOD_DAY)
-            return fail(errstr, errstr_size,
-                        "field 'period': must be a month (\"2025-07\"), a quarter (\"2025-Q3\") "
-                        "or a year (\"2025\")");
+            return chiso_errf(
+                errstr, errstr_size, CHISO_EINVAL,
+                "field 'period': must be a month (\"2025-07\"), a quarter (\"2025-Q3\") "
+                "or a year (\"2025\")");
         snprintf(snap->period, sizeof(snap->period), "%s", s);
         *has_period = true;
     } else if (strcmp(key, "target") == 0) {
         if (!cJSON_IsNull(it) &&
             (!cJSON_IsNumber(it) || !(it->valuedouble >= 0 && it->valuedouble <= 1)))
-            return fail(errstr, errstr_size,
-                        "field 'target': must be a number from 0 to 1 (0.7 = 70%%), or null");
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'target': must be a number from 0 to 1 (0.7 = 70%%), or null");
         u->target_full_process = cJSON_IsNull(it) ? CHISO_SNAPSHOT_DEFAULT_TARGET : it->valuedouble;
     } else if (strcmp(key, "as_of") == 0) {
         if (!s || chiso_time_parse(s, &snap->as_of) != 0)
-            return fail(errstr, errstr_size,
-                        "field 'as_of': must be an RFC 3339 time with an offset, like "
-                        "\"2025-10-01T08:00:00+07:00\"");
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'as_of': must be an RFC 3339 time with an offset, like "
+                              "\"2025-10-01T08:00:00+07:00\"");
     } else {
         return 0;
     }
@@ -583,38 +579,43 @@ int chiso_score_doc_parse(const char *buf, size_t len, int64_t now, chiso_snapsh
 
     rc = chiso_pu_parse_record(buf, len, &root, &rej);
     if (rc == 1)
-        return fail(errstr, errstr_size, "the document is empty: expected one JSON object");
+        return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                          "the document is empty: expected one JSON object");
     if (rc != 0)
-        return fail(errstr, errstr_size, "%s", rej.detail);
+        return chiso_errf(errstr, errstr_size, CHISO_EINVAL, "%s", rej.detail);
 
     for (const cJSON *it = root->child; it; it = it->next) {
         rc = doc_meta_field(it, snap, &has_period, errstr, errstr_size);
         if (rc == 0)
             rc = doc_count_field(it, snap, in, errstr, errstr_size);
         if (rc == 0) /* echo the key only when it is a plain name */
-            rc = fail(errstr, errstr_size, "field '%s': unknown (docs/scoring.md lists the fields)",
-                      chiso_pu_code_ok(it->string, 64, "._-") ? it->string : "?");
+            rc = chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                            "field '%s': unknown (docs/scoring.md lists the fields)",
+                            chiso_pu_code_ok(it->string, 64, "._-") ? it->string : "?");
         if (rc < 0)
             goto err;
         /* Only known keys get here, so this scan stays short. */
         for (const cJSON *prev = root->child; prev != it; prev = prev->next) {
             if (strcmp(prev->string, it->string) == 0) {
-                rc = fail(errstr, errstr_size, "field '%s': appears twice", it->string);
+                rc = chiso_errf(errstr, errstr_size, CHISO_EINVAL, "field '%s': appears twice",
+                                it->string);
                 goto err;
             }
         }
     }
     rc = CHISO_EINVAL;
     if (!snap->unit.unit[0]) {
-        fail(errstr, errstr_size, "field 'unit': missing (the unit code is required)");
+        chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                   "field 'unit': missing (the unit code is required)");
         goto err;
     }
     if (!has_period) {
-        fail(errstr, errstr_size, "field 'period': missing (e.g. \"2025-Q3\")");
+        chiso_errf(errstr, errstr_size, CHISO_EINVAL, "field 'period': missing (e.g. \"2025-Q3\")");
         goto err;
     }
     if (strcmp(snap->unit.parent, snap->unit.unit) == 0) {
-        fail(errstr, errstr_size, "field 'parent': a unit cannot be its own parent");
+        chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                   "field 'parent': a unit cannot be its own parent");
         goto err;
     }
     if (!snap->unit.name[0])

@@ -33,6 +33,12 @@ enum {
 /* A short English sentence for an error code; never NULL. */
 const char *chiso_strerror(int err);
 
+/* Format a sentence into errstr (NULL or size 0: nothing is written) and
+ * return rc, so a function can `return chiso_errf(errstr, size, CHISO_E…,
+ * "…", …)`. */
+int chiso_errf(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)
+    __attribute__((format(printf, 4, 5)));
+
 enum chiso_log_level {
     CHISO_LOG_ERROR = 0,
     CHISO_LOG_WARN = 1,
