@@ -3,14 +3,13 @@
  */
 #include "chiso/journal.h"
 
-#include <errno.h>
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/dossier.h"
 #include "chiso/redisargs.h"
 
 /*
@@ -167,17 +166,24 @@ static void merge(changes *c)
     c->n = out;
 }
 
-static int fail(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-static int fail(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)
+/* Whether change i is the first of its hash (the changes are sorted). */
+static bool hash_starts(const changes *c, size_t i)
 {
-    if (errstr && errstr_size) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(errstr, errstr_size, fmt, ap);
-        va_end(ap);
+    return i == 0 ||
+           cmp_bytes(c->v[i].hash, c->v[i].hash_len, c->v[i - 1].hash, c->v[i - 1].hash_len) != 0;
+}
+
+/* Whether a journal hash is a procedure set ("po:2025-Q3", dossier.h): a
+ * field of it that reaches 0 is removed. */
+static bool is_proc_set(const char *hash, size_t len)
+{
+    for (int k = 0; k < CHISO_PS_COUNT; k++) {
+        const char *name = chiso_proc_set_name((chiso_proc_set)k);
+        size_t n = strlen(name);
+        if (len > n && memcmp(hash, name, n) == 0 && hash[n] == ':')
+            return true;
     }
-    return rc;
+    return false;
 }
 
 /* Queue the fold call of one unit's journal text `text` (its first `used`
@@ -189,27 +195,23 @@ static int append_fold(redisContext *rc, chiso_rargs *a, const char *prefix, con
     int r = 0;
 
     for (size_t i = 0; i < c->n; i++)
-        nhash += i == 0 || cmp_bytes(c->v[i].hash, c->v[i].hash_len, c->v[i - 1].hash,
-                                     c->v[i - 1].hash_len) != 0;
+        nhash += hash_starts(c, i);
     chiso_rargs_reset(a);
     r |= chiso_rargs_ref(a, "EVAL", 4);
     r |= chiso_rargs_ref(a, LUA_FOLD, sizeof(LUA_FOLD) - 1);
     r |= chiso_rargs_fmt(a, "%zu", 1 + nhash);
     r |= chiso_rargs_fmt(a, "%s:{%s}:j", prefix, unit);
     for (size_t i = 0; i < c->n; i++) {
-        if (i == 0 ||
-            cmp_bytes(c->v[i].hash, c->v[i].hash_len, c->v[i - 1].hash, c->v[i - 1].hash_len) != 0)
+        if (hash_starts(c, i))
             r |= chiso_rargs_fmt(a, "%s:{%s}:%.*s", prefix, unit, (int)c->v[i].hash_len,
                                  c->v[i].hash);
     }
     r |= chiso_rargs_ref(a, text, used);
     for (size_t i = 0; i < c->n;) {
-        size_t j = i;
-        while (j < c->n &&
-               cmp_bytes(c->v[j].hash, c->v[j].hash_len, c->v[i].hash, c->v[i].hash_len) == 0)
+        size_t j = i + 1;
+        while (j < c->n && !hash_starts(c, j))
             j++;
-        bool set = c->v[i].hash_len > 3 && c->v[i].hash[0] == 'p' && c->v[i].hash[2] == ':';
-        r |= chiso_rargs_ref(a, set ? "1" : "0", 1);
+        r |= chiso_rargs_ref(a, is_proc_set(c->v[i].hash, c->v[i].hash_len) ? "1" : "0", 1);
         r |= chiso_rargs_fmt(a, "%zu", j - i);
         for (; i < j; i++) {
             r |= chiso_rargs_ref(a, c->v[i].field, c->v[i].field_len);
@@ -241,7 +243,7 @@ static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
                            CHISO_JOURNAL_CHUNK - 1);
     for (size_t i = 0; i < n; i++) {
         if (redisGetReply(rc, (void **)&texts[i]) != REDIS_OK || !texts[i]) {
-            rc2 = fail(errstr, errstr_size, CHISO_EIO, "reading a journal: %s", rc->errstr);
+            rc2 = chiso_errf(errstr, errstr_size, CHISO_EIO, "reading a journal: %s", rc->errstr);
             goto out;
         }
     }
@@ -249,7 +251,8 @@ static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
         const redisReply *t = texts[i];
         again[i] = false;
         if (t->type == REDIS_REPLY_ERROR) {
-            rc2 = fail(errstr, errstr_size, CHISO_EINVAL, "journal of %s: %s", units[i], t->str);
+            rc2 = chiso_errf(errstr, errstr_size, CHISO_EINVAL, "journal of %s: %s", units[i],
+                             t->str);
             break;
         }
         if (t->type != REDIS_REPLY_STRING || t->len == 0)
@@ -259,8 +262,8 @@ static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
         if (used == CHISO_ENOMEM) {
             rc2 = CHISO_ENOMEM;
         } else if (used <= 0) {
-            rc2 = fail(errstr, errstr_size, CHISO_EINVAL,
-                       "journal of %s is malformed (left as it is)", units[i]);
+            rc2 = chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                             "journal of %s is malformed (left as it is)", units[i]);
         } else {
             merge(&c);
             rc2 = append_fold(rc, a, prefix, units[i], t->str, (size_t)used, &c);
@@ -274,14 +277,14 @@ static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
         if (!sent[i])
             continue;
         if (redisGetReply(rc, (void **)&r) != REDIS_OK || !r) {
-            rc2 = fail(errstr, errstr_size, CHISO_EIO, "folding a journal: %s", rc->errstr);
+            rc2 = chiso_errf(errstr, errstr_size, CHISO_EIO, "folding a journal: %s", rc->errstr);
             goto out;
         }
         if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
             again[i] = true; /* folded by another process meanwhile: read it again */
         else if (r->type != REDIS_REPLY_INTEGER && rc2 == 0)
-            rc2 = fail(errstr, errstr_size, CHISO_EINVAL, "folding the journal of %s: %s", units[i],
-                       r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
+            rc2 = chiso_errf(errstr, errstr_size, CHISO_EINVAL, "folding the journal of %s: %s",
+                             units[i], r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
         freeReplyObject(r);
     }
 out:
@@ -311,8 +314,8 @@ int chiso_journal_fold(redisContext *rc, const char *prefix, const char *const *
         memcpy(todo, units + start, m * sizeof(*todo));
         for (int round = 0; m > 0 && r == 0; round++) {
             if (round == FOLD_ROUNDS) {
-                r = fail(errstr, errstr_size, CHISO_EIO,
-                         "journal of %s still not folded after %d rounds", todo[0], round);
+                r = chiso_errf(errstr, errstr_size, CHISO_EIO,
+                               "journal of %s still not folded after %d rounds", todo[0], round);
                 break;
             }
             r = fold_round(rc, a, prefix, todo, m, again, errstr, errstr_size);
@@ -340,8 +343,8 @@ int chiso_journal_fold_all(redisContext *rc, const char *prefix, char *errstr, s
         redisReply *scan = redisCommand(rc, "SCAN %s MATCH %s COUNT 1000", cursor, match);
         if (!scan || scan->type != REDIS_REPLY_ARRAY || scan->elements != 2 ||
             scan->element[0]->type != REDIS_REPLY_STRING) {
-            r = fail(errstr, errstr_size, CHISO_EIO, "scanning for journals: %s",
-                     scan && scan->type == REDIS_REPLY_ERROR ? scan->str : rc->errstr);
+            r = chiso_errf(errstr, errstr_size, CHISO_EIO, "scanning for journals: %s",
+                           scan && scan->type == REDIS_REPLY_ERROR ? scan->str : rc->errstr);
             if (scan)
                 freeReplyObject(scan);
             return r;

@@ -3,9 +3,9 @@
  */
 #include "parse_util.h"
 
+#include <math.h>
 #include <stdarg.h>
 #include <stdint.h>
-#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
