@@ -4,6 +4,7 @@
 #include "chiso/journal.h"
 
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -64,12 +65,35 @@ static bool name_ok(const char *s, size_t len)
 long chiso_journal_line(char *buf, size_t len, size_t size, const char *hash, const char *field,
                         long long delta)
 {
-    if (delta == 0 || !name_ok(hash, strlen(hash)) || !name_ok(field, strlen(field)) || len >= size)
+    size_t hl = strlen(hash), fl = strlen(field);
+    if (delta == 0 || !name_ok(hash, hl) || !name_ok(field, fl) || len >= size)
         return -1;
-    int n = snprintf(buf + len, size - len, "%s %s %lld\n", hash, field, delta);
-    if (n < 0 || (size_t)n >= size - len)
+    /* the delta's digits, last first (written by hand: classify writes
+     * millions of lines, and printf is most of their cost) */
+    char digits[24];
+    size_t nd = 0;
+    unsigned long long v = delta < 0 ? 0ull - (unsigned long long)delta : (unsigned long long)delta;
+    do {
+        digits[nd++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    size_t n = hl + 1 + fl + 1 + (delta < 0) + nd + 1;
+    if (n >= size - len) /* room for the line and a terminating NUL */
         return -1;
-    return (long)(len + (size_t)n);
+    char *p = buf + len;
+    memcpy(p, hash, hl);
+    p += hl;
+    *p++ = ' ';
+    memcpy(p, field, fl);
+    p += fl;
+    *p++ = ' ';
+    if (delta < 0)
+        *p++ = '-';
+    while (nd)
+        *p++ = digits[--nd];
+    *p++ = '\n';
+    *p = '\0';
+    return (long)(len + n);
 }
 
 long chiso_journal_parse(const char *buf, size_t len, chiso_journal_cb cb, void *ctx)
@@ -114,24 +138,96 @@ typedef struct change {
     long long delta;
 } change;
 
+/* The distinct (hash, field) changes of a journal text, summed as they
+ * are read: a journal repeats the same few hundred pairs over and over, so
+ * each line is looked up in an open-addressing table (kept at most half
+ * full) rather than kept and sorted. */
 typedef struct changes {
     change *v;
     size_t n, cap;
+    uint32_t *slot; /* 0 = empty, else index into v + 1 */
+    size_t nslot;   /* a power of two, at least 2 * cap */
 } changes;
 
+static uint64_t pair_hash(const char *hash, size_t hash_len, const char *field, size_t field_len)
+{
+    uint64_t h = 1469598103934665603ull; /* FNV-1a over hash, a separator, field */
+    for (size_t i = 0; i < hash_len; i++)
+        h = (h ^ (unsigned char)hash[i]) * 1099511628211ull;
+    h = (h ^ ' ') * 1099511628211ull;
+    for (size_t i = 0; i < field_len; i++)
+        h = (h ^ (unsigned char)field[i]) * 1099511628211ull;
+    return h ^ (h >> 29);
+}
+
+static size_t find_slot(const changes *c, const char *hash, size_t hash_len, const char *field,
+                        size_t field_len)
+{
+    size_t mask = c->nslot - 1, i = pair_hash(hash, hash_len, field, field_len) & mask;
+    for (;; i = (i + 1) & mask) {
+        if (c->slot[i] == 0)
+            return i;
+        const change *e = &c->v[c->slot[i] - 1];
+        if (e->hash_len == hash_len && e->field_len == field_len &&
+            memcmp(e->hash, hash, hash_len) == 0 && memcmp(e->field, field, field_len) == 0)
+            return i;
+    }
+}
+
+/* Make room for one more distinct change (the table stays under half full). */
+static int grow(changes *c)
+{
+    if (c->n < c->cap)
+        return 0;
+    size_t cap = c->cap ? c->cap * 2 : 256;
+    change *v = realloc(c->v, cap * sizeof(*v));
+    if (!v)
+        return CHISO_ENOMEM;
+    c->v = v;
+    c->cap = cap;
+    uint32_t *slot = calloc(cap * 2, sizeof(*slot));
+    if (!slot)
+        return CHISO_ENOMEM;
+    free(c->slot);
+    c->slot = slot;
+    c->nslot = cap * 2;
+    for (size_t k = 0; k < c->n; k++) {
+        const change *e = &c->v[k];
+        c->slot[find_slot(c, e->hash, e->hash_len, e->field, e->field_len)] = (uint32_t)k + 1;
+    }
+    return 0;
+}
+
+static void changes_clear(changes *c)
+{
+    if (c->n)
+        memset(c->slot, 0, c->nslot * sizeof(*c->slot));
+    c->n = 0;
+}
+
+static void changes_free(changes *c)
+{
+    free(c->v);
+    free(c->slot);
+}
+
+/* A sum of 0 is kept: written field by field, +1 then -1 left the field at
+ * 0 in its hash, and a period hash that exists is a period the unit has
+ * counters in (the snapshot ranks the units that have); a procedure set
+ * removes a field at 0 all the same. */
 static int collect(void *ctx, const char *hash, size_t hash_len, const char *field,
                    size_t field_len, long long delta)
 {
     changes *c = ctx;
-    if (c->n == c->cap) {
-        size_t cap = c->cap ? c->cap * 2 : 256;
-        change *v = realloc(c->v, cap * sizeof(*v));
-        if (!v)
-            return CHISO_ENOMEM;
-        c->v = v;
-        c->cap = cap;
+    if (grow(c) != 0)
+        return CHISO_ENOMEM;
+    size_t i = find_slot(c, hash, hash_len, field, field_len);
+    if (c->slot[i]) {
+        c->v[c->slot[i] - 1].delta += delta;
+        return 0;
     }
-    c->v[c->n++] = (change){hash, field, hash_len, field_len, delta};
+    c->v[c->n] = (change){hash, field, hash_len, field_len, delta};
+    c->slot[i] = (uint32_t)++c->n;
     return 0;
 }
 
@@ -148,22 +244,11 @@ static int cmp_change(const void *pa, const void *pb)
     return r ? r : cmp_bytes(a->field, a->field_len, b->field, b->field_len);
 }
 
-/* Sum the changes of each (hash, field) in place, sorted by hash, then
- * field. A sum of 0 is kept: written field by field, +1 then -1 left the
- * field at 0 in its hash, and a period hash that exists is a period the
- * unit has counters in (the snapshot ranks the units that have); a
- * procedure set removes a field at 0 all the same. */
+/* Sort the summed changes by hash, then field (the table's slots are no
+ * longer valid after it: changes_clear before the next text). */
 static void merge(changes *c)
 {
-    size_t out = 0;
     qsort(c->v, c->n, sizeof(*c->v), cmp_change);
-    for (size_t i = 0; i < c->n;) {
-        change sum = c->v[i++];
-        while (i < c->n && cmp_change(&sum, &c->v[i]) == 0)
-            sum.delta += c->v[i++].delta;
-        c->v[out++] = sum;
-    }
-    c->n = out;
 }
 
 /* Whether change i is the first of its hash (the changes are sorted). */
@@ -257,7 +342,7 @@ static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
         }
         if (t->type != REDIS_REPLY_STRING || t->len == 0)
             continue;
-        c.n = 0;
+        changes_clear(&c);
         long used = chiso_journal_parse(t->str, t->len, collect, &c);
         if (used == CHISO_ENOMEM) {
             rc2 = CHISO_ENOMEM;
@@ -293,7 +378,7 @@ out:
             freeReplyObject(texts[i]);
     free(texts);
     free(sent);
-    free(c.v);
+    changes_free(&c);
     return rc2;
 }
 
