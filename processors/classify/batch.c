@@ -13,6 +13,7 @@
 #include "batch.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +153,16 @@ typedef struct cl_group {
     int head, tail;   /* items, chained by unit_next */
     int nitems;
     bool pending, sent;
+    int months_at, nmonths; /* months its apply call indexes: in sent_months[] */
 } cl_group;
+
+/* A set of 64-bit hashes (0 = an empty slot), kept at most half full: past
+ * that, nothing more is remembered and the writes it saves are made again,
+ * which is harmless. */
+typedef struct seen_set {
+    uint64_t *slot;
+    int size, count; /* size: a power of two */
+} seen_set;
 
 /* One aggregated change of a group: hash, period and field, packed as a
  * key of the aggregation table (agg_key). */
@@ -214,17 +224,83 @@ struct cl_batch {
      * order as their outputs are delivered (the next batch does not wait) */
     cl_flight flights[CL_FLIGHTS];
     int fhead, fcount;
-    /* units already registered in <prefix>:units by this process */
-    uint64_t *units_seen;
-    int units_seen_size, units_seen_count;
+    /* offsets of landed flights not committed yet: one commit request every
+     * commit.interval.ms rather than one per batch (a replay after a crash
+     * is fenced, so a later commit costs only re-reading) */
+    rd_kafka_topic_partition_list_t *landed;
+    int landed_msgs;
+    int64_t commit_interval_us, committed_at;
+    /* units registered in <prefix>:units, and (unit, month) pairs in the
+     * unit's month index, acknowledged by Redis to this process: their
+     * writes are not made again */
+    seen_set units_seen, months_seen;
+    int32_t *sent_months; /* first days of the months a round's calls index */
+    int nsent_months, cap_sent_months;
     /* metrics */
     chiso_counter *m_consumed, *m_applied, *m_duplicates, *m_replayed, *m_conflicts,
         *m_redis_errors, *m_batches, *m_class_changes, *m_committed;
     chiso_histogram *m_latency, *m_wait, *m_batch_seconds;
 };
 
-static const double latency_bounds[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1,
-                                        0.2,   0.5,   1,     2,    5,    10,   30};
+/* fine between 10 and 100 ms, where the latency targets lie, so that a
+ * quantile interpolated inside a bucket is within a few ms */
+static const double latency_bounds[] = {0.001, 0.002, 0.005, 0.01, 0.015, 0.02, 0.025,
+                                        0.03,  0.04,  0.05,  0.06, 0.075, 0.1,  0.15,
+                                        0.2,   0.5,   1,     2,    5,     10,   30};
+
+static int seen_init(seen_set *set, int size)
+{
+    set->size = size;
+    set->count = 0;
+    set->slot = calloc((size_t)size, sizeof(uint64_t));
+    return set->slot ? 0 : CHISO_ENOMEM;
+}
+
+static void seen_clear(seen_set *set)
+{
+    memset(set->slot, 0, (size_t)set->size * sizeof(uint64_t));
+    set->count = 0;
+}
+
+static bool seen_has(const seen_set *set, uint64_t h)
+{
+    int mask = set->size - 1;
+    for (int s = (int)(h & (uint64_t)mask);; s = (s + 1) & mask) {
+        if (set->slot[s] == h)
+            return true;
+        if (set->slot[s] == 0)
+            return false;
+    }
+}
+
+static void seen_add(seen_set *set, uint64_t h)
+{
+    int mask = set->size - 1;
+    if (set->count * 2 >= set->size)
+        return;
+    for (int s = (int)(h & (uint64_t)mask);; s = (s + 1) & mask) {
+        if (set->slot[s] == h)
+            return;
+        if (set->slot[s] == 0) {
+            set->slot[s] = h;
+            set->count++;
+            return;
+        }
+    }
+}
+
+static uint64_t unit_hash(const char *unit)
+{
+    return chiso_hash64(unit, strlen(unit)) | 1;
+}
+
+/* A (unit, month) pair, the month by its first day. */
+static uint64_t month_hash(const char *unit, int32_t first_day)
+{
+    return (chiso_hash64(unit, strlen(unit)) ^
+            ((uint64_t)(uint32_t)first_day * 0x9e3779b97f4a7c15ull)) |
+           1;
+}
 
 cl_batch *cl_batch_new(const cl_env *env, int max)
 {
@@ -250,11 +326,9 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->agg_used = calloc((size_t)b->agg_size, sizeof(int));
     b->journal_size = 64 * 1024;
     b->journal = malloc(b->journal_size);
-    b->units_seen_size = 4096;
-    b->units_seen = calloc((size_t)b->units_seen_size, sizeof(uint64_t));
     if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->ev_expired || !b->items ||
         !b->table || !b->groups || !b->gtable || !b->agg || !b->agg_used || !b->journal ||
-        !b->units_seen)
+        seen_init(&b->units_seen, 4096) != 0 || seen_init(&b->months_seen, 1 << 16) != 0)
         goto err;
     for (int i = 0; i < max; i++) {
         b->items[i].old = chiso_dossier_new();
@@ -270,6 +344,7 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         goto err;
     b->prefix = chiso_config_str(env->cfg, "redis.prefix");
     b->retention_s = chiso_config_int(env->cfg, "retention.days") * 86400;
+    b->commit_interval_us = chiso_config_int(env->cfg, "commit.interval.ms") * 1000;
 
     chiso_metrics *m = env->metrics;
     b->m_consumed = chiso_metrics_counter(m, "chiso_classify_consumed_total",
@@ -284,7 +359,8 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
                                            "Compare-and-set conflicts retried");
     b->m_redis_errors =
         chiso_metrics_counter(m, "chiso_classify_redis_errors_total", "Redis failures (retried)");
-    b->m_batches = chiso_metrics_counter(m, "chiso_classify_batches_total", "Batches committed");
+    b->m_batches = chiso_metrics_counter(m, "chiso_classify_batches_total",
+                                         "Batches applied and landed (outputs delivered)");
     b->m_class_changes =
         chiso_metrics_counter(m, "chiso_classify_class_changes_total", "Class changes published");
     b->m_committed = chiso_metrics_counter(m, "chiso_classify_committed_total",
@@ -304,7 +380,8 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         "the latency spent in Kafka and waiting for the batch)",
         latency_bounds, (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
     b->m_batch_seconds = chiso_metrics_histogram(
-        m, "chiso_classify_batch_seconds", "Time to process one batch", latency_bounds,
+        m, "chiso_classify_batch_seconds",
+        "From the start of a batch to its landing (outputs delivered)", latency_bounds,
         (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
     return b;
 err:
@@ -322,6 +399,7 @@ static void batch_reset(cl_batch *b)
     b->nitems = 0;
     b->ngroups = 0;
     b->nev = 0;
+    b->nfold = 0;
     for (int i = 0; i < b->ndirty; i++)
         free(b->dirty[i]);
     b->ndirty = 0;
@@ -361,7 +439,11 @@ void cl_batch_destroy(cl_batch *b)
         if (b->flights[f].offsets)
             rd_kafka_topic_partition_list_destroy(b->flights[f].offsets);
     }
-    free(b->units_seen);
+    if (b->landed)
+        rd_kafka_topic_partition_list_destroy(b->landed);
+    free(b->units_seen.slot);
+    free(b->months_seen.slot);
+    free(b->sent_months);
     free(b);
 }
 
@@ -535,6 +617,8 @@ static void redis_drop(cl_batch *b, const char *why)
     /* Redis may come back without its last writes (AOF fsync every second):
      * from now on, trust only what it says */
     chiso_statecache_clear(b->cache);
+    seen_clear(&b->units_seen);
+    seen_clear(&b->months_seen);
     if (b->rc)
         redisFree(b->rc);
     b->rc = NULL;
@@ -690,14 +774,16 @@ static long journal_lines(cl_batch *b)
     for (int i = 0; i < b->nagg; i++) {
         const agg_slot *sl = &b->agg[b->agg_used[i]];
         int hash = key_hash(sl->key);
-        char suffix[8 + CHISO_PERIOD_STRLEN], pk[CHISO_PERIOD_STRLEN];
+        char suffix[8 + CHISO_PERIOD_STRLEN];
         if (sl->delta == 0 || key_field(sl->key) == FIELD_KEY)
             continue;
-        chiso_period_key(key_first(sl->key), key_kind(sl->key), pk);
-        snprintf(suffix, sizeof(suffix), "%s:%s",
-                 hash == HASH_COUNTERS ? "c"
-                                       : chiso_proc_set_name((chiso_proc_set)(hash - HASH_PROCS)),
-                 pk);
+        /* "<hash name>:<period>" */
+        const char *name =
+            hash == HASH_COUNTERS ? "c" : chiso_proc_set_name((chiso_proc_set)(hash - HASH_PROCS));
+        size_t nl = strlen(name);
+        memcpy(suffix, name, nl);
+        suffix[nl] = ':';
+        chiso_period_key(key_first(sl->key), key_kind(sl->key), suffix + nl + 1);
         const char *field = hash == HASH_COUNTERS
                                 ? chiso_counter_name((chiso_counter_id)key_field(sl->key))
                                 : b->proc_code[key_field(sl->key)];
@@ -805,8 +891,12 @@ static int append_group(cl_batch *b, cl_group *g)
         }
     }
     rc |= chiso_rargs_ref(a, b->journal, (size_t)jlen);
-    /* the months the counters changed in, once each: a month's first change
-     * marks the pseudo-field FIELD_KEY of its hash */
+    /* the months the counters changed in that the unit's month index may
+     * lack, once each: a month's first change marks the pseudo-field
+     * FIELD_KEY of its hash; a month Redis acknowledged indexing before is
+     * left out (months_seen) */
+    g->months_at = b->nsent_months;
+    g->nmonths = 0;
     for (int i = 0, nchanges = b->nagg; i < nchanges; i++) {
         uint64_t key = b->agg[b->agg_used[i]].key;
         char pk[CHISO_PERIOD_STRLEN];
@@ -817,6 +907,18 @@ static int append_group(cl_batch *b, cl_group *g)
         if (seen->delta)
             continue;
         seen->delta = 1;
+        if (seen_has(&b->months_seen, month_hash(g->unit, key_first(key))))
+            continue;
+        if (b->nsent_months == b->cap_sent_months) {
+            int cap = b->cap_sent_months ? b->cap_sent_months * 2 : 256;
+            int32_t *m = realloc(b->sent_months, (size_t)cap * sizeof(*m));
+            if (!m)
+                return CHISO_ENOMEM;
+            b->sent_months = m;
+            b->cap_sent_months = cap;
+        }
+        b->sent_months[b->nsent_months++] = key_first(key);
+        g->nmonths++;
         chiso_period_key(key_first(key), CHISO_PERIOD_MONTH, pk);
         rc |= chiso_rargs_fmt(a, "%s", pk);
     }
@@ -850,37 +952,6 @@ static int group_dirty(cl_batch *b, cl_group *g)
     }
     agg_clear(b);
     return rc;
-}
-
-static bool unit_known(const cl_batch *b, const char *unit)
-{
-    uint64_t h = chiso_hash64(unit, strlen(unit)) | 1;
-    int mask = b->units_seen_size - 1;
-    for (int s = (int)(h & (uint64_t)mask);; s = (s + 1) & mask) {
-        if (b->units_seen[s] == h)
-            return true;
-        if (b->units_seen[s] == 0)
-            return false;
-    }
-}
-
-/* Remember a unit registered in <prefix>:units (the table stays at most
- * half full; past that, units are registered again, which is harmless). */
-static void unit_remember(cl_batch *b, const char *unit)
-{
-    uint64_t h = chiso_hash64(unit, strlen(unit)) | 1;
-    int mask = b->units_seen_size - 1;
-    if (b->units_seen_count * 2 >= b->units_seen_size)
-        return;
-    for (int s = (int)(h & (uint64_t)mask);; s = (s + 1) & mask) {
-        if (b->units_seen[s] == h)
-            return;
-        if (b->units_seen[s] == 0) {
-            b->units_seen[s] = h;
-            b->units_seen_count++;
-            return;
-        }
-    }
 }
 
 /* Drain `n` queued replies after a failure, so the connection can be dropped
@@ -1030,7 +1101,7 @@ static int apply_round(cl_batch *b)
     int64_t now = (int64_t)time(NULL);
 
     int nsent = 0;
-    b->nfold = 0;
+    b->nsent_months = 0;
     for (int g = 0; g < b->ngroups; g++) {
         cl_group *grp = &b->groups[g];
         if (!grp->pending)
@@ -1083,6 +1154,9 @@ static int apply_round(cl_batch *b)
         }
         if (r->type == REDIS_REPLY_INTEGER && r->integer >= 1) {
             grp->pending = false;
+            for (int k = 0; k < grp->nmonths; k++)
+                seen_add(&b->months_seen,
+                         month_hash(grp->unit, b->sent_months[grp->months_at + k]));
             if (r->integer > CHISO_JOURNAL_FOLD_BYTES && b->nfold < FOLDS_PER_ROUND)
                 b->fold[b->nfold++] = grp->unit;
             for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
@@ -1144,21 +1218,26 @@ static int apply_round(cl_batch *b)
     }
     for (int g = 0; g < b->ngroups && nindex > 0; g++) {
         if (b->groups[g].sent)
-            unit_remember(b, b->groups[g].unit);
-    }
-    /* journals grown long with nothing reading them: fold them now (this
-     * round's changes are applied whether or not that succeeds) */
-    if (b->nfold > 0) {
-        char err[256];
-        rc = chiso_journal_fold(b->rc, b->prefix, b->fold, (size_t)b->nfold, err, sizeof(err));
-        b->nfold = 0;
-        if (rc != 0) {
-            LOG_WARN("folding journals: %s", err);
-            if (rc == CHISO_EIO)
-                redis_drop(b, "journal fold failed");
-        }
+            seen_add(&b->units_seen, unit_hash(b->groups[g].unit));
     }
     return 0;
+}
+
+/* Fold the journals the batch's calls found grown long with nothing reading
+ * them. Done once the batch is applied, so its records' latency does not
+ * include it; the batch's changes are applied whether or not it succeeds. */
+static void fold_long_journals(cl_batch *b)
+{
+    char err[256];
+    if (b->nfold == 0 || !b->rc)
+        return;
+    int rc = chiso_journal_fold(b->rc, b->prefix, b->fold, (size_t)b->nfold, err, sizeof(err));
+    b->nfold = 0;
+    if (rc != 0) {
+        LOG_WARN("folding journals: %s", err);
+        if (rc == CHISO_EIO)
+            redis_drop(b, "journal fold failed");
+    }
 }
 
 /* Queue, behind the round's Lua calls, the index writes the snapshot sink
@@ -1188,7 +1267,7 @@ static int append_index(cl_batch *b)
         ncmd++;
     }
     for (int g = 0; g < b->ngroups; g++) {
-        if (b->groups[g].sent && !unit_known(b, b->groups[g].unit)) {
+        if (b->groups[g].sent && !seen_has(&b->units_seen, unit_hash(b->groups[g].unit))) {
             redisAppendCommand(b->rc, "SADD %s %s", units_key, b->groups[g].unit);
             ncmd++;
         }
@@ -1230,10 +1309,28 @@ static void abandon_flights(cl_batch *b)
     }
 }
 
+/* Commit the landed flights' offsets (synchronously when `sync`). */
+static void commit_landed(cl_batch *b, bool sync)
+{
+    if (!b->landed)
+        return;
+    rd_kafka_resp_err_t err = rd_kafka_commit(b->env.consumer, b->landed, sync ? 0 : 1);
+    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
+        /* Not fatal: the records will be consumed again and fenced. */
+        LOG_WARN("offset commit: %s", rd_kafka_err2str(err));
+    }
+    rd_kafka_topic_partition_list_destroy(b->landed);
+    b->landed = NULL;
+    chiso_counter_add(b->m_committed, (uint64_t)b->landed_msgs);
+    b->landed_msgs = 0;
+    b->committed_at = chiso_now_mono_us();
+}
+
 /* Land the oldest flight: when its outputs are delivered (waiting for them
- * when `wait`), commit its offsets. Returns 1 when landed, 0 when not yet,
- * or CHISO_EIO when its outputs could not be delivered before stopping (it
- * and every later flight are then abandoned, uncommitted). */
+ * when `wait`), add its offsets to the landed ones. Returns 1 when landed,
+ * 0 when not yet, or CHISO_EIO when its outputs could not be delivered
+ * before stopping (it and every later flight are then abandoned,
+ * uncommitted). */
 static int land_one(cl_batch *b, bool wait)
 {
     cl_flight *f = &b->flights[b->fhead];
@@ -1244,14 +1341,22 @@ static int land_one(cl_batch *b, bool wait)
         abandon_flights(b);
         return CHISO_EIO;
     }
-    rd_kafka_resp_err_t err = rd_kafka_commit(b->env.consumer, f->offsets, wait ? 0 : 1);
-    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-        /* Not fatal: the records will be consumed again and fenced. */
-        LOG_WARN("offset commit: %s", rd_kafka_err2str(err));
+    /* a later flight's offset of a partition replaces an earlier one's */
+    if (!b->landed) {
+        b->landed = f->offsets;
+    } else {
+        for (int i = 0; i < f->offsets->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &f->offsets->elems[i];
+            rd_kafka_topic_partition_t *q =
+                rd_kafka_topic_partition_list_find(b->landed, p->topic, p->partition);
+            if (!q)
+                q = rd_kafka_topic_partition_list_add(b->landed, p->topic, p->partition);
+            q->offset = p->offset;
+        }
+        rd_kafka_topic_partition_list_destroy(f->offsets);
     }
-    rd_kafka_topic_partition_list_destroy(f->offsets);
     f->offsets = NULL;
-    chiso_counter_add(b->m_committed, (uint64_t)f->nmsgs);
+    b->landed_msgs += f->nmsgs;
     chiso_counter_add(b->m_batches, 1);
     chiso_histogram_observe(b->m_batch_seconds, (double)(chiso_now_mono_us() - f->t0) / 1e6);
     b->fhead = (b->fhead + 1) % CL_FLIGHTS;
@@ -1266,6 +1371,8 @@ int cl_batch_land(cl_batch *b, bool wait)
         if (rc < 0)
             return rc;
     }
+    if (wait || chiso_now_mono_us() - b->committed_at >= b->commit_interval_us)
+        commit_landed(b, wait);
     return 0;
 }
 
@@ -1346,15 +1453,20 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     int64_t t_applied = chiso_now_mono_us();
     /* every effect of the batch is acknowledged by Redis: the latency of
      * each record is from its Kafka timestamp to now */
-    int64_t now_ms = chiso_now_wall_ms();
+    int64_t now_ms = chiso_now_wall_ms(), ts_min = INT64_MAX, ts_max = 0;
     for (int i = 0; i < b->nmsgs; i++) {
         rd_kafka_timestamp_type_t tstype;
         int64_t ts = rd_kafka_message_timestamp(b->msgs[i], &tstype);
         if (ts > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
             chiso_histogram_observe(b->m_latency, (double)(now_ms - ts) / 1000.0);
             chiso_histogram_observe(b->m_wait, (double)(started_ms - ts) / 1000.0);
+            ts_min = ts < ts_min ? ts : ts_min;
+            ts_max = ts > ts_max ? ts : ts_max;
         }
     }
+    int nfold = b->nfold;
+    fold_long_journals(b);
+    int64_t t_folded = chiso_now_mono_us();
 
     /* 3. outputs: class changes, dirty index, metrics */
     uint64_t applied = 0, duplicates = 0, replayed = 0;
@@ -1392,6 +1504,13 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     chiso_counter_add(b->m_replayed, replayed);
 
     int64_t t_outputs = chiso_now_mono_us();
+    /* a trace of every batch, to see where a latency goes (log.level debug) */
+    LOG_DEBUG("batch: %d records, %d units, produced %lld..%lld ms before it began; parse %.2f, "
+              "Redis %.2f, %d folds %.2f, outputs %.2f ms",
+              b->nmsgs, b->ngroups, ts_max ? (long long)(started_ms - ts_min) : -1,
+              ts_max ? (long long)(started_ms - ts_max) : -1, (double)(t_parsed - t0) / 1000,
+              (double)(t_applied - t_parsed) / 1000, nfold, (double)(t_folded - t_applied) / 1000,
+              (double)(t_outputs - t_folded) / 1000);
     if (t_outputs - t0 > 250000)
         LOG_WARN("slow batch: %d records in %lld ms (parse %lld, Redis %lld, outputs %lld)",
                  b->nmsgs, (long long)(t_outputs - t0) / 1000, (long long)(t_parsed - t0) / 1000,

@@ -67,9 +67,12 @@ bool cl_batch_full(const cl_batch *b);
  * way. */
 int cl_batch_process(cl_batch *b, bool sync_commit);
 
-/* Commit the batches whose outputs are all delivered, oldest first; with
- * `wait`, wait for every batch in flight and commit synchronously (before a
- * rebalance takes partitions away, and when stopping). Returns 0, or
+/* Land the batches whose outputs are all delivered, oldest first, and
+ * commit the landed batches' offsets once commit.interval.ms has passed
+ * since the last commit (call it often: it is also what commits the last
+ * batches when no more records come); with `wait`, wait for every batch in
+ * flight and commit synchronously (before a rebalance takes partitions
+ * away, and when stopping). Returns 0, or
  * CHISO_EIO when outputs could not be delivered before stopping (those
  * batches stay uncommitted). */
 int cl_batch_land(cl_batch *b, bool wait);

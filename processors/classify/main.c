@@ -37,6 +37,10 @@ static const chiso_cfg_def config_defs[] = {
      "most records applied in one batch (batches only grow this large when behind)", NULL},
     {"batch.linger.ms", CHISO_CFG_INT, "5", "longest wait to fill a batch after its first record",
      chiso_cfg_nonneg},
+    {"commit.interval.ms", CHISO_CFG_INT, "100",
+     "commit the offsets of applied batches at most this often (0 = after every batch); a "
+     "restart re-reads at most this much, and the offset fence skips it",
+     chiso_cfg_nonneg},
     {"state.cache.mb", CHISO_CFG_INT, "128",
      "memory for the cache of dossier states (each write is still compared and set in Redis)",
      chiso_cfg_positive},

@@ -35,7 +35,7 @@
 #include <hiredis/hiredis.h>
 
 /* chiso-classify folds a unit whose journal is longer than this. */
-#define CHISO_JOURNAL_FOLD_BYTES (32 * 1024)
+#define CHISO_JOURNAL_FOLD_BYTES (128 * 1024)
 /* A fold reads and moves at most this much of a journal per call. */
 #define CHISO_JOURNAL_CHUNK (256 * 1024)
 /* The longest <hash> and <field> of a line. */
