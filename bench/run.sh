@@ -21,12 +21,15 @@
 #   --instances N     chiso-classify instances (one consumer group) in the
 #                     end-to-end and backlog phases (default 2; the latency
 #                     phase runs one)
+#   --classify-args "A..."  extra options for every chiso-classify (e.g.
+#                     "--batch.linger.ms 2"), to compare settings
+#   --latency-only    run the latency phase alone (warm-up included) and stop
 #   --build-dir DIR   where the programs are (default build)
 #   --keep            leave the stack running
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DAYS=50 PER_DAY=10000 RATE=20000 LAT_S=30 WARM_S=30 INSTANCES=2 BUILD=build KEEP=0
+DAYS=50 PER_DAY=10000 RATE=20000 LAT_S=30 WARM_S=30 INSTANCES=2 BUILD=build KEEP=0 LAT_ONLY=0 CLASSIFY_ARGS=
 while [ $# -gt 0 ]; do
     case "$1" in
     --days) DAYS=$2; shift 2 ;;
@@ -37,7 +40,9 @@ while [ $# -gt 0 ]; do
     --instances) INSTANCES=$2; shift 2 ;;
     --build-dir) BUILD=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
-    -h | --help) sed -n '2,25s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --latency-only) LAT_ONLY=1; shift ;;
+    --classify-args) CLASSIFY_ARGS=$2; shift 2 ;;
+    -h | --help) sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -113,7 +118,8 @@ records() { # records TRUTH: the records a simulator run sent
 start_classify() { # start_classify LOG ARGS...: one more instance; its port and pid in PORTS, CPIDS
     local port
     port=$(free_port)
-    "$CLASSIFY" "${@:2}" --metrics.port "$port" >"$1" 2>&1 &
+    # shellcheck disable=SC2086  # CLASSIFY_ARGS is a list of options
+    "$CLASSIFY" "${@:2}" $CLASSIFY_ARGS --metrics.port "$port" >"$1" 2>&1 &
     CPIDS+=($!)
     PIDS+=($!)
     PORTS+=("$port")
@@ -165,6 +171,18 @@ steady lat 2 "$LAT_S"
 R3=$STEADY_RECORDS
 P50=$(quantile "${PORTS[0]}" chiso_classify_latency_seconds 0.50)
 P99=$(quantile "${PORTS[0]}" chiso_classify_latency_seconds 0.99)
+if [ "$LAT_ONLY" = 1 ]; then
+    # where the time goes: waiting (Kafka and the batch's filling) and whole batches
+    for h in latency wait batch; do
+        printf '  %-8s p50 %7s  p90 %7s  p99 %7s  p99.9 %7s ms\n' "$h" \
+            "$(quantile "${PORTS[0]}" "chiso_classify_${h}_seconds" 0.50)" \
+            "$(quantile "${PORTS[0]}" "chiso_classify_${h}_seconds" 0.90)" \
+            "$(quantile "${PORTS[0]}" "chiso_classify_${h}_seconds" 0.99)" \
+            "$(quantile "${PORTS[0]}" "chiso_classify_${h}_seconds" 0.999)"
+    done
+    echo "latency at $RATE ev/s ($R3 records): p50 $P50 ms, p99 $P99 ms (produce -> Redis applied)"
+    exit 0
+fi
 stop_classify
 
 
