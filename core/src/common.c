@@ -139,3 +139,19 @@ uint64_t chiso_hash64(const void *data, size_t len)
     }
     return h;
 }
+
+size_t chiso_put_ll(char *out, long long v)
+{
+    char digits[20];
+    size_t nd = 0, n = 0;
+    unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
+    do {
+        digits[nd++] = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        out[n++] = '-';
+    while (nd)
+        out[n++] = digits[--nd];
+    return n;
+}

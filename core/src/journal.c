@@ -68,16 +68,11 @@ long chiso_journal_line(char *buf, size_t len, size_t size, const char *hash, co
     size_t hl = strlen(hash), fl = strlen(field);
     if (delta == 0 || !name_ok(hash, hl) || !name_ok(field, fl) || len >= size)
         return -1;
-    /* the delta's digits, last first (written by hand: classify writes
-     * millions of lines, and printf is most of their cost) */
-    char digits[24];
-    size_t nd = 0;
-    unsigned long long v = delta < 0 ? 0ull - (unsigned long long)delta : (unsigned long long)delta;
-    do {
-        digits[nd++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    size_t n = hl + 1 + fl + 1 + (delta < 0) + nd + 1;
+    /* written by hand: classify writes millions of lines, and printf was
+     * most of their cost */
+    char digits[20];
+    size_t nd = chiso_put_ll(digits, delta);
+    size_t n = hl + 1 + fl + 1 + nd + 1;
     if (n >= size - len) /* room for the line and a terminating NUL */
         return -1;
     char *p = buf + len;
@@ -87,10 +82,8 @@ long chiso_journal_line(char *buf, size_t len, size_t size, const char *hash, co
     memcpy(p, field, fl);
     p += fl;
     *p++ = ' ';
-    if (delta < 0)
-        *p++ = '-';
-    while (nd)
-        *p++ = digits[--nd];
+    memcpy(p, digits, nd);
+    p += nd;
     *p++ = '\n';
     *p = '\0';
     return (long)(len + n);
@@ -284,8 +277,8 @@ static int append_fold(redisContext *rc, chiso_rargs *a, const char *prefix, con
     chiso_rargs_reset(a);
     r |= chiso_rargs_ref(a, "EVAL", 4);
     r |= chiso_rargs_ref(a, LUA_FOLD, sizeof(LUA_FOLD) - 1);
-    r |= chiso_rargs_fmt(a, "%zu", 1 + nhash);
-    r |= chiso_rargs_fmt(a, "%s:{%s}:j", prefix, unit);
+    r |= chiso_rargs_int(a, 1 + nhash);
+    r |= chiso_rargs_key(a, prefix, unit, "j");
     for (size_t i = 0; i < c->n; i++) {
         if (hash_starts(c, i))
             r |= chiso_rargs_fmt(a, "%s:{%s}:%.*s", prefix, unit, (int)c->v[i].hash_len,
@@ -297,10 +290,10 @@ static int append_fold(redisContext *rc, chiso_rargs *a, const char *prefix, con
         while (j < c->n && !hash_starts(c, j))
             j++;
         r |= chiso_rargs_ref(a, is_proc_set(c->v[i].hash, c->v[i].hash_len) ? "1" : "0", 1);
-        r |= chiso_rargs_fmt(a, "%zu", j - i);
+        r |= chiso_rargs_int(a, j - i);
         for (; i < j; i++) {
             r |= chiso_rargs_ref(a, c->v[i].field, c->v[i].field_len);
-            r |= chiso_rargs_fmt(a, "%lld", c->v[i].delta);
+            r |= chiso_rargs_int(a, c->v[i].delta);
         }
     }
     if (r)

@@ -9,6 +9,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "chiso/common.h"
 
@@ -21,6 +22,8 @@ struct chiso_rargs {
     int n, cap;
     char *arena;
     size_t used, size;
+    char *wire; /* the command in the protocol, built by chiso_rargs_append */
+    size_t wire_size;
 };
 
 chiso_rargs *chiso_rargs_new(void)
@@ -36,6 +39,7 @@ void chiso_rargs_free(chiso_rargs *a)
     free(a->len);
     free(a->off);
     free(a->arena);
+    free(a->wire);
     free(a);
 }
 
@@ -81,6 +85,33 @@ int chiso_rargs_ref(chiso_rargs *a, const void *s, size_t len)
     return 0;
 }
 
+/* Room for n more bytes (and a NUL) in the arena. 0 or CHISO_ENOMEM. */
+static int reserve(chiso_rargs *a, size_t n)
+{
+    if (a->used + n < a->size)
+        return 0;
+    size_t size = a->size ? a->size * 2 : 4096;
+    while (size <= a->used + n)
+        size *= 2;
+    char *arena = realloc(a->arena, size);
+    if (!arena)
+        return CHISO_ENOMEM;
+    a->arena = arena;
+    a->size = size;
+    return 0;
+}
+
+/* The last n bytes written at the arena's end become an argument. */
+static void add_arena(chiso_rargs *a, size_t n)
+{
+    a->arena[a->used + n] = '\0';
+    a->argv[a->n] = NULL;
+    a->len[a->n] = n;
+    a->off[a->n] = a->used;
+    a->used += n + 1;
+    a->n++;
+}
+
 int chiso_rargs_fmt(chiso_rargs *a, const char *fmt, ...)
 {
     va_list ap;
@@ -88,37 +119,83 @@ int chiso_rargs_fmt(chiso_rargs *a, const char *fmt, ...)
     if (grow(a) != 0)
         return CHISO_ENOMEM;
     for (;;) {
+        size_t room = a->size - a->used;
         va_start(ap, fmt);
-        n = vsnprintf(a->arena ? a->arena + a->used : NULL, a->size - a->used, fmt, ap);
+        n = vsnprintf(a->arena ? a->arena + a->used : NULL, room, fmt, ap);
         va_end(ap);
         if (n < 0)
             return CHISO_EINVAL;
-        if (a->used + (size_t)n < a->size)
+        if ((size_t)n < room)
             break;
-        size_t size = a->size ? a->size * 2 : 4096;
-        while (size < a->used + (size_t)n + 1)
-            size *= 2;
-        char *arena = realloc(a->arena, size);
-        if (!arena)
+        if (reserve(a, (size_t)n) != 0)
             return CHISO_ENOMEM;
-        a->arena = arena;
-        a->size = size;
     }
-    a->argv[a->n] = NULL;
-    a->len[a->n] = (size_t)n;
-    a->off[a->n] = a->used;
-    a->used += (size_t)n + 1;
-    a->n++;
+    add_arena(a, (size_t)n);
+    return 0;
+}
+
+int chiso_rargs_int(chiso_rargs *a, long long v)
+{
+    if (grow(a) != 0 || reserve(a, 24) != 0)
+        return CHISO_ENOMEM;
+    add_arena(a, chiso_put_ll(a->arena + a->used, v));
+    return 0;
+}
+
+int chiso_rargs_key(chiso_rargs *a, const char *prefix, const char *unit, const char *suffix)
+{
+    size_t pl = strlen(prefix), ul = strlen(unit), sl = strlen(suffix);
+    if (grow(a) != 0 || reserve(a, pl + ul + sl + 4) != 0)
+        return CHISO_ENOMEM;
+    char *p = a->arena + a->used;
+    memcpy(p, prefix, pl);
+    p += pl;
+    *p++ = ':';
+    *p++ = '{';
+    memcpy(p, unit, ul);
+    p += ul;
+    *p++ = '}';
+    *p++ = ':';
+    memcpy(p, suffix, sl);
+    add_arena(a, pl + ul + sl + 4);
     return 0;
 }
 
 int chiso_rargs_append(redisContext *rc, chiso_rargs *a)
 {
-    for (int i = 0; i < a->n; i++) {
-        if (a->off[i] != REF)
-            a->argv[i] = a->arena + a->off[i];
+    /* "*<n>\r\n" then "$<len>\r\n<bytes>\r\n" per argument */
+    size_t need = 24;
+    for (int i = 0; i < a->n; i++)
+        need += 24 + a->len[i] + 2;
+    if (need > a->wire_size) {
+        size_t size = a->wire_size ? a->wire_size : 4096;
+        while (size < need)
+            size *= 2;
+        char *wire = realloc(a->wire, size);
+        if (!wire) {
+            chiso_rargs_reset(a);
+            return REDIS_ERR;
+        }
+        a->wire = wire;
+        a->wire_size = size;
     }
-    int rc2 = redisAppendCommandArgv(rc, a->n, a->argv, a->len);
+    char *p = a->wire;
+    *p++ = '*';
+    p += chiso_put_ll(p, a->n);
+    *p++ = '\r';
+    *p++ = '\n';
+    for (int i = 0; i < a->n; i++) {
+        const char *arg = a->off[i] != REF ? a->arena + a->off[i] : a->argv[i];
+        *p++ = '$';
+        p += chiso_put_ll(p, (long long)a->len[i]);
+        *p++ = '\r';
+        *p++ = '\n';
+        memcpy(p, arg, a->len[i]);
+        p += a->len[i];
+        *p++ = '\r';
+        *p++ = '\n';
+    }
+    int rc2 = redisAppendFormattedCommand(rc, a->wire, (size_t)(p - a->wire));
     chiso_rargs_reset(a);
     return rc2;
 }

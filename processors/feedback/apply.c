@@ -432,8 +432,8 @@ static int append_apply(fb_batch *b, fb_group *g)
     chiso_rargs_reset(a);
     rc |= chiso_rargs_ref(a, "EVAL", 4);
     rc |= chiso_rargs_ref(a, LUA_APPLY, sizeof(LUA_APPLY) - 1);
-    rc |= chiso_rargs_fmt(a, "%d", 1 + np + ns);
-    rc |= chiso_rargs_fmt(a, "%s:{%s}:months", b->prefix, g->unit);
+    rc |= chiso_rargs_int(a, 1 + np + ns);
+    rc |= chiso_rargs_key(a, b->prefix, g->unit, "months");
     for (int i = 0; i < b->nchanges; i++) {
         if (i > 0 && same_period(&b->changes[i - 1], &b->changes[i]))
             continue;
@@ -444,9 +444,9 @@ static int append_apply(fb_batch *b, fb_group *g)
         if (b->items[i].changed)
             rc |= chiso_rargs_ref(a, b->items[i].key, (size_t)b->items[i].keylen);
     }
-    rc |= chiso_rargs_fmt(a, "%d", ns);
-    rc |= chiso_rargs_fmt(a, "%d", np);
-    rc |= chiso_rargs_fmt(a, "%d", b->nchanges);
+    rc |= chiso_rargs_int(a, ns);
+    rc |= chiso_rargs_int(a, np);
+    rc |= chiso_rargs_int(a, b->nchanges);
     for (int i = g->head; i >= 0; i = b->items[i].next) {
         const fb_item *it = &b->items[i];
         if (!it->changed)
@@ -458,9 +458,9 @@ static int append_apply(fb_batch *b, fb_group *g)
         const fb_change *c = &b->changes[i];
         k += i == 0 || !same_period(&b->changes[i - 1], c);
         const char *field = chiso_fb_counter_name((chiso_fb_counter_id)c->counter);
-        rc |= chiso_rargs_fmt(a, "%d", k);
+        rc |= chiso_rargs_int(a, k);
         rc |= chiso_rargs_ref(a, field, strlen(field));
-        rc |= chiso_rargs_fmt(a, "%d", c->delta);
+        rc |= chiso_rargs_int(a, c->delta);
     }
     /* every month with a day change: a month-level change implies one */
     for (int i = 0; i < b->nchanges && b->changes[i].kind == CHISO_PERIOD_DAY; i++) {

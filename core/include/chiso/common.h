@@ -39,6 +39,10 @@ const char *chiso_strerror(int err);
 int chiso_errf(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)
     __attribute__((format(printf, 4, 5)));
 
+/* Write v in decimal at out (room for 20 bytes; no NUL) and return the
+ * length: "%lld" without printf, for the loops that write millions. */
+size_t chiso_put_ll(char *out, long long v);
+
 enum chiso_log_level {
     CHISO_LOG_ERROR = 0,
     CHISO_LOG_WARN = 1,

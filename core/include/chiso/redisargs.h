@@ -1,6 +1,6 @@
 /*
- * redisargs.h - the arguments of one Redis command built piece by piece, for
- * redisAppendCommandArgv(): binary strings the caller keeps alive, and
+ * redisargs.h - the arguments of one Redis command built piece by piece:
+ * binary strings the caller keeps alive, and
  * strings formatted into an arena the builder owns. A stage reuses one
  * builder for every command it pipelines.
  */
@@ -27,9 +27,14 @@ int chiso_rargs_count(const chiso_rargs *a);
 int chiso_rargs_ref(chiso_rargs *a, const void *s, size_t len);
 /* Add a string formatted into the builder's arena. 0 or CHISO_ENOMEM. */
 int chiso_rargs_fmt(chiso_rargs *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* The same as "%lld" and "%s:{%s}:%s", without printf (the batch loops
+ * add a dozen such arguments per call). 0 or CHISO_ENOMEM. */
+int chiso_rargs_int(chiso_rargs *a, long long v);
+int chiso_rargs_key(chiso_rargs *a, const char *prefix, const char *unit, const char *suffix);
 
-/* Append the command to rc's output buffer (hiredis copies it) and reset
- * the builder. Returns REDIS_OK or REDIS_ERR. */
+/* Append the command, in the Redis protocol, to rc's output buffer
+ * (hiredis copies it) and reset the builder. Returns REDIS_OK or
+ * REDIS_ERR. */
 int chiso_rargs_append(redisContext *rc, chiso_rargs *a);
 
 #endif
