@@ -11,6 +11,7 @@
  * written in a second round.
  */
 #include "batch.h"
+#include "folder.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -98,10 +99,6 @@ static const char LUA_WATERMARK[] =
  * the months they change: 68,800 entries, 26.2% of the table (under 30%,
  * checked below), which open addressing keeps fast. */
 #define GROUP_MAX 200
-/* Journals folded by a round at most: units that all pass the threshold at
- * about the same time are folded a few per batch, so no batch waits for
- * all of them (the others are met again at their next append). */
-#define FOLDS_PER_ROUND 4
 /* A round's queued Lua calls go out to Redis once they fill this much, so
  * Redis applies the first groups while the next ones are merged. */
 #define FLUSH_BYTES (16 * 1024)
@@ -203,9 +200,9 @@ struct cl_batch {
     int nagg;
     char *journal; /* a group's journal lines (journal.h) */
     size_t journal_size;
-    /* units whose journal grew past CHISO_JOURNAL_FOLD_BYTES this round */
-    const char *fold[FOLDS_PER_ROUND];
-    int nfold;
+    /* folds the journals that grow past fold_bytes, beside the batch loop */
+    cl_folder *folder;
+    long long fold_bytes;
     /* a group's distinct procedures, by number (proc_number) */
     const char *proc_code[PROC_MAX];
     int proc_slot[PROC_MAX]; /* ... and their slots in proc_table */
@@ -345,6 +342,7 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->prefix = chiso_config_str(env->cfg, "redis.prefix");
     b->retention_s = chiso_config_int(env->cfg, "retention.days") * 86400;
     b->commit_interval_us = chiso_config_int(env->cfg, "commit.interval.ms") * 1000;
+    b->fold_bytes = chiso_config_int(env->cfg, "journal.fold.kb") * 1024;
 
     chiso_metrics *m = env->metrics;
     b->m_consumed = chiso_metrics_counter(m, "chiso_classify_consumed_total",
@@ -365,6 +363,14 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         chiso_metrics_counter(m, "chiso_classify_class_changes_total", "Class changes published");
     b->m_committed = chiso_metrics_counter(m, "chiso_classify_committed_total",
                                            "Records whose offsets were committed");
+    b->folder = cl_folder_new(
+        env->cfg,
+        chiso_metrics_counter(m, "chiso_classify_journal_folds_total",
+                              "Journals grown past journal.fold.kb folded by classify"),
+        chiso_metrics_counter(m, "chiso_classify_journal_folds_dropped_total",
+                              "Requests to fold a journal dropped (queue full, Redis away)"));
+    if (!b->folder)
+        goto err;
     for (int f = 0; f < CL_FLIGHTS; f++) {
         b->flights[f].out = chiso_outbox_new(env->producer, env->stop, m, "chiso_classify");
         if (!b->flights[f].out)
@@ -399,7 +405,6 @@ static void batch_reset(cl_batch *b)
     b->nitems = 0;
     b->ngroups = 0;
     b->nev = 0;
-    b->nfold = 0;
     for (int i = 0; i < b->ndirty; i++)
         free(b->dirty[i]);
     b->ndirty = 0;
@@ -439,6 +444,7 @@ void cl_batch_destroy(cl_batch *b)
         if (b->flights[f].offsets)
             rd_kafka_topic_partition_list_destroy(b->flights[f].offsets);
     }
+    cl_folder_destroy(b->folder);
     if (b->landed)
         rd_kafka_topic_partition_list_destroy(b->landed);
     free(b->units_seen.slot);
@@ -835,11 +841,11 @@ static int append_group(cl_batch *b, cl_group *g)
     chiso_rargs_reset(a);
     rc |= chiso_rargs_ref(a, "EVALSHA", 7);
     rc |= chiso_rargs_ref(a, b->sha, strlen(b->sha));
-    rc |= chiso_rargs_fmt(a, "%d", 4 + ns);
-    rc |= chiso_rargs_fmt(a, "%s:{%s}:months", b->prefix, g->unit);
-    rc |= chiso_rargs_fmt(a, "%s:{%s}:due", b->prefix, g->unit);
-    rc |= chiso_rargs_fmt(a, "%s:{%s}:alerted", b->prefix, g->unit);
-    rc |= chiso_rargs_fmt(a, "%s:{%s}:j", b->prefix, g->unit);
+    rc |= chiso_rargs_int(a, 4 + ns);
+    rc |= chiso_rargs_key(a, b->prefix, g->unit, "months");
+    rc |= chiso_rargs_key(a, b->prefix, g->unit, "due");
+    rc |= chiso_rargs_key(a, b->prefix, g->unit, "alerted");
+    rc |= chiso_rargs_key(a, b->prefix, g->unit, "j");
     /* the states in three runs: open (written), closed (written to expire),
      * checked only; each item remembers its place for a conflict reply */
     int nrun[3] = {0, 0, 0}, nz = 0, nr = 0;
@@ -864,12 +870,12 @@ static int append_group(cl_batch *b, cl_group *g)
             rc |= chiso_rargs_ref(a, it->key, (size_t)it->keylen);
         }
     }
-    rc |= chiso_rargs_fmt(a, "%d", nrun[0]);
-    rc |= chiso_rargs_fmt(a, "%d", nrun[1]);
-    rc |= chiso_rargs_fmt(a, "%d", nrun[2]);
-    rc |= chiso_rargs_fmt(a, "%lld", (long long)b->retention_s);
-    rc |= chiso_rargs_fmt(a, "%d", nz);
-    rc |= chiso_rargs_fmt(a, "%d", nr);
+    rc |= chiso_rargs_int(a, nrun[0]);
+    rc |= chiso_rargs_int(a, nrun[1]);
+    rc |= chiso_rargs_int(a, nrun[2]);
+    rc |= chiso_rargs_int(a, b->retention_s);
+    rc |= chiso_rargs_int(a, nz);
+    rc |= chiso_rargs_int(a, nr);
     for (int run = 0; run < 3; run++) {
         for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
@@ -886,7 +892,7 @@ static int append_group(cl_batch *b, cl_group *g)
             if (!it->pending || it->old_due == it->new_due || (pass == 0) != (it->new_due >= 0))
                 continue;
             if (pass == 0)
-                rc |= chiso_rargs_fmt(a, "%lld", (long long)it->new_due);
+                rc |= chiso_rargs_int(a, it->new_due);
             rc |= chiso_rargs_ref(a, it->dossier_id, strlen(it->dossier_id));
         }
     }
@@ -1157,8 +1163,8 @@ static int apply_round(cl_batch *b)
             for (int k = 0; k < grp->nmonths; k++)
                 seen_add(&b->months_seen,
                          month_hash(grp->unit, b->sent_months[grp->months_at + k]));
-            if (r->integer > CHISO_JOURNAL_FOLD_BYTES && b->nfold < FOLDS_PER_ROUND)
-                b->fold[b->nfold++] = grp->unit;
+            if (r->integer > b->fold_bytes)
+                cl_folder_ask(b->folder, grp->unit);
             for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
                 cl_item *it = &b->items[i];
                 it->applied = it->pending;
@@ -1221,23 +1227,6 @@ static int apply_round(cl_batch *b)
             seen_add(&b->units_seen, unit_hash(b->groups[g].unit));
     }
     return 0;
-}
-
-/* Fold the journals the batch's calls found grown long with nothing reading
- * them. Done once the batch is applied, so its records' latency does not
- * include it; the batch's changes are applied whether or not it succeeds. */
-static void fold_long_journals(cl_batch *b)
-{
-    char err[256];
-    if (b->nfold == 0 || !b->rc)
-        return;
-    int rc = chiso_journal_fold(b->rc, b->prefix, b->fold, (size_t)b->nfold, err, sizeof(err));
-    b->nfold = 0;
-    if (rc != 0) {
-        LOG_WARN("folding journals: %s", err);
-        if (rc == CHISO_EIO)
-            redis_drop(b, "journal fold failed");
-    }
 }
 
 /* Queue, behind the round's Lua calls, the index writes the snapshot sink
@@ -1464,9 +1453,6 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
             ts_max = ts > ts_max ? ts : ts_max;
         }
     }
-    int nfold = b->nfold;
-    fold_long_journals(b);
-    int64_t t_folded = chiso_now_mono_us();
 
     /* 3. outputs: class changes, dirty index, metrics */
     uint64_t applied = 0, duplicates = 0, replayed = 0;
@@ -1506,11 +1492,10 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     int64_t t_outputs = chiso_now_mono_us();
     /* a trace of every batch, to see where a latency goes (log.level debug) */
     LOG_DEBUG("batch: %d records, %d units, produced %lld..%lld ms before it began; parse %.2f, "
-              "Redis %.2f, %d folds %.2f, outputs %.2f ms",
+              "Redis %.2f, outputs %.2f ms",
               b->nmsgs, b->ngroups, ts_max ? (long long)(started_ms - ts_min) : -1,
               ts_max ? (long long)(started_ms - ts_max) : -1, (double)(t_parsed - t0) / 1000,
-              (double)(t_applied - t_parsed) / 1000, nfold, (double)(t_folded - t_applied) / 1000,
-              (double)(t_outputs - t_folded) / 1000);
+              (double)(t_applied - t_parsed) / 1000, (double)(t_outputs - t_applied) / 1000);
     if (t_outputs - t0 > 250000)
         LOG_WARN("slow batch: %d records in %lld ms (parse %lld, Redis %lld, outputs %lld)",
                  b->nmsgs, (long long)(t_outputs - t0) / 1000, (long long)(t_parsed - t0) / 1000,

@@ -3,13 +3,14 @@
  * Redis, from the dossier.events topic.
  *
  * Life: parse configuration, connect, subscribe; loop collecting a batch
- * (up to batch.max records or batch.linger.ms after the first) and
- * processing it (batch.h); on SIGTERM/SIGINT finish the batch, commit
+ * (every record already fetched, up to batch.max, waiting at most
+ * batch.linger.ms for more) and processing it (batch.h); on SIGTERM/SIGINT finish the batch, commit
  * synchronously, close the consumer, flush the producer, exit 0. On a
  * partition revocation the batch in hand is completed and committed before
  * the partitions are given up, so no other instance redoes its work.
  */
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +36,17 @@ static const chiso_cfg_def config_defs[] = {
     {"group.id", CHISO_CFG_STRING, "chiso-classify", "Kafka consumer group", NULL},
     {"batch.max", CHISO_CFG_INT, "20000",
      "most records applied in one batch (batches only grow this large when behind)", NULL},
-    {"batch.linger.ms", CHISO_CFG_INT, "5", "longest wait to fill a batch after its first record",
+    {"batch.linger.ms", CHISO_CFG_INT, "5",
+     "longest wait to fill a batch after its first record is seen or its oldest was produced",
      chiso_cfg_nonneg},
     {"commit.interval.ms", CHISO_CFG_INT, "100",
      "commit the offsets of applied batches at most this often (0 = after every batch); a "
      "restart re-reads at most this much, and the offset fence skips it",
      chiso_cfg_nonneg},
+    {"journal.fold.kb", CHISO_CFG_INT, "128",
+     "a unit's journal longer than this is folded by classify (readers fold the units they "
+     "read; this bounds a journal when nothing reads)",
+     chiso_cfg_positive},
     {"state.cache.mb", CHISO_CFG_INT, "128",
      "memory for the cache of dossier states (each write is still compared and set in Redis)",
      chiso_cfg_positive},
@@ -269,7 +275,13 @@ int main(int argc, char **argv)
     LOG_INFO("consuming %s as group %s", t_events, chiso_config_str(a.cfg, "group.id"));
 
     rc = 0;
-    int64_t batch_started = 0, lag_at = 0;
+    /* a batch is applied once it holds every record already fetched and
+     * batch.linger.ms have passed since its first record was seen or since
+     * its oldest record was produced (its Kafka timestamp), whichever comes
+     * first: records that queued while the previous batch was applied have
+     * waited already, and go at once; a backlog fills batches up to
+     * batch.max */
+    int64_t batch_started = 0, batch_oldest_ms = 0, lag_at = 0;
     chiso_gauge *lag =
         chiso_metrics_gauge(a.metrics, "chiso_classify_lag",
                             "Records behind the assigned partitions' ends (-1 = not known yet)");
@@ -278,6 +290,7 @@ int main(int argc, char **argv)
     while (!chiso_stop && !a.fatal) {
         /* wait for one record, then take every one already fetched */
         int n = cl_batch_count(a.batch), got = 0;
+        bool drained = true; /* nothing more was waiting in the queue */
         rd_kafka_message_t *msg = rd_kafka_consumer_poll(a.consumer, n ? 1 : 100);
         if (msg) {
             burst[got++] = msg;
@@ -288,6 +301,7 @@ int main(int argc, char **argv)
                 room > 0 ? rd_kafka_consume_batch_queue(queue, 0, burst + 1, (size_t)room) : 0;
             if (more > 0)
                 got += (int)more;
+            drained = more < room;
         }
         int64_t now = chiso_now_mono_us(); /* one clock read per turn of the loop */
         for (int i = 0; i < got; i++) {
@@ -296,8 +310,13 @@ int main(int argc, char **argv)
                     LOG_WARN("consumer: %s", rd_kafka_message_errstr(burst[i]));
                 rd_kafka_message_destroy(burst[i]);
             } else {
-                if (cl_batch_count(a.batch) == 0)
+                int64_t ts = rd_kafka_message_timestamp(burst[i], NULL);
+                if (cl_batch_count(a.batch) == 0) {
                     batch_started = now;
+                    batch_oldest_ms = INT64_MAX;
+                }
+                if (ts > 0 && ts < batch_oldest_ms)
+                    batch_oldest_ms = ts;
                 cl_batch_add(a.batch, burst[i]);
             }
         }
@@ -310,7 +329,9 @@ int main(int argc, char **argv)
             lag_at = now;
         }
         n = cl_batch_count(a.batch);
-        if (n > 0 && (cl_batch_full(a.batch) || !got || now - batch_started >= linger_ms * 1000)) {
+        if (n > 0 && (cl_batch_full(a.batch) || !got ||
+                      (drained && (now - batch_started >= linger_ms * 1000 ||
+                                   chiso_now_wall_ms() - batch_oldest_ms >= linger_ms)))) {
             /* a batch that could not complete is not committed; the consumer
              * has moved past it, so stop: a restart replays it */
             int brc = cl_batch_process(a.batch, false);

@@ -4,7 +4,10 @@
 # reaches 0 is removed, a counter at 0 stays), an incomplete last line is
 # left for later, a journal longer than one fold's chunk is folded whole,
 # folds racing appends and each other lose and double nothing, and a
-# malformed journal is left as it is with the fold failing.
+# malformed journal is left as it is with the fold failing. Then
+# chiso-classify's own folder: with journal.fold.kb 1 and nothing else
+# reading, classify folds its units' journals itself (beside its batch
+# loop), every journal ends at most 1 KiB, and every counter is exact.
 . "$(dirname "$0")/lib.sh"
 
 VERIFY=$(e2e_bin chiso-verify)
@@ -80,4 +83,32 @@ grep -q "malformed" "$E2E_TMP/fold.out" || e2e_fail "no reason given: $(cat "$E2
 e2e_assert_eq "$(printf 'c:2025-09 received 1\nc:2025-09 received x')" "$(e2e_redis get "$J")" \
     "the journal untouched"
 e2e_assert_eq 0 "$(e2e_redis exists "$K:c:2025-09")" "nothing of it applied"
+
+# ---- 6. chiso-classify folds long journals itself ----
+SIM=$(e2e_bin chiso-simulate)
+CLASSIFY=$(e2e_bin chiso-classify)
+METRICS=$(e2e_free_port)
+COMMON=(--brokers "$CHISO_BROKERS" --topic.prefix "${P}cl.")
+R6=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${P}cl")
+e2e_bg classify "$CLASSIFY" "${COMMON[@]}" "${R6[@]}" --group.id "${P}cl" \
+    --journal.fold.kb 1 --metrics.port "$METRICS"
+"$SIM" "${COMMON[@]}" --seed 11 --start 2025-07-30 --days 3 --dossiers-per-day 1500 \
+    --duplicates 0.05 --reorder 0.10 --truth "$E2E_TMP/truth.json" 2>"$E2E_TMP/simulate.log" ||
+    e2e_fail "simulator failed: $(tail -5 "$E2E_TMP/simulate.log")"
+"$VERIFY" "${COMMON[@]}" --check committed --group "${P}cl" --timeout.s 300 >"$E2E_TMP/committed.out" 2>&1 ||
+    e2e_fail "classify did not commit every record: $(tail -3 "$E2E_TMP/committed.out")"
+longest() { # the longest journal under the prefix, in bytes
+    e2e_redis eval "local m = 0; for _, k in ipairs(redis.call('keys', ARGV[1])) do
+        m = math.max(m, redis.call('strlen', k)) end; return m" 0 "${P}cl:{*}:j"
+}
+# the folder works beside the batch loop: wait for it to catch up
+e2e_wait_for "[ \"\$(longest)\" -le 1024 ]" 60 0.2
+folds=$(curl -sf "http://127.0.0.1:$METRICS/metrics" | awk '$1 == "chiso_classify_journal_folds_total" { print $2 }')
+e2e_log "classify folded $folds journals; the longest left is $(longest) bytes"
+[ "${folds:-0}" -gt 0 ] || e2e_fail "classify folded no journal"
+# the counters are in the hashes before any reader folded them
+[ -n "$(e2e_redis --scan --pattern "${P}cl:{*}:c:2025-07" | head -1)" ] ||
+    e2e_fail "no counter hash written by classify's folds"
+"$VERIFY" "${COMMON[@]}" "${R6[@]}" --truth "$E2E_TMP/truth.json" --check counters \
+    >"$E2E_TMP/verify.out" 2>&1 || e2e_fail "counters differ: $(tail -5 "$E2E_TMP/verify.out")"
 e2e_pass

@@ -24,8 +24,9 @@
  * nothing and is retried). Every reader of counter or procedure-set hashes
  * folds the units it reads first (chiso_journal_fold), so what it reads
  * includes every change applied before; chiso-classify also folds a unit
- * whose journal grows past CHISO_JOURNAL_FOLD_BYTES, which bounds its size
- * when nothing reads.
+ * whose journal grows past its journal.fold.kb (128 KiB), on a thread of
+ * its own (processors/classify/folder.h), which bounds its size when
+ * nothing reads.
  */
 #ifndef CHISO_JOURNAL_H
 #define CHISO_JOURNAL_H
@@ -34,8 +35,6 @@
 
 #include <hiredis/hiredis.h>
 
-/* chiso-classify folds a unit whose journal is longer than this. */
-#define CHISO_JOURNAL_FOLD_BYTES (128 * 1024)
 /* A fold reads and moves at most this much of a journal per call. */
 #define CHISO_JOURNAL_CHUNK (256 * 1024)
 /* The longest <hash> and <field> of a line. */
