@@ -184,6 +184,8 @@ if [ "$LAT_ONLY" = 1 ]; then
     exit 0
 fi
 stop_classify
+# the phases below measure Redis memory per dossier: only theirs
+R flushall >/dev/null
 
 
 # ---- phase 1: end to end, producer and processor together ----
