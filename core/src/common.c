@@ -115,6 +115,19 @@ void chiso_sleep_ms(int ms)
     nanosleep(&ts, NULL);
 }
 
+struct timespec chiso_deadline(clockid_t clock, int64_t ms)
+{
+    struct timespec ts;
+    clock_gettime(clock, &ts);
+    ts.tv_sec += (time_t)(ms / 1000);
+    ts.tv_nsec += (long)(ms % 1000) * 1000000L;
+    if (ts.tv_nsec >= 1000000000L) {
+        ts.tv_sec++;
+        ts.tv_nsec -= 1000000000L;
+    }
+    return ts;
+}
+
 int64_t chiso_now_mono_us(void)
 {
     struct timespec ts;

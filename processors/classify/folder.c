@@ -33,8 +33,9 @@ struct cl_folder {
     chiso_counter *folded, *dropped;
 };
 
-/* Wait until there is work or a stop, or `ms` have passed (ms < 0: no
- * limit). Called and returns with the lock held. */
+/* Wait until there is work or a stop (ms < 0), or for `ms` unless stopped
+ * first (the pause after a Redis failure). Called and returns with the
+ * lock held. */
 static void wait_locked(cl_folder *f, int ms)
 {
     if (ms < 0) {
@@ -42,14 +43,7 @@ static void wait_locked(cl_folder *f, int ms)
             pthread_cond_wait(&f->wake, &f->lock);
         return;
     }
-    struct timespec until;
-    clock_gettime(CLOCK_REALTIME, &until);
-    until.tv_sec += ms / 1000;
-    until.tv_nsec += (long)(ms % 1000) * 1000000L;
-    if (until.tv_nsec >= 1000000000L) {
-        until.tv_sec++;
-        until.tv_nsec -= 1000000000L;
-    }
+    struct timespec until = chiso_deadline(CLOCK_REALTIME, ms);
     while (!f->stop && pthread_cond_timedwait(&f->wake, &f->lock, &until) == 0)
         ;
 }

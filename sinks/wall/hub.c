@@ -758,16 +758,9 @@ out:
 
 ssize_t wall_hub_client_read(wall_hub *h, wall_client *c, char *buf, size_t max)
 {
-    struct timespec deadline;
+    struct timespec deadline = chiso_deadline(CLOCK_MONOTONIC, h->o.ping_ms);
     ssize_t rc;
 
-    clock_gettime(CLOCK_MONOTONIC, &deadline);
-    deadline.tv_sec += h->o.ping_ms / 1000;
-    deadline.tv_nsec += (long)(h->o.ping_ms % 1000) * 1000000L;
-    if (deadline.tv_nsec >= 1000000000L) {
-        deadline.tv_sec++;
-        deadline.tv_nsec -= 1000000000L;
-    }
     pthread_mutex_lock(&h->lock);
     for (;;) {
         if (c->dropped) {

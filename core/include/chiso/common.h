@@ -17,6 +17,7 @@
 #include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 enum {
     CHISO_OK = 0,
@@ -84,6 +85,9 @@ void chiso_sleep_ms(int ms);
 int64_t chiso_now_mono_us(void);
 /* Wall clock in milliseconds since the Unix epoch. */
 int64_t chiso_now_wall_ms(void);
+/* The time `ms` milliseconds from now on `clock`, as pthread_cond_timedwait
+ * takes it (the clock the condition variable was made with). */
+struct timespec chiso_deadline(clockid_t clock, int64_t ms);
 
 /* 64-bit FNV-1a hash of a byte string: event-id fingerprints. */
 uint64_t chiso_hash64(const void *data, size_t len);
