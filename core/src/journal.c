@@ -239,7 +239,7 @@ static int cmp_change(const void *pa, const void *pb)
 
 /* Sort the summed changes by hash, then field (the table's slots are no
  * longer valid after it: changes_clear before the next text). */
-static void merge(changes *c)
+static void sort_changes(changes *c)
 {
     qsort(c->v, c->n, sizeof(*c->v), cmp_change);
 }
@@ -343,7 +343,7 @@ static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
             rc2 = chiso_errf(errstr, errstr_size, CHISO_EINVAL,
                              "journal of %s is malformed (left as it is)", units[i]);
         } else {
-            merge(&c);
+            sort_changes(&c);
             rc2 = append_fold(rc, a, prefix, units[i], t->str, (size_t)used, &c);
             sent[i] = rc2 == 0;
             /* a journal as long as the chunk may go on */

@@ -2,7 +2,8 @@
  * redisargs.c - building a Redis command's arguments (redisargs.h).
  *
  * Formatted arguments are kept as offsets into the arena, which may move
- * while it grows; they become pointers only when the command is appended.
+ * while it grows; chiso_rargs_append reads them there and writes the whole
+ * command, in the Redis protocol, into one buffer for hiredis.
  */
 #include "chiso/redisargs.h"
 

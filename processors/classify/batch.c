@@ -146,8 +146,9 @@ typedef struct cl_item {
 
 /* The dossiers of one unit in the batch: written in one atomic call. */
 typedef struct cl_group {
-    const char *unit; /* points into its first item */
-    int head, tail;   /* items, chained by unit_next */
+    const char *unit;   /* points into its first item */
+    uint64_t unit_hash; /* of unit (never 0): its key in units_seen, months_seen */
+    int head, tail;     /* items, chained by unit_next */
     int nitems;
     bool pending, sent;
     int months_at, nmonths; /* months its apply call indexes: in sent_months[] */
@@ -286,17 +287,11 @@ static void seen_add(seen_set *set, uint64_t h)
     }
 }
 
-static uint64_t unit_hash(const char *unit)
+/* A (unit, month) pair, from the group's unit_hash and the month's first
+ * day. */
+static uint64_t month_hash(uint64_t unit, int32_t first_day)
 {
-    return chiso_hash64(unit, strlen(unit)) | 1;
-}
-
-/* A (unit, month) pair, the month by its first day. */
-static uint64_t month_hash(const char *unit, int32_t first_day)
-{
-    return (chiso_hash64(unit, strlen(unit)) ^
-            ((uint64_t)(uint32_t)first_day * 0x9e3779b97f4a7c15ull)) |
-           1;
+    return (unit ^ ((uint64_t)(uint32_t)first_day * 0x9e3779b97f4a7c15ull)) | 1;
 }
 
 cl_batch *cl_batch_new(const cl_env *env, int max)
@@ -534,6 +529,7 @@ static void add_to_group(cl_batch *b, int idx)
             grp = &b->groups[b->ngroups];
             b->gtable[slot] = ++b->ngroups;
             grp->unit = it->unit;
+            grp->unit_hash = h | 1;
             grp->head = grp->tail = idx;
             grp->nitems = 1;
             grp->pending = true;
@@ -913,7 +909,7 @@ static int append_group(cl_batch *b, cl_group *g)
         if (seen->delta)
             continue;
         seen->delta = 1;
-        if (seen_has(&b->months_seen, month_hash(g->unit, key_first(key))))
+        if (seen_has(&b->months_seen, month_hash(g->unit_hash, key_first(key))))
             continue;
         if (b->nsent_months == b->cap_sent_months) {
             int cap = b->cap_sent_months ? b->cap_sent_months * 2 : 256;
@@ -1162,7 +1158,7 @@ static int apply_round(cl_batch *b)
             grp->pending = false;
             for (int k = 0; k < grp->nmonths; k++)
                 seen_add(&b->months_seen,
-                         month_hash(grp->unit, b->sent_months[grp->months_at + k]));
+                         month_hash(grp->unit_hash, b->sent_months[grp->months_at + k]));
             if (r->integer > b->fold_bytes)
                 cl_folder_ask(b->folder, grp->unit);
             for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
@@ -1224,7 +1220,7 @@ static int apply_round(cl_batch *b)
     }
     for (int g = 0; g < b->ngroups && nindex > 0; g++) {
         if (b->groups[g].sent)
-            seen_add(&b->units_seen, unit_hash(b->groups[g].unit));
+            seen_add(&b->units_seen, b->groups[g].unit_hash);
     }
     return 0;
 }
@@ -1256,7 +1252,7 @@ static int append_index(cl_batch *b)
         ncmd++;
     }
     for (int g = 0; g < b->ngroups; g++) {
-        if (b->groups[g].sent && !seen_has(&b->units_seen, unit_hash(b->groups[g].unit))) {
+        if (b->groups[g].sent && !seen_has(&b->units_seen, b->groups[g].unit_hash)) {
             redisAppendCommand(b->rc, "SADD %s %s", units_key, b->groups[g].unit);
             ncmd++;
         }

@@ -4,8 +4,9 @@
  *
  * Life: parse configuration, connect, subscribe; loop collecting a batch
  * (every record already fetched, up to batch.max, waiting at most
- * batch.linger.ms for more) and processing it (batch.h); on SIGTERM/SIGINT finish the batch, commit
- * synchronously, close the consumer, flush the producer, exit 0. On a
+ * batch.linger.ms for more) and processing it (batch.h); on SIGTERM/SIGINT
+ * finish the batch, commit synchronously, close the consumer, flush the
+ * producer, exit 0. On a
  * partition revocation the batch in hand is completed and committed before
  * the partitions are given up, so no other instance redoes its work.
  */
