@@ -1353,8 +1353,11 @@ int cl_batch_land(cl_batch *b, bool wait)
 {
     int rc;
     while (b->fcount > 0 && (rc = land_one(b, wait)) != 0) {
-        if (rc < 0)
+        if (rc < 0) {
+            /* the flights that landed before it are whole: commit them */
+            commit_landed(b, wait);
             return rc;
+        }
     }
     if (wait || chiso_now_mono_us() - b->committed_at >= b->commit_interval_us)
         commit_landed(b, wait);
