@@ -40,9 +40,13 @@ SEED=${E2E_SEED:-$((RANDOM % 1000 + 1))}
 e2e_log "seed $SEED (rerun with E2E_SEED=$SEED)"
 
 # Broker roles, made explicit so each fault hits what it is meant to:
-# 1 coordinates the group, 2 leads dossier.events and nothing else, 3 leads
-# every other topic (the outputs, and the catalog classify reads).
-COORD=1 EVENTS_LEADER=2 OTHERS_LEADER=3
+# 1 coordinates the group and leads the topics only the simulator writes
+# besides dossier.events (feedback.events, the catalog) and the sinks'
+# topics; 2 leads dossier.events and nothing else; 3 leads classify's
+# outputs (deadletter, dossier.classified) and nothing else. A Produce error
+# stacked on 3 is served to classify: the simulator, which also produces,
+# never receives one (a non-retriable one would fail its delivery).
+COORD=1 EVENTS_LEADER=2 OUTPUTS_LEADER=3
 PARTITIONS=4
 
 coproc MOCKC { exec "$MOCK" --topic.prefix "$P" --topic.partitions "$PARTITIONS" --log.level info \
@@ -90,8 +94,11 @@ down() {
 mock coordinator "$GROUP" "$COORD" >/dev/null
 for topic in dossier.events catalog.procedures catalog.units feedback.events dossier.classified \
     scores alerts deadletter; do
-    leader=$OTHERS_LEADER
-    [ "$topic" = dossier.events ] && leader=$EVENTS_LEADER
+    case $topic in
+    dossier.events) leader=$EVENTS_LEADER ;;
+    deadletter | dossier.classified) leader=$OUTPUTS_LEADER ;;
+    *) leader=$COORD ;;
+    esac
     for ((p = 0; p < PARTITIONS; p++)); do
         mock leader "$topic" "$p" "$leader" >/dev/null
     done
@@ -138,12 +145,12 @@ mock coordinator "$GROUP" "$EVENTS_LEADER" >/dev/null
 mock broker-errors "$COORD" OffsetCommit 1 NOT_COORDINATOR >/dev/null
 e2e_log "group moved to broker $EVENTS_LEADER"
 inject "$EVENTS_LEADER" OffsetCommit 0 REQUEST_TIMED_OUT
-inject "$OTHERS_LEADER" Produce 300 NOT_ENOUGH_REPLICAS REQUEST_TIMED_OUT \
+inject "$OUTPUTS_LEADER" Produce 300 NOT_ENOUGH_REPLICAS REQUEST_TIMED_OUT \
     NOT_LEADER_FOR_PARTITION _TRANSPORT NOT_ENOUGH_REPLICAS
 # non-retriable: librdkafka fails these deliveries at once; classify keeps
 # the records and produces them again, committing the batch only then
-inject "$OTHERS_LEADER" Produce 0 MSG_SIZE_TOO_LARGE MSG_SIZE_TOO_LARGE MSG_SIZE_TOO_LARGE
-down "$OTHERS_LEADER" 4 "leader of the outputs, during deliveries"
+inject "$OUTPUTS_LEADER" Produce 0 MSG_SIZE_TOO_LARGE MSG_SIZE_TOO_LARGE MSG_SIZE_TOO_LARGE
+down "$OUTPUTS_LEADER" 4 "leader of the outputs, during deliveries"
 inject "$EVENTS_LEADER" Fetch 100 NOT_LEADER_FOR_PARTITION UNKNOWN_LEADER_EPOCH _TRANSPORT \
     NOT_LEADER_FOR_PARTITION
 
