@@ -167,10 +167,28 @@ if [ "$WARM_S" -gt 0 ]; then
     R flushall >/dev/null
 fi
 log "phase 0: steady $RATE events/s for ${LAT_S}s, latency produce -> Redis applied"
+# Redis's latency monitor records the phase's stalls of 10 ms or more (a
+# command, an AOF write or fsync, a fork), so a run's p99 can be told apart
+# from a Redis that stopped
+R config set latency-monitor-threshold 10 >/dev/null
+R latency reset >/dev/null
+REWRITES0=$(R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }')
 steady lat 2 "$LAT_S"
 R3=$STEADY_RECORDS
 P50=$(quantile "${PORTS[0]}" chiso_classify_latency_seconds 0.50)
 P99=$(quantile "${PORTS[0]}" chiso_classify_latency_seconds 0.99)
+# "N s with a stall, the longest M ms (event ...); K AOF rewrites"
+STALLS=$(
+    for ev in $(R latency latest | awk 'NR % 4 == 1'); do
+        R latency history "$ev" | awk -v ev="$ev" 'NR % 2 == 0 { print ev, $1 }'
+    done | awk -v rw="$(($(R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }') - REWRITES0))" '
+        $2 > max { max = $2; which = $1 }
+        END {
+            if (NR) printf "%d s with a stall >= 10 ms, longest %d ms (%s)", NR, max, which
+            else printf "no stall >= 10 ms"
+            printf "; %d AOF rewrite(s)", rw
+        }')
+R config set latency-monitor-threshold 0 >/dev/null
 if [ "$LAT_ONLY" = 1 ]; then
     # where the time goes: waiting (Kafka and the batch's filling) and whole batches
     for h in latency wait batch; do
@@ -180,6 +198,7 @@ if [ "$LAT_ONLY" = 1 ]; then
             "$(quantile "${PORTS[0]}" "chiso_classify_${h}_seconds" 0.99)" \
             "$(quantile "${PORTS[0]}" "chiso_classify_${h}_seconds" 0.999)"
     done
+    echo "  Redis    $STALLS (latency monitor, during the phase)"
     echo "latency at $RATE ev/s ($R3 records): p50 $P50 ms, p99 $P99 ms (produce -> Redis applied)"
     exit 0
 fi
@@ -229,7 +248,7 @@ RSS2=$(peak_rss)
 stop_classify
 
 AOF_REWRITES=$(R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }')
-python3 - "$RECORDS" "$T0" "$T_SIM" "$T1" "$T2" "$T3" "$DOSSIERS" "$USED" "$SAMPLE" "$STRLEN" "$RSS1" "$RSS2" "$RATE" "$R3" "$P50" "$P99" "$AOF_REWRITES" "$INSTANCES" "$VERIFIED" <<'PY'
+python3 - "$RECORDS" "$T0" "$T_SIM" "$T1" "$T2" "$T3" "$DOSSIERS" "$USED" "$SAMPLE" "$STRLEN" "$RSS1" "$RSS2" "$RATE" "$R3" "$P50" "$P99" "$AOF_REWRITES" "$INSTANCES" "$VERIFIED" "$STALLS" <<'PY'
 import sys
 a = sys.argv[1:]
 rec = int(a[0]); t0, tsim, t1, t2, t3 = map(float, a[1:6])
@@ -243,6 +262,7 @@ print(f"  counters checked exact          {verified:>12,}   (chiso-verify agains
 print(f"  simulator produce events/s      {rec / (tsim - t0):>12,.0f}")
 print(f"  classify backlog events/s       {rec / (t3 - t2):>12,.0f}   (the same backlog, new group, fresh namespace)")
 print(f"  latency at {rate} ev/s ({r3} records): p50 {p50} ms, p99 {p99} ms (produce -> Redis applied, empty stack)")
+print(f"    Redis in that phase: {a[19]}")
 print(f"  dossier states                  {dossiers:>12,}")
 print(f"  Redis used_memory per dossier   {used / max(dossiers, 1):>12,.0f} B   (all keys: states + counters)")
 print(f"  Redis MEMORY USAGE per state    {sample:>12,.0f} B   (encoded state {strlen:.0f} B)")
