@@ -46,8 +46,8 @@ static const char LUA_FOLD[] =
  * Redis runs a client's pipelined commands back to back, so other clients
  * (classify's apply calls) wait for at most this many folds at a time. */
 #define FOLD_BATCH 16
-/* Rounds before a fold gives up (each one moves a chunk, or loses a race
- * to another process's fold, which moved the text itself). */
+/* Rounds before a fold gives up (a round that lost a race to another
+ * process's fold, which moved the text itself, reads the journal again). */
 #define FOLD_ROUNDS 64
 
 static bool name_ok(const char *s, size_t len)
@@ -301,8 +301,11 @@ static int append_fold(redisContext *rc, chiso_rargs *a, const char *prefix, con
     return chiso_rargs_append(rc, a) == REDIS_OK ? 0 : CHISO_ENOMEM;
 }
 
-/* One round over units[0..n): read each journal's first chunk, fold what
- * it holds. Sets again[i] for a unit that needs another round. */
+/* One round over units[0..n): read each journal whole and fold it whole:
+ * the text is the appends of whole apply calls, so the hashes never hold a
+ * call in part (a reader's transaction sees a cut of whole calls;
+ * docs/snapshot.md). A journal stays near journal.fold.kb, as classify folds
+ * it past that. Sets again[i] for a unit that needs another round. */
 static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
                       const char *const *units, size_t n, bool *again, char *errstr,
                       size_t errstr_size)
@@ -317,8 +320,7 @@ static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        redisAppendCommand(rc, "GETRANGE %s:{%s}:j 0 %d", prefix, units[i],
-                           CHISO_JOURNAL_CHUNK - 1);
+        redisAppendCommand(rc, "GET %s:{%s}:j", prefix, units[i]);
     for (size_t i = 0; i < n; i++) {
         if (redisGetReply(rc, (void **)&texts[i]) != REDIS_OK || !texts[i]) {
             rc2 = chiso_errf(errstr, errstr_size, CHISO_EIO, "reading a journal: %s", rc->errstr);
@@ -346,8 +348,6 @@ static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
             sort_changes(&c);
             rc2 = append_fold(rc, a, prefix, units[i], t->str, (size_t)used, &c);
             sent[i] = rc2 == 0;
-            /* a journal as long as the chunk may go on */
-            again[i] = t->len >= CHISO_JOURNAL_CHUNK;
         }
     }
     for (size_t i = 0; i < n; i++) {

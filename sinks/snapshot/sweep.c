@@ -78,6 +78,9 @@ struct snap_sweeper {
 enum cmd_kind {
     CMD_UNITS,
     CMD_MONTHS,
+    CMD_MONTHS_NOW, /* a unit's months again, in its read's transaction */
+    CMD_MULTI,      /* a transaction's commands are handed on with EXEC's reply */
+    CMD_EXEC,
     CMD_COUNTS,
     CMD_PROCS,
     CMD_MONTH_BUCKET,
@@ -159,12 +162,27 @@ static void redis_drop(snap_sweeper *sw, const char *what)
     sw->rc = NULL;
 }
 
+/* Hand one reply on, or log and count it when it is an error. */
+static void batch_reply(snap_sweeper *sw, const rcmd *c, const redisReply *r,
+                        void (*on_reply)(void *ctx, const rcmd *c, const redisReply *r), void *ctx)
+{
+    if (r->type == REDIS_REPLY_ERROR) {
+        LOG_WARN("redis: error reply: %s", r->str);
+        chiso_counter_add(sw->mx->err_redis, 1);
+    } else {
+        on_reply(ctx, c, r);
+    }
+}
+
 /* Send the batch in chunks, handing each reply to on_reply (error replies
- * are logged, counted and not handed on). Returns 0 or CHISO_EIO (the
- * connection is dropped). */
+ * are logged, counted and not handed on). The commands between a CMD_MULTI
+ * and its CMD_EXEC run as one transaction: their replies come in EXEC's
+ * and are handed on then. Returns 0 or CHISO_EIO (the connection is
+ * dropped). */
 static int batch_run(snap_sweeper *sw, rbatch *bt,
                      void (*on_reply)(void *ctx, const rcmd *c, const redisReply *r), void *ctx)
 {
+    size_t queued = 0; /* in a transaction: the index of its first command */
     for (size_t start = 0; start < bt->n; start += PIPE_CHUNK) {
         size_t end = start + PIPE_CHUNK < bt->n ? start + PIPE_CHUNK : bt->n;
         for (size_t i = start; i < end; i++) {
@@ -182,12 +200,17 @@ static int batch_run(snap_sweeper *sw, rbatch *bt,
                 redis_drop(sw, "pipeline");
                 return CHISO_EIO;
             }
-            if (r->type == REDIS_REPLY_ERROR) {
-                LOG_WARN("redis: error reply: %s", r->str);
-                chiso_counter_add(sw->mx->err_redis, 1);
-            } else {
-                on_reply(ctx, &bt->v[i], r);
-            }
+            const rcmd *c = &bt->v[i];
+            if (c->kind == CMD_MULTI) {
+                queued = i + 1;
+            } else if (c->kind == CMD_EXEC && r->type == REDIS_REPLY_ARRAY) {
+                for (size_t k = 0; k < r->elements && queued + k < i; k++)
+                    batch_reply(sw, &bt->v[queued + k], r->element[k], on_reply, ctx);
+                queued = 0;
+            } else if (c->kind == CMD_EXEC || !queued || r->type == REDIS_REPLY_ERROR) {
+                batch_reply(sw, c, r, on_reply, ctx); /* (EXEC refused: logged) */
+                queued = c->kind == CMD_EXEC ? 0 : queued;
+            } /* else a command queued in the transaction: QUEUED */
             freeReplyObject(r);
         }
     }
@@ -326,6 +349,7 @@ typedef struct sweep {
     chiso_snapshot_counts *province_counts; /* per period */
     chiso_map **province_procs;             /* per period and set: the procedures of every unit */
     bool failed;                            /* out of memory while taking replies */
+    bool months_grew; /* a unit's read found months step 2 had not: read again */
     sw_out *outs;
     size_t nouts, capouts;
 } sweep;
@@ -399,30 +423,28 @@ static long sweep_period(sweep *s, const char *key)
     return (long)s->nperiods - 1;
 }
 
+static void counts_free(sweep *s);
 static void sweep_free(sweep *s)
 {
-    for (size_t i = 0; i < s->nunits; i++) {
+    counts_free(s);
+    for (size_t i = 0; i < s->nunits; i++)
         free(s->units[i].months);
-        free(s->units[i].month_sums);
-        free(s->units[i].day_sums);
-        free(s->units[i].counts);
-        free(s->units[i].inputs);
-        free(s->units[i].present);
-        free(s->units[i].procs);
-    }
-    for (size_t i = 0; s->province_procs && i < s->nperiods * CHISO_PS_COUNT; i++)
-        chiso_map_destroy(s->province_procs[i]);
-    free(s->province_procs);
     free(s->units);
     free(s->periods);
-    free(s->days);
-    free(s->province_counts);
     free(s->outs);
     chiso_map_destroy(s->unit_ix);
     chiso_map_destroy(s->period_ix);
 }
 
 /* ---- replies ---------------------------------------------------------------- */
+
+static bool unit_has_month(const sw_unit *u, const char *month)
+{
+    for (size_t m = 0; m < u->nmonths; m++)
+        if (strcmp(u->months[m], month) == 0)
+            return true;
+    return false;
+}
 
 static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
 {
@@ -494,6 +516,32 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
     case CMD_SET:
         s->outs[c->a].stored = true;
         break;
+    case CMD_MONTHS_NOW: {
+        /* the months as the read saw them: one that step 2 did not see came
+         * with changes in the same apply call, which the read then counted
+         * in later periods without the month's own bucket */
+        sw_unit *u = &s->units[c->a];
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+            const redisReply *m = r->element[i];
+            chiso_period p;
+            if (m->type != REDIS_REPLY_STRING || m->len >= CHISO_PERIOD_STRLEN ||
+                chiso_period_parse(m->str, &p) != 0 || p.kind != CHISO_PERIOD_MONTH ||
+                unit_has_month(u, m->str))
+                continue;
+            char(*grown)[CHISO_PERIOD_STRLEN] =
+                realloc(u->months, (u->nmonths + 1) * sizeof(*u->months));
+            if (!grown) {
+                s->failed = true;
+                break;
+            }
+            u->months = grown;
+            memcpy(u->months[u->nmonths++], m->str, m->len + 1);
+            s->months_grew = true;
+        }
+        break;
+    }
+    case CMD_MULTI:
+    case CMD_EXEC:
     case CMD_RANK:
         break;
     }
@@ -702,18 +750,72 @@ static int fold_units(sweep *s)
     return rc;
 }
 
-/* Step 3: read the counts of every unit in every touched period. */
+/* Free what read_counts() allocated (for a new read, or with the sweep). */
+static void counts_free(sweep *s)
+{
+    for (size_t i = 0; i < s->nunits; i++) {
+        sw_unit *u = &s->units[i];
+        free(u->month_sums);
+        free(u->day_sums);
+        free(u->counts);
+        free(u->inputs);
+        free(u->present);
+        free(u->procs);
+        u->month_sums = u->day_sums = NULL;
+        u->counts = NULL;
+        u->inputs = NULL;
+        u->present = NULL;
+        u->procs = NULL;
+    }
+    for (size_t i = 0; s->province_procs && i < s->nperiods * CHISO_PS_COUNT; i++)
+        chiso_map_destroy(s->province_procs[i]);
+    free(s->province_procs);
+    free(s->days);
+    free(s->province_counts);
+    s->province_procs = NULL;
+    s->days = NULL;
+    s->province_counts = NULL;
+    s->ndays = 0;
+}
+
+/* read_counts(): the months a unit's read saw were not all known; read
+ * again with them */
+#define READ_AGAIN 1
+/* Reads before a sweep gives up when months keep appearing (it is then
+ * retried whole, its members still held) */
+#define READ_ATTEMPTS 8
+
+/* Step 3: fold, then read the counts of every unit in every touched
+ * period. Each unit's read is one transaction (MULTI/EXEC), with its months
+ * index read again in it: its counters are then one cut of its apply calls
+ * (a fold moves whole calls' changes), and open / open_overdue, summed over
+ * its buckets, never count a change without the rest of its call. */
+static int read_counts(sweep *s);
 static int load_counts(sweep *s)
+{
+    int rc = fold_units(s);
+
+    for (int attempt = 1; rc == 0; attempt++) {
+        s->months_grew = false;
+        if ((rc = read_counts(s)) != READ_AGAIN)
+            break;
+        counts_free(s);
+        rc = 0;
+        if (attempt == READ_ATTEMPTS) {
+            LOG_WARN("sweep: months kept appearing during %d reads; the sweep is retried", attempt);
+            rc = CHISO_EIO;
+        }
+    }
+    return rc;
+}
+
+static int read_counts(sweep *s)
 {
     snap_sweeper *sw = s->sw;
     chiso_period month = chiso_period_of(s->today, CHISO_PERIOD_MONTH);
     bool running = false;
     rbatch bt = {0};
     int rc = CHISO_ENOMEM;
-
-    if ((rc = fold_units(s)) != 0)
-        return rc;
-    rc = CHISO_ENOMEM;
 
     for (size_t p = 0; p < s->nperiods; p++)
         running |= s->periods[p].end_day == s->today;
@@ -746,6 +848,10 @@ static int load_counts(sweep *s)
         if (!u->months || !u->counts || !u->inputs || !u->present || !u->procs || !u->month_sums ||
             !u->day_sums)
             goto out;
+        if (batch_add(&bt, CMD_MULTI, i, 0, "MULTI") != 0 ||
+            batch_add(&bt, CMD_MONTHS_NOW, i, 0, "SMEMBERS %s:{%s}:months", sw->prefix, u->code) !=
+                0)
+            goto out;
         for (size_t p = 0; p < s->nperiods; p++) {
             chiso_score_input_counters(&u->inputs[p]);
             if (batch_add(&bt, CMD_COUNTS, i, p, "HGETALL %s:{%s}:c:%s", sw->prefix, u->code,
@@ -770,11 +876,17 @@ static int load_counts(sweep *s)
                           sw->prefix, u->code, s->days[d]) != 0)
                 goto out;
         }
+        if (batch_add(&bt, CMD_EXEC, i, 0, "EXEC") != 0)
+            goto out;
     }
     if ((rc = batch_run(sw, &bt, on_reply, s)) != 0)
         goto out;
     if (s->failed) {
         rc = CHISO_ENOMEM;
+        goto out;
+    }
+    if (s->months_grew) {
+        rc = READ_AGAIN;
         goto out;
     }
 

@@ -2,7 +2,7 @@
 # Journal folds on a real Redis (core/src/journal.c, through chiso-verify
 # --check fold): lines are summed into their hashes (a procedure that
 # reaches 0 is removed, a counter at 0 stays), an incomplete last line is
-# left for later, a journal longer than one fold's chunk is folded whole,
+# left for later, a long journal is folded whole,
 # folds racing appends and each other lose and double nothing, and a
 # malformed journal is left as it is with the fold failing. Then
 # chiso-classify's own folder: with journal.fold.kb 1 and nothing else
@@ -51,7 +51,7 @@ fold || e2e_fail "fold failed: $(cat "$E2E_TMP/fold.out")"
 e2e_assert_eq 3 "$(field c:2025 received)" "the completed line folded"
 e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
 
-# ---- 3. longer than one fold's chunk (256 KiB) ----
+# ---- 3. a long journal (410 KiB), folded whole ----
 python3 -c 'import sys; sys.stdout.write("c:2025-Q3 received 1\n" * 20000)' |
     e2e_redis -x append "$J" >/dev/null
 e2e_assert_eq 420000 "$(e2e_redis strlen "$J")" "a 410 KiB journal"

@@ -18,11 +18,12 @@
  * fold later writes the sum of many calls' changes at once
  * (docs/benchmarks.md).
  *
- * A fold moves a journal's leading lines into the hashes in one atomic
- * call that first checks the journal still begins with the text it read
- * (another process may have folded it meanwhile: the fold then changes
- * nothing and is retried). Every reader of counter or procedure-set hashes
- * folds the units it reads first (chiso_journal_fold), so what it reads
+ * A fold moves the journal as it read it, whole (its complete lines: the
+ * appends of whole apply calls), into the hashes in one atomic call that
+ * first checks the journal still begins with the text it read (another
+ * process may have folded it meanwhile: the fold then changes nothing and
+ * is retried). So the hashes always hold whole calls' changes. Every reader of counter or
+ * procedure-set hashes folds the units it reads first (chiso_journal_fold), so what it reads
  * includes every change applied before; chiso-classify also folds a unit
  * whose journal grows past its journal.fold.kb (128 KiB), on a thread of
  * its own (processors/classify/folder.h), which bounds its size when
@@ -35,8 +36,6 @@
 
 #include <hiredis/hiredis.h>
 
-/* A fold reads and moves at most this much of a journal per call. */
-#define CHISO_JOURNAL_CHUNK (256 * 1024)
 /* The longest <hash> and <field> of a line. */
 #define CHISO_JOURNAL_NAME_MAX 63
 
