@@ -43,6 +43,8 @@ const char *chiso_strerror(int err)
         return "corrupt or incompatible stored state";
     case CHISO_ETIMEOUT:
         return "timed out";
+    case CHISO_EREWIND:
+        return "Redis lost acknowledged writes; input rewound to replay them";
     default:
         return "unknown error";
     }

@@ -5,10 +5,10 @@
 
 #include "chiso/common.h"
 
-int chiso_consumer_commit(rd_kafka_t *consumer, rd_kafka_message_t *const *msgs, int n, bool sync)
+rd_kafka_topic_partition_list_t *chiso_consumer_offsets(rd_kafka_message_t *const *msgs, int n)
 {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; list && i < n; i++) {
         const rd_kafka_message_t *m = msgs[i];
         const char *topic = rd_kafka_topic_name(m->rkt);
         rd_kafka_topic_partition_t *tp =
@@ -18,9 +18,14 @@ int chiso_consumer_commit(rd_kafka_t *consumer, rd_kafka_message_t *const *msgs,
         if (tp->offset < m->offset + 1)
             tp->offset = m->offset + 1;
     }
-    rd_kafka_resp_err_t err =
-        list->cnt ? rd_kafka_commit(consumer, list, sync ? 0 : 1) : RD_KAFKA_RESP_ERR_NO_ERROR;
-    rd_kafka_topic_partition_list_destroy(list);
+    return list;
+}
+
+int chiso_consumer_commit_offsets(rd_kafka_t *consumer,
+                                  const rd_kafka_topic_partition_list_t *offsets, bool sync)
+{
+    rd_kafka_resp_err_t err = offsets->cnt ? rd_kafka_commit(consumer, offsets, sync ? 0 : 1)
+                                           : RD_KAFKA_RESP_ERR_NO_ERROR;
     if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
         LOG_WARN("offset commit: %s", rd_kafka_err2str(err));
         return CHISO_EIO;

@@ -17,13 +17,19 @@ void chiso_stage_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     chiso_stage *s = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         LOG_INFO("assigned %d partition(s)", parts->cnt);
+        if (s->applied)
+            chiso_applied_assign(s->applied, rk, parts);
         rd_kafka_assign(rk, parts);
         return;
     }
     LOG_INFO("revoking %d partition(s): completing the batch in hand", parts->cnt);
-    if (!s->fatal && s->batch.batch && s->batch.count(s->batch.batch) > 0 &&
-        s->batch.process(s->batch.batch, true) != 0)
+    int rc = !s->fatal && s->batch.batch && s->batch.count(s->batch.batch) > 0
+                 ? s->batch.process(s->batch.batch, true)
+                 : 0;
+    if (rc != 0 && rc != CHISO_EREWIND)
         s->fatal = 1;
+    if (s->applied)
+        chiso_applied_revoke(s->applied, parts);
     rd_kafka_assign(rk, NULL);
 }
 
@@ -55,13 +61,14 @@ int chiso_stage_run(chiso_stage *s)
         if (b->count(b->batch) > 0 &&
             (b->full(b->batch) || !msg || now - batch_started >= s->linger_ms * 1000)) {
             int rc = b->process(b->batch, false);
-            if (rc != 0 && !*s->stop) {
+            if (rc != 0 && rc != CHISO_EREWIND && !*s->stop) {
                 LOG_ERROR("stopping: %s", chiso_strerror(rc));
                 s->fatal = 1;
             }
         }
     }
-    if (!s->fatal && b->count(b->batch) > 0 && b->process(b->batch, true) != 0)
+    int rc = !s->fatal && b->count(b->batch) > 0 ? b->process(b->batch, true) : 0;
+    if (rc != 0 && rc != CHISO_EREWIND)
         s->fatal = 1;
     return s->fatal ? 1 : 0;
 }

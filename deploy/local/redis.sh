@@ -34,6 +34,14 @@ commands:
   status       print state and port; exit 3 when not running
   port         print the port
   cli ARGS...  run redis-cli against it (e.g. cli info persistence)
+  aof-copy DEST
+               copy the append-only files as they are now into DEST (a
+               directory it creates), while Redis runs: what the disk holds
+  power-loss [COPY]
+               kill -9 (no AOF flush), put the AOF copy COPY back when given,
+               start again on the same port: Redis comes back with less than
+               it acknowledged, as after a host's power loss with appendfsync
+               everysec, or a replica promoted without its master's last writes
 
 options:
   --dir DIR    data directory; default \$CHISO_REDIS_DIR or <repo>/.run/redis
@@ -116,6 +124,34 @@ cmd_stop() {
     chiso_log "stopped"
 }
 
+cmd_aof_copy() {
+    local dest=$1
+    [ -n "$dest" ] || chiso_die "aof-copy needs a destination directory"
+    [ -d "$DIR/data/appendonlydir" ] || chiso_die "no append-only files in $DIR/data"
+    rm -rf "$dest"
+    mkdir -p "$(dirname "$dest")"
+    cp -a "$DIR/data/appendonlydir" "$dest"
+    chiso_log "append-only files copied to $dest ($(du -sk "$dest" | cut -f1) KiB)"
+}
+
+cmd_power_loss() {
+    local copy=${1:-} pid
+    load_port
+    running || chiso_die "redis in $DIR is not running"
+    [ -z "$copy" ] || [ -d "$copy" ] || chiso_die "no AOF copy at $copy"
+    pid=$(cat "$(pidfile)")
+    kill -KILL "$pid"
+    while chiso_alive "$pid"; do sleep 0.05; done
+    rm -f "$(pidfile)"
+    chiso_log "killed pid $pid (SIGKILL)"
+    if [ -n "$copy" ]; then
+        rm -rf "$DIR/data/appendonlydir"
+        cp -a "$copy" "$DIR/data/appendonlydir"
+        chiso_log "append-only files rolled back to the copy $copy"
+    fi
+    cmd_start
+}
+
 cmd_status() {
     load_port
     if running; then
@@ -142,7 +178,7 @@ cmd_cli() {
 COMMAND=
 ARGS=()
 while [ $# -gt 0 ]; do
-    if [ "$COMMAND" = cli ]; then
+    if [ "$COMMAND" = cli ] || [ "$COMMAND" = aof-copy ] || [ "$COMMAND" = power-loss ]; then
         ARGS+=("$1")
         shift
         continue
@@ -171,6 +207,8 @@ restart) (cmd_stop) && cmd_start ;;
 status) cmd_status ;;
 port) cmd_port ;;
 cli) cmd_cli "${ARGS[@]}" ;;
+aof-copy) cmd_aof_copy "${ARGS[@]}" ;;
+power-loss) cmd_power_loss "${ARGS[@]}" ;;
 '') usage >&2; exit 2 ;;
 *) chiso_die "unknown command '$COMMAND' (see --help)" ;;
 esac

@@ -33,6 +33,11 @@ commands:
   env              print DIR/stack.env
   restart-kafka    stop + start Kafka on the same ports and data
   restart-redis    stop + start Redis on the same port and data
+  redis-aof-copy DEST
+                   copy Redis's append-only files as they are now into DEST
+  redis-power-loss [COPY]
+                   kill -9 Redis, roll its AOF back to COPY when given, start
+                   it again: it comes back with less than it acknowledged
   create-topic NAME [PARTITIONS] [KEY=VALUE...]
                    create a topic on the stack's broker (see kafka.sh)
   kafka ARGS...    run kafka.sh on the stack's broker (e.g. kafka topics --list)
@@ -129,6 +134,8 @@ status) cmd_status ;;
 env) cmd_env ;;
 restart-kafka) kafka restart >/dev/null && write_env ;;
 restart-redis) redis restart >/dev/null && write_env ;;
+redis-aof-copy) redis aof-copy "${ARGS[@]}" ;;
+redis-power-loss) redis power-loss "${ARGS[@]}" >/dev/null && write_env ;;
 create-topic) kafka create-topic "${ARGS[@]}" ;;
 kafka) kafka "${ARGS[@]}" ;;
 redis) redis "${ARGS[@]}" ;;

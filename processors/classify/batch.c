@@ -21,6 +21,7 @@
 #include <time.h>
 
 #include "chiso/common.h"
+#include "chiso/consumer.h"
 #include "chiso/counters.h"
 #include "chiso/deadletter.h"
 #include "chiso/dossier.h"
@@ -217,7 +218,11 @@ struct cl_batch {
     chiso_statecache *cache;
     const char *prefix;
     int64_t retention_s; /* finished dossiers expire after this (retention.days) */
-    int64_t watermark;   /* latest event time seen (epoch seconds) */
+    /* the batch's offsets (each partition's last + 1): its applied marker,
+     * then its flight's commit; marked once Redis acknowledged the marker */
+    rd_kafka_topic_partition_list_t *offsets;
+    bool marked;
+    int64_t watermark; /* latest event time seen (epoch seconds) */
     /* batches applied to Redis whose outputs are on their way: committed in
      * order as their outputs are delivered (the next batch does not wait) */
     cl_flight flights[CL_FLIGHTS];
@@ -395,6 +400,9 @@ static void batch_reset(cl_batch *b)
     for (int i = 0; i < b->nmsgs; i++)
         rd_kafka_message_destroy(b->msgs[i]);
     b->nmsgs = 0;
+    if (b->offsets)
+        rd_kafka_topic_partition_list_destroy(b->offsets);
+    b->offsets = NULL;
     memset(b->table, 0, (size_t)b->table_size * sizeof(int));
     memset(b->gtable, 0, (size_t)b->table_size * sizeof(int));
     b->nitems = 0;
@@ -621,6 +629,7 @@ static void redis_drop(cl_batch *b, const char *why)
     chiso_statecache_clear(b->cache);
     seen_clear(&b->units_seen);
     seen_clear(&b->months_seen);
+    chiso_applied_unverify(b->env.applied);
     if (b->rc)
         redisFree(b->rc);
     b->rc = NULL;
@@ -1082,6 +1091,7 @@ static int load_reply(cl_batch *b, cl_item *it, const redisReply *e, int64_t now
  * (reconnect and retry), or CHISO_ESTATE / CHISO_ERANGE / CHISO_ENOMEM
  * (fatal). */
 static int append_index(cl_batch *b);
+static int mark_reply(cl_batch *b);
 
 /* Write the queued commands to Redis now. 0, or CHISO_EIO (dropped). */
 static int flush_out(cl_batch *b)
@@ -1143,7 +1153,16 @@ static int apply_round(cl_batch *b)
             return rc;
     }
     int nindex = nsent > 0 ? append_index(b) : 0;
-    nsent += nindex;
+    /* the batch's applied marker last: Redis keeps a prefix of what it
+     * executed, so wherever the marker survives, so did every write above
+     * (a marker ahead of a group that must go round again is harmless: this
+     * process applies the batch to its end before it commits, or drops it
+     * when it rewinds) */
+    int nmark =
+        nsent > 0 && !b->marked ? chiso_applied_append(b->env.applied, b->rc, b->offsets) : 0;
+    if (nmark < 0)
+        return nmark;
+    nsent += nindex + nmark;
 
     for (int g = 0; g < b->ngroups; g++) {
         cl_group *grp = &b->groups[g];
@@ -1213,16 +1232,52 @@ static int apply_round(cl_batch *b)
         bool bad = r2->type == REDIS_REPLY_ERROR;
         freeReplyObject(r2);
         if (bad) {
-            drain_replies(b, nindex - i - 1);
+            drain_replies(b, nindex - i - 1 + nmark);
             redis_drop(b, "index write failed");
             return CHISO_EIO;
         }
     }
+    if (nmark && (rc = mark_reply(b)) != 0)
+        return rc;
     for (int g = 0; g < b->ngroups && nindex > 0; g++) {
         if (b->groups[g].sent)
             seen_add(&b->units_seen, b->groups[g].unit_hash);
     }
     return 0;
+}
+
+/* Read the reply to the batch's applied marker (chiso_applied_append). */
+static int mark_reply(cl_batch *b)
+{
+    redisReply *r;
+    if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
+        redis_drop(b, b->rc->errstr);
+        return CHISO_EIO;
+    }
+    bool bad = r->type == REDIS_REPLY_ERROR;
+    if (bad)
+        LOG_ERROR("writing the applied marker: %s", r->str);
+    freeReplyObject(r);
+    if (bad) {
+        redis_drop(b, "applied marker write failed");
+        return CHISO_EIO;
+    }
+    chiso_applied_acked(b->env.applied, b->offsets);
+    b->marked = true;
+    return 0;
+}
+
+/* The marker of a batch that wrote nothing else (duplicates, replays, dead
+ * letters): its offsets are committed too, so Redis must say it applied
+ * them. */
+static int mark_batch(cl_batch *b)
+{
+    int n = chiso_applied_append(b->env.applied, b->rc, b->offsets);
+    if (n <= 0) {
+        b->marked = n == 0;
+        return n;
+    }
+    return mark_reply(b);
 }
 
 /* Queue, behind the round's Lua calls, the index writes the snapshot sink
@@ -1265,23 +1320,6 @@ static int append_index(cl_batch *b)
     return ncmd;
 }
 
-/* The offsets to commit after the batch's records: each partition's last
- * offset + 1. NULL when out of memory. */
-static rd_kafka_topic_partition_list_t *offsets_of(const cl_batch *b)
-{
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
-    for (int i = 0; list && i < b->nmsgs; i++) {
-        rd_kafka_message_t *m = b->msgs[i];
-        rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_find(list, rd_kafka_topic_name(m->rkt), m->partition);
-        if (!tp)
-            tp = rd_kafka_topic_partition_list_add(list, rd_kafka_topic_name(m->rkt), m->partition);
-        if (tp->offset < m->offset + 1)
-            tp->offset = m->offset + 1;
-    }
-    return list;
-}
-
 /* Forget the flights not landed: their offsets stay uncommitted, so a
  * restart applies them again (fenced) and produces their outputs again. */
 static void abandon_flights(cl_batch *b)
@@ -1299,11 +1337,9 @@ static void commit_landed(cl_batch *b, bool sync)
 {
     if (!b->landed)
         return;
-    rd_kafka_resp_err_t err = rd_kafka_commit(b->env.consumer, b->landed, sync ? 0 : 1);
-    if (err && err != RD_KAFKA_RESP_ERR__NO_OFFSET) {
-        /* Not fatal: the records will be consumed again and fenced. */
-        LOG_WARN("offset commit: %s", rd_kafka_err2str(err));
-    }
+    chiso_applied_committed(b->env.applied, b->landed);
+    /* a failure is not fatal: the records are consumed again and fenced */
+    chiso_consumer_commit_offsets(b->env.consumer, b->landed, sync);
     rd_kafka_topic_partition_list_destroy(b->landed);
     b->landed = NULL;
     chiso_counter_add(b->m_committed, (uint64_t)b->landed_msgs);
@@ -1379,6 +1415,12 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         }
     }
 
+    if (!(b->offsets = chiso_consumer_offsets(b->msgs, b->nmsgs))) {
+        rc = CHISO_ENOMEM;
+        goto out;
+    }
+    b->marked = false;
+
     /* 1. parse; group the good events by dossier; dead-letter the rest */
     bool unknown_procedure = false;
     for (int i = 0; i < b->nmsgs; i++) {
@@ -1420,7 +1462,7 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         bool pending = false;
         for (int g = 0; g < b->ngroups && !pending; g++)
             pending = b->groups[g].pending;
-        if (!pending)
+        if (!pending && b->marked)
             break;
         if (*b->env.stop && delay > 50) {
             rc = CHISO_EIO; /* stopping while Redis is away: leave uncommitted */
@@ -1430,7 +1472,23 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
             chiso_backoff(b->env.producer, b->env.stop, &delay);
             continue;
         }
-        rc = apply_round(b);
+        if (!chiso_applied_all_verified(b->env.applied)) {
+            /* after a (re)connection or an assignment: does Redis still
+             * hold what it acknowledged? The batches in flight land first,
+             * so a rewind resumes the other partitions after them */
+            if ((rc = cl_batch_land(b, true)) != 0)
+                goto out;
+            rc = chiso_applied_verify(b->env.applied, b->rc, b->env.consumer);
+            if (rc == CHISO_EREWIND || rc == CHISO_ENOMEM)
+                goto out; /* the batch is dropped: it is consumed again */
+            if (rc != 0) {
+                if (b->rc->err)
+                    redis_drop(b, b->rc->errstr);
+                chiso_backoff(b->env.producer, b->env.stop, &delay);
+                continue;
+            }
+        }
+        rc = pending ? apply_round(b) : mark_batch(b);
         if (rc == CHISO_ESTATE || rc == CHISO_ERANGE || rc == CHISO_ENOMEM)
             goto out;
         if (rc != 0)
@@ -1504,10 +1562,8 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     /* 4. the batch flies: its offsets are committed once its outputs are
      * delivered, while the next batches go on */
     cl_flight *f = &b->flights[(b->fhead + b->fcount) % CL_FLIGHTS];
-    if (!(f->offsets = offsets_of(b))) {
-        rc = CHISO_ENOMEM;
-        goto out;
-    }
+    f->offsets = b->offsets;
+    b->offsets = NULL;
     f->nmsgs = b->nmsgs;
     f->t0 = t0;
     b->fcount++;

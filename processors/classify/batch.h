@@ -22,6 +22,7 @@
 #include <hiredis/hiredis.h>
 #include <librdkafka/rdkafka.h>
 
+#include "chiso/applied.h"
 #include "chiso/config.h"
 #include "chiso/metrics.h"
 #include "chiso/strmap.h"
@@ -37,6 +38,10 @@ typedef struct cl_env {
     volatile sig_atomic_t *stop; /* set by signal handlers */
     const char *topic_deadletter;
     const char *topic_classified;
+    /* the applied-offset record in Redis (applied.h): written behind every
+     * batch, verified before applying after a (re)connection or an
+     * assignment */
+    chiso_applied *applied;
     const chiso_map *catalog; /* procedure code -> catalog attributes (u64, dossier.h) */
     /* Called before a batch holding an event whose procedure `catalog` does
      * not know is applied: reads catalog.procedures up to its current end
@@ -63,8 +68,10 @@ bool cl_batch_full(const cl_batch *b);
  * synchronously before returning. Retries Redis failures until they succeed
  * or the stop flag is set. Returns 0, or a negative CHISO_E* code when the
  * batch could not be completed (its offsets are then not committed and the
- * messages will be consumed again). The batch is empty afterwards either
- * way. */
+ * messages will be consumed again): CHISO_EREWIND when Redis was found
+ * holding less than it acknowledged and the consumer was sought back to
+ * replay it (not an error: go on polling). The batch is empty afterwards
+ * either way. */
 int cl_batch_process(cl_batch *b, bool sync_commit);
 
 /* Land the batches whose outputs are all delivered, oldest first, and

@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chiso/applied.h"
 #include "chiso/catalog.h"
 #include "chiso/common.h"
 #include "chiso/config.h"
@@ -82,6 +83,7 @@ typedef struct app {
     rd_kafka_t *producer;
     chiso_metrics *metrics;
     cl_batch *batch;
+    chiso_applied *applied;
     int fatal;
 } app;
 
@@ -149,12 +151,16 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     app *a = opaque;
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         LOG_INFO("assigned %d partition(s)", parts->cnt);
+        /* checked against Redis's applied markers before the first batch */
+        chiso_applied_assign(a->applied, rk, parts);
         rd_kafka_assign(rk, parts);
         return;
     }
     LOG_INFO("revoking %d partition(s): completing the batches in hand", parts->cnt);
-    if (a->batch && cl_batch_process(a->batch, true) != 0)
+    int brc = a->batch ? cl_batch_process(a->batch, true) : 0;
+    if (brc != 0 && brc != CHISO_EREWIND)
         a->fatal = 1;
+    chiso_applied_revoke(a->applied, parts);
     rd_kafka_assign(rk, NULL);
 }
 
@@ -230,6 +236,12 @@ int main(int argc, char **argv)
         if (rkt)
             rd_kafka_topic_destroy(rkt);
     }
+    a.applied = chiso_applied_new(chiso_config_str(a.cfg, "redis.prefix"),
+                                  chiso_config_str(a.cfg, "group.id"), a.metrics, "chiso_classify");
+    if (!a.applied) {
+        LOG_ERROR("out of memory");
+        goto out;
+    }
     a.consumer = chiso_kafka_stream_consumer_new(a.cfg, chiso_config_str(a.cfg, "group.id"),
                                                  on_rebalance, &a, errstr, sizeof(errstr));
     if (!a.consumer) {
@@ -258,7 +270,8 @@ int main(int argc, char **argv)
                   .metrics = a.metrics,
                   .stop = &chiso_stop,
                   .topic_deadletter = t_dead,
-                  .topic_classified = t_classified};
+                  .topic_classified = t_classified,
+                  .applied = a.applied};
     a.batch = cl_batch_new(&env, batch_max);
     if (!a.batch) {
         LOG_ERROR("out of memory");
@@ -336,7 +349,7 @@ int main(int argc, char **argv)
             /* a batch that could not complete is not committed; the consumer
              * has moved past it, so stop: a restart replays it */
             int brc = cl_batch_process(a.batch, false);
-            if (brc != 0 && !chiso_stop) {
+            if (brc != 0 && brc != CHISO_EREWIND && !chiso_stop) {
                 LOG_ERROR("stopping: %s", chiso_strerror(brc));
                 a.fatal = 1;
             }
@@ -359,6 +372,7 @@ out:
         rd_kafka_destroy(a.producer);
     }
     chiso_tail_destroy(a.procedures);
+    chiso_applied_destroy(a.applied);
     chiso_map_destroy(a.catalog);
     chiso_metrics_destroy(a.metrics);
     chiso_config_destroy(a.cfg);

@@ -128,7 +128,8 @@ struct fb_batch {
     fb_change *changes;
     int nchanges, capchanges;
     chiso_rargs *args;
-    redisContext *rc; /* NULL while disconnected */
+    redisContext *rc;                         /* NULL while disconnected */
+    rd_kafka_topic_partition_list_t *offsets; /* the batch's, after its last records */
     chiso_counter *m_consumed, *m_applied, *m_duplicates, *m_conflicts, *m_redis_errors, *m_batches,
         *m_committed;
     chiso_histogram *m_latency;
@@ -191,6 +192,9 @@ static void batch_reset(fb_batch *b)
     for (int i = 0; i < b->nmsgs; i++)
         rd_kafka_message_destroy(b->msgs[i]);
     b->nmsgs = b->nev = b->nitems = b->ngroups = 0;
+    if (b->offsets)
+        rd_kafka_topic_partition_list_destroy(b->offsets);
+    b->offsets = NULL;
     chiso_map_destroy(b->item_of);
     chiso_map_destroy(b->group_of);
     b->item_of = b->group_of = NULL;
@@ -672,9 +676,28 @@ static int mark_dirty(fb_batch *b)
     return 0;
 }
 
+/* The batch's applied marker (applied.h), behind its writes: where Redis
+ * keeps it, it keeps them. */
+static int mark_applied(fb_batch *b)
+{
+    int n = chiso_applied_append(b->env.applied, b->rc, b->offsets);
+    if (n <= 0)
+        return n;
+    redisReply *r = next_reply(b);
+    if (!r)
+        return CHISO_EIO;
+    if (r->type == REDIS_REPLY_ERROR)
+        return reply_failed(b, r, "HSET", "applied marker", 0);
+    freeReplyObject(r);
+    chiso_applied_acked(b->env.applied, b->offsets);
+    return 0;
+}
+
 /* Run `step` until it succeeds, reconnecting to Redis with backoff while it
- * fails with CHISO_EIO. Gives up (CHISO_EIO) when stopping after a failure;
- * other errors are fatal and returned at once. */
+ * fails with CHISO_EIO; after a (re)connection, first check that Redis
+ * holds what it acknowledged (applied.h: CHISO_EREWIND when it did not and
+ * the consumer was sought back). Gives up (CHISO_EIO) when stopping after a
+ * failure; other errors are fatal and returned at once. */
 static int with_redis(fb_batch *b, int (*step)(fb_batch *))
 {
     char errstr[256];
@@ -686,14 +709,20 @@ static int with_redis(fb_batch *b, int (*step)(fb_batch *))
             return CHISO_EIO;
         if (!b->rc) {
             b->rc = chiso_redis_connect(b->env.cfg, errstr, sizeof(errstr));
-            if (b->rc)
+            if (b->rc) {
                 LOG_INFO("connected to Redis %s:%lld", chiso_config_str(b->env.cfg, "redis.host"),
                          (long long)chiso_config_int(b->env.cfg, "redis.port"));
-            else
+                chiso_applied_unverify(b->env.applied);
+            } else {
                 LOG_WARN("%s", errstr);
+            }
         }
         if (b->rc) {
-            int rc = step(b);
+            int rc = chiso_applied_verify(b->env.applied, b->rc, b->env.consumer);
+            if (rc == 0)
+                rc = step(b);
+            else if (rc == CHISO_EIO && b->rc->err)
+                redis_drop(b, b->rc->errstr);
             if (rc != CHISO_EIO)
                 return rc;
         }
@@ -743,8 +772,13 @@ int fb_batch_process(fb_batch *b, bool sync_commit)
     }
     chiso_counter_add(b->m_consumed, (uint64_t)b->nmsgs);
 
-    /* 2. the atomic calls, then the dirty index */
-    if ((rc = with_redis(b, apply_all)) != 0 || (rc = with_redis(b, mark_dirty)) != 0)
+    /* 2. the atomic calls, then the dirty index, then the applied marker */
+    if (!(b->offsets = chiso_consumer_offsets(b->msgs, b->nmsgs))) {
+        rc = CHISO_ENOMEM;
+        goto out;
+    }
+    if ((rc = with_redis(b, apply_all)) != 0 || (rc = with_redis(b, mark_dirty)) != 0 ||
+        (rc = with_redis(b, mark_applied)) != 0)
         goto out;
 
     int64_t now_ms = chiso_now_wall_ms();
@@ -767,7 +801,8 @@ int fb_batch_process(fb_batch *b, bool sync_commit)
         LOG_ERROR("stopping with dead letters undelivered: offsets not committed");
         goto out;
     }
-    chiso_consumer_commit(b->env.consumer, b->msgs, b->nmsgs, sync_commit);
+    chiso_applied_committed(b->env.applied, b->offsets);
+    chiso_consumer_commit_offsets(b->env.consumer, b->offsets, sync_commit);
     chiso_counter_add(b->m_committed, (uint64_t)b->nmsgs);
     chiso_counter_add(b->m_batches, 1);
 out:

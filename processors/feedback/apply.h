@@ -19,6 +19,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "chiso/applied.h"
 #include "chiso/config.h"
 #include "chiso/metrics.h"
 #include "chiso/outbox.h"
@@ -31,6 +32,7 @@ typedef struct fb_env {
     chiso_metrics *metrics;
     volatile sig_atomic_t *stop;
     const char *topic_deadletter;
+    chiso_applied *applied; /* the applied-offset record in Redis (applied.h) */
 } fb_env;
 
 /* The longest redis.prefix accepted (every key must fit the batch's
@@ -52,7 +54,10 @@ bool fb_batch_full(const fb_batch *b);
  * it. Returns 0, or a negative CHISO_E* code when it could not complete
  * (stopping while Redis or Kafka is away, corrupt state in Redis, out of
  * memory): its offsets are then not committed and the caller stops, so a
- * restart applies it again (a no-op for what was applied). */
+ * restart applies it again (a no-op for what was applied); CHISO_EREWIND
+ * when Redis was found holding less than it acknowledged: the batch was
+ * dropped and the consumer sought back to replay what Redis lost (the
+ * caller goes on). */
 int fb_batch_process(fb_batch *b, bool sync_commit);
 
 #endif

@@ -65,6 +65,7 @@ typedef struct app {
     rd_kafka_t *producer;
     chiso_metrics *metrics;
     chiso_outbox *outbox;
+    chiso_applied *applied;
     fb_batch *batch;
     chiso_stage stage; /* the consumer's opaque */
 } app;
@@ -172,13 +173,17 @@ int main(int argc, char **argv)
         goto out;
     }
     a.outbox = chiso_outbox_new(a.producer, &chiso_stop, a.metrics, "chiso_feedback");
+    a.applied = chiso_applied_new(chiso_config_str(a.cfg, "redis.prefix"),
+                                  chiso_config_str(a.cfg, "group.id"), a.metrics, "chiso_feedback");
     fb_env env = {.cfg = a.cfg,
                   .consumer = a.consumer,
                   .outbox = a.outbox,
                   .metrics = a.metrics,
                   .stop = &chiso_stop,
-                  .topic_deadletter = t_dead};
-    a.batch = a.outbox ? fb_batch_new(&env, (int)chiso_config_int(a.cfg, "batch.max")) : NULL;
+                  .topic_deadletter = t_dead,
+                  .applied = a.applied};
+    a.batch = a.outbox && a.applied ? fb_batch_new(&env, (int)chiso_config_int(a.cfg, "batch.max"))
+                                    : NULL;
     if (!a.batch) {
         LOG_ERROR("out of memory");
         goto out;
@@ -193,6 +198,7 @@ int main(int argc, char **argv)
                                    "Records behind the assigned partitions' ends (-1 = not known "
                                    "yet)"),
         .stop = &chiso_stop,
+        .applied = a.applied,
     };
 
     rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
@@ -218,6 +224,7 @@ out:
         rd_kafka_destroy(a.producer);
     }
     chiso_outbox_destroy(a.outbox);
+    chiso_applied_destroy(a.applied);
     chiso_metrics_destroy(a.metrics);
     chiso_config_destroy(a.cfg);
     return rc;

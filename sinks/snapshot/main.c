@@ -102,6 +102,9 @@ static void metrics_register(chiso_metrics *m, snap_metrics *mx)
         chiso_metrics_counter(m, "chiso_snapshot_errors_total{kind=\"catalog\"}", err_help);
     mx->err_dirty =
         chiso_metrics_counter(m, "chiso_snapshot_errors_total{kind=\"dirty\"}", err_help);
+    mx->rewinds = chiso_metrics_counter(
+        m, "chiso_snapshot_redis_rewinds_total",
+        "Times Redis was found holding less than it acknowledged (every snapshot republished)");
     mx->sweep_secs =
         chiso_metrics_histogram(m, "chiso_snapshot_sweep_seconds", "duration of completed sweeps",
                                 bounds, (int)(sizeof(bounds) / sizeof(bounds[0])));

@@ -71,6 +71,12 @@ struct snap_sweeper {
     chiso_map *held;      /* "<unit>|<period>" popped, not yet published */
     chiso_map *published; /* "<unit>|<period>" -> fingerprint last published */
     bool published_once;  /* a sweep completed: unchanged snapshots may be skipped */
+    /* Redis may come back with less than it acknowledged (AOF fsync every
+     * second, a promoted replica): after any reconnection every snapshot is
+     * stored and published again (resweep), and a sweep marker tells
+     * whether Redis lost this process's writes (counted, logged) */
+    bool connected_once, resweep;
+    long long marker; /* the last INCR of <prefix>:applied:snapshot acknowledged */
 };
 
 /* ---- Redis pipelines ---------------------------------------------------- */
@@ -231,6 +237,45 @@ static int redis_ensure(snap_sweeper *sw)
     }
     LOG_INFO("redis: connected to %s:%lld", chiso_config_str(sw->cfg, "redis.host"),
              (long long)chiso_config_int(sw->cfg, "redis.port"));
+    if (!sw->connected_once) {
+        sw->connected_once = true;
+        return 0;
+    }
+    /* a new connection: the dirty marks of writes Redis kept may be lost,
+     * and so may what this process stored; the next sweep is a full one
+     * that stores and publishes every snapshot again */
+    sw->resweep = true;
+    redisReply *r = redisCommand(sw->rc, "GET %s:applied:snapshot", sw->prefix);
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+        if (r)
+            freeReplyObject(r);
+        redis_drop(sw, "GET applied:snapshot");
+        return CHISO_EIO;
+    }
+    long long now = r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
+    freeReplyObject(r);
+    if (now < sw->marker) {
+        LOG_WARN("Redis holds less than it acknowledged (%s:applied:snapshot at %lld, %lld "
+                 "acknowledged): storing and publishing every snapshot again",
+                 sw->prefix, now, sw->marker);
+        chiso_counter_add(sw->mx->rewinds, 1);
+        sw->marker = now;
+    }
+    return 0;
+}
+
+/* After a sweep: the marker, behind its writes on the same connection. */
+static int mark_sweep(snap_sweeper *sw)
+{
+    redisReply *r = redisCommand(sw->rc, "INCR %s:applied:snapshot", sw->prefix);
+    if (!r || r->type != REDIS_REPLY_INTEGER) {
+        if (r)
+            freeReplyObject(r);
+        redis_drop(sw, "INCR applied:snapshot");
+        return CHISO_EIO;
+    }
+    sw->marker = r->integer;
+    freeReplyObject(r);
     return 0;
 }
 
@@ -1218,12 +1263,22 @@ int snap_sweeper_run(snap_sweeper *sw, bool full)
     }
     if ((rc = redis_ensure(sw)) != 0 || (rc = pop_dirty(sw)) != 0)
         goto out;
-    if (!full && chiso_map_size(sw->held) == 0)
+    if (sw->resweep) {
+        s.full = true;
+        chiso_map_destroy(sw->published);
+        if (!(sw->published = chiso_map_new())) {
+            rc = CHISO_ENOMEM;
+            goto out;
+        }
+    }
+    if (!s.full && chiso_map_size(sw->held) == 0)
         goto out; /* nothing changed */
     if ((rc = load_units(&s)) != 0 || (rc = plan(&s)) != 0 || (rc = load_counts(&s)) != 0 ||
-        (rc = plan_outs(&s)) != 0 || (rc = score_outs(&s)) != 0 || (rc = publish(&s)) != 0)
+        (rc = plan_outs(&s)) != 0 || (rc = score_outs(&s)) != 0 || (rc = publish(&s)) != 0 ||
+        (rc = mark_sweep(sw)) != 0)
         goto out;
     sw->published_once = true;
+    sw->resweep = false;
     chiso_counter_add(sw->mx->sweeps, 1);
     chiso_histogram_observe(sw->mx->sweep_secs, (double)(chiso_now_mono_us() - t0) / 1e6);
     LOG_DEBUG("sweep: %zu unit(s), %zu period(s), %zu snapshot(s) considered, %zu held", s.nunits,

@@ -34,6 +34,7 @@ typedef struct snap_metrics {
     chiso_counter *err_kafka;    /* produce or delivery failures */
     chiso_counter *err_catalog;  /* bad catalog records, consumer errors */
     chiso_counter *err_dirty;    /* unparseable dirty members (dropped) */
+    chiso_counter *rewinds;      /* Redis found holding less than it acknowledged */
     chiso_histogram *sweep_secs; /* duration of completed sweeps */
     chiso_gauge *pending;        /* dirty members held, not yet published */
 } snap_metrics;

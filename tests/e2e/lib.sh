@@ -71,6 +71,18 @@ e2e_wait_for() {
     done
 }
 
+# e2e_pause MIN MAX: sleep a random time between MIN and MAX seconds, drawn
+# from $RANDOM, so a test that seeds RANDOM pauses the same way each run.
+e2e_pause() {
+    sleep "$(python3 -c "import random; random.seed($RANDOM); print(round(random.uniform($1, $2), 2))")"
+}
+
+# e2e_metric PORT NAME: the value of metric NAME on 127.0.0.1:PORT/metrics
+# (empty when absent or unreachable).
+e2e_metric() {
+    curl -sf "http://127.0.0.1:$1/metrics" | awk -v m="$2" '$1 == m { print $2 }'
+}
+
 # e2e_bg NAME CMD...: run CMD in the background, stdout+stderr to
 # $E2E_TMP/NAME.log; its pid is in E2E_LAST_PID. Stopped by the exit trap.
 e2e_bg() {

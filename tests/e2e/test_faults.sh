@@ -41,21 +41,20 @@ e2e_bg snapshot "$SNAPSHOT" "${COMMON[@]}" "${REDIS[@]}" --interval.ms 500 --met
 SNAP_PID=$E2E_LAST_PID
 start_classify 0
 
-pause() { sleep "$(python3 -c "import random; random.seed($RANDOM); print(round(random.uniform($1, $2), 2))")"; }
 for i in 1 2 3; do
-    pause 2 6
+    e2e_pause 2 6
     kill -KILL "$CLASSIFY_PID"
     wait "$CLASSIFY_PID" 2>/dev/null || true
     e2e_log "killed chiso-classify (SIGKILL) #$i"
-    pause 0 1
+    e2e_pause 0 1
     start_classify "$i"
     if [ "$i" = 1 ]; then
-        pause 1 3
+        e2e_pause 1 3
         bash "$E2E_STACK_SH" --dir "$CHISO_STACK_DIR" restart-redis
         e2e_log "restarted Redis"
     fi
     if [ "$i" = 2 ]; then
-        pause 1 3
+        e2e_pause 1 3
         bash "$E2E_STACK_SH" --dir "$CHISO_STACK_DIR" restart-kafka
         e2e_log "restarted the Kafka broker"
     fi
@@ -63,12 +62,12 @@ done
 
 # scale out and back in: the partitions the second instance takes are
 # written by it, then return to the first with its cache now stale
-pause 1 2
+e2e_pause 1 2
 e2e_bg classify-b "$CLASSIFY" "${COMMON[@]}" "${REDIS[@]}" --group.id "${P}classify" \
     --metrics.port 0 --batch.max 500
 B_PID=$E2E_LAST_PID
 e2e_log "a second chiso-classify joined the group"
-pause 4 6
+e2e_pause 4 6
 e2e_stop "$B_PID" 30 || e2e_fail "the second chiso-classify did not leave cleanly on SIGTERM"
 e2e_log "the second chiso-classify left the group"
 

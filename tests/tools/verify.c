@@ -64,6 +64,10 @@ static const chiso_cfg_def defs[] = {
      "the `alerts` check's now: watermark (chiso-alerts --time.source event) or wall", NULL},
     {"group", CHISO_CFG_STRING, "chiso-classify",
      "consumer group whose committed offsets the `committed` check waits on", NULL},
+    {"committed.topic", CHISO_CFG_STRING, "dossier.events",
+     "the topic (before the topic prefix) the `committed` check waits on: dossier.events or "
+     "feedback.events",
+     NULL},
     {"timeout.s", CHISO_CFG_INT, "300", "how long the `committed` check may wait", NULL},
     {"max-report", CHISO_CFG_INT, "20", "mismatches printed per check", NULL},
     {NULL, 0, NULL, NULL, NULL},
@@ -694,6 +698,49 @@ static int is_day(const char *period)
     return strlen(period) == 10; /* "2025-07-01" */
 }
 
+/* Every snapshot chiso-snapshot keeps in Redis (<prefix>:{U}:s:<period>,
+ * what the wall reads) must be the topic's latest of its key, and every
+ * key of the topic must be there. */
+static int check_redis_latest(const chiso_config *cfg, const cJSON *latest)
+{
+    char errstr[256];
+    const char *prefix = chiso_config_str(cfg, "redis.prefix");
+    redisContext *rc = chiso_redis_connect(cfg, errstr, sizeof(errstr));
+    if (!rc) {
+        fprintf(stderr, "chiso-verify: %s\n", errstr);
+        return -1;
+    }
+    int before = mismatches;
+    long long compared = 0;
+    const cJSON *snap;
+    cJSON_ArrayForEach(snap, latest)
+    {
+        const char *bar = strchr(snap->string, '|');
+        if (!bar || cJSON_IsNull(snap))
+            continue;
+        redisReply *r = redisCommand(rc, "GET %s:{%b}:s:%s", prefix, snap->string,
+                                     (size_t)(bar - snap->string), bar + 1);
+        if (!r) {
+            fprintf(stderr, "chiso-verify: Redis: %s\n", rc->errstr);
+            redisFree(rc);
+            return -1;
+        }
+        cJSON *doc = r->type == REDIS_REPLY_STRING ? cJSON_ParseWithLength(r->str, r->len) : NULL;
+        if (!doc)
+            mismatch("scores: %s: no snapshot in Redis", snap->string);
+        else if (!cJSON_Compare(doc, snap, true))
+            mismatch("scores: %s: Redis holds another snapshot than the topic's latest",
+                     snap->string);
+        compared++;
+        cJSON_Delete(doc);
+        freeReplyObject(r);
+    }
+    redisFree(rc);
+    printf("scores: %lld snapshots in Redis compared with the topic's latest, %d mismatched\n",
+           compared, mismatches - before);
+    return 0;
+}
+
 static int check_scores(const chiso_config *cfg, const cJSON *truth, bool feedback)
 {
     cJSON *latest = cJSON_CreateObject();
@@ -737,8 +784,9 @@ static int check_scores(const chiso_config *cfg, const cJSON *truth, bool feedba
         return -1;
     }
     printf("scores: indicators, totals and ranks: %d mismatched\n", mismatches - before);
+    int rc = check_redis_latest(cfg, latest);
     cJSON_Delete(latest);
-    return 0;
+    return rc;
 }
 
 /* ---- alerts ---- */
@@ -842,8 +890,9 @@ static int check_alerts(const chiso_config *cfg, const cJSON *truth)
 
 /* ---- committed offsets ---- */
 
-/* Wait until `group` has committed, on every partition of dossier.events,
- * the partition's end: every record was applied. */
+/* Wait until `group` has committed, on every partition of committed.topic
+ * (dossier.events by default), the partition's end: every record was
+ * applied. */
 static int check_committed(const chiso_config *cfg)
 {
     char errstr[512], topic[256];
@@ -852,7 +901,7 @@ static int check_committed(const chiso_config *cfg)
     const rd_kafka_metadata_t *md = NULL;
     int rc = -1;
 
-    chiso_topic_name(cfg, CHISO_TOPIC_DOSSIER_EVENTS, topic, sizeof(topic));
+    chiso_topic_name(cfg, chiso_config_str(cfg, "committed.topic"), topic, sizeof(topic));
     rd_kafka_t *rk = chiso_kafka_consumer_new(cfg, group, NULL, NULL, errstr, sizeof(errstr));
     if (!rk) {
         fprintf(stderr, "chiso-verify: %s\n", errstr);

@@ -29,6 +29,7 @@ enum {
     CHISO_ERANGE = -6,    /* value or buffer out of range */
     CHISO_ESTATE = -7,    /* corrupt or incompatible stored state */
     CHISO_ETIMEOUT = -8,  /* operation timed out */
+    CHISO_EREWIND = -9,   /* Redis lost acknowledged writes: input rewound to replay them */
 };
 
 /* A short English sentence for an error code; never NULL. */

@@ -11,11 +11,15 @@
 
 #include <librdkafka/rdkafka.h>
 
-/* Commit, for every partition the n records come from, the offset after the
- * highest of them; synchronously when `sync`. Returns 0, or CHISO_EIO after
- * logging a warning: a failed commit is not fatal, the records are consumed
- * again and their effects are already there. */
-int chiso_consumer_commit(rd_kafka_t *consumer, rd_kafka_message_t *const *msgs, int n, bool sync);
+/* The offsets after a batch of n records: for every partition they come
+ * from, the offset after the highest of them. NULL on out of memory. */
+rd_kafka_topic_partition_list_t *chiso_consumer_offsets(rd_kafka_message_t *const *msgs, int n);
+
+/* Commit `offsets`, synchronously when `sync`. Returns 0, or CHISO_EIO
+ * after logging a warning: a failed commit is not fatal, the records are
+ * consumed again and their effects are already there. */
+int chiso_consumer_commit_offsets(rd_kafka_t *consumer,
+                                  const rd_kafka_topic_partition_list_t *offsets, bool sync);
 
 /* Records between the consumer's position (or, before it consumed anything,
  * the group's committed offset) and the end of its assigned partitions, from

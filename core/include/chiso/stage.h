@@ -17,6 +17,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include "chiso/applied.h"
 #include "chiso/metrics.h"
 
 /* A stage's batch, seen through four functions on its `batch` pointer. */
@@ -26,7 +27,9 @@ typedef struct chiso_stage_batch {
     int (*count)(const void *batch);
     bool (*full)(const void *batch);
     /* Apply and commit (synchronously when sync_commit), then empty the
-     * batch. Non-zero: it could not complete and was not committed. */
+     * batch. Non-zero: it could not complete and was not committed;
+     * CHISO_EREWIND: Redis lost acknowledged writes and the consumer was
+     * sought back to replay them (applied.h), so the loop goes on. */
     int (*process)(void *batch, bool sync_commit);
 } chiso_stage_batch;
 
@@ -37,6 +40,9 @@ typedef struct chiso_stage {
     chiso_stage_batch batch;
     int64_t linger_ms;
     chiso_gauge *lag; /* updated once a second; may be NULL */
+    /* the batch's applied-offset record (applied.h), told of assignments
+     * and revocations; may be NULL */
+    chiso_applied *applied;
     /* Called once every turn of the loop (e.g. to follow a catalog); may be NULL. */
     void (*each_turn)(void *opaque);
     void *opaque;
