@@ -65,7 +65,8 @@ enum {
     F_PROCEDURE = 1u << 17,
     F_LEVEL = 1u << 18,
     F_PAPER_RESULT = 1u << 19, /* the procedure requires a paper result (catalog) */
-    F_ALL = (1u << 20) - 1,
+    F_PUB = 1u << 20,          /* the class change dossier.classified was last told */
+    F_ALL = (1u << 21) - 1,
 };
 
 /* received_flags bits */
@@ -106,7 +107,9 @@ struct chiso_dossier {
     int32_t fence_partition;
     int64_t fence_offset;
     char procedure[CHISO_CODE_MAX + 1];
-    uint8_t level; /* chiso_service_level, above UNKNOWN when F_LEVEL */
+    uint8_t level;             /* chiso_service_level, above UNKNOWN when F_LEVEL */
+    uint8_t pub_cls, pub_prev; /* F_PUB: chiso_pub */
+    int64_t pub_offset, pub_boundary;
 };
 
 chiso_dossier *chiso_dossier_new(void)
@@ -133,7 +136,7 @@ void chiso_dossier_copy(chiso_dossier *dst, const chiso_dossier *src)
  * events: a state holding only them is still empty. */
 bool chiso_dossier_empty(const chiso_dossier *d)
 {
-    return (d->present & ~(uint32_t)(F_FENCE | F_LEVEL | F_PAPER_RESULT)) == 0;
+    return (d->present & ~(uint32_t)(F_FENCE | F_LEVEL | F_PAPER_RESULT | F_PUB)) == 0;
 }
 
 bool chiso_dossier_equal(const chiso_dossier *a, const chiso_dossier *b)
@@ -338,6 +341,38 @@ void chiso_dossier_set_fence(chiso_dossier *d, int32_t partition, int64_t offset
     d->fence_offset = offset;
 }
 
+void chiso_dossier_get_pub(const chiso_dossier *d, chiso_pub *p)
+{
+    p->known = (d->present & F_PUB) != 0;
+    p->cls = p->known ? d->pub_cls : 0;
+    p->prev = p->known ? d->pub_prev : 0;
+    p->offset = p->known ? d->pub_offset : -1;
+    p->boundary = p->known ? d->pub_boundary : -1;
+}
+
+bool chiso_dossier_set_pub(chiso_dossier *d, const chiso_pub *p)
+{
+    chiso_pub old;
+    chiso_dossier_get_pub(d, &old);
+    if (!p->known || (old.known && old.cls == p->cls && old.prev == p->prev &&
+                      old.offset == p->offset && old.boundary == p->boundary))
+        return false;
+    d->present |= F_PUB;
+    d->pub_cls = p->cls;
+    d->pub_prev = p->prev;
+    d->pub_offset = p->offset;
+    d->pub_boundary = p->boundary;
+    return true;
+}
+
+uint8_t chiso_dossier_pub_class(const chiso_dossier *d)
+{
+    bool provisional;
+    chiso_class c =
+        chiso_dossier_empty(d) ? CHISO_CLASS_NONE : chiso_dossier_class(d, &provisional);
+    return chiso_pub_class(c, c != CHISO_CLASS_NONE && provisional);
+}
+
 /* ---- encoding ---- */
 
 typedef struct writer {
@@ -487,6 +522,13 @@ int chiso_dossier_encode(const chiso_dossier *d, unsigned char *buf, size_t size
     }
     if (f & F_LEVEL)
         put_byte(&w, d->level);
+    if (f & F_PUB) {
+        /* the offset as a distance below the fence: usually one byte */
+        put_byte(&w, d->pub_cls);
+        put_byte(&w, d->pub_prev);
+        put_svarint(&w, (f & F_FENCE) ? d->fence_offset - d->pub_offset : d->pub_offset);
+        put_svarint(&w, d->pub_offset - d->pub_boundary);
+    }
     if (w.overflow)
         return CHISO_ERANGE;
     return (int)(w.p - buf);
@@ -600,6 +642,15 @@ int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len)
         d->level = get_byte(&r);
         if (d->level == CHISO_LEVEL_UNKNOWN) /* never written: not canonical */
             r.bad = 1;
+    }
+    if (f & F_PUB) {
+        d->pub_cls = get_byte(&r);
+        d->pub_prev = get_byte(&r);
+        int64_t v = get_svarint(&r);
+        d->pub_offset = (f & F_FENCE) ? d->fence_offset - v : v;
+        d->pub_boundary = d->pub_offset - get_svarint(&r);
+        r.bad |= (d->pub_cls & ~CHISO_PUB_PROVISIONAL) > CHISO_CLASS_OFFLINE ||
+                 (d->pub_prev & ~CHISO_PUB_PROVISIONAL) > CHISO_CLASS_OFFLINE;
     }
     if (r.bad || r.p != r.end || !valid_enum(d->channel, CHISO_CHANNEL_POSTAL) ||
         !valid_enum(d->delivery, CHISO_DELIVERY_COUNTER) ||

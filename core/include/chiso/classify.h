@@ -48,6 +48,14 @@ typedef struct chiso_class_facts {
  * condition that failed. */
 chiso_class chiso_classify(const chiso_class_facts *f, unsigned *failed);
 
+/* A class and its provisional flag in one byte (the form dossier states
+ * keep of what was published): the class, | CHISO_PUB_PROVISIONAL. */
+#define CHISO_PUB_PROVISIONAL 0x80
+static inline uint8_t chiso_pub_class(chiso_class c, bool provisional)
+{
+    return (uint8_t)((unsigned)c | (provisional ? CHISO_PUB_PROVISIONAL : 0));
+}
+
 /* "full_process", "partial", "offline" or "none". */
 const char *chiso_class_name(chiso_class c);
 

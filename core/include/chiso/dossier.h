@@ -91,6 +91,26 @@ bool chiso_dossier_fenced(const chiso_dossier *d, int32_t partition, int64_t off
 /* Raise the fence to (partition, offset). */
 void chiso_dossier_set_fence(chiso_dossier *d, int32_t partition, int64_t offset);
 
+/* What dossier.classified was last told of the dossier, kept in its state
+ * so that each class change reaches read_committed consumers exactly once
+ * (emit.h): the class of the change emitted last and the class a consumer
+ * had seen before its transaction (each a chiso_pub_class()); the offset,
+ * in the fence's partition, of the last record of the batch that emitted
+ * it, and the partition's committed offset then. `known` is false until a
+ * change is emitted. Not a fact: it never changes counters. */
+typedef struct chiso_pub {
+    bool known;
+    uint8_t cls, prev;
+    int64_t offset, boundary;
+} chiso_pub;
+
+void chiso_dossier_get_pub(const chiso_dossier *d, chiso_pub *p);
+/* Store `p` (ignored when not known); true when the state changed. */
+bool chiso_dossier_set_pub(chiso_dossier *d, const chiso_pub *p);
+/* The dossier's class with its provisional flag (chiso_pub_class()), NONE
+ * for an empty state. */
+uint8_t chiso_dossier_pub_class(const chiso_dossier *d);
+
 /* Encode into buf; returns the length or CHISO_ERANGE. */
 int chiso_dossier_encode(const chiso_dossier *d, unsigned char *buf, size_t size);
 /* Decode into d (replacing its content); returns 0 or CHISO_ESTATE. */
