@@ -20,6 +20,7 @@ typedef struct part {
     bool need_committed; /* its committed offset is not read yet */
     int64_t floor;       /* Redis must hold every record before this (-1: none known) */
     int64_t resume;      /* where it resumes when another partition rewinds: last commit */
+    int64_t committed;   /* the group's committed offset: the highest known (-1: none) */
 } part;
 
 struct chiso_applied {
@@ -106,6 +107,7 @@ void chiso_applied_assign(chiso_applied *a, rd_kafka_t *consumer,
         p->need_committed = true;
         p->floor = -1;
         p->resume = -1;
+        p->committed = -1;
     }
 }
 
@@ -139,9 +141,50 @@ void chiso_applied_committed(chiso_applied *a, const rd_kafka_topic_partition_li
 {
     for (int i = 0; i < offsets->cnt; i++) {
         part *p = find(a, offsets->elems[i].topic, offsets->elems[i].partition);
-        if (p && offsets->elems[i].offset >= 0)
+        if (p && offsets->elems[i].offset >= 0) {
             p->resume = offsets->elems[i].offset;
+            if (p->resume > p->committed)
+                p->committed = p->resume;
+        }
     }
+}
+
+int64_t chiso_applied_boundary(chiso_applied *a, const char *topic, int32_t partition)
+{
+    const part *p = find(a, topic, partition);
+    return p ? p->committed : -1;
+}
+
+void chiso_applied_clamp(chiso_applied *a, rd_kafka_topic_partition_list_t *offsets)
+{
+    for (int i = 0; i < offsets->cnt; i++) {
+        const part *p = find(a, offsets->elems[i].topic, offsets->elems[i].partition);
+        if (p && offsets->elems[i].offset < p->committed)
+            offsets->elems[i].offset = p->committed;
+    }
+}
+
+int chiso_applied_rewind(chiso_applied *a, rd_kafka_t *consumer)
+{
+    rd_kafka_topic_partition_list_t *seek = rd_kafka_topic_partition_list_new(a->nparts);
+    if (!seek)
+        return CHISO_ENOMEM;
+    for (int i = 0; i < a->nparts; i++) {
+        const part *p = &a->parts[i];
+        rd_kafka_topic_partition_list_add(seek, p->topic, p->partition)->offset =
+            p->resume >= 0 ? p->resume : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    int rc = 0;
+    rd_kafka_error_t *err = seek->cnt ? rd_kafka_seek_partitions(consumer, seek, 10000) : NULL;
+    for (int i = 0; !err && i < seek->cnt; i++)
+        rc = seek->elems[i].err ? CHISO_EIO : rc;
+    if (err) {
+        LOG_WARN("seeking back to the committed offsets: %s", rd_kafka_error_string(err));
+        rd_kafka_error_destroy(err);
+        rc = CHISO_EIO;
+    }
+    rd_kafka_topic_partition_list_destroy(seek);
+    return rc;
 }
 
 /* Start command `cmd` on the marker hash, adding for each partition of
@@ -210,6 +253,7 @@ static int read_committed(chiso_applied *a, rd_kafka_t *consumer)
             if (off >= 0) {
                 p->floor = off > p->floor ? off : p->floor;
                 p->resume = off;
+                p->committed = off > p->committed ? off : p->committed;
             }
         }
     }

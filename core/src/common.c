@@ -45,6 +45,8 @@ const char *chiso_strerror(int err)
         return "timed out";
     case CHISO_EREWIND:
         return "Redis lost acknowledged writes; input rewound to replay them";
+    case CHISO_EABORTED:
+        return "a Kafka transaction was aborted; its records are consumed again";
     default:
         return "unknown error";
     }

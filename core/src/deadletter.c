@@ -14,6 +14,7 @@
  */
 #include "chiso/deadletter.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -119,9 +120,17 @@ long chiso_b64_decode(const char *in, size_t len, void *out)
 }
 
 char *chiso_deadletter_json(const char *source_topic, int32_t partition, int64_t offset,
-                            const chiso_reject *rej, const void *payload, size_t len,
+                            const chiso_reject *rej_in, const void *payload, size_t len,
                             int64_t at_epoch)
 {
+    chiso_reject cut = *rej_in;
+    const chiso_reject *rej = &cut;
+    if (len > CHISO_DEAD_PAYLOAD_MAX) {
+        size_t used = strlen(cut.detail);
+        snprintf(cut.detail + used, sizeof(cut.detail) - used,
+                 " (payload cut to its first %d of %zu bytes)", CHISO_DEAD_PAYLOAD_MAX, len);
+        len = CHISO_DEAD_PAYLOAD_MAX;
+    }
     cJSON *root = NULL;
     char *b64 = NULL, *text = NULL;
     char at[CHISO_TIME_STRLEN];

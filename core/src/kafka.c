@@ -131,6 +131,32 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
     return rk;
 }
 
+rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, const char *transactional_id,
+                                         char *errstr, size_t errstr_size)
+{
+    const kv settings[] = {
+        {"transactional.id", transactional_id},
+        {"enable.idempotence", "true"},
+        {"acks", "all"},
+        {"linger.ms", "1"},
+        {"batch.num.messages", "10000"},
+        {"compression.codec", "lz4"},
+        /* a transaction left open by a process killed under a new id is
+         * aborted by the broker after this long: read_committed consumers
+         * wait for it until then (a restart with the same id aborts it at
+         * once) */
+        {"transaction.timeout.ms", "10000"},
+    };
+    rd_kafka_conf_t *conf =
+        conf_build(cfg, settings, sizeof(settings) / sizeof(settings[0]), errstr, errstr_size);
+    if (!conf)
+        return NULL;
+    rd_kafka_t *rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, errstr_size);
+    if (!rk)
+        rd_kafka_conf_destroy(conf);
+    return rk;
+}
+
 rd_kafka_t *chiso_kafka_client_new(const chiso_config *cfg, char *errstr, size_t errstr_size)
 {
     rd_kafka_conf_t *conf = conf_build(cfg, NULL, 0, errstr, errstr_size);

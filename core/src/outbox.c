@@ -51,12 +51,34 @@ chiso_outbox *chiso_outbox_new(rd_kafka_t *producer, volatile sig_atomic_t *stop
     snprintf(name, sizeof(name), "%s_output_retries_total", metric_prefix);
     ob->m_retries =
         chiso_metrics_counter(metrics, name, "Output records (dead letters, ...) produced again");
+    chiso_dead_counters(ob->m_dead, metrics, metric_prefix);
+    return ob;
+}
+
+void chiso_dead_counters(chiso_counter *counters[CHISO_REJECT_REASON_COUNT], chiso_metrics *metrics,
+                         const char *metric_prefix)
+{
+    char name[160];
+    counters[0] = NULL;
     for (int r = 1; r < CHISO_REJECT_REASON_COUNT; r++) {
         snprintf(name, sizeof(name), "%s_deadletter_total{reason=\"%s\"}", metric_prefix,
                  chiso_reject_code((chiso_reject_reason)r));
-        ob->m_dead[r] = chiso_metrics_counter(metrics, name, "Records dead-lettered, by reason");
+        counters[r] = chiso_metrics_counter(metrics, name, "Records dead-lettered, by reason");
     }
-    return ob;
+}
+
+char *chiso_dead_record(const rd_kafka_message_t *msg, const chiso_reject *rej, int64_t now,
+                        chiso_counter *const counters[CHISO_REJECT_REASON_COUNT])
+{
+    char *json = chiso_deadletter_json(rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset,
+                                       rej, msg->payload, msg->len, now);
+    if (!json)
+        return NULL;
+    LOG_DEBUG("dead letter %s [%d] @%lld: %s: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
+              (long long)msg->offset, chiso_reject_code(rej->reason), rej->detail);
+    if (rej->reason > CHISO_REJECT_NONE && rej->reason < CHISO_REJECT_REASON_COUNT)
+        chiso_counter_add(counters[rej->reason], 1);
+    return json;
 }
 
 static void retry_clear(chiso_outbox *ob)
@@ -161,23 +183,9 @@ int chiso_outbox_produce(chiso_outbox *ob, const char *topic, const void *key, s
 int chiso_outbox_deadletter(chiso_outbox *ob, const char *topic, const rd_kafka_message_t *msg,
                             const chiso_reject *rej, int64_t now)
 {
-    chiso_reject r = *rej;
-    size_t len = msg->len;
-    if (len > CHISO_OUTBOX_DEAD_PAYLOAD_MAX) {
-        size_t used = strlen(r.detail);
-        snprintf(r.detail + used, sizeof(r.detail) - used,
-                 " (payload cut to its first %d of %zu bytes)", CHISO_OUTBOX_DEAD_PAYLOAD_MAX,
-                 msg->len);
-        len = CHISO_OUTBOX_DEAD_PAYLOAD_MAX;
-    }
-    char *json = chiso_deadletter_json(rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset,
-                                       &r, msg->payload, len, now);
+    char *json = chiso_dead_record(msg, rej, now, ob->m_dead);
     if (!json)
         return CHISO_ENOMEM;
-    LOG_DEBUG("dead letter %s [%d] @%lld: %s: %s", rd_kafka_topic_name(msg->rkt), msg->partition,
-              (long long)msg->offset, chiso_reject_code(r.reason), r.detail);
-    if (r.reason > CHISO_REJECT_NONE && r.reason < CHISO_REJECT_REASON_COUNT)
-        chiso_counter_add(ob->m_dead[r.reason], 1);
     return chiso_outbox_produce(ob, topic, msg->key, msg->key_len, json, strlen(json));
 }
 

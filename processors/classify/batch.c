@@ -28,7 +28,8 @@
 #include "chiso/event.h"
 #include "chiso/journal.h"
 #include "chiso/kafka.h"
-#include "chiso/outbox.h"
+#include "chiso/emit.h"
+#include "chiso/txn.h"
 #include "chiso/redisargs.h"
 #include "chiso/redisx.h"
 #include "chiso/statecache.h"
@@ -134,6 +135,11 @@ typedef struct cl_item {
     int old_len;
     chiso_dossier *old, *cur;
     int64_t max_at;
+    /* its records' offsets in the batch, fenced or not: the highest, and
+     * the lowest at or above the partition's committed offset (INT64_MAX:
+     * none), for the exactly-once rule of class changes (emit.h) */
+    int64_t max_offset, min_high;
+    chiso_emit emit;                  /* the class change to publish, when emit.emit */
     int nevents, nreplayed, nchanged; /* events in the batch; fenced; that added a fact */
     int nexpired;                     /* events dead-lettered as expired */
     int unit_next;                    /* next item of the same unit group, -1 = last */
@@ -169,16 +175,6 @@ typedef struct agg_slot {
     uint64_t key; /* 0 = empty */
     long long delta;
 } agg_slot;
-
-/* A batch applied to Redis, awaiting its outputs' delivery to commit. */
-typedef struct cl_flight {
-    chiso_outbox *out; /* its outputs (dead letters, class changes) */
-    rd_kafka_topic_partition_list_t *offsets;
-    int nmsgs;
-    int64_t t0; /* when its processing began (monotonic us) */
-} cl_flight;
-
-#define CL_FLIGHTS 4
 
 struct cl_batch {
     cl_env env;
@@ -223,15 +219,19 @@ struct cl_batch {
     rd_kafka_topic_partition_list_t *offsets;
     bool marked;
     int64_t watermark; /* latest event time seen (epoch seconds) */
-    /* batches applied to Redis whose outputs are on their way: committed in
-     * order as their outputs are delivered (the next batch does not wait) */
-    cl_flight flights[CL_FLIGHTS];
-    int fhead, fcount;
-    /* offsets of landed flights not committed yet: one commit request every
-     * commit.interval.ms rather than one per batch (a replay after a crash
-     * is fenced, so a later commit costs only re-reading) */
-    rd_kafka_topic_partition_list_t *landed;
-    int landed_msgs;
+    /* the batches applied since the last commit: their outputs are in the
+     * open Kafka transaction (env.txn), their offsets (each partition's
+     * next) go with it every commit.interval.ms */
+    /* after Redis lost writes: "<unit>|<dossier>" -> the class (pub form)
+     * dossier.classified's last committed record gives, read from the
+     * topic; it beats what a state says of a change whose transaction began
+     * below told_before (emit.h) */
+    chiso_map *told;
+    int64_t *told_before; /* by partition */
+    int ntold_before;
+    rd_kafka_topic_partition_list_t *pending;
+    int pending_msgs, *rejected, nrejected;
+    chiso_reject *rejects;
     int64_t commit_interval_us, committed_at;
     /* units registered in <prefix>:units, and (unit, month) pairs in the
      * unit's month index, acknowledged by Redis to this process: their
@@ -357,8 +357,8 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
                                            "Compare-and-set conflicts retried");
     b->m_redis_errors =
         chiso_metrics_counter(m, "chiso_classify_redis_errors_total", "Redis failures (retried)");
-    b->m_batches = chiso_metrics_counter(m, "chiso_classify_batches_total",
-                                         "Batches applied and landed (outputs delivered)");
+    b->m_batches =
+        chiso_metrics_counter(m, "chiso_classify_batches_total", "Batches applied to Redis");
     b->m_class_changes =
         chiso_metrics_counter(m, "chiso_classify_class_changes_total", "Class changes published");
     b->m_committed = chiso_metrics_counter(m, "chiso_classify_committed_total",
@@ -371,11 +371,10 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
                               "Requests to fold a journal dropped (queue full, Redis away)"));
     if (!b->folder)
         goto err;
-    for (int f = 0; f < CL_FLIGHTS; f++) {
-        b->flights[f].out = chiso_outbox_new(env->producer, env->stop, m, "chiso_classify");
-        if (!b->flights[f].out)
-            goto err;
-    }
+    b->rejected = calloc((size_t)max, sizeof(int));
+    b->rejects = calloc((size_t)max, sizeof(chiso_reject));
+    if (!b->rejected || !b->rejects)
+        goto err;
     b->m_latency = chiso_metrics_histogram(
         m, "chiso_classify_latency_seconds",
         "From the record's Kafka timestamp to its effect acknowledged by Redis", latency_bounds,
@@ -387,7 +386,7 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         latency_bounds, (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
     b->m_batch_seconds = chiso_metrics_histogram(
         m, "chiso_classify_batch_seconds",
-        "From the start of a batch to its landing (outputs delivered)", latency_bounds,
+        "From the start of a batch to its outputs produced in the open transaction", latency_bounds,
         (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
     return b;
 err:
@@ -442,14 +441,10 @@ void cl_batch_destroy(cl_batch *b)
     free(b->journal);
     chiso_rargs_free(b->args);
     free(b->dirty);
-    for (int f = 0; f < CL_FLIGHTS; f++) {
-        chiso_outbox_destroy(b->flights[f].out);
-        if (b->flights[f].offsets)
-            rd_kafka_topic_partition_list_destroy(b->flights[f].offsets);
-    }
-    cl_folder_destroy(b->folder);
-    if (b->landed)
-        rd_kafka_topic_partition_list_destroy(b->landed);
+    if (b->pending)
+        rd_kafka_topic_partition_list_destroy(b->pending);
+    free(b->rejected);
+    free(b->rejects);
     free(b->units_seen.slot);
     free(b->months_seen.slot);
     free(b->sent_months);
@@ -473,25 +468,18 @@ bool cl_batch_full(const cl_batch *b)
 
 /* ---- outputs ---- */
 
-/* The flight the batch being processed produces its outputs into. */
-static chiso_outbox *outputs(cl_batch *b)
+/* Produce, in the open transaction, the class change the exactly-once rule
+ * decided for the item (it->emit). */
+static int publish_class_change(cl_batch *b, cl_item *it)
 {
-    return b->flights[(b->fhead + b->fcount) % CL_FLIGHTS].out;
-}
-
-void cl_batch_on_delivery(const rd_kafka_message_t *msg)
-{
-    chiso_outbox_on_delivery(msg);
-}
-
-static int publish_class_change(cl_batch *b, cl_item *it, chiso_class old_class, bool old_prov,
-                                chiso_class new_class, bool new_prov)
-{
-    char at[CHISO_TIME_STRLEN];
-    chiso_class_facts facts;
+    char at[CHISO_TIME_STRLEN], json[512];
     unsigned failed = 0;
     char reasons[160] = "";
     static const char *names[] = {"not_online", "payment", "no_e_result", "return", "requirement"};
+    chiso_class_facts facts;
+    chiso_class nc = (chiso_class)(it->emit.cls & ~CHISO_PUB_PROVISIONAL);
+    chiso_class oc = (chiso_class)(it->emit.prev & ~CHISO_PUB_PROVISIONAL);
+    bool np = it->emit.cls & CHISO_PUB_PROVISIONAL, op = it->emit.prev & CHISO_PUB_PROVISIONAL;
 
     chiso_dossier_class_facts(it->cur, &facts);
     chiso_classify(&facts, &failed);
@@ -502,21 +490,20 @@ static int publish_class_change(cl_batch *b, cl_item *it, chiso_class old_class,
         }
     }
     chiso_time_format(it->max_at, at);
-    char *json = malloc(512);
-    if (!json)
-        return CHISO_ENOMEM;
-    snprintf(json, 512,
-             "{\"v\":1,\"dossier_id\":\"%s\",\"unit\":\"%s\",\"procedure\":\"%s\","
-             "\"class\":\"%s\",\"provisional\":%s,\"previous\":%s%s%s,"
-             "\"previous_provisional\":%s,\"failed\":[%s],\"at\":\"%s\"}",
-             it->dossier_id, it->unit, chiso_dossier_procedure(it->cur),
-             chiso_class_name(new_class), new_prov ? "true" : "false",
-             old_class == CHISO_CLASS_NONE ? "" : "\"",
-             old_class == CHISO_CLASS_NONE ? "null" : chiso_class_name(old_class),
-             old_class == CHISO_CLASS_NONE ? "" : "\"", old_prov ? "true" : "false", reasons, at);
+    int n =
+        snprintf(json, sizeof(json),
+                 "{\"v\":1,\"dossier_id\":\"%s\",\"unit\":\"%s\",\"procedure\":\"%s\","
+                 "\"class\":\"%s\",\"provisional\":%s,\"previous\":%s%s%s,"
+                 "\"previous_provisional\":%s,\"failed\":[%s],\"at\":\"%s\"}",
+                 it->dossier_id, it->unit, chiso_dossier_procedure(it->cur), chiso_class_name(nc),
+                 np ? "true" : "false", oc == CHISO_CLASS_NONE ? "" : "\"",
+                 oc == CHISO_CLASS_NONE ? "null" : chiso_class_name(oc),
+                 oc == CHISO_CLASS_NONE ? "" : "\"", op ? "true" : "false", reasons, at);
+    if (n < 0 || (size_t)n >= sizeof(json))
+        return CHISO_ERANGE;
     chiso_counter_add(b->m_class_changes, 1);
-    return chiso_outbox_produce(outputs(b), b->env.topic_classified, it->dossier_id,
-                                strlen(it->dossier_id), json, strlen(json));
+    return chiso_txn_produce(b->env.txn, b->env.topic_classified, it->dossier_id,
+                             strlen(it->dossier_id), json, (size_t)n);
 }
 
 /* ---- grouping ---- */
@@ -986,19 +973,47 @@ static int64_t batch_now(const cl_batch *b)
     return b->watermark;
 }
 
+/* What dossier.classified's read_committed consumers were told of the
+ * item's dossier, when the stage read the topic after Redis lost writes
+ * (emit.h: told). */
+static void told_lookup(cl_batch *b, const cl_item *it, chiso_emit_input *in)
+{
+    in->told_known = false;
+    if (!b->told || chiso_map_size(b->told) == 0)
+        return;
+    char key[CHISO_CODE_MAX + CHISO_ID_MAX + 2];
+    snprintf(key, sizeof(key), "%s|%s", it->unit, it->dossier_id);
+    const chiso_map_entry *e = chiso_map_get(b->told, key);
+    if (e) {
+        in->told_known = true;
+        in->told = (uint8_t)e->u64;
+        in->told_before = it->partition < b->ntold_before ? b->told_before[it->partition] : -1;
+    }
+}
+
 static int merge_item(cl_batch *b, cl_item *it)
 {
     bool changed = false;
     int64_t max_offset = -1;
+    const char *topic = rd_kafka_topic_name(b->msgs[b->ev_msg[it->head]]->rkt);
+    int64_t boundary = chiso_applied_boundary(b->env.applied, topic, it->partition);
 
     chiso_dossier_copy(it->cur, it->old);
     it->nevents = it->nreplayed = it->nchanged = it->nexpired = 0;
     it->max_at = 0;
+    it->max_offset = -1;
+    it->min_high = INT64_MAX;
     int64_t horizon = batch_now(b) - b->retention_s;
     for (int e = it->head; e >= 0; e = b->ev_next[e]) {
         const rd_kafka_message_t *msg = b->msgs[b->ev_msg[e]];
         it->nevents++;
         b->ev_expired[e] = false;
+        if (msg->offset > it->max_offset)
+            it->max_offset = msg->offset;
+        if (msg->offset >= boundary && msg->offset < it->min_high)
+            it->min_high = msg->offset;
+        if (b->ev[e].at > it->max_at)
+            it->max_at = b->ev[e].at;
         if (chiso_dossier_fenced(it->old, msg->partition, msg->offset)) {
             it->nreplayed++;
             continue;
@@ -1018,14 +1033,24 @@ static int merge_item(cl_batch *b, cl_item *it)
             changed = true;
             it->nchanged++;
         }
-        if (b->ev[e].at > it->max_at)
-            it->max_at = b->ev[e].at;
         if (msg->offset > max_offset)
             max_offset = msg->offset;
     }
-    if (!changed)
+    /* the class change to publish, exactly once (emit.h) */
+    chiso_emit_input in = {.old_class = chiso_dossier_pub_class(it->old),
+                           .boundary = boundary,
+                           .any_high = it->min_high != INT64_MAX,
+                           .min_high = it->min_high,
+                           .max_offset = it->max_offset};
+    chiso_dossier_get_pub(it->old, &in.old);
+    in.new_class = changed ? chiso_dossier_pub_class(it->cur) : in.old_class;
+    told_lookup(b, it, &in);
+    chiso_emit_decide(&in, &it->emit);
+    bool pub_changed = chiso_dossier_set_pub(it->cur, &it->emit.pub);
+    if (!changed && !pub_changed)
         return 0;
-    chiso_dossier_set_fence(it->cur, it->partition, max_offset);
+    if (max_offset >= 0)
+        chiso_dossier_set_fence(it->cur, it->partition, max_offset);
     it->new_len = chiso_dossier_encode(it->cur, it->new_enc, sizeof(it->new_enc));
     if (it->new_len < 0)
         return CHISO_ERANGE;
@@ -1320,84 +1345,111 @@ static int append_index(cl_batch *b)
     return ncmd;
 }
 
-/* Forget the flights not landed: their offsets stay uncommitted, so a
- * restart applies them again (fenced) and produces their outputs again. */
-static void abandon_flights(cl_batch *b)
+/* The open transaction is void (aborted, or built on writes Redis lost):
+ * forget the batches since the last commit and consume again from it
+ * (chiso_applied_rewind, unless `sought` already did). Returns
+ * CHISO_EREWIND, or CHISO_EIO when the consumer could not be sought back
+ * (the stage stops; a restart consumes from the commit anyway). */
+static int abort_and_rewind(cl_batch *b, bool sought)
 {
-    for (; b->fcount > 0; b->fcount--, b->fhead = (b->fhead + 1) % CL_FLIGHTS) {
-        cl_flight *f = &b->flights[b->fhead];
-        chiso_outbox_abandon(f->out);
-        rd_kafka_topic_partition_list_destroy(f->offsets);
-        f->offsets = NULL;
-    }
-}
-
-/* Commit the landed flights' offsets (synchronously when `sync`). */
-static void commit_landed(cl_batch *b, bool sync)
-{
-    if (!b->landed)
-        return;
-    chiso_applied_committed(b->env.applied, b->landed);
-    /* a failure is not fatal: the records are consumed again and fenced */
-    chiso_consumer_commit_offsets(b->env.consumer, b->landed, sync);
-    rd_kafka_topic_partition_list_destroy(b->landed);
-    b->landed = NULL;
-    chiso_counter_add(b->m_committed, (uint64_t)b->landed_msgs);
-    b->landed_msgs = 0;
-    b->committed_at = chiso_now_mono_us();
-}
-
-/* Land the oldest flight: when its outputs are delivered (waiting for them
- * when `wait`), add its offsets to the landed ones. Returns 1 when landed,
- * 0 when not yet, or CHISO_EIO when its outputs could not be delivered
- * before stopping (it and every later flight are then abandoned,
- * uncommitted). */
-static int land_one(cl_batch *b, bool wait)
-{
-    cl_flight *f = &b->flights[b->fhead];
-    if (!wait && chiso_outbox_pending(f->out) > 0)
-        return 0;
-    if (chiso_outbox_await(f->out) != 0) {
-        LOG_ERROR("stopping with output records undelivered: offsets not committed");
-        abandon_flights(b);
+    chiso_txn_abort(b->env.txn);
+    if (b->pending)
+        rd_kafka_topic_partition_list_destroy(b->pending);
+    b->pending = NULL;
+    b->pending_msgs = 0;
+    batch_reset(b);
+    if (!sought && chiso_applied_rewind(b->env.applied, b->env.consumer) != 0)
         return CHISO_EIO;
-    }
-    /* a later flight's offset of a partition replaces an earlier one's */
-    if (!b->landed) {
-        b->landed = f->offsets;
-    } else {
-        for (int i = 0; i < f->offsets->cnt; i++) {
-            const rd_kafka_topic_partition_t *p = &f->offsets->elems[i];
-            rd_kafka_topic_partition_t *q =
-                rd_kafka_topic_partition_list_find(b->landed, p->topic, p->partition);
-            if (!q)
-                q = rd_kafka_topic_partition_list_add(b->landed, p->topic, p->partition);
-            q->offset = p->offset;
-        }
-        rd_kafka_topic_partition_list_destroy(f->offsets);
-    }
-    f->offsets = NULL;
-    b->landed_msgs += f->nmsgs;
-    chiso_counter_add(b->m_batches, 1);
-    chiso_histogram_observe(b->m_batch_seconds, (double)(chiso_now_mono_us() - f->t0) / 1e6);
-    b->fhead = (b->fhead + 1) % CL_FLIGHTS;
-    b->fcount--;
-    return 1;
+    return CHISO_EREWIND;
 }
 
-int cl_batch_land(cl_batch *b, bool wait)
+/* Commit the open transaction: the outputs of the batches applied since the
+ * last commit, with the offsets after their records. */
+static int commit_pending(cl_batch *b)
 {
-    int rc;
-    while (b->fcount > 0 && (rc = land_one(b, wait)) != 0) {
-        if (rc < 0) {
-            /* the flights that landed before it are whole: commit them */
-            commit_landed(b, wait);
-            return rc;
+    b->committed_at = chiso_now_mono_us();
+    if (!b->pending && !chiso_txn_open(b->env.txn))
+        return 0;
+    if (b->pending) /* a replay below the commit moves nothing back */
+        chiso_applied_clamp(b->env.applied, b->pending);
+    int rc = chiso_txn_commit(b->env.txn, b->pending);
+    if (rc == CHISO_EABORTED)
+        return abort_and_rewind(b, false);
+    if (rc != 0)
+        return rc;
+    if (b->pending) {
+        chiso_applied_committed(b->env.applied, b->pending);
+        rd_kafka_topic_partition_list_destroy(b->pending);
+        b->pending = NULL;
+    }
+    chiso_counter_add(b->m_committed, (uint64_t)b->pending_msgs);
+    b->pending_msgs = 0;
+    return 0;
+}
+
+int cl_batch_commit(cl_batch *b, bool now)
+{
+    if (now || chiso_now_mono_us() - b->committed_at >= b->commit_interval_us)
+        return commit_pending(b);
+    return 0;
+}
+
+/* Add the batch's offsets to those the next commit carries. */
+static int add_pending(cl_batch *b)
+{
+    if (!b->pending) {
+        b->pending = b->offsets;
+        b->offsets = NULL;
+    } else {
+        for (int i = 0; i < b->offsets->cnt; i++) {
+            const rd_kafka_topic_partition_t *p = &b->offsets->elems[i];
+            rd_kafka_topic_partition_t *q =
+                rd_kafka_topic_partition_list_find(b->pending, p->topic, p->partition);
+            if (!q)
+                q = rd_kafka_topic_partition_list_add(b->pending, p->topic, p->partition);
+            if (p->offset > q->offset)
+                q->offset = p->offset;
         }
     }
-    if (wait || chiso_now_mono_us() - b->committed_at >= b->commit_interval_us)
-        commit_landed(b, wait);
+    b->pending_msgs += b->nmsgs;
     return 0;
+}
+
+/* Whether the record's outputs are not committed yet (at or above its
+ * partition's committed offset): a replay below it produces nothing. */
+static bool uncommitted(cl_batch *b, const rd_kafka_message_t *m)
+{
+    return m->offset >=
+           chiso_applied_boundary(b->env.applied, rd_kafka_topic_name(m->rkt), m->partition);
+}
+
+/* Step 3: the batch's outputs, in the open transaction: each class change
+ * the exactly-once rule decided, each record rejected or expired whose
+ * outputs are not committed yet. */
+static int produce_outputs(cl_batch *b)
+{
+    int rc = 0;
+    int64_t now = (int64_t)time(NULL);
+    for (int i = 0; i < b->nitems && rc == 0; i++) {
+        if (b->items[i].emit.emit)
+            rc = publish_class_change(b, &b->items[i]);
+    }
+    for (int r = 0; r < b->nrejected && rc == 0; r++) {
+        const rd_kafka_message_t *m = b->msgs[b->rejected[r]];
+        if (uncommitted(b, m))
+            rc = chiso_txn_deadletter(b->env.txn, b->env.topic_deadletter, m, &b->rejects[r], now);
+    }
+    for (int e = 0; e < b->nev && rc == 0; e++) {
+        const rd_kafka_message_t *m = b->msgs[b->ev_msg[e]];
+        if (!b->ev_expired[e] || !uncommitted(b, m))
+            continue;
+        chiso_reject rej = {.reason = CHISO_REJECT_EXPIRED};
+        snprintf(rej.detail, sizeof(rej.detail),
+                 "dossier has no state and the event is older than the %lld-day retention",
+                 (long long)(b->retention_s / 86400));
+        rc = chiso_txn_deadletter(b->env.txn, b->env.topic_deadletter, m, &rej, now);
+    }
+    return rc;
 }
 
 int cl_batch_process(cl_batch *b, bool sync_commit)
@@ -1407,30 +1459,22 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     int rc = 0, delay = 50;
 
     if (b->nmsgs == 0)
-        return sync_commit ? cl_batch_land(b, true) : 0;
-    while (b->fcount == CL_FLIGHTS) { /* every flight in the air: wait for the oldest */
-        if ((rc = land_one(b, true)) < 0) {
-            batch_reset(b);
-            return rc;
-        }
-    }
-
+        return sync_commit ? cl_batch_commit(b, true) : 0;
     if (!(b->offsets = chiso_consumer_offsets(b->msgs, b->nmsgs))) {
         rc = CHISO_ENOMEM;
         goto out;
     }
     b->marked = false;
 
-    /* 1. parse; group the good events by dossier; dead-letter the rest */
+    /* 1. parse; group the good events by dossier; the rest are rejected */
     bool unknown_procedure = false;
+    b->nrejected = 0;
     for (int i = 0; i < b->nmsgs; i++) {
         rd_kafka_message_t *m = b->msgs[i];
-        chiso_reject rej;
         chiso_event *ev = &b->ev[b->nev];
-        if (chiso_event_parse(m->payload ? m->payload : "", m->len, ev, &rej) != 0) {
-            if ((rc = chiso_outbox_deadletter(outputs(b), b->env.topic_deadletter, m, &rej,
-                                              (int64_t)time(NULL))) != 0)
-                goto out;
+        if (chiso_event_parse(m->payload ? m->payload : "", m->len, ev,
+                              &b->rejects[b->nrejected]) != 0) {
+            b->rejected[b->nrejected++] = i;
             continue;
         }
         if (b->env.catalog && !unknown_procedure)
@@ -1474,13 +1518,12 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         }
         if (!chiso_applied_all_verified(b->env.applied)) {
             /* after a (re)connection or an assignment: does Redis still
-             * hold what it acknowledged? The batches in flight land first,
-             * so a rewind resumes the other partitions after them */
-            if ((rc = cl_batch_land(b, true)) != 0)
-                goto out;
+             * hold what it acknowledged? */
             rc = chiso_applied_verify(b->env.applied, b->rc, b->env.consumer);
-            if (rc == CHISO_EREWIND || rc == CHISO_ENOMEM)
-                goto out; /* the batch is dropped: it is consumed again */
+            if (rc == CHISO_EREWIND) /* sought back: the transaction is void */
+                return abort_and_rewind(b, true);
+            if (rc == CHISO_ENOMEM)
+                goto out;
             if (rc != 0) {
                 if (b->rc->err)
                     redis_drop(b, b->rc->errstr);
@@ -1511,7 +1554,7 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         }
     }
 
-    /* 3. outputs: class changes, dirty index, metrics */
+    /* 3. outputs in the open transaction; metrics */
     uint64_t applied = 0, duplicates = 0, replayed = 0;
     for (int i = 0; i < b->nitems; i++) {
         cl_item *it = &b->items[i];
@@ -1522,31 +1565,19 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         }
         applied += (uint64_t)it->nchanged;
         duplicates += (uint64_t)(it->nevents - it->nreplayed - it->nchanged - it->nexpired);
-        bool op, np;
-        chiso_class oc = chiso_dossier_class(it->old, &op);
-        chiso_class nc = chiso_dossier_class(it->cur, &np);
-        if (chiso_dossier_empty(it->old))
-            oc = CHISO_CLASS_NONE;
-        if (nc != CHISO_CLASS_NONE && (oc != nc || op != np) &&
-            (rc = publish_class_change(b, it, oc, op, nc, np)) != 0)
-            goto out;
     }
-    for (int e = 0; e < b->nev; e++) {
-        if (!b->ev_expired[e])
-            continue;
-        chiso_reject rej = {.reason = CHISO_REJECT_EXPIRED};
-        snprintf(rej.detail, sizeof(rej.detail),
-                 "dossier has no state and the event is older than the %lld-day retention",
-                 (long long)(b->retention_s / 86400));
-        if ((rc = chiso_outbox_deadletter(outputs(b), b->env.topic_deadletter,
-                                          b->msgs[b->ev_msg[e]], &rej, (int64_t)time(NULL))) != 0)
-            goto out;
+    if ((rc = produce_outputs(b)) != 0) {
+        /* some of the batch's outputs may be in the transaction: void it */
+        int arc = abort_and_rewind(b, false);
+        return rc == CHISO_EABORTED ? arc : rc;
     }
     chiso_counter_add(b->m_applied, applied);
     chiso_counter_add(b->m_duplicates, duplicates);
     chiso_counter_add(b->m_replayed, replayed);
+    chiso_counter_add(b->m_batches, 1);
 
     int64_t t_outputs = chiso_now_mono_us();
+    chiso_histogram_observe(b->m_batch_seconds, (double)(t_outputs - t0) / 1e6);
     /* a trace of every batch, to see where a latency goes (log.level debug) */
     LOG_DEBUG("batch: %d records, %d units, produced %lld..%lld ms before it began; parse %.2f, "
               "Redis %.2f, outputs %.2f ms",
@@ -1559,21 +1590,15 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
                  (long long)(t_applied - t_parsed) / 1000,
                  (long long)(t_outputs - t_applied) / 1000);
 
-    /* 4. the batch flies: its offsets are committed once its outputs are
-     * delivered, while the next batches go on */
-    cl_flight *f = &b->flights[(b->fhead + b->fcount) % CL_FLIGHTS];
-    f->offsets = b->offsets;
-    b->offsets = NULL;
-    f->nmsgs = b->nmsgs;
-    f->t0 = t0;
-    b->fcount++;
+    /* 4. its offsets go with the next commit of the transaction */
+    add_pending(b);
     batch_reset(b);
-    return sync_commit ? cl_batch_land(b, true) : cl_batch_land(b, false);
+    return cl_batch_commit(b, sync_commit);
 out:
-    /* not applied in full: not committed; the flights before it may land */
-    chiso_outbox_abandon(outputs(b));
-    if (cl_batch_land(b, true) != 0)
-        abandon_flights(b);
+    /* not applied in full: none of its outputs were produced; the batches
+     * before it are whole and may be committed */
     batch_reset(b);
+    if (rc != CHISO_ENOMEM && commit_pending(b) == CHISO_EIO)
+        LOG_ERROR("the last batches could not be committed; they are consumed again");
     return rc;
 }

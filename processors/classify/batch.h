@@ -7,10 +7,10 @@
  * with one pipelined round trip, merges the events in C, and writes each
  * changed state together with its counter deltas in ONE atomic Lua call
  * that first checks the state is still the one read (compare-and-set).
- * Only when Redis acknowledged everything, and every record the batch
- * produced (dead letters, class changes) is delivered, are the batch's
- * offsets committed (ARCHITECTURE.md invariants 1-3, 6); the next batch
- * does not wait for that.
+ * Its outputs (dead letters, class changes) go out in a Kafka transaction
+ * that commits them with the offsets, once Redis acknowledged everything
+ * (ARCHITECTURE.md invariants 1-3, 6): read_committed consumers see each
+ * exactly once (emit.h).
  */
 #ifndef CHISO_CLASSIFY_BATCH_H
 #define CHISO_CLASSIFY_BATCH_H
@@ -25,6 +25,7 @@
 #include "chiso/applied.h"
 #include "chiso/config.h"
 #include "chiso/metrics.h"
+#include "chiso/txn.h"
 #include "chiso/strmap.h"
 
 typedef struct cl_batch cl_batch;
@@ -33,7 +34,8 @@ typedef struct cl_batch cl_batch;
 typedef struct cl_env {
     const chiso_config *cfg;
     rd_kafka_t *consumer;
-    rd_kafka_t *producer;
+    rd_kafka_t *producer; /* for polling while waiting */
+    chiso_txn *txn;       /* the outputs' transactions (txn.h) */
     chiso_metrics *metrics;
     volatile sig_atomic_t *stop; /* set by signal handlers */
     const char *topic_deadletter;
@@ -61,27 +63,26 @@ void cl_batch_add(cl_batch *b, rd_kafka_message_t *msg);
 int cl_batch_count(const cl_batch *b);
 bool cl_batch_full(const cl_batch *b);
 
-/* Apply the batch to Redis and publish its outputs; the batch then flies:
- * its offsets are committed (cl_batch_land) once its outputs are delivered,
- * in batch order, while the next batches are processed (at most four in
- * flight). With `sync_commit`, wait for every batch in flight and commit
- * synchronously before returning. Retries Redis failures until they succeed
- * or the stop flag is set. Returns 0, or a negative CHISO_E* code when the
- * batch could not be completed (its offsets are then not committed and the
- * messages will be consumed again): CHISO_EREWIND when Redis was found
- * holding less than it acknowledged and the consumer was sought back to
- * replay it (not an error: go on polling). The batch is empty afterwards
- * either way. */
+/* Apply the batch to Redis and produce its outputs in the open Kafka
+ * transaction; its offsets go with the transaction's next commit
+ * (cl_batch_commit), at once with `sync_commit`. Retries Redis failures
+ * until they succeed or the stop flag is set. Returns 0, or a negative
+ * CHISO_E* code when the batch could not be completed (its offsets are then
+ * not committed and the messages will be consumed again): CHISO_EREWIND
+ * when Redis was found holding less than it acknowledged, or Kafka aborted
+ * the transaction, and the consumer was sought back to replay (not an
+ * error: go on polling). The batch is empty afterwards either way. */
 int cl_batch_process(cl_batch *b, bool sync_commit);
 
-/* Land the batches whose outputs are all delivered, oldest first, and
- * commit the landed batches' offsets once commit.interval.ms has passed
- * since the last commit (call it often: it is also what commits the last
- * batches when no more records come); with `wait`, wait for every batch in
- * flight and commit synchronously (before a rebalance takes partitions
- * away, and when stopping). Returns 0, or
- * CHISO_EIO when outputs could not be delivered before stopping (those
- * batches stay uncommitted). */
-int cl_batch_land(cl_batch *b, bool wait);
+/* Commit the open Kafka transaction (the outputs of the batches applied
+ * since the last commit, with the offsets after their records) when
+ * commit.interval.ms has passed since the last commit, or at once with
+ * `now` (before a rebalance takes partitions away, and when stopping). Call
+ * it often: it is also what commits the last batches when no more records
+ * come. Returns 0; CHISO_EREWIND when Kafka aborted the transaction and the
+ * consumer was sought back to the last commit (the batch in hand is
+ * dropped: go on polling); or CHISO_EIO when fatal (another producer took
+ * the transactional id). */
+int cl_batch_commit(cl_batch *b, bool now);
 
 #endif

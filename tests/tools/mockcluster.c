@@ -26,6 +26,7 @@
  *   rtt BROKER MS                      delay every answer of the broker
  *   leader TOPIC PARTITION BROKER      move a partition's leader
  *   coordinator GROUP BROKER           make BROKER the coordinator of GROUP
+ *   txn-coordinator ID BROKER          make BROKER the coordinator of transactional id ID
  *   quit                               exit 0 (so do EOF, SIGTERM, SIGINT)
  *
  * The mock keeps everything in memory and lives as long as this process.
@@ -79,7 +80,8 @@ static const struct {
     {"Produce", 0},         {"Fetch", 1},       {"ListOffsets", 2},      {"Metadata", 3},
     {"OffsetCommit", 8},    {"OffsetFetch", 9}, {"FindCoordinator", 10}, {"JoinGroup", 11},
     {"Heartbeat", 12},      {"LeaveGroup", 13}, {"SyncGroup", 14},       {"ApiVersions", 18},
-    {"InitProducerId", 22},
+    {"InitProducerId", 22}, {"AddPartitionsToTxn", 24}, {"AddOffsetsToTxn", 25},
+    {"EndTxn", 26},         {"TxnOffsetCommit", 28},
 };
 
 typedef struct mock {
@@ -220,10 +222,11 @@ static int run_command(mock *m, char **w, int n, char *reply, size_t size)
             goto usage;
         chiso_topic_name(m->cfg, w[1], topic, sizeof(topic));
         err = rd_kafka_mock_partition_set_leader(m->cluster, topic, (int32_t)v, broker);
-    } else if (strcmp(cmd, "coordinator") == 0) {
+    } else if (strcmp(cmd, "coordinator") == 0 || strcmp(cmd, "txn-coordinator") == 0) {
         if (n != 3 || parse_broker(m, w[2], false, &broker) != 0)
             goto usage;
-        err = rd_kafka_mock_coordinator_set(m->cluster, "group", w[1], broker);
+        err = rd_kafka_mock_coordinator_set(m->cluster, cmd[0] == 'c' ? "group" : "transaction",
+                                            w[1], broker);
     } else {
         snprintf(reply, size, "error: unknown command '%s'", cmd);
         return 0;

@@ -40,6 +40,7 @@
 #include "chiso/journal.h"
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
+#include "chiso/strmap.h"
 #include "chiso/vntime.h"
 #include "verify.h"
 
@@ -55,7 +56,9 @@ static const chiso_cfg_def defs[] = {
      "after crashes: each malformed record must be dead-lettered at least once, and nothing else",
      NULL},
     {"check", CHISO_CFG_STRING, "counters,deadletter,scores",
-     "checks to run, comma-separated: counters, deadletter, scores, committed, alerts; and "
+     "checks to run, comma-separated: counters, deadletter, scores, committed, alerts, "
+     "classified (one chain of class changes per dossier, read_committed, ending at its state's "
+     "class); and "
      "feedback (chiso-feedback ran: counters also compares the truth's fb_* counters, scores "
      "takes #19 and #20 from them); fold only folds every unit's journal into its hashes, "
      "for a script that reads them with redis-cli",
@@ -490,19 +493,23 @@ int read_topic(const chiso_config *cfg, const char *base, record_fn fn, void *op
         }
     }
     rd_kafka_assign(rk, list);
-    rd_kafka_topic_partition_list_destroy(list);
+    /* read_committed (librdkafka's default): what a downstream consumer
+     * sees; the end is reached when the position passes the high
+     * watermark of the start (transaction markers included), which waits
+     * for a transaction left open to be committed or aborted */
     int64_t deadline = chiso_now_mono_us() + 120 * 1000000LL;
     while (remaining > 0 && chiso_now_mono_us() < deadline) {
-        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 500);
-        if (!m)
-            continue;
-        if (!m->err) {
+        rd_kafka_message_t *m = rd_kafka_consumer_poll(rk, 200);
+        if (m && !m->err)
             fn(m, opaque);
-            if (m->offset + 1 == high[m->partition])
-                remaining--;
-        }
-        rd_kafka_message_destroy(m);
+        if (m)
+            rd_kafka_message_destroy(m);
+        rd_kafka_position(rk, list);
+        remaining = 0;
+        for (int i = 0; i < list->cnt; i++)
+            remaining += list->elems[i].offset < high[list->elems[i].partition];
     }
+    rd_kafka_topic_partition_list_destroy(list);
     free(high);
     if (remaining > 0)
         fprintf(stderr, "chiso-verify: timed out reading %s\n", topic);
@@ -789,6 +796,138 @@ static int check_scores(const chiso_config *cfg, const cJSON *truth, bool feedba
     return rc;
 }
 
+/* ---- class changes ---- */
+
+/* What dossier.classified told read_committed consumers, per dossier: the
+ * last class (chiso_pub_class) | SEEN. */
+#define SEEN 0x100
+
+typedef struct classified_ctx {
+    chiso_map *last; /* "<unit>|<dossier_id>" -> last class | SEEN */
+    long long records, invalid;
+} classified_ctx;
+
+/* A class name and provisional flag as chiso_pub_class(); -1 when not one. */
+static int pub_of(const cJSON *cls, const cJSON *prov)
+{
+    if (cJSON_IsNull(cls))
+        return CHISO_CLASS_NONE;
+    for (int c = CHISO_CLASS_FULL_PROCESS; c <= CHISO_CLASS_OFFLINE; c++) {
+        if (cJSON_IsString(cls) && strcmp(cls->valuestring, chiso_class_name((chiso_class)c)) == 0)
+            return chiso_pub_class((chiso_class)c, cJSON_IsTrue(prov));
+    }
+    return -1;
+}
+
+static const char *pub_name(unsigned pub, char *buf, size_t size)
+{
+    snprintf(buf, size, "%s%s", chiso_class_name((chiso_class)(pub & ~CHISO_PUB_PROVISIONAL)),
+             pub & CHISO_PUB_PROVISIONAL ? " (provisional)" : "");
+    return buf;
+}
+
+/* One record of dossier.classified: it must follow the dossier's last one
+ * (its "previous" is that class; the first's is null) and change it. */
+static void on_classified(const rd_kafka_message_t *m, void *opaque)
+{
+    classified_ctx *c = opaque;
+    char key[256], a[64], b[64];
+    cJSON *doc = cJSON_ParseWithLength(m->payload, m->len);
+    const cJSON *unit = cJSON_GetObjectItemCaseSensitive(doc, "unit");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "dossier_id");
+    int cls = pub_of(cJSON_GetObjectItemCaseSensitive(doc, "class"),
+                     cJSON_GetObjectItemCaseSensitive(doc, "provisional"));
+    int prev = pub_of(cJSON_GetObjectItemCaseSensitive(doc, "previous"),
+                      cJSON_GetObjectItemCaseSensitive(doc, "previous_provisional"));
+    c->records++;
+    if (!cJSON_IsString(unit) || !cJSON_IsString(id) || cls <= 0 || prev < 0) {
+        c->invalid++;
+        mismatch("classified: an invalid record at %s [%d] @%lld", rd_kafka_topic_name(m->rkt),
+                 m->partition, (long long)m->offset);
+        cJSON_Delete(doc);
+        return;
+    }
+    snprintf(key, sizeof(key), "%s|%s", unit->valuestring, id->valuestring);
+    chiso_map_entry *e = chiso_map_put(c->last, key, NULL);
+    if (!e) {
+        cJSON_Delete(doc);
+        return;
+    }
+    unsigned last = e->u64 ? (unsigned)(e->u64 & 0xff) : CHISO_CLASS_NONE;
+    if ((unsigned)prev != last)
+        mismatch("classified: %s: a change from %s after %s (a gap, or a change told twice)", key,
+                 prev ? pub_name((unsigned)prev, a, sizeof(a)) : "null",
+                 e->u64 ? pub_name(last, b, sizeof(b)) : "nothing");
+    if (cls == prev)
+        mismatch("classified: %s: a change from %s to itself", key,
+                 pub_name((unsigned)cls, a, sizeof(a)));
+    e->u64 = SEEN | (unsigned)cls;
+    cJSON_Delete(doc);
+}
+
+/* A dossier state in Redis: its class must be the last one told. */
+static void state_class(redisContext *rc, const char *key, const char *unit, const char *id,
+                        void *ctx)
+{
+    classified_ctx *c = ctx;
+    char k[256], a[64], b[64];
+    chiso_dossier *d = chiso_dossier_new();
+    redisReply *r = d ? redisCommand(rc, "GET %s", key) : NULL;
+    if (r && r->type == REDIS_REPLY_STRING && chiso_dossier_decode(d, r->str, r->len) == 0) {
+        unsigned cls = chiso_dossier_pub_class(d);
+        snprintf(k, sizeof(k), "%s|%s", unit, id);
+        chiso_map_entry *e = chiso_map_get(c->last, k);
+        unsigned told = e ? (unsigned)(e->u64 & 0xff) : CHISO_CLASS_NONE;
+        if (cls != told)
+            mismatch("classified: %s is %s in Redis, the last change told %s", k,
+                     cls ? pub_name(cls, a, sizeof(a)) : "unclassified",
+                     e ? pub_name(told, b, sizeof(b)) : "nothing");
+        if (e)
+            e->u64 |= SEEN << 1; /* a state has it */
+    }
+    if (r)
+        freeReplyObject(r);
+    chiso_dossier_free(d);
+}
+
+/* dossier.classified, read as read_committed consumers read it: one chain
+ * of changes per dossier (nothing told twice, nothing skipped), ending at
+ * the class of its state in Redis. */
+static int check_classified(const chiso_config *cfg)
+{
+    classified_ctx c = {.last = chiso_map_new()};
+    int before = mismatches;
+    redisContext *rc = NULL;
+    int rc_ = -1;
+    if (!c.last || read_topic(cfg, CHISO_TOPIC_DOSSIER_CLASSIFIED, on_classified, &c) != 0)
+        goto out;
+    char errstr[256];
+    if (!(rc = chiso_redis_connect(cfg, errstr, sizeof(errstr)))) {
+        fprintf(stderr, "chiso-verify: %s\n", errstr);
+        goto out;
+    }
+    if (scan_unit_keys(rc, chiso_config_str(cfg, "redis.prefix"), "d", state_class, &c) != 0) {
+        fprintf(stderr, "chiso-verify: scanning the dossier states failed\n");
+        goto out;
+    }
+    size_t pos = 0;
+    long long dossiers = 0;
+    for (chiso_map_entry *e = chiso_map_next(c.last, &pos, NULL); e;
+         e = chiso_map_next(c.last, &pos, e)) {
+        dossiers++;
+        if (!(e->u64 & (SEEN << 1)))
+            mismatch("classified: %s was told a class but has no state in Redis", e->key);
+    }
+    printf("classified: %lld records, %lld dossiers, %d mismatched\n", c.records, dossiers,
+           mismatches - before);
+    rc_ = 0;
+out:
+    if (rc)
+        redisFree(rc);
+    chiso_map_destroy(c.last);
+    return rc_;
+}
+
 /* ---- alerts ---- */
 
 typedef struct alert_count {
@@ -1001,6 +1140,9 @@ int main(int argc, char **argv)
         goto out;
     reported = 0;
     if (strstr(checks, "alerts") && check_alerts(cfg, truth) != 0)
+        goto out;
+    reported = 0;
+    if (strstr(checks, "classified") && check_classified(cfg) != 0)
         goto out;
     printf("verify: %s (%d mismatches)\n", mismatches ? "FAILED" : "OK", mismatches);
     rc = mismatches ? 1 : 0;

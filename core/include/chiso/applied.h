@@ -61,6 +61,17 @@ void chiso_applied_unverify(chiso_applied *a);
  * partition whose writes Redis kept when another one's were lost. */
 void chiso_applied_committed(chiso_applied *a, const rd_kafka_topic_partition_list_t *offsets);
 
+/* The partition's committed offset, the highest this process knows (-1:
+ * none, or not assigned): the records before it have their outputs
+ * committed (txn.h). */
+int64_t chiso_applied_boundary(chiso_applied *a, const char *topic, int32_t partition);
+/* Raise every offset of `offsets` below its partition's committed offset
+ * to it: a replay below the commit commits nothing lower. */
+void chiso_applied_clamp(chiso_applied *a, rd_kafka_topic_partition_list_t *offsets);
+/* After an aborted transaction: seek every assigned partition back to its
+ * last commit (the start of the aborted records). 0, or CHISO_EIO. */
+int chiso_applied_rewind(chiso_applied *a, rd_kafka_t *consumer);
+
 /* Queue on `rc`, behind the writes of the records before `offsets` (next
  * offsets), the marker write (one HSET). Returns the number of commands
  * queued (1, or 0 when `offsets` is empty), or CHISO_ENOMEM. The caller

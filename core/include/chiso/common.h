@@ -30,6 +30,7 @@ enum {
     CHISO_ESTATE = -7,    /* corrupt or incompatible stored state */
     CHISO_ETIMEOUT = -8,  /* operation timed out */
     CHISO_EREWIND = -9,   /* Redis lost acknowledged writes: input rewound to replay them */
+    CHISO_EABORTED = -10, /* a Kafka transaction was aborted: consume again from the commit */
 };
 
 /* A short English sentence for an error code; never NULL. */

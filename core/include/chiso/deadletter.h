@@ -9,9 +9,14 @@
 
 #include "chiso/event.h"
 
+/* Dead letters carry at most this much of the original payload (base64
+ * grows it by a third; Kafka's default message limit is 1 MB). */
+#define CHISO_DEAD_PAYLOAD_MAX (512 * 1024)
+
 /* Build the dead-letter JSON for a rejected record. `payload` is the original
- * bytes (may be NULL when len is 0). Returns a NUL-terminated string; caller
- * frees with free(). NULL on out of memory. */
+ * bytes (may be NULL when len is 0), cut to CHISO_DEAD_PAYLOAD_MAX (the
+ * detail then says so). Returns a NUL-terminated string; caller frees with
+ * free(). NULL on out of memory. */
 char *chiso_deadletter_json(const char *source_topic, int32_t partition, int64_t offset,
                             const chiso_reject *rej, const void *payload, size_t len,
                             int64_t at_epoch);

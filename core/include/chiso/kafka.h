@@ -56,6 +56,12 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
                                                    void *),
                                      void *opaque, char *errstr, size_t errstr_size);
 
+/* A transactional producer (txn.h) with `transactional_id`: one id per
+ * instance of a stage, the same across its restarts. Caller destroys with
+ * rd_kafka_destroy(). NULL with errstr on failure. */
+rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, const char *transactional_id,
+                                         char *errstr, size_t errstr_size);
+
 /* A plain client (a producer handle that never produces) for metadata and
  * offset queries: its connections carry no fetch long-poll, so a query is
  * answered at once (a broker answers a connection's requests in order, and

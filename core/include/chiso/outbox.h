@@ -24,10 +24,6 @@
 
 typedef struct chiso_outbox chiso_outbox;
 
-/* Dead letters carry at most this much of the original payload (base64
- * grows it by a third; Kafka's default message limit is 1 MB). */
-#define CHISO_OUTBOX_DEAD_PAYLOAD_MAX (512 * 1024)
-
 /* An outbox producing through `producer` (not owned). `stop` is the stage's
  * stop flag: waiting gives up once it is set. Registers, in `metrics`,
  * `<metric_prefix>_deadletter_total{reason="..."}` and
@@ -49,6 +45,16 @@ int chiso_outbox_produce(chiso_outbox *ob, const char *topic, const void *key, s
  * Returns 0, or CHISO_ENOMEM. */
 int chiso_outbox_deadletter(chiso_outbox *ob, const char *topic, const rd_kafka_message_t *msg,
                             const chiso_reject *rej, int64_t now);
+
+/* The dead-letter counters <metric_prefix>_deadletter_total{reason="..."}
+ * (index: chiso_reject_reason; [0] unused). */
+void chiso_dead_counters(chiso_counter *counters[CHISO_REJECT_REASON_COUNT], chiso_metrics *metrics,
+                         const char *metric_prefix);
+/* The dead letter of consumed record `msg` (CONTRACT.md's format, `at` =
+ * now), logged at debug level and counted by reason. Caller frees. NULL on
+ * out of memory. */
+char *chiso_dead_record(const rd_kafka_message_t *msg, const chiso_reject *rej, int64_t now,
+                        chiso_counter *const counters[CHISO_REJECT_REASON_COUNT]);
 
 /* Give the outbox a delivery report of the producer (records of an outbox
  * carry it as their opaque; others are ignored). */

@@ -1,0 +1,183 @@
+/*
+ * txn.c - outputs and offsets in Kafka transactions (txn.h).
+ */
+#include "chiso/txn.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "chiso/common.h"
+#include "chiso/outbox.h"
+
+/* How long one transactional call may take before it is tried again
+ * (retriable) or given up (abort). */
+#define CALL_TIMEOUT_MS 30000
+
+struct chiso_txn {
+    rd_kafka_t *producer, *consumer;
+    bool open;
+    chiso_counter *m_commits, *m_aborts;
+    chiso_counter *m_dead[CHISO_REJECT_REASON_COUNT];
+};
+
+chiso_txn *chiso_txn_new(rd_kafka_t *producer, rd_kafka_t *consumer, chiso_metrics *metrics,
+                         const char *metric_prefix, int timeout_ms, char *errstr,
+                         size_t errstr_size)
+{
+    char name[160];
+    rd_kafka_error_t *err = rd_kafka_init_transactions(producer, timeout_ms);
+    if (err) {
+        chiso_errf(errstr, errstr_size, CHISO_EIO, "initializing Kafka transactions: %s",
+                   rd_kafka_error_string(err));
+        rd_kafka_error_destroy(err);
+        return NULL;
+    }
+    chiso_txn *t = calloc(1, sizeof(*t));
+    if (!t) {
+        chiso_errf(errstr, errstr_size, CHISO_ENOMEM, "out of memory");
+        return NULL;
+    }
+    t->producer = producer;
+    t->consumer = consumer;
+    snprintf(name, sizeof(name), "%s_transactions_total", metric_prefix);
+    t->m_commits =
+        chiso_metrics_counter(metrics, name, "Kafka transactions committed (outputs and offsets)");
+    snprintf(name, sizeof(name), "%s_transactions_aborted_total", metric_prefix);
+    t->m_aborts = chiso_metrics_counter(
+        metrics, name, "Kafka transactions aborted (their records consumed again)");
+    chiso_dead_counters(t->m_dead, metrics, metric_prefix);
+    return t;
+}
+
+void chiso_txn_destroy(chiso_txn *t)
+{
+    if (!t)
+        return;
+    chiso_txn_abort(t);
+    free(t);
+}
+
+bool chiso_txn_open(const chiso_txn *t)
+{
+    return t->open;
+}
+
+void chiso_txn_abort(chiso_txn *t)
+{
+    if (!t->open)
+        return;
+    t->open = false;
+    chiso_counter_add(t->m_aborts, 1);
+    for (int tries = 0; tries < 10; tries++) {
+        rd_kafka_error_t *err = rd_kafka_abort_transaction(t->producer, CALL_TIMEOUT_MS);
+        if (!err)
+            return;
+        bool again = rd_kafka_error_is_retriable(err);
+        LOG_WARN("aborting the Kafka transaction: %s", rd_kafka_error_string(err));
+        rd_kafka_error_destroy(err);
+        if (!again)
+            return;
+    }
+}
+
+/* An error of a transactional call: abort when Kafka requires it
+ * (CHISO_EABORTED), CHISO_EIO when fatal, 1 when the call may be tried
+ * again. Takes the error. */
+static int failed(chiso_txn *t, rd_kafka_error_t *err, const char *what)
+{
+    int rc;
+    if (rd_kafka_error_is_fatal(err)) {
+        LOG_ERROR("%s: %s (fatal: another instance with the same transactional id?)", what,
+                  rd_kafka_error_string(err));
+        rc = CHISO_EIO;
+    } else if (rd_kafka_error_is_retriable(err)) {
+        LOG_WARN("%s: %s; trying again", what, rd_kafka_error_string(err));
+        rc = 1;
+    } else {
+        LOG_WARN("%s: %s; aborting the transaction, its records are consumed again", what,
+                 rd_kafka_error_string(err));
+        rc = CHISO_EABORTED;
+    }
+    rd_kafka_error_destroy(err);
+    if (rc == CHISO_EABORTED)
+        chiso_txn_abort(t);
+    return rc;
+}
+
+static int begin(chiso_txn *t)
+{
+    if (t->open)
+        return 0;
+    rd_kafka_error_t *err = rd_kafka_begin_transaction(t->producer);
+    if (err) {
+        int rc = failed(t, err, "beginning a Kafka transaction");
+        return rc == 1 ? CHISO_EABORTED : rc;
+    }
+    t->open = true;
+    return 0;
+}
+
+int chiso_txn_produce(chiso_txn *t, const char *topic, const void *key, size_t keylen,
+                      const void *payload, size_t len)
+{
+    int rc = begin(t);
+    if (rc)
+        return rc;
+    for (;;) {
+        rd_kafka_resp_err_t err =
+            rd_kafka_producev(t->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+                              RD_KAFKA_V_VALUE((void *)payload, len),
+                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+        if (!err)
+            return 0;
+        if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
+            rd_kafka_poll(t->producer, 10);
+            continue;
+        }
+        LOG_WARN("producing to %s: %s; aborting the transaction", topic, rd_kafka_err2str(err));
+        chiso_txn_abort(t);
+        return CHISO_EABORTED;
+    }
+}
+
+int chiso_txn_deadletter(chiso_txn *t, const char *topic, const rd_kafka_message_t *msg,
+                         const chiso_reject *rej, int64_t now)
+{
+    char *json = chiso_dead_record(msg, rej, now, t->m_dead);
+    if (!json)
+        return CHISO_ENOMEM;
+    int rc = chiso_txn_produce(t, topic, msg->key, msg->key_len, json, strlen(json));
+    free(json);
+    return rc;
+}
+
+int chiso_txn_commit(chiso_txn *t, const rd_kafka_topic_partition_list_t *offsets)
+{
+    int rc = begin(t);
+    if (rc)
+        return rc;
+    if (offsets && offsets->cnt > 0) {
+        for (;;) {
+            rd_kafka_consumer_group_metadata_t *cgmd =
+                rd_kafka_consumer_group_metadata(t->consumer);
+            rd_kafka_error_t *err =
+                rd_kafka_send_offsets_to_transaction(t->producer, offsets, cgmd, CALL_TIMEOUT_MS);
+            rd_kafka_consumer_group_metadata_destroy(cgmd);
+            if (!err)
+                break;
+            if ((rc = failed(t, err, "sending the offsets to the Kafka transaction")) != 1)
+                return rc;
+        }
+    }
+    for (;;) {
+        rd_kafka_error_t *err = rd_kafka_commit_transaction(t->producer, CALL_TIMEOUT_MS);
+        if (!err)
+            break;
+        if ((rc = failed(t, err, "committing the Kafka transaction")) != 1)
+            return rc;
+    }
+    t->open = false;
+    chiso_counter_add(t->m_commits, 1);
+    return 0;
+}
