@@ -15,6 +15,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 #include <time.h>
 
 #include "chiso/common.h"
@@ -131,9 +132,18 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
     return rk;
 }
 
-rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, const char *transactional_id,
-                                         char *errstr, size_t errstr_size)
+rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, char *transactional_id,
+                                         size_t id_size, char *errstr, size_t errstr_size)
 {
+    char host[256] = "localhost";
+    const char *id = chiso_config_str(cfg, "transactional.id");
+    if (id && *id) {
+        snprintf(transactional_id, id_size, "%s", id);
+    } else {
+        gethostname(host, sizeof(host) - 1);
+        snprintf(transactional_id, id_size, "%s-%s-%ld", chiso_config_str(cfg, "group.id"), host,
+                 (long)getpid());
+    }
     const kv settings[] = {
         {"transactional.id", transactional_id},
         {"enable.idempotence", "true"},

@@ -12,7 +12,6 @@
  */
 #include <signal.h>
 #include <stdint.h>
-#include <unistd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -35,12 +34,7 @@ static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     CHISO_REDIS_CFG_DEFS,
     {"group.id", CHISO_CFG_STRING, "chiso-classify", "Kafka consumer group", NULL},
-    {"transactional.id", CHISO_CFG_STRING, NULL,
-     "Kafka transactional id of this instance's outputs (unset: <group.id>-<host>-<pid>); give "
-     "each instance one of its own that it keeps across restarts (e.g. the systemd instance "
-     "name) and a restart aborts what a killed process left open at once, instead of after "
-     "10 s, for read_committed consumers",
-     NULL},
+    CHISO_TXN_CFG_DEF,
     {"batch.max", CHISO_CFG_INT, "20000",
      "most records applied in one batch (batches only grow this large when behind)", NULL},
     {"batch.linger.ms", CHISO_CFG_INT, "5",
@@ -218,15 +212,8 @@ int main(int argc, char **argv)
     chiso_topic_name(a.cfg, CHISO_TOPIC_DEADLETTER, t_dead, sizeof(t_dead));
     chiso_topic_name(a.cfg, CHISO_TOPIC_DOSSIER_CLASSIFIED, t_classified, sizeof(t_classified));
 
-    char tid[512], host[256] = "localhost";
-    const char *tid_cfg = chiso_config_str(a.cfg, "transactional.id");
-    gethostname(host, sizeof(host) - 1);
-    if (tid_cfg && *tid_cfg)
-        snprintf(tid, sizeof(tid), "%s", tid_cfg);
-    else
-        snprintf(tid, sizeof(tid), "%s-%s-%ld", chiso_config_str(a.cfg, "group.id"), host,
-                 (long)getpid());
-    a.producer = chiso_kafka_txn_producer_new(a.cfg, tid, errstr, sizeof(errstr));
+    char tid[512];
+    a.producer = chiso_kafka_txn_producer_new(a.cfg, tid, sizeof(tid), errstr, sizeof(errstr));
     if (!a.producer) {
         LOG_ERROR("%s", errstr);
         goto out;

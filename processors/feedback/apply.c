@@ -40,6 +40,7 @@
 #include "chiso/kafka.h"
 #include "chiso/redisargs.h"
 #include "chiso/redisx.h"
+#include "chiso/txn.h"
 #include "chiso/strmap.h"
 #include "chiso/vntime.h"
 
@@ -130,6 +131,8 @@ struct fb_batch {
     chiso_rargs *args;
     redisContext *rc;                         /* NULL while disconnected */
     rd_kafka_topic_partition_list_t *offsets; /* the batch's, after its last records */
+    int *rejected, nrejected;                 /* records that are not feedback events, and why */
+    chiso_reject *rejects;
     chiso_counter *m_consumed, *m_applied, *m_duplicates, *m_conflicts, *m_redis_errors, *m_batches,
         *m_committed;
     chiso_histogram *m_latency;
@@ -152,7 +155,10 @@ fb_batch *fb_batch_new(const fb_env *env, int max)
     b->items = calloc((size_t)max, sizeof(*b->items));
     b->groups = calloc((size_t)max, sizeof(*b->groups));
     b->args = chiso_rargs_new();
-    if (!b->msgs || !b->ev || !b->ev_next || !b->items || !b->groups || !b->args)
+    b->rejected = calloc((size_t)max, sizeof(*b->rejected));
+    b->rejects = calloc((size_t)max, sizeof(*b->rejects));
+    if (!b->msgs || !b->ev || !b->ev_next || !b->items || !b->groups || !b->args || !b->rejected ||
+        !b->rejects)
         goto err;
     for (int i = 0; i < max; i++) {
         b->items[i].first = chiso_feedback_new();
@@ -216,6 +222,8 @@ void fb_batch_destroy(fb_batch *b)
     chiso_rargs_free(b->args);
     free(b->msgs);
     free(b->ev);
+    free(b->rejected);
+    free(b->rejects);
     free(b->ev_next);
     free(b->items);
     free(b->groups);
@@ -733,10 +741,26 @@ static int with_redis(fb_batch *b, int (*step)(fb_batch *))
 
 /* ---- a batch -------------------------------------------------------------- */
 
+/* Dead-letter, in the open transaction, the rejected records whose outputs
+ * are not committed yet (a replay below the committed offset, after Redis
+ * lost writes, produces nothing). */
+static int deadletters(fb_batch *b, int64_t now)
+{
+    int rc = 0;
+    for (int r = 0; r < b->nrejected && rc == 0; r++) {
+        const rd_kafka_message_t *m = b->msgs[b->rejected[r]];
+        if (m->offset >=
+            chiso_applied_boundary(b->env.applied, rd_kafka_topic_name(m->rkt), m->partition))
+            rc = chiso_txn_deadletter(b->env.txn, b->env.topic_deadletter, m, &b->rejects[r], now);
+    }
+    return rc;
+}
+
 int fb_batch_process(fb_batch *b, bool sync_commit)
 {
     int rc = 0;
     int64_t now = (int64_t)time(NULL);
+    (void)sync_commit; /* every batch commits its transaction before returning */
 
     if (b->nmsgs == 0)
         return 0;
@@ -747,15 +771,13 @@ int fb_batch_process(fb_batch *b, bool sync_commit)
         goto out;
     }
 
-    /* 1. parse; group the good events by feedback and unit; dead-letter the rest */
+    /* 1. parse; group the good events by feedback and unit; the rest are rejected */
+    b->nrejected = 0;
     for (int i = 0; i < b->nmsgs; i++) {
         const rd_kafka_message_t *m = b->msgs[i];
         chiso_feedback_event *ev = &b->ev[b->nev];
-        chiso_reject rej;
-        if (chiso_feedback_event_parse(m->payload, m->len, ev, &rej) != 0) {
-            if ((rc = chiso_outbox_deadletter(b->env.outbox, b->env.topic_deadletter, m, &rej,
-                                              now)) != 0)
-                goto out;
+        if (chiso_feedback_event_parse(m->payload, m->len, ev, &b->rejects[b->nrejected]) != 0) {
+            b->rejected[b->nrejected++] = i;
             continue;
         }
         fb_item *it = item_for(b, ev);
@@ -796,18 +818,26 @@ int fb_batch_process(fb_batch *b, bool sync_commit)
     chiso_counter_add(b->m_applied, applied);
     chiso_counter_add(b->m_duplicates, duplicates);
 
-    /* 3. the dead letters delivered, then the offsets */
-    if ((rc = chiso_outbox_await(b->env.outbox)) != 0) {
-        LOG_ERROR("stopping with dead letters undelivered: offsets not committed");
-        goto out;
+    /* 3. the dead letters and the offsets, in one Kafka transaction (a
+     * replay below the commit commits nothing lower) */
+    if ((rc = deadletters(b, now)) == 0) {
+        chiso_applied_clamp(b->env.applied, b->offsets);
+        rc = chiso_txn_commit(b->env.txn, b->offsets);
     }
+    if (rc != 0)
+        goto out;
     chiso_applied_committed(b->env.applied, b->offsets);
-    chiso_consumer_commit_offsets(b->env.consumer, b->offsets, sync_commit);
     chiso_counter_add(b->m_committed, (uint64_t)b->nmsgs);
     chiso_counter_add(b->m_batches, 1);
 out:
-    if (rc != 0)
-        chiso_outbox_abandon(b->env.outbox);
+    if (rc != 0) {
+        /* nothing of the batch is committed: consume it again (after a
+         * Redis rewind the consumer was sought already) */
+        chiso_txn_abort(b->env.txn);
+        if (rc == CHISO_EABORTED)
+            rc = chiso_applied_rewind(b->env.applied, b->env.consumer) == 0 ? CHISO_EREWIND
+                                                                            : CHISO_EIO;
+    }
     batch_reset(b);
     return rc;
 }

@@ -7,7 +7,8 @@
  * states with the summed counter changes in ONE atomic Lua call (compare-
  * and-set: a state changed since it was read makes the call change nothing,
  * and the unit is read and merged again); mark the periods touched dirty;
- * wait for the dead letters to be delivered; commit the offsets. Redis being
+ * commit the dead letters and the offsets in one Kafka transaction, so
+ * read_committed consumers see each dead letter once. Redis being
  * away is retried with backoff; only stopping or corrupt state ends a batch
  * uncommitted.
  */
@@ -22,13 +23,13 @@
 #include "chiso/applied.h"
 #include "chiso/config.h"
 #include "chiso/metrics.h"
-#include "chiso/outbox.h"
+#include "chiso/txn.h"
 
 /* What a batch works with (not owned). */
 typedef struct fb_env {
     const chiso_config *cfg; /* redis.*, redis.prefix */
     rd_kafka_t *consumer;
-    chiso_outbox *outbox;
+    chiso_txn *txn; /* dead letters and offsets committed together (txn.h) */
     chiso_metrics *metrics;
     volatile sig_atomic_t *stop;
     const char *topic_deadletter;

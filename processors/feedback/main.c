@@ -19,7 +19,7 @@
 #include "chiso/config.h"
 #include "chiso/kafka.h"
 #include "chiso/metrics.h"
-#include "chiso/outbox.h"
+#include "chiso/txn.h"
 #include "chiso/redisx.h"
 #include "chiso/stage.h"
 
@@ -38,6 +38,7 @@ static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     CHISO_REDIS_CFG_DEFS,
     {"group.id", CHISO_CFG_STRING, "chiso-feedback", "Kafka consumer group", NULL},
+    CHISO_TXN_CFG_DEF,
     {"batch.max", CHISO_CFG_INT, "1000", "most records applied in one batch (1..100000)",
      chiso_cfg_positive},
     {"batch.linger.ms", CHISO_CFG_INT, "5", "longest wait to fill a batch after its first record",
@@ -64,18 +65,11 @@ typedef struct app {
     rd_kafka_t *consumer;
     rd_kafka_t *producer;
     chiso_metrics *metrics;
-    chiso_outbox *outbox;
+    chiso_txn *txn;
     chiso_applied *applied;
     fb_batch *batch;
     chiso_stage stage; /* the consumer's opaque */
 } app;
-
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *msg, void *opaque)
-{
-    (void)rk;
-    (void)opaque;
-    chiso_outbox_on_delivery(msg);
-}
 
 /* The batch as chiso_stage sees it. */
 static void batch_add(void *b, rd_kafka_message_t *msg)
@@ -160,7 +154,8 @@ int main(int argc, char **argv)
     chiso_topic_name(a.cfg, CHISO_TOPIC_FEEDBACK_EVENTS, t_events, sizeof(t_events));
     chiso_topic_name(a.cfg, CHISO_TOPIC_DEADLETTER, t_dead, sizeof(t_dead));
 
-    a.producer = chiso_kafka_producer_new(a.cfg, on_delivery, &a, errstr, sizeof(errstr));
+    char tid[512];
+    a.producer = chiso_kafka_txn_producer_new(a.cfg, tid, sizeof(tid), errstr, sizeof(errstr));
     if (!a.producer) {
         LOG_ERROR("%s", errstr);
         goto out;
@@ -172,18 +167,23 @@ int main(int argc, char **argv)
         LOG_ERROR("%s", errstr);
         goto out;
     }
-    a.outbox = chiso_outbox_new(a.producer, &chiso_stop, a.metrics, "chiso_feedback");
+    a.txn = chiso_txn_new(a.producer, a.consumer, a.metrics, "chiso_feedback", 60000, errstr,
+                          sizeof(errstr));
+    if (!a.txn) {
+        LOG_ERROR("%s (transactional id %s)", errstr, tid);
+        goto out;
+    }
+    LOG_INFO("dead letters in Kafka transactions as %s", tid);
     a.applied = chiso_applied_new(chiso_config_str(a.cfg, "redis.prefix"),
                                   chiso_config_str(a.cfg, "group.id"), a.metrics, "chiso_feedback");
     fb_env env = {.cfg = a.cfg,
                   .consumer = a.consumer,
-                  .outbox = a.outbox,
+                  .txn = a.txn,
                   .metrics = a.metrics,
                   .stop = &chiso_stop,
                   .topic_deadletter = t_dead,
                   .applied = a.applied};
-    a.batch = a.outbox && a.applied ? fb_batch_new(&env, (int)chiso_config_int(a.cfg, "batch.max"))
-                                    : NULL;
+    a.batch = a.applied ? fb_batch_new(&env, (int)chiso_config_int(a.cfg, "batch.max")) : NULL;
     if (!a.batch) {
         LOG_ERROR("out of memory");
         goto out;
@@ -219,11 +219,11 @@ out:
         rd_kafka_destroy(a.consumer);
     }
     fb_batch_destroy(a.batch);
+    chiso_txn_destroy(a.txn);
     if (a.producer) {
         rd_kafka_flush(a.producer, 10000);
         rd_kafka_destroy(a.producer);
     }
-    chiso_outbox_destroy(a.outbox);
     chiso_applied_destroy(a.applied);
     chiso_metrics_destroy(a.metrics);
     chiso_config_destroy(a.cfg);

@@ -56,11 +56,23 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
                                                    void *),
                                      void *opaque, char *errstr, size_t errstr_size);
 
-/* A transactional producer (txn.h) with `transactional_id`: one id per
- * instance of a stage, the same across its restarts. Caller destroys with
- * rd_kafka_destroy(). NULL with errstr on failure. */
-rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, const char *transactional_id,
-                                         char *errstr, size_t errstr_size);
+/* The transactional.id option of a stage whose outputs go out in Kafka
+ * transactions (txn.h). */
+#define CHISO_TXN_CFG_DEF                                                                          \
+    {                                                                                              \
+        "transactional.id", CHISO_CFG_STRING, NULL,                                                \
+            "Kafka transactional id of this instance's outputs (unset: <group.id>-<host>-<pid>); " \
+            "give each instance one of its own that it keeps across restarts (e.g. the systemd "   \
+            "instance name) and a restart aborts at once what a killed process left open, "        \
+            "instead of after 10 s, for read_committed consumers",                                 \
+            NULL                                                                                   \
+    }
+
+/* A transactional producer (txn.h) with the config's transactional.id (or
+ * <group.id>-<host>-<pid>), written into transactional_id. Caller destroys
+ * with rd_kafka_destroy(). NULL with errstr on failure. */
+rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, char *transactional_id,
+                                         size_t id_size, char *errstr, size_t errstr_size);
 
 /* A plain client (a producer handle that never produces) for metadata and
  * offset queries: its connections carry no fetch long-poll, so a query is
