@@ -42,6 +42,8 @@ commands:
                           No-op (prints the address) when already running.
   stop                    SIGTERM, wait for a clean exit (then SIGKILL)
   restart                 stop + start on the same ports and data
+  kill-restart            kill -9 (no clean shutdown: a crash, a lost host),
+                          then start on the same ports and data
   status                  print state and address; exit 3 when not running
   addr                    print the bootstrap address (127.0.0.1:PORT)
   create-topic NAME [PARTITIONS] [KEY=VALUE...]
@@ -279,6 +281,24 @@ cmd_stop() {
     chiso_log "stopped ($((SECONDS - started))s)"
 }
 
+cmd_kill() {
+    chiso_lock "$DIR/.lock"
+    running || chiso_die "kafka in $DIR is not running"
+    local pid
+    pid=$(cat "$(pidfile)")
+    kill -KILL "$pid"
+    while chiso_alive "$pid"; do sleep 0.05; done
+    rm -f "$(pidfile)"
+    # the main thread may be reaped before the others let go of the ports
+    load_ports
+    local i
+    for ((i = 0; i < 200; i++)); do
+        chiso_port_busy "$PORT" || chiso_port_busy "$CPORT" || break
+        sleep 0.05
+    done
+    chiso_log "killed pid $pid (SIGKILL)"
+}
+
 cmd_status() {
     load_ports
     if running; then
@@ -360,6 +380,7 @@ install) cmd_install ;;
 start) cmd_start ;;
 stop) cmd_stop ;;
 restart) (cmd_stop) && cmd_start ;;
+kill-restart) (cmd_kill) && cmd_start ;;
 status) cmd_status ;;
 addr) cmd_addr ;;
 create-topic) cmd_create_topic "${ARGS[@]}" ;;

@@ -32,6 +32,8 @@ commands:
   status           state of both; exit 3 unless both run
   env              print DIR/stack.env
   restart-kafka    stop + start Kafka on the same ports and data
+  kill-kafka       kill -9 Kafka (no clean shutdown), start it again on the
+                   same ports and data
   restart-redis    stop + start Redis on the same port and data
   redis-aof-copy DEST
                    copy Redis's append-only files as they are now into DEST
@@ -133,6 +135,7 @@ stop) cmd_stop ;;
 status) cmd_status ;;
 env) cmd_env ;;
 restart-kafka) kafka restart >/dev/null && write_env ;;
+kill-kafka) kafka kill-restart >/dev/null && write_env ;;
 restart-redis) redis restart >/dev/null && write_env ;;
 redis-aof-copy) redis aof-copy "${ARGS[@]}" ;;
 redis-power-loss) redis power-loss "${ARGS[@]}" >/dev/null && write_env ;;

@@ -182,7 +182,7 @@ e2e_stop "$SNAP_PID" 30 || e2e_fail "chiso-snapshot did not exit cleanly on SIGT
     2>"$E2E_TMP/alerts.log" || e2e_fail "chiso-alerts failed: $(tail -3 "$E2E_TMP/alerts.log")"
 
 "$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$E2E_TMP/truth.json" \
-    --check counters,feedback,deadletter,scores,alerts --alerts.now wall \
-    --malformed "$E2E_TMP/malformed.b64" --deadletter.at-least-once | tee "$E2E_TMP/verify.out" >&2
+    --check counters,feedback,deadletter,scores,alerts,classified --alerts.now wall \
+    --malformed "$E2E_TMP/malformed.b64" | tee "$E2E_TMP/verify.out" >&2
 grep -q '^verify: OK' "$E2E_TMP/verify.out" || e2e_fail "counts differ from the ground truth after Redis lost writes"
 e2e_pass
