@@ -28,6 +28,7 @@ struct chiso_applied {
     chiso_rargs *args;
     part *parts;
     int nparts, cap;
+    int64_t lost_since_ms; /* of the last rewind: its earliest marker's time */
     chiso_counter *m_rewinds, *m_replayed;
 };
 
@@ -128,6 +129,11 @@ void chiso_applied_unverify(chiso_applied *a)
         a->parts[i].verified = false;
 }
 
+int64_t chiso_applied_lost_since(const chiso_applied *a)
+{
+    return a->lost_since_ms;
+}
+
 int chiso_applied_all_verified(const chiso_applied *a)
 {
     for (int i = 0; i < a->nparts; i++) {
@@ -192,13 +198,15 @@ int chiso_applied_rewind(chiso_applied *a, rd_kafka_t *consumer)
 static int args_of(chiso_applied *a, const char *cmd, const rd_kafka_topic_partition_list_t *list,
                    bool values)
 {
+    int64_t now_ms = values ? chiso_now_wall_ms() : 0;
     int rc = chiso_rargs_ref(a->args, cmd, strlen(cmd));
     rc |= chiso_rargs_ref(a->args, a->key, strlen(a->key));
     for (int i = 0; i < list->cnt; i++) {
         rc |=
             chiso_rargs_fmt(a->args, "%s:%d", list->elems[i].topic, (int)list->elems[i].partition);
-        if (values)
-            rc |= chiso_rargs_int(a->args, list->elems[i].offset);
+        if (values) /* "<next offset>/<wall clock ms>" */
+            rc |= chiso_rargs_fmt(a->args, "%lld/%lld", (long long)list->elems[i].offset,
+                                  (long long)now_ms);
     }
     return rc ? CHISO_ENOMEM : 0;
 }
@@ -296,11 +304,16 @@ int chiso_applied_verify(chiso_applied *a, redisContext *rc, rd_kafka_t *consume
         goto out;
     }
     int nlost = 0;
+    a->lost_since_ms = INT64_MAX;
     for (int i = 0; i < a->nparts; i++) {
         const redisReply *e = r->element[i];
-        marker[i] = e->type == REDIS_REPLY_STRING ? strtoll(e->str, NULL, 10) : -1;
+        char *end = NULL;
+        marker[i] = e->type == REDIS_REPLY_STRING ? strtoll(e->str, &end, 10) : -1;
+        int64_t at = end && *end == '/' ? strtoll(end + 1, NULL, 10) : 0;
         lost[i] = a->parts[i].floor >= 0 && marker[i] < a->parts[i].floor;
         nlost += lost[i];
+        if (lost[i] && at < a->lost_since_ms)
+            a->lost_since_ms = at;
     }
     if (nlost == 0) {
         for (int i = 0; i < a->nparts; i++) {

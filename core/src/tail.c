@@ -6,6 +6,7 @@
  */
 #include "chiso/tail.h"
 
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -18,8 +19,9 @@ struct chiso_tail {
     rd_kafka_t *rk;
     rd_kafka_t *query; /* watermark queries, off the consumer's connections */
     char topic[256];
-    int npart;     /* 0 until assigned */
-    int64_t *next; /* per partition: offset after the last record handed over */
+    int npart;        /* 0 until assigned */
+    int64_t *next;    /* per partition: offset after the last record handed over */
+    int64_t since_ms; /* start at the first record at or after this time (-1: beginning) */
     int64_t last_assign_try_us;
     void (*on_record)(const rd_kafka_message_t *m, void *opaque);
     void (*on_error)(void *opaque);
@@ -57,7 +59,24 @@ static int tail_assign(chiso_tail *u)
         goto out;
     for (int i = 0; i < n; i++) {
         rd_kafka_topic_partition_list_add(list, u->topic, md->topics[0].partitions[i].id)->offset =
-            RD_KAFKA_OFFSET_BEGINNING;
+            u->since_ms >= 0 ? u->since_ms : RD_KAFKA_OFFSET_BEGINNING;
+    }
+    if (u->since_ms >= 0) {
+        /* the first offset at or after the time; none: the end */
+        err = rd_kafka_offsets_for_times(u->query, list, 10000);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            LOG_WARN("%s: offsets for a time: %s", u->topic, rd_kafka_err2str(err));
+            goto out;
+        }
+        for (int i = 0; i < n; i++) {
+            rd_kafka_topic_partition_t *tp = &list->elems[i];
+            if (tp->offset < 0) {
+                tp->offset = RD_KAFKA_OFFSET_END;
+                if (tp->partition >= 0 && tp->partition < n)
+                    u->next[tp->partition] = INT64_MAX; /* nothing to catch up */
+            } else if (tp->partition >= 0 && tp->partition < n)
+                u->next[tp->partition] = tp->offset;
+        }
     }
     /* partition ids are 0..n-1 in Kafka; next[] is indexed by id */
     err = rd_kafka_assign(u->rk, list);
@@ -66,7 +85,8 @@ static int tail_assign(chiso_tail *u)
         goto out;
     }
     u->npart = n;
-    LOG_INFO("%s: reading %d partition(s) from the beginning", u->topic, n);
+    LOG_INFO("%s: reading %d partition(s) from %s", u->topic, n,
+             u->since_ms >= 0 ? "a time" : "the beginning");
     rc = 0;
 out:
     if (rc != 0) {
@@ -87,12 +107,23 @@ chiso_tail *chiso_tail_new(const chiso_config *cfg, const char *base, const char
                            void (*on_error)(void *opaque), void *opaque, char *errstr,
                            size_t errstr_size)
 {
+    return chiso_tail_new_since(cfg, base, client_group, -1, on_record, on_error, opaque, errstr,
+                                errstr_size);
+}
+
+chiso_tail *chiso_tail_new_since(const chiso_config *cfg, const char *base,
+                                 const char *client_group, int64_t since_ms,
+                                 void (*on_record)(const rd_kafka_message_t *m, void *opaque),
+                                 void (*on_error)(void *opaque), void *opaque, char *errstr,
+                                 size_t errstr_size)
+{
     chiso_tail *u = calloc(1, sizeof(*u));
 
     if (!u) {
         snprintf(errstr, errstr_size, "out of memory");
         return NULL;
     }
+    u->since_ms = since_ms;
     u->on_record = on_record;
     u->on_error = on_error;
     u->opaque = opaque;
@@ -165,6 +196,7 @@ int chiso_tail_catch_up(chiso_tail *u, int timeout_ms, volatile sig_atomic_t *st
 {
     int64_t deadline = chiso_now_mono_us() + (int64_t)timeout_ms * 1000;
     int64_t *high = NULL;
+    rd_kafka_topic_partition_list_t *positions = NULL;
     int rc = CHISO_ETIMEOUT;
 
     while (u->npart == 0) {
@@ -198,10 +230,23 @@ int chiso_tail_catch_up(chiso_tail *u, int timeout_ms, volatile sig_atomic_t *st
         }
         high[p] = hi > lo ? hi : 0; /* empty partition: nothing to wait for */
     }
+    positions = rd_kafka_topic_partition_list_new(u->npart);
+    if (!positions) {
+        rc = CHISO_ENOMEM;
+        goto out;
+    }
+    for (int p = 0; p < u->npart; p++)
+        rd_kafka_topic_partition_list_add(positions, u->topic, p);
     for (;;) {
         int behind = 0;
-        for (int p = 0; p < u->npart; p++)
+        /* the position passes transaction markers, which are never handed
+         * over: the end of a transactional topic is a marker */
+        rd_kafka_position(u->rk, positions);
+        for (int p = 0; p < u->npart; p++) {
+            if (positions->elems[p].offset > u->next[p])
+                u->next[p] = positions->elems[p].offset;
             behind += u->next[p] < high[p];
+        }
         if (!behind) {
             rc = 0;
             break;
@@ -212,6 +257,8 @@ int chiso_tail_catch_up(chiso_tail *u, int timeout_ms, volatile sig_atomic_t *st
     }
 out:
     free(high);
+    if (positions)
+        rd_kafka_topic_partition_list_destroy(positions);
     if (rc == 0)
         LOG_DEBUG("%s: caught up", u->topic);
     return rc;

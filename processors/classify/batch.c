@@ -20,6 +20,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <cjson/cJSON.h>
+
 #include "chiso/common.h"
 #include "chiso/consumer.h"
 #include "chiso/counters.h"
@@ -29,6 +31,7 @@
 #include "chiso/journal.h"
 #include "chiso/kafka.h"
 #include "chiso/emit.h"
+#include "chiso/tail.h"
 #include "chiso/txn.h"
 #include "chiso/redisargs.h"
 #include "chiso/redisx.h"
@@ -371,6 +374,10 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
                               "Requests to fold a journal dropped (queue full, Redis away)"));
     if (!b->folder)
         goto err;
+    b->ntold_before = 1024; /* partitions of dossier.events, by id */
+    b->told_before = calloc((size_t)b->ntold_before, sizeof(*b->told_before));
+    if (!b->told_before)
+        goto err;
     b->rejected = calloc((size_t)max, sizeof(int));
     b->rejects = calloc((size_t)max, sizeof(chiso_reject));
     if (!b->rejected || !b->rejects)
@@ -445,6 +452,8 @@ void cl_batch_destroy(cl_batch *b)
         rd_kafka_topic_partition_list_destroy(b->pending);
     free(b->rejected);
     free(b->rejects);
+    free(b->told_before);
+    chiso_map_destroy(b->told);
     free(b->units_seen.slot);
     free(b->months_seen.slot);
     free(b->sent_months);
@@ -971,6 +980,64 @@ static void drain_replies(cl_batch *b, int n)
 static int64_t batch_now(const cl_batch *b)
 {
     return b->watermark;
+}
+
+/* A record of dossier.classified, read after Redis lost writes: the class
+ * it gives its dossier (the last one read wins: a dossier's records are in
+ * one partition, in order). */
+static void on_told(const rd_kafka_message_t *m, void *opaque)
+{
+    cl_batch *b = opaque;
+    char key[CHISO_CODE_MAX + CHISO_ID_MAX + 2];
+    cJSON *doc = m->len ? cJSON_ParseWithLength(m->payload, m->len) : NULL;
+    const cJSON *unit = cJSON_GetObjectItemCaseSensitive(doc, "unit");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "dossier_id");
+    const cJSON *cls = cJSON_GetObjectItemCaseSensitive(doc, "class");
+    const cJSON *prov = cJSON_GetObjectItemCaseSensitive(doc, "provisional");
+    if (cJSON_IsString(unit) && cJSON_IsString(id) && cJSON_IsString(cls)) {
+        for (int c = CHISO_CLASS_FULL_PROCESS; c <= CHISO_CLASS_OFFLINE; c++) {
+            if (strcmp(cls->valuestring, chiso_class_name((chiso_class)c)) != 0)
+                continue;
+            snprintf(key, sizeof(key), "%s|%s", unit->valuestring, id->valuestring);
+            chiso_map_entry *e = chiso_map_put(b->told, key, NULL);
+            if (e)
+                e->u64 = chiso_pub_class((chiso_class)c, cJSON_IsTrue(prov));
+        }
+    }
+    cJSON_Delete(doc);
+}
+
+/* After Redis lost writes: read what dossier.classified told its
+ * read_committed consumers since the oldest marker Redis kept (less a
+ * minute, for other instances' clocks), which beats what the states Redis
+ * kept say of changes whose transaction began before now (emit.h). */
+static int read_told(cl_batch *b, const char *events_topic)
+{
+    char errstr[512], group[300];
+    int64_t since = chiso_applied_lost_since(b->env.applied);
+    since = since > 60000 ? since - 60000 : 0;
+    chiso_map_destroy(b->told);
+    if (!(b->told = chiso_map_new()))
+        return CHISO_ENOMEM;
+    snprintf(group, sizeof(group), "%s-told", chiso_config_str(b->env.cfg, "group.id"));
+    chiso_tail *t = chiso_tail_new_since(b->env.cfg, CHISO_TOPIC_DOSSIER_CLASSIFIED, group, since,
+                                         on_told, NULL, b, errstr, sizeof(errstr));
+    if (!t) {
+        LOG_ERROR("reading dossier.classified: %s", errstr);
+        return CHISO_EIO;
+    }
+    int rc = chiso_tail_catch_up(t, 120000, b->env.stop);
+    chiso_tail_destroy(t);
+    if (rc != 0) {
+        LOG_ERROR("dossier.classified not read to its end: what was told is not known");
+        return CHISO_EIO;
+    }
+    for (int p = 0; p < b->ntold_before; p++)
+        b->told_before[p] = chiso_applied_boundary(b->env.applied, events_topic, p);
+    LOG_WARN("read what dossier.classified told of %zu dossier(s) since %lld ms before the "
+             "rewind",
+             chiso_map_size(b->told), (long long)(chiso_now_wall_ms() - since));
+    return 0;
 }
 
 /* What dossier.classified's read_committed consumers were told of the
@@ -1520,8 +1587,13 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
             /* after a (re)connection or an assignment: does Redis still
              * hold what it acknowledged? */
             rc = chiso_applied_verify(b->env.applied, b->rc, b->env.consumer);
-            if (rc == CHISO_EREWIND) /* sought back: the transaction is void */
-                return abort_and_rewind(b, true);
+            if (rc == CHISO_EREWIND) { /* sought back: the transaction is void */
+                char events_topic[256];
+                snprintf(events_topic, sizeof(events_topic), "%s",
+                         rd_kafka_topic_name(b->msgs[0]->rkt));
+                rc = abort_and_rewind(b, true);
+                return rc == CHISO_EREWIND && read_told(b, events_topic) != 0 ? CHISO_EIO : rc;
+            }
             if (rc == CHISO_ENOMEM)
                 goto out;
             if (rc != 0) {

@@ -6,7 +6,7 @@
  * A stage that keeps state in Redis from a Kafka topic writes, behind the
  * writes of every batch and on the same connection, the batch's offsets
  * (each partition's last record + 1) into the hash
- *   <prefix>:applied:<group>   field "<topic>:<partition>" -> next offset
+ *   <prefix>:applied:<group>   field "<topic>:<partition>" -> "<next offset>/<ms>"
  * Redis executes one connection's commands in order and its append-only
  * file, or a replica, keeps a prefix of what it executed: so wherever Redis
  * holds a partition's marker at M, it holds every write of the records
@@ -92,6 +92,12 @@ void chiso_applied_acked(chiso_applied *a, const rd_kafka_topic_partition_list_t
  * (its batch in hand) and go on polling; CHISO_EIO when Redis or Kafka did
  * not answer (retry after reconnecting). */
 int chiso_applied_verify(chiso_applied *a, redisContext *rc, rd_kafka_t *consumer);
+
+/* After chiso_applied_verify() returned CHISO_EREWIND: when (epoch ms,
+ * this process's clock) Redis acknowledged the oldest marker it still
+ * holds of a lost partition, 0 when it holds none: what was applied and
+ * output after it may be lost in Redis, not in Kafka. */
+int64_t chiso_applied_lost_since(const chiso_applied *a);
 
 /* Whether every assigned partition is verified. */
 int chiso_applied_all_verified(const chiso_applied *a);

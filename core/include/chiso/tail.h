@@ -12,6 +12,7 @@
 
 #include <signal.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include <librdkafka/rdkafka.h>
 
@@ -28,12 +29,21 @@ chiso_tail *chiso_tail_new(const chiso_config *cfg, const char *base, const char
                            void (*on_record)(const rd_kafka_message_t *m, void *opaque),
                            void (*on_error)(void *opaque), void *opaque, char *errstr,
                            size_t errstr_size);
+/* The same, starting each partition at its first record at or after
+ * since_ms (epoch milliseconds, the records' timestamps), or at its end
+ * when it has none. */
+chiso_tail *chiso_tail_new_since(const chiso_config *cfg, const char *base,
+                                 const char *client_group, int64_t since_ms,
+                                 void (*on_record)(const rd_kafka_message_t *m, void *opaque),
+                                 void (*on_error)(void *opaque), void *opaque, char *errstr,
+                                 size_t errstr_size);
 void chiso_tail_destroy(chiso_tail *t);
 
 /* Hand over the records available within timeout_ms (a bounded batch). */
 void chiso_tail_poll(chiso_tail *t, int timeout_ms);
 
-/* Read every partition up to the high watermark it had when called, or
+/* Read every partition up to the high watermark it had when called (as a
+ * read_committed consumer: a transaction still open waits), or
  * until timeout_ms passes or *stop is set. Returns 0, or CHISO_ETIMEOUT. */
 int chiso_tail_catch_up(chiso_tail *t, int timeout_ms, volatile sig_atomic_t *stop);
 
