@@ -132,13 +132,16 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
     return rk;
 }
 
-rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, char *transactional_id,
-                                         size_t id_size, char *errstr, size_t errstr_size)
+rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, const char *default_id,
+                                         char *transactional_id, size_t id_size, char *errstr,
+                                         size_t errstr_size)
 {
     char host[256] = "localhost";
     const char *id = chiso_config_str(cfg, "transactional.id");
     if (id && *id) {
         snprintf(transactional_id, id_size, "%s", id);
+    } else if (default_id) {
+        snprintf(transactional_id, id_size, "%s", default_id);
     } else {
         gethostname(host, sizeof(host) - 1);
         snprintf(transactional_id, id_size, "%s-%s-%ld", chiso_config_str(cfg, "group.id"), host,

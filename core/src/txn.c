@@ -16,7 +16,7 @@
 
 struct chiso_txn {
     rd_kafka_t *producer, *consumer;
-    bool open;
+    bool open, fatal;
     chiso_counter *m_commits, *m_aborts;
     chiso_counter *m_dead[CHISO_REJECT_REASON_COUNT];
 };
@@ -63,6 +63,11 @@ bool chiso_txn_open(const chiso_txn *t)
     return t->open;
 }
 
+bool chiso_txn_fatal(const chiso_txn *t)
+{
+    return t->fatal;
+}
+
 void chiso_txn_abort(chiso_txn *t)
 {
     if (!t->open)
@@ -90,6 +95,7 @@ static int failed(chiso_txn *t, rd_kafka_error_t *err, const char *what)
     if (rd_kafka_error_is_fatal(err)) {
         LOG_ERROR("%s: %s (fatal: another instance with the same transactional id?)", what,
                   rd_kafka_error_string(err));
+        t->fatal = true;
         rc = CHISO_EIO;
     } else if (rd_kafka_error_is_retriable(err)) {
         LOG_WARN("%s: %s; trying again", what, rd_kafka_error_string(err));

@@ -8,10 +8,14 @@
  * now + due-soon window, and publishes to the `alerts` topic (key: unit)
  *   - "due_soon" once a dossier's first overdue day starts within the window,
  *   - "overdue" once it has started,
- * each at most once per dossier: <prefix>:{U}:alerted remembers the level
- * already published (classify forgets it when the dossier leaves the index).
- * An alert is published before it is remembered, so a crash in between
- * repeats it (at least once).
+ * each once per dossier for read_committed consumers: a scan's alerts go
+ * out in one Kafka transaction, and what was published is read back from
+ * the alerts topic itself when the sink starts (the topic is the record:
+ * a crash between a commit and its remembering, or Redis losing writes,
+ * never repeats an alert). <prefix>:{U}:alerted keeps, for operators, the
+ * level published (classify forgets it when the dossier leaves the index).
+ * One instance runs: its transactional id (default <redis.prefix>-alerts)
+ * fences any other.
  *
  * "Now" is the wall clock (live), or with time.source = event the latest
  * event time classify has seen (<prefix>:watermark), so a replay of history
@@ -29,7 +33,12 @@
 #include "chiso/kafka.h"
 #include "chiso/metrics.h"
 #include "chiso/redisx.h"
+#include "chiso/strmap.h"
+#include "chiso/tail.h"
+#include "chiso/txn.h"
 #include "chiso/vntime.h"
+
+#include <cjson/cJSON.h>
 
 /* Remember the level only while the dossier is still in the due index. */
 static const char LUA_REMEMBER[] = "if redis.call('ZSCORE', KEYS[1], ARGV[1]) then\n"
@@ -40,6 +49,7 @@ static const char LUA_REMEMBER[] = "if redis.call('ZSCORE', KEYS[1], ARGV[1]) th
 static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     CHISO_REDIS_CFG_DEFS,
+    CHISO_TXN_CFG_DEF,
     {"interval.ms", CHISO_CFG_INT, "1000", "time between scans of the due indexes",
      chiso_cfg_positive},
     {"due-soon.hours", CHISO_CFG_INT, "24", "alert this many hours before a dossier is overdue",
@@ -59,23 +69,37 @@ typedef struct alerts {
     const char *prefix;
     redisContext *rc;
     rd_kafka_t *producer;
+    chiso_txn *txn;
     char topic[256];
     char remember_sha[41];
     int64_t window_s;
     bool event_time;
-    int outstanding, failed;
+    /* "<unit>|<dossier>" -> the level published (1 due soon, 2 overdue):
+     * read from the topic at start, then what each committed scan added */
+    chiso_map *published;
+    /* this scan's alerts, in the open transaction: "<unit>|<dossier>" ->
+     * level; remembered once it commits */
+    chiso_map *scanned;
     chiso_counter *m_due_soon, *m_overdue, *m_scans, *m_errors;
 } alerts;
 
-static void on_delivery(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
+/* An alert on the topic (read at start): remember its level. */
+static void on_published(const rd_kafka_message_t *m, void *opaque)
 {
     alerts *a = opaque;
-    (void)rk;
-    a->outstanding--;
-    if (m->err) {
-        a->failed++;
-        LOG_ERROR("alert not delivered: %s", rd_kafka_err2str(m->err));
+    char key[256];
+    cJSON *doc = m->len ? cJSON_ParseWithLength(m->payload, m->len) : NULL;
+    const cJSON *unit = cJSON_GetObjectItemCaseSensitive(doc, "unit");
+    const cJSON *id = cJSON_GetObjectItemCaseSensitive(doc, "dossier_id");
+    const cJSON *kind = cJSON_GetObjectItemCaseSensitive(doc, "kind");
+    if (cJSON_IsString(unit) && cJSON_IsString(id) && cJSON_IsString(kind)) {
+        uint64_t level = strcmp(kind->valuestring, "overdue") == 0 ? 2 : 1;
+        snprintf(key, sizeof(key), "%s|%s", unit->valuestring, id->valuestring);
+        chiso_map_entry *e = chiso_map_put(a->published, key, NULL);
+        if (e && e->u64 < level)
+            e->u64 = level;
     }
+    cJSON_Delete(doc);
 }
 
 static int redis_ready(alerts *a)
@@ -123,39 +147,23 @@ static int64_t scan_now(alerts *a)
 static int publish(alerts *a, const char *unit, const char *dossier, int level, int64_t score,
                    int64_t now)
 {
-    char from[CHISO_TIME_STRLEN], at[CHISO_TIME_STRLEN], due[CHISO_PERIOD_STRLEN];
-    char *json = malloc(512);
-    if (!json)
-        return CHISO_ENOMEM;
+    char from[CHISO_TIME_STRLEN], at[CHISO_TIME_STRLEN], due[CHISO_PERIOD_STRLEN], json[512];
     chiso_time_format(score, from);
     chiso_time_format(now, at);
     chiso_period_key(chiso_local_day(score) - 1, CHISO_PERIOD_DAY, due);
-    int n = snprintf(json, 512,
+    int n = snprintf(json, sizeof(json),
                      "{\"v\":1,\"unit\":\"%s\",\"dossier_id\":\"%s\",\"kind\":\"%s\","
                      "\"due_day\":\"%s\",\"overdue_from\":\"%s\",\"at\":\"%s\"}",
                      unit, dossier, level == 2 ? "overdue" : "due_soon", due, from, at);
-    for (;;) {
-        rd_kafka_resp_err_t err =
-            rd_kafka_producev(a->producer, RD_KAFKA_V_TOPIC(a->topic),
-                              RD_KAFKA_V_KEY(unit, strlen(unit)), RD_KAFKA_V_VALUE(json, (size_t)n),
-                              RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_FREE), RD_KAFKA_V_END);
-        if (!err)
-            break;
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
-            LOG_ERROR("produce alert: %s", rd_kafka_err2str(err));
-            free(json);
-            return CHISO_EIO;
-        }
-        rd_kafka_poll(a->producer, 10);
-    }
-    a->outstanding++;
-    chiso_counter_add(level == 2 ? a->m_overdue : a->m_due_soon, 1);
-    return 0;
+    if (n < 0 || (size_t)n >= sizeof(json))
+        return CHISO_ERANGE;
+    return chiso_txn_produce(a->txn, a->topic, unit, strlen(unit), json, (size_t)n);
 }
 
-/* One unit: its candidates and what was already published about them. */
+/* One unit: its candidates not published yet, into the open transaction. */
 static int scan_unit(alerts *a, const char *unit, int64_t now)
 {
+    char key[256];
     redisReply *due = redisCommand(a->rc, "ZRANGEBYSCORE %s:{%s}:due -inf %lld WITHSCORES",
                                    a->prefix, unit, (long long)(now + a->window_s));
     int rc = 0;
@@ -164,60 +172,50 @@ static int scan_unit(alerts *a, const char *unit, int64_t now)
             freeReplyObject(due);
         return CHISO_EIO;
     }
-    size_t n = due->elements / 2;
-    if (n == 0) {
-        freeReplyObject(due);
-        return 0;
-    }
-    /* what was already published about them, in one round trip */
-    const char **argv = malloc((n + 2) * sizeof(char *));
-    size_t *argvlen = malloc((n + 2) * sizeof(size_t));
-    char key[256];
-    redisReply *seen = NULL;
-    if (!argv || !argvlen) {
-        rc = CHISO_ENOMEM;
-        goto out;
-    }
-    snprintf(key, sizeof(key), "%s:{%s}:alerted", a->prefix, unit);
-    argv[0] = "HMGET";
-    argvlen[0] = 5;
-    argv[1] = key;
-    argvlen[1] = strlen(key);
-    for (size_t i = 0; i < n; i++) {
-        argv[i + 2] = due->element[2 * i]->str;
-        argvlen[i + 2] = due->element[2 * i]->len;
-    }
-    seen = redisCommandArgv(a->rc, (int)n + 2, argv, argvlen);
-    if (!seen || seen->type != REDIS_REPLY_ARRAY || seen->elements != n) {
-        rc = CHISO_EIO;
-        goto out;
-    }
-    char due_key[256];
-    snprintf(due_key, sizeof(due_key), "%s:{%s}:due", a->prefix, unit);
-    for (size_t i = 0; i < n && rc == 0; i++) {
-        const char *dossier = due->element[2 * i]->str;
-        int64_t score = strtoll(due->element[2 * i + 1]->str, NULL, 10);
-        int level = score <= now ? 2 : 1;
-        int already =
-            seen->element[i]->type == REDIS_REPLY_STRING ? atoi(seen->element[i]->str) : 0;
-        if (already >= level)
+    for (size_t i = 0; i + 1 < due->elements && rc == 0; i += 2) {
+        const char *dossier = due->element[i]->str;
+        int64_t score = strtoll(due->element[i + 1]->str, NULL, 10);
+        uint64_t level = score <= now ? 2 : 1;
+        snprintf(key, sizeof(key), "%s|%s", unit, dossier);
+        const chiso_map_entry *e = chiso_map_get(a->published, key);
+        if (e && e->u64 >= level)
             continue;
-        if ((rc = publish(a, unit, dossier, level, score, now)) != 0)
-            break;
+        chiso_map_entry *s = chiso_map_put(a->scanned, key, NULL);
+        if (!s)
+            rc = CHISO_ENOMEM;
+        else if ((rc = publish(a, unit, dossier, (int)level, score, now)) == 0)
+            s->u64 = level;
+    }
+    freeReplyObject(due);
+    return rc;
+}
+
+/* The scan's transaction committed: what it published is remembered, in
+ * memory (what decides) and in the units' alerted hashes (for operators;
+ * only while the dossier is still in the due index). */
+static void remember(alerts *a)
+{
+    size_t pos = 0;
+    char due_key[256], alerted_key[256];
+    for (chiso_map_entry *e = chiso_map_next(a->scanned, &pos, NULL); e;
+         e = chiso_map_next(a->scanned, &pos, e)) {
+        if (!e->u64)
+            continue;
+        chiso_map_entry *p = chiso_map_put(a->published, e->key, NULL);
+        if (p && p->u64 < e->u64)
+            p->u64 = e->u64;
+        chiso_counter_add(e->u64 == 2 ? a->m_overdue : a->m_due_soon, 1);
+        const char *bar = strchr(e->key, '|');
+        if (!bar || !a->rc)
+            continue;
+        snprintf(due_key, sizeof(due_key), "%s:{%.*s}:due", a->prefix, (int)(bar - e->key), e->key);
+        snprintf(alerted_key, sizeof(alerted_key), "%s:{%.*s}:alerted", a->prefix,
+                 (int)(bar - e->key), e->key);
         redisReply *r = redisCommand(a->rc, "EVALSHA %s 2 %s %s %s %d", a->remember_sha, due_key,
-                                     key, dossier, level);
-        if (!r || r->type == REDIS_REPLY_ERROR)
-            rc = CHISO_EIO;
+                                     alerted_key, bar + 1, (int)e->u64);
         if (r)
             freeReplyObject(r);
     }
-out:
-    if (seen)
-        freeReplyObject(seen);
-    free(argv);
-    free(argvlen);
-    freeReplyObject(due);
-    return rc;
 }
 
 static int scan(alerts *a)
@@ -235,13 +233,25 @@ static int scan(alerts *a)
         return CHISO_EIO;
     }
     int rc = 0;
+    chiso_map_destroy(a->scanned);
+    if (!(a->scanned = chiso_map_new())) {
+        freeReplyObject(units);
+        return CHISO_ENOMEM;
+    }
     for (size_t i = 0; i < units->elements && rc == 0 && !chiso_stop; i++)
         rc = scan_unit(a, units->element[i]->str, now);
     freeReplyObject(units);
-    if (rc == CHISO_EIO)
-        redis_drop(a, a->rc && a->rc->err ? a->rc->errstr : "scan failed");
-    else
+    /* the scan's alerts, all or none */
+    if (rc == 0 && chiso_txn_open(a->txn))
+        rc = chiso_txn_commit(a->txn, NULL);
+    else if (rc != 0)
+        chiso_txn_abort(a->txn);
+    if (rc == 0) {
+        remember(a);
         chiso_counter_add(a->m_scans, 1);
+    } else if (rc == CHISO_EIO && a->rc && a->rc->err) {
+        redis_drop(a, a->rc->errstr);
+    }
     return rc;
 }
 
@@ -290,11 +300,29 @@ int main(int argc, char **argv)
     a.m_errors = chiso_metrics_counter(metrics, "chiso_alerts_errors_total", "Redis failures");
     if (chiso_kafka_ensure_topics_cfg(a.cfg, errstr, sizeof(errstr)) != 0)
         LOG_WARN("topics: %s (going on: the producer retries)", errstr);
-    a.producer = chiso_kafka_producer_new(a.cfg, on_delivery, &a, errstr, sizeof(errstr));
-    if (!a.producer) {
-        LOG_ERROR("%s", errstr);
+    char tid[512], default_tid[300];
+    snprintf(default_tid, sizeof(default_tid), "%s-alerts", a.prefix);
+    a.producer =
+        chiso_kafka_txn_producer_new(a.cfg, default_tid, tid, sizeof(tid), errstr, sizeof(errstr));
+    if (!a.producer || !(a.txn = chiso_txn_new(a.producer, NULL, metrics, "chiso_alerts", 60000,
+                                               errstr, sizeof(errstr)))) {
+        LOG_ERROR("%s (transactional id %s)", errstr, tid);
         goto out;
     }
+    /* what was published before: the topic, as read_committed consumers see it */
+    a.published = chiso_map_new();
+    chiso_tail *t = a.published ? chiso_tail_new(a.cfg, CHISO_TOPIC_ALERTS, default_tid,
+                                                 on_published, NULL, &a, errstr, sizeof(errstr))
+                                : NULL;
+    int crc = t ? chiso_tail_catch_up(t, 120000, &chiso_stop) : CHISO_ENOMEM;
+    chiso_tail_destroy(t);
+    if (crc != 0) {
+        LOG_ERROR("the alerts topic was not read to its end (%s): not publishing blind",
+                  t ? chiso_strerror(crc) : errstr);
+        goto out;
+    }
+    LOG_INFO("%zu dossier(s) alerted before; alerts in Kafka transactions as %s",
+             chiso_map_size(a.published), tid);
     LOG_INFO("scanning every %lld ms, due-soon window %lld h, time from %s",
              (long long)chiso_config_int(a.cfg, "interval.ms"), (long long)(a.window_s / 3600),
              a.event_time ? "event time" : "the wall clock");
@@ -304,18 +332,22 @@ int main(int argc, char **argv)
     while (!chiso_stop) {
         if (chiso_now_mono_us() >= next) {
             int src = scan(&a);
+            if (chiso_txn_fatal(a.txn)) {
+                rc = 1;
+                break;
+            }
             next = chiso_now_mono_us() + (src == 0 ? interval_us : 2000000);
             if (once && src == 0)
                 break;
         }
         rd_kafka_poll(a.producer, 100);
     }
-    rd_kafka_flush(a.producer, 10000);
-    if (a.failed || a.outstanding)
-        rc = 1;
 out:
+    chiso_txn_destroy(a.txn);
     if (a.producer)
         rd_kafka_destroy(a.producer);
+    chiso_map_destroy(a.published);
+    chiso_map_destroy(a.scanned);
     if (a.rc)
         redisFree(a.rc);
     chiso_metrics_destroy(metrics);

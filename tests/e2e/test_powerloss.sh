@@ -158,14 +158,21 @@ e2e_wait_for "[ \"\$(e2e_redis scard ${P}chiso:dirty)\" = 0 ]" 60 0.5
 sleep 2
 e2e_stop "$SNAP_PID" 30 || e2e_fail "chiso-snapshot did not exit cleanly on SIGTERM"
 
-# 3. a power loss that takes chiso-snapshot's own writes: it is restarted
-# (its first sweep stores and publishes every snapshot anew), and Redis
-# then comes back from before that sweep. Nothing else changes any more, so
-# only snapshot's own recovery can make Redis hold the topic's latest again.
+# 3. a power loss that takes chiso-snapshot's and chiso-alerts' own writes:
+# snapshot is restarted (its first sweep stores and publishes every snapshot
+# anew) and alerts runs once (every overdue dossier alerted, remembered in
+# Redis), and Redis then comes back from before both. Nothing else changes
+# any more, so only snapshot's own recovery can make Redis hold the topic's
+# latest again, and only alerts reading its topic back keeps the last run
+# below from alerting every dossier a second time.
 [ "$FSYNC" = always ] || stack redis-aof-copy "$E2E_TMP/aof3"
 e2e_bg snapshot2 "$SNAPSHOT" "${COMMON[@]}" "${REDIS[@]}" --interval.ms 500 \
     --metrics.port "$SNAP_METRICS"
 SNAP_PID=$E2E_LAST_PID
+# and the alerts of every overdue dossier, which Redis then forgets too
+"$ALERTS" "${COMMON[@]}" "${REDIS[@]}" --time.source wall --once --metrics.port 0 \
+    2>"$E2E_TMP/alerts1.log" || e2e_fail "chiso-alerts failed: $(tail -3 "$E2E_TMP/alerts1.log")"
+e2e_log "alerts published before power loss #3: $(e2e_redis eval "local n = 0 for _, k in ipairs(redis.call('keys', ARGV[1])) do n = n + redis.call('hlen', k) end return n" 0 "${P}chiso:{*}:alerted")"
 e2e_wait_for "[ \"\$(metric chiso_snapshot_sweeps_total $SNAP_METRICS)\" -ge 1 ] 2>/dev/null" 60 0.2
 if [ "$FSYNC" = always ]; then stack redis-power-loss; else stack redis-power-loss "$E2E_TMP/aof3"; fi
 stack redis cli config set appendfsync "$FSYNC" >/dev/null

@@ -68,11 +68,13 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
             NULL                                                                                   \
     }
 
-/* A transactional producer (txn.h) with the config's transactional.id (or
- * <group.id>-<host>-<pid>), written into transactional_id. Caller destroys
- * with rd_kafka_destroy(). NULL with errstr on failure. */
-rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, char *transactional_id,
-                                         size_t id_size, char *errstr, size_t errstr_size);
+/* A transactional producer (txn.h) with the config's transactional.id, or
+ * else `default_id`, or else <group.id>-<host>-<pid>, written into
+ * transactional_id. Caller destroys with rd_kafka_destroy(). NULL with
+ * errstr on failure. */
+rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, const char *default_id,
+                                         char *transactional_id, size_t id_size, char *errstr,
+                                         size_t errstr_size);
 
 /* A plain client (a producer handle that never produces) for metadata and
  * offset queries: its connections carry no fetch long-poll, so a query is

@@ -60,5 +60,7 @@ void chiso_txn_abort(chiso_txn *t);
 
 /* True while a transaction is open. */
 bool chiso_txn_open(const chiso_txn *t);
+/* True once Kafka answered with a fatal error: the producer is unusable. */
+bool chiso_txn_fatal(const chiso_txn *t);
 
 #endif
