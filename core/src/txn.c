@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
-#include "chiso/outbox.h"
+#include "chiso/deadletter.h"
 
 /* How long one transactional call may take before it is tried again
  * (retriable) or given up (abort). */
@@ -20,6 +20,19 @@ struct chiso_txn {
     chiso_counter *m_commits, *m_aborts;
     chiso_counter *m_dead[CHISO_REJECT_REASON_COUNT];
 };
+
+/* The dead letter of consumed record `msg` (CONTRACT.md's format, `at` =
+ * now), logged at debug level. Caller frees. NULL on out of memory. */
+static char *dead_record(const rd_kafka_message_t *msg, const chiso_reject *rej, int64_t now)
+{
+    char *json = chiso_deadletter_json(rd_kafka_topic_name(msg->rkt), msg->partition, msg->offset,
+                                       rej, msg->payload, msg->len, now);
+    if (json)
+        LOG_DEBUG("dead letter %s [%d] @%lld: %s: %s", rd_kafka_topic_name(msg->rkt),
+                  msg->partition, (long long)msg->offset, chiso_reject_code(rej->reason),
+                  rej->detail);
+    return json;
+}
 
 chiso_txn *chiso_txn_new(rd_kafka_t *producer, rd_kafka_t *consumer, chiso_metrics *metrics,
                          const char *metric_prefix, int timeout_ms, char *errstr,
@@ -46,7 +59,11 @@ chiso_txn *chiso_txn_new(rd_kafka_t *producer, rd_kafka_t *consumer, chiso_metri
     snprintf(name, sizeof(name), "%s_transactions_aborted_total", metric_prefix);
     t->m_aborts = chiso_metrics_counter(
         metrics, name, "Kafka transactions aborted (their records consumed again)");
-    chiso_dead_counters(t->m_dead, metrics, metric_prefix);
+    for (int r = 1; r < CHISO_REJECT_REASON_COUNT; r++) {
+        snprintf(name, sizeof(name), "%s_deadletter_total{reason=\"%s\"}", metric_prefix,
+                 chiso_reject_code((chiso_reject_reason)r));
+        t->m_dead[r] = chiso_metrics_counter(metrics, name, "Records dead-lettered, by reason");
+    }
     return t;
 }
 
@@ -150,10 +167,12 @@ int chiso_txn_produce(chiso_txn *t, const char *topic, const void *key, size_t k
 int chiso_txn_deadletter(chiso_txn *t, const char *topic, const rd_kafka_message_t *msg,
                          const chiso_reject *rej, int64_t now)
 {
-    char *json = chiso_dead_record(msg, rej, now, t->m_dead);
+    char *json = dead_record(msg, rej, now);
     if (!json)
         return CHISO_ENOMEM;
     int rc = chiso_txn_produce(t, topic, msg->key, msg->key_len, json, strlen(json));
+    if (rc == 0 && rej->reason > CHISO_REJECT_NONE && rej->reason < CHISO_REJECT_REASON_COUNT)
+        chiso_counter_add(t->m_dead[rej->reason], 1);
     free(json);
     return rc;
 }

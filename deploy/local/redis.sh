@@ -14,13 +14,18 @@ CHISO_COMPONENT=redis
 DIR=${CHISO_REDIS_DIR:-$CHISO_REPO_DIR/.run/redis}
 PORT=
 START_TIMEOUT=${CHISO_REDIS_START_TIMEOUT:-30}
+# everysec: a power loss may take the last second of acknowledged writes,
+# which the stages replay (docs/architecture.md); always: nothing, at a cost
+# in write throughput (docs/benchmarks.md)
+APPENDFSYNC=${CHISO_REDIS_APPENDFSYNC:-everysec}
 STOP_TIMEOUT=${CHISO_REDIS_STOP_TIMEOUT:-30}
 
 usage() {
     cat <<EOF
 usage: $(basename "$0") [options] COMMAND
 
-A redis-server on 127.0.0.1 with appendonly yes, appendfsync everysec. The
+A redis-server on 127.0.0.1 with appendonly yes, appendfsync everysec
+(\$CHISO_REDIS_APPENDFSYNC=always to fsync every write). The
 AOF is its only persistence (no RDB snapshots: each one forks and writes the
 whole dataset again); it is rewritten when it reaches 5 times its size after
 the last rewrite (at least 256 MB), uncompressed: under a steady stream of
@@ -83,7 +88,7 @@ cmd_start() {
     local started=$SECONDS
     redis-server --bind 127.0.0.1 --port "$PORT" \
         --dir "$DIR/data" \
-        --appendonly yes --appendfsync everysec \
+        --appendonly yes --appendfsync "$APPENDFSYNC" \
         --save '' --rdbcompression no \
         --auto-aof-rewrite-percentage 400 --auto-aof-rewrite-min-size 256mb \
         --daemonize yes --pidfile "$(pidfile)" \

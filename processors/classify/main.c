@@ -213,7 +213,8 @@ int main(int argc, char **argv)
     chiso_topic_name(a.cfg, CHISO_TOPIC_DOSSIER_CLASSIFIED, t_classified, sizeof(t_classified));
 
     char tid[512];
-    a.producer = chiso_kafka_txn_producer_new(a.cfg, NULL, tid, sizeof(tid), errstr, sizeof(errstr));
+    a.producer =
+        chiso_kafka_txn_producer_new(a.cfg, NULL, tid, sizeof(tid), errstr, sizeof(errstr));
     if (!a.producer) {
         LOG_ERROR("%s", errstr);
         goto out;

@@ -2,7 +2,7 @@
  * apply.h - applying a batch of feedback events to Redis (chiso-feedback).
  *
  * A batch owns the Kafka messages handed to it. Processing it: parse each
- * record (bad ones are dead-lettered through the outbox); per unit, read
+ * record (bad ones are rejected, to be dead-lettered); per unit, read
  * the states of the batch's feedbacks, merge the events, and write the new
  * states with the summed counter changes in ONE atomic Lua call (compare-
  * and-set: a state changed since it was read makes the call change nothing,

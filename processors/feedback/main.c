@@ -155,7 +155,8 @@ int main(int argc, char **argv)
     chiso_topic_name(a.cfg, CHISO_TOPIC_DEADLETTER, t_dead, sizeof(t_dead));
 
     char tid[512];
-    a.producer = chiso_kafka_txn_producer_new(a.cfg, NULL, tid, sizeof(tid), errstr, sizeof(errstr));
+    a.producer =
+        chiso_kafka_txn_producer_new(a.cfg, NULL, tid, sizeof(tid), errstr, sizeof(errstr));
     if (!a.producer) {
         LOG_ERROR("%s", errstr);
         goto out;
