@@ -254,7 +254,8 @@ head -1 "$E2E_TMP/report.md" | grep -qx '# Biểu mẫu thống kê: Tỉnh Hưn
 grep -q '^| 3.3 | Tỷ lệ hồ sơ trực tuyến toàn trình | % | [0-9]' "$E2E_TMP/report.md" ||
     e2e_fail "markdown lacks the full-process online row"
 # chiso-verify's score check (which the score rows rest on) can fail: one
-# snapshot on scores with its #4 points, total and rank off must be caught
+# snapshot on scores with its #4 points, total and rank off must be caught,
+# and so must Redis now holding another snapshot than the topic's latest
 e2e_redis get "${P}chiso:{$DEPT}:s:2025-07" | python3 -c '
 import json, sys
 d = json.load(sys.stdin)
@@ -267,12 +268,13 @@ if "$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$E2E_TMP/truth.json" --check 
     >"$E2E_TMP/tampered.out"; then
     e2e_fail "chiso-verify did not notice a tampered snapshot"
 fi
-for what in "indicator 4:" "total:" "rank:"; do
-    grep -q "^mismatch: scores $DEPT|2025-07 $what" "$E2E_TMP/tampered.out" ||
-        e2e_fail "chiso-verify missed the tampered $what: $(grep mismatch "$E2E_TMP/tampered.out" | head -3)"
+for what in "scores $DEPT|2025-07 indicator 4:" "scores $DEPT|2025-07 total:" \
+    "scores $DEPT|2025-07 rank:" "scores: $DEPT|2025-07: Redis holds another snapshot"; do
+    grep -q "^mismatch: $what" "$E2E_TMP/tampered.out" ||
+        e2e_fail "chiso-verify missed the tampered $what: $(grep mismatch "$E2E_TMP/tampered.out" | head -4)"
 done
-grep -q '^verify: FAILED (3 mismatches)' "$E2E_TMP/tampered.out" ||
-    e2e_fail "one tampered snapshot should give exactly 3 mismatches: $(tail -2 "$E2E_TMP/tampered.out")"
+grep -q '^verify: FAILED (4 mismatches)' "$E2E_TMP/tampered.out" ||
+    e2e_fail "one tampered snapshot should give exactly 4 mismatches: $(tail -2 "$E2E_TMP/tampered.out")"
 
 # an unknown unit is an error, not an empty table
 rc=0
