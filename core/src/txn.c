@@ -152,8 +152,9 @@ static int failed(chiso_txn *t, rd_kafka_error_t *err, const char *what)
 {
     int rc;
     if (rd_kafka_error_is_fatal(err)) {
-        LOG_ERROR("%s: %s (fatal: another instance with the same transactional id?)", what,
-                  rd_kafka_error_string(err));
+        LOG_ERROR("%s: %s (fatal: another instance took the transactional id, or the "
+                  "transaction outlived transaction.timeout.ms; a restart re-initializes it)",
+                  what, rd_kafka_error_string(err));
         t->fatal = true;
         rc = CHISO_EIO;
     } else if (rd_kafka_error_is_retriable(err)) {
