@@ -97,6 +97,22 @@ start snapshot
 start classify
 start feedback
 
+# supervise: what systemd's Restart= does: a stage that stopped on its own
+# (a broker away longer than the transaction timeout fences its producer,
+# fatally) is started again, and counted
+declare -A RESTARTS
+supervise() {
+    local s st
+    for s in classify feedback snapshot; do
+        kill -0 "${PID[$s]}" 2>/dev/null && continue
+        st=0
+        wait "${PID[$s]}" || st=$?
+        log "chiso-$s stopped on its own (status $st): started again"
+        RESTARTS[$s]=$((${RESTARTS[$s]:-0} + 1))
+        start "$s"
+    done
+}
+
 FAULTS=(classify classify classify classify classify feedback feedback snapshot snapshot
     power power broker broker)
 mapfile -t FAULTS < <(printf '%s\n' "${FAULTS[@]}" | python3 -c "
@@ -104,17 +120,16 @@ import random, sys; r = random.Random($SEED); f = sys.stdin.read().split(); r.sh
 declare -A DONE
 n=0
 for f in "${FAULTS[@]}"; do
-    sleep "$EVERY"
+    for _ in $(seq 1 "$EVERY"); do
+        sleep 1
+        supervise
+    done
     kill -0 "$SIM_PID" 2>/dev/null || log "WARNING: the stream ended before fault $n; lengthen it"
     n=$((n + 1))
     case $f in
     classify | feedback | snapshot)
         case $f in classify) bank classify "$CL_PORT" ;; feedback) bank feedback "$FB_PORT" ;; esac
-        if ! kill -0 "${PID[$f]}" 2>/dev/null; then
-            st=0
-            wait "${PID[$f]}" || st=$?
-            die "chiso-$f died on its own (status $st) before fault $n: see $DIR/run/$f.log"
-        fi
+        supervise
         kill -KILL "${PID[$f]}"
         wait "${PID[$f]}" 2>/dev/null || true
         sleep 1
@@ -131,7 +146,15 @@ for f in "${FAULTS[@]}"; do
     log "fault $n/${#FAULTS[@]}: $f"
 done
 
+while kill -0 "$SIM_PID" 2>/dev/null; do
+    sleep 1
+    supervise
+done
 wait "$SIM_PID" || die "the simulator failed: $(tail -3 "$DIR/run/simulate.log")"
+for _ in $(seq 1 20); do
+    sleep 1
+    supervise
+done
 RECORDS=$(python3 -c 'import json,sys; t=json.load(open(sys.argv[1])); print(t["records"] + t.get("feedback_records", 0))' "$DIR/run/truth.json")
 log "stream done: $RECORDS records"
 "$VERIFY" "${COMMON[@]}" --check committed --group "${P}classify" --timeout.s 900 >"$DIR/run/committed.out" ||
@@ -165,6 +188,7 @@ cat <<EOF
 soak: seed $SEED, $RECORDS records ($DAYS days x $PER_DAY dossiers, feedback included)
 soak: faults: classify kill -9 ${DONE[classify]:-0}, feedback kill -9 ${DONE[feedback]:-0}, snapshot kill -9 ${DONE[snapshot]:-0}, Redis power loss ${DONE[power]:-0}, broker kill -9 ${DONE[broker]:-0}
 soak: rewinds detected (metrics): classify ${REWINDS[classify]:-0} (${REPLAYED[classify]:-0} offsets replayed), feedback ${REWINDS[feedback]:-0} (${REPLAYED[feedback]:-0}), snapshot (last instance) $SNAP_REWINDS
+soak: stages restarted after stopping on their own: classify ${RESTARTS[classify]:-0}, feedback ${RESTARTS[feedback]:-0}, snapshot ${RESTARTS[snapshot]:-0}
 soak: rewind WARN lines logged: classify ${WARNS[classify]}, feedback ${WARNS[feedback]}, snapshot ${WARNS[snapshot]}
 soak: mismatches: ${MISMATCHES:-?}
 EOF

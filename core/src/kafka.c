@@ -157,9 +157,11 @@ rd_kafka_t *chiso_kafka_txn_producer_new(const chiso_config *cfg, const char *de
         /* a transaction left open by a process killed under a new id is
          * aborted by the broker after this long (read_committed consumers
          * wait for it until then; a restart with the same id aborts it at
-         * once); and a broker away longer than this fences the producer
-         * (fatal in librdkafka 2.0): a minute outlives a broker restart */
-        {"transaction.timeout.ms", "60000"},
+         * once). A broker away longer than this fences the producer, fatal
+         * in librdkafka 2.0: the stage stops and its supervisor restarts
+         * it (60 s kept a killed process's transaction blocking the
+         * outputs' readers for over a minute) */
+        {"transaction.timeout.ms", "10000"},
     };
     rd_kafka_conf_t *conf =
         conf_build(cfg, settings, sizeof(settings) / sizeof(settings[0]), errstr, errstr_size);

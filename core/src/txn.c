@@ -309,6 +309,17 @@ static void *commit_thread(void *arg)
     return NULL;
 }
 
+/* Forget what the commit thread worked on. */
+static void drop_inflight(chiso_txn *t)
+{
+    if (t->inflight)
+        rd_kafka_topic_partition_list_destroy(t->inflight);
+    if (t->cgmd)
+        rd_kafka_consumer_group_metadata_destroy(t->cgmd);
+    t->inflight = NULL;
+    t->cgmd = NULL;
+}
+
 int chiso_txn_commit_start(chiso_txn *t, const rd_kafka_topic_partition_list_t *offsets)
 {
     if (t->running)
@@ -335,12 +346,7 @@ int chiso_txn_commit_start(chiso_txn *t, const rd_kafka_topic_partition_list_t *
     t->running = true;
     return 0;
 fail:
-    if (t->inflight)
-        rd_kafka_topic_partition_list_destroy(t->inflight);
-    if (t->cgmd)
-        rd_kafka_consumer_group_metadata_destroy(t->cgmd);
-    t->inflight = NULL;
-    t->cgmd = NULL;
+    drop_inflight(t);
     return rc;
 }
 
@@ -352,12 +358,7 @@ int chiso_txn_commit_poll(chiso_txn *t, bool wait)
         return 1;
     pthread_join(t->thread, NULL);
     t->running = false;
-    if (t->inflight)
-        rd_kafka_topic_partition_list_destroy(t->inflight);
-    if (t->cgmd)
-        rd_kafka_consumer_group_metadata_destroy(t->cgmd);
-    t->inflight = NULL;
-    t->cgmd = NULL;
+    drop_inflight(t);
     int rc = t->result;
     t->open = false;
     if (rc == CHISO_EIO) {

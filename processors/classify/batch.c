@@ -1468,8 +1468,7 @@ int cl_batch_commit(cl_batch *b, bool now)
     if (!now && chiso_now_mono_us() - b->committed_at < b->commit_interval_us)
         return 0;
     /* the next: the outputs of the batches applied since, with their
-     * offsets, on the transaction's thread while the next batches go on
-     * (their outputs are held until it is over) */
+     * offsets */
     b->committed_at = chiso_now_mono_us();
     if (b->pending) /* a replay below the commit moves nothing back */
         chiso_applied_clamp(b->env.applied, b->pending);
@@ -1484,8 +1483,10 @@ int cl_batch_commit(cl_batch *b, bool now)
         b->pending = NULL;
         b->pending_msgs = 0;
     }
-    if (!now)
-        return 0;
+    /* and waits for it: the exactly-once rule decides each change from the
+     * committed offset, so the next batch must know this commit's outcome
+     * (a change decided while it ran would follow a class the consumer may
+     * never see, or forget one it did: emit.h) */
     rc = finish_inflight(b, true);
     return rc == CHISO_EABORTED ? abort_and_rewind(b, false) : rc;
 }

@@ -64,7 +64,7 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
             "Kafka transactional id of this instance's outputs (unset: <group.id>-<host>-<pid>); " \
             "give each instance one of its own that it keeps across restarts (e.g. the systemd "   \
             "instance name) and a restart aborts at once what a killed process left open, "        \
-            "instead of after 60 s, for read_committed consumers",                                 \
+            "instead of after 10 s, for read_committed consumers",                                 \
             NULL                                                                                   \
     }
 
