@@ -233,9 +233,6 @@ struct cl_batch {
     int64_t *told_before; /* by partition */
     int ntold_before;
     rd_kafka_topic_partition_list_t *pending;
-    /* the offsets of the commit running on the transaction's thread */
-    rd_kafka_topic_partition_list_t *inflight;
-    int inflight_msgs;
     int pending_msgs, *rejected, nrejected;
     chiso_reject *rejects;
     int64_t commit_interval_us, committed_at;
@@ -453,8 +450,6 @@ void cl_batch_destroy(cl_batch *b)
     free(b->dirty);
     if (b->pending)
         rd_kafka_topic_partition_list_destroy(b->pending);
-    if (b->inflight)
-        rd_kafka_topic_partition_list_destroy(b->inflight);
     free(b->rejected);
     free(b->rejects);
     free(b->told_before);
@@ -1417,26 +1412,6 @@ static int append_index(cl_batch *b)
     return ncmd;
 }
 
-/* The commit running on the transaction's thread is over (waiting for it
- * with `wait`): its offsets are committed, and so are the outputs of their
- * records. Returns 0 (also while it runs), CHISO_EABORTED or CHISO_EIO. */
-static int finish_inflight(cl_batch *b, bool wait)
-{
-    if (!b->inflight)
-        return 0;
-    int rc = chiso_txn_commit_poll(b->env.txn, wait);
-    if (rc == 1)
-        return 0;
-    if (rc == 0) {
-        chiso_applied_committed(b->env.applied, b->inflight);
-        chiso_counter_add(b->m_committed, (uint64_t)b->inflight_msgs);
-    }
-    rd_kafka_topic_partition_list_destroy(b->inflight);
-    b->inflight = NULL;
-    b->inflight_msgs = 0;
-    return rc;
-}
-
 /* The open transaction is void (aborted, or built on writes Redis lost):
  * forget the batches since the last commit and consume again from it
  * (chiso_applied_rewind, unless `sought` already did). Returns
@@ -1444,8 +1419,6 @@ static int finish_inflight(cl_batch *b, bool wait)
  * (the stage stops; a restart consumes from the commit anyway). */
 static int abort_and_rewind(cl_batch *b, bool sought)
 {
-    if (finish_inflight(b, true) == CHISO_EIO)
-        return CHISO_EIO;
     chiso_txn_abort(b->env.txn);
     if (b->pending)
         rd_kafka_topic_partition_list_destroy(b->pending);
@@ -1457,38 +1430,39 @@ static int abort_and_rewind(cl_batch *b, bool sought)
     return CHISO_EREWIND;
 }
 
-int cl_batch_commit(cl_batch *b, bool now)
+/* Commit the open transaction: the outputs of the batches applied since the
+ * last commit, with the offsets after their records, waiting for it: the
+ * exactly-once rule decides each change from the committed offset, so the
+ * next batch must know this commit's outcome (a change decided while it ran
+ * would follow a class the consumer may never see, or miss one it did:
+ * emit.h; committing on a thread of its own repeated first changes). */
+static int commit_pending(cl_batch *b)
 {
-    /* the commit running, if any: over? */
-    int rc = finish_inflight(b, now);
-    if (rc == CHISO_EABORTED)
-        return abort_and_rewind(b, false);
-    if (rc != 0 || b->inflight)
-        return rc;
-    if (!now && chiso_now_mono_us() - b->committed_at < b->commit_interval_us)
-        return 0;
-    /* the next: the outputs of the batches applied since, with their
-     * offsets */
     b->committed_at = chiso_now_mono_us();
+    if (!b->pending && !chiso_txn_open(b->env.txn))
+        return 0;
     if (b->pending) /* a replay below the commit moves nothing back */
         chiso_applied_clamp(b->env.applied, b->pending);
-    rc = chiso_txn_commit_start(b->env.txn, b->pending);
+    int rc = chiso_txn_commit(b->env.txn, b->pending);
     if (rc == CHISO_EABORTED)
         return abort_and_rewind(b, false);
     if (rc != 0)
         return rc;
     if (b->pending) {
-        b->inflight = b->pending;
-        b->inflight_msgs = b->pending_msgs;
+        chiso_applied_committed(b->env.applied, b->pending);
+        rd_kafka_topic_partition_list_destroy(b->pending);
         b->pending = NULL;
-        b->pending_msgs = 0;
     }
-    /* and waits for it: the exactly-once rule decides each change from the
-     * committed offset, so the next batch must know this commit's outcome
-     * (a change decided while it ran would follow a class the consumer may
-     * never see, or forget one it did: emit.h) */
-    rc = finish_inflight(b, true);
-    return rc == CHISO_EABORTED ? abort_and_rewind(b, false) : rc;
+    chiso_counter_add(b->m_committed, (uint64_t)b->pending_msgs);
+    b->pending_msgs = 0;
+    return 0;
+}
+
+int cl_batch_commit(cl_batch *b, bool now)
+{
+    if (now || chiso_now_mono_us() - b->committed_at >= b->commit_interval_us)
+        return commit_pending(b);
+    return 0;
 }
 
 /* Add the batch's offsets to those the next commit carries. */
@@ -1615,10 +1589,7 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         }
         if (!chiso_applied_all_verified(b->env.applied)) {
             /* after a (re)connection or an assignment: does Redis still
-             * hold what it acknowledged? (the commit running first: what
-             * it commits is where the other partitions resume) */
-            if ((rc = finish_inflight(b, true)) != 0)
-                return rc == CHISO_EABORTED ? abort_and_rewind(b, false) : rc;
+             * hold what it acknowledged? */
             rc = chiso_applied_verify(b->env.applied, b->rc, b->env.consumer);
             if (rc == CHISO_EREWIND) { /* sought back: the transaction is void */
                 char events_topic[256];
@@ -1703,7 +1674,7 @@ out:
     /* not applied in full: none of its outputs were produced; the batches
      * before it are whole and may be committed */
     batch_reset(b);
-    if (rc != CHISO_ENOMEM && cl_batch_commit(b, true) != 0)
+    if (rc != CHISO_ENOMEM && commit_pending(b) == CHISO_EIO)
         LOG_ERROR("the last batches could not be committed; they are consumed again");
     return rc;
 }

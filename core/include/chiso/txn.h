@@ -52,24 +52,10 @@ int chiso_txn_deadletter(chiso_txn *t, const char *topic, const rd_kafka_message
                          const chiso_reject *rej, int64_t now);
 
 /* Commit the open transaction with the consumer offsets `offsets` (next
- * offsets; may be empty), waiting for it. Returns 0, CHISO_EABORTED or
- * CHISO_EIO. */
+ * offsets; may be empty). Returns 0, CHISO_EABORTED or CHISO_EIO. */
 int chiso_txn_commit(chiso_txn *t, const rd_kafka_topic_partition_list_t *offsets);
 
-/* The same without waiting: the commit runs on a thread of its own while
- * the stage goes on; what it produces meanwhile is held in memory and
- * produced, in the next transaction, once the commit is over
- * (chiso_txn_commit_poll). Returns 0 (started, or nothing to commit),
- * CHISO_EABORTED or CHISO_EIO. */
-int chiso_txn_commit_start(chiso_txn *t, const rd_kafka_topic_partition_list_t *offsets);
-/* Whether the commit started last is over (with `wait`, wait for it): 1
- * while it runs; 0 when it committed (or none runs); CHISO_EABORTED when it
- * was aborted (the records held meanwhile are dropped: they belong to
- * records consumed again); CHISO_EIO when fatal. */
-int chiso_txn_commit_poll(chiso_txn *t, bool wait);
-
-/* Abort the open transaction, if any (after waiting for a running commit),
- * and drop the records held. */
+/* Abort the open transaction, if any. */
 void chiso_txn_abort(chiso_txn *t);
 
 /* True while a transaction is open. */
