@@ -573,10 +573,12 @@ static void write_open(const sim_truth *t, int unit, FILE *f)
     for (int k = 0; k < NKINDS; k++) {
         for (int p = 0; p < t->nper[k]; p++) {
             const chiso_period *pp = &t->per[k][p];
+            /* a period without counters may still end with dossiers open
+             * from before it: they are judged in it (overdue at its end) */
             period_sum(t, unit, pp->first_day - t->first_day, pp->last_day - t->first_day, c);
-            if (!any(c))
-                continue;
             open_of(t, unit, k, p, o);
+            if (!any(c) && !o[0] && !o[1])
+                continue;
             chiso_period_key(pp->first_day, (chiso_period_kind)(k + 1), key);
             fprintf(f, "%s\"%s\":{\"open\":%llu,\"open_overdue\":%llu}", first ? "" : ",", key,
                     (unsigned long long)o[0], (unsigned long long)o[1]);

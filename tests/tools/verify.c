@@ -783,6 +783,26 @@ static int check_scores(const chiso_config *cfg, const cJSON *truth, bool feedba
         check_snapshot(latest, province->valuestring, period->string, period,
                        cJSON_GetObjectItemCaseSensitive(po, period->string), &checked);
     }
+    /* a snapshot of a unit and period without counters in the truth (its
+     * dossiers open from before, or feedback alone) counts nothing */
+    const cJSON *snap;
+    cJSON_ArrayForEach(snap, latest)
+    {
+        const char *bar = strchr(snap->string, '|');
+        char u[128];
+        if (!bar || cJSON_IsNull(snap) || is_day(bar + 1) ||
+            (size_t)(bar - snap->string) >= sizeof(u))
+            continue;
+        snprintf(u, sizeof(u), "%.*s", (int)(bar - snap->string), snap->string);
+        bool prov = cJSON_IsString(province) && strcmp(u, province->valuestring) == 0;
+        if (cJSON_GetObjectItemCaseSensitive(prov ? pc : cJSON_GetObjectItemCaseSensitive(units, u),
+                                             bar + 1))
+            continue; /* compared above */
+        check_snapshot(latest, u, bar + 1, NULL,
+                       prov ? cJSON_GetObjectItemCaseSensitive(po, bar + 1)
+                            : get_path(opens, u, bar + 1),
+                       &checked);
+    }
     printf("scores: %d keys read, %lld snapshots compared, %d mismatched\n",
            cJSON_GetArraySize(latest), checked, mismatches - before);
     before = mismatches;

@@ -215,7 +215,7 @@ int verify_score_values(const chiso_config *cfg, const cJSON *truth, const cJSON
     const cJSON *units = cJSON_GetObjectItemCaseSensitive(truth, "counters");
     const cJSON *province = cJSON_GetObjectItemCaseSensitive(truth, "province");
     const char *prov = cJSON_IsString(province) ? province->valuestring : "";
-    const cJSON *unit, *period;
+    const cJSON *snap;
     long long scored = 0, ranked;
     chiso_score sc;
     char key[256];
@@ -225,34 +225,25 @@ int verify_score_values(const chiso_config *cfg, const cJSON *truth, const cJSON
         chiso_catview_destroy(cat);
         return -1;
     }
-    cJSON_ArrayForEach(unit, units)
+    /* every snapshot on the topic, whether or not its unit had counters in
+     * its period (dossiers open from before it, feedback alone) */
+    cJSON_ArrayForEach(snap, latest)
     {
-        cJSON_ArrayForEach(period, unit)
-        {
-            const cJSON *snap;
-            snprintf(key, sizeof(key), "%s|%s", unit->string, period->string);
-            if (!(snap = cJSON_GetObjectItemCaseSensitive(latest, key)))
-                continue; /* a day, or reported missing by the counts check */
-            truth_score(
-                cat, unit->string, period,
-                get2(cJSON_GetObjectItemCaseSensitive(truth, "open"), unit->string, period->string),
-                get2(cJSON_GetObjectItemCaseSensitive(truth, "procedures"), unit->string,
-                     period->string),
-                get2(fb, unit->string, period->string), &sc);
-            compare(key, snap, &sc);
-            scored++;
-        }
-    }
-    cJSON_ArrayForEach(period, cJSON_GetObjectItemCaseSensitive(truth, "province_counters"))
-    {
-        const cJSON *snap;
-        snprintf(key, sizeof(key), "%s|%s", prov, period->string);
-        if (!(snap = cJSON_GetObjectItemCaseSensitive(latest, key)))
+        const char *bar = strchr(snap->string, '|'), *per;
+        if (!bar || cJSON_IsNull(snap) || (size_t)(bar - snap->string) >= sizeof(key))
             continue;
-        truth_score(cat, NULL, period, get2(truth, "province_open", period->string),
-                    get2(truth, "province_procedures", period->string),
-                    cJSON_GetObjectItemCaseSensitive(pfb, period->string), &sc);
-        compare(key, snap, &sc);
+        snprintf(key, sizeof(key), "%.*s", (int)(bar - snap->string), snap->string);
+        per = bar + 1;
+        if (strcmp(key, prov) == 0)
+            truth_score(cat, NULL, get2(truth, "province_counters", per),
+                        get2(truth, "province_open", per), get2(truth, "province_procedures", per),
+                        cJSON_GetObjectItemCaseSensitive(pfb, per), &sc);
+        else
+            truth_score(cat, key, get2(units, key, per),
+                        get2(cJSON_GetObjectItemCaseSensitive(truth, "open"), key, per),
+                        get2(cJSON_GetObjectItemCaseSensitive(truth, "procedures"), key, per),
+                        get2(fb, key, per), &sc);
+        compare(snap->string, snap, &sc);
         scored++;
     }
     ranked = check_ranks(cat, truth, latest, prov, fb);
