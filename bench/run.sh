@@ -191,7 +191,7 @@ STALLS=$(
 R config set latency-monitor-threshold 0 >/dev/null
 if [ "$LAT_ONLY" = 1 ]; then
     # where the time goes: waiting (Kafka and the batch's filling) and whole batches
-    for h in latency wait batch; do
+    for h in latency wait batch transaction_commit; do
         printf '  %-8s p50 %7s  p90 %7s  p99 %7s  p99.9 %7s ms\n' "$h" \
             "$(quantile "${PORTS[0]}" "chiso_classify_${h}_seconds" 0.50)" \
             "$(quantile "${PORTS[0]}" "chiso_classify_${h}_seconds" 0.90)" \

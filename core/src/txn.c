@@ -18,6 +18,7 @@ struct chiso_txn {
     rd_kafka_t *producer, *consumer;
     bool open, fatal;
     chiso_counter *m_commits, *m_aborts;
+    chiso_histogram *m_commit_secs; /* offsets sent, outputs flushed, EndTxn answered */
     chiso_counter *m_dead[CHISO_REJECT_REASON_COUNT];
 };
 
@@ -33,6 +34,9 @@ static char *dead_record(const rd_kafka_message_t *msg, const chiso_reject *rej,
                   rej->detail);
     return json;
 }
+
+static const double commit_bounds[] = {0.001, 0.002, 0.005, 0.01, 0.02, 0.05,
+                                       0.1,   0.2,   0.5,   1,    5,    30};
 
 chiso_txn *chiso_txn_new(rd_kafka_t *producer, rd_kafka_t *consumer, chiso_metrics *metrics,
                          const char *metric_prefix, int timeout_ms, char *errstr,
@@ -59,6 +63,10 @@ chiso_txn *chiso_txn_new(rd_kafka_t *producer, rd_kafka_t *consumer, chiso_metri
     snprintf(name, sizeof(name), "%s_transactions_aborted_total", metric_prefix);
     t->m_aborts = chiso_metrics_counter(
         metrics, name, "Kafka transactions aborted (their records consumed again)");
+    snprintf(name, sizeof(name), "%s_transaction_commit_seconds", metric_prefix);
+    t->m_commit_secs = chiso_metrics_histogram(
+        metrics, name, "Time a transaction's commit held the stage (offsets, flush, end)",
+        commit_bounds, (int)(sizeof(commit_bounds) / sizeof(commit_bounds[0])));
     for (int r = 1; r < CHISO_REJECT_REASON_COUNT; r++) {
         snprintf(name, sizeof(name), "%s_deadletter_total{reason=\"%s\"}", metric_prefix,
                  chiso_reject_code((chiso_reject_reason)r));
@@ -180,6 +188,7 @@ int chiso_txn_deadletter(chiso_txn *t, const char *topic, const rd_kafka_message
 
 int chiso_txn_commit(chiso_txn *t, const rd_kafka_topic_partition_list_t *offsets)
 {
+    int64_t t0 = chiso_now_mono_us();
     int rc = begin(t);
     if (rc)
         return rc;
@@ -205,5 +214,6 @@ int chiso_txn_commit(chiso_txn *t, const rd_kafka_topic_partition_list_t *offset
     }
     t->open = false;
     chiso_counter_add(t->m_commits, 1);
+    chiso_histogram_observe(t->m_commit_secs, (double)(chiso_now_mono_us() - t0) / 1e6);
     return 0;
 }

@@ -161,6 +161,11 @@ typedef struct cl_group {
     int head, tail;     /* items, chained by unit_next */
     int nitems;
     bool pending, sent;
+    /* this round merged an event the dossier's state was already fenced
+     * past: a replay after a crash, whose first apply may have reached
+     * Redis without the dirty marks and unit registration queued behind it,
+     * so they are written again (hints: a spare one costs a recomputation) */
+    bool touched;
     int months_at, nmonths; /* months its apply call indexes: in sent_months[] */
 } cl_group;
 
@@ -937,19 +942,30 @@ static int append_group(cl_batch *b, cl_group *g)
 }
 
 /* The periods (month, quarter, year) the changes a group is writing touch:
- * its counters' and its procedure sets'. */
+ * its counters' and its procedure sets'; and, for a dossier replayed past
+ * its fence, every period its state counts in (cl_group.touched). */
 static int group_dirty(cl_batch *b, cl_group *g)
 {
     int rc = 0;
     agg_clear(b);
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
         const cl_item *it = &b->items[i];
-        if (!it->pending)
-            continue;
-        for (int d = 0; d < it->ndeltas; d++)
-            agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, it->deltas[d].day, 0, 1);
-        for (int d = 0; d < it->npdeltas; d++)
-            agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, it->pdeltas[d].day, 0, 1);
+        if (it->pending) {
+            for (int d = 0; d < it->ndeltas; d++)
+                agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, it->deltas[d].day, 0, 1);
+            for (int d = 0; d < it->npdeltas; d++)
+                agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, it->pdeltas[d].day, 0, 1);
+        }
+        if (it->nreplayed > 0) {
+            chiso_contrib c[CHISO_CONTRIB_MAX];
+            chiso_proc_contrib pc[CHISO_PROC_CONTRIB_MAX];
+            int n = chiso_dossier_contrib(it->cur, c);
+            for (int d = 0; d < n; d++)
+                agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, c[d].day, 0, 1);
+            n = chiso_dossier_proc_contrib(it->cur, pc);
+            for (int d = 0; d < n; d++)
+                agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, pc[d].day, 0, 1);
+        }
     }
     for (int i = 0; i < b->nagg && rc == 0; i++) {
         uint64_t key = b->agg[b->agg_used[i]].key;
@@ -1208,6 +1224,7 @@ static int apply_round(cl_batch *b)
     b->nsent_months = 0;
     for (int g = 0; g < b->ngroups; g++) {
         cl_group *grp = &b->groups[g];
+        grp->touched = false;
         if (!grp->pending)
             continue;
         grp->sent = false;
@@ -1222,6 +1239,7 @@ static int apply_round(cl_batch *b)
             it->check = rc == 0 && !it->verified;
             it->applied = false;
             any |= it->pending || it->check;
+            grp->touched |= it->nreplayed > 0;
         }
         if (!any) {
             grp->pending = false;
@@ -1241,10 +1259,12 @@ static int apply_round(cl_batch *b)
         free(b->dirty[i]);
     b->ndirty = 0;
     for (int g = 0; g < b->ngroups; g++) {
-        if (b->groups[g].pending && b->groups[g].sent && (rc = group_dirty(b, &b->groups[g])) != 0)
+        const cl_group *grp = &b->groups[g];
+        if (((grp->pending && grp->sent) || grp->touched) &&
+            (rc = group_dirty(b, &b->groups[g])) != 0)
             return rc;
     }
-    int nindex = nsent > 0 ? append_index(b) : 0;
+    int nindex = nsent > 0 || b->ndirty > 0 ? append_index(b) : 0;
     /* the batch's applied marker last: Redis keeps a prefix of what it
      * executed, so wherever the marker survives, so did every write above
      * (a marker ahead of a group that must go round again is harmless: this
@@ -1332,7 +1352,7 @@ static int apply_round(cl_batch *b)
     if (nmark && (rc = mark_reply(b)) != 0)
         return rc;
     for (int g = 0; g < b->ngroups && nindex > 0; g++) {
-        if (b->groups[g].sent)
+        if (b->groups[g].sent || b->groups[g].touched)
             seen_add(&b->units_seen, b->groups[g].unit_hash);
     }
     return 0;
@@ -1399,7 +1419,8 @@ static int append_index(cl_batch *b)
         ncmd++;
     }
     for (int g = 0; g < b->ngroups; g++) {
-        if (b->groups[g].sent && !seen_has(&b->units_seen, b->groups[g].unit_hash)) {
+        if ((b->groups[g].sent || b->groups[g].touched) &&
+            !seen_has(&b->units_seen, b->groups[g].unit_hash)) {
             redisAppendCommand(b->rc, "SADD %s %s", units_key, b->groups[g].unit);
             ncmd++;
         }
