@@ -40,9 +40,11 @@ static const chiso_cfg_def config_defs[] = {
     {"batch.linger.ms", CHISO_CFG_INT, "5",
      "longest wait to fill a batch after its first record is seen or its oldest was produced",
      chiso_cfg_nonneg},
-    {"commit.interval.ms", CHISO_CFG_INT, "100",
-     "commit the offsets of applied batches at most this often (0 = after every batch); a "
-     "restart re-reads at most this much, and the offset fence skips it",
+    {"commit.interval.ms", CHISO_CFG_INT, "1000",
+     "commit the Kafka transaction (outputs and offsets of the applied batches) this often "
+     "(0 = after every batch): read_committed consumers see outputs this much later, a "
+     "restart re-reads at most this much (the offset fence skips it), and the batch loop "
+     "waits for each commit (docs/benchmarks.md)",
      chiso_cfg_nonneg},
     {"journal.fold.kb", CHISO_CFG_INT, "128",
      "a unit's journal longer than this is folded by classify (readers fold the units they "
@@ -338,7 +340,10 @@ int main(int argc, char **argv)
             }
         }
         rd_kafka_poll(a.producer, 0);
-        int crc = cl_batch_commit(a.batch, false);
+        /* every commit.interval.ms, and at once when the stream pauses (no
+         * record for the poll's 100 ms, nothing batched): read_committed
+         * consumers need not wait for the interval when nothing follows */
+        int crc = cl_batch_commit(a.batch, !got && n == 0);
         if (crc != 0 && crc != CHISO_EREWIND && !chiso_stop)
             a.fatal = 1;
         chiso_tail_poll(a.procedures, 0);

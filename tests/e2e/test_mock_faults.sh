@@ -123,9 +123,11 @@ COMMON=(--brokers "$BROKERS" --topic.prefix "$P")
 REDIS=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${P}chiso")
 METRICS=$(e2e_free_port)
 start_classify() {
-    # small batches: many commits and deliveries for the faults to hit
+    # small batches, a commit every 100 ms: many commits and deliveries
+    # for the faults to hit
     e2e_bg "classify$1" "$CLASSIFY" "${COMMON[@]}" "${REDIS[@]}" --group.id "$GROUP" \
-        --transactional.id "$TXN_ID" --metrics.port "$METRICS" --batch.max 20
+        --transactional.id "$TXN_ID" --metrics.port "$METRICS" --batch.max 20 \
+        --commit.interval.ms 100
     CLASSIFY_PID=$E2E_LAST_PID
     # the instance has partitions: batches flow
     e2e_wait_for "grep -q 'assigned [1-9]' '$E2E_TMP/classify$1.log'" 60 0.2
