@@ -77,6 +77,10 @@ struct snap_sweeper {
      * whether Redis lost this process's writes (counted, logged) */
     bool connected_once, resweep;
     long long marker; /* the last INCR of <prefix>:applied:snapshot acknowledged */
+    /* the province code of the last sweep: when it changes (the catalog's
+     * province unit arrived after a sweep under the "province" fallback,
+     * or the catalog changed it), the old code's snapshots are retracted */
+    char province[KEY_MAX];
 };
 
 /* ---- Redis pipelines ---------------------------------------------------- */
@@ -1091,6 +1095,11 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     }
     memcpy(key, m->key, m->key_len);
     key[m->key_len] = '\0';
+    if (!m->payload) { /* a retraction (retract_province) */
+        LOG_ERROR("scores: the tombstone of %s failed: %s; the key stays on the topic", key,
+                  rd_kafka_err2str(m->err));
+        return;
+    }
     LOG_ERROR("scores: delivery of %s failed: %s; will publish again", key,
               rd_kafka_err2str(m->err));
     free(chiso_map_del(sw->published, key));
@@ -1243,6 +1252,57 @@ static int publish(sweep *s)
     return rc;
 }
 
+/* The province's code changed from `sw->province` to `now`: every snapshot
+ * this process published under the old code is retracted (a tombstone on
+ * the compacted topic, DEL in Redis), and a full sweep publishes the
+ * province under its new code. Returns 0 or CHISO_EIO. */
+static void ignore_reply(void *ctx, const rcmd *c, const redisReply *r)
+{
+    (void)ctx, (void)c, (void)r;
+}
+
+static int retract_province(snap_sweeper *sw, const char *now)
+{
+    size_t len = strlen(sw->province), pos = 0, n = 0;
+    char **keys = calloc(chiso_map_size(sw->published) + 1, sizeof(*keys));
+    rbatch bt = {0};
+    int rc = keys ? 0 : CHISO_ENOMEM;
+
+    LOG_INFO("province is %s now (was %s): retracting the snapshots published as %s", now,
+             sw->province, sw->province);
+    for (chiso_map_entry *e = chiso_map_next(sw->published, &pos, NULL); e && rc == 0;
+         e = chiso_map_next(sw->published, &pos, e)) {
+        if (strncmp(e->key, sw->province, len) == 0 && e->key[len] == '|' &&
+            !(keys[n++] = strdup(e->key)))
+            rc = CHISO_ENOMEM;
+    }
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        rd_kafka_resp_err_t err = rd_kafka_producev(sw->rk, RD_KAFKA_V_TOPIC(sw->topic),
+                                                    RD_KAFKA_V_KEY(keys[i], strlen(keys[i])),
+                                                    RD_KAFKA_V_VALUE(NULL, 0), RD_KAFKA_V_END);
+        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+            LOG_ERROR("scores: tombstone of %s: %s", keys[i], rd_kafka_err2str(err));
+            chiso_counter_add(sw->mx->err_kafka, 1);
+            rc = CHISO_EIO;
+        } else {
+            rc = batch_add(&bt, CMD_SET, 0, 0, "DEL %s:{%s}:s:%s", sw->prefix, sw->province,
+                           keys[i] + len + 1);
+        }
+    }
+    if (rc == 0 && n > 0)
+        rc = batch_run(sw, &bt, ignore_reply, NULL);
+    for (size_t i = 0; i < n; i++) {
+        if (rc == 0)
+            free(chiso_map_del(sw->published, keys[i]));
+        free(keys[i]);
+    }
+    free(keys);
+    batch_free(&bt);
+    if (rc == 0)
+        LOG_INFO("retracted %zu snapshot(s) of %s", n, sw->province);
+    return rc;
+}
+
 int snap_sweeper_run(snap_sweeper *sw, bool full)
 {
     int64_t t0 = chiso_now_mono_us();
@@ -1263,6 +1323,12 @@ int snap_sweeper_run(snap_sweeper *sw, bool full)
     }
     if ((rc = redis_ensure(sw)) != 0 || (rc = pop_dirty(sw)) != 0)
         goto out;
+    if (sw->province[0] && strcmp(sw->province, s.province) != 0) {
+        if ((rc = retract_province(sw, s.province)) != 0)
+            goto out;
+        s.full = true;
+    }
+    snprintf(sw->province, sizeof(sw->province), "%s", s.province);
     if (sw->resweep) {
         s.full = true;
         chiso_map_destroy(sw->published);
