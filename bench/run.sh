@@ -245,6 +245,9 @@ done
 wait_committed "$RECORDS" "${PORTS[@]}"
 T3=$(date +%s.%N)
 RSS2=$(peak_rss)
+# how long the first instance's transaction commits held its batch loop
+# while it drained (a tree without transactions has no such histogram)
+COMMIT2="p50 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 0.50 2>/dev/null || true) ms, p99 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 0.99 2>/dev/null || true) ms"
 stop_classify
 
 AOF_REWRITES=$(R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }')
@@ -269,3 +272,4 @@ print(f"  Redis MEMORY USAGE per state    {sample:>12,.0f} B   (encoded state {s
 print(f"  Redis AOF rewrites during the run {aof_rewrites:>7}")
 print(f"  classify peak RSS               {rss1 / 1024:>12,.1f} MiB (phase 1), {rss2 / 1024:.1f} MiB (phase 2)")
 PY
+echo "  transaction commits while draining: $COMMIT2 (the first instance)"
