@@ -179,12 +179,12 @@ static void batch_reply(snap_sweeper *sw, const rcmd *c, const redisReply *r,
     if (r->type == REDIS_REPLY_ERROR) {
         LOG_WARN("redis: error reply: %s", r->str);
         chiso_counter_add(sw->mx->err_redis, 1);
-    } else {
+    } else if (on_reply) {
         on_reply(ctx, c, r);
     }
 }
 
-/* Send the batch in chunks, handing each reply to on_reply (error replies
+/* Send the batch in chunks, handing each reply to on_reply (NULL: none; error replies
  * are logged, counted and not handed on). The commands between a CMD_MULTI
  * and its CMD_EXEC run as one transaction: their replies come in EXEC's
  * and are handed on then. Returns 0 or CHISO_EIO (the connection is
@@ -1107,13 +1107,14 @@ static void dr_cb(rd_kafka_t *rk, const rd_kafka_message_t *m, void *opaque)
     held_gauge(sw);
 }
 
-/* Produce one snapshot, waiting while the local queue is full. */
+/* Produce one snapshot (a tombstone when text is NULL), waiting while the
+ * local queue is full. */
 static int produce(snap_sweeper *sw, const char *key, const char *text)
 {
     for (int tries = 0;; tries++) {
         rd_kafka_resp_err_t err =
             rd_kafka_producev(sw->rk, RD_KAFKA_V_TOPIC(sw->topic), RD_KAFKA_V_KEY(key, strlen(key)),
-                              RD_KAFKA_V_VALUE((void *)text, strlen(text)),
+                              RD_KAFKA_V_VALUE((void *)text, text ? strlen(text) : 0),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (err == RD_KAFKA_RESP_ERR_NO_ERROR)
             return 0;
@@ -1255,12 +1256,7 @@ static int publish(sweep *s)
 /* The province's code changed from `sw->province` to `now`: every snapshot
  * this process published under the old code is retracted (a tombstone on
  * the compacted topic, DEL in Redis), and a full sweep publishes the
- * province under its new code. Returns 0 or CHISO_EIO. */
-static void ignore_reply(void *ctx, const rcmd *c, const redisReply *r)
-{
-    (void)ctx, (void)c, (void)r;
-}
-
+ * province under its new code. Returns 0, CHISO_EIO or CHISO_ENOMEM. */
 static int retract_province(snap_sweeper *sw, const char *now)
 {
     size_t len = strlen(sw->province), pos = 0, n = 0;
@@ -1277,20 +1273,12 @@ static int retract_province(snap_sweeper *sw, const char *now)
             rc = CHISO_ENOMEM;
     }
     for (size_t i = 0; i < n && rc == 0; i++) {
-        rd_kafka_resp_err_t err = rd_kafka_producev(sw->rk, RD_KAFKA_V_TOPIC(sw->topic),
-                                                    RD_KAFKA_V_KEY(keys[i], strlen(keys[i])),
-                                                    RD_KAFKA_V_VALUE(NULL, 0), RD_KAFKA_V_END);
-        if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-            LOG_ERROR("scores: tombstone of %s: %s", keys[i], rd_kafka_err2str(err));
-            chiso_counter_add(sw->mx->err_kafka, 1);
-            rc = CHISO_EIO;
-        } else {
+        if ((rc = produce(sw, keys[i], NULL)) == 0)
             rc = batch_add(&bt, CMD_SET, 0, 0, "DEL %s:{%s}:s:%s", sw->prefix, sw->province,
                            keys[i] + len + 1);
-        }
     }
     if (rc == 0 && n > 0)
-        rc = batch_run(sw, &bt, ignore_reply, NULL);
+        rc = batch_run(sw, &bt, NULL, NULL);
     for (size_t i = 0; i < n; i++) {
         if (rc == 0)
             free(chiso_map_del(sw->published, keys[i]));
