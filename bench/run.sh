@@ -10,7 +10,10 @@
 #     the empty stack, before the bulk phases fill Redis);
 #   - Redis memory per dossier (used_memory growth / dossier states, and
 #     MEMORY USAGE of sampled states);
-#   - chiso-classify peak RSS (VmHWM).
+#   - chiso-classify peak RSS (VmHWM);
+#   - CPU µs per record of every process in the end-to-end and backlog
+#     phases (user + system time from /proc, over the records of the phase):
+#     a figure that the machine's other load moves far less than a rate.
 # It starts its own stack under .run/bench (never the one on 6379) and stops
 # it at the end. Options:
 #   --days N          simulated days (default 50: ~2.9 million events)
@@ -133,6 +136,19 @@ peak_rss() { # the largest VmHWM of CPIDS, in KiB
     done
     echo "$max"
 }
+ticks() { # ticks PID...: user + system clock ticks of the processes, summed
+    local p t=0
+    for p in "$@"; do
+        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    done
+    echo "$t"
+}
+child_ticks() { # user + system ticks of the children this shell has waited for (the
+    # builtin runs in this shell, not in a subshell, whose children would be its own)
+    times >"$OUT/times.txt"
+    awk 'NR == 2 { split($1, u, /[ms]/); split($2, s, /[ms]/)
+        printf "%d\n", ((u[1] * 60 + u[2]) + (s[1] * 60 + s[2])) * 100 + 0.5 }' "$OUT/times.txt"
+}
 stop_classify() {
     kill -TERM "${CPIDS[@]}"
     wait "${CPIDS[@]}" || true
@@ -210,18 +226,27 @@ R flushall >/dev/null
 # ---- phase 1: end to end, producer and processor together ----
 log "phase 1: $DAYS days x $PER_DAY dossiers/day, simulator and $INSTANCES classify instance(s) concurrently"
 "$SNAPSHOT" "${COMMON[@]}" "${REDIS[@]}" --metrics.port 0 >"$OUT/snapshot.log" 2>&1 &
+SNAP_PID=$!
 PIDS+=($!)
 for i in $(seq "$INSTANCES"); do
     start_classify "$OUT/classify1-$i.log" "${COMMON[@]}" "${REDIS[@]}"
 done
 sleep 2 # every instance has its partitions
+REDIS_PID=$(cat "$STACK/redis/redis.pid") KAFKA_PID=$(cat "$STACK/kafka/kafka.pid")
+C1_0=$(ticks "${CPIDS[@]}") R1_0=$(ticks "$REDIS_PID") K1_0=$(ticks "$KAFKA_PID")
+S1_0=$(ticks "$SNAP_PID")
+child_ticks >"$OUT/ticks.txt"
+SIM_0=$(cat "$OUT/ticks.txt")
 T0=$(date +%s.%N)
 "$SIM" "${COMMON[@]}" --seed 1 --start 2025-07-01 --days "$DAYS" --dossiers-per-day "$PER_DAY" \
     --self-check false --truth "$OUT/truth.json" 2>"$OUT/simulate.log"
 T_SIM=$(date +%s.%N)
+child_ticks >"$OUT/ticks.txt"
+SIM_T=$(($(cat "$OUT/ticks.txt") - SIM_0))
 RECORDS=$(records "$OUT/truth.json")
 wait_committed "$RECORDS" "${PORTS[@]}"
 T1=$(date +%s.%N)
+CPU1="$(($(ticks "${CPIDS[@]}") - C1_0)) $(($(ticks "$REDIS_PID") - R1_0)) $(($(ticks "$KAFKA_PID") - K1_0)) $(($(ticks "$SNAP_PID") - S1_0)) $SIM_T"
 RSS1=$(peak_rss)
 stop_classify
 # the figure counts only if the result is exact: every counter of the run
@@ -237,6 +262,7 @@ STRLEN=$(R eval "local ks = redis.call('scan', 0, 'match', 'chiso:{*}:d:*', 'cou
 
 # ---- phase 2: classify alone on a backlog ----
 log "phase 2: $INSTANCES classify instance(s) alone drain the $RECORDS-record backlog (new group, fresh Redis namespace)"
+R2_0=$(ticks "$REDIS_PID") K2_0=$(ticks "$KAFKA_PID") S2_0=$(ticks "$SNAP_PID")
 T2=$(date +%s.%N)
 for i in $(seq "$INSTANCES"); do
     start_classify "$OUT/classify2-$i.log" "${COMMON[@]}" --redis.port "$CHISO_REDIS_PORT" \
@@ -244,6 +270,8 @@ for i in $(seq "$INSTANCES"); do
 done
 wait_committed "$RECORDS" "${PORTS[@]}"
 T3=$(date +%s.%N)
+# the instances' ticks from their start: their start-up is part of the phase
+CPU2="$(ticks "${CPIDS[@]}") $(($(ticks "$REDIS_PID") - R2_0)) $(($(ticks "$KAFKA_PID") - K2_0)) $(($(ticks "$SNAP_PID") - S2_0)) 0"
 RSS2=$(peak_rss)
 # how long the first instance's transaction commits held its batch loop
 # while it drained (a tree without transactions has no such histogram)
@@ -251,7 +279,7 @@ COMMIT2="p50 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 
 stop_classify
 
 AOF_REWRITES=$(R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }')
-python3 - "$RECORDS" "$T0" "$T_SIM" "$T1" "$T2" "$T3" "$DOSSIERS" "$USED" "$SAMPLE" "$STRLEN" "$RSS1" "$RSS2" "$RATE" "$R3" "$P50" "$P99" "$AOF_REWRITES" "$INSTANCES" "$VERIFIED" "$STALLS" <<'PY'
+python3 - "$RECORDS" "$T0" "$T_SIM" "$T1" "$T2" "$T3" "$DOSSIERS" "$USED" "$SAMPLE" "$STRLEN" "$RSS1" "$RSS2" "$RATE" "$R3" "$P50" "$P99" "$AOF_REWRITES" "$INSTANCES" "$VERIFIED" "$STALLS" "$CPU1" "$CPU2" <<'PY'
 import sys
 a = sys.argv[1:]
 rec = int(a[0]); t0, tsim, t1, t2, t3 = map(float, a[1:6])
@@ -270,6 +298,14 @@ print(f"  dossier states                  {dossiers:>12,}")
 print(f"  Redis used_memory per dossier   {used / max(dossiers, 1):>12,.0f} B   (all keys: states + counters)")
 print(f"  Redis MEMORY USAGE per state    {sample:>12,.0f} B   (encoded state {strlen:.0f} B)")
 print(f"  Redis AOF rewrites during the run {aof_rewrites:>7}")
+def cpu(label, ticks, with_sim):
+    t = [int(x) * 10000 / rec for x in ticks.split()]  # 100 ticks/s: µs per record
+    parts = ["classify %.2f" % t[0], "Redis %.2f" % t[1], "broker %.2f" % t[2], "snapshot %.2f" % t[3]]
+    if with_sim:
+        parts.append("simulator %.2f" % t[4])
+    print(f"  CPU µs/record, {label:<22}{sum(t):>6.2f}   ({', '.join(parts)})")
+cpu("end to end", a[20], True)
+cpu("backlog", a[21], False)
 print(f"  classify peak RSS               {rss1 / 1024:>12,.1f} MiB (phase 1), {rss2 / 1024:.1f} MiB (phase 2)")
 PY
 echo "  transaction commits while draining: $COMMIT2 (the first instance)"
