@@ -33,6 +33,13 @@ static const char *const counter_names[CHISO_C_COUNT] = {
     [CHISO_C_POPULATION_DATA] = "population_data",
     [CHISO_C_RESOLVED_E_RESULT] = "resolved_e_result",
     [CHISO_C_RESOLVED_COMPLAINT] = "resolved_complaint",
+    [CHISO_C_COMPLAINT_RECEIVED] = "complaint_received",
+    [CHISO_C_COMPLAINT_CLOSED] = "complaint_closed",
+    [CHISO_C_E_RESULT_CLOSED] = "e_result_closed",
+    [CHISO_C_DIGITIZED_CLOSED] = "digitized_closed",
+    [CHISO_C_REUSED_DATA_CLOSED] = "reused_data_closed",
+    [CHISO_C_FROM_DATA_STORE_CLOSED] = "from_data_store_closed",
+    [CHISO_C_POPULATION_DATA_CLOSED] = "population_data_closed",
 };
 
 const char *chiso_counter_name(chiso_counter_id id)

@@ -40,7 +40,7 @@
 
 #define CHISO_SUPP_MAX 8
 #define ENCODING_V1    1
-#define CONTRIB_BOUND  (12 + 5 + 3) /* chiso_dossier_contrib(), at most */
+#define CONTRIB_BOUND  (13 + 5 + 9) /* chiso_dossier_contrib(), at most */
 
 _Static_assert(CONTRIB_BOUND <= CHISO_CONTRIB_MAX, "contributions fit CHISO_CONTRIB_MAX");
 
@@ -721,26 +721,37 @@ const char *chiso_dossier_procedure(const chiso_dossier *d)
     return d->procedure;
 }
 
-/* The first of resolved, withdrawn, stopped and not_accepted: true and its
- * time in *at when the dossier has one. */
+/* When the dossier finished (DOMAIN.md, "Populations the national portal
+ * uses"): at its resolution, else when it was returned, else at the first
+ * of withdrawn, stopped and not accepted. True, with that time in *at, when
+ * it has one. A resolution decides even when a withdrawal or a return
+ * carries an earlier time (clocks of two systems, or a record out of
+ * place): the dossier is judged on its result. */
 static bool first_close(const chiso_dossier *d, int64_t *at)
 {
     static const struct {
         uint32_t bit;
         size_t off;
-    } closers[] = {
-        {F_RESOLVED, offsetof(chiso_dossier, resolved_at)},
+    } enders[] = {
         {F_WITHDRAWN, offsetof(chiso_dossier, withdrawn_at)},
         {F_STOPPED, offsetof(chiso_dossier, stopped_at)},
         {F_NOT_ACCEPTED, offsetof(chiso_dossier, not_accepted_at)},
     };
     bool closed = false;
 
-    for (size_t i = 0; i < sizeof(closers) / sizeof(closers[0]); i++) {
-        if (!(d->present & closers[i].bit))
+    if (d->present & F_RESOLVED) {
+        *at = d->resolved_at;
+        return true;
+    }
+    if (d->present & F_RETURNED) {
+        *at = d->returned_at;
+        return true;
+    }
+    for (size_t i = 0; i < sizeof(enders) / sizeof(enders[0]); i++) {
+        if (!(d->present & enders[i].bit))
             continue;
         int64_t t;
-        memcpy(&t, (const char *)d + closers[i].off, sizeof(t));
+        memcpy(&t, (const char *)d + enders[i].off, sizeof(t));
         if (!closed || t < *at)
             *at = t;
         closed = true;
@@ -771,13 +782,14 @@ static int32_t max32(int32_t a, int32_t b)
  * needs: a dossier linked to the data store must be digitized too. */
 static const struct {
     uint8_t flags;
-    chiso_counter_id counter;
+    chiso_counter_id counter, at_closed; /* at the received day; at the closed day */
 } received_flag_counters[] = {
-    {RF_DIGITIZED, CHISO_C_DIGITIZED},
-    {RF_REUSED, CHISO_C_REUSED_DATA},
-    {RF_DIGITIZED | RF_FROM_STORE, CHISO_C_FROM_DATA_STORE},
-    {RF_POPULATION, CHISO_C_POPULATION_DATA},
+    {RF_DIGITIZED, CHISO_C_DIGITIZED, CHISO_C_DIGITIZED_CLOSED},
+    {RF_REUSED, CHISO_C_REUSED_DATA, CHISO_C_REUSED_DATA_CLOSED},
+    {RF_DIGITIZED | RF_FROM_STORE, CHISO_C_FROM_DATA_STORE, CHISO_C_FROM_DATA_STORE_CLOSED},
+    {RF_POPULATION, CHISO_C_POPULATION_DATA, CHISO_C_POPULATION_DATA_CLOSED},
 };
+#define N_FLAG_COUNTERS (sizeof(received_flag_counters) / sizeof(received_flag_counters[0]))
 
 int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
 {
@@ -786,6 +798,7 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
     bool resolved = d->present & F_RESOLVED;
     bool online = submitted_online(d);
     bool e_result = resolved && (d->resolved_flags & SF_E_RESULT);
+    bool complaint = (d->present & F_COMPLAINT) || ((d->present & F_RATED) && !d->satisfied);
     int32_t rday = received ? chiso_local_day(d->received_at) : 0;
     int32_t bday = chiso_dossier_overdue_day(d); /* B; NEVER when not received */
 
@@ -797,9 +810,9 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
     } while (0)
 
     /* CONTRIB_BOUND counts the at-most below, block by block */
-    /* at most 12: received, its channel, the service level and level+online,
+    /* at most 13: received, its channel, the service level and level+online,
      * synced, online and valid for indicator 8, the fee and its online
-     * payment, the four flags of the received event */
+     * payment, the four flags of the received event, a complaint or dislike */
     if (received) {
         ADD(CHISO_C_RECEIVED, rday);
         if (d->present & F_SUBMITTED) {
@@ -828,12 +841,13 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
             if (fee_paid_online(d))
                 ADD(CHISO_C_PAID_ONLINE, rday);
         }
-        for (size_t i = 0; i < sizeof(received_flag_counters) / sizeof(received_flag_counters[0]);
-             i++) {
+        for (size_t i = 0; i < N_FLAG_COUNTERS; i++) {
             uint8_t need = received_flag_counters[i].flags;
             if ((d->received_flags & need) == need)
                 ADD(received_flag_counters[i].counter, rday);
         }
+        if (complaint)
+            ADD(CHISO_C_COMPLAINT_RECEIVED, rday);
     }
 
     /* at most 5: resolved, on time or late, the class, the electronic result,
@@ -860,12 +874,14 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
         }
         if (e_result)
             ADD(CHISO_C_RESOLVED_E_RESULT, sday);
-        if (received && ((d->present & F_COMPLAINT) || ((d->present & F_RATED) && !d->satisfied)))
+        if (received && complaint)
             ADD(CHISO_C_RESOLVED_COMPLAINT, sday);
     }
 
-    /* at most 3: closed at C = max(rday, first close); overdue_began at a
-     * finite B unless closed before B; overdue_closed at C when C >= B */
+    /* at most 9: closed at C = max(rday, first close); overdue_began at a
+     * finite B unless closed before B; overdue_closed at C when C >= B; at
+     * C, what the dossier counted at its received day for the population D
+     * (a complaint, the four flags) and its electronic result */
     if (received) {
         int64_t close_at = 0;
         bool closed = first_close(d, &close_at);
@@ -877,6 +893,17 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
             ADD(CHISO_C_OVERDUE_BEGAN, bday);
         if (finite && closed && cday >= bday)
             ADD(CHISO_C_OVERDUE_CLOSED, cday);
+        if (closed) {
+            if (complaint)
+                ADD(CHISO_C_COMPLAINT_CLOSED, cday);
+            if (e_result)
+                ADD(CHISO_C_E_RESULT_CLOSED, cday);
+            for (size_t i = 0; i < N_FLAG_COUNTERS; i++) {
+                uint8_t need = received_flag_counters[i].flags;
+                if ((d->received_flags & need) == need)
+                    ADD(received_flag_counters[i].at_closed, cday);
+            }
+        }
     }
 #undef ADD
     return n;

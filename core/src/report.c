@@ -6,8 +6,14 @@
  * departments' and communes' on-time rates, feedback) and part III.3
  * (online public services), preceded by the figures its text gives for
  * the quarter (received, resolved, open, online shares) and followed by
- * the Decision 766 score of each month. Labels are the form's, in
- * Vietnamese; docs/report.md gives every row's definition.
+ * the Decision 766 score of each month and the quarter's #5 as the
+ * national portal judges it. Labels are the form's, in Vietnamese;
+ * docs/report.md gives every row's definition.
+ *
+ * The form's on-time rates (part II.3) are the province's report's,
+ * resolved on time / resolved; #5 (part IV.4) is on time / the population
+ * D. Both say so in their notes, and the output under its title
+ * (CHISO_REPORT_ON_TIME_NOTE).
  *
  * Each percentage row shows the number of decimals the province's report
  * shows on it, truncated: 97,54% (departments on time, 2), 99,2%
@@ -34,6 +40,7 @@ enum {
     DEC_COMM_ON_TIME = 1, /* 99,2% (99.24...) */
     DEC_FEEDBACK = 1,     /* 64,2% (64.28...) */
     DEC_SERVICES = 2,     /* 93,89%, 96,12%, 89,6% (89.60), 92,31%, 100% */
+    DEC_INDICATOR_5 = 2,  /* #5 of a quarter: 86,76% (403,016 / 464,494 = 86.764...%) */
 };
 
 void chiso_report_input_init(chiso_report_input *in, const char *unit_name, const char *quarter)
@@ -43,6 +50,7 @@ void chiso_report_input_init(chiso_report_input *in, const char *unit_name, cons
     snprintf(in->quarter, sizeof(in->quarter), "%s", quarter ? quarter : "");
     if (chiso_fb_counter_from_name("fb_received") < 0)
         in->fb_received = in->fb_answered_on_time = NA;
+    in->judged = in->judged_late = NA;
     in->proc_eligible = in->proc_offered_full = in->proc_fee = in->proc_fee_integrated = NA;
     for (int m = 0; m < CHISO_REPORT_MONTHS; m++)
         in->score[m] = NAN;
@@ -141,9 +149,9 @@ static chiso_report_row *row(builder *b, const char *stt, const char *label, con
     return r;
 }
 
-static void heading(builder *b, const char *stt, const char *label)
+static void heading(builder *b, const char *stt, const char *label, const char *note)
 {
-    row(b, stt, label, "", "")->heading = 1;
+    row(b, stt, label, "", note)->heading = 1;
 }
 
 static void count_row(builder *b, const char *stt, const char *label, const char *unit, int64_t v,
@@ -171,6 +179,10 @@ static int64_t minus(int64_t a, int64_t b)
 
 static const char *const roman[] = {"I", "II", "III", "IV"};
 
+/* The notes that tell the two on-time rates apart. */
+#define NOTE_RESOLVED "trên hồ sơ đã giải quyết; khác chỉ số 5 (mục IV.4)"
+#define NOTE_JUDGED   "trên hồ sơ tiếp nhận và xử lý trong kỳ; khác mục II.3"
+
 int chiso_report_rows(const chiso_report_input *in, chiso_report_row rows[CHISO_REPORT_ROWS_MAX])
 {
     static const char *const month_labels[] = {"Tháng 1", "Tháng 2",  "Tháng 3",  "Tháng 4",
@@ -184,7 +196,7 @@ int chiso_report_rows(const chiso_report_input *in, chiso_report_row rows[CHISO_
         return CHISO_EINVAL;
     first = chiso_day_to_date(q.first_day);
 
-    heading(&b, "", "KẾT QUẢ TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ TTHC");
+    heading(&b, "", "KẾT QUẢ TIẾP NHẬN, GIẢI QUYẾT HỒ SƠ TTHC", NULL);
     count_row(&b, "1", "Tổng số hồ sơ đã tiếp nhận", "Hồ sơ",
               in->carried_over < 0 ? NA : in->carried_over + in->received, NULL);
     count_row(&b, "1.1", "Số hồ sơ kỳ trước chuyển qua", "Hồ sơ", in->carried_over,
@@ -207,16 +219,16 @@ int chiso_report_rows(const chiso_report_input *in, chiso_report_row rows[CHISO_
             NULL);
 
     b.section = "II";
-    heading(&b, "", "CẢI CÁCH THỦ TỤC HÀNH CHÍNH");
-    heading(&b, "3", "Kết quả giải quyết TTHC");
+    heading(&b, "", "CẢI CÁCH THỦ TỤC HÀNH CHÍNH", NULL);
+    heading(&b, "3", "Kết quả giải quyết TTHC", CHISO_REPORT_ON_TIME_NOTE);
     pct_row(&b, "3.1", "Tỷ lệ hồ sơ TTHC do các sở, ngành tiếp nhận được giải quyết đúng hạn",
-            in->level_on_time[0], in->level_resolved[0], DEC_DEPT_ON_TIME, NULL);
+            in->level_on_time[0], in->level_resolved[0], DEC_DEPT_ON_TIME, NOTE_RESOLVED);
     count_row(&b, "3.1.1", "Tổng số hồ sơ TTHC đã giải quyết xong", "Hồ sơ", in->level_resolved[0],
               NULL);
     count_row(&b, "3.1.2", "Số hồ sơ TTHC giải quyết đúng hạn", "Hồ sơ", in->level_on_time[0],
               NULL);
     pct_row(&b, "3.2", "Tỷ lệ hồ sơ TTHC do UBND cấp xã tiếp nhận được giải quyết đúng hạn",
-            in->level_on_time[1], in->level_resolved[1], DEC_COMM_ON_TIME, NULL);
+            in->level_on_time[1], in->level_resolved[1], DEC_COMM_ON_TIME, NOTE_RESOLVED);
     count_row(&b, "3.2.1", "Tổng số hồ sơ TTHC đã giải quyết xong", "Hồ sơ", in->level_resolved[1],
               NULL);
     count_row(&b, "3.2.2", "Số hồ sơ TTHC giải quyết đúng hạn", "Hồ sơ", in->level_on_time[1],
@@ -228,8 +240,8 @@ int chiso_report_rows(const chiso_report_input *in, chiso_report_row rows[CHISO_
               NULL);
 
     b.section = "III";
-    heading(&b, "", "XÂY DỰNG VÀ PHÁT TRIỂN CHÍNH QUYỀN ĐIỆN TỬ, CHÍNH QUYỀN SỐ");
-    heading(&b, "3", "Cung cấp dịch vụ công trực tuyến (DVCTT)");
+    heading(&b, "", "XÂY DỰNG VÀ PHÁT TRIỂN CHÍNH QUYỀN ĐIỆN TỬ, CHÍNH QUYỀN SỐ", NULL);
+    heading(&b, "3", "Cung cấp dịch vụ công trực tuyến (DVCTT)", NULL);
     pct_row(&b, "3.1", "Tỷ lệ DVCTT toàn trình đủ điều kiện", in->proc_offered_full,
             in->proc_eligible, DEC_SERVICES, NULL);
     count_row(&b, "3.1.1", "Tổng số DVC đủ điều kiện lên trực tuyến toàn trình", "DVC",
@@ -260,7 +272,7 @@ int chiso_report_rows(const chiso_report_input *in, chiso_report_row rows[CHISO_
               "Thủ tục", in->proc_fee_integrated, NULL);
 
     b.section = "IV";
-    heading(&b, "", "BỘ CHỈ SỐ PHỤC VỤ NGƯỜI DÂN, DOANH NGHIỆP (QUYẾT ĐỊNH 766/QĐ-TTg)");
+    heading(&b, "", "BỘ CHỈ SỐ PHỤC VỤ NGƯỜI DÂN, DOANH NGHIỆP (QUYẾT ĐỊNH 766/QĐ-TTg)", NULL);
     for (int m = 0; m < CHISO_REPORT_MONTHS; m++) {
         char stt[4];
         chiso_report_row *r;
@@ -277,6 +289,12 @@ int chiso_report_rows(const chiso_report_input *in, chiso_report_row rows[CHISO_
             snprintf(r->value, sizeof(r->value), "%s/100", d);
         }
     }
+    pct_row(&b, "4", "Chỉ số 5: Tỷ lệ hồ sơ xử lý đúng hạn, cả quý",
+            minus(in->judged, in->judged_late), in->judged, DEC_INDICATOR_5, NOTE_JUDGED);
+    count_row(&b, "4.1", "Số hồ sơ tiếp nhận và xử lý trong kỳ", "Hồ sơ", in->judged,
+              "gồm hồ sơ kỳ trước chuyển qua, hồ sơ chưa giải quyết xong");
+    count_row(&b, "4.2", "Số hồ sơ xử lý đúng hạn", "Hồ sơ", minus(in->judged, in->judged_late),
+              "gồm hồ sơ chưa giải quyết xong còn trong hạn");
     return b.n;
 }
 
@@ -324,11 +342,12 @@ int chiso_report_write(const chiso_report_input *in, chiso_report_format fmt, FI
     } else {
         rc = fprintf(out,
                      "# Biểu mẫu thống kê: %s, quý %s năm %d\n\n"
+                     "%s\n\n"
                      "Số liệu tính đến hết ngày %02d/%02d/%d.\n\n"
                      "| Stt | Chỉ tiêu thống kê | Đơn vị tính | Số liệu | Ghi chú |\n"
                      "|---|---|---|---:|---|\n",
-                     in->unit_name, roman[(first.month - 1) / 3], first.year, end.day, end.month,
-                     end.year) < 0
+                     in->unit_name, roman[(first.month - 1) / 3], first.year,
+                     CHISO_REPORT_ON_TIME_NOTE, end.day, end.month, end.year) < 0
                  ? -1
                  : 0;
         for (int i = 0; rc == 0 && i < n; i++) {

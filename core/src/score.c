@@ -17,7 +17,9 @@
 
 #include <math.h>
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cjson/cJSON.h>
@@ -44,6 +46,15 @@ static const char *const field_names[CHISO_SF_COUNT] = {
     [CHISO_SF_FROM_DATA_STORE] = "from_data_store",
     [CHISO_SF_POPULATION_DATA] = "population_data",
     [CHISO_SF_COMPLAINTS] = "complaints",
+    [CHISO_SF_JUDGED] = "judged",
+    [CHISO_SF_JUDGED_ON_TIME] = "judged_on_time",
+    [CHISO_SF_JUDGED_LATE] = "judged_late",
+    [CHISO_SF_JUDGED_COMPLAINTS] = "judged_complaints",
+    [CHISO_SF_JUDGED_E_RESULT] = "judged_e_result",
+    [CHISO_SF_JUDGED_DIGITIZED] = "judged_digitized",
+    [CHISO_SF_JUDGED_REUSED_DATA] = "judged_reused_data",
+    [CHISO_SF_JUDGED_FROM_DATA_STORE] = "judged_from_data_store",
+    [CHISO_SF_JUDGED_POPULATION_DATA] = "judged_population_data",
     [CHISO_SF_PROCEDURES] = "procedures",
     [CHISO_SF_PROCEDURES_ANNOUNCED_ON_TIME] = "procedures_announced_on_time",
     [CHISO_SF_PROCEDURES_PUBLISHED_ON_TIME] = "procedures_published_on_time",
@@ -66,8 +77,9 @@ static const char *const field_names[CHISO_SF_COUNT] = {
 /* The Redis counter that feeds each input read from a period hash
  * (counters.h for dossiers, feedback.h's fb_* for feedback). By name, so
  * the inputs follow counters.h as counters are added; docs/snapshot.md
- * prints this table. open_overdue is derived (snapshot.h), the catalog
- * inputs come from catalog.* (catview.h). */
+ * prints this table. open_overdue and the population D (judged_*) are
+ * derived from buckets (snapshot.h), the catalog inputs come from catalog.*
+ * (catview.h). */
 static const struct {
     chiso_score_field field;
     const char *counter;
@@ -101,6 +113,7 @@ static const struct {
 #define RATIO         .rate = CHISO_RATE_RATIO
 #define COMPLEMENT    .rate = CHISO_RATE_COMPLEMENT
 #define SUM1(a)       {1, {CHISO_SF_##a}}
+#define SUM2(a, b)    {2, {CHISO_SF_##a, CHISO_SF_##b}}
 #define SUM3(a, b, c) {3, {CHISO_SF_##a, CHISO_SF_##b, CHISO_SF_##c}}
 #define PLAIN         .formula = CHISO_FORMULA_PLAIN
 #define THRESHOLD(t)  .formula = CHISO_FORMULA_THRESHOLD, .threshold = (t)
@@ -109,88 +122,160 @@ static const struct {
     {.id = (id_), .name = (name_), .max = (max_), .group = (group_), .group6 = (group6_), rate_,  \
      .num = num_, .den = den_, formula_, .if_empty = (if_empty_)}
 
-/* Rule set "766-2022-dvcqg": Decision 766/QĐ-TTg (2022) as the national
- * portal scores it (DOMAIN.md). docs/scoring.md prints this table with the
- * reason for every if_empty. */
+/* The rows both built-in sets share, and each set's own rows for the
+ * indicators the national portal judges over its population D. */
+#define ROW_1 \
+    ROW(1, 6, 1, 1, RATIO, SUM1(PROCEDURES_ANNOUNCED_ON_TIME), SUM1(PROCEDURES), \
+        PLAIN, 1, "Tỷ lệ TTHC công bố đúng hạn")
+#define ROW_2 \
+    ROW(2, 4, 1, 1, RATIO, SUM1(PROCEDURES_PUBLISHED_ON_TIME), SUM1(PROCEDURES), \
+        PLAIN, 1, "Tỷ lệ TTHC được cập nhật, công khai đúng hạn")
+#define ROW_3 \
+    ROW(3, 2, 1, 1, RATIO, SUM1(PROCEDURES_PUBLISHED_COMPLETE), SUM1(PROCEDURES), \
+        PLAIN, 1, "Tỷ lệ TTHC được công khai đầy đủ các nội dung quy định về các bộ phận " \
+                  "tạo thành của TTHC")
+#define ROW_4 \
+    ROW(4, 6, 1, 1, RATIO, SUM1(SYNCED), SUM1(RECEIVED), \
+        PLAIN, 1, "Tỷ lệ hồ sơ đồng bộ lên Cổng Dịch vụ công quốc gia")
+#define ROW_5_RESOLVED \
+    ROW(5, 20, 2, 2, RATIO, SUM1(RESOLVED_ON_TIME), \
+        SUM3(RESOLVED_ON_TIME, RESOLVED_LATE, OPEN_OVERDUE), \
+        PLAIN, 1, "Tỷ lệ hồ sơ xử lý đúng hạn")
+#define ROW_6 \
+    ROW(6, 2, 3, 3, RATIO, SUM1(PROCEDURES_ONLINE), SUM1(PROCEDURES), \
+        THRESHOLD(0.8), 1, "Tỷ lệ TTHC cung cấp dịch vụ công trực tuyến")
+#define ROW_7 \
+    ROW(7, 4, 3, 3, RATIO, SUM1(PROCEDURES_ONLINE_WITH_DOSSIERS), SUM1(PROCEDURES_ONLINE), \
+        PLAIN, 0, "Tỷ lệ dịch vụ công trực tuyến có phát sinh hồ sơ")
+#define ROW_8 \
+    ROW(8, 6, 3, 3, RATIO, SUM1(ONLINE), SUM1(RECEIVED), \
+        THRESHOLD(0.5), 1, "Tỷ lệ hồ sơ TTHC theo hình thức nộp hồ sơ trực tuyến")
+#define ROW_9 \
+    ROW(9, 2, 3, 4, RATIO, SUM1(PROCEDURES_PAID_ONLINE), SUM1(PROCEDURES_FEE), \
+        CAPPED(2.5, 2), 1, "Tỷ lệ TTHC có giao dịch thanh toán trực tuyến")
+#define ROW_10 \
+    ROW(10, 2, 3, 4, RATIO, SUM1(PROCEDURES_FEE_INTEGRATED), SUM1(PROCEDURES_FEE), \
+        CAPPED(2.5, 2), 1, "Tỷ lệ TTHC có yêu cầu nghĩa vụ tài chính được tích hợp để người " \
+                           "dân có thể thanh toán trực tuyến trên Cổng Dịch vụ công quốc gia")
+#define ROW_11 \
+    ROW(11, 6, 3, 4, RATIO, SUM1(PAID_ONLINE), SUM1(FEE_DOSSIERS), \
+        PLAIN, 1, "Tỷ lệ hồ sơ thanh toán trực tuyến")
+#define ROW_12_RESOLVED \
+    ROW(12, 6, 4, 5, RATIO, SUM1(E_RESULT), SUM1(RESOLVED), \
+        PLAIN, 1, "Tỷ lệ hồ sơ TTHC có cấp kết quả giải quyết TTHC điện tử")
+#define ROW_13_RESOLVED \
+    ROW(13, 4, 4, 5, RATIO, SUM1(DIGITIZED), SUM1(RECEIVED), \
+        PLAIN, 1, "Tỷ lệ hồ sơ TTHC thực hiện số hóa hồ sơ")
+#define ROW_14_RESOLVED \
+    ROW(14, 2, 4, 5, RATIO, SUM1(REUSED_DATA), SUM1(RECEIVED), \
+        THRESHOLD(0.8), 1, "Tỷ lệ khai thác, sử dụng lại thông tin, dữ liệu số hóa")
+#define ROW_15 \
+    ROW(15, 2, 4, 5, RATIO, SUM1(E_COPY_OFFERED), SUM1(E_COPY_UNITS), \
+        PLAIN, 1, "Tỷ lệ cung cấp dịch vụ chứng thực bản sao điện tử từ bản chính")
+#define ROW_16_RESOLVED \
+    ROW(16, 4, 4, 5, RATIO, SUM1(FROM_DATA_STORE), SUM1(DIGITIZED), \
+        PLAIN, 0, "Tỷ lệ hồ sơ TTHC được số hóa có kết nối, đồng bộ với danh mục hồ sơ của " \
+                  "cá nhân, tổ chức trên Cổng Dịch vụ công quốc gia")
+#define ROW_17 \
+    ROW(17, 2, 4, 5, RATIO, SUM1(PROCEDURES_POPULATION_CONNECTED), SUM1(PROCEDURES_CITIZEN), \
+        PLAIN, 1, "Tỷ lệ TTHC triển khai kết nối, chia sẻ dữ liệu dân cư phục vụ giải quyết " \
+                  "TTHC")
+#define ROW_18_RESOLVED \
+    ROW(18, 2, 4, 5, RATIO, SUM1(POPULATION_DATA), SUM1(RECEIVED), \
+        PLAIN, 1, "Tỷ lệ hồ sơ TTHC có sử dụng thông tin, dữ liệu dân cư")
+#define ROW_19 \
+    ROW(19, 6, 5, 6, RATIO, SUM1(FEEDBACK_ANSWERED_ON_TIME), SUM1(FEEDBACK_RECEIVED), \
+        PLAIN, 1, "Tỷ lệ phản ánh, kiến nghị xử lý đúng hạn")
+#define ROW_20 \
+    ROW(20, 6, 5, 6, RATIO, SUM1(FEEDBACK_SATISFIED), SUM1(FEEDBACK_RATED), \
+        PLAIN, 1, "Tỷ lệ hài lòng trong xử lý phản ánh, kiến nghị")
+#define ROW_21_RESOLVED \
+    ROW(21, 6, 5, 6, COMPLEMENT, SUM3(RESOLVED_LATE, OPEN_OVERDUE, COMPLAINTS), \
+        SUM3(RESOLVED_ON_TIME, RESOLVED_LATE, OPEN_OVERDUE), \
+        THRESHOLD(0.9), 1, "Tỷ lệ hài lòng trong tiếp nhận, giải quyết TTHC")
+#define GROUPS5 { \
+        {1, "Công khai, minh bạch"}, \
+        {2, "Tiến độ, kết quả giải quyết"}, \
+        {3, "Cung cấp dịch vụ công trực tuyến"}, \
+        {4, "Số hóa hồ sơ"}, \
+        {5, "Mức độ hài lòng"}, \
+    }
+/* The portal's six: group III split into online service (6-8) and payment (9-11). */
+#define GROUPS6 { \
+        {1, "Công khai, minh bạch"}, \
+        {2, "Tiến độ, kết quả giải quyết"}, \
+        {3, "Cung cấp dịch vụ công trực tuyến"}, \
+        {4, "Thanh toán trực tuyến"}, \
+        {5, "Số hóa hồ sơ"}, \
+        {6, "Mức độ hài lòng"}, \
+    }
+
+/* The 21 rows of a rule set: the shared ones and the seven a set judges
+ * over its own population. */
+#define RULE_ROWS(r5, r12, r13, r14, r16, r18, r21)                                               \
+    {ROW_1, ROW_2, ROW_3, ROW_4, r5, ROW_6, ROW_7, ROW_8, ROW_9, ROW_10, ROW_11, r12, r13, r14,  \
+     ROW_15, r16, ROW_17, r18, ROW_19, ROW_20, r21}
+
+/* The seven rows over the national portal's population D. */
+#define ROW_5_D \
+    ROW(5, 20, 2, 2, RATIO, SUM1(JUDGED_ON_TIME), SUM1(JUDGED), \
+        PLAIN, 1, "Tỷ lệ hồ sơ xử lý đúng hạn")
+#define ROW_12_D \
+    ROW(12, 6, 4, 5, RATIO, SUM1(JUDGED_E_RESULT), SUM1(JUDGED), \
+        PLAIN, 1, "Tỷ lệ hồ sơ TTHC có cấp kết quả giải quyết TTHC điện tử")
+#define ROW_13_D \
+    ROW(13, 4, 4, 5, RATIO, SUM1(JUDGED_DIGITIZED), SUM1(JUDGED), \
+        PLAIN, 1, "Tỷ lệ hồ sơ TTHC thực hiện số hóa hồ sơ")
+#define ROW_14_D \
+    ROW(14, 2, 4, 5, RATIO, SUM1(JUDGED_REUSED_DATA), SUM1(JUDGED), \
+        THRESHOLD(0.8), 1, "Tỷ lệ khai thác, sử dụng lại thông tin, dữ liệu số hóa")
+#define ROW_16_D \
+    ROW(16, 4, 4, 5, RATIO, SUM1(JUDGED_FROM_DATA_STORE), SUM1(JUDGED), \
+        PLAIN, 1, "Tỷ lệ hồ sơ TTHC được số hóa có kết nối, đồng bộ với danh mục hồ sơ của " \
+                  "cá nhân, tổ chức trên Cổng Dịch vụ công quốc gia")
+#define ROW_18_D \
+    ROW(18, 2, 4, 5, RATIO, SUM1(JUDGED_POPULATION_DATA), SUM1(JUDGED), \
+        PLAIN, 1, "Tỷ lệ hồ sơ TTHC có sử dụng thông tin, dữ liệu dân cư")
+#define ROW_21_D \
+    ROW(21, 6, 5, 6, COMPLEMENT, SUM2(JUDGED_LATE, JUDGED_COMPLAINTS), SUM1(JUDGED), \
+        THRESHOLD(0.9), 1, "Tỷ lệ hài lòng trong tiếp nhận, giải quyết TTHC")
+
+/* Rule set "766-2022-dvcqg" (the default): Decision 766/QĐ-TTg (2022) as
+ * the national portal scores it (DOMAIN.md, "Populations the national
+ * portal uses"): #5, #12, #13, #14, #16, #18 and #21 over the population D
+ * of the dossiers received or processed in the period. docs/scoring.md
+ * prints this table with the reason for every if_empty. */
 static const chiso_score_rules rules_766_dvcqg = {
     .name = CHISO_SCORE_DEFAULT_RULES,
-    .rule = {
-        /*  id max group group6 rate numerator denominator formula if_empty name */
-        ROW(1, 6, 1, 1, RATIO, SUM1(PROCEDURES_ANNOUNCED_ON_TIME), SUM1(PROCEDURES),
-            PLAIN, 1, "Tỷ lệ TTHC công bố đúng hạn"),
-        ROW(2, 4, 1, 1, RATIO, SUM1(PROCEDURES_PUBLISHED_ON_TIME), SUM1(PROCEDURES),
-            PLAIN, 1, "Tỷ lệ TTHC được cập nhật, công khai đúng hạn"),
-        ROW(3, 2, 1, 1, RATIO, SUM1(PROCEDURES_PUBLISHED_COMPLETE), SUM1(PROCEDURES),
-            PLAIN, 1, "Tỷ lệ TTHC được công khai đầy đủ các nội dung quy định về các bộ phận "
-                      "tạo thành của TTHC"),
-        ROW(4, 6, 1, 1, RATIO, SUM1(SYNCED), SUM1(RECEIVED),
-            PLAIN, 1, "Tỷ lệ hồ sơ đồng bộ lên Cổng Dịch vụ công quốc gia"),
-        ROW(5, 20, 2, 2, RATIO, SUM1(RESOLVED_ON_TIME),
-            SUM3(RESOLVED_ON_TIME, RESOLVED_LATE, OPEN_OVERDUE),
-            PLAIN, 1, "Tỷ lệ hồ sơ xử lý đúng hạn"),
-        ROW(6, 2, 3, 3, RATIO, SUM1(PROCEDURES_ONLINE), SUM1(PROCEDURES),
-            THRESHOLD(0.8), 1, "Tỷ lệ TTHC cung cấp dịch vụ công trực tuyến"),
-        ROW(7, 4, 3, 3, RATIO, SUM1(PROCEDURES_ONLINE_WITH_DOSSIERS), SUM1(PROCEDURES_ONLINE),
-            PLAIN, 0, "Tỷ lệ dịch vụ công trực tuyến có phát sinh hồ sơ"),
-        ROW(8, 6, 3, 3, RATIO, SUM1(ONLINE), SUM1(RECEIVED),
-            THRESHOLD(0.5), 1, "Tỷ lệ hồ sơ TTHC theo hình thức nộp hồ sơ trực tuyến"),
-        ROW(9, 2, 3, 4, RATIO, SUM1(PROCEDURES_PAID_ONLINE), SUM1(PROCEDURES_FEE),
-            CAPPED(2.5, 2), 1, "Tỷ lệ TTHC có giao dịch thanh toán trực tuyến"),
-        ROW(10, 2, 3, 4, RATIO, SUM1(PROCEDURES_FEE_INTEGRATED), SUM1(PROCEDURES_FEE),
-            CAPPED(2.5, 2), 1, "Tỷ lệ TTHC có yêu cầu nghĩa vụ tài chính được tích hợp để người "
-                               "dân có thể thanh toán trực tuyến trên Cổng Dịch vụ công quốc gia"),
-        ROW(11, 6, 3, 4, RATIO, SUM1(PAID_ONLINE), SUM1(FEE_DOSSIERS),
-            PLAIN, 1, "Tỷ lệ hồ sơ thanh toán trực tuyến"),
-        ROW(12, 6, 4, 5, RATIO, SUM1(E_RESULT), SUM1(RESOLVED),
-            PLAIN, 1, "Tỷ lệ hồ sơ TTHC có cấp kết quả giải quyết TTHC điện tử"),
-        ROW(13, 4, 4, 5, RATIO, SUM1(DIGITIZED), SUM1(RECEIVED),
-            PLAIN, 1, "Tỷ lệ hồ sơ TTHC thực hiện số hóa hồ sơ"),
-        ROW(14, 2, 4, 5, RATIO, SUM1(REUSED_DATA), SUM1(RECEIVED),
-            THRESHOLD(0.8), 1, "Tỷ lệ khai thác, sử dụng lại thông tin, dữ liệu số hóa"),
-        ROW(15, 2, 4, 5, RATIO, SUM1(E_COPY_OFFERED), SUM1(E_COPY_UNITS),
-            PLAIN, 1, "Tỷ lệ cung cấp dịch vụ chứng thực bản sao điện tử từ bản chính"),
-        ROW(16, 4, 4, 5, RATIO, SUM1(FROM_DATA_STORE), SUM1(DIGITIZED),
-            PLAIN, 0, "Tỷ lệ hồ sơ TTHC được số hóa có kết nối, đồng bộ với danh mục hồ sơ của "
-                      "cá nhân, tổ chức trên Cổng Dịch vụ công quốc gia"),
-        ROW(17, 2, 4, 5, RATIO, SUM1(PROCEDURES_POPULATION_CONNECTED), SUM1(PROCEDURES_CITIZEN),
-            PLAIN, 1, "Tỷ lệ TTHC triển khai kết nối, chia sẻ dữ liệu dân cư phục vụ giải quyết "
-                      "TTHC"),
-        ROW(18, 2, 4, 5, RATIO, SUM1(POPULATION_DATA), SUM1(RECEIVED),
-            PLAIN, 1, "Tỷ lệ hồ sơ TTHC có sử dụng thông tin, dữ liệu dân cư"),
-        ROW(19, 6, 5, 6, RATIO, SUM1(FEEDBACK_ANSWERED_ON_TIME), SUM1(FEEDBACK_RECEIVED),
-            PLAIN, 1, "Tỷ lệ phản ánh, kiến nghị xử lý đúng hạn"),
-        ROW(20, 6, 5, 6, RATIO, SUM1(FEEDBACK_SATISFIED), SUM1(FEEDBACK_RATED),
-            PLAIN, 1, "Tỷ lệ hài lòng trong xử lý phản ánh, kiến nghị"),
-        ROW(21, 6, 5, 6, COMPLEMENT, SUM3(RESOLVED_LATE, OPEN_OVERDUE, COMPLAINTS),
-            SUM3(RESOLVED_ON_TIME, RESOLVED_LATE, OPEN_OVERDUE),
-            THRESHOLD(0.9), 1, "Tỷ lệ hài lòng trong tiếp nhận, giải quyết TTHC"),
-    },
-    .group = {
-        {1, "Công khai, minh bạch"},
-        {2, "Tiến độ, kết quả giải quyết"},
-        {3, "Cung cấp dịch vụ công trực tuyến"},
-        {4, "Số hóa hồ sơ"},
-        {5, "Mức độ hài lòng"},
-    },
-    /* The portal's six: group III split into online service (6-8) and payment (9-11). */
-    .group6 = {
-        {1, "Công khai, minh bạch"},
-        {2, "Tiến độ, kết quả giải quyết"},
-        {3, "Cung cấp dịch vụ công trực tuyến"},
-        {4, "Thanh toán trực tuyến"},
-        {5, "Số hóa hồ sơ"},
-        {6, "Mức độ hài lòng"},
-    },
+    .rule = RULE_ROWS(ROW_5_D, ROW_12_D, ROW_13_D, ROW_14_D, ROW_16_D, ROW_18_D, ROW_21_D),
+    .group = GROUPS5,
+    .group6 = GROUPS6,
 };
+
+/* Rule set "766-2022-resolved": chiso's rules before the portal's
+ * populations: #5 and #21 over the dossiers resolved in the period and
+ * those open past due at its end, #12 over the resolved, #13, #14 and #18
+ * over the received, #16 over the digitized. */
+static const chiso_score_rules rules_766_resolved = {
+    .name = "766-2022-resolved",
+    .rule = RULE_ROWS(ROW_5_RESOLVED, ROW_12_RESOLVED, ROW_13_RESOLVED, ROW_14_RESOLVED,
+                      ROW_16_RESOLVED, ROW_18_RESOLVED, ROW_21_RESOLVED),
+    .group = GROUPS5,
+    .group6 = GROUPS6,
+};
+
 /* clang-format on */
 
-static const chiso_score_rules *const builtin[] = {&rules_766_dvcqg};
+static const chiso_score_rules *const builtin[] = {&rules_766_dvcqg, &rules_766_resolved};
 #define N_BUILTIN (sizeof(builtin) / sizeof(builtin[0]))
 
 void chiso_score_input_init(chiso_score_input *in)
 {
     for (int f = 0; f < CHISO_SF_COUNT; f++)
         in->n[f] = CHISO_SCORE_ABSENT;
+    in->figures = false;
+    for (int i = 0; i < CHISO_SCORE_INDICATORS; i++)
+        in->num[i] = in->den[i] = CHISO_SCORE_ABSENT;
 }
 
 const char *chiso_score_field_name(chiso_score_field f)
@@ -244,8 +329,33 @@ int chiso_score_input_counter(chiso_score_input *in, const char *counter, int64_
     return CHISO_ENOENT;
 }
 
+void chiso_score_input_population(chiso_score_input *in, const chiso_snapshot_population *pop)
+{
+    static const struct {
+        chiso_score_field field;
+        size_t offset;
+    } feeds[] = {
+        {CHISO_SF_JUDGED, offsetof(chiso_snapshot_population, judged)},
+        {CHISO_SF_JUDGED_LATE, offsetof(chiso_snapshot_population, late)},
+        {CHISO_SF_JUDGED_COMPLAINTS, offsetof(chiso_snapshot_population, complaints)},
+        {CHISO_SF_JUDGED_E_RESULT, offsetof(chiso_snapshot_population, e_result)},
+        {CHISO_SF_JUDGED_DIGITIZED, offsetof(chiso_snapshot_population, digitized)},
+        {CHISO_SF_JUDGED_REUSED_DATA, offsetof(chiso_snapshot_population, reused_data)},
+        {CHISO_SF_JUDGED_FROM_DATA_STORE, offsetof(chiso_snapshot_population, from_data_store)},
+        {CHISO_SF_JUDGED_POPULATION_DATA, offsetof(chiso_snapshot_population, population_data)},
+    };
+    for (size_t i = 0; i < sizeof(feeds) / sizeof(feeds[0]); i++) {
+        int64_t v = *(const int64_t *)(const void *)((const char *)pop + feeds[i].offset);
+        in->n[feeds[i].field] = v < 0 ? 0 : v > CHISO_SCORE_COUNT_MAX ? CHISO_SCORE_COUNT_MAX : v;
+    }
+    in->n[CHISO_SF_JUDGED_ON_TIME] = in->n[CHISO_SF_JUDGED] > in->n[CHISO_SF_JUDGED_LATE]
+                                         ? in->n[CHISO_SF_JUDGED] - in->n[CHISO_SF_JUDGED_LATE]
+                                         : 0;
+}
+
 void chiso_score_rollup(const chiso_score_input *units, size_t n, chiso_score_input *out)
 {
+    chiso_score_input_init(out); /* figures are a document's, never summed */
     for (int f = 0; f < CHISO_SF_COUNT; f++) {
         int64_t sum = n > 0 ? 0 : CHISO_SCORE_ABSENT;
 
@@ -391,25 +501,82 @@ static double points_of(const chiso_score_rule *r, double rate)
     }
 }
 
-/* One indicator: num, den, rate and points of row r. */
-static chiso_score_item score_row(const chiso_score_rule *r, const chiso_score_input *in)
+/* The points of num over den (> 0) under row r. */
+static double points_at(const chiso_score_rule *r, int64_t num, int64_t den)
+{
+    return points_of(r, num >= den ? 1.0 : (double)num / (double)den);
+}
+
+/* The points still to win of an item with den > 0: the least growth of num
+ * (at most to den) that gives the row's full points, found from the rate
+ * that gives them and checked against the points themselves, so that the
+ * answer agrees with what scoring that numerator would give. */
+static void still_to_win(const chiso_score_rule *r, chiso_score_item *it)
+{
+    const double eps = 1e-9;
+    double full = r->formula == CHISO_FORMULA_CAPPED ? r->cap : r->max;
+    double rate = r->formula == CHISO_FORMULA_THRESHOLD ? r->threshold
+                  : r->formula == CHISO_FORMULA_CAPPED  ? r->cap / r->factor
+                                                        : 1.0;
+
+    if (it->points >= full - eps) {
+        it->need = 0;
+        it->gain = 0;
+        return;
+    }
+    if (points_at(r, it->den, it->den) < full - eps) {
+        it->need = -1; /* even every dossier would not reach it */
+        it->gain = 0;
+        return;
+    }
+    double want = ceil(rate * (double)it->den - eps);
+    int64_t num = want > (double)it->den ? it->den : (int64_t)want;
+    if (num < it->num)
+        num = it->num;
+    while (num < it->den && points_at(r, num, it->den) < full - eps)
+        num++;
+    while (num > it->num && points_at(r, num - 1, it->den) >= full - eps)
+        num--;
+    it->need = num - it->num;
+    it->gain = full - it->points;
+}
+
+/* One indicator: num, den, rate, points and what is still to win of row r
+ * (the i-th). */
+static chiso_score_item score_row(const chiso_score_rule *r, int i, const chiso_score_input *in)
 {
     chiso_score_item it = {.num = terms_sum(&r->num, in),
                            .den = terms_sum(&r->den, in),
                            .rate = NAN,
                            .points = 0,
-                           .max = r->max};
+                           .max = r->max,
+                           .need = -1,
+                           .gain = 0};
 
-    if (r->rate == CHISO_RATE_COMPLEMENT && it.num >= 0 && it.den >= 0)
+    if (in->figures) { /* the portal's figures, successes over dossiers judged */
+        it.num = in->num[i];
+        it.den = in->den[i];
+        if (it.num == CHISO_SCORE_NA && it.den == CHISO_SCORE_NA) {
+            it.num = it.den = CHISO_SCORE_ABSENT;
+            it.points = r->max; /* not applicable: full points, as the portal shows #15 */
+            it.need = 0;
+            return it;
+        }
+    } else if (r->rate == CHISO_RATE_COMPLEMENT && it.num >= 0 && it.den >= 0) {
         it.num = it.num < it.den ? it.den - it.num : 0; /* failures -> successes */
+    }
     if (it.num < 0 || it.den < 0)
         return it; /* not supplied: null rate, no points */
     if (it.den == 0) {
         it.points = r->if_empty * r->max;
+        if (r->if_empty >= 1) {
+            it.need = 0;
+        }
         return it;
     }
     it.rate = it.num >= it.den ? 1.0 : (double)it.num / (double)it.den;
     it.points = points_of(r, it.rate);
+    still_to_win(r, &it);
     return it;
 }
 
@@ -422,11 +589,19 @@ int chiso_score_compute(const chiso_score_rules *rules, const chiso_score_input 
         if (in->n[f] != CHISO_SCORE_ABSENT && (in->n[f] < 0 || in->n[f] > CHISO_SCORE_COUNT_MAX))
             return CHISO_EINVAL;
     }
+    for (int i = 0; in->figures && i < CHISO_SCORE_INDICATORS; i++) {
+        bool na = in->num[i] == CHISO_SCORE_NA && in->den[i] == CHISO_SCORE_NA;
+        if (!na && ((in->num[i] != CHISO_SCORE_ABSENT &&
+                     (in->num[i] < 0 || in->num[i] > CHISO_SCORE_COUNT_MAX)) ||
+                    (in->den[i] != CHISO_SCORE_ABSENT &&
+                     (in->den[i] < 0 || in->den[i] > CHISO_SCORE_COUNT_MAX))))
+            return CHISO_EINVAL;
+    }
     memset(out, 0, sizeof(*out));
     out->rules = rules;
     for (int i = 0; i < CHISO_SCORE_INDICATORS; i++) {
         const chiso_score_rule *r = &rules->rule[i];
-        chiso_score_item it = score_row(r, in);
+        chiso_score_item it = score_row(r, i, in);
 
         out->ind[i] = it;
         out->group[r->group - 1].points += it.points;
@@ -563,12 +738,66 @@ static int doc_meta_field(const cJSON *it, chiso_snapshot *snap, bool *has_perio
     return 1;
 }
 
+/* "indicators": {"<id>": {"num": n|null, "den": n|null}, ...}, the
+ * national portal's figures (score.h: chiso_score_input.figures). An id
+ * left out is not supplied; null/null is not applicable (full points). */
+static int doc_indicators(const cJSON *obj, chiso_score_input *in, char *errstr, size_t errstr_size)
+{
+    bool seen[CHISO_SCORE_INDICATORS] = {false};
+
+    if (!cJSON_IsObject(obj))
+        return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                          "field 'indicators': must be an object {\"1\": {\"num\": n, \"den\": "
+                          "n}, ...}");
+    in->figures = true;
+    for (const cJSON *it = obj->child; it; it = it->next) {
+        char *end = NULL;
+        long id = strtol(it->string, &end, 10);
+        const cJSON *num = cJSON_GetObjectItemCaseSensitive(it, "num");
+        const cJSON *den = cJSON_GetObjectItemCaseSensitive(it, "den");
+        int64_t n, d;
+
+        if (!it->string[0] || *end || id < 1 || id > CHISO_SCORE_INDICATORS ||
+            it->string[0] == '0' || it->string[0] == '+')
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'indicators': keys must be indicator numbers \"1\" to "
+                              "\"%d\"",
+                              CHISO_SCORE_INDICATORS);
+        if (seen[id - 1])
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'indicators': indicator %ld appears twice", id);
+        seen[id - 1] = true;
+        if (!cJSON_IsObject(it) || !num || !den || cJSON_GetArraySize(it) != 2)
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'indicators': indicator %ld must be {\"num\": n, \"den\": n}",
+                              id);
+        if (doc_count(num, &n, errstr, errstr_size) != 0 ||
+            doc_count(den, &d, errstr, errstr_size) != 0)
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'indicators': indicator %ld: num and den must be integers "
+                              "from 0 to %lld, or both null (not applicable)",
+                              id, (long long)CHISO_SCORE_COUNT_MAX);
+        if ((n < 0) != (d < 0))
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'indicators': indicator %ld: num and den must both be "
+                              "null (not applicable) or both numbers",
+                              id);
+        if (n > d)
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "field 'indicators': indicator %ld: num %lld is over den %lld", id,
+                              (long long)n, (long long)d);
+        in->num[id - 1] = n < 0 ? CHISO_SCORE_NA : n;
+        in->den[id - 1] = d < 0 ? CHISO_SCORE_NA : d;
+    }
+    return 0;
+}
+
 int chiso_score_doc_parse(const char *buf, size_t len, int64_t now, chiso_snapshot *snap,
                           chiso_score_input *in, char *errstr, size_t errstr_size)
 {
     cJSON *root = NULL;
     chiso_reject rej;
-    bool has_period = false;
+    bool has_period = false, has_inputs = false;
     int rc;
 
     memset(snap, 0, sizeof(*snap));
@@ -586,8 +815,13 @@ int chiso_score_doc_parse(const char *buf, size_t len, int64_t now, chiso_snapsh
 
     for (const cJSON *it = root->child; it; it = it->next) {
         rc = doc_meta_field(it, snap, &has_period, errstr, errstr_size);
-        if (rc == 0)
+        if (rc == 0 && strcmp(it->string, "indicators") == 0)
+            rc = doc_indicators(it, in, errstr, errstr_size) == 0 ? 1 : CHISO_EINVAL;
+        if (rc == 0) {
             rc = doc_count_field(it, snap, in, errstr, errstr_size);
+            if (rc == 1 && chiso_score_field_from_name(it->string) >= 0)
+                has_inputs = true;
+        }
         if (rc == 0) /* echo the key only when it is a plain name */
             rc = chiso_errf(errstr, errstr_size, CHISO_EINVAL,
                             "field '%s': unknown (docs/scoring.md lists the fields)",
@@ -616,6 +850,12 @@ int chiso_score_doc_parse(const char *buf, size_t len, int64_t now, chiso_snapsh
     if (strcmp(snap->unit.parent, snap->unit.unit) == 0) {
         chiso_errf(errstr, errstr_size, CHISO_EINVAL,
                    "field 'parent': a unit cannot be its own parent");
+        goto err;
+    }
+    if (in->figures && has_inputs) {
+        chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                   "field 'indicators': give either the portal's figures or the score inputs "
+                   "(counts), not both");
         goto err;
     }
     if (!snap->unit.name[0])

@@ -53,6 +53,8 @@ static const struct {
     {"offline", offsetof(chiso_snapshot_counts, offline)},
     {"open", offsetof(chiso_snapshot_counts, open)},
     {"open_overdue", offsetof(chiso_snapshot_counts, open_overdue)},
+    {"judged", offsetof(chiso_snapshot_counts, judged)},
+    {"judged_on_time", offsetof(chiso_snapshot_counts, judged_on_time)},
 };
 #define N_COUNT_FIELDS (sizeof(count_fields) / sizeof(count_fields[0]))
 
@@ -103,11 +105,52 @@ void chiso_snapshot_counts_add(chiso_snapshot_counts *acc, const chiso_snapshot_
         *count_at(acc, count_fields[i].offset) += count_get(x, count_fields[i].offset);
 }
 
-int chiso_snapshot_open(const chiso_snapshot_bucket *buckets, size_t n, int32_t end_day,
-                        chiso_snapshot_counts *c)
-{
-    int64_t open = 0, overdue = 0;
+const chiso_counter_id chiso_snapshot_cum[CHISO_SNAPSHOT_CUM] = {
+    CHISO_C_RECEIVED,
+    CHISO_C_CLOSED,
+    CHISO_C_OVERDUE_BEGAN,
+    CHISO_C_OVERDUE_CLOSED,
+    CHISO_C_COMPLAINT_RECEIVED,
+    CHISO_C_COMPLAINT_CLOSED,
+    CHISO_C_E_RESULT_CLOSED,
+    CHISO_C_DIGITIZED,
+    CHISO_C_DIGITIZED_CLOSED,
+    CHISO_C_REUSED_DATA,
+    CHISO_C_REUSED_DATA_CLOSED,
+    CHISO_C_FROM_DATA_STORE,
+    CHISO_C_FROM_DATA_STORE_CLOSED,
+    CHISO_C_POPULATION_DATA,
+    CHISO_C_POPULATION_DATA_CLOSED,
+};
 
+enum { /* positions in chiso_snapshot_cum */
+       CUM_RECEIVED,
+       CUM_CLOSED,
+       CUM_OVERDUE_BEGAN,
+       CUM_OVERDUE_CLOSED,
+       CUM_COMPLAINT,
+       CUM_COMPLAINT_CLOSED,
+       CUM_E_RESULT_CLOSED,
+       CUM_DIGITIZED,
+       CUM_DIGITIZED_CLOSED,
+       CUM_REUSED,
+       CUM_REUSED_CLOSED,
+       CUM_STORE,
+       CUM_STORE_CLOSED,
+       CUM_POPULATION,
+       CUM_POPULATION_CLOSED,
+};
+
+/* Sum the buckets' values over every day up to end_day (to[]) and, when
+ * before_day is not INT32_MIN, over every day before before_day, which is
+ * the first day of a month (before[]): each day counted once, from its
+ * month bucket when the whole month is in range, else from its day bucket. */
+static int cum_sums(const chiso_snapshot_bucket *buckets, size_t n, int32_t end_day,
+                    int32_t before_day, int64_t to[CHISO_SNAPSHOT_CUM],
+                    int64_t before[CHISO_SNAPSHOT_CUM])
+{
+    memset(to, 0, CHISO_SNAPSHOT_CUM * sizeof(int64_t));
+    memset(before, 0, CHISO_SNAPSHOT_CUM * sizeof(int64_t));
     for (size_t i = 0; i < n; i++) {
         const chiso_snapshot_bucket *b = &buckets[i];
         chiso_period p;
@@ -117,17 +160,59 @@ int chiso_snapshot_open(const chiso_snapshot_bucket *buckets, size_t n, int32_t 
             return CHISO_EINVAL;
         if (p.kind == CHISO_PERIOD_MONTH) {
             take = p.last_day <= end_day;
+            if (p.last_day < before_day) {
+                for (int k = 0; k < CHISO_SNAPSHOT_CUM; k++)
+                    before[k] += b->v[k];
+            }
         } else if (p.kind == CHISO_PERIOD_DAY) {
             chiso_period month = chiso_period_of(p.first_day, CHISO_PERIOD_MONTH);
             take = p.first_day <= end_day && month.last_day > end_day;
         }
         if (take) {
-            open += b->received - b->closed;
-            overdue += b->overdue_began - b->overdue_closed;
+            for (int k = 0; k < CHISO_SNAPSHOT_CUM; k++)
+                to[k] += b->v[k];
         }
     }
-    c->open = open;
-    c->open_overdue = overdue;
+    return 0;
+}
+
+int chiso_snapshot_open(const chiso_snapshot_bucket *buckets, size_t n, int32_t end_day,
+                        chiso_snapshot_counts *c)
+{
+    int64_t to[CHISO_SNAPSHOT_CUM], before[CHISO_SNAPSHOT_CUM];
+
+    if (cum_sums(buckets, n, end_day, INT32_MIN, to, before) != 0)
+        return CHISO_EINVAL;
+    c->open = to[CUM_RECEIVED] - to[CUM_CLOSED];
+    c->open_overdue = to[CUM_OVERDUE_BEGAN] - to[CUM_OVERDUE_CLOSED];
+    return 0;
+}
+
+/* counters.h, "Population D": a dossier is in D of [S, E] when received by
+ * E (its received contribution is on a day <= E) and not closed before S
+ * (its closed contribution, on its closed day C >= its received day, is
+ * not on a day < S); a property X counted at its received day has X_closed
+ * at C, so X in D = sum to E of X - sum before S of X_closed. A dossier of
+ * D is late when its first overdue day B came before it closed, by E:
+ * overdue_began (at B, unless closed before B) to E, less those closed
+ * (overdue_closed at C) before S. Finished in the period with an
+ * electronic result: e_result_closed from S to E. */
+int chiso_snapshot_population_of(const chiso_snapshot_bucket *buckets, size_t n,
+                                 const chiso_period *p, int32_t end_day,
+                                 chiso_snapshot_population *out)
+{
+    int64_t to[CHISO_SNAPSHOT_CUM], before[CHISO_SNAPSHOT_CUM];
+
+    if (p->kind == CHISO_PERIOD_DAY || cum_sums(buckets, n, end_day, p->first_day, to, before) != 0)
+        return CHISO_EINVAL;
+    out->judged = to[CUM_RECEIVED] - before[CUM_CLOSED];
+    out->late = to[CUM_OVERDUE_BEGAN] - before[CUM_OVERDUE_CLOSED];
+    out->complaints = to[CUM_COMPLAINT] - before[CUM_COMPLAINT_CLOSED];
+    out->e_result = to[CUM_E_RESULT_CLOSED] - before[CUM_E_RESULT_CLOSED];
+    out->digitized = to[CUM_DIGITIZED] - before[CUM_DIGITIZED_CLOSED];
+    out->reused_data = to[CUM_REUSED] - before[CUM_REUSED_CLOSED];
+    out->from_data_store = to[CUM_STORE] - before[CUM_STORE_CLOSED];
+    out->population_data = to[CUM_POPULATION] - before[CUM_POPULATION_CLOSED];
     return 0;
 }
 
@@ -219,7 +304,10 @@ static bool add_score(cJSON *root, const chiso_snapshot *s)
                               : cJSON_AddNumberToObject(o, "rate", it->rate)) ||
             !cJSON_AddNumberToObject(o, "points", points) ||
             !cJSON_AddNumberToObject(o, "max", it->max) ||
-            !cJSON_AddNumberToObject(o, "lost", chiso_score_round2(it->max - points)))
+            !cJSON_AddNumberToObject(o, "lost", chiso_score_round2(it->max - points)) ||
+            !add_count_or_null(o, "need", it->need) ||
+            !(it->need < 0 ? cJSON_AddNullToObject(o, "gain")
+                           : cJSON_AddNumberToObject(o, "gain", chiso_score_round2(it->gain))))
             return false;
     }
     return arr && add_groups(root, "groups", sc->rules->group, sc->group, CHISO_SCORE_GROUPS) &&

@@ -15,8 +15,9 @@
  *
  * Storage: a dense array of per-unit, per-day counters (uint32) over the
  * window plus SIM_TRUTH_SLACK_DAYS, per-unit open / open_overdue at the
- * end of every month, quarter and year overlapping those days, accumulated
- * dossier by dossier (not derived from the counters, so the two cross-check),
+ * end of every month, quarter and year overlapping those days and the
+ * national portal's population D of each (DOMAIN.md), accumulated dossier
+ * by dossier (not derived from the counters, so the two cross-check),
  * and per procedure a unit offers, per month, quarter and year, its dossiers
  * in each procedure set (a procedure's place in the unit's slice of the
  * province's procedure list is its "slot").
@@ -33,6 +34,36 @@
 
 #define NKINDS 3 /* month, quarter, year (chiso_period_kind - 1) */
 
+/* What the truth keeps of each unit and period, dossier by dossier: the
+ * open dossiers at its end, and the national portal's population D
+ * (DOMAIN.md, "Populations the national portal uses"). */
+enum {
+    J_OPEN,
+    J_OPEN_OVERDUE,
+    J_JUDGED,     /* |D|: received by its end, not finished before its start */
+    J_LATE,       /* ... finished at or after B, or unfinished at its end and past B */
+    J_COMPLAINTS, /* ... with a complaint or a dislike */
+    J_E_RESULT,   /* ... finished in it, resolved with an electronic result */
+    J_DIGITIZED,  /* ... with the received event's flags */
+    J_REUSED,
+    J_FROM_STORE,
+    J_POPULATION,
+    NJ
+};
+const char *const sim_truth_open_members[SIM_TRUTH_OPEN_MEMBERS] = {
+    "open",
+    "open_overdue",
+    "judged",
+    "judged_late",
+    "judged_complaints",
+    "judged_e_result",
+    "judged_digitized",
+    "judged_reused_data",
+    "judged_from_data_store",
+    "judged_population_data",
+};
+_Static_assert(NJ == SIM_TRUTH_OPEN_MEMBERS, "one member per figure");
+
 struct sim_truth {
     int nunits;
     int32_t first_day;
@@ -42,7 +73,7 @@ struct sim_truth {
     int nper[NKINDS];
     chiso_period *per[NKINDS]; /* periods overlapping the kept days, ascending */
     int *day_per[NKINDS];      /* [cap] -> index into per[k] */
-    uint64_t *open[NKINDS];    /* [unit][nper][2]: open, open_overdue */
+    uint64_t *open[NKINDS];    /* [unit][nper][NJ]: open, open_overdue, then D (J_...) */
     uint64_t dossiers;
     uint64_t sup[4]; /* received dossiers by supplement pattern (sim_truth_figures) */
     const sim_province *pv;
@@ -85,7 +116,7 @@ sim_truth *sim_truth_new(const sim_province *pv, int32_t first_day, int32_t nday
                 t->per[k][t->nper[k]++] = p;
             t->day_per[k][di] = t->nper[k] - 1;
         }
-        t->open[k] = calloc((size_t)nunits * (size_t)t->nper[k] * 2, sizeof(uint64_t));
+        t->open[k] = calloc((size_t)nunits * (size_t)t->nper[k] * NJ, sizeof(uint64_t));
         t->in_set[k] =
             calloc((size_t)t->nslots * (size_t)t->nper[k] * SIM_TRUTH_SETS + 1, sizeof(uint32_t));
         if (!t->open[k] || !t->in_set[k])
@@ -127,7 +158,10 @@ typedef struct facts {
     bool satisfied; /* of the (earliest) rated event */
     bool complaint;
     bool closed;
-    int64_t closed_at; /* earliest of resolved, withdrawn, stopped, not_accepted */
+    int64_t closed_at; /* when it finished: resolved, else returned, else ended */
+    bool ended, returned_seen;
+    int64_t ended_at;    /* earliest of withdrawn, stopped, not_accepted */
+    int64_t returned_at; /* earliest returned */
     bool requirement;
     bool returned;
     bool returned_counter;                    /* a returned event with delivery counter */
@@ -204,12 +238,11 @@ static void gather(const sim_ev *evs, int n, facts *f)
         case CHISO_EV_RESOLVED:
             if (earlier(&f->resolved, &f->resolved_at, e->at))
                 f->e_result = e->flags & SIM_F_E_RESULT;
-            /* resolving closes the dossier too */
-            __attribute__((fallthrough));
+            break;
         case CHISO_EV_WITHDRAWN:
         case CHISO_EV_STOPPED:
         case CHISO_EV_NOT_ACCEPTED:
-            earlier(&f->closed, &f->closed_at, e->at);
+            earlier(&f->ended, &f->ended_at, e->at);
             break;
         case CHISO_EV_REQUIREMENT:
             f->requirement = true;
@@ -221,6 +254,7 @@ static void gather(const sim_ev *evs, int n, facts *f)
             add_time(f->ans, &f->nans, e->at);
             break;
         case CHISO_EV_RETURNED:
+            earlier(&f->returned_seen, &f->returned_at, e->at);
             f->returned = true;
             if (e->p1 == CHISO_DELIVERY_COUNTER)
                 f->returned_counter = true;
@@ -243,6 +277,10 @@ static void gather(const sim_ev *evs, int n, facts *f)
             break;
         }
     }
+    /* DOMAIN.md: a dossier finishes at its resolution, else when returned,
+     * else when withdrawn, stopped or not accepted */
+    f->closed = f->resolved || f->returned_seen || f->ended;
+    f->closed_at = f->resolved ? f->resolved_at : f->returned_seen ? f->returned_at : f->ended_at;
 }
 
 /* Decision 1042, Article 1, on the emitted facts: offline when submitted at
@@ -452,20 +490,61 @@ int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n
             rc |= bump(t, unit, bday, CHISO_C_OVERDUE_BEGAN);
         if (bday != NEVER && f.closed && cday >= bday)
             rc |= bump(t, unit, cday, CHISO_C_OVERDUE_CLOSED);
+        /* the population D's counters (counters.h): what the dossier
+         * counted at its received day, again at its closed day */
+        uint8_t rf = f.received_flags;
+        bool complaint = f.complaint || (f.rated && !f.satisfied);
+        if (complaint)
+            rc |= bump(t, unit, rday, CHISO_C_COMPLAINT_RECEIVED);
+        if (f.closed) {
+            if (complaint)
+                rc |= bump(t, unit, cday, CHISO_C_COMPLAINT_CLOSED);
+            if (f.resolved && f.e_result)
+                rc |= bump(t, unit, cday, CHISO_C_E_RESULT_CLOSED);
+            if (rf & SIM_F_DIGITIZED)
+                rc |= bump(t, unit, cday, CHISO_C_DIGITIZED_CLOSED);
+            if (rf & SIM_F_REUSED)
+                rc |= bump(t, unit, cday, CHISO_C_REUSED_DATA_CLOSED);
+            if ((rf & SIM_F_DIGITIZED) && (rf & SIM_F_FROM_STORE))
+                rc |= bump(t, unit, cday, CHISO_C_FROM_DATA_STORE_CLOSED);
+            if (rf & SIM_F_POPULATION)
+                rc |= bump(t, unit, cday, CHISO_C_POPULATION_DATA_CLOSED);
+        }
 
-        /* Open at the end E of each month, quarter and year: received by E,
-         * not closed by E; overdue from the first overdue day on. */
+        /* Each month, quarter and year [S, E]: open at E (received by E, not
+         * closed by E; overdue from the first overdue day on), and the
+         * population D, straight from DOMAIN.md: received by E and not
+         * finished before S; judged at its finish when finished by E (late
+         * when it finished on or after B), else at E (late when E >= B). */
         for (int k = 0; k < NKINDS; k++) {
             for (int p = 0; p < t->nper[k]; p++) {
-                int32_t e = t->per[k][p].last_day;
+                int32_t s0 = t->per[k][p].first_day, e = t->per[k][p].last_day;
                 if (e < rday)
                     continue;
-                if (f.closed && cday <= e)
-                    break;
-                uint64_t *o = t->open[k] + ((size_t)unit * (size_t)t->nper[k] + (size_t)p) * 2;
-                o[0]++;
-                if (e >= bday)
-                    o[1]++;
+                if (f.closed && cday < s0)
+                    continue;
+                uint64_t *o = t->open[k] + ((size_t)unit * (size_t)t->nper[k] + (size_t)p) * NJ;
+                bool finished = f.closed && cday <= e;
+                if (!finished) {
+                    o[J_OPEN]++;
+                    if (e >= bday)
+                        o[J_OPEN_OVERDUE]++;
+                }
+                o[J_JUDGED]++;
+                if (finished ? cday >= bday : e >= bday)
+                    o[J_LATE]++;
+                if (complaint)
+                    o[J_COMPLAINTS]++;
+                if (finished && f.resolved && f.e_result)
+                    o[J_E_RESULT]++;
+                if (rf & SIM_F_DIGITIZED)
+                    o[J_DIGITIZED]++;
+                if (rf & SIM_F_REUSED)
+                    o[J_REUSED]++;
+                if ((rf & SIM_F_DIGITIZED) && (rf & SIM_F_FROM_STORE))
+                    o[J_FROM_STORE]++;
+                if (rf & SIM_F_POPULATION)
+                    o[J_POPULATION]++;
             }
         }
     }
@@ -530,13 +609,13 @@ static void period_sum(const sim_truth *t, int unit, int32_t a, int32_t b, uint6
     }
 }
 
-static void open_of(const sim_truth *t, int unit, int k, int p, uint64_t out[2])
+static void open_of(const sim_truth *t, int unit, int k, int p, uint64_t out[NJ])
 {
-    out[0] = out[1] = 0;
+    memset(out, 0, NJ * sizeof(uint64_t));
     for (int u = unit < 0 ? 0 : unit; u < (unit < 0 ? t->nunits : unit + 1); u++) {
-        const uint64_t *o = t->open[k] + ((size_t)u * (size_t)t->nper[k] + (size_t)p) * 2;
-        out[0] += o[0];
-        out[1] += o[1];
+        const uint64_t *o = t->open[k] + ((size_t)u * (size_t)t->nper[k] + (size_t)p) * NJ;
+        for (int j = 0; j < NJ; j++)
+            out[j] += o[j];
     }
 }
 
@@ -567,7 +646,7 @@ static void write_counters(const sim_truth *t, int unit, FILE *f)
 
 static void write_open(const sim_truth *t, int unit, FILE *f)
 {
-    uint64_t c[CHISO_C_COUNT], o[2];
+    uint64_t c[CHISO_C_COUNT], o[NJ];
     char key[CHISO_PERIOD_STRLEN];
     bool first = true;
     for (int k = 0; k < NKINDS; k++) {
@@ -577,11 +656,14 @@ static void write_open(const sim_truth *t, int unit, FILE *f)
              * from before it: they are judged in it (overdue at its end) */
             period_sum(t, unit, pp->first_day - t->first_day, pp->last_day - t->first_day, c);
             open_of(t, unit, k, p, o);
-            if (!any(c) && !o[0] && !o[1])
+            if (!any(c) && !o[J_OPEN] && !o[J_JUDGED])
                 continue;
             chiso_period_key(pp->first_day, (chiso_period_kind)(k + 1), key);
-            fprintf(f, "%s\"%s\":{\"open\":%llu,\"open_overdue\":%llu}", first ? "" : ",", key,
-                    (unsigned long long)o[0], (unsigned long long)o[1]);
+            fprintf(f, "%s\"%s\":{", first ? "" : ",", key);
+            for (int j = 0; j < NJ; j++)
+                fprintf(f, "%s\"%s\":%llu", j ? "," : "", sim_truth_open_members[j],
+                        (unsigned long long)o[j]);
+            fputc('}', f);
             first = false;
         }
     }
@@ -752,10 +834,10 @@ void sim_truth_figures_get(const sim_truth *t, const sim_province *pv, sim_truth
         for (int i = 0; i < CHISO_C_COUNT; i++)
             out->total[i] += c[i];
         if (out->ends_month)
-            out->open_end += t->open[0][((size_t)u * (size_t)t->nper[0] + (size_t)month_end) * 2];
+            out->open_end += t->open[0][((size_t)u * (size_t)t->nper[0] + (size_t)month_end) * NJ];
         if (out->ends_month)
             out->open_overdue_end +=
-                t->open[0][((size_t)u * (size_t)t->nper[0] + (size_t)month_end) * 2 + 1];
+                t->open[0][((size_t)u * (size_t)t->nper[0] + (size_t)month_end) * NJ + 1];
         int k = pv->units[u].rec.kind == CHISO_UNIT_DEPARTMENT ? 0
                 : pv->units[u].rec.kind == CHISO_UNIT_COMMUNE  ? 1
                                                                : -1;
@@ -786,7 +868,7 @@ uint64_t sim_truth_open(const sim_truth *t, int unit, int kind, int32_t day, int
         which < 0 || which > 1)
         return 0;
     int p = t->day_per[k][di];
-    return t->open[k][((size_t)unit * (size_t)t->nper[k] + (size_t)p) * 2 + (size_t)which];
+    return t->open[k][((size_t)unit * (size_t)t->nper[k] + (size_t)p) * NJ + (size_t)which];
 }
 
 uint64_t sim_truth_procedure(const sim_truth *t, int unit, int proc, int kind, int32_t day, int set)

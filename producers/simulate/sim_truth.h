@@ -1,8 +1,9 @@
 /*
  * sim_truth.h - the ground truth of a simulation run: the per-unit counters
  * of counters.h, the open / open_overdue figures at each period end, and
- * the per-unit procedure sets of Decision 766 #7 and #9 (docs/counters.md),
- * computed from the simulator's own dossier model.
+ * the national portal's population D of each period, and the per-unit
+ * procedure sets of Decision 766 #7 and #9 (docs/counters.md), computed
+ * from the simulator's own dossier model.
  *
  * It deliberately shares no code with chiso's classification, dossier or
  * counters modules: it is the independent reference those are checked
@@ -23,6 +24,13 @@
 #include "sim_model.h"
 
 typedef struct sim_truth sim_truth;
+
+/* The members of each period under "open" and "province_open" in a truth
+ * document (docs/simulator.md), in order: open, open_overdue, then the
+ * population D (judged, judged_late, ...: the score inputs of score.h).
+ * The reference model (tests/model) writes the same document. */
+#define SIM_TRUTH_OPEN_MEMBERS 10
+extern const char *const sim_truth_open_members[SIM_TRUTH_OPEN_MEMBERS];
 
 /* A truth for the units and procedures of `pv` (which must outlive it)
  * over the window of `ndays` local days from `first_day`. Counter

@@ -6,11 +6,13 @@
  * It reads the catalog (catalog.units, catalog.procedures) from Kafka to
  * the end, then the per-unit counters from Redis in three pipelined round
  * trips (the unit set; every unit's month index; every unit's quarter and
- * month hashes, its open/overdue buckets and its months' procedure sets
- * of docs/counters.md), sums them into a
+ * month hashes, the cumulative counters of its buckets and its months'
+ * procedure sets of docs/counters.md), sums them into a
  * chiso_report_input and prints chiso_report_write()'s table. The score of
  * each month is computed as chiso-snapshot computes it (score.h with the
- * catalog inputs of catview.h), so it equals the published total.
+ * catalog inputs of catview.h, open_overdue and the population D derived
+ * from the buckets as snapshot.h derives them), so it equals the published
+ * total; the quarter's population D gives part IV.4 (#5).
  *
  * Exit status: 0 printed; 2 bad arguments or an unknown unit; 1 Kafka,
  * Redis or output failure. stdout carries the report only.
@@ -99,8 +101,10 @@ static const chiso_score_field proc_inputs[CHISO_PS_COUNT] = {
     [CHISO_PS_PAID] = CHISO_SF_PROCEDURES_PAID_ONLINE,
 };
 
-/* The bucket counters that give open and open_overdue (snapshot.h). */
-#define OPEN_FIELDS "HMGET %s:{%s}:c:%s received closed overdue_began overdue_closed"
+/* A bucket's counters that derive open, open_overdue and the population D
+ * (snapshot.h's chiso_snapshot_cum, in its order), as chiso-snapshot reads
+ * them: each field is its own argument of the HMGET. */
+#define CUM_FIELDS "HMGET %s:{%s}:c:%s " CHISO_SNAPSHOT_CUM_FIELDS
 
 typedef struct unit_data {
     char code[CHISO_CODE_MAX + 1];
@@ -108,6 +112,9 @@ typedef struct unit_data {
     redisReply *months; /* SMEMBERS reply: the unit's month keys */
     redisReply **replies;
     size_t nreplies;
+    /* its month buckets, then the day buckets of E's month (unit_buckets()) */
+    chiso_snapshot_bucket *buckets;
+    size_t nbuckets;
 } unit_data;
 
 typedef struct report_ctx {
@@ -149,10 +156,48 @@ static int64_t reply_count(const redisReply *r)
     return r && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
 }
 
+/* A bucket's values from its HMGET reply; false when the reply is not one
+ * value per counter. */
+static bool bucket_of(const redisReply *r, const char *key, chiso_snapshot_bucket *b)
+{
+    if (r->type != REDIS_REPLY_ARRAY || r->elements != CHISO_SNAPSHOT_CUM)
+        return false;
+    b->key = key;
+    for (int k = 0; k < CHISO_SNAPSHOT_CUM; k++)
+        b->v[k] = reply_count(r->element[k]);
+    return true;
+}
+
+/* Gather a unit's buckets from its replies: its month buckets (keys that are
+ * months; another member of the month index is skipped, as chiso-snapshot
+ * skips it), then the day buckets. Returns 0 or CHISO_ENOMEM. */
+static int unit_buckets(const report_ctx *x, unit_data *u)
+{
+    size_t nm = u->months->elements;
+    chiso_period p;
+
+    if (!(u->buckets = calloc(nm + (size_t)x->ndays + 1, sizeof(*u->buckets))))
+        return CHISO_ENOMEM;
+    for (size_t m = 0; m < nm; m++) {
+        const redisReply *key = u->months->element[m];
+        if (key->type != REDIS_REPLY_STRING || key->len >= CHISO_PERIOD_STRLEN ||
+            chiso_period_parse(key->str, &p) != 0 || p.kind != CHISO_PERIOD_MONTH)
+            continue;
+        if (bucket_of(u->replies[1 + CHISO_REPORT_MONTHS + m], key->str, &u->buckets[u->nbuckets]))
+            u->nbuckets++;
+    }
+    for (int d = 0; d < x->ndays; d++) {
+        if (bucket_of(u->replies[1 + CHISO_REPORT_MONTHS + nm + (size_t)d], x->days[d],
+                      &u->buckets[u->nbuckets]))
+            u->nbuckets++;
+    }
+    return 0;
+}
+
 /* Round trip 2 and 3: every unit's months, then its hashes. Replies per
  * unit: the quarter hash, the three month hashes (HGETALL), one HMGET of
- * the four open/overdue counters per month bucket and per day bucket, then
- * the procedure sets of the three months (HGETALL, proc_reply()). */
+ * the cumulative counters per month bucket and per day bucket, then the
+ * procedure sets of the three months (HGETALL, proc_reply()). */
 static int read_units(report_ctx *x)
 {
     redisReply **months = calloc(x->nunits ? x->nunits : 1, sizeof(*months));
@@ -192,9 +237,9 @@ static int read_units(report_ctx *x)
         for (int m = 0; m < CHISO_REPORT_MONTHS; m++)
             redisAppendCommand(x->rc, "HGETALL %s:{%s}:c:%s", x->prefix, u->code, x->month_keys[m]);
         for (size_t m = 0; m < u->months->elements; m++)
-            redisAppendCommand(x->rc, OPEN_FIELDS, x->prefix, u->code, u->months->element[m]->str);
+            redisAppendCommand(x->rc, CUM_FIELDS, x->prefix, u->code, u->months->element[m]->str);
         for (int d = 0; d < x->ndays; d++)
-            redisAppendCommand(x->rc, OPEN_FIELDS, x->prefix, u->code, x->days[d]);
+            redisAppendCommand(x->rc, CUM_FIELDS, x->prefix, u->code, x->days[d]);
         for (int m = 0; m < CHISO_REPORT_MONTHS; m++)
             for (int set = 0; set < CHISO_PS_COUNT; set++)
                 redisAppendCommand(x->rc, "HGETALL %s:{%s}:%s:%s", x->prefix, u->code,
@@ -203,6 +248,8 @@ static int read_units(report_ctx *x)
     rc = 0;
     for (size_t i = 0; i < x->nunits && rc == 0; i++)
         rc = collect(x->rc, x->units[i].replies, x->units[i].nreplies);
+    for (size_t i = 0; i < x->nunits && rc == 0; i++)
+        rc = unit_buckets(x, &x->units[i]);
 out:
     for (size_t i = 0; i < x->nunits; i++)
         if (months[i])
@@ -211,35 +258,28 @@ out:
     return rc;
 }
 
-/* open / open_overdue of a unit at end day E, from its buckets (0 when
- * out of memory, or a month key is no period: the sink skips those too). */
-static chiso_snapshot_counts open_at(const report_ctx *x, const unit_data *u, int32_t end_day)
+/* open / open_overdue of a unit at end day E, from its buckets. */
+static chiso_snapshot_counts open_at(const unit_data *u, int32_t end_day)
 {
-    size_t nm = u->months->elements, n = 0;
-    chiso_snapshot_bucket *b = calloc(nm + DAYS_MAX + 1, sizeof(*b));
     chiso_snapshot_counts c = {0};
 
-    if (!b)
-        return c;
-    for (size_t m = 0; m < nm; m++) {
-        const redisReply *r = u->replies[1 + CHISO_REPORT_MONTHS + m];
-        if (u->months->element[m]->type != REDIS_REPLY_STRING || r->elements != 4)
-            continue;
-        b[n++] = (chiso_snapshot_bucket){u->months->element[m]->str, reply_count(r->element[0]),
-                                         reply_count(r->element[1]), reply_count(r->element[2]),
-                                         reply_count(r->element[3])};
-    }
-    for (int d = 0; d < x->ndays; d++) {
-        const redisReply *r = u->replies[1 + CHISO_REPORT_MONTHS + nm + (size_t)d];
-        if (r->elements == 4)
-            b[n++] = (chiso_snapshot_bucket){x->days[d], reply_count(r->element[0]),
-                                             reply_count(r->element[1]), reply_count(r->element[2]),
-                                             reply_count(r->element[3])};
-    }
-    if (chiso_snapshot_open(b, n, end_day, &c) != 0)
+    if (chiso_snapshot_open(u->buckets, u->nbuckets, end_day, &c) != 0)
         memset(&c, 0, sizeof(c));
-    free(b);
     return c;
+}
+
+/* The population D of a unit in period p at its end day E, from its
+ * buckets (snapshot.h); all 0 when E is before p's first day (nothing is
+ * judged in a period not begun). */
+static chiso_snapshot_population population_at(const unit_data *u, const chiso_period *p,
+                                               int32_t end_day)
+{
+    chiso_snapshot_population pop = {0};
+
+    if (end_day < p->first_day ||
+        chiso_snapshot_population_of(u->buckets, u->nbuckets, p, end_day, &pop) != 0)
+        memset(&pop, 0, sizeof(pop));
+    return pop;
 }
 
 /* A unit's procedure set of month m: procedure -> dossiers. */
@@ -298,11 +338,13 @@ static int fill(report_ctx *x, chiso_catview *cat, const char *unit, const char 
 
     if (!inputs)
         return rc;
+    if (x->end_day >= x->q.first_day) /* the quarter has begun: D is known */
+        in->judged = in->judged_late = 0;
     for (size_t i = 0; i < x->nunits; i++) {
         const unit_data *u = &x->units[i];
         const redisReply *qh = u->replies[0];
-        chiso_snapshot_counts before = open_at(x, u, x->q.first_day - 1);
-        chiso_snapshot_counts end = open_at(x, u, x->end_day);
+        chiso_snapshot_counts before = open_at(u, x->q.first_day - 1);
+        chiso_snapshot_counts end = open_at(u, x->end_day);
 
         for (size_t k = 0; k + 1 < qh->elements; k += 2)
             (void)chiso_report_add_counter(in, u->kind, qh->element[k]->str,
@@ -310,6 +352,11 @@ static int fill(report_ctx *x, chiso_catview *cat, const char *unit, const char 
         in->carried_over += before.open;
         in->open += end.open;
         in->open_overdue += end.open_overdue;
+        if (in->judged >= 0) {
+            chiso_snapshot_population pop = population_at(u, &x->q, x->end_day);
+            in->judged += pop.judged;
+            in->judged_late += pop.late;
+        }
     }
     for (int m = 0; m < CHISO_REPORT_MONTHS; m++) {
         bool present = false;
@@ -322,15 +369,17 @@ static int fill(report_ctx *x, chiso_catview *cat, const char *unit, const char 
             const unit_data *u = &x->units[i];
             const redisReply *mh = u->replies[1 + m];
             int32_t e = chiso_snapshot_end_day(&x->months[m], x->today);
+            chiso_snapshot_population pop = population_at(u, &x->months[m], e);
 
             present |= has_month(x, u, m);
             chiso_score_input_counters(&inputs[i]);
             for (size_t k = 0; k + 1 < mh->elements; k += 2)
                 (void)chiso_score_input_counter(&inputs[i], mh->element[k]->str,
                                                 reply_count(mh->element[k + 1]));
-            inputs[i].n[CHISO_SF_OPEN_OVERDUE] = open_at(x, u, e).open_overdue;
+            inputs[i].n[CHISO_SF_OPEN_OVERDUE] = open_at(u, e).open_overdue;
             if (inputs[i].n[CHISO_SF_OPEN_OVERDUE] < 0)
                 inputs[i].n[CHISO_SF_OPEN_OVERDUE] = 0;
+            chiso_score_input_population(&inputs[i], &pop);
         }
         if (!present)
             continue; /* no counter that month: no snapshot either */
@@ -496,6 +545,7 @@ out:
             if (x.units[i].replies[k])
                 freeReplyObject(x.units[i].replies[k]);
         free(x.units[i].replies);
+        free(x.units[i].buckets);
         if (x.units[i].months)
             freeReplyObject(x.units[i].months);
     }

@@ -2,10 +2,12 @@
  * chiso-score - score one unit's counts for one period, offline.
  *
  * Reads one input document (docs/scoring.md: the unit, the period, its
- * snapshot counts and the score inputs) from FILE or stdin, scores it with
- * a rule set (default 766-2022-dvcqg) and prints the snapshot JSON of
- * CONTRACT.md on stdout, the same bytes chiso-snapshot would build from
- * the same counts. Pure: no Kafka, no Redis; stdout carries the JSON only.
+ * snapshot counts and the score inputs, or instead the national portal's
+ * per-indicator figures) from FILE or stdin, scores it with a rule set
+ * (default 766-2022-dvcqg) and prints the snapshot JSON of CONTRACT.md on
+ * stdout, the same bytes chiso-snapshot would build from the same counts.
+ * --what-if changes one figure or count first and says on stderr what the
+ * change gains. Pure: no Kafka, no Redis; stdout carries the JSON only.
  *
  * Exit status: 0 printed; 2 bad arguments or a bad document (stderr says
  * which field and why); 1 out of memory or a write error.
@@ -30,15 +32,19 @@
 static void usage(FILE *out)
 {
     fprintf(out,
-            "usage: chiso-score [--rules NAME] [--pretty] [FILE | -]\n"
+            "usage: chiso-score [--rules NAME] [--what-if WHAT=N]... [--pretty] [FILE | -]\n"
             "\n"
             "Score one unit's counts for one period (Decision 766: 21 indicators, groups,\n"
             "total out of 100) and print the score snapshot JSON on stdout.\n"
             "\n"
-            "  FILE          the input document (docs/scoring.md); stdin when absent or '-'\n"
-            "  --rules NAME  scoring rule set (default %s)\n"
-            "  --pretty      indent the JSON\n"
-            "  -h, --help    this text\n"
+            "  FILE             the input document (docs/scoring.md): score inputs, or the\n"
+            "                   portal's figures under \"indicators\"; stdin when absent or '-'\n"
+            "  --rules NAME     scoring rule set (default %s)\n"
+            "  --what-if WHAT=N score with one figure changed: WHAT is an indicator number\n"
+            "                   (its numerator, with \"indicators\") or an input name\n"
+            "                   (\"judged_on_time\"); stderr says the points it gains\n"
+            "  --pretty         indent the JSON\n"
+            "  -h, --help       this text\n"
             "\n"
             "Exit status: 0 printed, 2 bad arguments or document, 1 internal error.\n",
             CHISO_SCORE_DEFAULT_RULES);
@@ -53,6 +59,63 @@ static void known_rules(char *out, size_t size)
     out[0] = '\0';
     for (size_t i = 0; (r = chiso_score_rules_at(i)) && len < size; i++)
         len += (size_t)snprintf(out + len, size - len, "%s%s", i ? ", " : "", r->name);
+}
+
+/* One --what-if WHAT=N on the parsed input. Returns 0, or -1 with errstr. */
+static int what_if(chiso_score_input *in, const char *arg, char *errstr, size_t errstr_size)
+{
+    const char *eq = strchr(arg, '=');
+    char what[64], *end = NULL;
+    long long v;
+
+    if (!eq || eq == arg || (size_t)(eq - arg) >= sizeof(what)) {
+        snprintf(errstr, errstr_size, "--what-if %s: expected WHAT=N", arg);
+        return -1;
+    }
+    snprintf(what, sizeof(what), "%.*s", (int)(eq - arg), arg);
+    errno = 0;
+    v = strtoll(eq + 1, &end, 10);
+    if (errno || !eq[1] || *end || v < 0 || v > CHISO_SCORE_COUNT_MAX) {
+        snprintf(errstr, errstr_size, "--what-if %s: N must be an integer from 0 to %lld", arg,
+                 (long long)CHISO_SCORE_COUNT_MAX);
+        return -1;
+    }
+    long id = strtol(what, &end, 10);
+    if (!*end) {
+        if (!in->figures || id < 1 || id > CHISO_SCORE_INDICATORS || in->den[id - 1] < 0 ||
+            v > in->den[id - 1]) {
+            snprintf(errstr, errstr_size,
+                     "--what-if %s: an indicator number needs the document's \"indicators\" with "
+                     "that indicator's den, and N at most den",
+                     arg);
+            return -1;
+        }
+        in->num[id - 1] = v;
+        return 0;
+    }
+    int f = chiso_score_field_from_name(what);
+    if (f < 0 || in->figures) {
+        snprintf(errstr, errstr_size, "--what-if %s: '%s' is no score input of this document", arg,
+                 what);
+        return -1;
+    }
+    in->n[f] = v;
+    return 0;
+}
+
+/* What the --what-if changes gain, on stderr: the total and every
+ * indicator whose points moved. */
+static void tell_gain(const chiso_score *before, const chiso_score *after)
+{
+    fprintf(stderr, "what-if: total %.2f -> %.2f (%+.2f)\n", chiso_score_round2(before->total),
+            chiso_score_round2(after->total),
+            chiso_score_round2(after->total) - chiso_score_round2(before->total));
+    for (int i = 0; i < CHISO_SCORE_INDICATORS; i++) {
+        double a = chiso_score_round2(before->ind[i].points);
+        double b = chiso_score_round2(after->ind[i].points);
+        if (a != b)
+            fprintf(stderr, "what-if: #%d %.2f -> %.2f (%+.2f)\n", i + 1, a, b, b - a);
+    }
 }
 
 /* Read the whole document: at most CHISO_EVENT_MAX_BYTES bytes. Returns
@@ -77,6 +140,7 @@ int main(int argc, char **argv)
     static const struct option opts[] = {
         {"rules", required_argument, NULL, 'r'},
         {"pretty", no_argument, NULL, 'p'},
+        {"what-if", required_argument, NULL, 'w'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -84,6 +148,8 @@ int main(int argc, char **argv)
     const char *rules_name = CHISO_SCORE_DEFAULT_RULES, *path = "-";
     const chiso_score_rules *rules;
     bool pretty = false;
+    const char *whatifs[32];
+    int nwhatifs = 0;
     char errstr[256], known[256];
     chiso_snapshot snap;
     chiso_score_input in;
@@ -101,6 +167,14 @@ int main(int argc, char **argv)
             break;
         case 'p':
             pretty = true;
+            break;
+        case 'w':
+            if (nwhatifs == (int)(sizeof(whatifs) / sizeof(whatifs[0]))) {
+                fprintf(stderr, "chiso-score: at most %zu --what-if\n",
+                        sizeof(whatifs) / sizeof(whatifs[0]));
+                return EXIT_BAD_INPUT;
+            }
+            whatifs[nwhatifs++] = optarg;
             break;
         case 'h':
             usage(stdout);
@@ -134,6 +208,20 @@ int main(int argc, char **argv)
                                          sizeof(errstr)) != 0) {
         fprintf(stderr, "chiso-score: %s: %s\n", path, errstr);
         return EXIT_BAD_INPUT;
+    }
+
+    if (nwhatifs > 0) {
+        chiso_score before;
+        if (chiso_score_compute(rules, &in, &before) != 0)
+            return EXIT_FAILURE; /* the parser keeps counts in range: not reached */
+        for (int i = 0; i < nwhatifs; i++) {
+            if (what_if(&in, whatifs[i], errstr, sizeof(errstr)) != 0) {
+                fprintf(stderr, "chiso-score: %s\n", errstr);
+                return EXIT_BAD_INPUT;
+            }
+        }
+        if (chiso_score_compute(rules, &in, &score) == 0)
+            tell_gain(&before, &score);
     }
 
     status = EXIT_FAILURE;

@@ -52,7 +52,7 @@ grep -q '"unit_name":.*"Sở Tư pháp tỉnh Hưng Yên"' "$work/file.json" ||
 
 ok='"unit":"U1","period":"2025-07"'
 expect 0 "" "{$ok}"
-expect 2 "unknown rule set 'nope' (known: 766-2022-dvcqg)" "{$ok}" --rules nope
+expect 2 "unknown rule set 'nope' (known: 766-2022-dvcqg, 766-2022-resolved)" "{$ok}" --rules nope
 expect 2 "bad arguments" "{$ok}" --bogus
 expect 2 "one input document at most" "{$ok}" a.json b.json
 expect 2 "cannot open" "" "$work/no-such-file.json"
@@ -74,4 +74,46 @@ expect 2 "field 'procedures': must be an integer from 0" "{$ok,\"procedures\":\"
 expect 2 "field 'feedback_rated': must be an integer from 0" "{$ok,\"feedback_rated\":1e16}"
 expect 2 "field 'recieved': unknown" "{$ok,\"recieved\":3}"
 expect 2 "field 'received': appears twice" "{$ok,\"received\":3,\"received\":4}"
+# The portal's own figures in, its points out (docs/scoring.md): DOMAIN.md's
+# published figures of a real province quarter give #5 20 x 403,016 /
+# 464,494 = 17.35, #8 6 (0.988 >= 0.5), #12 6 x 334,358 / 464,494 = 4.32,
+# #13 4 x 83,994 / 464,494 = 0.72, #21 6 x (402,886 / 464,494) / 0.9 =
+# 5.78; #15 null/null is not applicable: its full 2 points.
+portal=$src/docs/examples/score-portal-figures.json
+"$score" "$portal" >"$work/portal.json" || fail "the portal's figures do not score"
+for want in '"id":5,[^}]*"num":403016,"den":464494,[^}]*"points":17.35,' \
+    '"id":8,[^}]*"points":6,' '"id":12,[^}]*"points":4.32,' '"id":13,[^}]*"points":0.72,' \
+    '"id":15,[^}]*"num":null,"den":null,"rate":null,"points":2,"max":2,"lost":0,"need":0' \
+    '"id":21,[^}]*"num":402886,"den":464494,[^}]*"points":5.78,[^}]*"need":15159,' \
+    '"total":74.52,'; do
+    grep -q "$want" "$work/portal.json" || fail "portal figures: no match for $want"
+done
+# what-if: 6,984 more dossiers on time (410,000 of 464,494) -> 20 x 410,000 /
+# 464,494 = 17.65, +0.30; the total follows; stdout is the changed snapshot
+"$score" --what-if 5=410000 "$portal" >"$work/whatif.json" 2>"$work/whatif.err" ||
+    fail "--what-if exited $?"
+grep -q '"id":5,[^}]*"num":410000,[^}]*"points":17.65,' "$work/whatif.json" ||
+    fail "--what-if: #5 not changed"
+grep -qF 'what-if: total 74.52 -> 74.82 (+0.30)' "$work/whatif.err" ||
+    fail "--what-if: stderr lacks the gain: $(cat "$work/whatif.err")"
+grep -qF 'what-if: #5 17.35 -> 17.65 (+0.30)' "$work/whatif.err" ||
+    fail "--what-if: stderr lacks #5's gain"
+"$score" --what-if judged_on_time=1290 "$example" >/dev/null 2>"$work/whatif.err" ||
+    fail "--what-if on an input exited $?"
+grep -qF 'what-if: #5 19.57 -> 20.00 (+0.43)' "$work/whatif.err" ||
+    fail "--what-if on an input: $(cat "$work/whatif.err")"
+
+ind='"indicators":'
+expect 2 "--what-if 5=999999: an indicator number needs" "{$ok,$ind{\"5\":{\"num\":1,\"den\":2}}}" \
+    --what-if 5=999999
+expect 2 "--what-if x: expected WHAT=N" "{$ok}" --what-if x
+expect 2 "'nope' is no score input" "{$ok}" --what-if nope=1
+expect 2 "keys must be indicator numbers" "{$ok,$ind{\"22\":{\"num\":1,\"den\":2}}}"
+expect 2 "keys must be indicator numbers" "{$ok,$ind{\"05\":{\"num\":1,\"den\":2}}}"
+expect 2 "indicator 5 must be" "{$ok,$ind{\"5\":{\"num\":1}}}"
+expect 2 "indicator 5: num and den must both be null" "{$ok,$ind{\"5\":{\"num\":null,\"den\":2}}}"
+expect 2 "indicator 5: num 3 is over den 2" "{$ok,$ind{\"5\":{\"num\":3,\"den\":2}}}"
+expect 2 "indicator 5 appears twice" "{$ok,$ind{\"5\":{\"num\":1,\"den\":2},\"5\":{\"num\":1,\"den\":2}}}"
+expect 2 "either the portal's figures or the score inputs" "{$ok,\"received\":4,$ind{}}"
+expect 2 "field 'indicators': must be an object" "{$ok,$ind[]}"
 echo "score.cli: all checks passed"

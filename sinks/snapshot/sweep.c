@@ -9,9 +9,10 @@
  *   3. Pipelined: for every unit and every period touched, HGETALL of the
  *      period's counters and of its two procedure sets (po, pp: the
  *      numerators of #7 and #9, and the province's union of them); HMGET of
- *      the four open/overdue counters of every month bucket of the unit,
- *      and of the day buckets of today's month up to today when a touched
- *      period is still running (end day E = today).
+ *      the counters summed across periods (snapshot.h, chiso_snapshot_cum:
+ *      open, open_overdue and the population D) of every month bucket of
+ *      the unit, and of the day buckets of today's month up to today when a
+ *      touched period is still running (end day E = today).
  *   4. Score every unit that has counters in a touched period (or is held
  *      for it), and the province (the roll-up of every unit, with the
  *      catalog's own counts and the distinct procedures of all units);
@@ -354,8 +355,8 @@ typedef struct sw_unit {
     char code[CHISO_CODE_MAX + 1];
     char (*months)[CHISO_PERIOD_STRLEN];
     size_t nmonths;
-    int64_t (*month_sums)[4]; /* received, closed, overdue_began, overdue_closed */
-    int64_t (*day_sums)[4];
+    int64_t (*month_sums)[CHISO_SNAPSHOT_CUM]; /* in chiso_snapshot_cum's order */
+    int64_t (*day_sums)[CHISO_SNAPSHOT_CUM];
     chiso_snapshot_counts *counts;    /* per touched period */
     chiso_score_input *inputs;        /* per touched period */
     bool *present;                    /* per touched period: the unit has counters there */
@@ -558,7 +559,8 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
     case CMD_DAY_BUCKET: {
         sw_unit *u = &s->units[c->a];
         int64_t *sums = c->kind == CMD_MONTH_BUCKET ? u->month_sums[c->b] : u->day_sums[c->b];
-        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements && i < 4; i++)
+        for (size_t i = 0;
+             r->type == REDIS_REPLY_ARRAY && i < r->elements && i < CHISO_SNAPSHOT_CUM; i++)
             sums[i] = reply_int(r->element[i]);
         break;
     }
@@ -622,8 +624,8 @@ static void hold_month(snap_sweeper *sw, const char *unit, const char *month)
     held_add(sw, member);
 }
 
-/* open and open_overdue are cumulative: a change in a unit's period P (a late
- * event) changes them for every later period too. Hold the unit's months
+/* open, open_overdue and the population D are cumulative: a change in a
+ * unit's period P (a late event) changes them for every later period too. Hold the unit's months
  * after P, with their quarters and years. */
 static int hold_later_periods(sweep *s)
 {
@@ -915,14 +917,14 @@ static int read_counts(sweep *s)
         }
         for (size_t m = 0; m < u->nmonths; m++) {
             if (batch_add(&bt, CMD_MONTH_BUCKET, i, m,
-                          "HMGET %s:{%s}:c:%s received closed overdue_began overdue_closed",
-                          sw->prefix, u->code, u->months[m]) != 0)
+                          "HMGET %s:{%s}:c:%s " CHISO_SNAPSHOT_CUM_FIELDS, sw->prefix, u->code,
+                          u->months[m]) != 0)
                 goto out;
         }
         for (size_t d = 0; d < s->ndays; d++) {
             if (batch_add(&bt, CMD_DAY_BUCKET, i, d,
-                          "HMGET %s:{%s}:c:%s received closed overdue_began overdue_closed",
-                          sw->prefix, u->code, s->days[d]) != 0)
+                          "HMGET %s:{%s}:c:%s " CHISO_SNAPSHOT_CUM_FIELDS, sw->prefix, u->code,
+                          s->days[d]) != 0)
                 goto out;
         }
         if (batch_add(&bt, CMD_EXEC, i, 0, "EXEC") != 0)
@@ -948,18 +950,25 @@ static int read_counts(sweep *s)
             rc = CHISO_ENOMEM;
             goto out;
         }
-        for (size_t m = 0; m < u->nmonths; m++)
-            b[m] = (chiso_snapshot_bucket){u->months[m], u->month_sums[m][0], u->month_sums[m][1],
-                                           u->month_sums[m][2], u->month_sums[m][3]};
-        for (size_t d = 0; d < s->ndays; d++)
-            b[u->nmonths + d] =
-                (chiso_snapshot_bucket){s->days[d], u->day_sums[d][0], u->day_sums[d][1],
-                                        u->day_sums[d][2], u->day_sums[d][3]};
+        for (size_t m = 0; m < u->nmonths; m++) {
+            b[m].key = u->months[m];
+            memcpy(b[m].v, u->month_sums[m], sizeof(b[m].v));
+        }
+        for (size_t d = 0; d < s->ndays; d++) {
+            b[u->nmonths + d].key = s->days[d];
+            memcpy(b[u->nmonths + d].v, u->day_sums[d], sizeof(b[0].v));
+        }
         for (size_t p = 0; p < s->nperiods && rc == 0; p++) {
+            chiso_snapshot_population pop = {0};
             (void)chiso_snapshot_open(b, nb, s->periods[p].end_day, &u->counts[p]);
+            (void)chiso_snapshot_population_of(b, nb, &s->periods[p].p, s->periods[p].end_day,
+                                               &pop);
+            u->counts[p].judged = pop.judged;
+            u->counts[p].judged_on_time = pop.judged - pop.late;
             chiso_snapshot_counts_add(&s->province_counts[p], &u->counts[p]);
             u->inputs[p].n[CHISO_SF_OPEN_OVERDUE] =
                 u->counts[p].open_overdue > 0 ? u->counts[p].open_overdue : 0;
+            chiso_score_input_population(&u->inputs[p], &pop);
             rc = chiso_catview_score_input(sw->catalog, u->code, &u->inputs[p]);
             for (int set = 0; set < CHISO_PS_COUNT; set++)
                 u->inputs[p].n[proc_inputs[set]] = u->procs[p][set];
@@ -1003,8 +1012,10 @@ static int province_input(sweep *s, size_t p, chiso_score_input *in)
     chiso_score_rollup(all, s->nunits, in);
     free(all);
     if (s->nunits == 0) { /* nothing summed: the counters are all 0 */
+        chiso_snapshot_population none = {0};
         chiso_score_input_counters(in);
         in->n[CHISO_SF_OPEN_OVERDUE] = 0;
+        chiso_score_input_population(in, &none);
     }
     if ((rc = chiso_catview_score_input(s->sw->catalog, NULL, in)) != 0)
         return rc;

@@ -8,10 +8,13 @@
 # the departments' and communes' on-time rates and online shares, the
 # online shares of full-process and partial services, the catalog's
 # procedure counts, every percentage truncated as the province's report
-# prints it; and each month's 766 score must be the province snapshot's
-# total (itself checked against the truth by chiso-verify, which must also
-# catch a tampered snapshot). The same for one department with --unit, and
-# the command line's errors.
+# prints it; each month's 766 score must be the province snapshot's total
+# (itself checked against the truth by chiso-verify, which must also catch
+# a tampered snapshot), that snapshot's #5 must be judged over the
+# population D the truth counts (not the resolved dossiers), and the
+# quarter's #5 row (part IV.4) must be the truth's D of 2025-Q3, while the
+# departments' and communes' on-time rates stay resolved-based. The same
+# for one department with --unit, and the command line's errors.
 . "$(dirname "$0")/lib.sh"
 
 SIM=$(e2e_bin chiso-simulate)
@@ -101,20 +104,28 @@ print(n)
 PY
 ) || e2e_fail "chiso-score disagrees with the pipeline: $RESCORED"
 [ "$RESCORED" -gt 100 ] || e2e_fail "only $RESCORED snapshots rescored"
-# and the comparison can fail: one dossier fewer on time must change the score
-BUSIEST=$(python3 - "$E2E_TMP/rescore" "$E2E_TMP/tampered.doc" <<'PY'
+# and the comparison can fail: one dossier of the population D judged late
+# instead of on time must change #5; one resolved dossier late instead of on
+# time must not (#5 judges D, docs/scoring.md)
+BUSIEST=$(python3 - "$E2E_TMP/rescore" "$E2E_TMP/tampered.doc" "$E2E_TMP/resolved.doc" <<'PY'
 import glob, json, sys
 path = max(glob.glob(sys.argv[1] + "/*.doc"),
-           key=lambda p: json.load(open(p, encoding="utf-8"))["resolved_on_time"])
+           key=lambda p: json.load(open(p, encoding="utf-8"))["judged_on_time"])
 d = json.load(open(path, encoding="utf-8"))
-d["resolved_on_time"], d["resolved_late"] = d["resolved_on_time"] - 1, d["resolved_late"] + 1
+r = dict(d)
+d["judged_on_time"], d["judged_late"] = d["judged_on_time"] - 1, d["judged_late"] + 1
 json.dump(d, open(sys.argv[2], "w", encoding="utf-8"), ensure_ascii=False)
+r["resolved_on_time"], r["resolved_late"] = r["resolved_on_time"] - 1, r["resolved_late"] + 1
+json.dump(r, open(sys.argv[3], "w", encoding="utf-8"), ensure_ascii=False)
 print(path[:-4] + ".got")
 PY
 )
 "$SCORE" "$E2E_TMP/tampered.doc" >"$E2E_TMP/tampered.got" || e2e_fail "chiso-score failed on the tampered document"
 python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); sys.exit(a["indicators"][4] == b["indicators"][4])' \
-    "$BUSIEST" "$E2E_TMP/tampered.got" || e2e_fail "a late dossier more did not change indicator 5"
+    "$BUSIEST" "$E2E_TMP/tampered.got" || e2e_fail "a late dossier more in D did not change indicator 5"
+"$SCORE" "$E2E_TMP/resolved.doc" >"$E2E_TMP/resolved.got" || e2e_fail "chiso-score failed on the resolved-tampered document"
+python3 -c 'import json,sys; a=json.load(open(sys.argv[1])); b=json.load(open(sys.argv[2])); sys.exit(a["indicators"][4] != b["indicators"][4])' \
+    "$BUSIEST" "$E2E_TMP/resolved.got" || e2e_fail "indicator 5 moved with the resolved dossiers: it judges D"
 e2e_log "chiso-score gave $RESCORED published snapshots the same indicators, groups and total"
 
 PROVINCE=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["province"])' "$E2E_TMP/truth.json")
@@ -172,11 +183,13 @@ if unit:
     q = counters(unit, "2025-Q3")
     carried = opened(unit, "2025-Q2").get("open", 0)
     end = opened(unit, "2025-Q3")
+    month_d = lambda mm: opened(unit, f"2025-{mm}")
 else:
     members = list(truth["counters"])
     q = truth["province_counters"].get("2025-Q3", {})
     carried = truth["province_open"].get("2025-Q2", {}).get("open", 0)
     end = truth["province_open"].get("2025-Q3", {})
+    month_d = lambda mm: truth["province_open"].get(f"2025-{mm}", {})
 c = lambda k: q.get(k, 0)
 level = {}
 for kind in ("department", "commune"):
@@ -230,11 +243,29 @@ want = {
     ("III", "3.5"): pct(integrated, fee, 2),
     ("III", "3.5.1"): vn(fee),
     ("III", "3.5.2"): vn(integrated),
+    # #5 of the quarter over the national portal's population D: the dossiers
+    # received or processed in it, unfinished ones judged at its end
+    ("IV", "4"): pct(end.get("judged", 0) - end.get("judged_late", 0), end.get("judged", 0), 2),
+    ("IV", "4.1"): vn(end.get("judged", 0)),
+    ("IV", "4.2"): vn(end.get("judged", 0) - end.get("judged_late", 0)),
 }
+# D of the quarter is the carried-over dossiers plus those received in it
+assert end.get("judged", 0) == carried + c("received"), (end.get("judged"), carried, c("received"))
+# the two on-time rates differ in this stream (so the labels matter): D
+# holds the open dossiers still in time, the resolved rate does not
+assert want[("IV", "4")] != pct(c("resolved_on_time"), c("resolved"), 2), want[("IV", "4")]
+scored = 0
 for i, mm in enumerate(("07", "08", "09")):
     text = open(f"{tmp}/snap-{who}-{mm}.json", encoding="utf-8").read().strip()
     want[("IV", str(i + 1))] = (f"{json.loads(text)['total']:.2f}".replace(".", ",") + "/100"
                                 if text else "—")
+    if text:  # the total the report must print judges #5 over the month's D
+        ind5 = json.loads(text)["indicators"][4]
+        dm = month_d(mm)
+        w5 = (dm.get("judged", 0) - dm.get("judged_late", 0), dm.get("judged", 0))
+        assert (ind5["num"], ind5["den"]) == w5, f"2025-{mm} #5: {ind5}, truth D {w5}"
+        scored += dm.get("judged", 0) > 0
+assert scored > 0, "no month with a population D to score #5 on"
 assert c("received") > 0 and carried > 0 and end.get("open", 0) > 0, "the stream must span Q2/Q3"
 bad = [(k, got.get(k), v) for k, v in want.items() if got.get(k) != v]
 extra = [k for k in got if k not in want]
@@ -251,6 +282,13 @@ done
     e2e_fail "chiso-report (markdown) failed"
 head -1 "$E2E_TMP/report.md" | grep -qx '# Biểu mẫu thống kê: Tỉnh Hưng Yên, quý III năm 2025' ||
     e2e_fail "markdown title: $(head -1 "$E2E_TMP/report.md")"
+# under it, which dossiers each on-time rate is over
+sed -n 3p "$E2E_TMP/report.md" | grep -qx 'Tỷ lệ đúng hạn ở mục II.3 tính trên hồ sơ đã giải quyết (như báo cáo quý của tỉnh); khác chỉ số 5 của Quyết định 766 (mục IV.4), tính trên hồ sơ tiếp nhận và xử lý trong kỳ.' ||
+    e2e_fail "markdown lacks the on-time sentence under its title: $(sed -n 3p "$E2E_TMP/report.md")"
+grep -q '^| 3.1 | Tỷ lệ hồ sơ TTHC do các sở, ngành tiếp nhận được giải quyết đúng hạn | % | [0-9,]*% | trên hồ sơ đã giải quyết; khác chỉ số 5 (mục IV.4) |$' \
+    "$E2E_TMP/report.md" || e2e_fail "markdown: the departments' on-time rate is not labelled resolved-based"
+grep -q '^| 4 | Chỉ số 5: Tỷ lệ hồ sơ xử lý đúng hạn, cả quý | % | [0-9,]*% | trên hồ sơ tiếp nhận và xử lý trong kỳ; khác mục II.3 |$' \
+    "$E2E_TMP/report.md" || e2e_fail "markdown lacks the quarter's #5 over D"
 grep -q '^| 3.3 | Tỷ lệ hồ sơ trực tuyến toàn trình | % | [0-9]' "$E2E_TMP/report.md" ||
     e2e_fail "markdown lacks the full-process online row"
 # chiso-verify's score check (which the score rows rest on) can fail: one

@@ -4,7 +4,8 @@
  *
  * Properties: a rejection says why, in printable ASCII; an accepted
  * document scores with the default rule set, every indicator's rate is
- * null or in [0, 1] and its points in [0, max], the indicators add up to
+ * null or in [0, 1] and its points in [0, max], what is still to win fits
+ * in what is missing (and in the denominator), the indicators add up to
  * the groups and the total (at most 100), the province roll-up of the
  * document with itself scores too, and the snapshot JSON builds and parses
  * back with 21 indicators.
@@ -30,6 +31,11 @@ static void check_score(const chiso_score *sc)
         if (!isnan(it->rate) && !(it->rate >= 0 && it->rate <= 1))
             abort();
         if (!(it->points >= 0 && it->points <= it->max))
+            abort();
+        /* points still to win: none, or growth that adds what is missing */
+        if (it->need < -1 ||
+            (it->need >= 0 && !(it->gain >= 0 && it->points + it->gain <= it->max + 1e-9)) ||
+            (it->need > 0 && it->num >= 0 && it->den >= 0 && it->num + it->need > it->den))
             abort();
         sum += it->points;
     }

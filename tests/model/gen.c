@@ -285,8 +285,9 @@ static void make_dossier(rng *r, dossier_ctx *d, const gen_procedure *proc, int6
             e->kind = (chiso_requirement_kind)(1 + below(r, 3));
     }
 
-    /* 6. the end: resolved (on time, late, or before the reception),
-     * withdrawn, stopped, or still open */
+    /* 6. the end: resolved (on time, late, or before the reception; then
+     * returned, now and then dated before the resolution), withdrawn,
+     * stopped (or both), returned without a resolution, or still open */
     k = below(r, 100);
     if (k < 70) {
         int64_t at;
@@ -297,14 +298,20 @@ static void make_dossier(rng *r, dossier_ctx *d, const gen_procedure *proc, int6
         else
             at = later(r, t, below(r, 25));
         fill_resolved(r, emit(d, CHISO_EV_RESOLVED, at));
-        if (chance(r, 0.85))
-            fill_returned(r, emit(d, CHISO_EV_RETURNED, at + below(r, 3 * DAY_S)));
+        if (chance(r, 0.85)) {
+            int64_t ret = chance(r, 0.05) ? at - 1 - below(r, 2 * DAY_S) : at + below(r, 3 * DAY_S);
+            fill_returned(r, emit(d, CHISO_EV_RETURNED, ret));
+        }
         if (chance(r, 0.03))
             emit(d, CHISO_EV_WITHDRAWN, later(r, t, below(r, 20)));
-    } else if (k < 77) {
-        emit(d, CHISO_EV_WITHDRAWN, later(r, t, below(r, 20)));
-    } else if (k < 83) {
-        emit(d, CHISO_EV_STOPPED, later(r, t, below(r, 20)));
+    } else if (k < 83) { /* withdrawn or stopped, now and then both (either first) */
+        chiso_event_type end = k < 77 ? CHISO_EV_WITHDRAWN : CHISO_EV_STOPPED;
+        emit(d, end, later(r, t, below(r, 20)));
+        if (chance(r, 0.3))
+            emit(d, end == CHISO_EV_WITHDRAWN ? CHISO_EV_STOPPED : CHISO_EV_WITHDRAWN,
+                 later(r, t, below(r, 20)));
+    } else if (k < 87) {
+        fill_returned(r, emit(d, CHISO_EV_RETURNED, later(r, t, below(r, 20))));
     }
 
 extras:

@@ -6,7 +6,9 @@
  * every event type and every path of the rules: supplement cycles 0, 1, 2
  * and more (requests in time and late, receipts and open waits), fees (zero
  * and positive) and every payment method, every requirement kind, every
- * delivery, withdrawn / stopped / not accepted dossiers, due dates before and
+ * delivery, withdrawn / stopped / not accepted dossiers, dossiers returned
+ * without a resolution (or returned before it), dossiers still open (so
+ * open across the boundary), complaints and dislikes, due dates before and
  * after the reception, dossiers without a submitted or a received event,
  * events out of lifecycle order, times near local midnight, and corrections
  * (a second occurrence of a single fact with other content, at the same or

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "sim_truth.h"
 
 /* ---- table ---- */
 
@@ -470,6 +471,15 @@ int refmodel_judge(const chiso_event *const *evs, int n, const refmodel_catalog 
             add(out, CHISO_C_FROM_DATA_STORE, rday); /* #16: of the digitized */
         if (received->population_data)
             add(out, CHISO_C_POPULATION_DATA, rday); /* #18 */
+        /* what the population D counts (#12-#18, #21) */
+        out->complaint = any_of(evs, n, CHISO_EV_COMPLAINT) || (rated && !rated->satisfied);
+        out->e_result = e_result;
+        out->digitized = received->digitized;
+        out->reused_data = received->reused_data;
+        out->from_data_store = received->digitized && received->from_data_store;
+        out->population_data = received->population_data;
+        if (out->complaint)
+            add(out, CHISO_C_COMPLAINT_RECEIVED, rday); /* #21 of D */
         /* the procedure sets of #7 and #9, counting procedures: received
          * online with a procedure offered online; counted in paid_online */
         out->po = channel == CHISO_CHANNEL_ONLINE &&
@@ -503,15 +513,20 @@ int refmodel_judge(const chiso_event *const *evs, int n, const refmodel_catalog 
             add(out, CHISO_C_RESOLVED_COMPLAINT, sday); /* #21 */
     }
 
-    /* closed, overdue_began, overdue_closed: received dossiers only */
+    /* closed, overdue_began, overdue_closed, and at the closed day what the
+     * dossier counted at its received day for D: received dossiers only */
     if (received) {
-        static const chiso_event_type closers[] = {CHISO_EV_RESOLVED, CHISO_EV_WITHDRAWN,
-                                                   CHISO_EV_STOPPED, CHISO_EV_NOT_ACCEPTED};
-        const chiso_event *first = NULL;
-        for (size_t i = 0; i < sizeof(closers) / sizeof(closers[0]); i++) {
-            const chiso_event *e = earliest(evs, n, closers[i]);
-            if (e && (!first || e->at < first->at))
-                first = e;
+        /* it finished when resolved, else when returned, else at the first
+         * of withdrawn, stopped and not accepted (counters.h, DOMAIN.md) */
+        static const chiso_event_type enders[] = {CHISO_EV_WITHDRAWN, CHISO_EV_STOPPED,
+                                                  CHISO_EV_NOT_ACCEPTED};
+        const chiso_event *first = resolved ? resolved : earliest(evs, n, CHISO_EV_RETURNED);
+        if (!first) {
+            for (size_t i = 0; i < sizeof(enders) / sizeof(enders[0]); i++) {
+                const chiso_event *e = earliest(evs, n, enders[i]);
+                if (e && (!first || e->at < first->at))
+                    first = e;
+            }
         }
         int32_t b = out->overdue_day;
         if (first) {
@@ -523,6 +538,21 @@ int refmodel_judge(const chiso_event *const *evs, int n, const refmodel_catalog 
             add(out, CHISO_C_OVERDUE_BEGAN, b);
         if (b != REFMODEL_NEVER && out->closed && out->closed_day >= b)
             add(out, CHISO_C_OVERDUE_CLOSED, out->closed_day);
+        if (out->closed) {
+            int32_t c = out->closed_day;
+            if (out->complaint)
+                add(out, CHISO_C_COMPLAINT_CLOSED, c);
+            if (out->e_result)
+                add(out, CHISO_C_E_RESULT_CLOSED, c);
+            if (out->digitized)
+                add(out, CHISO_C_DIGITIZED_CLOSED, c);
+            if (out->reused_data)
+                add(out, CHISO_C_REUSED_DATA_CLOSED, c);
+            if (out->from_data_store)
+                add(out, CHISO_C_FROM_DATA_STORE_CLOSED, c);
+            if (out->population_data)
+                add(out, CHISO_C_POPULATION_DATA_CLOSED, c);
+        }
     }
     if (out->ncontrib > REFMODEL_CONTRIB_MAX)
         err = CHISO_ERANGE;
@@ -729,6 +759,50 @@ void refmodel_open(const refmodel *m, const char *unit, const char *period, long
         open_sum(m, unit, p.last_day, open, overdue);
 }
 
+/* DOMAIN.md, "Populations the national portal uses": D of [s, e] and its
+ * judgement, dossier by dossier, for a unit (every unit when NULL). */
+static void population_sum(const refmodel *m, const char *unit, int32_t s, int32_t e,
+                           refmodel_population *out)
+{
+    memset(out, 0, sizeof(*out));
+    for (int d = 0; d < m->ndossiers; d++) {
+        const refmodel_judged *j = &m->dossiers[d].judged;
+        if (unit && strcmp(m->sorted[m->dossiers[d].first]->unit, unit) != 0)
+            continue;
+        /* received by E, not finished before S */
+        if (!j->received || j->received_day > e || (j->closed && j->closed_day < s))
+            continue;
+        bool finished = j->closed && j->closed_day <= e; /* judged at C, else at E */
+        out->judged++;
+        if (finished ? j->closed_day >= j->overdue_day : e >= j->overdue_day)
+            out->late++;
+        out->complaints += j->complaint;
+        out->e_result += finished && j->e_result;
+        out->digitized += j->digitized;
+        out->reused_data += j->reused_data;
+        out->from_data_store += j->from_data_store;
+        out->population_data += j->population_data;
+    }
+}
+
+void refmodel_population_at(const refmodel *m, const char *unit, const char *period,
+                            int32_t end_day, refmodel_population *out)
+{
+    chiso_period p;
+    memset(out, 0, sizeof(*out));
+    if (chiso_period_parse(period, &p) == 0 && p.kind != CHISO_PERIOD_DAY)
+        population_sum(m, unit, p.first_day, end_day, out);
+}
+
+void refmodel_population_of(const refmodel *m, const char *unit, const char *period,
+                            refmodel_population *out)
+{
+    chiso_period p;
+    memset(out, 0, sizeof(*out));
+    if (chiso_period_parse(period, &p) == 0 && p.kind != CHISO_PERIOD_DAY)
+        population_sum(m, unit, p.first_day, p.last_day, out);
+}
+
 int refmodel_ndossiers(const refmodel *m)
 {
     return m->ndossiers;
@@ -769,14 +843,100 @@ static void write_counter_period(FILE *f, const refmodel_cell *cells, size_t n, 
     fputc('}', f);
 }
 
-/* The open figures at the end of a month, quarter or year. */
-static void write_open_period(FILE *f, const refmodel_cell *cells, size_t n, const refmodel *m,
-                              const char *unit)
+/* The open figures at the end of period p and its population D, in
+ * sim_truth_open_members' order, for a unit (every unit when NULL). */
+static void open_figures(const refmodel *m, const char *unit, const chiso_period *p,
+                         long long v[SIM_TRUTH_OPEN_MEMBERS])
 {
-    long long o, od;
-    (void)n;
-    open_sum(m, unit, chiso_period_of(cells[0].first_day, cells[0].kind).last_day, &o, &od);
-    fprintf(f, "{\"open\":%lld,\"open_overdue\":%lld}", o, od);
+    refmodel_population d;
+    open_sum(m, unit, p->last_day, &v[0], &v[1]);
+    population_sum(m, unit, p->first_day, p->last_day, &d);
+    v[2] = d.judged;
+    v[3] = d.late;
+    v[4] = d.complaints;
+    v[5] = d.e_result;
+    v[6] = d.digitized;
+    v[7] = d.reused_data;
+    v[8] = d.from_data_store;
+    v[9] = d.population_data;
+}
+
+/* True when cells [0, n) (sorted) have one of period p. */
+static bool has_period(const refmodel_cell *cells, size_t n, const chiso_period *p)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (cells[i].kind == p->kind && cells[i].first_day == p->first_day)
+            return true;
+    }
+    return false;
+}
+
+/* The open figures of one unit (unit NULL: the province), whose counter
+ * cells are [0, n): `"<period>":{"open":n,...}` for every month, quarter
+ * and year overlapping the days [dmin, dmax] in which it has counters,
+ * open dossiers or a population D (a period without counters may still
+ * have dossiers open from before it: they are judged in it). */
+static void write_open_unit(FILE *f, const refmodel *m, const char *unit,
+                            const refmodel_cell *cells, size_t n, int32_t dmin, int32_t dmax)
+{
+    bool first = true;
+    for (int k = CHISO_PERIOD_MONTH; k <= CHISO_PERIOD_YEAR; k++) {
+        for (int32_t d = dmin; d <= dmax;) {
+            chiso_period p = chiso_period_of(d, (chiso_period_kind)k);
+            long long v[SIM_TRUTH_OPEN_MEMBERS];
+            char key[CHISO_PERIOD_STRLEN];
+            d = p.last_day + 1;
+            open_figures(m, unit, &p, v);
+            if (!has_period(cells, n, &p) && v[0] == 0 && v[2] == 0)
+                continue;
+            chiso_period_key(p.first_day, p.kind, key);
+            fprintf(f, "%s\"%s\":{", first ? "" : ",", key);
+            for (int i = 0; i < SIM_TRUTH_OPEN_MEMBERS; i++)
+                fprintf(f, "%s\"%s\":%lld", i ? "," : "", sim_truth_open_members[i], v[i]);
+            fputc('}', f);
+            first = false;
+        }
+    }
+}
+
+/* The first and last day with a counter cell in cells [0, n) (empty:
+ * dmin > dmax). */
+static void day_range(const refmodel_cell *cells, size_t n, int32_t *dmin, int32_t *dmax)
+{
+    *dmin = INT32_MAX;
+    *dmax = INT32_MIN;
+    for (size_t i = 0; i < n; i++) {
+        if (cells[i].kind != CHISO_PERIOD_DAY)
+            continue;
+        *dmin = cells[i].first_day < *dmin ? cells[i].first_day : *dmin;
+        *dmax = cells[i].first_day > *dmax ? cells[i].first_day : *dmax;
+    }
+}
+
+/* "open": `"<unit>":{...}` for every unit with counters (cells: the
+ * units' counter cells, sorted), then the days their counters span. */
+static void write_open(FILE *f, const refmodel *m, const refmodel_cell *cells, size_t n)
+{
+    int32_t dmin, dmax;
+    day_range(cells, n, &dmin, &dmax);
+    for (size_t i = 0; i < n;) {
+        size_t j = i;
+        while (j < n && strcmp(cells[j].unit, cells[i].unit) == 0)
+            j++;
+        fprintf(f, "%s\n\"%s\":{", i ? "," : "", cells[i].unit);
+        write_open_unit(f, m, cells[i].unit, &cells[i], j - i, dmin, dmax);
+        fputc('}', f);
+        i = j;
+    }
+}
+
+/* "province_open": the periods of every unit together (cells: the
+ * province's counter cells). */
+static void write_province_open(FILE *f, const refmodel *m, const refmodel_cell *cells, size_t n)
+{
+    int32_t dmin, dmax;
+    day_range(cells, n, &dmin, &dmax);
+    write_open_unit(f, m, NULL, cells, n, dmin, dmax);
 }
 
 /* The procedure sets: {"po":{"<procedure>":n,...},"pp":{...}}. */
@@ -898,11 +1058,11 @@ int refmodel_write_truth(const refmodel *m, const refmodel_truth_meta *meta, FIL
     fputs("},\n\"counters\":{", f);
     write_units(f, cells, n, m, true, true, write_counter_period);
     fputs("},\n\"open\":{", f);
-    write_units(f, cells, n, m, true, false, write_open_period);
+    write_open(f, m, cells, n);
     fputs("},\n\"province_counters\":{", f);
     write_units(f, pcells, pn, m, false, true, write_counter_period);
     fputs("},\n\"province_open\":{", f);
-    write_units(f, pcells, pn, m, false, false, write_open_period);
+    write_province_open(f, m, pcells, pn);
     fputs("},\n\"procedures\":{", f);
     write_units(f, procs, np, m, true, false, write_procedure_period);
     fputs("},\n\"province_procedures\":{", f);

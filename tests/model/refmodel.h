@@ -17,8 +17,10 @@
  * quarter, year), and its procedure into the procedure sets of #7 and #9
  * (docs/counters.md: per unit, month, quarter and year, the dossiers of
  * each procedure in "po" and in "pp"). Open and overdue dossiers at the end
- * of each month, quarter and year are computed from the dossiers directly,
- * never from counter sums, so they check the pipeline's derivation of them.
+ * of each month, quarter and year, and the national portal's population D
+ * of each (DOMAIN.md, "Populations the national portal uses"), are computed
+ * from the dossiers directly, never from counter sums, so they check the
+ * pipeline's derivation of them.
  *
  * Ties between two occurrences of a single-valued fact at the same instant
  * (the merge keeps "the smallest (at, content)") are broken by content,
@@ -105,6 +107,12 @@ void refmodel_cell_format(const refmodel_cell *c, char *buf, size_t size);
 
 /* ---- one dossier ---- */
 
+/* At most 27: 13 at the received day (received, its channel, the service
+ * level and level+online, synced, received_online_valid, the fee and its
+ * online payment, the four flags, a complaint), 5 at the resolved day
+ * (resolved, on time or late, the class, e_result, a complaint) and 9 at
+ * B or C (closed, overdue_began, overdue_closed, complaint_closed,
+ * e_result_closed, the four flags' *_closed). */
 #define REFMODEL_CONTRIB_MAX 32
 #define REFMODEL_NEVER       INT32_MAX /* an overdue day that never comes */
 
@@ -118,9 +126,20 @@ typedef struct refmodel_judged {
     bool received;
     int32_t received_day;
     bool po, pp;         /* the procedure is in "po", in "pp", on the received day */
-    bool closed;         /* resolved, withdrawn, stopped or not accepted (received only) */
-    int32_t closed_day;  /* max(received day, day of the earliest closing fact) */
+    bool closed;         /* resolved, returned, withdrawn, stopped or not accepted
+                          * (received only) */
+    int32_t closed_day;  /* max(received day, the day it was resolved, else
+                          * returned, else the first of withdrawn, stopped and
+                          * not accepted) */
     int32_t overdue_day; /* B of docs/ontime.md, or REFMODEL_NEVER */
+    /* what the population D counts of a received dossier (all false when
+     * not received) */
+    bool complaint; /* a `complaint` event, or rated not satisfied */
+    bool e_result;  /* resolved with an electronic result */
+    bool digitized; /* the received event's flags */
+    bool reused_data;
+    bool from_data_store; /* digitized and from_data_store */
+    bool population_data;
 } refmodel_judged;
 
 /* What the catalog says of a procedure (catalog.procedures). A procedure
@@ -174,6 +193,32 @@ const refmodel_table *refmodel_counters(const refmodel *m);
 void refmodel_open(const refmodel *m, const char *unit, const char *period, long long *open,
                    long long *overdue);
 
+/* The national portal's population D of a month, quarter or year [S, E]
+ * (DOMAIN.md, "Populations the national portal uses"): the received
+ * dossiers with received day <= E that were not closed before S (closed
+ * day C >= S, or never closed). Each is judged at C when C <= E (late when
+ * C >= B), else at E, unfinished (late when E >= B). */
+typedef struct refmodel_population {
+    long long judged;     /* |D| */
+    long long late;       /* judged late */
+    long long complaints; /* with a complaint or a dislike */
+    long long e_result;   /* closed in [S, E], resolved with an electronic result */
+    long long digitized;  /* with the received event's flags */
+    long long reused_data;
+    long long from_data_store; /* digitized and from_data_store */
+    long long population_data;
+} refmodel_population;
+
+/* The population D of a unit (every unit when NULL) in a month, quarter or
+ * year (`period` is its key), counted from the dossiers, with E the
+ * period's last day. All zero when `period` is not such a key. */
+void refmodel_population_of(const refmodel *m, const char *unit, const char *period,
+                            refmodel_population *out);
+/* The same with E = end_day (the current period at `today`: S <= end_day
+ * <= its last day). */
+void refmodel_population_at(const refmodel *m, const char *unit, const char *period,
+                            int32_t end_day, refmodel_population *out);
+
 /* The dossiers (after refmodel_run), in (unit, dossier_id) order. */
 int refmodel_ndossiers(const refmodel *m);
 /* Dossier i's events (as added, duplicates included) and its judgement. */
@@ -193,7 +238,13 @@ typedef struct refmodel_truth_meta {
 
 /* Write the ground truth in the simulator's format (docs/simulator.md:
  * counters, open figures and procedure sets), so chiso-verify can compare
- * Redis with it. Returns 0 or CHISO_EIO. */
+ * Redis with it. The "open" of a unit (and "province_open") has, for every
+ * month, quarter and year overlapping the days with counters in which it
+ * has counters, open dossiers or a population D, the members "open",
+ * "open_overdue", "judged", "judged_late", "judged_complaints",
+ * "judged_e_result", "judged_digitized", "judged_reused_data",
+ * "judged_from_data_store" and "judged_population_data". Returns 0 or
+ * CHISO_EIO. */
 int refmodel_write_truth(const refmodel *m, const refmodel_truth_meta *meta, FILE *f);
 
 #endif

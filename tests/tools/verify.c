@@ -691,12 +691,16 @@ static void check_snapshot(const cJSON *latest, const char *unit, const char *pe
         if (got != want)
             mismatch("scores %s counts.%s: %lld, truth %lld", key, snapshot_counts[i], got, want);
     }
-    for (int i = 0; i < 2; i++) {
-        const char *name = i ? "open_overdue" : "open";
+    for (int i = 0; i < 3; i++) {
+        const char *name = i == 0 ? "open" : i == 1 ? "open_overdue" : "judged";
         long long got = json_int(counts, name), want = json_int(want_open, name);
         if (got != want)
             mismatch("scores %s counts.%s: %lld, truth %lld", key, name, got, want);
     }
+    long long on_time = json_int(want_open, "judged") - json_int(want_open, "judged_late");
+    if (json_int(counts, "judged_on_time") != on_time)
+        mismatch("scores %s counts.judged_on_time: %lld, truth %lld", key,
+                 json_int(counts, "judged_on_time"), on_time);
     (*checked)++;
 }
 

@@ -54,7 +54,8 @@ static const struct {
 
 /* The score the truth gives a unit (unit != NULL) or the province in a
  * period: `counts` is the truth's counter object (NULL: none, all 0),
- * `open` its {open, open_overdue} at the period's end and `procs` its
+ * `open` its {open, open_overdue} at the period's end with its population
+ * D {judged, judged_late, ...} and `procs` its
  * procedure sets {"po": {procedure: dossiers}, "pp": {...}} (NULL: none);
  * `fb` its feedback counters {"fb_received": n, ...} (NULL: none). */
 static void truth_score(chiso_catview *cat, const char *unit, const cJSON *counts,
@@ -75,6 +76,17 @@ static void truth_score(chiso_catview *cat, const char *unit, const cJSON *count
             (void)chiso_score_input_counter(&in, c->string, (int64_t)c->valuedouble);
     }
     in.n[CHISO_SF_OPEN_OVERDUE] = cJSON_IsNumber(overdue) ? (int64_t)overdue->valuedouble : 0;
+    /* the population D, as the truth counted it dossier by dossier: its
+     * members are named as the inputs they feed (judged, judged_late, ...) */
+    for (int f = CHISO_SF_JUDGED; f <= CHISO_SF_JUDGED_POPULATION_DATA; f++)
+        in.n[f] = 0;
+    cJSON_ArrayForEach(c, open)
+    {
+        int f = chiso_score_field_from_name(c->string);
+        if (f >= CHISO_SF_JUDGED && f <= CHISO_SF_JUDGED_POPULATION_DATA && cJSON_IsNumber(c))
+            in.n[f] = (int64_t)c->valuedouble;
+    }
+    in.n[CHISO_SF_JUDGED_ON_TIME] = in.n[CHISO_SF_JUDGED] - in.n[CHISO_SF_JUDGED_LATE];
     (void)chiso_catview_score_input(cat, unit, &in);
     for (size_t k = 0; k < sizeof(proc_inputs) / sizeof(proc_inputs[0]); k++) {
         const cJSON *set =

@@ -385,7 +385,9 @@ static void test_contributions(void)
     for (int i = 2; i < n; i++)
         chiso_dossier_apply(d, &evs[i]);
     k = chiso_dossier_contrib(d, c);
-    CHECK_EQ_INT(k, 12, "complete dossier contributions");
+    CHECK_EQ_INT(k, 14, "complete dossier contributions");
+    CHECK(has(c, k, CHISO_C_E_RESULT_CLOSED, D("2025-07-03")), "e-result, at the closed day");
+    CHECK(has(c, k, CHISO_C_DIGITIZED_CLOSED, D("2025-07-03")), "digitized, at the closed day");
     CHECK(has(c, k, CHISO_C_SYNCED, D("2025-07-01")), "synced, at the received day");
     CHECK(has(c, k, CHISO_C_FEE_DOSSIERS, D("2025-07-01")), "a fee, at the received day");
     CHECK(has(c, k, CHISO_C_PAID_ONLINE, D("2025-07-01")), "paid online, at the received day");
@@ -396,6 +398,28 @@ static void test_contributions(void)
     CHECK(has(c, k, CHISO_C_CLOSED, D("2025-07-03")), "closed at resolution");
     CHECK(!has(c, k, CHISO_C_OVERDUE_BEGAN, D("2025-07-05")), "never overdue");
     CHECK(chiso_dossier_class(d, &prov) == CHISO_CLASS_FULL_PROCESS && !prov, "final class");
+
+    /* when it finished (counters.h, closed): returned without a resolution
+     * finishes it; a resolution decides over an earlier withdrawal */
+    chiso_dossier *ret = chiso_dossier_new();
+    for (int i = 0; i < n; i++) {
+        if (evs[i].type != CHISO_EV_RESOLVED)
+            chiso_dossier_apply(ret, &evs[i]);
+    }
+    k = chiso_dossier_contrib(ret, c);
+    CHECK(has(c, k, CHISO_C_CLOSED, D("2025-07-03")), "returned on 3 July, never resolved: closed");
+    CHECK(!chiso_dossier_open(ret), "a returned dossier is not open");
+    chiso_event wearly = evs[1];
+    wearly.type = CHISO_EV_WITHDRAWN;
+    wearly.at = T("2025-07-02T08:00:00+07:00");
+    chiso_dossier_reset(ret);
+    for (int i = 0; i < n; i++)
+        chiso_dossier_apply(ret, &evs[i]);
+    chiso_dossier_apply(ret, &wearly);
+    k = chiso_dossier_contrib(ret, c);
+    CHECK(has(c, k, CHISO_C_CLOSED, D("2025-07-03")),
+          "resolved 3 July decides over withdrawn 2 July");
+    chiso_dossier_free(ret);
 
     /* late: resolved the day after the due day */
     chiso_dossier *late = chiso_dossier_new();
@@ -793,9 +817,10 @@ static void test_levels(void)
 
     /* the most a dossier contributes, CONTRIB_BOUND in dossier.c: at
      * reception received, channel, two service-level counters, synced,
-     * online and valid, fee and paid online, four flags; at resolution
-     * resolved, late, class, e-result, complaint; closed, overdue began and
-     * closed */
+     * online and valid, fee and paid online, four flags, a complaint; at
+     * resolution resolved, late, class, e-result, complaint; closed,
+     * overdue began and closed, and at the closed day the complaint, the
+     * e-result and the four flags again (the population D) */
     chiso_event evs[16];
     int n = full_story(evs);
     for (int i = 0; i < n; i++) {
@@ -810,7 +835,7 @@ static void test_levels(void)
     }
     chiso_contrib c[CHISO_CONTRIB_MAX];
     int k = chiso_dossier_contrib(d, c);
-    CHECK_EQ_INT(k, 20, "every kind of contribution at once");
+    CHECK_EQ_INT(k, 27, "every kind of contribution at once");
     CHECK_EQ_INT(k, CHISO_CONTRIB_MAX, "CHISO_CONTRIB_MAX is tight");
     for (int i = 0; i < CHISO_C_COUNT; i++) {
         bool excl = i == CHISO_C_RECEIVED_DIRECT || i == CHISO_C_RECEIVED_POSTAL ||

@@ -23,9 +23,15 @@
  *                the replay a no-op.
  * Per dossier, the model's contributions, memberships, first overdue day
  * and open state must equal core's; per unit and period end, the model's
- * open and overdue
- * dossiers (counted from the dossiers) must equal the derivation from the
- * counters (counters.h).
+ * open and overdue dossiers (counted from the dossiers) must equal the
+ * derivation from the counters (counters.h); and per unit, month, quarter
+ * and year, at its last day and at days inside its last month, the model's
+ * population D (DOMAIN.md, counted from the dossiers) must equal
+ * chiso_snapshot_population_of() on the incremental path's counters, field
+ * by field. The streams must reach what D depends on (dossiers returned
+ * without a resolution, withdrawn or stopped, with complaints and
+ * dislikes, one and two supplement requests, open across a month end,
+ * carried over into a period) in at least half of the seeds.
  *
  * Usage: test_property [--seed N | --seeds K] [--first S] [--dossiers D]
  * (default: seeds 1..250, 300 dossiers each). A failure prints the seed,
@@ -40,6 +46,7 @@
 #include "chiso/counters.h"
 #include "chiso/dossier.h"
 #include "chiso/event.h"
+#include "chiso/snapshot.h"
 #include "chiso/vntime.h"
 #include "gen.h"
 #include "refmodel.h"
@@ -477,10 +484,250 @@ static int compare_open(uint64_t seed, const refmodel *model, const refmodel_tab
     return bad;
 }
 
+/* ---- the population D from the counters ---- */
+
+/* The counters of chiso_snapshot_cum in a table's month and day cells of
+ * one unit, as the snapshot sink reads them from Redis (HMGET of
+ * chiso_snapshot_cum_fields): bucket keys in `keys`. */
+typedef struct unit_buckets {
+    chiso_snapshot_bucket *months, *days; /* ascending */
+    int nmonths, ndays;
+    char (*keys)[CHISO_PERIOD_STRLEN];
+} unit_buckets;
+
+static void buckets_clear(unit_buckets *b)
+{
+    free(b->months);
+    free(b->days);
+    free(b->keys);
+    memset(b, 0, sizeof(*b));
+}
+
+/* A unit's month and day buckets from the table's cells. Returns 0 or
+ * CHISO_ENOMEM. */
+static int buckets_of(const refmodel_table *t, const char *unit, unit_buckets *b)
+{
+    size_t n;
+    const refmodel_cell *c = refmodel_table_cells(t, &n);
+    int pos[CHISO_C_COUNT]; /* a counter's place in chiso_snapshot_cum, or -1 */
+
+    memset(b, 0, sizeof(*b));
+    for (int k = 0; k < CHISO_C_COUNT; k++)
+        pos[k] = -1;
+    for (int k = 0; k < CHISO_SNAPSHOT_CUM; k++)
+        pos[chiso_snapshot_cum[k]] = k;
+    b->months = calloc(n + 1, sizeof(*b->months));
+    b->days = calloc(n + 1, sizeof(*b->days));
+    b->keys = calloc(2 * n + 1, sizeof(*b->keys));
+    if (!b->months || !b->days || !b->keys) {
+        buckets_clear(b);
+        return CHISO_ENOMEM;
+    }
+    int nkeys = 0;
+    for (size_t i = 0; i < n; i++) {
+        bool day = c[i].kind == CHISO_PERIOD_DAY;
+        if (strcmp(c[i].unit, unit) != 0 || c[i].what != REFMODEL_COUNTER ||
+            (!day && c[i].kind != CHISO_PERIOD_MONTH) || pos[c[i].counter] < 0)
+            continue;
+        chiso_snapshot_bucket *list = day ? b->days : b->months;
+        int *nb = day ? &b->ndays : &b->nmonths;
+        char key[CHISO_PERIOD_STRLEN];
+        chiso_period_key(c[i].first_day, c[i].kind, key);
+        if (*nb == 0 || strcmp(list[*nb - 1].key, key) != 0) { /* cells are sorted */
+            snprintf(b->keys[nkeys], sizeof(b->keys[0]), "%s", key);
+            list[(*nb)++].key = b->keys[nkeys++];
+        }
+        list[*nb - 1].v[pos[c[i].counter]] = c[i].value;
+    }
+    return 0;
+}
+
+/* The model's population D of a unit in period p at end day e against
+ * chiso_snapshot_population_of() on the unit's counters: every month
+ * bucket and the day buckets of e's month (what the snapshot sink reads).
+ * Returns how many fields differ (the first ones are printed). */
+static long long population_checks; /* compare_population_at() calls, for the summary */
+
+static int compare_population_at(uint64_t seed, const refmodel *model, const char *unit,
+                                 const unit_buckets *b, const chiso_period *p, int32_t e,
+                                 int *reported)
+{
+    population_checks++;
+    chiso_snapshot_bucket *list = malloc(((size_t)b->nmonths + 31) * sizeof(*list));
+    size_t n = 0;
+    char key[CHISO_PERIOD_STRLEN], end[CHISO_PERIOD_STRLEN];
+    chiso_period month = chiso_period_of(e, CHISO_PERIOD_MONTH);
+
+    if (!list)
+        return 1;
+    for (int i = 0; i < b->nmonths; i++)
+        list[n++] = b->months[i];
+    for (int i = 0; i < b->ndays; i++) {
+        chiso_period d;
+        if (chiso_period_parse(b->days[i].key, &d) == 0 && d.first_day >= month.first_day &&
+            d.first_day <= month.last_day)
+            list[n++] = b->days[i];
+    }
+    chiso_period_key(p->first_day, p->kind, key);
+    chiso_period_key(e, CHISO_PERIOD_DAY, end);
+    chiso_snapshot_population got;
+    refmodel_population want;
+    int rc = chiso_snapshot_population_of(list, n, p, e, &got);
+    free(list);
+    refmodel_population_at(model, unit, key, e, &want);
+    if (rc != 0) {
+        if ((*reported)++ < 8)
+            fprintf(stderr, "seed %llu: unit %s period %s end %s: population_of: %s\n",
+                    (unsigned long long)seed, unit, key, end, chiso_strerror(rc));
+        return 1;
+    }
+    const struct {
+        const char *name;
+        long long model, counters;
+    } f[] = {
+        {"judged", want.judged, got.judged},
+        {"late", want.late, got.late},
+        {"complaints", want.complaints, got.complaints},
+        {"e_result", want.e_result, got.e_result},
+        {"digitized", want.digitized, got.digitized},
+        {"reused_data", want.reused_data, got.reused_data},
+        {"from_data_store", want.from_data_store, got.from_data_store},
+        {"population_data", want.population_data, got.population_data},
+    };
+    int bad = 0;
+    for (size_t i = 0; i < sizeof(f) / sizeof(f[0]); i++) {
+        if (f[i].model == f[i].counters)
+            continue;
+        bad++;
+        if ((*reported)++ < 8)
+            fprintf(stderr,
+                    "seed %llu: unit %s period %s end %s: population D %s: model %lld, from "
+                    "the counters %lld\n",
+                    (unsigned long long)seed, unit, key, end, f[i].name, f[i].model, f[i].counters);
+    }
+    return bad;
+}
+
+/* For every unit and every month, quarter and year from the first day with
+ * counters to a month past the last (where only dossiers carried over are
+ * left), the model's population D against its derivation from the
+ * pipeline's counters (table t), at the period's last day E and at days
+ * inside E's month (the current period of a snapshot: day buckets).
+ * *carried counts the periods whose D holds dossiers received before
+ * them. Returns how many fields differ. */
+static int compare_population(uint64_t seed, const refmodel *model, const gen_stream *s,
+                              const refmodel_table *t, long long *carried)
+{
+    size_t n;
+    const refmodel_cell *c = refmodel_table_cells(refmodel_counters(model), &n);
+    int32_t dmin = INT32_MAX, dmax = INT32_MIN;
+    int bad = 0, reported = 0;
+
+    for (size_t i = 0; i < n; i++) {
+        if (c[i].kind == CHISO_PERIOD_DAY) {
+            dmin = c[i].first_day < dmin ? c[i].first_day : dmin;
+            dmax = c[i].first_day > dmax ? c[i].first_day : dmax;
+        }
+    }
+    if (dmin > dmax)
+        return 0;
+    dmax += 31;
+    for (int u = 0; u < s->nunits; u++) {
+        unit_buckets b;
+        if (buckets_of(t, s->units[u], &b) != 0)
+            return bad + 1;
+        for (int k = CHISO_PERIOD_MONTH; k <= CHISO_PERIOD_YEAR; k++) {
+            for (int32_t d = dmin; d <= dmax;) {
+                chiso_period p = chiso_period_of(d, (chiso_period_kind)k);
+                chiso_period last = chiso_period_of(p.last_day, CHISO_PERIOD_MONTH);
+                /* E: the last day, then days of the last month (its first,
+                 * its 15th, the day before the last) */
+                int32_t ends[] = {p.last_day, last.first_day, last.first_day + 14, p.last_day - 1};
+                for (size_t e = 0; e < sizeof(ends) / sizeof(ends[0]); e++)
+                    bad +=
+                        compare_population_at(seed, model, s->units[u], &b, &p, ends[e], &reported);
+                char key[CHISO_PERIOD_STRLEN];
+                refmodel_population pop;
+                chiso_period_key(p.first_day, p.kind, key);
+                refmodel_population_of(model, s->units[u], key, &pop);
+                *carried += pop.judged > refmodel_table_get(refmodel_counters(model), s->units[u],
+                                                            key, CHISO_C_RECEIVED);
+                d = p.last_day + 1;
+            }
+        }
+        buckets_clear(&b);
+    }
+    return bad;
+}
+
 /* ---- one seed ---- */
+
+/* What the population D needs the streams to hold (each must occur in
+ * at least half of the seeds, as every counter must). */
+enum {
+    CASE_RETURNED_ONLY, /* received, returned, never resolved */
+    CASE_ENDED,         /* received, withdrawn or stopped, neither resolved nor returned */
+    CASE_COMPLAINT,     /* received, with a complaint event */
+    CASE_DISLIKE,       /* received, rated not satisfied */
+    CASE_ONE_REQUEST,   /* received, one supplement request */
+    CASE_TWO_REQUESTS,  /* received, two */
+    CASE_OPEN_ACROSS,   /* open at the end of its received day's month */
+    CASE_CARRIED,       /* a period whose D holds dossiers received before it */
+    NCASES
+};
+static const char *const case_names[NCASES] = {
+    "a received dossier returned without a resolution",
+    "a received dossier withdrawn or stopped only",
+    "a received dossier with a complaint",
+    "a received dossier rated not satisfied",
+    "a received dossier with one supplement request",
+    "a received dossier with two supplement requests",
+    "a dossier open across a month end",
+    "a period whose population D holds dossiers carried over into it",
+};
+
+/* The cases of one dossier (bits of 1 << CASE_...). */
+static unsigned cases_of(const chiso_event *const *evs, int n, const refmodel_judged *j)
+{
+    bool has[CHISO_EV_TYPE_COUNT] = {false}, dislike = false;
+    int64_t req[8];
+    int nreq = 0;
+    unsigned c = 0;
+    if (!j->received)
+        return 0;
+    for (int i = 0; i < n; i++) {
+        if ((unsigned)evs[i]->type < CHISO_EV_TYPE_COUNT)
+            has[evs[i]->type] = true;
+        dislike |= evs[i]->type == CHISO_EV_RATED && !evs[i]->satisfied;
+        if (evs[i]->type == CHISO_EV_SUPPLEMENT_REQUESTED) {
+            bool seen = false;
+            for (int k = 0; k < nreq; k++)
+                seen |= req[k] == evs[i]->at;
+            if (!seen && nreq < 8)
+                req[nreq++] = evs[i]->at;
+        }
+    }
+    if (has[CHISO_EV_RETURNED] && !has[CHISO_EV_RESOLVED])
+        c |= 1u << CASE_RETURNED_ONLY;
+    if ((has[CHISO_EV_WITHDRAWN] || has[CHISO_EV_STOPPED]) && !has[CHISO_EV_RETURNED] &&
+        !has[CHISO_EV_RESOLVED])
+        c |= 1u << CASE_ENDED;
+    if (has[CHISO_EV_COMPLAINT])
+        c |= 1u << CASE_COMPLAINT;
+    if (dislike)
+        c |= 1u << CASE_DISLIKE;
+    if (nreq == 1)
+        c |= 1u << CASE_ONE_REQUEST;
+    if (nreq == 2)
+        c |= 1u << CASE_TWO_REQUESTS;
+    if (refmodel_open_at(j, chiso_period_of(j->received_day, CHISO_PERIOD_MONTH).last_day, NULL))
+        c |= 1u << CASE_OPEN_ACROSS;
+    return c;
+}
 
 typedef struct totals {
     long long events, dossiers, cells, replayed;
+    int cases[NCASES];          /* seeds where a case occurred */
     int covered[CHISO_C_COUNT]; /* seeds where a counter was non-zero */
     int covered_sets[2];        /* ... where a procedure set (po, pp) was not empty */
     int shared;                 /* ... where a set held a procedure with two dossiers */
@@ -547,6 +794,8 @@ static bool run_seed(uint64_t seed, int dossiers, bool parse, totals *tot)
     bad += compare_tables(seed, "final", refmodel_counters(model), final);
     bad += compare_tables(seed, "incremental", refmodel_counters(model), incr);
     bad += compare_open(seed, model, incr);
+    long long carried = 0;
+    bad += compare_population(seed, model, &s, incr, &carried);
     CHECK(bad == 0, "seed %llu: %d differences (rerun: test_property --seed %llu)",
           (unsigned long long)seed, bad, (unsigned long long)seed);
 
@@ -562,6 +811,15 @@ static bool run_seed(uint64_t seed, int dossiers, bool parse, totals *tot)
     }
     for (int c = 0; c < CHISO_C_COUNT; c++)
         tot->covered[c] += seen[c];
+    unsigned cases = carried > 0 ? 1u << CASE_CARRIED : 0;
+    for (int i = 0; i < refmodel_ndossiers(model); i++) {
+        const chiso_event *const *evs;
+        const refmodel_judged *j;
+        int n = refmodel_dossier(model, i, &evs, &j);
+        cases |= cases_of(evs, n, j);
+    }
+    for (int k = 0; k < NCASES; k++)
+        tot->cases[k] += (cases >> k) & 1;
     for (int k = 0; k < 2; k++)
         tot->covered_sets[k] += seen_set[k];
     tot->shared += shared;
@@ -680,13 +938,21 @@ int main(int argc, char **argv)
     for (int k = 0; k < 2 && seeds >= 20; k++)
         CHECK(tot.covered_sets[k] * 2 >= seeds, "procedure set %s occurs in only %d of %d seeds",
               refmodel_what_name((refmodel_what)(REFMODEL_PO + k)), tot.covered_sets[k], seeds);
+    /* and what the population D needs */
+    for (int k = 0; k < NCASES && seeds >= 20; k++)
+        CHECK(tot.cases[k] * 2 >= seeds, "%s in only %d of %d seeds", case_names[k], tot.cases[k],
+              seeds);
     CHECK(seeds < 20 || tot.shared * 2 >= seeds,
           "a procedure with two dossiers in a set in only %d of %d seeds", tot.shared, seeds);
     CHECK(seeds < 20 || tot.changes.removed > 0, "no membership was ever taken back (%lld added)",
           tot.changes.added);
     printf("property: %d seeds from %llu, %lld dossiers, %lld events, %lld cells, membership "
-           "changes +%lld -%lld, %d failing seeds, %.1f s\n",
+           "changes +%lld -%lld, %lld populations D, %d failing seeds, %.1f s\n",
            seeds, (unsigned long long)first, tot.dossiers, tot.events, tot.cells, tot.changes.added,
-           tot.changes.removed, failed, secs);
+           tot.changes.removed, population_checks, failed, secs);
+    printf("property: seeds with");
+    for (int k = 0; k < NCASES; k++)
+        printf("%s %s: %d", k ? ";" : "", case_names[k], tot.cases[k]);
+    printf("\n");
     return CHECK_DONE();
 }

@@ -2,7 +2,9 @@
  * test_report.c - the quarterly statistics table (report.h): the golden
  * test of DOMAIN.md's Hưng Yên Q3 2025 reference (seeds/004_*, section VI
  * and the figures of its text), the truncating percentages, the mapping of
- * counters to figures, and the Markdown and CSV output.
+ * counters to figures, #5 over the national portal's population D beside
+ * the form's resolved-based on-time rates (each labelled as such), and the
+ * Markdown and CSV output.
  */
 #include <math.h>
 #include <stdlib.h>
@@ -115,6 +117,10 @@ static void test_golden(void)
         {"IV", "1", "74,88/100"},
         {"IV", "2", "77,51/100"},
         {"IV", "3", "75,05/100"},
+        /* #5 of the quarter: the population D is not given here */
+        {"IV", "4", "—"},
+        {"IV", "4.1", "—"},
+        {"IV", "4.2", "—"},
     };
     chiso_report_input in;
     chiso_report_row rows[CHISO_REPORT_ROWS_MAX];
@@ -142,6 +148,71 @@ static void test_golden(void)
     CHECK_EQ_STR(find(rows, n, "IV", "3")->label, "Tháng 9/2025");
     CHECK_EQ_STR(find(rows, n, "II", "3.1")->unit, "%");
     CHECK_EQ_STR(find(rows, n, "I", "1")->unit, "Hồ sơ");
+}
+
+/* The heading row of part `section` numbered `stt`, or NULL. */
+static const chiso_report_row *find_heading(const chiso_report_row *rows, int n,
+                                            const char *section, const char *stt)
+{
+    for (int i = 0; i < n; i++) {
+        if (strcmp(rows[i].section, section) == 0 && strcmp(rows[i].stt, stt) == 0 &&
+            rows[i].heading)
+            return &rows[i];
+    }
+    return NULL;
+}
+
+/* The two on-time rates: the form's over the resolved dossiers (seed 004:
+ * 97,54%, 99,2%), #5 over the population D (DOMAIN.md's portal figures
+ * for a large province's quarter: 403,016 / 464,494), each noted as such. */
+static void test_on_time_rates(void)
+{
+    chiso_report_input in;
+    chiso_report_row rows[CHISO_REPORT_ROWS_MAX];
+    const chiso_report_row *r;
+    int n;
+
+    hung_yen(&in);
+    in.judged = 464494;
+    in.judged_late = 61478;
+    n = chiso_report_rows(&in, rows);
+    CHECK(n > 0, "rows: %d", n);
+    if (n <= 0)
+        return;
+    check_value(rows, n, "II", "3.1", "97,54%"); /* unchanged: resolved-based */
+    check_value(rows, n, "II", "3.2", "99,2%");
+    check_value(rows, n, "IV", "4", "86,76%"); /* 86.7645...%, truncated */
+    check_value(rows, n, "IV", "4.1", "464.494");
+    check_value(rows, n, "IV", "4.2", "403.016");
+    CHECK_EQ_STR(find(rows, n, "IV", "4")->label, "Chỉ số 5: Tỷ lệ hồ sơ xử lý đúng hạn, cả quý");
+    CHECK_EQ_STR(find(rows, n, "IV", "4")->unit, "%");
+    CHECK_EQ_STR(find(rows, n, "IV", "4")->note,
+                 "trên hồ sơ tiếp nhận và xử lý trong kỳ; khác mục II.3");
+    CHECK_EQ_STR(find(rows, n, "IV", "4.1")->label, "Số hồ sơ tiếp nhận và xử lý trong kỳ");
+    CHECK_EQ_STR(find(rows, n, "II", "3.1")->note,
+                 "trên hồ sơ đã giải quyết; khác chỉ số 5 (mục IV.4)");
+    CHECK_EQ_STR(find(rows, n, "II", "3.2")->note,
+                 "trên hồ sơ đã giải quyết; khác chỉ số 5 (mục IV.4)");
+    r = find_heading(rows, n, "II", "3");
+    CHECK(r != NULL, "part II's heading 3");
+    if (r)
+        CHECK_EQ_STR(r->note, CHISO_REPORT_ON_TIME_NOTE);
+    CHECK_EQ_STR(CHISO_REPORT_ON_TIME_NOTE,
+                 "Tỷ lệ đúng hạn ở mục II.3 tính trên hồ sơ đã giải quyết (như báo cáo quý của "
+                 "tỉnh); khác chỉ số 5 của Quyết định 766 (mục IV.4), tính trên hồ sơ tiếp nhận "
+                 "và xử lý trong kỳ.");
+
+    /* D known but empty (a quarter with no dossier): no rate, counts 0 */
+    in.judged = in.judged_late = 0;
+    n = chiso_report_rows(&in, rows);
+    check_value(rows, n, "IV", "4", "—");
+    check_value(rows, n, "IV", "4.1", "0");
+    check_value(rows, n, "IV", "4.2", "0");
+    /* every dossier late */
+    in.judged = in.judged_late = 7;
+    n = chiso_report_rows(&in, rows);
+    check_value(rows, n, "IV", "4", "0%");
+    check_value(rows, n, "IV", "4.2", "0");
 }
 
 static void test_pct(void)
@@ -187,6 +258,8 @@ static void test_counters(void)
     chiso_report_input_init(&in, "X", "2026-Q1");
     CHECK_EQ_INT(in.proc_eligible, CHISO_REPORT_NA, "no catalog yet");
     CHECK(isnan(in.score[0]) && isnan(in.score[2]), "no score yet");
+    CHECK_EQ_INT(in.judged, CHISO_REPORT_NA, "no population D yet");
+    CHECK_EQ_INT(in.judged_late, CHISO_REPORT_NA, "");
     CHECK_EQ_INT(in.fb_received, 0, "feedback counters are kept (feedback.h): 0, not NA");
     CHECK_EQ_INT(chiso_report_add_counter(&in, CHISO_UNIT_DEPARTMENT, "received", 10), 0, "");
     CHECK_EQ_INT(chiso_report_add_counter(&in, CHISO_UNIT_COMMUNE, "received", 5), 0, "");
@@ -232,6 +305,9 @@ static char *render(const chiso_report_input *in, chiso_report_format fmt, int *
 static void test_output(void)
 {
     static const char head[] = "# Biểu mẫu thống kê: Tỉnh Hưng Yên, quý III năm 2025\n\n"
+                               "Tỷ lệ đúng hạn ở mục II.3 tính trên hồ sơ đã giải quyết (như báo "
+                               "cáo quý của tỉnh); khác chỉ số 5 của Quyết định 766 (mục IV.4), "
+                               "tính trên hồ sơ tiếp nhận và xử lý trong kỳ.\n\n"
                                "Số liệu tính đến hết ngày 30/09/2025.\n\n"
                                "| Stt | Chỉ tiêu thống kê | Đơn vị tính | Số liệu | Ghi chú |\n"
                                "|---|---|---|---:|---|\n"
@@ -243,12 +319,22 @@ static void test_output(void)
     int rc;
 
     hung_yen(&in);
+    in.judged = 267922; /* seed 004's received, which counts as D does */
+    in.judged_late = 2709;
     md = render(&in, CHISO_REPORT_MARKDOWN, &rc);
     CHECK_EQ_INT(rc, 0, "markdown");
     CHECK(strncmp(md, head, strlen(head)) == 0, "head: %.200s", md);
     CHECK(strstr(md, "| 3.1 | Tỷ lệ hồ sơ TTHC do các sở, ngành tiếp nhận được giải quyết đúng "
-                     "hạn | % | 97,54% |  |\n") != NULL,
+                     "hạn | % | 97,54% | trên hồ sơ đã giải quyết; khác chỉ số 5 (mục IV.4) |\n") !=
+              NULL,
           "departments' row");
+    CHECK(strstr(md, "| **3** | **Kết quả giải quyết TTHC** | | | |\n") != NULL,
+          "a heading's note is the sentence under the title, not repeated");
+    CHECK(strstr(md, "| 4 | Chỉ số 5: Tỷ lệ hồ sơ xử lý đúng hạn, cả quý | % | 98,98% | trên hồ "
+                     "sơ tiếp nhận và xử lý trong kỳ; khác mục II.3 |\n") != NULL,
+          "#5 of the quarter (265,213 / 267,922 = 98.988...%%)");
+    CHECK(strstr(md, "| 4.1 | Số hồ sơ tiếp nhận và xử lý trong kỳ | Hồ sơ | 267.922 |") != NULL,
+          "|D|");
     CHECK(strstr(md, "| 1 | Tổng số hồ sơ đã tiếp nhận | Hồ sơ | 267.922 |  |\n") != NULL,
           "received row");
     CHECK(strstr(md, "| **II** | **CẢI CÁCH THỦ TỤC HÀNH CHÍNH** | | | |\n") != NULL, "part II");
@@ -260,8 +346,15 @@ static void test_output(void)
     CHECK(strncmp(csv, "Mục,Stt,Chỉ tiêu thống kê,Đơn vị tính,Số liệu,Ghi chú\r\n", 60) == 0,
           "header: %.60s", csv);
     CHECK(strstr(csv, "\r\nII,3.1,\"Tỷ lệ hồ sơ TTHC do các sở, ngành tiếp nhận được giải quyết "
-                      "đúng hạn\",%,\"97,54%\",\r\n") != NULL,
-          "a rate is quoted (it holds a comma)");
+                      "đúng hạn\",%,\"97,54%\",trên hồ sơ đã giải quyết; khác chỉ số 5 (mục "
+                      "IV.4)\r\n") != NULL,
+          "a rate is quoted (it holds a comma), its note tells which on-time it is");
+    CHECK(strstr(csv, "\r\nII,3,Kết quả giải quyết TTHC,,,\"" CHISO_REPORT_ON_TIME_NOTE "\"\r\n") !=
+              NULL,
+          "the CSV has no preamble: the sentence is the note of part II's heading 3");
+    CHECK(strstr(csv, "\r\nIV,4,\"Chỉ số 5: Tỷ lệ hồ sơ xử lý đúng hạn, cả quý\",%,\"98,98%\","
+                      "trên hồ sơ tiếp nhận và xử lý trong kỳ; khác mục II.3\r\n") != NULL,
+          "#5 in CSV");
     CHECK(strstr(csv, "\r\nI,1,Tổng số hồ sơ đã tiếp nhận,Hồ sơ,267.922,\r\n") != NULL,
           "a count is not");
     CHECK(strstr(csv, "\r\nIII,3.3,Tỷ lệ hồ sơ trực tuyến toàn trình,%,\"89,6%\",\r\n") != NULL,
@@ -274,8 +367,11 @@ static void test_output(void)
     in.score[0] = 81.005;  /* rounded half away from zero, as the snapshot's total */
     md = render(&in, CHISO_REPORT_MARKDOWN, &rc);
     CHECK_EQ_INT(rc, 0, "markdown");
-    CHECK(strstr(md, "quý IV năm 2025\n\nSố liệu tính đến hết ngày 04/11/2025.") != NULL,
+    CHECK(strstr(md, "quý IV năm 2025\n\n" CHISO_REPORT_ON_TIME_NOTE
+                     "\n\nSố liệu tính đến hết ngày 04/11/2025.") != NULL,
           "running quarter: %.120s", md);
+    CHECK(strstr(md, "| 4 | Chỉ số 5: Tỷ lệ hồ sơ xử lý đúng hạn, cả quý | % | — |") != NULL,
+          "#5 without the population D");
     CHECK(strstr(md, "| 1 | Tháng 10/2025 | Điểm | 81,01/100 |  |\n") != NULL, "October");
     CHECK(strstr(md, "| 3 | Tháng 12/2025 | Điểm | — | chưa có số liệu |\n") != NULL, "December");
     CHECK(strstr(md, "| 3.1 | Tỷ lệ DVCTT toàn trình đủ điều kiện | % | — |  |\n") != NULL,
@@ -296,6 +392,7 @@ int main(void)
 {
     test_golden();
     test_pct();
+    test_on_time_rates();
     test_counters();
     test_output();
     return CHECK_DONE();

@@ -37,6 +37,19 @@ static const chiso_score_rules *rules766(void)
     return chiso_score_rules_find(CHISO_SCORE_DEFAULT_RULES);
 }
 
+/* The rules before the portal's populations (docs/scoring.md). */
+static const chiso_score_rules *rules_resolved(void)
+{
+    return chiso_score_rules_find("766-2022-resolved");
+}
+
+/* Whether the two built-in sets judge indicator id over different
+ * populations (#5, #12, #13, #14, #16, #18, #21). */
+static bool population_row(int id)
+{
+    return id == 5 || id == 12 || id == 13 || id == 14 || id == 16 || id == 18 || id == 21;
+}
+
 /* An input with every count absent but those in `spec`, "key=value ...". */
 static chiso_score_input input_of(const char *spec)
 {
@@ -89,7 +102,11 @@ static void test_rules_table(void)
         return;
     CHECK_EQ_STR(r->name, "766-2022-dvcqg");
     CHECK(chiso_score_rules_at(0) == r, "the default is the first built-in set");
-    CHECK(chiso_score_rules_at(1) == NULL, "one built-in set");
+    CHECK(chiso_score_rules_at(1) == rules_resolved() && rules_resolved() != NULL,
+          "the rules before the portal's populations are the second set");
+    CHECK(chiso_score_rules_at(2) == NULL, "two built-in sets");
+    CHECK_EQ_INT(chiso_score_rules_check(rules_resolved(), err, sizeof(err)), 0,
+                 "766-2022-resolved checks: %s", err);
     CHECK(chiso_score_rules_find("766-2022") == NULL, "a prefix is not a name");
     CHECK(chiso_score_rules_find("") == NULL && chiso_score_rules_find(NULL) == NULL, "no name");
     CHECK_EQ_INT(chiso_score_rules_check(r, err, sizeof(err)), 0, "default set checks: %s", err);
@@ -258,28 +275,79 @@ static const struct golden {
     {21, "resolved_on_time=90 resolved_late=6 open_overdue=4", ABSENT, 100, NUL, 0},
 };
 
+/* The rows of the default set ("766-2022-dvcqg") that judge the
+ * population D: inputs judged_* (snapshot.h, chiso_snapshot_population). */
+static const struct golden golden_d[] = {
+    /* #5 plain, max 20: on time in D / |D|; 403,016 / 464,494 is the
+     * portal's own figure for a real province quarter (DOMAIN.md):
+     * 20 x 0.867641... = 17.352904450864813 (17.35 shown). */
+    {5, "judged=464494 judged_on_time=403016", 403016, 464494, 403016.0 / 464494,
+     20.0 * 403016 / 464494},
+    {5, "judged=218 judged_on_time=192", 192, 218, 192.0 / 218, 20.0 * 192 / 218},
+    {5, "judged=0 judged_on_time=0", 0, 0, NUL, 20},
+    /* #12 plain, max 6: 334,358 / 464,494 -> 6 x 0.71983... = 4.3190 */
+    {12, "judged=464494 judged_e_result=334358", 334358, 464494, 334358.0 / 464494,
+     6.0 * 334358 / 464494},
+    {12, "judged=0 judged_e_result=0", 0, 0, NUL, 6},
+    /* #13 plain, max 4: 83,994 / 464,494 -> 4 x 0.18083 = 0.7233 */
+    {13, "judged=464494 judged_digitized=83994", 83994, 464494, 83994.0 / 464494,
+     4.0 * 83994 / 464494},
+    /* #14 threshold 0.8, max 2: 80/100 -> 2; 40/100 -> 2 x 0.4 / 0.8 = 1 */
+    {14, "judged=100 judged_reused_data=80", 80, 100, 0.8, 2},
+    {14, "judged=100 judged_reused_data=40", 40, 100, 0.4, 1},
+    /* #16 plain, max 4, over D now: 60/100 -> 2.4; nothing judged: full */
+    {16, "judged=100 judged_from_data_store=60", 60, 100, 0.6, 2.4},
+    {16, "judged=0 judged_from_data_store=0", 0, 0, NUL, 4},
+    /* #18 plain, max 2: 45/100 -> 0.9 */
+    {18, "judged=100 judged_population_data=45", 45, 100, 0.45, 0.9},
+    /* #21 complement, T 0.9, max 6: 1 - (late + complaints) / |D|; the
+     * portal's 464,494 - 61,478 late - 130 with a complaint = 402,886:
+     * rate 0.86737... < 0.9 -> 6 x 0.86737 / 0.9 = 5.782435653994813 */
+    {21, "judged=464494 judged_late=61478 judged_complaints=130", 402886, 464494, 402886.0 / 464494,
+     6.0 * 402886 / 464494 / 0.9},
+    {21, "judged=100 judged_late=5 judged_complaints=5", 90, 100, 0.9, 6},
+    {21, "judged=0 judged_late=0 judged_complaints=0", 0, 0, NUL, 6},
+    /* the old inputs feed none of these rows any more */
+    {5, "resolved_on_time=90 resolved_late=6 open_overdue=4", ABSENT, ABSENT, NUL, 0},
+};
+
+static void check_golden(const chiso_score_rules *rules, const struct golden *g)
+{
+    chiso_score_input in = input_of(g->in);
+    chiso_score sc;
+    const chiso_score_item *it = &sc.ind[g->id - 1];
+
+    CHECK_EQ_INT(chiso_score_compute(rules, &in, &sc), 0, "%s: compute %s", rules->name, g->in);
+    CHECK_EQ_INT(it->num, g->num, "%s #%d num: %s", rules->name, g->id, g->in);
+    CHECK_EQ_INT(it->den, g->den, "%s #%d den: %s", rules->name, g->id, g->in);
+    CHECK(same_rate(it->rate, g->rate), "%s #%d rate %.17g, want %.17g: %s", rules->name, g->id,
+          it->rate, g->rate, g->in);
+    CHECK(near(it->points, g->points), "%s #%d points %.17g, want %.17g: %s", rules->name, g->id,
+          it->points, g->points, g->in);
+    CHECK(near(it->max, rules->rule[g->id - 1].max), "#%d max", g->id);
+}
+
 static void test_golden(void)
 {
-    bool covered[CHISO_SCORE_INDICATORS] = {false};
+    bool covered[CHISO_SCORE_INDICATORS] = {false}, covered_d[CHISO_SCORE_INDICATORS] = {false};
 
+    /* the table above: the rules before the portal's populations, and the
+     * rows both sets share in the default set too */
     for (size_t i = 0; i < sizeof(golden) / sizeof(golden[0]); i++) {
-        const struct golden *g = &golden[i];
-        chiso_score_input in = input_of(g->in);
-        chiso_score sc;
-        const chiso_score_item *it = &sc.ind[g->id - 1];
-
-        CHECK_EQ_INT(chiso_score_compute(rules766(), &in, &sc), 0, "compute %s", g->in);
-        CHECK_EQ_INT(it->num, g->num, "#%d num: %s", g->id, g->in);
-        CHECK_EQ_INT(it->den, g->den, "#%d den: %s", g->id, g->in);
-        CHECK(same_rate(it->rate, g->rate), "#%d rate %.17g, want %.17g: %s", g->id, it->rate,
-              g->rate, g->in);
-        CHECK(near(it->points, g->points), "#%d points %.17g, want %.17g: %s", g->id, it->points,
-              g->points, g->in);
-        CHECK(near(it->max, rules766()->rule[g->id - 1].max), "#%d max", g->id);
-        covered[g->id - 1] = true;
+        check_golden(rules_resolved(), &golden[i]);
+        if (!population_row(golden[i].id)) {
+            check_golden(rules766(), &golden[i]);
+            covered_d[golden[i].id - 1] = true;
+        }
+        covered[golden[i].id - 1] = true;
+    }
+    for (size_t i = 0; i < sizeof(golden_d) / sizeof(golden_d[0]); i++) {
+        CHECK(population_row(golden_d[i].id), "golden_d holds population rows only");
+        check_golden(rules766(), &golden_d[i]);
+        covered_d[golden_d[i].id - 1] = true;
     }
     for (int i = 0; i < CHISO_SCORE_INDICATORS; i++)
-        CHECK(covered[i], "indicator %d has golden cases", i + 1);
+        CHECK(covered[i] && covered_d[i], "indicator %d has golden cases in both sets", i + 1);
 }
 
 static void check_sums(const chiso_score *sc, const double *g5, const double *g6, double total,
@@ -308,7 +376,7 @@ static void test_groups_total(void)
 
     /* Every rate 1: every maximum. */
     in = input_of(perfect);
-    CHECK_EQ_INT(chiso_score_compute(rules766(), &in, &sc), 0, "perfect");
+    CHECK_EQ_INT(chiso_score_compute(rules_resolved(), &in, &sc), 0, "perfect");
     check_sums(&sc, (const double[]){18, 20, 22, 22, 18}, (const double[]){18, 20, 12, 10, 22, 18},
                100, "perfect");
 
@@ -322,14 +390,14 @@ static void test_groups_total(void)
     in.n[CHISO_SF_PROCEDURES_PAID_ONLINE] = 40;
     in.n[CHISO_SF_FROM_DATA_STORE] = 50;
     in.n[CHISO_SF_FEEDBACK_ANSWERED_ON_TIME] = 50;
-    CHECK_EQ_INT(chiso_score_compute(rules766(), &in, &sc), 0, "four losses");
+    CHECK_EQ_INT(chiso_score_compute(rules_resolved(), &in, &sc), 0, "four losses");
     check_sums(&sc, (const double[]){18, 18, 21, 20, 15}, (const double[]){18, 18, 12, 9, 20, 15},
                92, "four losses");
     CHECK(near(sc.ind[20].points, 6), "#21 at its threshold keeps 6");
 
     /* Nothing supplied: every rate null, no points at all. */
     chiso_score_input_init(&in);
-    CHECK_EQ_INT(chiso_score_compute(rules766(), &in, &sc), 0, "absent");
+    CHECK_EQ_INT(chiso_score_compute(rules_resolved(), &in, &sc), 0, "absent");
     for (int i = 0; i < CHISO_SCORE_INDICATORS; i++)
         CHECK(isnan(sc.ind[i].rate) && sc.ind[i].points == 0 && sc.ind[i].num == ABSENT &&
                   sc.ind[i].den == ABSENT,
@@ -342,12 +410,28 @@ static void test_groups_total(void)
      * (six: online 12 - 4 = 8), IV 22 - 4 = 18. */
     for (int f = 0; f < CHISO_SF_COUNT; f++)
         in.n[f] = 0;
-    CHECK_EQ_INT(chiso_score_compute(rules766(), &in, &sc), 0, "zeros");
+    CHECK_EQ_INT(chiso_score_compute(rules_resolved(), &in, &sc), 0, "zeros");
     check_sums(&sc, (const double[]){18, 20, 18, 18, 18}, (const double[]){18, 20, 8, 10, 18, 18},
                92, "zeros");
+    /* The default set judges #16 over D: an idle unit has nothing judged, so
+     * #16 is full there and only #7 (if_empty 0) loses: 100 - 4 = 96. */
+    CHECK_EQ_INT(chiso_score_compute(rules766(), &in, &sc), 0, "zeros, default set");
+    check_sums(&sc, (const double[]){18, 20, 18, 22, 18}, (const double[]){18, 20, 8, 10, 22, 18},
+               96, "zeros, default set");
+
+    /* Every rate 1 in the default set too. */
+    in = input_of(perfect);
+    in.n[CHISO_SF_JUDGED] = in.n[CHISO_SF_JUDGED_ON_TIME] = in.n[CHISO_SF_JUDGED_E_RESULT] = 100;
+    in.n[CHISO_SF_JUDGED_DIGITIZED] = in.n[CHISO_SF_JUDGED_REUSED_DATA] = 100;
+    in.n[CHISO_SF_JUDGED_FROM_DATA_STORE] = in.n[CHISO_SF_JUDGED_POPULATION_DATA] = 100;
+    in.n[CHISO_SF_JUDGED_LATE] = in.n[CHISO_SF_JUDGED_COMPLAINTS] = 0;
+    CHECK_EQ_INT(chiso_score_compute(rules766(), &in, &sc), 0, "perfect, default set");
+    check_sums(&sc, (const double[]){18, 20, 22, 22, 18}, (const double[]){18, 20, 12, 10, 22, 18},
+               100, "perfect, default set");
 }
 
-/* DOMAIN.md's reference figures, Hưng Yên Q3 2025 (seeds/004_*). */
+/* DOMAIN.md's reference figures, Hưng Yên Q3 2025 (seeds/004_*), scored
+ * with the rules before the portal's populations (the report gives no D). */
 static void test_hung_yen(void)
 {
     /* digitized: 98.9% of 267,922 received = 264,975 (rounded). */
@@ -358,7 +442,7 @@ static void test_hung_yen(void)
                  "procedures_fee_integrated=890");
     chiso_score sc;
 
-    CHECK_EQ_INT(chiso_score_compute(rules766(), &in, &sc), 0, "Hưng Yên");
+    CHECK_EQ_INT(chiso_score_compute(rules_resolved(), &in, &sc), 0, "Hưng Yên");
     /* #5: the 583 dossiers open and overdue at the period end count as late:
      * den = 244,695 + 2,126 + 583 = 247,404; 244,695 / 247,404 =
      * 0.98905029829752...; 20 x that = 19.7810059659504 (19.78 shown). Were
@@ -387,6 +471,70 @@ static void test_hung_yen(void)
                20.0 * 244695.0 / 247404.0 + 6 + 2 + 4.0 * 264975.0 / 267922.0 + 27.0 / 7.0 + 6),
           "total %.17g", sc.total);
     CHECK(near(chiso_score_round2(sc.total), 41.59), "total shows 41.59");
+}
+
+/* The points still to win (score.h: need, gain), worked out by hand. */
+static void test_still_to_win(void)
+{
+    static const struct {
+        int id;
+        const char *in;
+        int64_t need;
+        double gain;
+    } cases[] = {
+        /* #5 plain: every dossier of D on time: 218 - 192 = 26 more;
+         * 20 - 20 x 192 / 218 = 20 x 26 / 218 = 2.385321... */
+        {5, "judged=218 judged_on_time=192", 26, 20.0 * 26 / 218},
+        {5, "judged=218 judged_on_time=218", 0, 0},
+        /* #21 threshold 0.9: full from 0.9 x 464,494 = 418,044.6, so
+         * 418,045 successes: 418,045 - 402,886 = 15,159 fewer failures;
+         * 6 - 5.782435653994813 */
+        {21, "judged=464494 judged_late=61478 judged_complaints=130", 15159,
+         6 - 6.0 * 402886 / 464494 / 0.9},
+        /* #8 threshold 0.5: 49/100 -> 50 needed, 1 more; 6 - 5.88 */
+        {8, "received=100 online=49", 1, 6 - 5.88},
+        /* #9 capped min(2, 2.5 x rate): full from rate 0.8: 80 - 40 = 40; 2 - 1 */
+        {9, "procedures_fee=100 procedures_paid_online=40", 40, 1},
+        /* #7 with nothing offered online: 0 of 4, and no numerator to grow */
+        {7, "procedures_online=0 procedures_online_with_dossiers=0", -1, 0},
+        /* den 0 with full points: nothing to win */
+        {19, "feedback_received=0 feedback_answered_on_time=0", 0, 0},
+        /* not supplied */
+        {19, "received=1", -1, 0},
+    };
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        chiso_score_input in = input_of(cases[i].in);
+        chiso_score sc;
+        CHECK_EQ_INT(chiso_score_compute(rules766(), &in, &sc), 0, "%s", cases[i].in);
+        const chiso_score_item *it = &sc.ind[cases[i].id - 1];
+        CHECK_EQ_INT(it->need, cases[i].need, "#%d need: %s", cases[i].id, cases[i].in);
+        CHECK(near(it->gain, cases[i].gain), "#%d gain %.17g, want %.17g: %s", cases[i].id,
+              it->gain, cases[i].gain, cases[i].in);
+        if (it->need > 0) { /* need is the least: one less does not reach full */
+            chiso_score_input more = in, less = in;
+            const chiso_score_rule *r = &rules766()->rule[cases[i].id - 1];
+            bool complement = r->rate == CHISO_RATE_COMPLEMENT;
+            chiso_score_field f = r->num.f[0]; /* a complement's first failure count */
+            more.n[f] += complement ? -it->need : it->need;
+            less.n[f] += complement ? -(it->need - 1) : it->need - 1;
+            chiso_score a, b;
+            chiso_score_compute(rules766(), &more, &a);
+            chiso_score_compute(rules766(), &less, &b);
+            CHECK(near(a.ind[cases[i].id - 1].points, it->points + it->gain),
+                  "#%d: need reaches full", cases[i].id);
+            CHECK(b.ind[cases[i].id - 1].points < it->points + it->gain - 1e-9,
+                  "#%d: need - 1 does not", cases[i].id);
+        }
+    }
+
+    /* a capped row whose factor cannot reach its cap: not reachable */
+    chiso_score_rules r = *rules766();
+    r.rule[8].factor = 1;
+    r.rule[8].cap = 2;
+    chiso_score_input in = input_of("procedures_fee=100 procedures_paid_online=40");
+    chiso_score sc;
+    CHECK_EQ_INT(chiso_score_compute(&r, &in, &sc), 0, "custom #9");
+    CHECK_EQ_INT(sc.ind[8].need, -1, "min(2, 1 x rate) never reaches 2");
 }
 
 static void test_rollup(void)
@@ -678,6 +826,7 @@ int main(void)
 {
     test_rules_table();
     test_golden();
+    test_still_to_win();
     test_groups_total();
     test_hung_yen();
     test_rollup();

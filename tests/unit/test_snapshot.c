@@ -78,9 +78,11 @@ static void test_counts_set_add(void)
         CHECK(memcmp(&c, &zero, sizeof(c)) == 0, "%s leaves counts alone", rejected[i]);
     }
 
-    chiso_snapshot_counts a = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12};
-    chiso_snapshot_counts b = {100, 200, 300, 400, 500, 600, 700, 800, 900, 1000, 1100, 1200};
-    chiso_snapshot_counts sum = {101, 202, 303, 404, 505, 606, 707, 808, 909, 1010, 1111, 1212};
+    chiso_snapshot_counts a = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14};
+    chiso_snapshot_counts b = {100, 200, 300,  400,  500,  600,  700,
+                               800, 900, 1000, 1100, 1200, 1300, 1400};
+    chiso_snapshot_counts sum = {101, 202, 303,  404,  505,  606,  707,
+                                 808, 909, 1010, 1111, 1212, 1313, 1414};
     chiso_snapshot_counts_add(&a, &b);
     CHECK(memcmp(&a, &sum, sizeof(a)) == 0, "counts_add sums all twelve fields");
 }
@@ -93,18 +95,31 @@ static int32_t day_of(const char *key)
     return p.first_day;
 }
 
+/* CHISO_SNAPSHOT_CUM_FIELDS names chiso_snapshot_cum's counters, in order. */
+static void test_cum_fields(void)
+{
+    char buf[] = CHISO_SNAPSHOT_CUM_FIELDS, *save = NULL;
+    int i = 0;
+    for (char *f = strtok_r(buf, " ", &save); f; f = strtok_r(NULL, " ", &save), i++) {
+        CHECK(i < CHISO_SNAPSHOT_CUM, "no more fields than counters");
+        if (i < CHISO_SNAPSHOT_CUM)
+            CHECK_EQ_STR(f, chiso_counter_name(chiso_snapshot_cum[i]));
+    }
+    CHECK_EQ_INT(i, CHISO_SNAPSHOT_CUM, "one field per counter");
+}
+
 static void test_open(void)
 {
     static const chiso_snapshot_bucket buckets[] = {
-        {"2025-05", 10, 8, 2, 1},    /* open 2, overdue 1 */
-        {"2025-06", 5, 1, 1, 0},     /* open 4, overdue 1 */
-        {"2025-07", 20, 5, 3, 1},    /* open 15, overdue 2 (whole month) */
-        {"2025-06-30", 5, 1, 1, 0},  /* a day of a complete month: never added */
-        {"2025-07-01", 4, 1, 0, 0},  /* open 3 */
-        {"2025-07-02", 6, 2, 1, 0},  /* open 4, overdue 1 */
-        {"2025-07-15", 10, 2, 2, 1}, /* open 8, overdue 1 */
-        {"2025-Q3", 99, 0, 99, 0},   /* quarters and years are ignored */
-        {"2025", 99, 0, 99, 0},
+        {"2025-05", {10, 8, 2, 1}},    /* open 2, overdue 1 */
+        {"2025-06", {5, 1, 1, 0}},     /* open 4, overdue 1 */
+        {"2025-07", {20, 5, 3, 1}},    /* open 15, overdue 2 (whole month) */
+        {"2025-06-30", {5, 1, 1, 0}},  /* a day of a complete month: never added */
+        {"2025-07-01", {4, 1, 0, 0}},  /* open 3 */
+        {"2025-07-02", {6, 2, 1, 0}},  /* open 4, overdue 1 */
+        {"2025-07-15", {10, 2, 2, 1}}, /* open 8, overdue 1 */
+        {"2025-Q3", {99, 0, 99, 0}},   /* quarters and years are ignored */
+        {"2025", {99, 0, 99, 0}},
     };
     static const struct {
         const char *end;
@@ -130,7 +145,8 @@ static void test_open(void)
     CHECK_EQ_INT(chiso_snapshot_open(NULL, 0, day_of("2025-07-01"), &c), 0, "empty");
     CHECK_EQ_INT(c.open, 0, "empty list: open 0");
 
-    static const chiso_snapshot_bucket bad[] = {{"2025-05", 1, 0, 0, 0}, {"2025-13", 1, 0, 0, 0}};
+    static const chiso_snapshot_bucket bad[] = {{"2025-05", {1, 0, 0, 0}},
+                                                {"2025-13", {1, 0, 0, 0}}};
     c.open = 5;
     CHECK_EQ_INT(chiso_snapshot_open(bad, 2, day_of("2025-07-01"), &c), CHISO_EINVAL, "bad key");
     CHECK_EQ_INT(c.open, 5, "bad key leaves counts alone");
@@ -181,7 +197,9 @@ static void test_json(void)
                                          "partial",
                                          "offline",
                                          "open",
-                                         "open_overdue"};
+                                         "open_overdue",
+                                         "judged",
+                                         "judged_on_time"};
     const char *name = "Sở Tư pháp tỉnh Hưng Yên";
     chiso_snapshot s = {0};
     cJSON *root, *it, *obj;
@@ -234,7 +252,7 @@ static void test_json(void)
     CHECK_EQ_STR(str(root, "rules"), "766-2022-dvcqg");
 
     obj = cJSON_GetObjectItemCaseSensitive(root, "counts");
-    CHECK(cJSON_IsObject(obj) && cJSON_GetArraySize(obj) == 12, "counts has 12 members");
+    CHECK(cJSON_IsObject(obj) && cJSON_GetArraySize(obj) == 14, "counts has 14 members");
     for (i = 0; i < sizeof(counts) / sizeof(counts[0]); i++)
         CHECK(cJSON_IsNumber(cJSON_GetObjectItemCaseSensitive(obj, counts[i])), "counts.%s",
               counts[i]);
@@ -363,8 +381,8 @@ static void test_score_json(void)
         "v",      "unit",    "unit_name", "kind",         "parent",  "period", "period_kind",
         "as_of",  "rules",   "counts",    "full_process", "on_time", "online", "indicators",
         "groups", "groups6", "total",     "rank",         "rank_of"};
-    static const char *const ind_members[] = {"id",   "name",   "num", "den",
-                                              "rate", "points", "max", "lost"};
+    static const char *const ind_members[] = {"id",     "name", "num",  "den",  "rate",
+                                              "points", "max",  "lost", "need", "gain"};
     static const char *const group_members[] = {"id", "name", "points", "max"};
     chiso_snapshot plain = {0}, s;
     chiso_score_input in;
@@ -381,14 +399,13 @@ static void test_score_json(void)
     plain.counts.resolved_late = 2126;
     plain.counts.open_overdue = 583;
 
-    /* #5: 244,695 / (244,695 + 2,126 + 583) x 20 = 19.7810... -> 19.78,
-     * lost 0.22. #8: 49 / 100 at T 0.5 -> 5.88, lost 0.12. #19: no feedback
+    /* #5: 244,695 on time of 247,404 judged (population D) x 20 =
+     * 19.7810... -> 19.78, lost 0.22. #8: 49 / 100 at T 0.5 -> 5.88, lost 0.12. #19: no feedback
      * -> 6, rate null. Everything else is not supplied: 0 points, nulls.
      * Total 19.7810 + 5.88 + 6 = 31.6610 -> 31.66. */
     chiso_score_input_init(&in);
-    in.n[CHISO_SF_RESOLVED_ON_TIME] = 244695;
-    in.n[CHISO_SF_RESOLVED_LATE] = 2126;
-    in.n[CHISO_SF_OPEN_OVERDUE] = 583;
+    in.n[CHISO_SF_JUDGED] = 247404;
+    in.n[CHISO_SF_JUDGED_ON_TIME] = 244695;
     in.n[CHISO_SF_RECEIVED] = 100;
     in.n[CHISO_SF_ONLINE] = 49;
     in.n[CHISO_SF_FEEDBACK_RECEIVED] = 0;
@@ -419,7 +436,7 @@ static void test_score_json(void)
     CHECK(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) == 21, "21 indicators");
     for (int i = 0; i < cJSON_GetArraySize(arr); i++) {
         o = cJSON_GetArrayItem(arr, i);
-        check_members(o, ind_members, 8, "indicator");
+        check_members(o, ind_members, 10, "indicator");
         CHECK(num(o, "id") == i + 1, "indicator %d in order", i + 1);
         CHECK(str(o, "name") && str(o, "name")[0], "indicator %d named", i + 1);
         CHECK(num(o, "points") + num(o, "lost") == num(o, "max"), "#%d points + lost = max", i + 1);
@@ -429,21 +446,27 @@ static void test_score_json(void)
     CHECK(num(o, "rate") == 244695.0 / 247404.0, "#5 rate at full precision");
     CHECK(num(o, "points") == 19.78 && num(o, "max") == 20 && num(o, "lost") == 0.22,
           "#5 points %g lost %g", num(o, "points"), num(o, "lost"));
-    CHECK(strstr(text, "\"points\":19.78,\"max\":20,\"lost\":0.22}") != NULL,
-          "2 decimals in the text");
+    CHECK(strstr(text, "\"points\":19.78,\"max\":20,\"lost\":0.22,\"need\":2709,\"gain\":0.22}") !=
+              NULL,
+          "2 decimals in the text; 247,404 - 244,695 = 2,709 more on time for full points");
     CHECK_EQ_STR(str(o, "name"), "Tỷ lệ hồ sơ xử lý đúng hạn");
     o = cJSON_GetArrayItem(arr, 7); /* #8 */
     CHECK(num(o, "points") == 5.88 && num(o, "lost") == 0.12, "#8 5.88");
+    CHECK(num(o, "need") == 1 && num(o, "gain") == 0.12, "#8: one more online dossier, 0.12");
     o = cJSON_GetArrayItem(arr, 0); /* #1: not supplied */
     CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "num")) &&
               cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "den")) &&
               cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "rate")),
           "#1 num, den, rate null");
     CHECK(num(o, "points") == 0 && num(o, "max") == 6 && num(o, "lost") == 6, "#1 0 of 6");
+    CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "need")) &&
+              cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "gain")),
+          "#1: nothing to grow, need and gain null");
     o = cJSON_GetArrayItem(arr, 18); /* #19: no feedback */
     CHECK(num(o, "num") == 0 && num(o, "den") == 0, "#19 0 / 0");
     CHECK(cJSON_IsNull(cJSON_GetObjectItemCaseSensitive(o, "rate")), "#19 rate null");
     CHECK(num(o, "points") == 6 && num(o, "lost") == 0, "#19 full points");
+    CHECK(num(o, "need") == 0 && num(o, "gain") == 0, "#19 nothing to win");
 
     arr = cJSON_GetObjectItemCaseSensitive(root, "groups");
     CHECK(cJSON_IsArray(arr) && cJSON_GetArraySize(arr) == 5, "5 groups");
@@ -524,6 +547,7 @@ int main(void)
 {
     test_gap();
     test_counts_set_add();
+    test_cum_fields();
     test_open();
     test_json();
     test_fingerprint();

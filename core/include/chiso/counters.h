@@ -28,9 +28,10 @@
  *   full_process        at the resolved day, by the dossier's current class
  *   partial             (classify.h); offline for a direct or postal dossier
  *   offline
- *   closed              a received dossier left the open set (resolved,
- *                       withdrawn, stopped or not accepted, earliest), at
- *                       max(received day, that day)
+ *   closed              a received dossier finished: left the open set,
+ *                       at its closed day C = max(received day, the day it
+ *                       was resolved, else returned, else the first of
+ *                       withdrawn, stopped and not accepted)
  *   overdue_began       a received dossier not closed before its first
  *                       overdue day B (ontime.h; with no supplement request
  *                       B = max(due day + 1, received day)): at B
@@ -52,10 +53,23 @@
  *   resolved_e_result   at the resolved day, `resolved` with e_result
  *   resolved_complaint  at the resolved day, a received dossier with a
  *                       `complaint` event or rated not satisfied
+ * and, for the national portal's population D (DOMAIN.md: the dossiers
+ * received or processed in a period; docs/counters.md, "Population D"):
+ *   complaint_received  at the received day, a received dossier with a
+ *                       `complaint` event or rated not satisfied
+ *   complaint_closed    ... at its closed day C, once closed
+ *   e_result_closed     at C, a received dossier resolved with e_result
+ *   digitized_closed, reused_data_closed, from_data_store_closed,
+ *   population_data_closed   at C, a received dossier counted in digitized,
+ *                       reused_data, from_data_store, population_data
  *
  * So for a period ending on day E (its last day, or today for the current
  * period): open = sum over days <= E of (received - closed), and
  * open_overdue = sum over days <= E of (overdue_began - overdue_closed).
+ * The population D of a period [S, E] follows the same way: |D| = sum over
+ * days <= E of received - sum over days < S of closed, and a property X of
+ * D (digitized, ...) = sum over days <= E of X - sum over days < S of
+ * X_closed (snapshot.h, chiso_snapshot_derive()).
  *
  * Redis layout (prefix default "chiso"; {U} is the unit code as the hash
  * tag, ARCHITECTURE.md invariant 4):
@@ -111,6 +125,13 @@ typedef enum chiso_counter_id {
     CHISO_C_POPULATION_DATA,
     CHISO_C_RESOLVED_E_RESULT,
     CHISO_C_RESOLVED_COMPLAINT,
+    CHISO_C_COMPLAINT_RECEIVED,
+    CHISO_C_COMPLAINT_CLOSED,
+    CHISO_C_E_RESULT_CLOSED,
+    CHISO_C_DIGITIZED_CLOSED,
+    CHISO_C_REUSED_DATA_CLOSED,
+    CHISO_C_FROM_DATA_STORE_CLOSED,
+    CHISO_C_POPULATION_DATA_CLOSED,
     CHISO_C_COUNT
 } chiso_counter_id;
 

@@ -29,7 +29,7 @@
 typedef struct chiso_dossier chiso_dossier;
 
 #define CHISO_DOSSIER_MAX_ENCODED 512 /* bytes; an encoding never exceeds this */
-#define CHISO_CONTRIB_MAX         20  /* contributions of one dossier, at most */
+#define CHISO_CONTRIB_MAX         27  /* contributions of one dossier, at most */
 
 /* One +1 of a dossier to a counter in the bucket of a local day. */
 typedef struct chiso_contrib {
@@ -80,8 +80,8 @@ int chiso_dossier_apply_catalog(chiso_dossier *d, uint64_t attrs);
  * made in time). */
 int32_t chiso_dossier_overdue_day(const chiso_dossier *d);
 
-/* True when the dossier is received and not closed (resolved, withdrawn,
- * stopped or not accepted). */
+/* True when the dossier is received and not closed (resolved, returned,
+ * withdrawn, stopped or not accepted; counters.h, closed). */
 bool chiso_dossier_open(const chiso_dossier *d);
 
 /* The offset fence: true when (partition, offset) was already applied to

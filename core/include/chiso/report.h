@@ -6,11 +6,19 @@
  *
  * The caller sums the counters of the quarter (chiso_report_add_counter()
  * maps each Redis counter to the figures it feeds, by unit kind) and fills
- * the rest (carried over, open at the quarter's end, the catalog counts,
- * the score of each month); chiso_report_rows() turns them into the rows
- * of the table with Vietnamese labels and number formats ("267.922",
- * "97,54%"), and chiso_report_write() prints them as Markdown or CSV.
- * docs/report.md lists every row with its numerator and denominator.
+ * the rest (carried over, open at the quarter's end, the quarter's
+ * population D, the catalog counts, the score of each month);
+ * chiso_report_rows() turns them into the rows of the table with
+ * Vietnamese labels and number formats ("267.922", "97,54%"), and
+ * chiso_report_write() prints them as Markdown or CSV. docs/report.md
+ * lists every row with its numerator and denominator.
+ *
+ * Two "on time" rates appear and differ: the form's (part II.3, as the
+ * province's report counts it: resolved on time / resolved) and Decision
+ * 766's #5 as the national portal judges it (part IV.4: on time / the
+ * dossiers received or processed in the quarter, DOMAIN.md's population
+ * D). The report says so under its title (CHISO_REPORT_ON_TIME_NOTE) and
+ * beside both rates.
  *
  * Percentages are TRUNCATED, as the province's report prints them
  * (15,700 / 16,095 = 97.5458...% is "97,54%"), to the number of decimals
@@ -30,6 +38,13 @@
 #define CHISO_REPORT_NA     (-1) /* a figure that is not known */
 #define CHISO_REPORT_MONTHS 3
 
+/* The sentence under the title (Markdown), and the note of part II's
+ * heading row 3 (CSV, which has no preamble): which dossiers each on-time
+ * rate of the report is taken over. */
+#define CHISO_REPORT_ON_TIME_NOTE                                                                                         \
+    "Tỷ lệ đúng hạn ở mục II.3 tính trên hồ sơ đã giải quyết (như báo cáo quý của tỉnh); " \
+    "khác chỉ số 5 của Quyết định 766 (mục IV.4), tính trên hồ sơ tiếp nhận và xử lý trong kỳ."
+
 /* The counts of one quarter (plain value struct): start with
  * chiso_report_input_init(). Counts are >= 0 or CHISO_REPORT_NA. */
 typedef struct chiso_report_input {
@@ -45,6 +60,12 @@ typedef struct chiso_report_input {
     int64_t resolved_late;
     int64_t open;         /* open at the quarter's end day E */
     int64_t open_overdue; /* ... and past due at E */
+    /* the national portal's population D of the quarter (DOMAIN.md, "Populations
+     * the national portal uses"; snapshot.h, chiso_snapshot_population): the
+     * dossiers received or processed in it, and those judged late (#5);
+     * NA when not known (init), e.g. before the quarter begins */
+    int64_t judged;
+    int64_t judged_late;
     /* the same by level: [0] provincial departments, [1] communes */
     int64_t level_received[2];
     int64_t level_online[2];
@@ -66,8 +87,8 @@ typedef struct chiso_report_input {
 } chiso_report_input;
 
 /* Zero every count, mark the feedback counts NA unless this build keeps
- * feedback counters, the catalog counts NA, the scores NAN; copy the name
- * and the quarter key. */
+ * feedback counters, the population D and the catalog counts NA, the
+ * scores NAN; copy the name and the quarter key. */
 void chiso_report_input_init(chiso_report_input *in, const char *unit_name, const char *quarter);
 
 /* Add one counter of one unit's quarter hash (a Redis field of counters.h
@@ -105,8 +126,9 @@ typedef enum chiso_report_format {
     CHISO_REPORT_CSV,
 } chiso_report_format;
 
-/* Print the report: Markdown (a title, the data's date, one table) or CSV
- * (RFC 4180, a header row, one row per table row). Returns 0, CHISO_EINVAL
+/* Print the report: Markdown (a title, CHISO_REPORT_ON_TIME_NOTE, the
+ * data's date, one table) or CSV (RFC 4180, a header row, one row per
+ * table row; the note is part II's heading row 3's "Ghi chú"). Returns 0, CHISO_EINVAL
  * for a bad quarter, or CHISO_EIO when writing fails. */
 int chiso_report_write(const chiso_report_input *in, chiso_report_format fmt, FILE *out);
 

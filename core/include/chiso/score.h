@@ -6,11 +6,13 @@
  * The rules are data. A rule set is a table of 21 rows; each row names
  * its indicator, its maximum, its groups, which input counts make its
  * numerator and denominator, how the rate becomes points, and the points
- * it gives when its denominator is 0. The built-in set is
+ * it gives when its denominator is 0. The built-in sets are
  * "766-2022-dvcqg" (CHISO_SCORE_DEFAULT_RULES), the national portal's
- * practice as DOMAIN.md describes it; docs/scoring.md prints the table and
- * argues every default. A caller may build its own chiso_score_rules (say,
- * with other thresholds) and score with it.
+ * practice as DOMAIN.md describes it (its population D for #5, #12-#14,
+ * #16, #18 and #21), and "766-2022-resolved", chiso's rules before it
+ * (those indicators over the dossiers received, or resolved and open past
+ * due); docs/scoring.md prints both tables and argues every default. A caller may build its own
+ * chiso_score_rules (say, with other thresholds) and score with it.
  *
  * Inputs are counts (chiso_score_input): dossiers, procedures of the
  * catalog and feedback of one unit in one period. A count may be "not
@@ -23,6 +25,7 @@
 #ifndef CHISO_SCORE_H
 #define CHISO_SCORE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -56,6 +59,17 @@ typedef enum chiso_score_field {
     CHISO_SF_FROM_DATA_STORE,  /* digitized, linked to the applicant's data store */
     CHISO_SF_POPULATION_DATA,  /* received, using population data */
     CHISO_SF_COMPLAINTS,       /* judged dossiers with a complaint or dislike */
+    /* the national portal's population D: dossiers received or processed in
+     * the period (DOMAIN.md; snapshot.h, chiso_snapshot_population) */
+    CHISO_SF_JUDGED,                 /* |D| */
+    CHISO_SF_JUDGED_ON_TIME,         /* ... judged on time */
+    CHISO_SF_JUDGED_LATE,            /* ... judged late */
+    CHISO_SF_JUDGED_COMPLAINTS,      /* ... with a complaint or dislike */
+    CHISO_SF_JUDGED_E_RESULT,        /* ... finished in the period with an e-result */
+    CHISO_SF_JUDGED_DIGITIZED,       /* ... digitized */
+    CHISO_SF_JUDGED_REUSED_DATA,     /* ... reusing digitized data */
+    CHISO_SF_JUDGED_FROM_DATA_STORE, /* ... linked to the applicant's data store */
+    CHISO_SF_JUDGED_POPULATION_DATA, /* ... using population data */
     /* procedures of the catalog under the unit */
     CHISO_SF_PROCEDURES,
     CHISO_SF_PROCEDURES_ANNOUNCED_ON_TIME,
@@ -83,9 +97,19 @@ typedef enum chiso_score_field {
  * CHISO_SCORE_ABSENT. Start from chiso_score_input_init(). */
 typedef struct chiso_score_input {
     int64_t n[CHISO_SF_COUNT];
+    /* Instead of counts, the per-indicator figures the national portal
+     * publishes (chiso-score's "indicators", docs/scoring.md): when
+     * `figures` is true every row is scored from num[i] / den[i] as given
+     * (a complement's num counts the successes, as the portal prints it),
+     * the counts above are not read. CHISO_SCORE_ABSENT: not supplied;
+     * CHISO_SCORE_NA in both: not applicable, full points. */
+    bool figures;
+    int64_t num[CHISO_SCORE_INDICATORS], den[CHISO_SCORE_INDICATORS];
 } chiso_score_input;
 
-/* Set every count to CHISO_SCORE_ABSENT. */
+#define CHISO_SCORE_NA (-2) /* a figure the portal marks not applicable (null/null) */
+
+/* Set every count to CHISO_SCORE_ABSENT, no figures. */
 void chiso_score_input_init(chiso_score_input *in);
 
 /* The key of a field ("received", "procedures_fee", ...), or NULL. */
@@ -118,9 +142,14 @@ void chiso_score_input_counters(chiso_score_input *in);
  * when no input reads a counter of that name. */
 int chiso_score_input_counter(chiso_score_input *in, const char *counter, int64_t value);
 
+/* Set the inputs of the population D (CHISO_SF_JUDGED...) from `pop`,
+ * judged_on_time = judged - late. */
+void chiso_score_input_population(chiso_score_input *in, const chiso_snapshot_population *pop);
+
 /* The province roll-up: out = the field-by-field sum of n units' inputs,
  * scored like a unit's. A field any unit did not supply is not supplied
  * in the sum (it would be incomplete); with n = 0 nothing is supplied.
+ * Per-indicator figures (a document's) are not summed: out has none.
  * Sums saturate at CHISO_SCORE_COUNT_MAX. */
 void chiso_score_rollup(const chiso_score_input *units, size_t n, chiso_score_input *out);
 
@@ -195,6 +224,12 @@ typedef struct chiso_score_item {
     double rate; /* in [0, 1]; NAN when null (den 0 or not supplied) */
     double points;
     double max;
+    /* The points still to win: how much num must grow, at the same den, for
+     * the row's full points (max, or a capped row's cap), and the points
+     * that adds; 0 and 0 when already full; need = -1 (JSON null) when
+     * growing num cannot get there (den 0, or a count not supplied). */
+    int64_t need;
+    double gain;
 } chiso_score_item;
 
 /* Points and maximum of a group. */
@@ -230,7 +265,9 @@ double chiso_score_round2(double x);
 
 /* Parse a chiso-score input document (docs/scoring.md): one JSON object
  * with the unit's metadata, the period, as_of (default `now`, epoch
- * seconds), the snapshot counts and the score inputs. Fills *snap (unit,
+ * seconds), the snapshot counts and either the score inputs or the
+ * portal's per-indicator figures ("indicators": {"1": {"num": n, "den":
+ * d}, ...}, null/null for not applicable; in->figures is then set). Fills *snap (unit,
  * period, as_of, counts; score and rank left absent) and *in. Returns 0,
  * or CHISO_EINVAL with a sentence naming the field and the problem in
  * errstr. Unknown fields are errors. */

@@ -46,8 +46,10 @@ typedef struct chiso_snapshot_counts {
     int64_t full_process;
     int64_t partial;
     int64_t offline;
-    int64_t open;         /* received by E, not closed at E */
-    int64_t open_overdue; /* ... and past the due date at E */
+    int64_t open;           /* received by E, not closed at E */
+    int64_t open_overdue;   /* ... and past the due date at E */
+    int64_t judged;         /* the population D: received or processed in the period */
+    int64_t judged_on_time; /* ... judged on time (#5's numerator) */
 } chiso_snapshot_counts;
 
 struct chiso_score;       /* score.h */
@@ -69,16 +71,43 @@ typedef struct chiso_snapshot {
     int rank_of; /* siblings ranked; 0: not ranked (JSON null) */
 } chiso_snapshot;
 
-/* A bucket's sums of the four counters that derive open / open_overdue
- * (plain value struct). `key` is a month ("2025-07") or day ("2025-07-03")
- * period key; the caller keeps it alive. */
+/* The counters whose sums over every day up to a period's end (or before
+ * its start) derive the counts that span periods: open, open_overdue and
+ * the population D (counters.h). A bucket holds them in this order; the
+ * first four alone derive open and open_overdue. */
+#define CHISO_SNAPSHOT_CUM 15
+extern const chiso_counter_id chiso_snapshot_cum[CHISO_SNAPSHOT_CUM];
+/* The same as Redis field names, separated by spaces: a literal, to be
+ * pasted into a hiredis format string ("HMGET %s " CHISO_SNAPSHOT_CUM_FIELDS),
+ * where each becomes an argument (a %s argument would be one field). */
+#define CHISO_SNAPSHOT_CUM_FIELDS                                                                  \
+    "received closed overdue_began overdue_closed complaint_received complaint_closed "            \
+    "e_result_closed digitized digitized_closed reused_data reused_data_closed from_data_store "   \
+    "from_data_store_closed population_data population_data_closed"
+
+/* A bucket's values of those counters, in chiso_snapshot_cum's order (plain
+ * value struct). `key` is a month ("2025-07") or day ("2025-07-03") period
+ * key; the caller keeps it alive. */
 typedef struct chiso_snapshot_bucket {
     const char *key;
-    int64_t received;
-    int64_t closed;
-    int64_t overdue_began;
-    int64_t overdue_closed;
+    int64_t v[CHISO_SNAPSHOT_CUM];
 } chiso_snapshot_bucket;
+
+/* The national portal's population D of a unit and period [S, E]
+ * (DOMAIN.md, "Populations the national portal uses"): the dossiers
+ * received on or before E that had not finished before S, each judged at
+ * its finish or, unfinished, at E; and those of them with each property
+ * (plain value struct). */
+typedef struct chiso_snapshot_population {
+    int64_t judged;          /* |D| */
+    int64_t late;            /* judged late (#5, #21) */
+    int64_t complaints;      /* with a complaint or a dislike (#21) */
+    int64_t e_result;        /* finished in the period with an electronic result (#12) */
+    int64_t digitized;       /* #13 */
+    int64_t reused_data;     /* #14 */
+    int64_t from_data_store; /* #16 */
+    int64_t population_data; /* #18 */
+} chiso_snapshot_population;
 
 /* Fill `u` with the metadata of a unit the catalog does not know: the code
  * (truncated to CHISO_CODE_MAX) as its name, kind unknown, no parent, the
@@ -90,8 +119,9 @@ void chiso_snapshot_unit_default(chiso_unit *u, const char *code);
  * counters (closed, overdue_began, overdue_closed, unknown names). */
 int chiso_snapshot_counts_set(chiso_snapshot_counts *c, const char *field, int64_t value);
 
-/* The count called `name` in the JSON's "counts" (any of the twelve, open
- * and open_overdue included), or NULL for another name. */
+/* The count called `name` in the JSON's "counts" (any of the fourteen,
+ * open, open_overdue, judged and judged_on_time included), or NULL for
+ * another name. */
 int64_t *chiso_snapshot_count_field(chiso_snapshot_counts *c, const char *name);
 
 /* acc += x, field by field (the province roll-up). */
@@ -106,6 +136,15 @@ void chiso_snapshot_counts_add(chiso_snapshot_counts *acc, const chiso_snapshot_
  * key (c is then unchanged). */
 int chiso_snapshot_open(const chiso_snapshot_bucket *buckets, size_t n, int32_t end_day,
                         chiso_snapshot_counts *c);
+
+/* Derive the population D of period `p` at its end day `end_day` (E) from
+ * bucket sums, taken as chiso_snapshot_open() takes them for the sums up
+ * to E, and every month bucket before p's first month for the sums before
+ * its first day S (p is a month, quarter or year). Writes *out; returns 0,
+ * or CHISO_EINVAL when a key is not a period key or p is a day. */
+int chiso_snapshot_population_of(const chiso_snapshot_bucket *buckets, size_t n,
+                                 const chiso_period *p, int32_t end_day,
+                                 chiso_snapshot_population *out);
 
 /* The end day E of a period at local day `today`: min(last day, today). */
 int32_t chiso_snapshot_end_day(const chiso_period *p, int32_t today);
