@@ -30,6 +30,8 @@
  *      (B 6/8). Digitized, population data.
  *   K  not accepted 3/7: never received, in no D.
  *   L  received 10/6, due 20/6, resolved 15/6: finished before July.
+ *   M  received 6/7, due 25/7, returned 20/7 without a resolution: finished
+ *      then, on time, no result.
  */
 #include <math.h>
 #include <string.h>
@@ -89,7 +91,7 @@ static void resolved(story *s, const char *day, bool e_result)
 static int build(story *d)
 {
     int n = 0;
-    memset(d, 0, 12 * sizeof(*d));
+    memset(d, 0, 13 * sizeof(*d));
     received(&d[n], "2025-06-20", "2025-07-10", "dp"); /* A */
     resolved(&d[n++], "2025-07-05", true);
     received(&d[n], "2025-06-25", "2025-07-02", "p"); /* B */
@@ -116,6 +118,8 @@ static int build(story *d)
     add(&d[n++], CHISO_EV_NOT_ACCEPTED, "2025-07-03"); /* K */
     received(&d[n], "2025-06-10", "2025-06-20", "");   /* L */
     resolved(&d[n++], "2025-06-15", true);
+    received(&d[n], "2025-07-06", "2025-07-25", ""); /* M */
+    add(&d[n++], CHISO_EV_RETURNED, "2025-07-20");
     for (int i = 0; i < n; i++) {
         for (int k = 0; k < d[i].n; k++)
             snprintf(d[i].ev[k].dossier_id, sizeof(d[i].ev[k].dossier_id), "%c", 'A' + i);
@@ -246,7 +250,7 @@ static void check_score(const want *w)
 
 static void test_periods(void)
 {
-    story stories[12];
+    story stories[13];
     int n = build(stories);
     count(stories, n);
 
@@ -254,16 +258,16 @@ static void test_periods(void)
         /* June: A and B open at its end within their deadlines (B 11/7 and
          * 3/7), L finished on time: 3 judged, none late; L's e-result. */
         {"2025-06", "2025-06-30", 3, 0, 0, 1, 1, 0, 0, 2},
-        /* July: A, B carried over and finished in it, C-J received in it
-         * (K never received, L finished in June): 10. Late: B (8/7 >= 3/7),
-         * C (open, 31/7 >= 21/7), F (stopped 20/7 >= 11/7), H (15/7 >=
-         * 10/7); D, G, J open and within their deadline, A, E, I on time:
-         * 4 late, 6 on time -> #5 6/10, 12 points. A complaint: I -> #21
-         * 1 - 5/10 = 0.5 -> 6 x 0.5 / 0.9 = 3.33. E-results of dossiers
-         * finished in July: A, B, H, I (E withdrawn, F stopped: none) ->
-         * 4/10. Digitized A, C, D, I, J; reused C, I; data store D, I;
-         * population A, B, I, J. */
-        {"2025-07", "2025-07-31", 10, 4, 1, 4, 5, 2, 2, 4},
+        /* July: A, B carried over and finished in it, C-J and M received
+         * in it (K never received, L finished in June): 11. Late: B (8/7 >=
+         * 3/7), C (open, 31/7 >= 21/7), F (stopped 20/7 >= 11/7), H (15/7
+         * >= 10/7); D, G, J open and within their deadline, A, E, I, M on
+         * time: 4 late, 7 on time -> #5 7/11, 12.73 points. A complaint: I
+         * -> #21 1 - 5/11 -> 6 x (6/11) / 0.9 = 3.64. E-results of dossiers
+         * finished in July: A, B, H, I (E withdrawn, F stopped, M returned:
+         * none) -> 4/11. Digitized A, C, D, I, J; reused C, I; data store
+         * D, I; population A, B, I, J. */
+        {"2025-07", "2025-07-31", 11, 4, 1, 4, 5, 2, 2, 4},
         /* August: C and G still open, D and J finished in it: 4. Late: C
          * (open, past 21/7), J (20/8 >= 6/8); D 10/8 < 16/8 on time, G never
          * overdue -> #5 2/4. E-result: D (J has none) -> 1/4. Digitized C,
@@ -271,13 +275,13 @@ static void test_periods(void)
         {"2025-08", "2025-08-31", 4, 2, 0, 1, 3, 1, 1, 1},
         /* September: C and G open: 2, C late. */
         {"2025-09", "2025-09-30", 2, 1, 0, 0, 1, 1, 0, 0},
-        /* Q3: July's 10. Late: B, C, F, H, J -> 5. E-results finished in the
+        /* Q3: July's 11. Late: B, C, F, H, J -> 5. E-results finished in the
          * quarter: A, B, H, I, D -> 5. */
-        {"2025-Q3", "2025-09-30", 10, 5, 1, 5, 5, 2, 2, 4},
+        {"2025-Q3", "2025-09-30", 11, 5, 1, 5, 5, 2, 2, 4},
         /* Q3 while it runs, on 15 August: J is open and past its B (6/8):
          * late already; D finished 10/8 on time; C late; B, F, H late -> 5.
          * E-results by then: A, B, H, I, D -> 5. */
-        {"2025-Q3", "2025-08-15", 10, 5, 1, 5, 5, 2, 2, 4},
+        {"2025-Q3", "2025-08-15", 11, 5, 1, 5, 5, 2, 2, 4},
         /* August on 5 August: D and J open within their deadlines, C late,
          * G never: 4 judged, 1 late, no e-result yet. */
         {"2025-08", "2025-08-05", 4, 1, 0, 0, 3, 1, 1, 1},
