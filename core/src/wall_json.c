@@ -4,7 +4,10 @@
  *
  * Numbers are copied item by item (cJSON_Duplicate), never recomputed:
  * the row's total is the snapshot's total, the same double, printed back
- * with the digits that round-trip.
+ * with the digits that round-trip. The row's on-time rate is indicator
+ * #5's (docs/scoring.md: the national portal's population D), not the
+ * snapshot's `on_time` object, which is the quarterly report's rate over
+ * the resolved dossiers.
  */
 #include "chiso/wall_json.h"
 
@@ -51,23 +54,39 @@ static bool add_number(cJSON *row, const char *as, const cJSON *src, const char 
     return true;
 }
 
+const cJSON *chiso_wall_indicator(const cJSON *doc, int id)
+{
+    const cJSON *arr = cJSON_IsObject(doc) ? member(doc, "indicators") : NULL, *it;
+
+    if (!cJSON_IsArray(arr))
+        return NULL;
+    cJSON_ArrayForEach(it, arr)
+    {
+        const cJSON *v = cJSON_IsObject(it) ? member(it, "id") : NULL;
+        if (cJSON_IsNumber(v) && v->valuedouble == (double)id)
+            return it;
+    }
+    return NULL;
+}
+
 int chiso_wall_snap_parse(const char *json, size_t len, chiso_wall_snap *out, char *errstr,
                           size_t errstr_size)
 {
     static const struct {
         const char *as, *object, *name; /* object NULL: the snapshot itself */
+        int indicator;                  /* > 0: object is that indicator */
     } numbers[] = {
-        {"total", NULL, "total"},
-        {"rank", NULL, "rank"},
-        {"rank_of", NULL, "rank_of"},
-        {"received", "counts", "received"},
-        {"resolved", "counts", "resolved"},
-        {"open", "counts", "open"},
-        {"open_overdue", "counts", "open_overdue"},
-        {"fp_rate", "full_process", "rate"},
-        {"fp_target", "full_process", "target"},
-        {"fp_gap", "full_process", "gap"},
-        {"on_time_rate", "on_time", "rate"},
+        {"total", NULL, "total", 0},
+        {"rank", NULL, "rank", 0},
+        {"rank_of", NULL, "rank_of", 0},
+        {"received", "counts", "received", 0},
+        {"resolved", "counts", "resolved", 0},
+        {"open", "counts", "open", 0},
+        {"open_overdue", "counts", "open_overdue", 0},
+        {"fp_rate", "full_process", "rate", 0},
+        {"fp_target", "full_process", "target", 0},
+        {"fp_gap", "full_process", "gap", 0},
+        {"on_time_rate", NULL, "rate", CHISO_WALL_ONTIME_INDICATOR},
     };
     cJSON *doc = NULL;
     const cJSON *kind, *as_of;
@@ -108,7 +127,9 @@ int chiso_wall_snap_parse(const char *json, size_t len, chiso_wall_snap *out, ch
                                 : cJSON_AddNullToObject(out->row, "as_of")))
         goto out;
     for (size_t i = 0; i < sizeof(numbers) / sizeof(numbers[0]); i++) {
-        const cJSON *src = numbers[i].object ? member(doc, numbers[i].object) : doc;
+        const cJSON *src = numbers[i].indicator ? chiso_wall_indicator(doc, numbers[i].indicator)
+                           : numbers[i].object  ? member(doc, numbers[i].object)
+                                                : doc;
         if (!add_number(out->row, numbers[i].as, cJSON_IsObject(src) ? src : NULL, numbers[i].name))
             goto out;
     }

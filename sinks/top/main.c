@@ -4,6 +4,12 @@
  * full-process rate against the unit's target, on-time rate and overdue
  * open dossiers. Labels in Vietnamese, numbers in Vietnamese formats.
  *
+ * The on-time column is indicator #5's rate as the snapshot scores it
+ * (`indicators`, id 5: dossiers received or processed in the period, each
+ * judged at its finish or at the period end), the figure behind group 2's
+ * points, the same the wall shows; not the snapshot's `on_time` object,
+ * the quarterly report's rate over the resolved dossiers.
+ *
  * It is a plain downstream consumer of the public `scores` contract: it
  * reads the compacted topic from the beginning (no consumer group) and
  * keeps the latest snapshot per key.
@@ -23,6 +29,7 @@
 #include "chiso/kafka.h"
 #include "chiso/vnfmt.h"
 #include "chiso/vntime.h"
+#include "chiso/wall_json.h"
 
 static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
@@ -73,7 +80,7 @@ static double ratio(double a, double b)
 
 /* Column widths, in characters: name, then the figures. */
 #define NAME_W 32
-static const int col_w[] = {10, 11, 11, 9, 9, 8};
+static const int col_w[] = {10, 11, 11, 9, 13, 8};
 
 /* One line of the table: the name, then right-aligned cells. */
 static void print_cells(const char *name, const char *const cells[6])
@@ -100,7 +107,9 @@ static void print_row(const cJSON *snap)
     if (!isnan(rate))
         strcat(fpr, rate >= target ? " ✓" : " ✗");
     chiso_vnfmt_pct(target, 0, tgt, sizeof(tgt));
-    chiso_vnfmt_pct(ratio(num(counts, "resolved_on_time"), resolved), 1, ont, sizeof(ont));
+    /* #5's rate, never recomputed (null: no dossier judged, shown as —) */
+    chiso_vnfmt_pct(num(chiso_wall_indicator(snap, CHISO_WALL_ONTIME_INDICATOR), "rate"), 1, ont,
+                    sizeof(ont));
     chiso_vnfmt_int((int64_t)num(counts, "open_overdue"), ovd, sizeof(ovd));
     const char *const cells[6] = {rec, onl, fpr, tgt, ont, ovd};
     print_cells(cJSON_IsString(name) ? name->valuestring : "?", cells);
@@ -155,8 +164,8 @@ static void draw(view *v, const char *period_opt, int top, bool clear)
     const cJSON *as_of = province ? cJSON_GetObjectItemCaseSensitive(province, "as_of") : NULL;
     printf("chiso — kỳ %s — %d đơn vị — cập nhật %s\n\n", *period ? period : "(chưa có dữ liệu)",
            nunits, cJSON_IsString(as_of) ? as_of->valuestring : "—");
-    static const char *const heads[6] = {"Tiếp nhận", "Trực tuyến", "Toàn trình",
-                                         "Mục tiêu",  "Đúng hạn",   "Quá hạn"};
+    static const char *const heads[6] = {"Tiếp nhận", "Trực tuyến",   "Toàn trình",
+                                         "Mục tiêu",  "Đúng hạn CS5", "Quá hạn"};
     print_cells("Đơn vị", heads);
     if (province) {
         print_row(province);
@@ -164,6 +173,8 @@ static void draw(view *v, const char *period_opt, int top, bool clear)
     }
     for (int i = 0; i < nunits && i < top; i++)
         print_row(units[i]);
+    printf("\nĐúng hạn CS5: chỉ số 5, tỷ lệ hồ sơ xử lý đúng hạn trên hồ sơ tiếp nhận và xử lý "
+           "trong kỳ\n(không phải tỷ lệ giải quyết đúng hạn của báo cáo quý).\n");
     chiso_vnfmt_int(cJSON_GetArraySize(v->latest), total, sizeof(total));
     printf("\n%s bản ghi điểm số (scores) đã đọc. Ctrl-C để thoát.\n", total);
     fflush(stdout);

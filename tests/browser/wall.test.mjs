@@ -10,7 +10,7 @@
  *                         `today` prints Redis's count, `more DAY` streams
  *                         one more simulated day and waits for its
  *                         snapshots, `restart` restarts the wall
- *   WALL_SCREENSHOT_DIR   where wall.png and wall-unit.png go
+ *   WALL_SCREENSHOT_DIR   where wall.png and wall-drilldown.png go
  *   CHROMIUM              the browser (default /usr/bin/chromium)
  *   WALL_PROFILE_DIR      a fresh Chromium profile directory
  *
@@ -20,7 +20,12 @@
  *      rank, name, total, full-process rate (and its colour against the
  *      target), on-time rate, open overdue and received, in Vietnamese
  *      format; the province's total, six groups and figures likewise;
- *      today's count equals Redis's; sorting by a header works
+ *      the on-time figures are indicator #5's rate (population D), labelled
+ *      "chỉ số 5", never the snapshot's `on_time` (the report's resolved
+ *      on-time rate), and the province's agrees with group 2's points;
+ *      the province card shows the three indicators with the most points
+ *      still to win (gain), in order; today's count equals Redis's;
+ *      sorting by a header works
  *   2. a new day of events updates the page without a reload (a marker set
  *      on window survives; some unit's received count grows; today's
  *      counter moves to the new day)
@@ -28,8 +33,11 @@
  *      July's; back to July
  *   4. the wall is restarted: the page reconnects by itself (new server
  *      boot id, status live), then shows another new day's figures
- *   5. the drill-down of the busiest unit shows its 21 indicators (rate,
- *      points, lost) and its full-process gap as the topic has them
+ *   5. the drill-down of the busiest unit with points to win on #5 shows
+ *      its 21 indicators (rate, points, lost, need) and its full-process
+ *      gap as the topic has them, and the points still to win: one
+ *      sentence per indicator with need > 0, by gain, most first ("Cần
+ *      thêm 31 hồ sơ đúng hạn để đạt tối đa 20 điểm (+2,65 điểm)")
  *   6. the alert feed is not empty and holds only alerts of the topic
  *   7. screenshots; no JavaScript error happened on the page
  * It prints "[wall.test] PASS" and exits 0, or names the first difference
@@ -134,6 +142,44 @@ function colour(rate, target) {
 
 const numAttr = (v) => (v === null || v === undefined ? '' : String(v));
 
+/* ---- the points still to win and the on-time figure, from the topic ---- */
+
+const ONTIME = 5; // "Đúng hạn" is indicator #5's rate (population D)
+
+function ind(snapshot, id) {
+  return (snapshot.indicators || []).find((i) => i.id === id) || null;
+}
+
+/* the indicators whose numerator must grow, most points first, then by id */
+function wantGains(snapshot) {
+  return (snapshot.indicators || [])
+    .filter((i) => typeof i.need === 'number' && i.need > 0)
+    .sort((a, b) => b.gain - a.gain || a.id - b.id);
+}
+
+/* What the numerator counts, for the indicators the issue names. */
+const NOUNS = {
+  4: 'hồ sơ đồng bộ',
+  5: 'hồ sơ đúng hạn',
+  8: 'hồ sơ nộp trực tuyến',
+  12: 'hồ sơ có kết quả điện tử',
+  13: 'hồ sơ số hóa',
+  19: 'phản ánh, kiến nghị xử lý đúng hạn',
+  21: 'hồ sơ không trễ hạn, không phản ánh',
+};
+
+/* "Cần thêm 31 hồ sơ đúng hạn để đạt tối đa 20 điểm (+2,65 điểm)" */
+function sentenceProblem(text, i) {
+  const head = `Cần thêm ${fmtInt(i.need)} `;
+  const tail = ` để đạt tối đa ${fmtInt(i.max)} điểm (+${fmt2(i.gain)} điểm)`;
+  if (!text.startsWith(head) || !text.endsWith(tail) || text.length <= head.length + tail.length)
+    return `indicator ${i.id}: '${text}', want '${head}<noun>${tail}'`;
+  const noun = text.slice(head.length, text.length - tail.length);
+  if (NOUNS[i.id] && noun !== NOUNS[i.id]) return `indicator ${i.id}: counts '${noun}', want '${NOUNS[i.id]}'`;
+  if (!/^\p{L}/u.test(noun)) return `indicator ${i.id}: noun '${noun}'`;
+  return null;
+}
+
 /* ---- the page ---- */
 
 function pageState(page) {
@@ -175,6 +221,16 @@ function pageState(page) {
       received: $('province-received').textContent,
       fp: $('province-fp').textContent,
       ontime: $('province-ontime').textContent,
+      ontimeValue: $('province-ontime').dataset.value,
+      ontimeLabel: $('province-ontime').closest('.fig').querySelector('.label').textContent,
+      ontimeHead: document.querySelector('th[data-sort="ontime"]').textContent,
+      gains: [...document.querySelectorAll('#province-gains li')].map((li) => ({
+        id: li.dataset.indicator,
+        gain: li.dataset.gain,
+        badge: li.querySelector('.gid').textContent,
+        short: li.querySelector('.gshort').textContent,
+        plus: li.querySelector('.gplus').textContent,
+      })),
       overdue: $('province-overdue').textContent,
       groups,
       rows,
@@ -206,9 +262,33 @@ function differences(st, view, period) {
   eq(st.total, fmt2(p.total), 'province total');
   eq(st.received, fmtInt(p.counts.received), 'province received');
   eq(st.overdue, fmtInt(p.counts.open_overdue), 'province open overdue');
+  /* on time: #5's rate, labelled so, agreeing with group 2 (#5 alone) */
+  const p5 = ind(p, ONTIME);
+  check(p5, `the province snapshot of ${period} has no indicator #5`);
   for (const pr of [rateProblem(st.fp, p.full_process.rate, 'province full-process rate'),
-    rateProblem(st.ontime, p.on_time.rate, 'province on-time rate')])
+    rateProblem(st.ontime, p5.rate, 'province on-time rate (#5)')])
     if (pr) out.push(pr);
+  eq(st.ontimeValue, numAttr(p5.rate), 'province on-time (value): #5 rate');
+  eq(st.ontimeLabel, 'Đúng hạn (chỉ số 5)', 'province on-time label');
+  eq(st.ontimeHead, 'Đúng hạn (chỉ số 5)', 'ranking on-time header');
+  const g2 = st.groups.find((g) => g.id === '2');
+  if (typeof p5.rate === 'number' && g2) {
+    const shown = parseVi(st.ontime) / 100;
+    const points = parseVi(g2.points);
+    if (!(Math.abs(shown * p5.max - points) <= p5.max * 0.0005 + 0.005 + 1e-9))
+      out.push(`province on-time ${st.ontime} disagrees with group 2's ${g2.points} / ${p5.max}`);
+  }
+  /* the three largest points still to win */
+  const top3 = wantGains(p).slice(0, 3);
+  eq(st.gains.length, top3.length, 'province gains shown');
+  top3.forEach((w, i) => {
+    const g = st.gains[i] || {};
+    eq(g.id, String(w.id), `province gain ${i + 1}: indicator`);
+    eq(g.gain, String(w.gain), `province gain ${i + 1} (value)`);
+    eq(g.badge, `CS ${w.id}`, `province gain ${i + 1}: number`);
+    eq(g.plus, `+${fmt2(w.gain)} điểm`, `province gain ${i + 1}: points`);
+    if (!g.short) out.push(`province gain ${i + 1}: no name`);
+  });
   eq(st.groups.length, 6, 'province groups shown');
   p.groups6.forEach((g, i) => {
     const shown = st.groups[i] || {};
@@ -235,13 +315,14 @@ function differences(st, view, period) {
     eq(r.fpTarget, String(s.full_process.target), `${u} full-process target`);
     eq(r.fpStatus, colour(s.full_process.rate, s.full_process.target), `${u} full-process colour`);
     if (!r.fpClass.split(' ').includes(r.fpStatus)) out.push(`${u}: rate not coloured ${r.fpStatus}`);
-    eq(r.ontimeValue, numAttr(s.on_time.rate), `${u} on-time rate (value)`);
+    const s5 = ind(s, ONTIME);
+    eq(r.ontimeValue, numAttr(s5 ? s5.rate : null), `${u} on-time rate (value): #5`);
     eq(r.overdueValue, String(s.counts.open_overdue), `${u} open overdue (value)`);
     eq(r.overdue, fmtInt(s.counts.open_overdue), `${u} open overdue`);
     eq(r.receivedValue, String(s.counts.received), `${u} received (value)`);
     eq(r.received, fmtInt(s.counts.received), `${u} received`);
     for (const pr of [rateProblem(r.fp, s.full_process.rate, `${u} full-process rate`),
-      rateProblem(r.ontime, s.on_time.rate, `${u} on-time rate`)])
+      rateProblem(r.ontime, s5 ? s5.rate : null, `${u} on-time rate (#5)`)])
       if (pr) out.push(pr);
   }
   for (const unit of view.units.keys()) if (!seen.has(unit)) out.push(`topic unit ${unit} missing on the page`);
@@ -298,6 +379,16 @@ async function run(page, pageErrors) {
   let { st, view } = await matchTopic(page, MONTH, `page vs topic (${MONTH})`);
   log(`1. ${st.rows.length} units of ${MONTH} as on the topic; province total ${st.total}, ` +
       `received ${st.received}, full-process ${st.fp}`);
+  {
+    const p5 = ind(view.province, ONTIME);
+    check(typeof p5.rate === 'number',
+          `the province's #5 has no rate (den ${p5.den}): no dossier judged, nothing to compare`);
+    check(st.gains.length === 3, `the province card shows ${st.gains.length} gains, not three`);
+    const g2 = st.groups.find((g) => g.id === '2');
+    log(`   on time (chỉ số 5) ${st.ontime} = ${fmtInt(p5.num)}/${fmtInt(p5.den)}, group 2 ${g2.points} / 20 ` +
+        `(the report's resolved on time: ${view.province.on_time.rate}); gains ` +
+        st.gains.map((g) => `${g.badge} ${g.short} ${g.plus}`).join('; '));
+  }
   check(/Tháng 7\/2025/.test(st.periodLabel), `period label '${st.periodLabel}'`);
   const options = await page.$$eval('#period-select optgroup', (gs) =>
     gs.map((g) => ({ label: g.label, options: [...g.children].map((o) => [o.value, o.textContent]) })));
@@ -373,8 +464,11 @@ async function run(page, pageErrors) {
   log(`   reconnected by itself (boot ${conn1.boot}, connection ${conn1.connects}); ` +
       `then 2025-07-03 arrived live: province received ${st.received}, today ${fmtInt(today3.received)}`);
 
-  /* 5. the drill-down of the busiest unit */
-  const busiest = [...view.units.values()].sort((a, b) => b.counts.received - a.counts.received)[0];
+  /* 5. the drill-down of the busiest unit with points to win on #5 (else
+   * the busiest unit with any): indicators, gap, the points still to win */
+  const byReceived = [...view.units.values()].sort((a, b) => b.counts.received - a.counts.received);
+  const busiest = byReceived.find((u) => (ind(u, ONTIME) || {}).need > 0) ||
+    byReceived.find((u) => wantGains(u).length > 0) || byReceived[0];
   await page.click(`#ranking-body tr[data-unit="${busiest.unit}"]`);
   await page.waitForSelector(`#unit[data-unit="${busiest.unit}"]:not([hidden])`, { timeout: 10000 });
   await until(`drill-down of ${busiest.unit}`, async () => {
@@ -389,8 +483,12 @@ async function run(page, pageErrors) {
         const c = (col) => tr.querySelector(`td[data-col="${col}"]`);
         return { id: tr.dataset.indicator, name: c('name').textContent, rate: c('rate').textContent,
           points: c('points').textContent, pointsValue: c('points').dataset.value, max: c('max').textContent,
-          lost: c('lost').textContent };
+          lost: c('lost').textContent, need: c('need').textContent, needValue: c('need').dataset.value };
       }),
+      gains: [...document.querySelectorAll('#unit-gains li')].map((li) => ({
+        id: li.dataset.indicator, need: li.dataset.need, gain: li.dataset.gain,
+        label: li.querySelector('.gid').textContent, text: li.querySelector('.gtext').textContent,
+      })),
     }));
     const { out, eq } = comparer();
     eq(d.name, s.unit_name, 'unit name');
@@ -411,13 +509,31 @@ async function run(page, pageErrors) {
       eq(r.lost, fmt2(ind.lost), `indicator ${ind.id} points lost`);
       const rp = rateProblem(r.rate || '', ind.rate, `indicator ${ind.id} rate`);
       if (rp) out.push(rp);
+      eq(r.needValue, numAttr(ind.need), `indicator ${ind.id} need (value)`);
+      eq(r.need, typeof ind.need === 'number' ? fmtInt(ind.need) : '—', `indicator ${ind.id} need`);
+    });
+    /* the points still to win: need > 0 only, by gain, most first */
+    const want = wantGains(s);
+    eq(d.gains.length, want.length, 'points-still-to-win sentences');
+    want.forEach((w, i) => {
+      const g = d.gains[i] || {};
+      eq(g.id, String(w.id), `points still to win ${i + 1}: indicator (by gain)`);
+      eq(g.need, String(w.need), `points still to win ${i + 1}: need`);
+      eq(g.gain, String(w.gain), `points still to win ${i + 1}: gain`);
+      eq(g.label, `Chỉ số ${w.id}`, `points still to win ${i + 1}: label`);
+      const sp = sentenceProblem(g.text || '', w);
+      if (sp) out.push(sp);
     });
     return out;
   }, 30000);
   const s = view.units.get(busiest.unit);
+  const sentences = await page.$$eval('#unit-gains li .gtext', (ls) => ls.map((l) => l.textContent));
+  check(sentences.length > 0, `${busiest.unit} has no points still to win: nothing shown to check`);
   log(`5. drill-down ${busiest.unit} (${busiest.unit_name}): 21 indicators, total ${fmt2(s.total)}, ` +
-      `full-process gap ${s.full_process.gap}`);
-  await page.screenshot({ path: path.join(SHOTS, 'wall-unit.png') });
+      `full-process gap ${s.full_process.gap}; ${sentences.length} points still to win, by gain:\n    ` +
+      sentences.join('\n    '));
+  await page.evaluate(() => document.querySelector('#unit .drawer-body').scrollTo(0, 0));
+  await page.screenshot({ path: path.join(SHOTS, 'wall-drilldown.png') });
   await page.click('#unit-close');
   await page.waitForSelector('#unit[hidden]', { state: 'attached', timeout: 5000 });
 
@@ -447,7 +563,7 @@ async function run(page, pageErrors) {
   await page.evaluate(() => document.querySelector('.table-wrap').scrollTo(0, 0));
   await page.screenshot({ path: path.join(SHOTS, 'wall.png') });
   check(pageErrors.length === 0, `JavaScript errors on the page: ${pageErrors.join('; ')}`);
-  log(`7. screenshots ${path.join(SHOTS, 'wall.png')}, ${path.join(SHOTS, 'wall-unit.png')}`);
+  log(`7. screenshots ${path.join(SHOTS, 'wall.png')}, ${path.join(SHOTS, 'wall-drilldown.png')}`);
 }
 
 async function main() {

@@ -11,12 +11,18 @@
 #      it, and /healthz stays open.
 #   2. tests/browser/wall.test.mjs drives Debian's /usr/bin/chromium
 #      (playwright-core, installed here with npm ci) against the wall: every
-#      figure on the page equals the `scores` topic read with kcat; new days
-#      of events update the page without a reload; the quarter selector
-#      shows the quarter's snapshots; a restarted wall is reconnected to by
-#      the page itself; the unit drill-down shows the 21 indicators and the
-#      full-process gap; the alert feed holds only alerts of the topic;
-#      sorting by a header; a screenshot goes to tests/artifacts/wall.png.
+#      figure on the page equals the `scores` topic read with kcat (the
+#      on-time figures are indicator #5's rate, labelled "chỉ số 5", and the
+#      province's agrees with group 2's points; the province card shows the
+#      three largest points still to win); new days of events update the
+#      page without a reload; the quarter selector shows the quarter's
+#      snapshots; a restarted wall is reconnected to by the page itself;
+#      the unit drill-down shows the 21 indicators, the full-process gap
+#      and the points still to win, one sentence each, by gain; the alert
+#      feed holds only alerts of the topic; sorting by a header;
+#      screenshots go to tests/artifacts/wall.png and wall-drilldown.png.
+#   Before the browser, chiso-top --once: its "Đúng hạn CS5" column is #5's
+#   rate of the topic's snapshots, not the report's resolved on-time rate.
 # A missing chromium, node or npm, or a failed npm install, FAILS the test.
 . "$(dirname "$0")/lib.sh"
 
@@ -71,6 +77,53 @@ settle() {
 }
 settle
 
+# ---- chiso-top: its on-time column is indicator #5's rate ----
+TOP=$(e2e_bin chiso-top)
+"$TOP" "${COMMON[@]}" --once --period 2025-07 --top 100000 >"$E2E_TMP/top.txt" 2>"$E2E_TMP/top.err" ||
+    e2e_fail "chiso-top --once failed: $(tail -3 "$E2E_TMP/top.err")"
+e2e_kcat -C -t "${P}scores" -e -q -f '%k\t%s\n' >"$E2E_TMP/scores.tsv"
+TOP_CHECK=$(python3 - "$E2E_TMP/top.txt" "$E2E_TMP/scores.tsv" <<'PY'
+# chiso-top prints the name in 32 columns (cut when longer), then the
+# cells; the on-time cell is the last but one (the open overdue is last)
+import json, sys
+lines = open(sys.argv[1], encoding="utf-8").read().split("\n")
+latest = {}
+for line in open(sys.argv[2], encoding="utf-8"):
+    key, _, payload = line.rstrip("\n").partition("\t")
+    if payload:
+        latest[key] = json.loads(payload)
+    else:
+        latest.pop(key, None)
+snaps = [s for s in latest.values() if s["period"] == "2025-07"]
+head = next((l for l in lines if l.startswith("Đơn vị")), "")
+assert head.split()[-3:-1] == ["CS5", "Quá"], "header: %r" % head
+assert any("Đúng hạn CS5: chỉ số 5" in l for l in lines), "no note on what CS5 is"
+def vi(text):  # "98,9%" -> 98.9; "—" -> None
+    return None if text == "—" else float(text.rstrip("%").replace(".", "").replace(",", "."))
+checked = numeric = 0
+for s in snaps:
+    name = s["unit_name"]
+    prefix = name + " " if len(name) < 32 else name[:32]
+    rows = [l for l in lines if l.startswith(prefix)]
+    if len(rows) != 1:
+        continue  # a name that prefixes another's: skip it
+    five = next(i for i in s["indicators"] if i["id"] == 5)
+    got = vi(rows[0].split()[-2])
+    if five["rate"] is None:
+        assert got is None, "%s: shows %s, #5 has no rate" % (s["unit"], got)
+    else:
+        assert got is not None and abs(got - 100 * five["rate"]) <= 0.05 + 1e-9, \
+            "%s: shows %s, #5's rate %r (the report's on_time %r)" % (
+                s["unit"], got, five["rate"], s["on_time"]["rate"])
+        numeric += 1
+    checked += 1
+province = [s for s in snaps if s["kind"] == "province"]
+assert province and checked >= len(snaps) - 5 and numeric > 0, (checked, numeric, len(snaps))
+print("chiso-top: %d rows of 2025-07 show #5's rate in 'Đúng hạn CS5' (%d with a rate)" % (checked, numeric))
+PY
+) || e2e_fail "chiso-top's on-time column is not #5's rate (output: $E2E_TMP/top.txt)"
+e2e_log "$TOP_CHECK"
+
 # ---- the wall ----
 PORT=$(e2e_free_port)
 WALL_ARGS=("${COMMON[@]}" "${REDIS[@]}" --http.port "$PORT" --time.source event
@@ -93,8 +146,10 @@ wall_stop() {
     kill -KILL "$pid" 2>/dev/null || true
     return 1
 }
-# the wall may be restarted by the browser test's hook: stop whichever runs
-trap 'wall_stop || true; _e2e_cleanup' EXIT
+# the wall may be restarted by the browser test's hook: stop whichever runs;
+# then the usual cleanup, with the test's exit status (which `wall_stop ||
+# true` would otherwise turn into 0: a failed test must not pass)
+trap '_wall_rc=$?; wall_stop || true; (exit "$_wall_rc"); _e2e_cleanup' EXIT
 E2E_LOGS+=("$E2E_TMP/wall.log")
 wall_start
 URL=http://127.0.0.1:$PORT
@@ -235,12 +290,14 @@ time.sleep(3600)
 e2e_wait_for "curl -sf $URL/metrics | grep -q '^chiso_wall_sse_clients 1'" 10 0.2
 
 mkdir -p "$ARTIFACTS"
-rm -f "$ARTIFACTS/wall.png" "$ARTIFACTS/wall-unit.png"
+rm -f "$ARTIFACTS/wall.png" "$ARTIFACTS/wall-unit.png" "$ARTIFACTS/wall-drilldown.png"
 WALL_URL=$URL WALL_HOOK=$HOOK WALL_SCREENSHOT_DIR=$ARTIFACTS CHROMIUM=$CHROMIUM \
     WALL_PROFILE_DIR=$E2E_TMP/chromium-profile \
     node "$BROWSER_DIR/wall.test.mjs" 2>&1 | tee "$E2E_TMP/browser.log" >&2 ||
     e2e_fail "the browser test failed (log: $E2E_TMP/browser.log)"
-[ -s "$ARTIFACTS/wall.png" ] || e2e_fail "no screenshot at $ARTIFACTS/wall.png"
+for shot in wall.png wall-drilldown.png; do
+    [ -s "$ARTIFACTS/$shot" ] || e2e_fail "no screenshot at $ARTIFACTS/$shot"
+done
 grep -q '^\[wall.test\] PASS' "$E2E_TMP/browser.log" || e2e_fail "the browser test did not pass"
 
 curl -sf "$URL/metrics" | grep -E '^chiso_wall_(sse|snapshots|alerts)' >&2 || true

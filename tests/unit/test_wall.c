@@ -2,7 +2,8 @@
  * test_wall.c - the monitoring wall's pure logic: routing (no path leads
  * outside the route table), the read-only method rule, the bearer-token
  * check, the period and count arguments, snapshots to ranking rows (the
- * topic's numbers copied bit for bit), alert checks, the period order, and
+ * topic's numbers copied bit for bit; the on-time rate is indicator #5's,
+ * never the report's `on_time`), alert checks, the period order, and
  * the bounded Server-Sent Events queue (framing, overflow drops the client
  * for good).
  */
@@ -11,6 +12,7 @@
 #include "chiso/wall_sse.h"
 
 #include <math.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,9 +159,14 @@ static const char SNAPSHOT[] =
     "\"as_of\":\"2025-07-20T17:30:00+07:00\",\"rules\":\"766-2022-dvcqg\","
     "\"counts\":{\"received\":267922,\"received_online\":240427,\"resolved\":246821,"
     "\"resolved_on_time\":244695,\"resolved_late\":2126,\"full_process\":1,\"open\":9848,"
-    "\"open_overdue\":583},"
+    "\"open_overdue\":583,\"judged\":267922,\"judged_on_time\":265213},"
     "\"full_process\":{\"rate\":0.72491909385113273,\"target\":0.7,\"gap\":12},"
     "\"on_time\":{\"rate\":0.99138648088128887},\"online\":{\"rate\":0.9},"
+    "\"indicators\":[{\"id\":4,\"num\":null,\"den\":267922,\"rate\":null,\"points\":0,"
+    "\"max\":6,\"lost\":6,\"need\":null,\"gain\":null},"
+    "{\"id\":5,\"name\":\"Tỷ lệ hồ sơ xử lý đúng hạn\",\"num\":265213,\"den\":267922,"
+    "\"rate\":0.989888848246878,\"points\":19.8,\"max\":20,\"lost\":0.2,\"need\":2709,"
+    "\"gain\":0.2}],"
     "\"total\":74.88,\"rank\":20,\"rank_of\":34}";
 
 static double row_num(const cJSON *row, const char *name)
@@ -192,7 +199,9 @@ static void test_snapshots(void)
     CHECK(row_num(s.row, "open") == 9848 && row_num(s.row, "open_overdue") == 583, "open");
     CHECK(row_num(s.row, "fp_rate") == 0.72491909385113273, "full-process rate");
     CHECK(row_num(s.row, "fp_target") == 0.7 && row_num(s.row, "fp_gap") == 12, "target, gap");
-    CHECK(row_num(s.row, "on_time_rate") == 0.99138648088128887, "on-time rate");
+    /* on time: indicator #5's rate (population D), not the report's on_time */
+    CHECK(row_num(s.row, "on_time_rate") == 0.989888848246878, "on-time rate is #5's: %.17g",
+          row_num(s.row, "on_time_rate"));
     char *text = cJSON_PrintUnformatted(s.row);
     cJSON *back = cJSON_Parse(text);
     CHECK(row_num(back, "fp_rate") == 0.72491909385113273, "printed rate round-trips: %s", text);
@@ -213,6 +222,54 @@ static void test_snapshots(void)
               row_null(s.row, "open"),
           "absent members are null");
     chiso_wall_snap_clear(&s);
+
+    /* #5 found by its id wherever it stands; null when it has no number */
+    static const struct {
+        const char *indicators;
+        double rate; /* NAN: null */
+    } ontime[] = {
+        {"[{\"id\":21,\"rate\":0.5},{\"id\":5,\"rate\":0.25},{\"id\":1,\"rate\":1}]", 0.25},
+        {"[{\"id\":5,\"rate\":1}]", 1},
+        {"[{\"id\":5,\"rate\":0}]", 0},
+        {"[{\"id\":5,\"rate\":null,\"need\":null}]", NAN},
+        {"[{\"id\":5}]", NAN},
+        {"[{\"id\":5,\"rate\":\"0.9\"}]", NAN},
+        {"[{\"id\":\"5\",\"rate\":0.9}]", NAN},
+        {"[{\"id\":4,\"rate\":0.9},{\"id\":6,\"rate\":0.8}]", NAN},
+        {"[5,null,[]]", NAN},
+        {"[]", NAN},
+        {"{\"id\":5,\"rate\":0.9}", NAN},
+        {"null", NAN},
+    };
+    for (size_t i = 0; i < sizeof(ontime) / sizeof(ontime[0]); i++) {
+        char doc[512];
+        snprintf(doc, sizeof(doc),
+                 "{\"unit\":\"U\",\"unit_name\":\"n\",\"kind\":\"commune\",\"period\":\"2025-07\","
+                 "\"counts\":{},\"on_time\":{\"rate\":0.75},\"indicators\":%s}",
+                 ontime[i].indicators);
+        CHECK_EQ_INT(chiso_wall_snap_parse(doc, strlen(doc), &s, err, sizeof(err)), 0, "%s: %s",
+                     doc, err);
+        if (isnan(ontime[i].rate))
+            CHECK(row_null(s.row, "on_time_rate"), "no #5 rate, null (never on_time): %s", doc);
+        else
+            CHECK(row_num(s.row, "on_time_rate") == ontime[i].rate, "#5's rate: %s", doc);
+        chiso_wall_snap_clear(&s);
+    }
+
+    /* the lookup itself, as chiso-top uses it */
+    cJSON *doc = cJSON_Parse(SNAPSHOT);
+    const cJSON *five = chiso_wall_indicator(doc, CHISO_WALL_ONTIME_INDICATOR);
+    CHECK(CHISO_WALL_ONTIME_INDICATOR == 5, "the on-time indicator is #5");
+    CHECK(five && row_num(five, "num") == 265213 && row_num(five, "den") == 267922 &&
+              row_num(five, "need") == 2709,
+          "#5 found");
+    CHECK(chiso_wall_indicator(doc, 4) && row_null(chiso_wall_indicator(doc, 4), "rate"), "#4");
+    CHECK(chiso_wall_indicator(doc, 6) == NULL && chiso_wall_indicator(doc, 0) == NULL,
+          "absent ids: NULL");
+    CHECK(chiso_wall_indicator(NULL, 5) == NULL, "no snapshot: NULL");
+    CHECK(chiso_wall_indicator(cJSON_GetObjectItemCaseSensitive(doc, "indicators"), 5) == NULL,
+          "an array is not a snapshot");
+    cJSON_Delete(doc);
 
     static const char *const bad[] = {
         "",

@@ -22,6 +22,12 @@
 
 #define CHISO_WALL_UNIT_MAX 64 /* a unit code, NUL included */
 
+/* The indicator whose rate is the wall's on-time figure: #5, "Tỷ lệ hồ sơ
+ * xử lý đúng hạn", over the national portal's population D (dossiers
+ * received or processed in the period). Not the snapshot's `on_time`
+ * object, the quarterly report's rate over the resolved dossiers. */
+#define CHISO_WALL_ONTIME_INDICATOR 5
+
 /* What the wall keeps of one snapshot (filled by chiso_wall_snap_parse). */
 typedef struct chiso_wall_snap {
     char unit[CHISO_WALL_UNIT_MAX];
@@ -34,14 +40,19 @@ typedef struct chiso_wall_snap {
 /* Parse one snapshot. The ranking row holds, copied from the snapshot:
  * unit, unit_name, kind, period, as_of, total, rank, rank_of (null when
  * absent), received, resolved, open, open_overdue (from counts), and
- * fp_rate, fp_target, fp_gap (from full_process), on_time_rate (from
- * on_time). Required: unit, period (month, quarter or year), unit_name,
- * kind as strings and counts as an object; any other member of the row is
- * null when absent or of the wrong type. Returns 0 and fills out (free with
+ * fp_rate, fp_target, fp_gap (from full_process), on_time_rate (the rate
+ * of the member of `indicators` with id CHISO_WALL_ONTIME_INDICATOR, not
+ * the `on_time` object). Required: unit, period (month, quarter or year),
+ * unit_name, kind as strings and counts as an object; any other member of
+ * the row is null when absent or of the wrong type. Returns 0 and fills out (free with
  * chiso_wall_snap_clear), or CHISO_EINVAL with a reason in errstr. */
 int chiso_wall_snap_parse(const char *json, size_t len, chiso_wall_snap *out, char *errstr,
                           size_t errstr_size);
 void chiso_wall_snap_clear(chiso_wall_snap *s);
+
+/* The member of a snapshot's `indicators` array whose `id` is the number
+ * `id` (an object), or NULL when the snapshot has none. */
+const cJSON *chiso_wall_indicator(const cJSON *snapshot, int id);
 
 /* Parse one alert: an object with string `unit`, `dossier_id` and `kind`
  * ("overdue" or "due_soon"). Returns the record (caller frees with

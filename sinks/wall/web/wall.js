@@ -13,6 +13,12 @@
  * Every figure is shown as the snapshot has it, in Vietnamese format
  * (core/src/vnfmt.c): '.' groups thousands, ',' is the decimal mark.
  * Elements carry stable ids and data attributes for tests (docs/wall.md).
+ *
+ * "Đúng hạn" is indicator #5's rate (the national portal's population D:
+ * dossiers received or processed in the period), the figure behind group
+ * 2's points, never the snapshot's `on_time` object (the quarterly
+ * report's rate over resolved dossiers). The points still to win are the
+ * indicators' `need` and `gain`, as the snapshot has them.
  */
 'use strict';
 
@@ -86,6 +92,56 @@
   }
 
   const KIND = { province: 'Tỉnh', department: 'Sở, ban, ngành', commune: 'Xã, phường' };
+
+  /* The 21 indicators (docs/scoring.md): a short name for the province
+   * card, and what the numerator counts, for "Cần thêm N <noun> ...". */
+  const INDICATORS = {
+    1: { short: 'TTHC công bố đúng hạn', noun: 'TTHC công bố đúng hạn' },
+    2: { short: 'Cập nhật, công khai TTHC', noun: 'TTHC được cập nhật, công khai đúng hạn' },
+    3: { short: 'Công khai đầy đủ TTHC', noun: 'TTHC được công khai đầy đủ nội dung' },
+    4: { short: 'Đồng bộ hồ sơ lên Cổng quốc gia', noun: 'hồ sơ đồng bộ' },
+    5: { short: 'Xử lý hồ sơ đúng hạn', noun: 'hồ sơ đúng hạn' },
+    6: { short: 'TTHC có dịch vụ công trực tuyến', noun: 'TTHC cung cấp dịch vụ công trực tuyến' },
+    7: { short: 'Dịch vụ trực tuyến có hồ sơ', noun: 'dịch vụ công trực tuyến có phát sinh hồ sơ' },
+    8: { short: 'Nộp hồ sơ trực tuyến', noun: 'hồ sơ nộp trực tuyến' },
+    9: { short: 'TTHC có thanh toán trực tuyến', noun: 'TTHC có giao dịch thanh toán trực tuyến' },
+    10: { short: 'Tích hợp thanh toán trực tuyến', noun: 'TTHC được tích hợp thanh toán trực tuyến' },
+    11: { short: 'Hồ sơ thanh toán trực tuyến', noun: 'hồ sơ thanh toán trực tuyến' },
+    12: { short: 'Kết quả điện tử', noun: 'hồ sơ có kết quả điện tử' },
+    13: { short: 'Số hóa hồ sơ', noun: 'hồ sơ số hóa' },
+    14: { short: 'Sử dụng lại dữ liệu số hóa', noun: 'hồ sơ sử dụng lại dữ liệu số hóa' },
+    15: { short: 'Chứng thực bản sao điện tử', noun: 'đơn vị cung cấp chứng thực bản sao điện tử' },
+    16: { short: 'Kết nối kho dữ liệu cá nhân', noun: 'hồ sơ số hóa kết nối kho dữ liệu cá nhân, tổ chức' },
+    17: { short: 'TTHC kết nối dữ liệu dân cư', noun: 'TTHC kết nối, chia sẻ dữ liệu dân cư' },
+    18: { short: 'Sử dụng dữ liệu dân cư', noun: 'hồ sơ sử dụng dữ liệu dân cư' },
+    19: { short: 'Phản ánh, kiến nghị đúng hạn', noun: 'phản ánh, kiến nghị xử lý đúng hạn' },
+    20: { short: 'Hài lòng về xử lý phản ánh', noun: 'phản ánh, kiến nghị được đánh giá hài lòng' },
+    21: { short: 'Hài lòng về giải quyết TTHC', noun: 'hồ sơ không trễ hạn, không phản ánh' },
+  };
+  const NOUN_FALLBACK = 'đơn vị trong tử số';
+  const ONTIME_INDICATOR = 5; // "Đúng hạn": #5, over population D
+
+  function indicator(s, id) {
+    for (const ind of (s && s.indicators) || []) if (ind && ind.id === id) return ind;
+    return null;
+  }
+
+  /* The points still to win: indicators whose numerator must grow (need >
+   * 0), most points first, then by number. */
+  function gains(s) {
+    return ((s && s.indicators) || [])
+      .filter((i) => i && typeof i.need === 'number' && i.need > 0 && typeof i.gain === 'number')
+      .sort((a, b) => b.gain - a.gain || a.id - b.id);
+  }
+
+  const fmtMax = (v) => (Number.isInteger(v) ? fmtInt(v) : fmtDec(v, 2));
+
+  /* "Cần thêm 31 hồ sơ đúng hạn để đạt tối đa 20 điểm (+2,65 điểm)" */
+  function gainSentence(ind) {
+    const noun = (INDICATORS[ind.id] || {}).noun || NOUN_FALLBACK;
+    return 'Cần thêm ' + fmtInt(ind.need) + ' ' + noun + ' để đạt tối đa ' + fmtMax(ind.max) +
+      ' điểm (+' + fmtDec(ind.gain, 2) + ' điểm)';
+  }
 
   /* ---- state ---- */
 
@@ -374,10 +430,45 @@
     setFigure('province-received', fmtInt(c.received), c.received);
     setFigure('province-fp', fmtPct(fp.rate), fp.rate, rateClass(fp.rate, fp.target));
     $('province-fp-target').textContent = typeof fp.target === 'number' ? 'mục tiêu ' + fmtPct(fp.target, 0) : '';
-    const ot = p && p.on_time ? p.on_time.rate : null;
+    // #5's rate (population D), the figure behind group 2: not p.on_time
+    const i5 = indicator(p, ONTIME_INDICATOR);
+    const ot = i5 && typeof i5.rate === 'number' ? i5.rate : null;
     setFigure('province-ontime', fmtPct(ot), ot);
+    // "1.121/2.099 hồ sơ" over "tiếp nhận và xử lý trong kỳ"
+    const sub = $('province-ontime-sub');
+    const counted = i5 && typeof i5.num === 'number' && typeof i5.den === 'number' && i5.den > 0;
+    sub.replaceChildren(
+      el('span', null, counted ? fmtInt(i5.num) + '/' + fmtInt(i5.den) + ' hồ sơ' : 'trên hồ sơ'),
+      el('span', null, ' tiếp nhận và xử lý trong kỳ'));
+    renderProvinceGains(p);
     setFigure('province-overdue', fmtInt(c.open_overdue), c.open_overdue, c.open_overdue > 0 ? 'bad' : '');
     $('as-of').textContent = p ? timeLabel(p.as_of) : '—';
+  }
+
+  /* a list item for an indicator's points still to win, its figures as data */
+  function gainItem(ind) {
+    const li = el('li');
+    li.dataset.indicator = String(ind.id);
+    li.dataset.need = String(ind.need);
+    li.dataset.gain = String(ind.gain);
+    return li;
+  }
+
+  /* the three indicators with the most points still to win */
+  function renderProvinceGains(p) {
+    const ol = $('province-gains');
+    const top = gains(p).slice(0, 3);
+    const frag = document.createDocumentFragment();
+    for (const ind of top) {
+      const li = gainItem(ind);
+      li.title = 'Chỉ số ' + ind.id + ': ' + ind.name + '. ' + gainSentence(ind) + '.';
+      li.appendChild(el('span', 'gid', 'CS ' + ind.id));
+      li.appendChild(el('span', 'gshort', (INDICATORS[ind.id] || {}).short || ind.name));
+      li.appendChild(el('span', 'gplus', '+' + fmtDec(ind.gain, 2) + ' điểm'));
+      frag.appendChild(li);
+    }
+    ol.replaceChildren(frag);
+    $('province-gains-empty').hidden = !p || top.length > 0;
   }
 
   const SORTS = {
@@ -434,7 +525,7 @@
       fp.dataset.status = rateClass(r.fp_rate, r.fp_target);
       fp.appendChild(rate);
       fp.appendChild(el('span', 'target', '/ ' + fmtPct(r.fp_target, 0)));
-      cell(tr, 'ontime', fmtPct(r.on_time_rate), 'num', r.on_time_rate);
+      cell(tr, 'ontime', fmtPct(r.on_time_rate), 'num', r.on_time_rate); // #5's rate
       cell(tr, 'overdue', fmtInt(r.open_overdue), 'num' + (r.open_overdue > 0 ? ' bad' : ''), r.open_overdue);
       cell(tr, 'received', fmtInt(r.received), 'num', r.received);
       frag.appendChild(tr);
@@ -503,6 +594,7 @@
       $('unit-gap').textContent = 'Chưa có số liệu của đơn vị trong kỳ này.';
       $('unit-gap').dataset.value = '';
       renderGroups($('unit-groups'), []);
+      renderUnitGains(null);
       $('unit-indicators').tBodies[0].replaceChildren();
       box.hidden = false;
       return;
@@ -528,6 +620,7 @@
       gap.textContent = 'Cần thêm ' + fmtInt(fp.gap) + ' hồ sơ toàn trình để đạt mục tiêu.';
     else gap.textContent = 'Đã đạt mục tiêu toàn trình.';
     renderGroups($('unit-groups'), s.groups6);
+    renderUnitGains(s);
     const tbody = $('unit-indicators').tBodies[0];
     const frag = document.createDocumentFragment();
     for (const ind of s.indicators || []) {
@@ -539,10 +632,35 @@
       cell(tr, 'points', fmtDec(ind.points, 2), 'num', ind.points);
       cell(tr, 'max', fmtInt(ind.max), 'num', ind.max);
       cell(tr, 'lost', fmtDec(ind.lost, 2), 'num lost' + (ind.lost > 0 ? ' some' : ''), ind.lost);
+      const need = typeof ind.need === 'number' ? ind.need : null;
+      const td = cell(tr, 'need', need === null ? '—' : fmtInt(need), 'num need' + (need > 0 ? ' some' : ''), need);
+      if (typeof ind.gain === 'number') td.dataset.gain = String(ind.gain);
       frag.appendChild(tr);
     }
     tbody.replaceChildren(frag);
     box.hidden = false;
+  }
+
+  /* the unit's points still to win, one sentence per indicator */
+  function renderUnitGains(s) {
+    const ol = $('unit-gains');
+    const list = gains(s);
+    const frag = document.createDocumentFragment();
+    for (const ind of list) {
+      const li = gainItem(ind);
+      const label = el('span', 'gid', 'Chỉ số ' + ind.id);
+      label.title = ind.name;
+      li.appendChild(label);
+      li.appendChild(el('span', 'gtext', gainSentence(ind)));
+      frag.appendChild(li);
+    }
+    ol.replaceChildren(frag);
+    const empty = $('unit-gains-empty');
+    empty.hidden = !s || list.length > 0;
+    empty.textContent = 'Mọi chỉ số có số liệu đã đạt tối đa.';
+    $('unit-gains-total').textContent = list.length
+      ? 'tổng +' + fmtDec(list.reduce((a, i) => a + i.gain, 0), 2) + ' điểm'
+      : '';
   }
 
   function openUnit(unit) {
