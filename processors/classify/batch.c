@@ -23,6 +23,7 @@
 #include <cjson/cJSON.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/consumer.h"
 #include "chiso/counters.h"
 #include "chiso/deadletter.h"
@@ -35,7 +36,7 @@
 #include "chiso/txn.h"
 #include "chiso/redisargs.h"
 #include "chiso/redisx.h"
-#include "chiso/statecache.h"
+#include "statecache.h"
 #include "chiso/vntime.h"
 
 /*

@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/journal.h"
 #include "chiso/redisx.h"
 

@@ -19,12 +19,14 @@
 #include "chiso/applied.h"
 #include "chiso/catalog.h"
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/config.h"
 #include "chiso/consumer.h"
 #include "chiso/dossier.h"
 #include "chiso/kafka.h"
 #include "chiso/metrics.h"
 #include "chiso/redisx.h"
+#include "chiso/stage.h"
 #include "chiso/strmap.h"
 #include "chiso/tail.h"
 
@@ -78,14 +80,10 @@ static void usage(FILE *out)
 
 typedef struct app {
     chiso_config *cfg;
+    chiso_processor p;      /* metrics, producer, consumer, transaction, applied record */
     chiso_tail *procedures; /* catalog.procedures */
     chiso_map *catalog;     /* procedure code -> catalog attributes (dossier.h) */
-    rd_kafka_t *consumer;
-    rd_kafka_t *producer;
-    chiso_txn *txn;
-    chiso_metrics *metrics;
     cl_batch *batch;
-    chiso_applied *applied;
     int fatal;
 } app;
 
@@ -147,7 +145,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
         LOG_INFO("assigned %d partition(s)", parts->cnt);
         /* checked against Redis's applied markers before the first batch */
-        chiso_applied_assign(a->applied, rk, parts);
+        chiso_applied_assign(a->p.applied, rk, parts);
         rd_kafka_assign(rk, parts);
         return;
     }
@@ -155,7 +153,7 @@ static void on_rebalance(rd_kafka_t *rk, rd_kafka_resp_err_t err,
     int brc = a->batch ? cl_batch_process(a->batch, true) : 0;
     if (brc != 0 && brc != CHISO_EREWIND)
         a->fatal = 1;
-    chiso_applied_revoke(a->applied, parts);
+    chiso_applied_revoke(a->p.applied, parts);
     rd_kafka_assign(rk, NULL);
 }
 
@@ -197,61 +195,21 @@ int main(int argc, char **argv)
 
     chiso_stop_on_signals();
 
-    a.metrics = chiso_metrics_new();
-    if (!a.metrics)
-        goto out;
-    if (chiso_metrics_serve(a.metrics, chiso_config_str(a.cfg, "metrics.bind"),
-                            (int)chiso_config_int(a.cfg, "metrics.port"), errstr,
-                            sizeof(errstr)) != 0) {
-        LOG_ERROR("%s", errstr);
-        goto out;
-    }
-    if (chiso_kafka_ensure_topics_cfg(a.cfg, errstr, sizeof(errstr)) != 0) {
-        LOG_ERROR("%s", errstr);
-        goto out;
-    }
     chiso_topic_name(a.cfg, CHISO_TOPIC_DOSSIER_EVENTS, t_events, sizeof(t_events));
     chiso_topic_name(a.cfg, CHISO_TOPIC_DEADLETTER, t_dead, sizeof(t_dead));
     chiso_topic_name(a.cfg, CHISO_TOPIC_DOSSIER_CLASSIFIED, t_classified, sizeof(t_classified));
-
-    char tid[512];
-    a.producer =
-        chiso_kafka_txn_producer_new(a.cfg, NULL, tid, sizeof(tid), errstr, sizeof(errstr));
-    if (!a.producer) {
-        LOG_ERROR("%s", errstr);
-        goto out;
-    }
-    /* know the output topics' leaders before the first batch needs them */
     const char *outputs[] = {t_dead, t_classified};
-    for (int i = 0; i < 2; i++) {
-        const rd_kafka_metadata_t *md = NULL;
-        rd_kafka_topic_t *rkt = rd_kafka_topic_new(a.producer, outputs[i], NULL);
-        if (rkt && rd_kafka_metadata(a.producer, 0, rkt, &md, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-            LOG_WARN("no metadata yet for %s; the first batch may wait for it", outputs[i]);
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        if (rkt)
-            rd_kafka_topic_destroy(rkt);
-    }
-    a.applied = chiso_applied_new(chiso_config_str(a.cfg, "redis.prefix"),
-                                  chiso_config_str(a.cfg, "group.id"), a.metrics, "chiso_classify");
-    if (!a.applied) {
-        LOG_ERROR("out of memory");
-        goto out;
-    }
-    a.consumer = chiso_kafka_stream_consumer_new(a.cfg, chiso_config_str(a.cfg, "group.id"),
-                                                 on_rebalance, &a, errstr, sizeof(errstr));
-    if (!a.consumer) {
+    chiso_processor_opts po = {.metric_prefix = "chiso_classify",
+                               .stream_consumer = true,
+                               .rebalance_cb = on_rebalance,
+                               .rebalance_opaque = &a,
+                               .outputs = outputs,
+                               .noutputs = 2};
+    if (chiso_processor_start(&a.p, a.cfg, &po, errstr, sizeof(errstr)) != 0) {
         LOG_ERROR("%s", errstr);
         goto out;
     }
-    a.txn = chiso_txn_new(a.producer, a.consumer, a.metrics, "chiso_classify", 60000, errstr,
-                          sizeof(errstr));
-    if (!a.txn) {
-        LOG_ERROR("%s (transactional id %s)", errstr, tid);
-        goto out;
-    }
-    LOG_INFO("outputs in Kafka transactions as %s", tid);
+    LOG_INFO("outputs in Kafka transactions as %s", a.p.transactional_id);
     a.catalog = chiso_map_new();
     a.procedures = chiso_tail_new(a.cfg, CHISO_TOPIC_CATALOG_PROCEDURES, "chiso-classify-catalog",
                                   on_procedure, NULL, &a, errstr, sizeof(errstr));
@@ -269,29 +227,24 @@ int main(int argc, char **argv)
                   .catalog = a.catalog,
                   .catalog_sync = catalog_sync,
                   .catalog_opaque = &a,
-                  .consumer = a.consumer,
-                  .producer = a.producer,
-                  .txn = a.txn,
-                  .metrics = a.metrics,
+                  .consumer = a.p.consumer,
+                  .producer = a.p.producer,
+                  .txn = a.p.txn,
+                  .metrics = a.p.metrics,
                   .stop = &chiso_stop,
                   .topic_deadletter = t_dead,
                   .topic_classified = t_classified,
-                  .applied = a.applied};
+                  .applied = a.p.applied};
     a.batch = cl_batch_new(&env, batch_max);
     if (!a.batch) {
         LOG_ERROR("out of memory");
         goto out;
     }
 
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, t_events, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t err = rd_kafka_subscribe(a.consumer, sub);
-    rd_kafka_topic_partition_list_destroy(sub);
-    if (err) {
-        LOG_ERROR("subscribe %s: %s", t_events, rd_kafka_err2str(err));
+    if (chiso_processor_subscribe(&a.p, a.cfg, t_events, errstr, sizeof(errstr)) != 0) {
+        LOG_ERROR("%s", errstr);
         goto out;
     }
-    LOG_INFO("consuming %s as group %s", t_events, chiso_config_str(a.cfg, "group.id"));
 
     rc = 0;
     /* a batch is applied once it holds every record already fetched and
@@ -302,15 +255,15 @@ int main(int argc, char **argv)
      * batch.max */
     int64_t batch_started = 0, batch_oldest_ms = 0, lag_at = 0;
     chiso_gauge *lag =
-        chiso_metrics_gauge(a.metrics, "chiso_classify_lag",
+        chiso_metrics_gauge(a.p.metrics, "chiso_classify_lag",
                             "Records behind the assigned partitions' ends (-1 = not known yet)");
-    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(a.consumer);
+    rd_kafka_queue_t *queue = rd_kafka_queue_get_consumer(a.p.consumer);
     rd_kafka_message_t *burst[512];
     while (!chiso_stop && !a.fatal) {
         /* wait for one record, then take every one already fetched */
         int n = cl_batch_count(a.batch), got = 0;
         bool drained = true; /* nothing more was waiting in the queue */
-        rd_kafka_message_t *msg = rd_kafka_consumer_poll(a.consumer, n ? 1 : 100);
+        rd_kafka_message_t *msg = rd_kafka_consumer_poll(a.p.consumer, n ? 1 : 100);
         if (msg) {
             burst[got++] = msg;
             int room = batch_max - n - 1;
@@ -339,7 +292,7 @@ int main(int argc, char **argv)
                 cl_batch_add(a.batch, burst[i]);
             }
         }
-        rd_kafka_poll(a.producer, 0);
+        rd_kafka_poll(a.p.producer, 0);
         /* every commit.interval.ms, and at once when the stream pauses (no
          * record for the poll's 100 ms, nothing batched): read_committed
          * consumers need not wait for the interval when nothing follows */
@@ -348,7 +301,7 @@ int main(int argc, char **argv)
             a.fatal = 1;
         chiso_tail_poll(a.procedures, 0);
         if (now - lag_at >= 1000000) {
-            chiso_gauge_set(lag, (double)chiso_consumer_lag(a.consumer));
+            chiso_gauge_set(lag, (double)chiso_consumer_lag(a.p.consumer));
             lag_at = now;
         }
         n = cl_batch_count(a.batch);
@@ -371,20 +324,11 @@ int main(int argc, char **argv)
         rc = 1;
     LOG_INFO("stopping: closing the consumer");
 out:
-    if (a.consumer) {
-        rd_kafka_consumer_close(a.consumer);
-        rd_kafka_destroy(a.consumer);
-    }
+    chiso_processor_close(&a.p);
     cl_batch_destroy(a.batch);
-    chiso_txn_destroy(a.txn);
-    if (a.producer) {
-        rd_kafka_flush(a.producer, 10000);
-        rd_kafka_destroy(a.producer);
-    }
+    chiso_processor_free(&a.p);
     chiso_tail_destroy(a.procedures);
-    chiso_applied_destroy(a.applied);
     chiso_map_destroy(a.catalog);
-    chiso_metrics_destroy(a.metrics);
     chiso_config_destroy(a.cfg);
     return rc;
 }

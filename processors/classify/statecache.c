@@ -1,7 +1,7 @@
 /*
  * statecache.c - the in-memory state cache (see statecache.h).
  */
-#include "chiso/statecache.h"
+#include "statecache.h"
 
 #include <stdlib.h>
 #include <string.h>

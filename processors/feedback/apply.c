@@ -35,6 +35,7 @@
 #include <hiredis/hiredis.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/consumer.h"
 #include "chiso/feedback.h"
 #include "chiso/kafka.h"

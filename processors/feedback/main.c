@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/config.h"
 #include "chiso/kafka.h"
 #include "chiso/metrics.h"
@@ -62,11 +63,7 @@ static void usage(FILE *out)
 
 typedef struct app {
     chiso_config *cfg;
-    rd_kafka_t *consumer;
-    rd_kafka_t *producer;
-    chiso_metrics *metrics;
-    chiso_txn *txn;
-    chiso_applied *applied;
+    chiso_processor p; /* metrics, producer, consumer, transaction, applied record */
     fb_batch *batch;
     chiso_stage stage; /* the consumer's opaque */
 } app;
@@ -138,95 +135,52 @@ int main(int argc, char **argv)
     }
     chiso_stop_on_signals();
 
-    a.metrics = chiso_metrics_new();
-    if (!a.metrics)
-        goto out;
-    if (chiso_metrics_serve(a.metrics, chiso_config_str(a.cfg, "metrics.bind"),
-                            (int)chiso_config_int(a.cfg, "metrics.port"), errstr,
-                            sizeof(errstr)) != 0) {
-        LOG_ERROR("%s", errstr);
-        goto out;
-    }
-    if (chiso_kafka_ensure_topics_cfg(a.cfg, errstr, sizeof(errstr)) != 0) {
-        LOG_ERROR("%s", errstr);
-        goto out;
-    }
     chiso_topic_name(a.cfg, CHISO_TOPIC_FEEDBACK_EVENTS, t_events, sizeof(t_events));
     chiso_topic_name(a.cfg, CHISO_TOPIC_DEADLETTER, t_dead, sizeof(t_dead));
-
-    char tid[512];
-    a.producer =
-        chiso_kafka_txn_producer_new(a.cfg, NULL, tid, sizeof(tid), errstr, sizeof(errstr));
-    if (!a.producer) {
+    chiso_processor_opts po = {.metric_prefix = "chiso_feedback",
+                               .rebalance_cb = chiso_stage_rebalance_cb,
+                               .rebalance_opaque = &a.stage};
+    if (chiso_processor_start(&a.p, a.cfg, &po, errstr, sizeof(errstr)) != 0) {
         LOG_ERROR("%s", errstr);
         goto out;
     }
-    a.consumer =
-        chiso_kafka_consumer_new(a.cfg, chiso_config_str(a.cfg, "group.id"),
-                                 chiso_stage_rebalance_cb, &a.stage, errstr, sizeof(errstr));
-    if (!a.consumer) {
-        LOG_ERROR("%s", errstr);
-        goto out;
-    }
-    a.txn = chiso_txn_new(a.producer, a.consumer, a.metrics, "chiso_feedback", 60000, errstr,
-                          sizeof(errstr));
-    if (!a.txn) {
-        LOG_ERROR("%s (transactional id %s)", errstr, tid);
-        goto out;
-    }
-    LOG_INFO("dead letters in Kafka transactions as %s", tid);
-    a.applied = chiso_applied_new(chiso_config_str(a.cfg, "redis.prefix"),
-                                  chiso_config_str(a.cfg, "group.id"), a.metrics, "chiso_feedback");
+    LOG_INFO("dead letters in Kafka transactions as %s", a.p.transactional_id);
     fb_env env = {.cfg = a.cfg,
-                  .consumer = a.consumer,
-                  .txn = a.txn,
-                  .metrics = a.metrics,
+                  .consumer = a.p.consumer,
+                  .txn = a.p.txn,
+                  .metrics = a.p.metrics,
                   .stop = &chiso_stop,
                   .topic_deadletter = t_dead,
-                  .applied = a.applied};
-    a.batch = a.applied ? fb_batch_new(&env, (int)chiso_config_int(a.cfg, "batch.max")) : NULL;
+                  .applied = a.p.applied};
+    a.batch = fb_batch_new(&env, (int)chiso_config_int(a.cfg, "batch.max"));
     if (!a.batch) {
         LOG_ERROR("out of memory");
         goto out;
     }
 
     a.stage = (chiso_stage){
-        .consumer = a.consumer,
-        .producer = a.producer,
+        .consumer = a.p.consumer,
+        .producer = a.p.producer,
         .batch = {a.batch, batch_add, batch_count, batch_full, batch_process},
         .linger_ms = chiso_config_int(a.cfg, "batch.linger.ms"),
-        .lag = chiso_metrics_gauge(a.metrics, "chiso_feedback_lag",
+        .lag = chiso_metrics_gauge(a.p.metrics, "chiso_feedback_lag",
                                    "Records behind the assigned partitions' ends (-1 = not known "
                                    "yet)"),
         .stop = &chiso_stop,
-        .applied = a.applied,
+        .applied = a.p.applied,
     };
 
-    rd_kafka_topic_partition_list_t *sub = rd_kafka_topic_partition_list_new(1);
-    rd_kafka_topic_partition_list_add(sub, t_events, RD_KAFKA_PARTITION_UA);
-    rd_kafka_resp_err_t err = rd_kafka_subscribe(a.consumer, sub);
-    rd_kafka_topic_partition_list_destroy(sub);
-    if (err) {
-        LOG_ERROR("subscribe %s: %s", t_events, rd_kafka_err2str(err));
+    if (chiso_processor_subscribe(&a.p, a.cfg, t_events, errstr, sizeof(errstr)) != 0) {
+        LOG_ERROR("%s", errstr);
         goto out;
     }
-    LOG_INFO("consuming %s as group %s", t_events, chiso_config_str(a.cfg, "group.id"));
 
     rc = chiso_stage_run(&a.stage);
     LOG_INFO("stopping: closing the consumer");
 out:
-    if (a.consumer) {
-        rd_kafka_consumer_close(a.consumer);
-        rd_kafka_destroy(a.consumer);
-    }
+    chiso_processor_close(&a.p);
     fb_batch_destroy(a.batch);
-    chiso_txn_destroy(a.txn);
-    if (a.producer) {
-        rd_kafka_flush(a.producer, 10000);
-        rd_kafka_destroy(a.producer);
-    }
-    chiso_applied_destroy(a.applied);
-    chiso_metrics_destroy(a.metrics);
+    chiso_processor_free(&a.p);
     chiso_config_destroy(a.cfg);
     return rc;
 }

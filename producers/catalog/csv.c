@@ -7,7 +7,7 @@
  * record to record. Line numbers count line breaks consumed (CRLF, LF, lone
  * CR), inside quoted fields too, so they match what an editor shows.
  */
-#include "chiso/csv.h"
+#include "csv.h"
 
 #include <stdio.h>
 #include <stdlib.h>

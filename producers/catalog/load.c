@@ -36,7 +36,8 @@
 
 #include "chiso/catalog.h"
 #include "chiso/common.h"
-#include "chiso/csv.h"
+#include "chiso/runtime.h"
+#include "csv.h"
 
 #define FILE_MAX   (256L * 1024 * 1024) /* bytes of one input file */
 #define VALUE_MAX  (64 * 1024)          /* a normalized record */

@@ -21,6 +21,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/config.h"
 #include "chiso/kafka.h"
 #include "chiso/strmap.h"

@@ -25,6 +25,7 @@
 #include <cjson/cJSON.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/config.h"
 #include "chiso/event.h"
 #include "chiso/kafka.h"

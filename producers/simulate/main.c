@@ -37,6 +37,7 @@
 
 #include "chiso/catalog.h"
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/deadletter.h"
 #include "chiso/config.h"
 #include "chiso/event.h"

@@ -13,6 +13,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/event.h"
 
 #define BATCH_RECORDS 4096

@@ -24,7 +24,6 @@
 
 #include "chiso/common.h"
 #include "chiso/vntime.h"
-#include "sim_truth.h"
 
 #define STREAM_FEEDBACK 0x7061746eULL /* "pakn" */
 #define FB_N            8

@@ -236,4 +236,8 @@ int sim_dossier_id(const sim_ev *ev, char *buf, size_t size);
 /* Fill a chiso_event from a compact event. */
 void sim_ev_to_event(const sim_province *pv, const sim_ev *ev, chiso_event *out);
 
+/* Days kept after the window by the truths (sim_truth.h, sim_feedback.h):
+ * a dossier or a feedback still open has contributions after its end. */
+#define SIM_TRUTH_SLACK_DAYS 64
+
 #endif

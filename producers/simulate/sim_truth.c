@@ -3,7 +3,7 @@
  *
  * The rules are restated here from their sources, on purpose without
  * calling the pipeline's implementation of them:
- *   - counters and their days: core/include/chiso/counters.h;
+ *   - counters and their days: core/domain/include/chiso/counters.h;
  *   - on time, overdue and open: docs/ontime.md (first_overdue_day below);
  *   - class: Decision 1042 as DOMAIN.md states it (truth_class below);
  *   - service level and paper_result_required: the procedure's attributes in

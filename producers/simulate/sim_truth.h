@@ -36,8 +36,7 @@ extern const char *const sim_truth_open_members[SIM_TRUTH_OPEN_MEMBERS];
  * over the window of `ndays` local days from `first_day`. Counter
  * contributions may fall after the window (a dossier still open becomes
  * overdue after its due day), so days up to ndays + SIM_TRUTH_SLACK_DAYS
- * are kept. NULL on OOM. */
-#define SIM_TRUTH_SLACK_DAYS 64
+ * (sim_model.h) are kept. NULL on OOM. */
 sim_truth *sim_truth_new(const sim_province *pv, int32_t first_day, int32_t ndays);
 void sim_truth_free(sim_truth *t);
 

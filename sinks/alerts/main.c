@@ -29,6 +29,7 @@
 #include <hiredis/hiredis.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/config.h"
 #include "chiso/kafka.h"
 #include "chiso/metrics.h"

@@ -29,12 +29,13 @@
 
 #include "chiso/catview.h"
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/config.h"
 #include "chiso/dossier.h"
 #include "chiso/journal.h"
 #include "chiso/kafka.h"
 #include "chiso/redisx.h"
-#include "chiso/report.h"
+#include "report.h"
 #include "chiso/score.h"
 #include "chiso/snapshot.h"
 #include "chiso/strmap.h"
@@ -379,7 +380,7 @@ static int fill(report_ctx *x, chiso_catview *cat, const char *unit, const char 
             inputs[i].n[CHISO_SF_OPEN_OVERDUE] = open_at(u, e).open_overdue;
             if (inputs[i].n[CHISO_SF_OPEN_OVERDUE] < 0)
                 inputs[i].n[CHISO_SF_OPEN_OVERDUE] = 0;
-            chiso_score_input_population(&inputs[i], &pop);
+            chiso_snapshot_population_input(&inputs[i], &pop);
         }
         if (!present)
             continue; /* no counter that month: no snapshot either */

@@ -20,7 +20,7 @@
  * (communes on time, 1), 64,2% (feedback, 1), 93,89%, 89,6%, 92,31%,
  * 100% (online services, 2, trailing zeros dropped).
  */
-#include "chiso/report.h"
+#include "report.h"
 
 #include <math.h>
 #include <stdbool.h>

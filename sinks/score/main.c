@@ -25,6 +25,7 @@
 #include "chiso/common.h"
 #include "chiso/event.h"
 #include "chiso/score.h"
+#include "chiso/scoredoc.h"
 #include "chiso/snapshot.h"
 
 #define EXIT_BAD_INPUT 2

@@ -24,6 +24,7 @@
 
 #include "chiso/catview.h"
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/config.h"
 #include "chiso/kafka.h"
 #include "chiso/metrics.h"

@@ -42,6 +42,7 @@
 #include <hiredis/hiredis.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/dossier.h"
 #include "chiso/journal.h"
 #include "chiso/kafka.h"
@@ -968,7 +969,7 @@ static int read_counts(sweep *s)
             chiso_snapshot_counts_add(&s->province_counts[p], &u->counts[p]);
             u->inputs[p].n[CHISO_SF_OPEN_OVERDUE] =
                 u->counts[p].open_overdue > 0 ? u->counts[p].open_overdue : 0;
-            chiso_score_input_population(&u->inputs[p], &pop);
+            chiso_snapshot_population_input(&u->inputs[p], &pop);
             rc = chiso_catview_score_input(sw->catalog, u->code, &u->inputs[p]);
             for (int set = 0; set < CHISO_PS_COUNT; set++)
                 u->inputs[p].n[proc_inputs[set]] = u->procs[p][set];
@@ -1015,7 +1016,7 @@ static int province_input(sweep *s, size_t p, chiso_score_input *in)
         chiso_snapshot_population none = {0};
         chiso_score_input_counters(in);
         in->n[CHISO_SF_OPEN_OVERDUE] = 0;
-        chiso_score_input_population(in, &none);
+        chiso_snapshot_population_input(in, &none);
     }
     if ((rc = chiso_catview_score_input(s->sw->catalog, NULL, in)) != 0)
         return rc;

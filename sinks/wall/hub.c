@@ -23,9 +23,10 @@
 #include <cjson/cJSON.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/strmap.h"
 #include "chiso/wall_json.h"
-#include "chiso/wall_sse.h"
+#include "wall_sse.h"
 
 #define KEY_MAX 160 /* "<unit>|<period>" */
 

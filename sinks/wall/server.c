@@ -21,8 +21,9 @@
 
 #include "assets.h"
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/metrics.h"
-#include "chiso/wall_http.h"
+#include "wall_http.h"
 
 static const unsigned int status_codes[] = {200, 400, 401, 404, 405, 413, 500, 503};
 #define NSTATUS (sizeof(status_codes) / sizeof(status_codes[0]))

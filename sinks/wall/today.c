@@ -14,6 +14,7 @@
 #include <hiredis/hiredis.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/journal.h"
 #include "chiso/redisx.h"
 #include "chiso/vntime.h"

@@ -5,7 +5,7 @@
  * The route table is exact: a path is either one of the fixed API paths,
  * "/api/units/" followed by one unit code, or one asset name segment.
  */
-#include "chiso/wall_http.h"
+#include "wall_http.h"
 
 #include <stdint.h>
 #include <stdio.h>

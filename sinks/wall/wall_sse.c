@@ -6,7 +6,7 @@
  * the limit and is compacted (moved to the front) before it grows, so a
  * client that keeps up never holds more than what one flush produced.
  */
-#include "chiso/wall_sse.h"
+#include "wall_sse.h"
 
 #include <stdlib.h>
 #include <string.h>

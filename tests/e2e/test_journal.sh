@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Journal folds on a real Redis (core/src/journal.c, through chiso-verify
+# Journal folds on a real Redis (core/adapters/src/journal.c, through chiso-verify
 # --check fold): lines are summed into their hashes (a procedure that
 # reaches 0 is removed, a counter at 0 stays), an incomplete last line is
 # left for later, a long journal is folded whole,

@@ -18,6 +18,7 @@
 #include <cjson/cJSON.h>
 
 #include "chiso/score.h"
+#include "chiso/scoredoc.h"
 #include "chiso/snapshot.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -23,9 +23,9 @@
 #include <strings.h>
 
 #include "chiso/common.h"
-#include "chiso/wall_http.h"
+#include "wall_http.h"
 #include "chiso/wall_json.h"
-#include "chiso/wall_sse.h"
+#include "wall_sse.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -33,6 +33,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/config.h"
 #include "chiso/counters.h"
 #include "chiso/dossier.h"

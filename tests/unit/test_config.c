@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/config.h"
 
 #include "check.h"

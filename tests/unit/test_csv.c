@@ -12,7 +12,7 @@
 
 #include "check.h"
 #include "chiso/common.h"
-#include "chiso/csv.h"
+#include "csv.h"
 
 /* Read `in` (len bytes) to its end and summarize it into out. */
 static void summarize(const char *in, size_t len, char *out, size_t size)

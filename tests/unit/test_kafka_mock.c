@@ -20,6 +20,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/config.h"
 #include "chiso/kafka.h"
 

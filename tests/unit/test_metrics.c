@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/metrics.h"
 
 #include "check.h"

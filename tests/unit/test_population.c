@@ -222,7 +222,7 @@ static void check_score(const want *w)
     double d = (double)w->judged;
 
     chiso_score_input_init(&in);
-    chiso_score_input_population(&in, &pop);
+    chiso_snapshot_population_input(&in, &pop);
     CHECK_EQ_INT(chiso_score_compute(chiso_score_rules_find(CHISO_SCORE_DEFAULT_RULES), &in, &sc),
                  0, "score %s", w->period);
     const struct {

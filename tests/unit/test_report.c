@@ -12,7 +12,7 @@
 
 #include "check.h"
 #include "chiso/common.h"
-#include "chiso/report.h"
+#include "report.h"
 
 /* The row of part `section` numbered `stt` (the first when a label is not
  * given), or NULL. */

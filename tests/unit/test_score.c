@@ -18,6 +18,7 @@
 #include "chiso/counters.h"
 #include "chiso/feedback.h"
 #include "chiso/score.h"
+#include "chiso/scoredoc.h"
 
 #define ABSENT CHISO_SCORE_ABSENT
 #define NUL    NAN /* an expected null rate */

@@ -4,7 +4,7 @@
 #include <string.h>
 
 #include "check.h"
-#include "chiso/statecache.h"
+#include "statecache.h"
 
 static int state_of(uint64_t key, int version, unsigned char *buf)
 {

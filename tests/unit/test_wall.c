@@ -7,9 +7,9 @@
  * the bounded Server-Sent Events queue (framing, overflow drops the client
  * for good).
  */
-#include "chiso/wall_http.h"
+#include "wall_http.h"
 #include "chiso/wall_json.h"
-#include "chiso/wall_sse.h"
+#include "wall_sse.h"
 
 #include <math.h>
 #include <stdio.h>

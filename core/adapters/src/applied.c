@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/redisargs.h"
 
 /* One assigned partition. */

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/kafka.h"
 #include "chiso/strmap.h"
 #include "chiso/tail.h"

@@ -25,6 +25,7 @@
 #include <strings.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 
 #define KAFKA_PREFIX     "kafka."
 #define KAFKA_PREFIX_LEN (sizeof(KAFKA_PREFIX) - 1)

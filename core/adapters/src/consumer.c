@@ -4,6 +4,7 @@
 #include "chiso/consumer.h"
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 
 rd_kafka_topic_partition_list_t *chiso_consumer_offsets(rd_kafka_message_t *const *msgs, int n)
 {

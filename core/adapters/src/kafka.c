@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 
 #define ENSURE_TIMEOUT_MS 30000
 

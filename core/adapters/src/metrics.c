@@ -32,6 +32,7 @@
 #include <microhttpd.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 
 typedef enum metric_kind { KIND_COUNTER, KIND_GAUGE, KIND_HISTOGRAM } metric_kind;
 

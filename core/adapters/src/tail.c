@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/kafka.h"
 
 #define TAIL_BATCH 1000 /* records handed over per poll at most */

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/runtime.h"
 #include "chiso/deadletter.h"
 
 /* How long one transactional call may take before it is tried again

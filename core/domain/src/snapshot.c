@@ -453,3 +453,27 @@ uint64_t chiso_snapshot_fingerprint(const chiso_snapshot *s)
     free(text);
     return fp;
 }
+
+void chiso_snapshot_population_input(chiso_score_input *in, const chiso_snapshot_population *pop)
+{
+    static const struct {
+        chiso_score_field field;
+        size_t offset;
+    } feeds[] = {
+        {CHISO_SF_JUDGED, offsetof(chiso_snapshot_population, judged)},
+        {CHISO_SF_JUDGED_LATE, offsetof(chiso_snapshot_population, late)},
+        {CHISO_SF_JUDGED_COMPLAINTS, offsetof(chiso_snapshot_population, complaints)},
+        {CHISO_SF_JUDGED_E_RESULT, offsetof(chiso_snapshot_population, e_result)},
+        {CHISO_SF_JUDGED_DIGITIZED, offsetof(chiso_snapshot_population, digitized)},
+        {CHISO_SF_JUDGED_REUSED_DATA, offsetof(chiso_snapshot_population, reused_data)},
+        {CHISO_SF_JUDGED_FROM_DATA_STORE, offsetof(chiso_snapshot_population, from_data_store)},
+        {CHISO_SF_JUDGED_POPULATION_DATA, offsetof(chiso_snapshot_population, population_data)},
+    };
+    for (size_t i = 0; i < sizeof(feeds) / sizeof(feeds[0]); i++) {
+        int64_t v = *(const int64_t *)(const void *)((const char *)pop + feeds[i].offset);
+        in->n[feeds[i].field] = v < 0 ? 0 : v > CHISO_SCORE_COUNT_MAX ? CHISO_SCORE_COUNT_MAX : v;
+    }
+    in->n[CHISO_SF_JUDGED_ON_TIME] = in->n[CHISO_SF_JUDGED] > in->n[CHISO_SF_JUDGED_LATE]
+                                         ? in->n[CHISO_SF_JUDGED] - in->n[CHISO_SF_JUDGED_LATE]
+                                         : 0;
+}

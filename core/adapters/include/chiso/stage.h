@@ -6,7 +6,8 @@
  * when partitions are revoked, complete the batch in hand first (so no
  * other instance redoes it); on stop, process the last batch with a
  * synchronous commit. The stage's own batch does the work through the four
- * functions of chiso_stage_batch.
+ * functions of chiso_stage_batch. And what a processor opens before that loop
+ * and closes after it (chiso_processor).
  */
 #ifndef CHISO_STAGE_H
 #define CHISO_STAGE_H
@@ -18,7 +19,9 @@
 #include <librdkafka/rdkafka.h>
 
 #include "chiso/applied.h"
+#include "chiso/config.h"
 #include "chiso/metrics.h"
+#include "chiso/txn.h"
 
 /* A stage's batch, seen through four functions on its `batch` pointer. */
 typedef struct chiso_stage_batch {
@@ -59,5 +62,53 @@ void chiso_stage_rebalance_cb(rd_kafka_t *rk, rd_kafka_resp_err_t err,
  * could not complete (its offsets are not committed: a restart applies it
  * again). The caller then closes the consumer. */
 int chiso_stage_run(chiso_stage *s);
+
+/* ---- a processor's start-up and shut-down ----
+ *
+ * What every processor (chiso-classify, chiso-feedback) opens, in the order
+ * it needs them: the metrics server, the topics (created when missing), a
+ * transactional producer, the applied-offset record of its Redis state
+ * (applied.h), the consumer of its input stream and the Kafka transaction
+ * that ties its outputs to its input offsets (txn.h). */
+typedef struct chiso_processor {
+    chiso_metrics *metrics;
+    rd_kafka_t *producer; /* transactional */
+    rd_kafka_t *consumer;
+    chiso_txn *txn;
+    chiso_applied *applied;
+    char transactional_id[512];
+} chiso_processor;
+
+/* How a processor starts (plain struct; zero what it does not use). */
+typedef struct chiso_processor_opts {
+    const char *metric_prefix; /* "chiso_classify": the metrics of txn.h and applied.h */
+    /* a busy input stream: chiso_kafka_stream_consumer_new(), else
+     * chiso_kafka_consumer_new() */
+    bool stream_consumer;
+    void (*rebalance_cb)(rd_kafka_t *rk, rd_kafka_resp_err_t err,
+                         rd_kafka_topic_partition_list_t *parts, void *opaque);
+    void *rebalance_opaque;
+    /* output topics whose leaders to learn before the first batch; may be NULL */
+    const char *const *outputs;
+    int noutputs;
+} chiso_processor_opts;
+
+/* Open everything above from `cfg` (metrics.bind, metrics.port, group.id,
+ * redis.prefix, the Kafka settings). Returns 0, or an error with a
+ * sentence in errstr; chiso_processor_free() then frees what was opened. */
+int chiso_processor_start(chiso_processor *p, const chiso_config *cfg,
+                          const chiso_processor_opts *o, char *errstr, size_t errstr_size);
+
+/* Subscribe the consumer to `topic` and log it. Returns 0 or CHISO_EIO
+ * (errstr says why). */
+int chiso_processor_subscribe(chiso_processor *p, const chiso_config *cfg, const char *topic,
+                              char *errstr, size_t errstr_size);
+
+/* Close the consumer (its last rebalance completes the batch in hand). */
+void chiso_processor_close(chiso_processor *p);
+
+/* Free the rest, once the stage's batch (which uses them) is gone: the
+ * transaction, the producer (flushed), the applied record, the metrics. */
+void chiso_processor_free(chiso_processor *p);
 
 #endif

@@ -29,9 +29,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "chiso/snapshot.h"
-
-#define CHISO_SCORE_DEFAULT_RULES CHISO_SNAPSHOT_RULES /* "766-2022-dvcqg" */
+#define CHISO_SCORE_DEFAULT_RULES "766-2022-dvcqg"
 #define CHISO_SCORE_INDICATORS    21
 #define CHISO_SCORE_GROUPS        5                /* the decision's groups I..V */
 #define CHISO_SCORE_GROUPS6       6                /* the portal's: group III split in two */
@@ -141,10 +139,6 @@ void chiso_score_input_counters(chiso_score_input *in);
  * `value`, clamped to 0..CHISO_SCORE_COUNT_MAX. Returns 0, or CHISO_ENOENT
  * when no input reads a counter of that name. */
 int chiso_score_input_counter(chiso_score_input *in, const char *counter, int64_t value);
-
-/* Set the inputs of the population D (CHISO_SF_JUDGED...) from `pop`,
- * judged_on_time = judged - late. */
-void chiso_score_input_population(chiso_score_input *in, const chiso_snapshot_population *pop);
 
 /* The province roll-up: out = the field-by-field sum of n units' inputs,
  * scored like a unit's. A field any unit did not supply is not supplied
@@ -262,16 +256,5 @@ void chiso_score_rank(const double *totals, size_t n, int *ranks);
 
 /* x rounded to 2 decimals, half away from zero: how the JSON prints points. */
 double chiso_score_round2(double x);
-
-/* Parse a chiso-score input document (docs/scoring.md): one JSON object
- * with the unit's metadata, the period, as_of (default `now`, epoch
- * seconds), the snapshot counts and either the score inputs or the
- * portal's per-indicator figures ("indicators": {"1": {"num": n, "den":
- * d}, ...}, null/null for not applicable; in->figures is then set). Fills *snap (unit,
- * period, as_of, counts; score and rank left absent) and *in. Returns 0,
- * or CHISO_EINVAL with a sentence naming the field and the problem in
- * errstr. Unknown fields are errors. */
-int chiso_score_doc_parse(const char *buf, size_t len, int64_t now, chiso_snapshot *snap,
-                          chiso_score_input *in, char *errstr, size_t errstr_size);
 
 #endif

@@ -27,10 +27,11 @@
 
 #include "chiso/catalog.h"
 #include "chiso/counters.h"
+#include "chiso/score.h"
 #include "chiso/vntime.h"
 
 #define CHISO_SNAPSHOT_VERSION        1
-#define CHISO_SNAPSHOT_RULES          "766-2022-dvcqg"
+#define CHISO_SNAPSHOT_RULES          CHISO_SCORE_DEFAULT_RULES
 #define CHISO_SNAPSHOT_DEFAULT_TARGET 0.70
 
 /* The counts of one unit (or the province) in one period (plain value
@@ -51,9 +52,6 @@ typedef struct chiso_snapshot_counts {
     int64_t judged;         /* the population D: received or processed in the period */
     int64_t judged_on_time; /* ... judged on time (#5's numerator) */
 } chiso_snapshot_counts;
-
-struct chiso_score;       /* score.h */
-struct chiso_score_input; /* score.h */
 
 /* One snapshot to build (plain value struct the caller fills). Zero it
  * first (`chiso_snapshot s = {0};`): the members for indicators, groups
@@ -145,6 +143,11 @@ int chiso_snapshot_open(const chiso_snapshot_bucket *buckets, size_t n, int32_t 
 int chiso_snapshot_population_of(const chiso_snapshot_bucket *buckets, size_t n,
                                  const chiso_period *p, int32_t end_day,
                                  chiso_snapshot_population *out);
+
+/* Set the score inputs of the population D (score.h: CHISO_SF_JUDGED, ...)
+ * from `pop`: judged_on_time = judged - late. */
+void chiso_snapshot_population_input(struct chiso_score_input *in,
+                                     const chiso_snapshot_population *pop);
 
 /* The end day E of a period at local day `today`: min(last day, today). */
 int32_t chiso_snapshot_end_day(const chiso_period *p, int32_t today);
