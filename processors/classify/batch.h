@@ -1,4 +1,7 @@
 /*
+ * processors/classify: chiso-classify, dossier events into states and counters in Redis:
+ * batch.h (this), statecache.h (the state cache), folder.h (journal folding), main.c.
+ *
  * batch.h - one batch of dossier events applied to Redis, exactly once in
  * effect.
  *

@@ -1,4 +1,7 @@
 /*
+ * processors/feedback: chiso-feedback, feedback (PAKN) events into states and counters:
+ * apply.h (this), main.c.
+ *
  * apply.h - applying a batch of feedback events to Redis (chiso-feedback).
  *
  * A batch owns the Kafka messages handed to it. Processing it: parse each

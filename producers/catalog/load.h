@@ -1,4 +1,7 @@
 /*
+ * producers/catalog: chiso-catalog, catalog files onto the catalog topics: load.h (this),
+ * csv.h (the CSV reader, library chiso_csv), main.c.
+ *
  * load.h - reading catalog files (CSV or JSON lines) into validated,
  * normalized catalog records (chiso-catalog).
  *

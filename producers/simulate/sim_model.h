@@ -1,4 +1,7 @@
 /*
+ * producers/simulate: chiso-simulate, the seeded province: sim_model.h (this), sim_truth.h,
+ * sim_feedback.h, sim_malformed.h, sim_check.h, sim_heap.h, main.c.
+ *
  * sim_model.h - the simulator's province and dossier model (pure logic, no
  * I/O): a seeded PRNG, the province's units and procedures, the daily
  * arrival process, and the lifecycle of one dossier as a short list of

@@ -1,4 +1,7 @@
 /*
+ * sinks/report: chiso-report, the quarterly table: report.h (this, the table itself,
+ * library chiso_report_table), main.c (reading Redis and the catalog).
+ *
  * report.h - the quarterly statistics table of a province (or one unit):
  * the figures of section VI of the provincial report on administrative
  * procedure reform (seeds/004_*, "Biểu mẫu thống kê"), from the counts of

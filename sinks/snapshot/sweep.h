@@ -1,4 +1,7 @@
 /*
+ * sinks/snapshot: chiso-snapshot, counters into score snapshots on `scores` and in Redis:
+ * sweep.h (this), main.c.
+ *
  * sweep.h - one snapshot sweep: pop the dirty set, read the counters of
  * every unit in every period it names (the province roll-up and the ranking
  * of siblings need them all), score each unit (score.h, with the catalog

@@ -1,4 +1,7 @@
 /*
+ * sinks/wall: chiso-wall, the monitoring wall: hub.h (this), server.c, today.h, wall_http.h and
+ * wall_sse.h (the HTTP and SSE rules, library chiso_wall_rules), web/ (the page).
+ *
  * hub.h - the state of chiso-wall: the latest snapshot of every key of the
  * `scores` topic, the latest alerts, today's received dossiers, and the
  * live-update (Server-Sent Events) clients.
