@@ -1,0 +1,106 @@
+/*
+ * producers/bridge: chiso-bridge, the payloads provinces send the national portal into events:
+ * map.h (this: a snapshot and the events its change adds, pure, library chiso_bridge_map).
+ *
+ * map.h - what a province's `DongBoHoSoMC` snapshot of a dossier says
+ * (../shared/BRIDGE.md §2-4), and the CONTRACT events that the change from
+ * the last snapshot accepted for the same MaHoSo adds (docs/bridge.md has
+ * the mapping table and the senders' quirks). Pure: no I/O, no clock; the
+ * arrival time is passed in.
+ *
+ * A snapshot is last-writer-wins state for its dossier, but facts are never
+ * removed: the bridge keeps the union of every snapshot accepted (the
+ * "merged" snapshot), and each fact becomes one event the first time it
+ * appears, with a deterministic id, so the same snapshot sent again emits
+ * nothing and a later snapshot that lost a field takes nothing back. A fact
+ * the payload carries no time for (a withdrawal, a payment, a status-only
+ * supplement request) takes the arrival time, and is counted as a guess.
+ */
+#ifndef CHISO_BRIDGE_MAP_H
+#define CHISO_BRIDGE_MAP_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <cjson/cJSON.h>
+
+#include "chiso/event.h"
+
+#define BRIDGE_ROUNDS_MAX 8  /* supplement rounds kept per dossier */
+#define BRIDGE_EVENTS_MAX 32 /* events one snapshot can add, at most */
+
+/* One supplement round (DanhSachHoSoBoSung[]): times, 0 when not given. */
+typedef struct bridge_round {
+    int64_t requested_at; /* NgayBoSung */
+    int64_t received_at;  /* NgayTiepNhanBoSung */
+} bridge_round;
+
+/* What the bridge knows of a dossier (plain value struct). Times are epoch
+ * seconds, 0 when not given. */
+typedef struct bridge_snapshot {
+    char dossier_id[CHISO_ID_MAX + 1]; /* MaHoSo */
+    char unit[CHISO_CODE_MAX + 1];
+    char procedure[CHISO_CODE_MAX + 1]; /* MaTTHC */
+    int status;                         /* TrangThaiHoSo, 1..10 */
+    int statuses;                       /* bit s: status s was seen (merged snapshots) */
+    chiso_channel channel;              /* KenhThucHien; UNKNOWN when not given */
+    int64_t submitted_at;               /* NgayNopHoSo */
+    int64_t received_at;                /* NgayTiepNhan */
+    int64_t due_at;                     /* NgayHenTra (the first given) */
+    int64_t refused_at;                 /* NgayTuChoi */
+    int64_t finished_at;                /* NgayKetThucXuLy */
+    int64_t returned_at;                /* NgayTra */
+    int delivery;                       /* HinhThuc: 0 at the desk, 1 by post, -1 not given */
+    int paid;                           /* DuocThanhToanTrucTuyen: 0..3, -1 not given */
+    int64_t fees;                       /* sum of DanhSachLePhi[].Gia, VND */
+    bool digitized;  /* HoSoCoThanhPhanSoHoa = 1, or a TaiLieuNop with DuocSoHoa = 1 */
+    bool reused;     /* a TaiLieuNop with DuocTaiSuDung 1 or 2, or a MaKetQuaThayThe */
+    bool from_store; /* a TaiLieuNop with DuocLayTuKhoDMQG = 1 */
+    bool population; /* TaiKhoanDuocXacThucVoiVNeID = 1, or DSKetNoiCSDL names the population DB */
+    bool e_result;   /* a DanhSachGiayToKetQua with a DuongDanTepTinKetQua link */
+    int nrounds;
+    bridge_round rounds[BRIDGE_ROUNDS_MAX];
+    /* supplement requests known by status 5 alone (no round in the
+     * payload): how many times the status went to 5 (merged snapshots) */
+    int status_rounds;
+} bridge_snapshot;
+
+/* What the bridge fills in when the payload does not say (each use counted). */
+typedef struct bridge_defaults {
+    const char *unit; /* a unit neither the envelope nor the MaHoSo prefix gives; may be NULL */
+    chiso_channel channel;     /* KenhThucHien missing (F766 reads it as in person: direct) */
+    int due_days;              /* NgayHenTra missing: due this many days after reception */
+    const char *population_db; /* the MaCSDL of the population database */
+} bridge_defaults;
+
+/* What was guessed: the counters of chiso_bridge_guesses_total{what}. */
+typedef enum bridge_guess {
+    BRIDGE_GUESS_UNIT_PREFIX = 0, /* unit from the MaHoSo prefix */
+    BRIDGE_GUESS_UNIT_DEFAULT,    /* unit from the configured default */
+    BRIDGE_GUESS_CHANNEL,         /* channel from the configured default */
+    BRIDGE_GUESS_DUE,             /* due date from due_days */
+    BRIDGE_GUESS_TIME,            /* an event at the arrival time */
+    BRIDGE_GUESS_COUNT
+} bridge_guess;
+
+/* The label of a guess counter ("unit_prefix", ...). */
+const char *bridge_guess_name(bridge_guess g);
+
+/* Parse one `data[]` item of DongBoHoSoMC. `envelope_unit` is the unit of
+ * the envelope (madonvi, or MaDinhDanhDV of the query string), or NULL.
+ * Returns 0, or CHISO_EINVAL with a reason and a sentence in *rej (no
+ * MaHoSo, an unparsable date, an unknown status, ...). guesses[] counts
+ * the defaults used. */
+int bridge_snapshot_parse(const cJSON *item, const char *envelope_unit, const bridge_defaults *d,
+                          bridge_snapshot *out, unsigned guesses[BRIDGE_GUESS_COUNT],
+                          chiso_reject *rej);
+
+/* The events that `cur` adds to what the bridge knew (`prev`, NULL for a
+ * dossier not seen before), at arrival time `now`: written to out (room
+ * for BRIDGE_EVENTS_MAX), their number returned; *merged gets the union to
+ * store as the new `prev`. guesses[] counts the defaults used. */
+int bridge_diff(const bridge_snapshot *prev, const bridge_snapshot *cur, int64_t now,
+                const bridge_defaults *d, bridge_snapshot *merged, chiso_event *out,
+                unsigned guesses[BRIDGE_GUESS_COUNT]);
+
+#endif

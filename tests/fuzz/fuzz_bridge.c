@@ -1,0 +1,76 @@
+/*
+ * fuzz_bridge.c - libFuzzer target for the bridge's snapshot parser and
+ * the events a change of snapshot adds (producers/bridge/map.h): the input
+ * is a DongBoHoSoMC `data` array, its items taken as successive snapshots
+ * of their dossiers.
+ *
+ * Properties: a rejection says why, in printable ASCII, with a reason; an
+ * accepted item's events pass the contract's own parser; the same snapshot
+ * again adds nothing; what is kept never loses a fact (a time once known
+ * stays, a flag once set stays).
+ */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cjson/cJSON.h>
+
+#include "chiso/event.h"
+#include "map.h"
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+static const bridge_defaults defaults = {
+    .unit = "000.00.00.H56", .channel = CHISO_CHANNEL_DIRECT, .due_days = 10, .population_db = "1"};
+
+static void check_events(const chiso_event *ev, int n)
+{
+    for (int i = 0; i < n; i++) {
+        char json[2048];
+        chiso_event back;
+        chiso_reject rej;
+        int len = chiso_event_to_json(&ev[i], json, sizeof(json));
+        if (len <= 0 || chiso_event_parse(json, (size_t)len, &back, &rej) != 0)
+            abort();
+    }
+}
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+    cJSON *root = cJSON_ParseWithLength((const char *)data, size);
+    unsigned guesses[BRIDGE_GUESS_COUNT] = {0};
+    bridge_snapshot prev, cur, merged, again;
+    chiso_event ev[BRIDGE_EVENTS_MAX];
+    bool have = false;
+    const cJSON *item, *items = cJSON_IsArray(root) ? root : NULL;
+
+    cJSON_ArrayForEach(item, items)
+    {
+        chiso_reject rej;
+        if (bridge_snapshot_parse(item, NULL, &defaults, &cur, guesses, &rej) != 0) {
+            if (rej.reason == CHISO_REJECT_NONE || !rej.detail[0])
+                abort();
+            for (const char *p = rej.detail; *p; p++) {
+                if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+                    abort();
+            }
+            continue;
+        }
+        bool same = have && strcmp(prev.dossier_id, cur.dossier_id) == 0;
+        int n = bridge_diff(same ? &prev : NULL, &cur, 1767225600, &defaults, &merged, ev, guesses);
+        if (n < 0 || n > BRIDGE_EVENTS_MAX)
+            abort();
+        check_events(ev, n);
+        if (same && ((prev.received_at && merged.received_at != prev.received_at) ||
+                     (prev.finished_at && merged.finished_at != prev.finished_at) ||
+                     (prev.digitized && !merged.digitized) || (prev.e_result && !merged.e_result) ||
+                     (merged.statuses & prev.statuses) != prev.statuses))
+            abort();
+        if (bridge_diff(&merged, &cur, 1767225700, &defaults, &again, ev, guesses) != 0)
+            abort(); /* the same snapshot again adds nothing */
+        prev = merged;
+        have = true;
+    }
+    cJSON_Delete(root);
+    return 0;
+}
