@@ -59,8 +59,7 @@ static const char *text(const cJSON *obj, const char *name, char *buf, size_t si
     return NULL;
 }
 
-/* Whether s is 1..max characters of [A-Za-z0-9] and `extra`. */
-static bool code_ok(const char *s, size_t max, const char *extra)
+bool bridge_code_ok(const char *s, size_t max, const char *extra)
 {
     size_t n = strlen(s);
     if (n < 1 || n > max)
@@ -128,7 +127,7 @@ static void unit_prefix(const char *id, char out[CHISO_CODE_MAX + 1])
         return;
     memcpy(out, id, n);
     out[n] = '\0';
-    if (!strchr(out, '.') || !code_ok(out, CHISO_CODE_MAX, "._-"))
+    if (!strchr(out, '.') || !bridge_code_ok(out, CHISO_CODE_MAX, "._-"))
         out[0] = '\0';
 }
 
@@ -208,13 +207,13 @@ int bridge_snapshot_parse(const cJSON *item, const char *envelope_unit, const br
         return reject(rej, CHISO_REJECT_JSON_SYNTAX, "an item of 'data' is not a JSON object");
     if (!(s = text(item, "MaHoSo", buf, sizeof(buf))))
         return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'MaHoSo' is required");
-    if (!code_ok(s, CHISO_ID_MAX, "._:/-"))
+    if (!bridge_code_ok(s, CHISO_ID_MAX, "._:/-"))
         return reject(rej, CHISO_REJECT_BAD_VALUE,
                       "field 'MaHoSo' must be 1..64 characters of [A-Za-z0-9._:/-]");
     strcpy(t.dossier_id, s);
     if (!(s = text(item, "MaTTHC", buf, sizeof(buf))))
         return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'MaTTHC' is required");
-    if (!code_ok(s, CHISO_CODE_MAX, "._-"))
+    if (!bridge_code_ok(s, CHISO_CODE_MAX, "._-"))
         return reject(rej, CHISO_REJECT_BAD_VALUE,
                       "field 'MaTTHC' must be 1..32 characters of [A-Za-z0-9._-]");
     strcpy(t.procedure, s);
@@ -226,7 +225,7 @@ int bridge_snapshot_parse(const cJSON *item, const char *envelope_unit, const br
 
     /* the unit: the envelope's, else MaHoSo's prefix, else the default */
     if (envelope_unit && envelope_unit[0]) {
-        if (!code_ok(envelope_unit, CHISO_CODE_MAX, "._-"))
+        if (!bridge_code_ok(envelope_unit, CHISO_CODE_MAX, "._-"))
             return reject(rej, CHISO_REJECT_BAD_VALUE,
                           "the unit code must be 1..32 characters of [A-Za-z0-9._-]");
         strcpy(t.unit, envelope_unit);
@@ -234,7 +233,7 @@ int bridge_snapshot_parse(const cJSON *item, const char *envelope_unit, const br
         unit_prefix(t.dossier_id, t.unit);
         if (t.unit[0]) {
             guesses[BRIDGE_GUESS_UNIT_PREFIX]++;
-        } else if (d->unit && code_ok(d->unit, CHISO_CODE_MAX, "._-")) {
+        } else if (d->unit && bridge_code_ok(d->unit, CHISO_CODE_MAX, "._-")) {
             strcpy(t.unit, d->unit);
             guesses[BRIDGE_GUESS_UNIT_DEFAULT]++;
         } else {

@@ -20,6 +20,7 @@
 #define CHISO_BRIDGE_MAP_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include <cjson/cJSON.h>
@@ -82,6 +83,10 @@ typedef enum bridge_guess {
     BRIDGE_GUESS_TIME,            /* an event at the arrival time */
     BRIDGE_GUESS_COUNT
 } bridge_guess;
+
+/* Whether s is 1..max characters of [A-Za-z0-9] and of `extra` (the
+ * contract's codes and ids). */
+bool bridge_code_ok(const char *s, size_t max, const char *extra);
 
 /* The label of a guess counter ("unit_prefix", ...). */
 const char *bridge_guess_name(bridge_guess g);

@@ -1,10 +1,11 @@
 /*
- * fuzz_bridge.c - libFuzzer target for the bridge's snapshot parser and
- * the events a change of snapshot adds (producers/bridge/map.h): the input
- * is a DongBoHoSoMC `data` array, its items taken as successive snapshots
- * of their dossiers.
+ * fuzz_bridge.c - libFuzzer target for the bridge's envelopes and snapshot
+ * parser, and the events a change of snapshot adds (producers/bridge:
+ * envelope.h, map.h): the input is a request body, either envelope; its
+ * items are taken as successive snapshots of their dossiers.
  *
- * Properties: a rejection says why, in printable ASCII, with a reason; an
+ * Properties: a refused request says why; a refused item says why, in
+ * printable ASCII, with a reason; an
  * accepted item's events pass the contract's own parser; the same snapshot
  * again adds nothing; what is kept never loses a fact (a time once known
  * stays, a flag once set stays).
@@ -16,6 +17,7 @@
 #include <cjson/cJSON.h>
 
 #include "chiso/event.h"
+#include "envelope.h"
 #include "map.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -37,17 +39,27 @@ static void check_events(const chiso_event *ev, int n)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    cJSON *root = cJSON_ParseWithLength((const char *)data, size);
+    bridge_request req;
+    char err[256] = "";
     unsigned guesses[BRIDGE_GUESS_COUNT] = {0};
     bridge_snapshot prev, cur, merged, again;
     chiso_event ev[BRIDGE_EVENTS_MAX];
     bool have = false;
-    const cJSON *item, *items = cJSON_IsArray(root) ? root : NULL;
+    const cJSON *item, *items;
+
+    if (bridge_request_parse((const char *)data, size, "DongBoHoSoMC", NULL, "False", 1000, &req,
+                             err, sizeof(err)) != 0) {
+        if (!err[0] || req.root)
+            abort();
+        return 0;
+    }
+    items = req.items;
 
     cJSON_ArrayForEach(item, items)
     {
         chiso_reject rej;
-        if (bridge_snapshot_parse(item, NULL, &defaults, &cur, guesses, &rej) != 0) {
+        if (bridge_snapshot_parse(item, req.unit[0] ? req.unit : NULL, &defaults, &cur, guesses,
+                                  &rej) != 0) {
             if (rej.reason == CHISO_REJECT_NONE || !rej.detail[0])
                 abort();
             for (const char *p = rej.detail; *p; p++) {
@@ -71,6 +83,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         prev = merged;
         have = true;
     }
-    cJSON_Delete(root);
+    bridge_request_free(&req);
     return 0;
 }
