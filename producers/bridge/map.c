@@ -6,6 +6,7 @@
 #include "map.h"
 
 #include <stdarg.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -461,4 +462,145 @@ int bridge_diff(const bridge_snapshot *prev, const bridge_snapshot *cur, int64_t
         ev->delivery = m.delivery == 1 ? CHISO_DELIVERY_POSTAL : CHISO_DELIVERY_COUNTER;
     *merged = m;
     return e.n;
+}
+
+/* ---- the state kept in Redis --------------------------------------------- */
+
+/* The numeric members of a kept snapshot: key, offset, width (4 or 8). */
+#define NUM(key, field)                                                                            \
+    {                                                                                              \
+        key, offsetof(bridge_snapshot, field), sizeof(((bridge_snapshot *)0)->field)               \
+    }
+static const struct {
+    const char *key;
+    size_t off, width;
+} nums[] = {
+    NUM("st", status),        NUM("ss", statuses),     NUM("ch", channel),
+    NUM("sub", submitted_at), NUM("rec", received_at), NUM("due", due_at),
+    NUM("ref", refused_at),   NUM("fin", finished_at), NUM("ret", returned_at),
+    NUM("del", delivery),     NUM("pay", paid),        NUM("fee", fees),
+    NUM("sr", status_rounds),
+};
+#undef NUM
+
+static int64_t num_get(const bridge_snapshot *s, size_t i)
+{
+    const char *p = (const char *)s + nums[i].off;
+    if (nums[i].width == 8) {
+        int64_t v;
+        memcpy(&v, p, sizeof(v));
+        return v;
+    }
+    int v;
+    memcpy(&v, p, sizeof(v));
+    return v;
+}
+
+static void num_set(bridge_snapshot *s, size_t i, int64_t v)
+{
+    char *p = (char *)s + nums[i].off;
+    if (nums[i].width == 8) {
+        memcpy(p, &v, sizeof(v));
+    } else {
+        int x = (int)v;
+        memcpy(p, &x, sizeof(x));
+    }
+}
+
+int bridge_snapshot_encode(const bridge_snapshot *s, char *buf, size_t size)
+{
+    cJSON *o = cJSON_CreateObject(), *rounds = NULL;
+    int rc = CHISO_ERANGE;
+    bool ok = o && cJSON_AddStringToObject(o, "id", s->dossier_id) &&
+              cJSON_AddStringToObject(o, "u", s->unit) &&
+              cJSON_AddStringToObject(o, "p", s->procedure);
+    for (size_t i = 0; ok && i < sizeof(nums) / sizeof(nums[0]); i++) {
+        int64_t v = num_get(s, i);
+        if (v != 0)
+            ok = cJSON_AddNumberToObject(o, nums[i].key, (double)v) != NULL;
+    }
+    int flags =
+        s->digitized | s->reused << 1 | s->from_store << 2 | s->population << 3 | s->e_result << 4;
+    if (ok && flags)
+        ok = cJSON_AddNumberToObject(o, "f", flags) != NULL;
+    if (ok && s->nrounds > 0)
+        ok = (rounds = cJSON_AddArrayToObject(o, "r")) != NULL;
+    for (int i = 0; ok && i < s->nrounds; i++) {
+        cJSON *pair = cJSON_CreateArray();
+        ok = pair && cJSON_AddItemToArray(rounds, pair);
+        if (!ok) {
+            cJSON_Delete(pair);
+            break;
+        }
+        ok = cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)s->rounds[i].requested_at)) &&
+             cJSON_AddItemToArray(pair, cJSON_CreateNumber((double)s->rounds[i].received_at));
+    }
+    if (ok && cJSON_PrintPreallocated(o, buf, (int)(size > 5 ? size - 5 : 0), false))
+        rc = (int)strlen(buf);
+    cJSON_Delete(o);
+    return rc;
+}
+
+/* A string member into out (size bytes), "" when absent; false when too long. */
+static bool str_member(const cJSON *o, const char *key, char *out, size_t size)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+    out[0] = '\0';
+    if (!v)
+        return true;
+    if (!cJSON_IsString(v) || strlen(v->valuestring) >= size)
+        return false;
+    strcpy(out, v->valuestring);
+    return true;
+}
+
+int bridge_snapshot_decode(const char *buf, size_t len, bridge_snapshot *out)
+{
+    cJSON *o = cJSON_ParseWithLength(buf, len);
+    bridge_snapshot s;
+    int rc = CHISO_ESTATE;
+
+    memset(&s, 0, sizeof(s));
+    if (!cJSON_IsObject(o) || !str_member(o, "id", s.dossier_id, sizeof(s.dossier_id)) ||
+        !str_member(o, "u", s.unit, sizeof(s.unit)) ||
+        !str_member(o, "p", s.procedure, sizeof(s.procedure)) || !s.dossier_id[0])
+        goto out;
+    for (size_t i = 0; i < sizeof(nums) / sizeof(nums[0]); i++) {
+        const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, nums[i].key);
+        if (!v)
+            continue;
+        double lim = nums[i].width == 8 ? 9.2e18 : 2147483647.0;
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= -lim && v->valuedouble <= lim))
+            goto out;
+        num_set(&s, i, (int64_t)v->valuedouble);
+    }
+    const cJSON *f = cJSON_GetObjectItemCaseSensitive(o, "f");
+    if (f && (!cJSON_IsNumber(f) || f->valuedouble < 0 || f->valuedouble > 31))
+        goto out;
+    int flags = f ? (int)f->valuedouble : 0;
+    s.digitized = flags & 1;
+    s.reused = flags & 2;
+    s.from_store = flags & 4;
+    s.population = flags & 8;
+    s.e_result = flags & 16;
+    const cJSON *r, *rounds = cJSON_GetObjectItemCaseSensitive(o, "r");
+    if (rounds && (!cJSON_IsArray(rounds) || cJSON_GetArraySize(rounds) > BRIDGE_ROUNDS_MAX))
+        goto out;
+    cJSON_ArrayForEach(r, rounds)
+    {
+        const cJSON *a = cJSON_GetArrayItem(r, 0), *b = cJSON_GetArrayItem(r, 1);
+        if (!cJSON_IsNumber(a) || !cJSON_IsNumber(b))
+            goto out;
+        s.rounds[s.nrounds].requested_at = (int64_t)a->valuedouble;
+        s.rounds[s.nrounds].received_at = (int64_t)b->valuedouble;
+        s.nrounds++;
+    }
+    if (s.status < 0 || s.status > 10 || s.channel < CHISO_CHANNEL_UNKNOWN ||
+        s.channel > CHISO_CHANNEL_POSTAL)
+        goto out;
+    *out = s;
+    rc = 0;
+out:
+    cJSON_Delete(o);
+    return rc;
 }

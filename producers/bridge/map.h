@@ -108,4 +108,13 @@ int bridge_diff(const bridge_snapshot *prev, const bridge_snapshot *cur, int64_t
                 const bridge_defaults *d, bridge_snapshot *merged, chiso_event *out,
                 unsigned guesses[BRIDGE_GUESS_COUNT]);
 
+/* What the bridge keeps of a dossier in Redis: the merged snapshot as
+ * compact JSON (short keys, times in epoch seconds, absent values left
+ * out). Encode returns the length written (without the NUL) or
+ * CHISO_ERANGE; decode returns 0, or CHISO_ESTATE for bytes that are not
+ * such a record (the bridge then treats the dossier as not seen). */
+#define BRIDGE_STATE_MAX 1024
+int bridge_snapshot_encode(const bridge_snapshot *s, char *buf, size_t size);
+int bridge_snapshot_decode(const char *buf, size_t len, bridge_snapshot *out);
+
 #endif

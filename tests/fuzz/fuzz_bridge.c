@@ -8,7 +8,8 @@
  * printable ASCII, with a reason; an
  * accepted item's events pass the contract's own parser; the same snapshot
  * again adds nothing; what is kept never loses a fact (a time once known
- * stays, a flag once set stays).
+ * stays, a flag once set stays); the state kept in Redis comes back as it
+ * was, and decoding any bytes is safe.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -47,6 +48,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     bool have = false;
     const cJSON *item, *items;
 
+    bridge_snapshot junk;
+    (void)bridge_snapshot_decode((const char *)data, size, &junk); /* any bytes: no crash */
     if (bridge_request_parse((const char *)data, size, "DongBoHoSoMC", NULL, "False", 1000, &req,
                              err, sizeof(err)) != 0) {
         if (!err[0] || req.root)
@@ -80,6 +83,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             abort();
         if (bridge_diff(&merged, &cur, 1767225700, &defaults, &again, ev, guesses) != 0)
             abort(); /* the same snapshot again adds nothing */
+        char kept[BRIDGE_STATE_MAX], again_kept[BRIDGE_STATE_MAX];
+        bridge_snapshot back;
+        int klen = bridge_snapshot_encode(&merged, kept, sizeof(kept));
+        if (klen <= 0 || bridge_snapshot_decode(kept, (size_t)klen, &back) != 0 ||
+            bridge_snapshot_encode(&back, again_kept, sizeof(again_kept)) != klen ||
+            strcmp(kept, again_kept) != 0)
+            abort(); /* the state kept in Redis comes back as it was */
         prev = merged;
         have = true;
     }

@@ -162,6 +162,33 @@ static void test_story(void)
     CHECK(m4.finished_at == m3.finished_at && m4.e_result && m4.nrounds == 1,
           "facts are never removed");
 
+    /* what is kept in Redis: the merged snapshot, back as it was */
+    char kept[BRIDGE_STATE_MAX], again_kept[BRIDGE_STATE_MAX];
+    bridge_snapshot back;
+    int klen = bridge_snapshot_encode(&m3, kept, sizeof(kept));
+    CHECK(klen > 0 && klen < 400, "kept state: %d bytes", klen);
+    CHECK_EQ_INT(bridge_snapshot_decode(kept, (size_t)klen, &back), 0, "decodes: %s", kept);
+    CHECK(bridge_snapshot_encode(&back, again_kept, sizeof(again_kept)) == klen &&
+              strcmp(kept, again_kept) == 0,
+          "round trip");
+    CHECK(back.finished_at == m3.finished_at && back.e_result && back.nrounds == 1 &&
+              back.rounds[0].received_at == vn("20260304083000") && back.delivery == 1 &&
+              back.channel == CHISO_CHANNEL_DIRECT && strcmp(back.dossier_id, m3.dossier_id) == 0,
+          "every fact back");
+    n = diff(&back, &s3, vn("20260307120000"), &m4, ev);
+    CHECK_EQ_INT(n, 0, "7.3 again, against the state read back: nothing");
+    static const char *const bad[] = {"",
+                                      "[]",
+                                      "{}",
+                                      "{\"id\":\"\"}",
+                                      "{\"id\":\"X\",\"st\":11}",
+                                      "{\"id\":\"X\",\"f\":\"1\"}",
+                                      "{\"id\":\"X\",\"r\":[[1]]}"};
+    for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+        CHECK_EQ_INT(bridge_snapshot_decode(bad[i], strlen(bad[i]), &back), CHISO_ESTATE,
+                     "'%s' is no kept state", bad[i]);
+    CHECK_EQ_INT(bridge_snapshot_encode(&m3, kept, 20), CHISO_ERANGE, "a short buffer says so");
+
     /* deterministic ids: the same dossier's events again have the same ids */
     chiso_event again_ev[BRIDGE_EVENTS_MAX];
     bridge_snapshot x;
