@@ -43,9 +43,17 @@ start_classify 0
 
 for i in 1 2 3; do
     e2e_pause 2 6
-    kill -KILL "$CLASSIFY_PID"
-    wait "$CLASSIFY_PID" 2>/dev/null || true
-    e2e_log "killed chiso-classify (SIGKILL) #$i"
+    if kill -KILL "$CLASSIFY_PID" 2>/dev/null; then
+        wait "$CLASSIFY_PID" 2>/dev/null || true
+        e2e_log "killed chiso-classify (SIGKILL) #$i"
+    else
+        # after a broker outage longer than transaction.timeout.ms the
+        # transactional producer is fenced and classify stops (exit 1);
+        # a supervisor starts it again, as below (docs/operations.md)
+        rc=0
+        wait "$CLASSIFY_PID" 2>/dev/null || rc=$?
+        e2e_log "chiso-classify had stopped on its own (exit $rc) before kill #$i: started again"
+    fi
     e2e_pause 0 1
     start_classify "$i"
     if [ "$i" = 1 ]; then
