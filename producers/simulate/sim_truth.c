@@ -351,6 +351,28 @@ static int supplement_pattern(const facts *f)
     return 2;
 }
 
+/* The received event's flags (#13, #14, #16, #18) and where each counts: a
+ * counter at the received day, another at the closed day (counters.h), a
+ * figure of the population D. A dossier linked to the data store must be
+ * digitized too. */
+static const struct {
+    uint8_t flags;
+    chiso_counter_id counter, at_closed;
+    int judged;
+} flag_facts[] = {
+    {SIM_F_DIGITIZED, CHISO_C_DIGITIZED, CHISO_C_DIGITIZED_CLOSED, J_DIGITIZED},
+    {SIM_F_REUSED, CHISO_C_REUSED_DATA, CHISO_C_REUSED_DATA_CLOSED, J_REUSED},
+    {SIM_F_DIGITIZED | SIM_F_FROM_STORE, CHISO_C_FROM_DATA_STORE, CHISO_C_FROM_DATA_STORE_CLOSED,
+     J_FROM_STORE},
+    {SIM_F_POPULATION, CHISO_C_POPULATION_DATA, CHISO_C_POPULATION_DATA_CLOSED, J_POPULATION},
+};
+#define N_FLAG_FACTS (sizeof(flag_facts) / sizeof(flag_facts[0]))
+
+static bool has_flags(uint8_t received_flags, size_t i)
+{
+    return (received_flags & flag_facts[i].flags) == flag_facts[i].flags;
+}
+
 static int bump(sim_truth *t, int unit, int32_t day, chiso_counter_id c)
 {
     int32_t di = day - t->first_day;
@@ -437,14 +459,10 @@ int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n
             rc |= bump(t, unit, rday, CHISO_C_FEE_DOSSIERS);
         if (f.fee_applies && (f.paid_platform || f.paid_gateway))
             rc |= bump(t, unit, rday, CHISO_C_PAID_ONLINE);
-        if (rf & SIM_F_DIGITIZED)
-            rc |= bump(t, unit, rday, CHISO_C_DIGITIZED);
-        if (rf & SIM_F_REUSED)
-            rc |= bump(t, unit, rday, CHISO_C_REUSED_DATA);
-        if ((rf & SIM_F_DIGITIZED) && (rf & SIM_F_FROM_STORE))
-            rc |= bump(t, unit, rday, CHISO_C_FROM_DATA_STORE);
-        if (rf & SIM_F_POPULATION)
-            rc |= bump(t, unit, rday, CHISO_C_POPULATION_DATA);
+        for (size_t i = 0; i < N_FLAG_FACTS; i++) {
+            if (has_flags(rf, i))
+                rc |= bump(t, unit, rday, flag_facts[i].counter);
+        }
         /* #7 and #9 count distinct procedures: the dossier's procedure is
          * in "po" when it was received online and the procedure is an
          * online service (partial or full), in "pp" when the dossier counts
@@ -501,14 +519,10 @@ int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n
                 rc |= bump(t, unit, cday, CHISO_C_COMPLAINT_CLOSED);
             if (f.resolved && f.e_result)
                 rc |= bump(t, unit, cday, CHISO_C_E_RESULT_CLOSED);
-            if (rf & SIM_F_DIGITIZED)
-                rc |= bump(t, unit, cday, CHISO_C_DIGITIZED_CLOSED);
-            if (rf & SIM_F_REUSED)
-                rc |= bump(t, unit, cday, CHISO_C_REUSED_DATA_CLOSED);
-            if ((rf & SIM_F_DIGITIZED) && (rf & SIM_F_FROM_STORE))
-                rc |= bump(t, unit, cday, CHISO_C_FROM_DATA_STORE_CLOSED);
-            if (rf & SIM_F_POPULATION)
-                rc |= bump(t, unit, cday, CHISO_C_POPULATION_DATA_CLOSED);
+            for (size_t i = 0; i < N_FLAG_FACTS; i++) {
+                if (has_flags(rf, i))
+                    rc |= bump(t, unit, cday, flag_facts[i].at_closed);
+            }
         }
 
         /* Each month, quarter and year [S, E]: open at E (received by E, not
@@ -537,14 +551,10 @@ int sim_truth_add(sim_truth *t, const sim_province *pv, const sim_ev *evs, int n
                     o[J_COMPLAINTS]++;
                 if (finished && f.resolved && f.e_result)
                     o[J_E_RESULT]++;
-                if (rf & SIM_F_DIGITIZED)
-                    o[J_DIGITIZED]++;
-                if (rf & SIM_F_REUSED)
-                    o[J_REUSED]++;
-                if ((rf & SIM_F_DIGITIZED) && (rf & SIM_F_FROM_STORE))
-                    o[J_FROM_STORE]++;
-                if (rf & SIM_F_POPULATION)
-                    o[J_POPULATION]++;
+                for (size_t i = 0; i < N_FLAG_FACTS; i++) {
+                    if (has_flags(rf, i))
+                        o[flag_facts[i].judged]++;
+                }
             }
         }
     }
