@@ -11,7 +11,7 @@ CHISO_COMPONENT=deps
 PACKAGES=(
     # build
     build-essential cmake pkg-config
-    librdkafka-dev libhiredis-dev libcjson-dev libmicrohttpd-dev
+    librdkafka-dev libhiredis-dev libcjson-dev libmicrohttpd-dev libcurl4-openssl-dev
     # fuzzing, sanitizers, formatting, leak checks
     clang libclang-rt-14-dev clang-format valgrind
     # local stack: Redis, Kafka (a JVM; jars come through Maven), kcat

@@ -132,6 +132,32 @@ static void unit_prefix(const char *id, char out[CHISO_CODE_MAX + 1])
         out[0] = '\0';
 }
 
+/* The unit of an item: the envelope's, else MaHoSo's prefix, else the
+ * default. */
+static int item_unit(const char *dossier_id, const char *envelope_unit, const bridge_defaults *d,
+                     char unit[CHISO_CODE_MAX + 1], unsigned guesses[BRIDGE_GUESS_COUNT],
+                     chiso_reject *rej)
+{
+    if (envelope_unit && envelope_unit[0]) {
+        if (!bridge_code_ok(envelope_unit, CHISO_CODE_MAX, "._-"))
+            return reject(rej, CHISO_REJECT_BAD_VALUE,
+                          "the unit code must be 1..32 characters of [A-Za-z0-9._-]");
+        strcpy(unit, envelope_unit);
+        return 0;
+    }
+    unit_prefix(dossier_id, unit);
+    if (unit[0]) {
+        guesses[BRIDGE_GUESS_UNIT_PREFIX]++;
+    } else if (d->unit && bridge_code_ok(d->unit, CHISO_CODE_MAX, "._-")) {
+        strcpy(unit, d->unit);
+        guesses[BRIDGE_GUESS_UNIT_DEFAULT]++;
+    } else {
+        return reject(rej, CHISO_REJECT_MISSING_FIELD,
+                      "no unit: not in the envelope, not a MaHoSo prefix, no default");
+    }
+    return 0;
+}
+
 static int parse_documents(const cJSON *item, bridge_snapshot *s)
 {
     const cJSON *doc;
@@ -224,24 +250,8 @@ int bridge_snapshot_parse(const cJSON *item, const char *envelope_unit, const br
         return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'TrangThaiHoSo' is required");
     t.statuses = 1 << t.status;
 
-    /* the unit: the envelope's, else MaHoSo's prefix, else the default */
-    if (envelope_unit && envelope_unit[0]) {
-        if (!bridge_code_ok(envelope_unit, CHISO_CODE_MAX, "._-"))
-            return reject(rej, CHISO_REJECT_BAD_VALUE,
-                          "the unit code must be 1..32 characters of [A-Za-z0-9._-]");
-        strcpy(t.unit, envelope_unit);
-    } else {
-        unit_prefix(t.dossier_id, t.unit);
-        if (t.unit[0]) {
-            guesses[BRIDGE_GUESS_UNIT_PREFIX]++;
-        } else if (d->unit && bridge_code_ok(d->unit, CHISO_CODE_MAX, "._-")) {
-            strcpy(t.unit, d->unit);
-            guesses[BRIDGE_GUESS_UNIT_DEFAULT]++;
-        } else {
-            return reject(rej, CHISO_REJECT_MISSING_FIELD,
-                          "no unit: not in the envelope, not a MaHoSo prefix, no default");
-        }
-    }
+    if (item_unit(t.dossier_id, envelope_unit, d, t.unit, guesses, rej) != 0)
+        return CHISO_EINVAL;
 
     /* KenhThucHien: 1 in person, 2 online, 3 by post */
     if (small_code(item, "KenhThucHien", 1, 3, &code, rej) != 0)
@@ -286,7 +296,7 @@ typedef struct emitter {
 } emitter;
 
 /* A new event of the dossier, its id a function of (dossier, type, n). */
-static chiso_event *emit(emitter *e, chiso_event_type type, int64_t at, int n)
+static chiso_event *emit(emitter *e, chiso_event_type type, int64_t at, long long n)
 {
     char key[CHISO_ID_MAX + 40];
     if (e->n == BRIDGE_EVENTS_MAX)
@@ -299,7 +309,7 @@ static chiso_event *emit(emitter *e, chiso_event_type type, int64_t at, int n)
     snprintf(ev->unit, sizeof(ev->unit), "%s", e->s->unit);
     snprintf(ev->procedure, sizeof(ev->procedure), "%s", e->s->procedure);
     int len =
-        snprintf(key, sizeof(key), "%s|%s|%d", e->s->dossier_id, chiso_event_type_name(type), n);
+        snprintf(key, sizeof(key), "%s|%s|%lld", e->s->dossier_id, chiso_event_type_name(type), n);
     snprintf(ev->event_id, sizeof(ev->event_id), "br-%016llx",
              (unsigned long long)chiso_hash64(key, (size_t)len));
     return ev;
@@ -320,6 +330,20 @@ static int64_t at_or_now(int64_t at, int64_t now, unsigned guesses[BRIDGE_GUESS_
     return now;
 }
 
+/* The time of the fact of status s: the payload's date, else the earliest
+ * step with that status, else the arrival time (a guess). fact_at[s]
+ * records a time that a step may still correct. */
+static int64_t status_time(bridge_snapshot *m, int s, int64_t field, int64_t now,
+                           unsigned guesses[BRIDGE_GUESS_COUNT])
+{
+    if (field) {
+        m->fact_at[s] = 0;
+        return field;
+    }
+    m->fact_at[s] = m->step_at[s] ? m->step_at[s] : at_or_now(0, now, guesses);
+    return m->fact_at[s];
+}
+
 /* merged = what was known (prev) with what cur adds: times keep the first
  * value given, flags and seen statuses add up, rounds are kept by index
  * with their first times, the status and the unit are cur's. */
@@ -328,6 +352,8 @@ static void merge(const bridge_snapshot *prev, const bridge_snapshot *cur, bridg
     *m = *cur;
     if (!prev)
         return;
+    memcpy(m->step_at, prev->step_at, sizeof(m->step_at));
+    memcpy(m->fact_at, prev->fact_at, sizeof(m->fact_at));
     m->status_rounds = prev->status_rounds;
     m->statuses |= prev->statuses;
     if (prev->channel != CHISO_CHANNEL_UNKNOWN)
@@ -431,13 +457,14 @@ int bridge_diff(const bridge_snapshot *prev, const bridge_snapshot *cur, int64_t
     /* not accepted (3): NgayTuChoi, else NgayKetThucXuLy */
     if (seen(&m, 3) && !seen(prev, 3))
         emit(&e, CHISO_EV_NOT_ACCEPTED,
-             at_or_now(first_of(m.refused_at, m.finished_at), now, guesses), 0);
+             status_time(&m, 3, first_of(m.refused_at, m.finished_at), now, guesses), 0);
     supplements(&e, prev, &m, now, guesses);
     /* fees: a fee request when a fee appears or status 6; the payment when
      * DuocThanhToanTrucTuyen says online (1 the platform, 2 a gateway) */
     bool fee = m.fees > 0 || seen(&m, 6);
     bool had_fee = prev && (prev->fees > 0 || seen(prev, 6));
-    if (fee && !had_fee && (ev = emit(&e, CHISO_EV_FEE_REQUESTED, at_or_now(0, now, guesses), 0)))
+    if (fee && !had_fee &&
+        (ev = emit(&e, CHISO_EV_FEE_REQUESTED, status_time(&m, 6, 0, now, guesses), 0)))
         ev->amount = m.fees;
     if ((m.paid == 1 || m.paid == 2) && !(prev && (prev->paid == 1 || prev->paid == 2)) &&
         (ev = emit(&e, CHISO_EV_PAID, at_or_now(0, now, guesses), 0)))
@@ -446,20 +473,102 @@ int bridge_diff(const bridge_snapshot *prev, const bridge_snapshot *cur, int64_t
      * when a result document has a link */
     bool done = seen(&m, 9) || seen(&m, 10);
     if (done && !(seen(prev, 9) || seen(prev, 10)) &&
-        (ev = emit(&e, CHISO_EV_RESOLVED, at_or_now(m.finished_at, now, guesses), 0))) {
+        (ev = emit(&e, CHISO_EV_RESOLVED, status_time(&m, 9, m.finished_at, now, guesses), 0))) {
         ev->outcome = CHISO_OUTCOME_APPROVED;
         ev->e_result = m.e_result;
     }
     /* withdrawn (7) and stopped (8): no date field but NgayKetThucXuLy */
     if (seen(&m, 7) && !seen(prev, 7))
-        emit(&e, CHISO_EV_WITHDRAWN, at_or_now(0, now, guesses), 0);
+        emit(&e, CHISO_EV_WITHDRAWN, status_time(&m, 7, 0, now, guesses), 0);
     if (seen(&m, 8) && !seen(prev, 8))
-        emit(&e, CHISO_EV_STOPPED, at_or_now(m.finished_at, now, guesses), 0);
+        emit(&e, CHISO_EV_STOPPED, status_time(&m, 8, m.finished_at, now, guesses), 0);
     /* returned (10, or NgayTra): HinhThuc 0 at the desk, 1 by post */
     bool returned = seen(&m, 10) || m.returned_at;
     if (returned && !(prev && (seen(prev, 10) || prev->returned_at)) &&
-        (ev = emit(&e, CHISO_EV_RETURNED, at_or_now(m.returned_at, now, guesses), 0)))
+        (ev = emit(&e, CHISO_EV_RETURNED, status_time(&m, 10, m.returned_at, now, guesses), 0)))
         ev->delivery = m.delivery == 1 ? CHISO_DELIVERY_POSTAL : CHISO_DELIVERY_COUNTER;
+    *merged = m;
+    return e.n;
+}
+
+/* ---- progress steps ------------------------------------------------------ */
+
+int bridge_step_parse(const cJSON *item, const char *envelope_unit, const bridge_defaults *d,
+                      bridge_step *out, unsigned guesses[BRIDGE_GUESS_COUNT], chiso_reject *rej)
+{
+    char buf[80];
+    const char *s;
+    bridge_step t;
+
+    memset(&t, 0, sizeof(t));
+    memset(rej, 0, sizeof(*rej));
+    if (!cJSON_IsObject(item))
+        return reject(rej, CHISO_REJECT_JSON_SYNTAX, "an item of 'data' is not a JSON object");
+    if (!(s = text(item, "MaHoSo", buf, sizeof(buf))))
+        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'MaHoSo' is required");
+    if (!bridge_code_ok(s, CHISO_ID_MAX, "._:/-"))
+        return reject(rej, CHISO_REJECT_BAD_VALUE,
+                      "field 'MaHoSo' must be 1..64 characters of [A-Za-z0-9._:/-]");
+    strcpy(t.dossier_id, s);
+    if (small_code(item, "TrangThai", 1, 10, &t.status, rej) != 0 ||
+        date(item, "ThoiDiemXuLy", &t.at, rej) != 0)
+        return CHISO_EINVAL;
+    if (t.status < 0)
+        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'TrangThai' is required");
+    if (!t.at)
+        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'ThoiDiemXuLy' is required");
+    if (item_unit(t.dossier_id, envelope_unit, d, t.unit, guesses, rej) != 0)
+        return CHISO_EINVAL;
+    *out = t;
+    return 0;
+}
+
+/* The single fact a step of status s can correct, and its payload. */
+static chiso_event *correction(emitter *e, const bridge_snapshot *m, int s, int64_t at)
+{
+    static const chiso_event_type types[11] = {
+        [3] = CHISO_EV_NOT_ACCEPTED, [6] = CHISO_EV_FEE_REQUESTED, [7] = CHISO_EV_WITHDRAWN,
+        [8] = CHISO_EV_STOPPED,      [9] = CHISO_EV_RESOLVED,      [10] = CHISO_EV_RETURNED,
+    };
+    /* ids apart from the first occurrence's: n is minus the step's time */
+    chiso_event *ev = emit(e, types[s], at, -(long long)at);
+    if (!ev)
+        return NULL;
+    ev->amount = m->fees;
+    ev->outcome = CHISO_OUTCOME_APPROVED;
+    ev->e_result = m->e_result;
+    ev->delivery = m->delivery == 1 ? CHISO_DELIVERY_POSTAL : CHISO_DELIVERY_COUNTER;
+    return ev;
+}
+
+int bridge_step_apply(const bridge_snapshot *prev, const bridge_step *st, bridge_snapshot *merged,
+                      chiso_event *out)
+{
+    bridge_snapshot m;
+    emitter e = {.s = &m, .out = out, .n = 0};
+    int s = st->status;
+
+    if (prev) {
+        m = *prev;
+    } else {
+        memset(&m, 0, sizeof(m));
+        strcpy(m.dossier_id, st->dossier_id);
+        strcpy(m.unit, st->unit);
+        m.delivery = -1;
+        m.paid = -1;
+    }
+    if (!m.step_at[s] || st->at < m.step_at[s])
+        m.step_at[s] = st->at;
+    /* the facts the step corrects: its status's (fact_at is only ever set
+     * for 3, 6, 7, 8, 9 and 10), and for a 10 the resolution too, which
+     * came no later than the hand-over */
+    const int ks[2] = {s, s == 10 ? 9 : 0};
+    for (int i = 0; i < 2; i++) {
+        int k = ks[i];
+        if (k && m.fact_at[k] && st->at < m.fact_at[k] && m.procedure[0] &&
+            correction(&e, &m, k, st->at))
+            m.fact_at[k] = st->at;
+    }
     *merged = m;
     return e.n;
 }
@@ -507,6 +616,39 @@ static void num_set(bridge_snapshot *s, size_t i, int64_t v)
     }
 }
 
+/* The 11 per-status times as an array under key, left out when all 0. */
+static bool add_times(cJSON *o, const char *key, const int64_t t[11])
+{
+    bool any = false;
+    for (int i = 0; i < 11; i++)
+        any |= t[i] != 0;
+    if (!any)
+        return true;
+    cJSON *a = cJSON_AddArrayToObject(o, key);
+    for (int i = 0; a && i < 11; i++)
+        if (!cJSON_AddItemToArray(a, cJSON_CreateNumber((double)t[i])))
+            return false;
+    return a != NULL;
+}
+
+/* The 11 per-status times of key into t (all 0 when absent). */
+static bool get_times(const cJSON *o, const char *key, int64_t t[11])
+{
+    const cJSON *a = cJSON_GetObjectItemCaseSensitive(o, key), *v;
+    int i = 0;
+    if (!a)
+        return true;
+    if (!cJSON_IsArray(a) || cJSON_GetArraySize(a) != 11)
+        return false;
+    cJSON_ArrayForEach(v, a)
+    {
+        if (!cJSON_IsNumber(v) || !(v->valuedouble >= -9.2e18 && v->valuedouble <= 9.2e18))
+            return false;
+        t[i++] = (int64_t)v->valuedouble;
+    }
+    return true;
+}
+
 int bridge_snapshot_encode(const bridge_snapshot *s, char *buf, size_t size)
 {
     cJSON *o = cJSON_CreateObject(), *rounds = NULL;
@@ -523,6 +665,8 @@ int bridge_snapshot_encode(const bridge_snapshot *s, char *buf, size_t size)
         s->digitized | s->reused << 1 | s->from_store << 2 | s->population << 3 | s->e_result << 4;
     if (ok && flags)
         ok = cJSON_AddNumberToObject(o, "f", flags) != NULL;
+    if (ok)
+        ok = add_times(o, "sa", s->step_at) && add_times(o, "fa", s->fact_at);
     if (ok && s->nrounds > 0)
         ok = (rounds = cJSON_AddArrayToObject(o, "r")) != NULL;
     for (int i = 0; ok && i < s->nrounds; i++) {
@@ -583,6 +727,8 @@ int bridge_snapshot_decode(const char *buf, size_t len, bridge_snapshot *out)
     s.from_store = flags & 4;
     s.population = flags & 8;
     s.e_result = flags & 16;
+    if (!get_times(o, "sa", s.step_at) || !get_times(o, "fa", s.fact_at))
+        goto out;
     const cJSON *r, *rounds = cJSON_GetObjectItemCaseSensitive(o, "r");
     if (rounds && (!cJSON_IsArray(rounds) || cJSON_GetArraySize(rounds) > BRIDGE_ROUNDS_MAX))
         goto out;

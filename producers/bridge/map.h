@@ -64,7 +64,22 @@ typedef struct bridge_snapshot {
     /* supplement requests known by status 5 alone (no round in the
      * payload): how many times the status went to 5 (merged snapshots) */
     int status_rounds;
+    /* progress steps (CapNhatTienDoHoSoMC): the earliest ThoiDiemXuLy of a
+     * step with each TrangThai, 0 when none came */
+    int64_t step_at[11];
+    /* the time a status-only fact (3, 6, 7, 8, 9, 10) was emitted at when
+     * it came from the arrival time or a step, 0 when from a payload date
+     * or not emitted: an earlier step corrects it */
+    int64_t fact_at[11];
 } bridge_snapshot;
+
+/* One CapNhatTienDoHoSoMC step (BRIDGE.md §5.2): what matters to chiso. */
+typedef struct bridge_step {
+    char dossier_id[CHISO_ID_MAX + 1]; /* MaHoSo */
+    char unit[CHISO_CODE_MAX + 1];     /* the envelope's, else MaHoSo's prefix, else the default */
+    int status;                        /* TrangThai, 1..10 */
+    int64_t at;                        /* ThoiDiemXuLy */
+} bridge_step;
 
 /* What the bridge fills in when the payload does not say (each use counted). */
 typedef struct bridge_defaults {
@@ -107,6 +122,26 @@ int bridge_snapshot_parse(const cJSON *item, const char *envelope_unit, const br
 int bridge_diff(const bridge_snapshot *prev, const bridge_snapshot *cur, int64_t now,
                 const bridge_defaults *d, bridge_snapshot *merged, chiso_event *out,
                 unsigned guesses[BRIDGE_GUESS_COUNT]);
+
+/* Parse one `data[]` item of CapNhatTienDoHoSoMC (MaHoSo, TrangThai and
+ * ThoiDiemXuLy required; the unit as for a snapshot). Returns 0, or
+ * CHISO_EINVAL with a reason and a sentence in *rej. */
+int bridge_step_parse(const cJSON *item, const char *envelope_unit, const bridge_defaults *d,
+                      bridge_step *out, unsigned guesses[BRIDGE_GUESS_COUNT], chiso_reject *rej);
+
+/* What a progress step adds to what the bridge knew of its dossier (`prev`,
+ * NULL when not seen): the step's time becomes the time of its status's
+ * fact when a later snapshot shows it (rather than the arrival time), and
+ * a fact already emitted at a later time than the step's (a guess, or a
+ * later step) is corrected by a new event at the step's time (classify
+ * keeps the earliest occurrence of a single fact). A step never creates a
+ * fact on its own: senders synthesize steps (Thanh Hóa sends a 9 at the
+ * time of a supplement request, BRIDGE.md §5.3). Supplement rounds are
+ * never corrected (a second occurrence would be a second round). Returns
+ * the number of events written to out (room for BRIDGE_EVENTS_MAX); *merged
+ * gets the state to keep. */
+int bridge_step_apply(const bridge_snapshot *prev, const bridge_step *st, bridge_snapshot *merged,
+                      chiso_event *out);
 
 /* What the bridge keeps of a dossier in Redis: the merged snapshot as
  * compact JSON (short keys, times in epoch seconds, absent values left

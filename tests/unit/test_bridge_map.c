@@ -319,10 +319,110 @@ static void test_rejects(void)
     }
 }
 
+static bridge_step step(const char *json, const char *unit)
+{
+    bridge_step st;
+    chiso_reject rej;
+    cJSON *item = cJSON_Parse(json);
+    memset(&st, 0, sizeof(st));
+    CHECK(item != NULL, "test JSON parses: %.60s", json);
+    CHECK_EQ_INT(bridge_step_parse(item, unit, &defaults, &st, guesses, &rej), 0, "%s", rej.detail);
+    cJSON_Delete(item);
+    return st;
+}
+
+/* Progress steps: the time of a status-only fact, before and after the
+ * snapshot that shows it; never a fact on their own; kept in the state. */
+static void test_steps(void)
+{
+    chiso_event ev[BRIDGE_EVENTS_MAX];
+    bridge_snapshot a, m1, m2, m3, m4, back;
+    bridge_step st;
+    const chiso_event *e;
+    char buf[BRIDGE_STATE_MAX];
+    int n;
+
+    memset(guesses, 0, sizeof(guesses));
+    a = snap("{" ID ",\"NgayTiepNhan\":\"20260302091520\",\"TrangThaiHoSo\":\"4\"}", NULL);
+    diff(NULL, &a, vn("20260302100000"), &m1, ev);
+
+    /* a step alone (a synthetic 9, as Thanh Hóa sends) creates no fact */
+    st = step("{\"MaHoSo\":\"000.20.31.H56-260302-00417\",\"TrangThai\":\"9\","
+              "\"ThoiDiemXuLy\":\"20260303080000\",\"NoiDungXuLy\":\"Kết thúc\"}",
+              NULL);
+    CHECK(strcmp(st.unit, "000.20.31.H56") == 0 && st.status == 9 && st.at == vn("20260303080000"),
+          "a step parses: unit from the prefix, status, time");
+    n = bridge_step_apply(&m1, &st, &m2, ev);
+    CHECK_EQ_INT(n, 0, "a step never creates a fact");
+    CHECK(m2.step_at[9] == vn("20260303080000"), "the step's time is kept");
+
+    /* withdrawn (7) has no date field: the snapshot takes the arrival,
+     * then a step at the real time corrects it, once */
+    a = snap("{" ID ",\"NgayTiepNhan\":\"20260302091520\",\"TrangThaiHoSo\":\"7\"}", NULL);
+    unsigned before = guesses[BRIDGE_GUESS_TIME];
+    n = diff(&m2, &a, vn("20260305170000"), &m3, ev);
+    e = find(ev, n, CHISO_EV_WITHDRAWN);
+    CHECK(e && e->at == vn("20260305170000") && guesses[BRIDGE_GUESS_TIME] == before + 1,
+          "withdrawn at the arrival time, counted as a guess");
+    char first_id[CHISO_ID_MAX + 1];
+    snprintf(first_id, sizeof(first_id), "%s", e ? e->event_id : "");
+    st = step("{\"MaHoSo\":\"000.20.31.H56-260302-00417\",\"TrangThai\":\"7\","
+              "\"ThoiDiemXuLy\":\"20260305165900\"}",
+              NULL);
+    n = bridge_step_apply(&m3, &st, &m4, ev);
+    CHECK(n == 1 && ev[0].type == CHISO_EV_WITHDRAWN && ev[0].at == vn("20260305165900") &&
+              strcmp(ev[0].event_id, first_id) != 0,
+          "an earlier step corrects the withdrawal with a new event at its time");
+    n = bridge_step_apply(&m4, &st, &m2, ev);
+    CHECK_EQ_INT(n, 0, "the same step again corrects nothing");
+    st.at = vn("20260305180000");
+    n = bridge_step_apply(&m4, &st, &m2, ev);
+    CHECK_EQ_INT(n, 0, "a later step corrects nothing");
+
+    /* a step before the snapshot gives the fact its time; the stored
+     * state keeps the steps' and facts' times */
+    memset(&m1, 0, sizeof(m1));
+    st = step("{\"MaHoSo\":\"X-1\",\"TrangThai\":\"8\",\"ThoiDiemXuLy\":\"20260310090000\"}",
+              "000.20.31.H56");
+    n = bridge_step_apply(NULL, &st, &m1, ev);
+    CHECK(n == 0 && m1.step_at[8] == vn("20260310090000") && m1.paid == -1 && m1.delivery == -1,
+          "a step of an unseen dossier is kept, no event");
+    a = snap("{\"MaHoSo\":\"X-1\",\"MaTTHC\":\"1.001612\",\"NgayTiepNhan\":"
+             "\"20260302091520\",\"TrangThaiHoSo\":\"8\"}",
+             "000.20.31.H56");
+    before = guesses[BRIDGE_GUESS_TIME];
+    n = diff(&m1, &a, vn("20260311000000"), &m2, ev);
+    e = find(ev, n, CHISO_EV_STOPPED);
+    CHECK(e && e->at == vn("20260310090000") && guesses[BRIDGE_GUESS_TIME] == before,
+          "stopped at the step's time, no guess");
+    int len = bridge_snapshot_encode(&m2, buf, sizeof(buf));
+    CHECK(len > 0 && bridge_snapshot_decode(buf, (size_t)len, &back) == 0 &&
+              back.step_at[8] == m2.step_at[8] && back.fact_at[8] == m2.fact_at[8] &&
+              memcmp(back.step_at, m2.step_at, sizeof(back.step_at)) == 0,
+          "steps' and facts' times survive the stored state: %s", buf);
+    CHECK(bridge_snapshot_decode("{\"id\":\"X\",\"sa\":[1,2]}", 21, &back) == CHISO_ESTATE,
+          "a stored state with a short step array is refused");
+
+    /* rejections */
+    chiso_reject rej;
+    cJSON *bad = cJSON_Parse("{\"MaHoSo\":\"X-1\",\"TrangThai\":\"4\"}");
+    CHECK(bridge_step_parse(bad, "U.1", &defaults, &st, guesses, &rej) == CHISO_EINVAL &&
+              rej.reason == CHISO_REJECT_MISSING_FIELD && strstr(rej.detail, "ThoiDiemXuLy"),
+          "a step without ThoiDiemXuLy is refused: %s", rej.detail);
+    cJSON_Delete(bad);
+    bad = cJSON_Parse("{\"MaHoSo\":\"X-1\",\"TrangThai\":\"11\",\"ThoiDiemXuLy\":"
+                      "\"20260310090000\"}");
+    CHECK(bridge_step_parse(bad, "U.1", &defaults, &st, guesses, &rej) == CHISO_EINVAL &&
+              rej.reason == CHISO_REJECT_BAD_VALUE,
+          "a step with TrangThai 11 is refused: %s", rej.detail);
+    cJSON_Delete(bad);
+}
+
 int main(void)
 {
     test_story();
     test_quirks();
     test_rejects();
+    test_steps();
     return CHECK_DONE();
 }
