@@ -31,17 +31,6 @@
 #include "server.h"
 #include "today.h"
 
-static int validate_port(const char *value, char *errstr, size_t errstr_size)
-{
-    if (chiso_cfg_port(value, errstr, errstr_size) != 0)
-        return CHISO_EINVAL;
-    if (strtol(value, NULL, 10) == 0) {
-        snprintf(errstr, errstr_size, "must be 1..65535");
-        return CHISO_EINVAL;
-    }
-    return 0;
-}
-
 static int validate_request_max(const char *value, char *errstr, size_t errstr_size)
 {
     long long v = strtoll(value, NULL, 10);
@@ -55,7 +44,7 @@ static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     CHISO_REDIS_CFG_DEFS,
     {"http.bind", CHISO_CFG_STRING, "127.0.0.1", "address the wall listens on", NULL},
-    {"http.port", CHISO_CFG_INT, "8080", "port the wall listens on", validate_port},
+    {"http.port", CHISO_CFG_INT, "8080", "port the wall listens on", chiso_cfg_listen_port},
     {"http.token", CHISO_CFG_STRING, NULL,
      "bearer token: when set, every request but /healthz needs 'Authorization: Bearer <token>' "
      "(put it in a -c file rather than on the command line)",

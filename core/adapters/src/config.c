@@ -607,6 +607,11 @@ int chiso_cfg_port(const char *value, char *errstr, size_t errstr_size)
     return check_range(value, 0, 65535, "a port 0..65535", errstr, errstr_size);
 }
 
+int chiso_cfg_listen_port(const char *value, char *errstr, size_t errstr_size)
+{
+    return check_range(value, 1, 65535, "a port 1..65535", errstr, errstr_size);
+}
+
 int chiso_cfg_log_level(const char *value, char *errstr, size_t errstr_size)
 {
     static const char *const levels[] = {"error", "warn", "info", "debug"};

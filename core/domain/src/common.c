@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 int chiso_errf(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)
 {
@@ -73,4 +74,25 @@ size_t chiso_put_ll(char *out, long long v)
     while (nd)
         out[n++] = digits[--nd];
     return n;
+}
+
+bool chiso_secret_equal(const char *given, const char *secret)
+{
+    size_t slen = strlen(secret), glen = given ? strlen(given) : 0;
+    unsigned char diff = given == NULL || glen != slen;
+    /* walk the whole secret whatever the given value is */
+    for (size_t i = 0; i < slen; i++)
+        diff |= (unsigned char)secret[i] ^ (unsigned char)(i < glen ? given[i] : 0);
+    return diff == 0;
+}
+
+bool chiso_bearer_ok(const char *authorization, const char *token)
+{
+    static const char scheme[] = "Bearer ";
+    if (!authorization || strncasecmp(authorization, scheme, sizeof(scheme) - 1) != 0)
+        return chiso_secret_equal(NULL, token);
+    const char *given = authorization + sizeof(scheme) - 1;
+    while (*given == ' ')
+        given++;
+    return chiso_secret_equal(given, token);
 }

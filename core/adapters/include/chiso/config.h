@@ -79,6 +79,7 @@ int chiso_cfg_positive(const char *value, char *errstr, size_t errstr_size);    
 int chiso_cfg_nonneg(const char *value, char *errstr, size_t errstr_size);      /* >= 0 */
 int chiso_cfg_fraction(const char *value, char *errstr, size_t errstr_size);    /* 0..1 */
 int chiso_cfg_port(const char *value, char *errstr, size_t errstr_size);        /* 0..65535 */
+int chiso_cfg_listen_port(const char *value, char *errstr, size_t errstr_size); /* 1..65535 */
 int chiso_cfg_log_level(const char *value, char *errstr, size_t errstr_size);   /* error..debug */
 int chiso_cfg_time_source(const char *value, char *errstr, size_t errstr_size); /* wall|event */
 

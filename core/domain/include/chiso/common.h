@@ -12,6 +12,7 @@
 #ifndef CHISO_COMMON_H
 #define CHISO_COMMON_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -44,5 +45,13 @@ size_t chiso_put_ll(char *out, long long v);
 
 /* 64-bit FNV-1a hash of a byte string: event-id fingerprints. */
 uint64_t chiso_hash64(const void *data, size_t len);
+
+/* Whether `given` (may be NULL) equals `secret`, in a time that depends on
+ * the secret's length only, never on how much of it matched. */
+bool chiso_secret_equal(const char *given, const char *secret);
+
+/* Whether an Authorization header value (may be NULL) is "Bearer <token>"
+ * (scheme case-insensitive), compared with chiso_secret_equal. */
+bool chiso_bearer_ok(const char *authorization, const char *token);
 
 #endif
