@@ -9,7 +9,9 @@
  * accepted item's events pass the contract's own parser; the same snapshot
  * again adds nothing; what is kept never loses a fact (a time once known
  * stays, a flag once set stays); the state kept in Redis comes back as it
- * was, and decoding any bytes is safe.
+ * was, and decoding any bytes is safe. Items that are also progress
+ * steps are applied as such: their events pass the parser, the same step
+ * again corrects nothing, the step's time is kept.
  */
 #include <stdint.h>
 #include <stdlib.h>
@@ -61,6 +63,23 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cJSON_ArrayForEach(item, items)
     {
         chiso_reject rej;
+        bridge_step st;
+        /* an item may also be a progress step (ThoiDiemXuLy, TrangThai) */
+        if (bridge_step_parse(item, req.unit[0] ? req.unit : NULL, &defaults, &st, guesses, &rej) ==
+            0) {
+            bool same = have && strcmp(prev.dossier_id, st.dossier_id) == 0;
+            bridge_snapshot stepped, twice;
+            int n = bridge_step_apply(same ? &prev : NULL, &st, &stepped, ev);
+            if (n < 0 || n > 2 || stepped.step_at[st.status] > st.at || !stepped.step_at[st.status])
+                abort();
+            check_events(ev, n);
+            if (bridge_step_apply(&stepped, &st, &twice, ev) != 0)
+                abort(); /* the same step again corrects nothing */
+            if (same)
+                prev = stepped;
+        } else if (rej.reason == CHISO_REJECT_NONE || !rej.detail[0]) {
+            abort();
+        }
         if (bridge_snapshot_parse(item, req.unit[0] ? req.unit : NULL, &defaults, &cur, guesses,
                                   &rej) != 0) {
             if (rej.reason == CHISO_REJECT_NONE || !rej.detail[0])
