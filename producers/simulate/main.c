@@ -6,11 +6,15 @@
  * time order, optionally with reordering, duplicates and malformed records,
  * and sends them to Kafka (dossier.events, after the unit records on
  * catalog.units and the procedure records on catalog.procedures) or writes
- * them as JSON lines to stdout. With --truth it
- * writes the ground-truth counters the pipeline must reach. Its citizens'
- * feedback (PAKN) goes to feedback.events (and/or --feedback-out), in time
- * order with the dossier events, from streams of its own (sim_feedback.h):
- * the dossier events and their truth do not depend on it.
+ * them as JSON lines to stdout, or posts each dossier's changes to
+ * chiso-bridge as a province's one-stop system sends them to the national
+ * portal (--output bridge: DongBoHoSoMC snapshots and CapNhatTienDoHoSoMC
+ * steps, sim_bridge.h; libcurl, one keep-alive connection). With --truth it
+ * writes the ground-truth counters the pipeline must reach, the same
+ * whichever the output. Its citizens' feedback (PAKN) goes to
+ * feedback.events (and/or --feedback-out; never through the bridge), in
+ * time order with the dossier events, from streams of its own
+ * (sim_feedback.h): the dossier events and their truth do not depend on it.
  *
  * Streaming with bounded memory: arrivals are generated day by day in time
  * order; each dossier's whole lifecycle is generated at its arrival and its
@@ -35,6 +39,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <cjson/cJSON.h>
+#include <curl/curl.h>
+
 #include "chiso/catalog.h"
 #include "chiso/common.h"
 #include "chiso/runtime.h"
@@ -44,6 +51,7 @@
 #include "chiso/feedback.h"
 #include "chiso/kafka.h"
 #include "chiso/vntime.h"
+#include "sim_bridge.h"
 #include "sim_check.h"
 #include "sim_feedback.h"
 #include "sim_heap.h"
@@ -55,6 +63,8 @@
 #define STREAM_FB_NOISE 0x66626e6f6973ULL /* "fbnois": the feedback's own noise */
 #define DUP_WINDOW      100               /* a duplicate follows within this many records */
 #define JSON_MAX        2048              /* a good event's JSON always fits */
+#define BRIDGE_ATTEMPTS 6                 /* a request is tried this many times ... */
+#define BRIDGE_BACKOFF  250               /* ... waiting 250 ms, then twice as long each time */
 
 /* ---- configuration ---------------------------------------------------------- */
 
@@ -70,8 +80,27 @@ static int v_date(const char *value, char *errstr, size_t size)
 
 static int v_output(const char *value, char *errstr, size_t size)
 {
-    if (strcmp(value, "kafka") != 0 && strcmp(value, "stdout") != 0) {
-        snprintf(errstr, size, "output must be 'kafka' or 'stdout', not '%s'", value);
+    if (strcmp(value, "kafka") != 0 && strcmp(value, "stdout") != 0 &&
+        strcmp(value, "bridge") != 0) {
+        snprintf(errstr, size, "output must be 'kafka', 'stdout' or 'bridge', not '%s'", value);
+        return CHISO_EINVAL;
+    }
+    return 0;
+}
+
+static int v_envelope(const char *value, char *errstr, size_t size)
+{
+    if (strcmp(value, "bare") != 0 && strcmp(value, "gateway") != 0) {
+        snprintf(errstr, size, "bridge.envelope must be 'bare' or 'gateway', not '%s'", value);
+        return CHISO_EINVAL;
+    }
+    return 0;
+}
+
+static int v_url(const char *value, char *errstr, size_t size)
+{
+    if (strncmp(value, "http://", 7) != 0 && strncmp(value, "https://", 8) != 0) {
+        snprintf(errstr, size, "bridge.url must start with http:// or https://, not '%s'", value);
         return CHISO_EINVAL;
     }
     return 0;
@@ -89,8 +118,39 @@ static const chiso_cfg_def cfg_defs[] = {
      chiso_cfg_nonneg},
     {"communes", CHISO_CFG_INT, "104", "number of commune-level units (kind commune)",
      chiso_cfg_nonneg},
-    {"output", CHISO_CFG_STRING, "kafka", "kafka, or stdout (JSON lines of dossier events only)",
+    {"output", CHISO_CFG_STRING, "kafka",
+     "kafka, stdout (JSON lines of dossier events only), or bridge (each dossier's changes "
+     "posted to chiso-bridge as DongBoHoSoMC snapshots and CapNhatTienDoHoSoMC steps; feedback "
+     "events and the catalogs are not sent: --feedback-out, --units-out, --procedures-out write "
+     "them; --reorder, --duplicates and --malformed must be 0)",
      v_output},
+    {"bridge.url", CHISO_CFG_STRING, "http://127.0.0.1:8095",
+     "chiso-bridge's base URL: POST <url>/DongBoHoSoMC?MaDinhDanhDV=<unit>&isUpdating=True|False "
+     "and <url>/CapNhatTienDoHoSoMC?MaDinhDanhDV=<unit> (gateway envelope: <url>/)",
+     v_url},
+    {"bridge.envelope", CHISO_CFG_STRING, "bare",
+     "bare (the body is the data array; unit and isUpdating in the query string, as Hà Giang) "
+     "or gateway ({session, madonvi, service, isUpdating, data}, as OpenCPS)",
+     v_envelope},
+    {"bridge.token", CHISO_CFG_STRING, NULL,
+     "sent as 'Authorization: Bearer TOKEN' (and as the gateway envelope's session)", NULL},
+    {"bridge.batch", CHISO_CFG_INT, "20",
+     "items (or progress steps) per request, all of one unit; the rest go at the end",
+     chiso_cfg_positive},
+    {"bridge.as9", CHISO_CFG_BOOL, "false",
+     "send statuses 5, 6 and 8 as 9, in snapshots and steps (as Thanh Hóa)", NULL},
+    {"bridge.no-channel", CHISO_CFG_BOOL, "false",
+     "leave KenhThucHien out of the snapshots (as OpenCPS and Hà Giang)", NULL},
+    {"bridge.skip", CHISO_CFG_DOUBLE, "0",
+     "probability that a dossier's change is not sent, nor its step: the next snapshot carries "
+     "the later state (as OpenCPS coalesces); a dossier's end is always sent",
+     chiso_cfg_fraction},
+    {"bridge.resend", CHISO_CFG_DOUBLE, "0", "probability that a snapshot is sent twice",
+     chiso_cfg_fraction},
+    {"bridge.no-rounds", CHISO_CFG_BOOL, "false",
+     "leave DanhSachHoSoBoSung (the supplement rounds) empty, as every client seen does", NULL},
+    {"bridge.no-steps", CHISO_CFG_BOOL, "false", "send no CapNhatTienDoHoSoMC progress steps",
+     NULL},
     {"malformed-out", CHISO_CFG_STRING, NULL,
      "write each malformed record's bytes, base64, one per line, to FILE", NULL},
     {"units-out", CHISO_CFG_STRING, NULL, "also write the unit records as JSON lines to FILE",
@@ -125,8 +185,17 @@ static const chiso_cfg_def cfg_defs[] = {
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: chiso-simulate [options]\n"
-                 "Simulate a province's dossier events (Decision 766 pipeline input).\n\n");
+    fprintf(out,
+            "usage: chiso-simulate [options]\n"
+            "Simulate a province's dossier events (Decision 766 pipeline input).\n\n"
+            "--output bridge posts each dossier's changes to chiso-bridge (bridge.url) as a\n"
+            "province's one-stop system sends them to the national portal: DongBoHoSoMC\n"
+            "snapshots and CapNhatTienDoHoSoMC progress steps, with an HTTP Date header at the\n"
+            "simulated time of the request's latest change, and the senders' quirks of the\n"
+            "bridge.* options. Feedback (PAKN) events and the catalogs are not sent that way\n"
+            "(--feedback-out, --units-out and --procedures-out write them); --reorder,\n"
+            "--duplicates and --malformed must be 0. The --truth file is the same as with\n"
+            "--output kafka.\n\n");
     chiso_config_print_help(cfg_defs, out);
 }
 
@@ -191,7 +260,7 @@ typedef struct sim {
     double p_reorder, p_dup, p_mal;
     uint32_t reorder_window;
     sim_check *check; /* NULL when --self-check false */
-    bool to_kafka;
+    bool to_kafka, to_bridge;
     /* stdout */
     bool stdout_closed;
     FILE *malformed_out; /* --malformed-out, or NULL */
@@ -208,6 +277,15 @@ typedef struct sim {
     uint64_t fb_seq;
     rd_kafka_topic_t *rkt_feedback;
     FILE *feedback_out;
+    /* bridge: the requests of sim_bridge, posted with one keep-alive handle */
+    sim_bridge *br;
+    CURL *curl;
+    const char *bridge_url, *bridge_token;
+    char curl_err[CURL_ERROR_SIZE];
+    char *resp; /* the answer being read */
+    size_t resp_len, resp_cap;
+    uint64_t br_requests[2]; /* posted: [0] DongBoHoSoMC, [1] CapNhatTienDoHoSoMC */
+    uint64_t br_items, br_steps, br_retries, br_refused;
     /* pacing */
     double rate;
     int64_t t_begin_us;
@@ -275,7 +353,7 @@ static void out_record(sim *s, const char *key, size_t keylen, const char *val, 
     if (s->to_kafka) {
         if (produce(s, s->rkt_events, key, keylen, val, len) != 0)
             s->fatal = 1;
-    } else if (!s->stdout_closed) {
+    } else if (!s->to_bridge && !s->stdout_closed) {
         if (fwrite(val, 1, len, stdout) != len || putchar('\n') == EOF) {
             if (errno == EPIPE) {
                 LOG_WARN("stdout closed after %llu records; output stops, the run and "
@@ -290,6 +368,8 @@ static void out_record(sim *s, const char *key, size_t keylen, const char *val, 
     }
     pace(s);
 }
+
+static void bridge_event(sim *s, const chiso_event *ev);
 
 static void out_event(sim *s, const sim_ev *e, bool dup)
 {
@@ -310,6 +390,8 @@ static void out_event(sim *s, const sim_ev *e, bool dup)
     else
         s->meta.events++;
     out_record(s, ev.dossier_id, strlen(ev.dossier_id), s->json, (size_t)n);
+    if (s->to_bridge && !s->fatal)
+        bridge_event(s, &ev);
 }
 
 static void out_malformed(sim *s, const sim_ev *e)
@@ -349,6 +431,172 @@ static void out_malformed(sim *s, const sim_ev *e)
     if (sim_rng_chance(&s->noise, 0.5))
         kl = snprintf(key, sizeof(key), "malformed-%llu", (unsigned long long)s->meta.malformed);
     out_record(s, kl ? key : NULL, (size_t)kl, s->mal, n);
+}
+
+/* ---- bridge ------------------------------------------------------------------------ */
+
+static size_t bridge_read(char *data, size_t size, size_t nmemb, void *opaque)
+{
+    sim *s = opaque;
+    size_t n = size * nmemb;
+    if (s->resp_len + n + 1 > s->resp_cap) {
+        size_t cap = s->resp_cap ? s->resp_cap : 4096;
+        while (cap < s->resp_len + n + 1)
+            cap *= 2;
+        char *x = realloc(s->resp, cap);
+        if (!x)
+            return 0; /* curl fails the transfer */
+        s->resp = x;
+        s->resp_cap = cap;
+    }
+    memcpy(s->resp + s->resp_len, data, n);
+    s->resp_len += n;
+    s->resp[s->resp_len] = '\0';
+    return n;
+}
+
+/* The answer of a request that reached the bridge: 0 when it accepted the
+ * request (error_code "0", "00" or 0), else CHISO_EIO with the reason in
+ * why. Items it refused within an accepted request are logged and counted. */
+static int bridge_answer_check(sim *s, const sim_bridge_request *r, char *why, size_t size)
+{
+    cJSON *root = cJSON_ParseWithLength(s->resp ? s->resp : "", s->resp_len);
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(root, "error_code");
+    const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
+    bool ok = (cJSON_IsString(code) &&
+               (strcmp(code->valuestring, "0") == 0 || strcmp(code->valuestring, "00") == 0)) ||
+              (cJSON_IsNumber(code) && code->valuedouble == 0);
+    if (!ok) {
+        if (!cJSON_IsObject(root))
+            snprintf(why, size, "the answer is not a JSON object: %.200s", s->resp ? s->resp : "");
+        else
+            snprintf(why, size, "error_code %s: %.200s",
+                     cJSON_IsString(code)   ? code->valuestring
+                     : cJSON_IsNumber(code) ? "(a number)"
+                                            : "(none)",
+                     cJSON_IsString(msg) ? msg->valuestring : "");
+        cJSON_Delete(root);
+        return CHISO_EIO;
+    }
+    const cJSON *e;
+    cJSON_ArrayForEach(e, cJSON_GetObjectItemCaseSensitive(root, "errors"))
+    {
+        const cJSON *id = cJSON_GetObjectItemCaseSensitive(e, "MaHoSo");
+        const cJSON *reason = cJSON_GetObjectItemCaseSensitive(e, "reason");
+        const cJSON *m = cJSON_GetObjectItemCaseSensitive(e, "message");
+        if (s->br_refused++ < 10)
+            LOG_ERROR("bridge: %s refused %s (%s): %s", r->target,
+                      cJSON_IsString(id) ? id->valuestring : "an item",
+                      cJSON_IsString(reason) ? reason->valuestring : "?",
+                      cJSON_IsString(m) ? m->valuestring : "");
+    }
+    cJSON_Delete(root);
+    return 0;
+}
+
+/* POST one request, retried with backoff; 0, CHISO_EIO (given up: logged)
+ * or CHISO_EABORTED (stopped by a signal). */
+static int bridge_post(sim *s, const sim_bridge_request *r)
+{
+    char url[1024], date[SIM_BRIDGE_HTTP_DATE_LEN + 8], why[512];
+    char *cerr = s->curl_err;
+    size_t ul = strlen(s->bridge_url);
+    while (ul > 0 && s->bridge_url[ul - 1] == '/')
+        ul--;
+    int un = snprintf(url, sizeof(url), "%.*s%s", (int)ul, s->bridge_url, r->target);
+    if (un < 0 || (size_t)un >= sizeof(url)) {
+        LOG_ERROR("bridge: the URL %s%s is too long", s->bridge_url, r->target);
+        return CHISO_EIO;
+    }
+    memcpy(date, "Date: ", 6);
+    sim_bridge_http_date(r->at, date + 6);
+    struct curl_slist *h = NULL, *x;
+    char auth[512];
+    const char *lines[] = {"Content-Type: application/json; charset=utf-8",
+                           "Accept: application/json", "Expect:", date};
+    for (size_t i = 0; i < sizeof(lines) / sizeof(lines[0]); i++) {
+        if (!(x = curl_slist_append(h, lines[i])))
+            goto oom;
+        h = x;
+    }
+    if (s->bridge_token) {
+        snprintf(auth, sizeof(auth), "Authorization: Bearer %s", s->bridge_token);
+        if (!(x = curl_slist_append(h, auth)))
+            goto oom;
+        h = x;
+    }
+    int delay = BRIDGE_BACKOFF;
+    for (int attempt = 1;; attempt++) {
+        s->resp_len = 0;
+        cerr[0] = '\0';
+        curl_easy_setopt(s->curl, CURLOPT_URL, url);
+        curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
+        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDS, r->body);
+        curl_easy_setopt(s->curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)r->len);
+        CURLcode cc = curl_easy_perform(s->curl);
+        long status = 0;
+        if (cc != CURLE_OK) {
+            snprintf(why, sizeof(why), "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
+        } else if (curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status), status != 200) {
+            snprintf(why, sizeof(why), "HTTP %ld: %.200s", status, s->resp ? s->resp : "");
+        } else if (bridge_answer_check(s, r, why, sizeof(why)) == 0) {
+            break;
+        }
+        if (attempt == BRIDGE_ATTEMPTS || chiso_stop) {
+            curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
+            curl_slist_free_all(h);
+            if (chiso_stop)
+                return CHISO_EABORTED;
+            LOG_ERROR("bridge: POST %s failed %d times, giving up: %s", url, attempt, why);
+            return CHISO_EIO;
+        }
+        LOG_WARN("bridge: POST %s failed (%s); trying again in %d ms", url, why, delay);
+        s->br_retries++;
+        for (int waited = 0; waited < delay && !chiso_stop; waited += 50)
+            chiso_sleep_ms(50);
+        delay *= 2;
+    }
+    curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, NULL);
+    curl_slist_free_all(h);
+    if (r->service == SIM_BRIDGE_DOSSIERS) {
+        s->br_requests[0]++;
+        s->br_items += (uint64_t)r->items;
+    } else {
+        s->br_requests[1]++;
+        s->br_steps += (uint64_t)r->items;
+    }
+    return 0;
+oom:
+    curl_slist_free_all(h);
+    LOG_ERROR("out of memory");
+    return CHISO_EIO;
+}
+
+/* Post every request sim_bridge has ready, in order; a request given up
+ * stops the run. */
+static void bridge_drain(sim *s)
+{
+    sim_bridge_request r;
+    while (!s->fatal && !chiso_stop && sim_bridge_pop(s->br, &r)) {
+        int rc = bridge_post(s, &r);
+        free(r.body);
+        if (rc == CHISO_EIO)
+            s->fatal = 1;
+        if (rc != 0)
+            break;
+    }
+}
+
+/* A good event goes to chiso-bridge as the snapshot (and the step) of the
+ * change it makes, if any. */
+static void bridge_event(sim *s, const chiso_event *ev)
+{
+    if (sim_bridge_feed(s->br, ev, NULL) < 0) {
+        LOG_ERROR("out of memory");
+        s->fatal = 1;
+        return;
+    }
+    bridge_drain(s);
 }
 
 static int fb_flush(sim *s, int64_t before, bool all);
@@ -703,10 +951,20 @@ int main(int argc, char **argv)
 
     s.cfg = cfg;
     s.to_kafka = strcmp(chiso_config_str(cfg, "output"), "kafka") == 0;
+    s.to_bridge = strcmp(chiso_config_str(cfg, "output"), "bridge") == 0;
     s.p_reorder = chiso_config_double(cfg, "reorder");
     s.p_dup = chiso_config_double(cfg, "duplicates");
     s.p_mal = chiso_config_double(cfg, "malformed");
     s.reorder_window = (uint32_t)chiso_config_int(cfg, "reorder-window");
+    if (s.to_bridge && (s.p_reorder > 0 || s.p_dup > 0 || s.p_mal > 0)) {
+        /* snapshots carry a dossier's state: a sender's noise is the
+         * bridge.skip and bridge.resend quirks, not reordered events */
+        fprintf(stderr, "chiso-simulate: --output bridge sends each dossier's state as it "
+                        "changes: --reorder, --duplicates and --malformed must be 0 (the "
+                        "senders' noise is bridge.skip and bridge.resend)\n");
+        chiso_config_destroy(cfg);
+        return 2;
+    }
     if (chiso_config_bool(cfg, "self-check")) {
         int64_t th = chiso_config_int(cfg, "check-threads");
         if (th < 0) {
@@ -805,6 +1063,42 @@ int main(int argc, char **argv)
             LOG_ERROR("Kafka topic handle: %s", rd_kafka_err2str(rd_kafka_last_error()));
             goto out;
         }
+    } else if (s.to_bridge) {
+        int64_t batch = chiso_config_int(cfg, "bridge.batch");
+        sim_bridge_opts bo = {
+            .batch = batch > 100000 ? 100000 : (int)batch,
+            .gateway = strcmp(chiso_config_str(cfg, "bridge.envelope"), "gateway") == 0,
+            .session = chiso_config_str(cfg, "bridge.token"),
+            .as9 = chiso_config_bool(cfg, "bridge.as9"),
+            .no_channel = chiso_config_bool(cfg, "bridge.no-channel"),
+            .no_rounds = chiso_config_bool(cfg, "bridge.no-rounds"),
+            .no_steps = chiso_config_bool(cfg, "bridge.no-steps"),
+            .skip = chiso_config_double(cfg, "bridge.skip"),
+            .resend = chiso_config_double(cfg, "bridge.resend"),
+        };
+        s.bridge_url = chiso_config_str(cfg, "bridge.url");
+        s.bridge_token = chiso_config_str(cfg, "bridge.token");
+        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK || !(s.curl = curl_easy_init())) {
+            LOG_ERROR("cannot start libcurl");
+            goto out;
+        }
+        curl_easy_setopt(s.curl, CURLOPT_NOSIGNAL, 1L);
+        curl_easy_setopt(s.curl, CURLOPT_POST, 1L);
+        curl_easy_setopt(s.curl, CURLOPT_CONNECTTIMEOUT_MS, 5000L);
+        curl_easy_setopt(s.curl, CURLOPT_TIMEOUT_MS, 30000L);
+        curl_easy_setopt(s.curl, CURLOPT_TCP_KEEPALIVE, 1L);
+        curl_easy_setopt(s.curl, CURLOPT_USERAGENT, "chiso-simulate");
+        curl_easy_setopt(s.curl, CURLOPT_WRITEFUNCTION, bridge_read);
+        curl_easy_setopt(s.curl, CURLOPT_WRITEDATA, &s);
+        curl_easy_setopt(s.curl, CURLOPT_ERRORBUFFER, s.curl_err);
+        s.br = sim_bridge_new(&bo, s.pv, params.seed);
+        if (!s.br) {
+            LOG_ERROR("out of memory");
+            goto out;
+        }
+        if (s.fb && !feedback_out)
+            LOG_INFO("bridge: feedback events are not sent to the bridge (--feedback-out FILE "
+                     "writes them)");
     } else {
         static char obuf[1 << 20];
         setvbuf(stdout, obuf, _IOFBF, sizeof(obuf));
@@ -834,7 +1128,10 @@ int main(int argc, char **argv)
     LOG_INFO("simulating %d departments, %d communes, %lld days from %s, %.0f dossiers/day, "
              "seed %llu -> %s",
              params.departments, params.communes, (long long)days, sday, params.dossiers_per_day,
-             (unsigned long long)params.seed, s.to_kafka ? topic_events : "stdout");
+             (unsigned long long)params.seed,
+             s.to_kafka    ? topic_events
+             : s.to_bridge ? s.bridge_url
+                           : "stdout");
 
     /* The main loop: arrivals in time order; before each arrival, every
      * pending event strictly before it can go out. */
@@ -897,6 +1194,14 @@ int main(int argc, char **argv)
     }
     if (!chiso_stop)
         release_delayed(&s, &dl, true);
+    if (s.br && !chiso_stop && !s.fatal) {
+        if (sim_bridge_finish(s.br) != 0) {
+            LOG_ERROR("out of memory");
+            s.fatal = 1;
+        } else {
+            bridge_drain(&s);
+        }
+    }
     if (s.check) {
         int crc = sim_check_finish(s.check);
         s.check = NULL;
@@ -935,6 +1240,25 @@ int main(int argc, char **argv)
         LOG_INFO("kafka: sent %llu, failed %llu in %.2f s (%.0f msg/s end to end)",
                  (unsigned long long)s.delivered, (unsigned long long)s.failed, (double)t_all / 1e6,
                  t_all > 0 ? (double)s.delivered * 1e6 / (double)t_all : 0.0);
+    }
+    if (s.br) {
+        sim_bridge_stats bs;
+        sim_bridge_stats_get(s.br, &bs);
+        int64_t t_all = chiso_now_mono_us() - t0;
+        LOG_INFO("bridge: sent %llu requests (%llu DongBoHoSoMC, %llu CapNhatTienDoHoSoMC) in "
+                 "%.2f s: %llu items (%llu resent), %llu steps; %llu changes (%llu skipped), "
+                 "%llu retries, %llu items refused; at most %llu dossiers kept",
+                 (unsigned long long)(s.br_requests[0] + s.br_requests[1]),
+                 (unsigned long long)s.br_requests[0], (unsigned long long)s.br_requests[1],
+                 (double)t_all / 1e6, (unsigned long long)s.br_items, (unsigned long long)bs.resent,
+                 (unsigned long long)s.br_steps, (unsigned long long)bs.changes,
+                 (unsigned long long)bs.skipped, (unsigned long long)s.br_retries,
+                 (unsigned long long)s.br_refused, (unsigned long long)bs.peak);
+        if (s.br_refused) {
+            LOG_ERROR("bridge: %llu items refused (the first ones are logged above)",
+                      (unsigned long long)s.br_refused);
+            s.failed += s.br_refused;
+        }
     }
     if (chiso_stop) {
         LOG_WARN("interrupted: stopped after %llu records; truth not written",
@@ -984,6 +1308,12 @@ out:
         rd_kafka_flush(s.rk, 5000);
         rd_kafka_destroy(s.rk);
     }
+    sim_bridge_free(s.br);
+    if (s.curl) {
+        curl_easy_cleanup(s.curl);
+        curl_global_cleanup();
+    }
+    free(s.resp);
     sim_heap_free(&heap);
     sim_heap_free(&dl);
     sim_heap_free(&s.fb_heap);
