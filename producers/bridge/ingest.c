@@ -453,7 +453,8 @@ static int map_items(req_ctx *x, bridge_ingest_result *res, unsigned guesses[BRI
             n = bridge_diff(d->known ? &d->state : NULL, &it->snap, x->now, &x->g->d, &merged, ev,
                             guesses);
         } else {
-            n = bridge_step_apply(d->known ? &d->state : NULL, &it->step, &merged, ev);
+            n = bridge_step_apply(d->known ? &d->state : NULL, &it->step, &x->g->d, &merged, ev,
+                                  guesses);
             chiso_counter_add(x->g->m_corrections, (uint64_t)n);
         }
         d->state = merged;

@@ -92,6 +92,12 @@ static const chiso_cfg_def config_defs[] = {
      "MaCSDL of the national population database in DSKetNoiCSDL (unset: only the VNeID flag "
      "marks population data)",
      NULL},
+    {"bridge.e_result.online", CHISO_CFG_BOOL, "true",
+     "HinhThuc has no code for a result returned online: read a dossier with an e-result link "
+     "as returned online (HinhThuc 1: with a paper copy by post), counted in "
+     "chiso_bridge_guesses_total{what=\"delivery\"}; false: HinhThuc 0 is the counter, 1 the "
+     "post",
+     NULL},
     {"bridge.time", CHISO_CFG_STRING, "arrival",
      "time of facts the payload gives no time for: arrival (the request's arrival) or "
      "date-header (the request's HTTP Date header when present: for replays and simulations)",
@@ -193,6 +199,7 @@ int main(int argc, char **argv)
         .channel = channel_of(chiso_config_str(cfg, "bridge.channel.default")),
         .due_days = (int)chiso_config_int(cfg, "bridge.due.days"),
         .population_db = chiso_config_str(cfg, "bridge.population.db"),
+        .e_result_online = chiso_config_bool(cfg, "bridge.e_result.online"),
     };
     if (!(ingest = bridge_ingest_new(cfg, &d, metrics, errstr, sizeof(errstr)))) {
         fprintf(stderr, "chiso-bridge: %s\n", errstr);

@@ -16,8 +16,8 @@
 
 const char *bridge_guess_name(bridge_guess g)
 {
-    static const char *const names[BRIDGE_GUESS_COUNT] = {"unit_prefix", "unit_default", "channel",
-                                                          "due", "time"};
+    static const char *const names[BRIDGE_GUESS_COUNT] = {
+        "unit_prefix", "unit_default", "channel", "due", "time", "delivery"};
     return (int)g >= 0 && g < BRIDGE_GUESS_COUNT ? names[g] : "unknown";
 }
 
@@ -344,6 +344,20 @@ static int64_t status_time(bridge_snapshot *m, int s, int64_t field, int64_t now
     return m->fact_at[s];
 }
 
+/* How the result went back (HinhThuc, and the e-result reading). */
+static void delivery(chiso_event *ev, const bridge_snapshot *m, const bridge_defaults *d,
+                     unsigned guesses[BRIDGE_GUESS_COUNT])
+{
+    bool post = m->delivery == 1;
+    if (m->e_result && d->e_result_online) {
+        ev->delivery = post ? CHISO_DELIVERY_POSTAL : CHISO_DELIVERY_ONLINE;
+        ev->paper_copy = post;
+        guesses[BRIDGE_GUESS_DELIVERY]++;
+    } else {
+        ev->delivery = post ? CHISO_DELIVERY_POSTAL : CHISO_DELIVERY_COUNTER;
+    }
+}
+
 /* merged = what was known (prev) with what cur adds: times keep the first
  * value given, flags and seen statuses add up, rounds are kept by index
  * with their first times, the status and the unit are cur's. */
@@ -486,7 +500,7 @@ int bridge_diff(const bridge_snapshot *prev, const bridge_snapshot *cur, int64_t
     bool returned = seen(&m, 10) || m.returned_at;
     if (returned && !(prev && (seen(prev, 10) || prev->returned_at)) &&
         (ev = emit(&e, CHISO_EV_RETURNED, status_time(&m, 10, m.returned_at, now, guesses), 0)))
-        ev->delivery = m.delivery == 1 ? CHISO_DELIVERY_POSTAL : CHISO_DELIVERY_COUNTER;
+        delivery(ev, &m, d, guesses);
     *merged = m;
     return e.n;
 }
@@ -524,7 +538,8 @@ int bridge_step_parse(const cJSON *item, const char *envelope_unit, const bridge
 }
 
 /* The single fact a step of status s can correct, and its payload. */
-static chiso_event *correction(emitter *e, const bridge_snapshot *m, int s, int64_t at)
+static chiso_event *correction(emitter *e, const bridge_snapshot *m, int s, int64_t at,
+                               const bridge_defaults *d, unsigned guesses[BRIDGE_GUESS_COUNT])
 {
     static const chiso_event_type types[11] = {
         [3] = CHISO_EV_NOT_ACCEPTED, [6] = CHISO_EV_FEE_REQUESTED, [7] = CHISO_EV_WITHDRAWN,
@@ -537,12 +552,14 @@ static chiso_event *correction(emitter *e, const bridge_snapshot *m, int s, int6
     ev->amount = m->fees;
     ev->outcome = CHISO_OUTCOME_APPROVED;
     ev->e_result = m->e_result;
-    ev->delivery = m->delivery == 1 ? CHISO_DELIVERY_POSTAL : CHISO_DELIVERY_COUNTER;
+    if (s == 10)
+        delivery(ev, m, d, guesses);
     return ev;
 }
 
-int bridge_step_apply(const bridge_snapshot *prev, const bridge_step *st, bridge_snapshot *merged,
-                      chiso_event *out)
+int bridge_step_apply(const bridge_snapshot *prev, const bridge_step *st, const bridge_defaults *d,
+                      bridge_snapshot *merged, chiso_event *out,
+                      unsigned guesses[BRIDGE_GUESS_COUNT])
 {
     bridge_snapshot m;
     emitter e = {.s = &m, .out = out, .n = 0};
@@ -566,7 +583,7 @@ int bridge_step_apply(const bridge_snapshot *prev, const bridge_step *st, bridge
     for (int i = 0; i < 2; i++) {
         int k = ks[i];
         if (k && m.fact_at[k] && st->at < m.fact_at[k] && m.procedure[0] &&
-            correction(&e, &m, k, st->at))
+            correction(&e, &m, k, st->at, d, guesses))
             m.fact_at[k] = st->at;
     }
     *merged = m;

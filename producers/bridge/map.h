@@ -87,6 +87,11 @@ typedef struct bridge_defaults {
     chiso_channel channel;     /* KenhThucHien missing (F766 reads it as in person: direct) */
     int due_days;              /* NgayHenTra missing: due this many days after reception */
     const char *population_db; /* the MaCSDL of the population database */
+    /* HinhThuc has no code for a result returned online: with this set, a
+     * dossier with an e-result link is read as returned online (HinhThuc 1:
+     * and a paper copy by post), counted as a guess; else HinhThuc 0 is the
+     * counter and 1 the post without a paper copy */
+    bool e_result_online;
 } bridge_defaults;
 
 /* What was guessed: the counters of chiso_bridge_guesses_total{what}. */
@@ -96,6 +101,7 @@ typedef enum bridge_guess {
     BRIDGE_GUESS_CHANNEL,         /* channel from the configured default */
     BRIDGE_GUESS_DUE,             /* due date from due_days */
     BRIDGE_GUESS_TIME,            /* an event at the arrival time */
+    BRIDGE_GUESS_DELIVERY,        /* returned online, read from an e-result link */
     BRIDGE_GUESS_COUNT
 } bridge_guess;
 
@@ -140,8 +146,9 @@ int bridge_step_parse(const cJSON *item, const char *envelope_unit, const bridge
  * never corrected (a second occurrence would be a second round). Returns
  * the number of events written to out (room for BRIDGE_EVENTS_MAX); *merged
  * gets the state to keep. */
-int bridge_step_apply(const bridge_snapshot *prev, const bridge_step *st, bridge_snapshot *merged,
-                      chiso_event *out);
+int bridge_step_apply(const bridge_snapshot *prev, const bridge_step *st, const bridge_defaults *d,
+                      bridge_snapshot *merged, chiso_event *out,
+                      unsigned guesses[BRIDGE_GUESS_COUNT]);
 
 /* What the bridge keeps of a dossier in Redis: the merged snapshot as
  * compact JSON (short keys, times in epoch seconds, absent values left

@@ -69,11 +69,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             0) {
             bool same = have && strcmp(prev.dossier_id, st.dossier_id) == 0;
             bridge_snapshot stepped, twice;
-            int n = bridge_step_apply(same ? &prev : NULL, &st, &stepped, ev);
+            int n = bridge_step_apply(same ? &prev : NULL, &st, &defaults, &stepped, ev, guesses);
             if (n < 0 || n > 2 || stepped.step_at[st.status] > st.at || !stepped.step_at[st.status])
                 abort();
             check_events(ev, n);
-            if (bridge_step_apply(&stepped, &st, &twice, ev) != 0)
+            if (bridge_step_apply(&stepped, &st, &defaults, &twice, ev, guesses) != 0)
                 abort(); /* the same step again corrects nothing */
             if (same)
                 prev = stepped;

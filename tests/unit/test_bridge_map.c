@@ -352,7 +352,7 @@ static void test_steps(void)
               NULL);
     CHECK(strcmp(st.unit, "000.20.31.H56") == 0 && st.status == 9 && st.at == vn("20260303080000"),
           "a step parses: unit from the prefix, status, time");
-    n = bridge_step_apply(&m1, &st, &m2, ev);
+    n = bridge_step_apply(&m1, &st, &defaults, &m2, ev, guesses);
     CHECK_EQ_INT(n, 0, "a step never creates a fact");
     CHECK(m2.step_at[9] == vn("20260303080000"), "the step's time is kept");
 
@@ -369,14 +369,14 @@ static void test_steps(void)
     st = step("{\"MaHoSo\":\"000.20.31.H56-260302-00417\",\"TrangThai\":\"7\","
               "\"ThoiDiemXuLy\":\"20260305165900\"}",
               NULL);
-    n = bridge_step_apply(&m3, &st, &m4, ev);
+    n = bridge_step_apply(&m3, &st, &defaults, &m4, ev, guesses);
     CHECK(n == 1 && ev[0].type == CHISO_EV_WITHDRAWN && ev[0].at == vn("20260305165900") &&
               strcmp(ev[0].event_id, first_id) != 0,
           "an earlier step corrects the withdrawal with a new event at its time");
-    n = bridge_step_apply(&m4, &st, &m2, ev);
+    n = bridge_step_apply(&m4, &st, &defaults, &m2, ev, guesses);
     CHECK_EQ_INT(n, 0, "the same step again corrects nothing");
     st.at = vn("20260305180000");
-    n = bridge_step_apply(&m4, &st, &m2, ev);
+    n = bridge_step_apply(&m4, &st, &defaults, &m2, ev, guesses);
     CHECK_EQ_INT(n, 0, "a later step corrects nothing");
 
     /* a step before the snapshot gives the fact its time; the stored
@@ -384,7 +384,7 @@ static void test_steps(void)
     memset(&m1, 0, sizeof(m1));
     st = step("{\"MaHoSo\":\"X-1\",\"TrangThai\":\"8\",\"ThoiDiemXuLy\":\"20260310090000\"}",
               "000.20.31.H56");
-    n = bridge_step_apply(NULL, &st, &m1, ev);
+    n = bridge_step_apply(NULL, &st, &defaults, &m1, ev, guesses);
     CHECK(n == 0 && m1.step_at[8] == vn("20260310090000") && m1.paid == -1 && m1.delivery == -1,
           "a step of an unseen dossier is kept, no event");
     a = snap("{\"MaHoSo\":\"X-1\",\"MaTTHC\":\"1.001612\",\"NgayTiepNhan\":"
@@ -402,6 +402,34 @@ static void test_steps(void)
           "steps' and facts' times survive the stored state: %s", buf);
     CHECK(bridge_snapshot_decode("{\"id\":\"X\",\"sa\":[1,2]}", 21, &back) == CHISO_ESTATE,
           "a stored state with a short step array is refused");
+
+    /* the e-result reading of HinhThuc (bridge.e_result.online) */
+    bridge_defaults eres = defaults;
+    eres.e_result_online = true;
+    static const char *const forms[2] = {"0", "1"};
+    for (int post = 0; post < 2; post++) {
+        char json[512];
+        snprintf(json, sizeof(json),
+                 "{" ID ",\"NgayTiepNhan\":\"20260302091520\",\"TrangThaiHoSo\":\"10\","
+                 "\"NgayKetThucXuLy\":\"20260303100000\",\"NgayTra\":\"20260304100000\","
+                 "\"HinhThuc\":\"%s\",\"DanhSachGiayToKetQua\":[{\"DuongDanTepTinKetQua\":"
+                 "\"https://x/kq.pdf\"}]}",
+                 forms[post]);
+        a = snap(json, NULL);
+        before = guesses[BRIDGE_GUESS_DELIVERY];
+        n = bridge_diff(NULL, &a, vn("20260305000000"), &eres, &m1, ev, guesses);
+        e = find(ev, n, CHISO_EV_RETURNED);
+        CHECK(e && e->delivery == (post ? CHISO_DELIVERY_POSTAL : CHISO_DELIVERY_ONLINE) &&
+                  e->paper_copy == (post == 1) && guesses[BRIDGE_GUESS_DELIVERY] == before + 1,
+              "an e-result with HinhThuc %s reads as returned %s, counted", forms[post],
+              post ? "online with a paper copy by post" : "online");
+        n = bridge_diff(NULL, &a, vn("20260305000000"), &defaults, &m1, ev, guesses);
+        e = find(ev, n, CHISO_EV_RETURNED);
+        CHECK(e && e->delivery == (post ? CHISO_DELIVERY_POSTAL : CHISO_DELIVERY_COUNTER) &&
+                  !e->paper_copy,
+              "without the reading, HinhThuc %s is the %s", forms[post],
+              post ? "post without a copy" : "counter");
+    }
 
     /* rejections */
     chiso_reject rej;

@@ -983,7 +983,7 @@ static int through_bridge(const reqs *q, keys *got, int *corrections)
                         CHECK(0, "step refused: %s", rej.detail);
                     continue;
                 }
-                n = bridge_step_apply(prev, &st, &merged, ev);
+                n = bridge_step_apply(prev, &st, &d, &merged, ev, guesses);
                 *corrections += n;
             }
             if (!prev)
