@@ -695,3 +695,48 @@ done:
     }
     return rc;
 }
+
+int bridge_ingest_synced(bridge_ingest *g, const bridge_request *req, int64_t now, int *events,
+                         char *errstr, size_t errstr_size)
+{
+    unsigned guesses[BRIDGE_GUESS_COUNT] = {0};
+    req_ctx x = {.g = g, .req = req, .now = now};
+    const cJSON *item;
+    char json[2048];
+    int rc = 0;
+
+    *events = 0;
+    if (req->service != BRIDGE_SVC_DOSSIERS)
+        return 0;
+    if (!(x.w = waiter_new()))
+        return chiso_errf(errstr, errstr_size, CHISO_ENOMEM, "out of memory");
+    cJSON_ArrayForEach(item, req->items)
+    {
+        bridge_snapshot s;
+        chiso_reject rej;
+        chiso_event ev;
+        if (bridge_snapshot_parse(item, req->unit, &g->d, &s, guesses, &rej) != 0)
+            continue; /* refused, and dead-lettered, when it came in */
+        bridge_synced_event(&s, now, &ev);
+        int len = chiso_event_to_json(&ev, json, sizeof(json));
+        if (len < 0) {
+            rc = chiso_errf(errstr, errstr_size, CHISO_ERANGE, "event too large");
+            break;
+        }
+        if ((rc = produce(&x, g->rkt_events, s.dossier_id, strlen(s.dossier_id), json, (size_t)len,
+                          errstr, errstr_size)) != 0)
+            break;
+        (*events)++;
+    }
+    if (rc == 0) {
+        rc = wait_acks(&x, errstr, errstr_size);
+        if (rc == 0)
+            chiso_counter_add(g->m_events[CHISO_EV_SYNCED], (uint64_t)*events);
+    } else {
+        pthread_mutex_lock(&x.w->mu);
+        waiter_unref_locked(x.w);
+    }
+    if (rc != 0)
+        chiso_counter_add(g->m_kafka_errors, 1);
+    return rc;
+}

@@ -65,4 +65,12 @@ typedef struct bridge_ingest_result {
 int bridge_ingest_request(bridge_ingest *g, const bridge_request *req, int64_t now,
                           bridge_ingest_result *out, char *errstr, size_t errstr_size);
 
+/* The national portal acknowledged a DongBoHoSoMC request the bridge
+ * forwarded: a `synced` event for each of its items (bridge_synced_event),
+ * produced and acknowledged like the others. Returns 0, or CHISO_EIO with
+ * errstr (the province has the portal's answer by then; the dossier's
+ * next acknowledged sync gives the fact again). */
+int bridge_ingest_synced(bridge_ingest *g, const bridge_request *req, int64_t now, int *events,
+                         char *errstr, size_t errstr_size);
+
 #endif

@@ -505,6 +505,12 @@ int bridge_diff(const bridge_snapshot *prev, const bridge_snapshot *cur, int64_t
     return e.n;
 }
 
+void bridge_synced_event(const bridge_snapshot *s, int64_t at, chiso_event *out)
+{
+    emitter e = {.s = s, .out = out, .n = 0};
+    emit(&e, CHISO_EV_SYNCED, at, 0);
+}
+
 /* ---- progress steps ------------------------------------------------------ */
 
 int bridge_step_parse(const cJSON *item, const char *envelope_unit, const bridge_defaults *d,

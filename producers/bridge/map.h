@@ -150,6 +150,12 @@ int bridge_step_apply(const bridge_snapshot *prev, const bridge_step *st, const 
                       bridge_snapshot *merged, chiso_event *out,
                       unsigned guesses[BRIDGE_GUESS_COUNT]);
 
+/* The `synced` event of a dossier the national portal acknowledged (the
+ * bridge in the sync path, at the portal's answer): one id per dossier,
+ * so every later acknowledgement is the same fact (classify keeps the
+ * earliest). */
+void bridge_synced_event(const bridge_snapshot *s, int64_t at, chiso_event *out);
+
 /* What the bridge keeps of a dossier in Redis: the merged snapshot as
  * compact JSON (short keys, times in epoch seconds, absent values left
  * out). Encode returns the length written (without the NUL) or

@@ -174,8 +174,23 @@ static enum MHD_Result collect_header(void *cls, enum MHD_ValueKind kind, const 
  * portal down or slow is answered 502/504 in the portal's shape (the
  * province sends again; chiso already has its copy). `session_out` (may be
  * NULL) gets a session the portal's login answer carries. */
+/* Whether an answer of the portal says success: a 2xx with error_code
+ * 0, "0" or "00" (BRIDGE.md §1.4). */
+static bool portal_ok(const bridge_upstream_answer *a, cJSON **json)
+{
+    *json = NULL;
+    if (a->outcome != BRIDGE_UP_OK || a->status < 200 || a->status > 299 || !a->body)
+        return false;
+    *json = cJSON_ParseWithLength(a->body, a->len);
+    const cJSON *code = cJSON_GetObjectItemCaseSensitive(*json, "error_code");
+    return (cJSON_IsNumber(code) && code->valuedouble == 0) ||
+           (cJSON_IsString(code) &&
+            (strcmp(code->valuestring, "0") == 0 || strcmp(code->valuestring, "00") == 0));
+}
+
 static enum MHD_Result forward(bridge_server *s, struct MHD_Connection *conn, const char *service,
-                               const char *url, const upload *up, bool login)
+                               const char *url, const upload *up, bool login,
+                               const bridge_request *req, int64_t now)
 {
     header_list h = {.n = 0, .token = s->o.token};
     bridge_upstream_answer a;
@@ -202,18 +217,19 @@ static enum MHD_Result forward(bridge_server *s, struct MHD_Connection *conn, co
     if (a.outcome == BRIDGE_UP_OK || a.outcome == BRIDGE_UP_HTTP_ERROR) {
         if (a.outcome != BRIDGE_UP_OK)
             LOG_WARN("upstream answered %ld to %s: %s", a.status, url, a.note);
-        if (login && a.outcome == BRIDGE_UP_OK && a.body) {
-            cJSON *j = cJSON_ParseWithLength(a.body, a.len);
-            const cJSON *code = cJSON_GetObjectItemCaseSensitive(j, "error_code");
-            const cJSON *sess = cJSON_GetObjectItemCaseSensitive(j, "session");
-            bool ok = (cJSON_IsNumber(code) && code->valuedouble == 0) ||
-                      (cJSON_IsString(code) && (strcmp(code->valuestring, "0") == 0 ||
-                                                strcmp(code->valuestring, "00") == 0));
-            if (ok && cJSON_IsString(sess) && sess->valuestring[0] &&
-                strlen(sess->valuestring) <= SESSION_LEN)
-                session_keep(s, sess->valuestring);
-            cJSON_Delete(j);
-        }
+        cJSON *j = NULL;
+        bool ok = portal_ok(&a, &j);
+        const cJSON *sess = cJSON_GetObjectItemCaseSensitive(j, "session");
+        if (login && ok && cJSON_IsString(sess) && sess->valuestring[0] &&
+            strlen(sess->valuestring) <= SESSION_LEN)
+            session_keep(s, sess->valuestring);
+        cJSON_Delete(j);
+        /* the portal has the dossiers: indicator 4's fact */
+        int n = 0;
+        char errstr[256];
+        if (ok && req && bridge_ingest_synced(s->ingest, req, now, &n, errstr, sizeof(errstr)) != 0)
+            LOG_WARN("%s: the portal's acknowledgement of %d dossiers not recorded: %s", service, n,
+                     errstr);
         char *body = a.body;
         size_t len = a.len;
         a.body = NULL;
@@ -240,7 +256,7 @@ static enum MHD_Result login(bridge_server *s, struct MHD_Connection *conn, cons
                              const upload *up)
 {
     if (s->o.upstream)
-        return forward(s, conn, "login", url, up, true);
+        return forward(s, conn, "login", url, up, true, NULL, 0);
     if (!s->o.username || !s->o.username[0])
         return answer(s, conn, "login", MHD_HTTP_NOT_FOUND, "-1",
                       "Đăng nhập không được cấu hình (auth.username); dùng bearer token", NULL, 0);
@@ -320,7 +336,7 @@ static enum MHD_Result dossiers(bridge_server *s, struct MHD_Connection *conn, c
     }
     if (req.service == BRIDGE_SVC_OTHER) {
         if (s->o.upstream) { /* the portal's other services pass through untouched */
-            ret = forward(s, conn, svc_name, url, up, false);
+            ret = forward(s, conn, svc_name, url, up, false, NULL, 0);
         } else {
             snprintf(errstr, sizeof(errstr),
                      "Dịch vụ '%s' không được hỗ trợ; chỉ DongBoHoSoMC và CapNhatTienDoHoSoMC",
@@ -330,8 +346,8 @@ static enum MHD_Result dossiers(bridge_server *s, struct MHD_Connection *conn, c
         goto out;
     }
     bridge_ingest_result res;
-    if (bridge_ingest_request(s->ingest, &req, sending_time(s, conn), &res, errstr,
-                              sizeof(errstr)) != 0) {
+    int64_t now = sending_time(s, conn);
+    if (bridge_ingest_request(s->ingest, &req, now, &res, errstr, sizeof(errstr)) != 0) {
         LOG_WARN("%s: not ingested: %s", svc_name, errstr);
         ret = answer(s, conn, svc_name, MHD_HTTP_SERVICE_UNAVAILABLE, "-1",
                      "chiso chưa ghi nhận được dữ liệu (Kafka hoặc Redis không sẵn sàng); "
@@ -343,7 +359,7 @@ static enum MHD_Result dossiers(bridge_server *s, struct MHD_Connection *conn, c
         LOG_INFO("%s: %d items refused (first: %s: %s)", svc_name, res.refused,
                  res.errs[0].dossier_id, res.errs[0].reject.detail);
     if (s->o.upstream) {
-        ret = forward(s, conn, svc_name, url, up, false);
+        ret = forward(s, conn, svc_name, url, up, false, &req, now);
     } else {
         char msg[256];
         if (res.refused)

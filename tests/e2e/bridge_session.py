@@ -261,10 +261,12 @@ def portal():
           f"a stalled portal: 504 after the upstream timeout ({took:.1f} s)")
     mode("ok")
     evs = events()
-    for d in ("P1", "P2", "P3", "P4"):
+    for d, acked in (("P1", True), ("P2", True), ("P3", False), ("P4", False)):
         f, _ = facts(evs, f"{UNIT}-{d}")
-        check(sorted(t for t, _ in f) == ["received", "submitted"],
-              f"{d}: chiso has its copy whatever the portal did")
+        want = ["received", "submitted"] + (["synced"] if acked else [])
+        check(sorted(t for t, _ in f) == want,
+              f"{d}: chiso has its copy whatever the portal did, synced only when the portal "
+              f"acknowledged it: {sorted(t for t, _ in f)}")
 
 
 def main():
