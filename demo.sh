@@ -15,10 +15,14 @@
 #   ./demo.sh --duration 60   stop by itself after 60 s (no terminal needed)
 #   ./demo.sh --wall-port 8081  the wall's port (default 8080, else a free one)
 #   ./demo.sh --no-top        no terminal view: the wall only
+#   ./demo.sh --bridge        the province speaks the national portal's protocol:
+#                             its one-stop system posts DongBoHoSoMC snapshots and
+#                             CapNhatTienDoHoSoMC steps to chiso-bridge, which
+#                             feeds the pipeline (docs/bridge.md)
 set -euo pipefail
 cd "$(dirname "$0")"
 
-RATE=2000 DAYS=7 DURATION=0 SEED=$RANDOM WALL_PORT= TOP=1
+RATE=2000 DAYS=7 DURATION=0 SEED=$RANDOM WALL_PORT= TOP=1 BRIDGE=0
 while [ $# -gt 0 ]; do
     case "$1" in
     --rate) RATE=$2; shift 2 ;;
@@ -27,7 +31,8 @@ while [ $# -gt 0 ]; do
     --seed) SEED=$2; shift 2 ;;
     --wall-port) WALL_PORT=$2; shift 2 ;;
     --no-top) TOP=0; shift ;;
-    -h | --help) sed -n '2,18s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    --bridge) BRIDGE=1; shift ;;
+    -h | --help) sed -n '2,22s/^# \{0,1\}//p' "$0"; exit 0 ;;
     *) echo "demo.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
@@ -85,16 +90,39 @@ build/sinks/wall/chiso-wall "${COMMON[@]}" "${REDIS[@]}" --http.port "$WALL_PORT
     --time.source event >"$LOGS/wall.log" 2>&1 &
 PIDS+=($!)
 sleep 2
-say "simulating $DAYS days from $START at $RATE events/s (seed $SEED)"
-build/producers/simulate/chiso-simulate "${COMMON[@]}" --seed "$SEED" --start "$START" --days "$DAYS" \
-    --rate "$RATE" --duplicates 0.02 --reorder 0.05 --malformed 0.001 >"$LOGS/simulate.log" 2>&1 &
-PIDS+=($!)
+if [ "$BRIDGE" = 1 ]; then
+    BRIDGE_PORT=8095
+    while port_busy "$BRIDGE_PORT"; do BRIDGE_PORT=$((BRIDGE_PORT + 1)); done
+    BRIDGE_URL=http://127.0.0.1:$BRIDGE_PORT
+    # the simulated history goes through at machine speed: facts the payload
+    # gives no time for take each request's Date (the simulated time)
+    build/producers/bridge/chiso-bridge "${COMMON[@]}" "${REDIS[@]}" --http.port "$BRIDGE_PORT" \
+        --bridge.time date-header >"$LOGS/bridge.log" 2>&1 &
+    PIDS+=($!)
+    for _ in $(seq 50); do curl -sf "$BRIDGE_URL/healthz" >/dev/null && break; sleep 0.2; done
+    # the catalog comes from its own loader, as in a province
+    build/producers/simulate/chiso-simulate --output stdout --seed "$SEED" --start "$START" \
+        --days 1 --dossiers-per-day 1 --units-out "$DIR/units.jsonl" \
+        --procedures-out "$DIR/procedures.jsonl" >/dev/null 2>&1
+    build/producers/catalog/chiso-catalog "${COMMON[@]}" "$DIR/units.jsonl" "$DIR/procedures.jsonl" \
+        >"$LOGS/catalog.log" 2>&1
+    say "simulating $DAYS days from $START, posted to chiso-bridge at $BRIDGE_URL (seed $SEED)"
+    build/producers/simulate/chiso-simulate --output bridge --bridge.url "$BRIDGE_URL" \
+        --seed "$SEED" --start "$START" --days "$DAYS" --rate "$RATE" >"$LOGS/simulate.log" 2>&1 &
+    PIDS+=($!)
+else
+    say "simulating $DAYS days from $START at $RATE events/s (seed $SEED)"
+    build/producers/simulate/chiso-simulate "${COMMON[@]}" --seed "$SEED" --start "$START" --days "$DAYS" \
+        --rate "$RATE" --duplicates 0.02 --reorder 0.05 --malformed 0.001 >"$LOGS/simulate.log" 2>&1 &
+    PIDS+=($!)
+fi
 
 cat >&2 <<EOT
 
   Wall    $WALL_URL   <- open in a browser (live; /api/units, /metrics)
   Kafka   $CHISO_BROKERS      Redis   127.0.0.1:$CHISO_REDIS_PORT
-  Metrics http://127.0.0.1:9101/metrics (classify), :9102 (snapshot), :9103 (alerts), :9105 (feedback)
+${BRIDGE_URL:+  Bridge  $BRIDGE_URL/DongBoHoSoMC   (metrics: $BRIDGE_URL/metrics)
+}  Metrics http://127.0.0.1:9101/metrics (classify), :9102 (snapshot), :9103 (alerts), :9105 (feedback)
   Read the score snapshots yourself, in another terminal:
     kcat -b $CHISO_BROKERS -C -t scores -e -f '%k  %s\n'
   and the overdue alerts:
