@@ -132,6 +132,24 @@ static void unit_prefix(const char *id, char out[CHISO_CODE_MAX + 1])
         out[0] = '\0';
 }
 
+/* What every item begins with: a JSON object with a MaHoSo of the
+ * contract's characters, copied to id. */
+static int item_start(const cJSON *item, char id[CHISO_ID_MAX + 1], chiso_reject *rej)
+{
+    char buf[80];
+    const char *s;
+    memset(rej, 0, sizeof(*rej));
+    if (!cJSON_IsObject(item))
+        return reject(rej, CHISO_REJECT_JSON_SYNTAX, "an item of 'data' is not a JSON object");
+    if (!(s = text(item, "MaHoSo", buf, sizeof(buf))))
+        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'MaHoSo' is required");
+    if (!bridge_code_ok(s, CHISO_ID_MAX, "._:/-"))
+        return reject(rej, CHISO_REJECT_BAD_VALUE,
+                      "field 'MaHoSo' must be 1..64 characters of [A-Za-z0-9._:/-]");
+    strcpy(id, s);
+    return 0;
+}
+
 /* The unit of an item: the envelope's, else MaHoSo's prefix, else the
  * default. */
 static int item_unit(const char *dossier_id, const char *envelope_unit, const bridge_defaults *d,
@@ -229,15 +247,8 @@ int bridge_snapshot_parse(const cJSON *item, const char *envelope_unit, const br
     bridge_snapshot t;
 
     memset(&t, 0, sizeof(t));
-    memset(rej, 0, sizeof(*rej));
-    if (!cJSON_IsObject(item))
-        return reject(rej, CHISO_REJECT_JSON_SYNTAX, "an item of 'data' is not a JSON object");
-    if (!(s = text(item, "MaHoSo", buf, sizeof(buf))))
-        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'MaHoSo' is required");
-    if (!bridge_code_ok(s, CHISO_ID_MAX, "._:/-"))
-        return reject(rej, CHISO_REJECT_BAD_VALUE,
-                      "field 'MaHoSo' must be 1..64 characters of [A-Za-z0-9._:/-]");
-    strcpy(t.dossier_id, s);
+    if (item_start(item, t.dossier_id, rej) != 0)
+        return CHISO_EINVAL;
     if (!(s = text(item, "MaTTHC", buf, sizeof(buf))))
         return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'MaTTHC' is required");
     if (!bridge_code_ok(s, CHISO_CODE_MAX, "._-"))
@@ -516,20 +527,11 @@ void bridge_synced_event(const bridge_snapshot *s, int64_t at, chiso_event *out)
 int bridge_step_parse(const cJSON *item, const char *envelope_unit, const bridge_defaults *d,
                       bridge_step *out, unsigned guesses[BRIDGE_GUESS_COUNT], chiso_reject *rej)
 {
-    char buf[80];
-    const char *s;
     bridge_step t;
 
     memset(&t, 0, sizeof(t));
-    memset(rej, 0, sizeof(*rej));
-    if (!cJSON_IsObject(item))
-        return reject(rej, CHISO_REJECT_JSON_SYNTAX, "an item of 'data' is not a JSON object");
-    if (!(s = text(item, "MaHoSo", buf, sizeof(buf))))
-        return reject(rej, CHISO_REJECT_MISSING_FIELD, "field 'MaHoSo' is required");
-    if (!bridge_code_ok(s, CHISO_ID_MAX, "._:/-"))
-        return reject(rej, CHISO_REJECT_BAD_VALUE,
-                      "field 'MaHoSo' must be 1..64 characters of [A-Za-z0-9._:/-]");
-    strcpy(t.dossier_id, s);
+    if (item_start(item, t.dossier_id, rej) != 0)
+        return CHISO_EINVAL;
     if (small_code(item, "TrangThai", 1, 10, &t.status, rej) != 0 ||
         date(item, "ThoiDiemXuLy", &t.at, rej) != 0)
         return CHISO_EINVAL;

@@ -42,8 +42,7 @@ struct bridge_server {
 typedef struct upload {
     char *uri;    /* the request's URI as sent: path and query, not decoded */
     bool started; /* the headers were seen */
-    char *buf;
-    size_t len, cap;
+    chiso_buf body;
     bool too_large;
 } upload;
 
@@ -203,7 +202,7 @@ static enum MHD_Result forward(bridge_server *s, struct MHD_Connection *conn, co
     char *q = strchr(path, '?');
     if (q)
         *q++ = '\0';
-    int prc = bridge_upstream_post(s->o.upstream, path, q, h.pairs, up->buf, up->len, &a);
+    int prc = bridge_upstream_post(s->o.upstream, path, q, h.pairs, up->body.buf, up->body.len, &a);
     free(path);
     if (prc != 0)
         return answer(s, conn, service, MHD_HTTP_INTERNAL_SERVER_ERROR, "-1",
@@ -260,7 +259,7 @@ static enum MHD_Result login(bridge_server *s, struct MHD_Connection *conn, cons
     if (!s->o.username || !s->o.username[0])
         return answer(s, conn, "login", MHD_HTTP_NOT_FOUND, "-1",
                       "Đăng nhập không được cấu hình (auth.username); dùng bearer token", NULL, 0);
-    cJSON *j = cJSON_ParseWithLength(up->buf ? up->buf : "", up->len);
+    cJSON *j = cJSON_ParseWithLength(up->body.buf ? up->body.buf : "", up->body.len);
     const cJSON *u = cJSON_GetObjectItemCaseSensitive(j, "username");
     const cJSON *p = cJSON_GetObjectItemCaseSensitive(j, "password");
     /* both compared whatever the first gives */
@@ -317,7 +316,7 @@ static enum MHD_Result dossiers(bridge_server *s, struct MHD_Connection *conn, c
     char errstr[512];
     const char *svc_name = "other";
     if (bridge_request_parse(
-            up->buf ? up->buf : "", up->len, last_segment(url),
+            up->body.buf ? up->body.buf : "", up->body.len, last_segment(url),
             MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "MaDinhDanhDV"),
             MHD_lookup_connection_value(conn, MHD_GET_ARGUMENT_KIND, "isUpdating"), s->o.items_max,
             &req, errstr, sizeof(errstr)) != 0) {
@@ -414,23 +413,12 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     if (*upload_data_size > 0) { /* a piece of the body */
         size_t n = *upload_data_size;
         *upload_data_size = 0;
-        if (up->too_large || up->len + n > s->o.body_max) {
+        if (up->too_large || up->body.len + n > s->o.body_max) {
             up->too_large = true;
             return MHD_YES;
         }
-        if (up->len + n + 1 > up->cap) {
-            size_t cap = up->cap ? up->cap : 16384;
-            while (cap < up->len + n + 1)
-                cap *= 2;
-            char *b = realloc(up->buf, cap);
-            if (!b)
-                return MHD_NO;
-            up->buf = b;
-            up->cap = cap;
-        }
-        memcpy(up->buf + up->len, upload_data, n);
-        up->len += n;
-        up->buf[up->len] = '\0';
+        if (chiso_buf_append(&up->body, upload_data, n) != 0)
+            return MHD_NO;
         return MHD_YES;
     }
     /* the whole body is in */
@@ -465,7 +453,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     (void)toe;
     if (up) {
         free(up->uri);
-        free(up->buf);
+        free(up->body.buf);
         free(up);
         *con_cls = NULL;
     }

@@ -388,8 +388,7 @@ static int build_headers(const char *const *pairs, struct curl_slist **out)
 
 /* The answer's body, up to BRIDGE_UPSTREAM_ANSWER_MAX bytes. */
 typedef struct sink {
-    char *buf;
-    size_t len, cap;
+    chiso_buf b;
     bool too_big, oom;
 } sink;
 
@@ -398,28 +397,14 @@ static size_t sink_write(char *data, size_t size, size_t nmemb, void *userp)
     sink *s = userp;
     size_t n = size * nmemb;
 
-    if (n > BRIDGE_UPSTREAM_ANSWER_MAX - s->len) {
+    if (n > BRIDGE_UPSTREAM_ANSWER_MAX - s->b.len) {
         s->too_big = true;
         return 0; /* stops the transfer: CURLE_WRITE_ERROR */
     }
-    if (s->len + n + 1 > s->cap) {
-        size_t cap = s->cap ? s->cap : 4096;
-        char *grown;
-        while (cap < s->len + n + 1)
-            cap *= 2;
-        if (cap > (size_t)BRIDGE_UPSTREAM_ANSWER_MAX + 1)
-            cap = (size_t)BRIDGE_UPSTREAM_ANSWER_MAX + 1;
-        grown = realloc(s->buf, cap);
-        if (grown == NULL) {
-            s->oom = true;
-            return 0;
-        }
-        s->buf = grown;
-        s->cap = cap;
+    if (chiso_buf_append(&s->b, data, n) != 0) {
+        s->oom = true;
+        return 0;
     }
-    memcpy(s->buf + s->len, data, n);
-    s->len += n;
-    s->buf[s->len] = '\0';
     return n;
 }
 
@@ -507,10 +492,10 @@ static void classify(bridge_upstream *u, CURL *h, CURLcode rc, sink *s, const ch
     if (rc == CURLE_OK) {
         out->status = status;
         out->outcome = status >= 400 ? BRIDGE_UP_HTTP_ERROR : BRIDGE_UP_OK;
-        if (s->len > 0) {
-            out->body = s->buf;
-            out->len = s->len;
-            s->buf = NULL;
+        if (s->b.len > 0) {
+            out->body = s->b.buf;
+            out->len = s->b.len;
+            s->b.buf = NULL;
         }
         if (out->outcome == BRIDGE_UP_HTTP_ERROR)
             snprintf(out->note, sizeof(out->note), "the portal answered %ld", status);
@@ -582,6 +567,6 @@ out:
         handle_give(u, h);
     curl_slist_free_all(headers);
     free(url);
-    free(s.buf);
+    free(s.b.buf);
     return ret;
 }

@@ -282,8 +282,7 @@ typedef struct sim {
     CURL *curl;
     const char *bridge_url, *bridge_token;
     char curl_err[CURL_ERROR_SIZE];
-    char *resp; /* the answer being read */
-    size_t resp_len, resp_cap;
+    chiso_buf resp;          /* the answer being read */
     uint64_t br_requests[2]; /* posted: [0] DongBoHoSoMC, [1] CapNhatTienDoHoSoMC */
     uint64_t br_items, br_steps, br_retries, br_refused;
     /* pacing */
@@ -439,19 +438,8 @@ static size_t bridge_read(char *data, size_t size, size_t nmemb, void *opaque)
 {
     sim *s = opaque;
     size_t n = size * nmemb;
-    if (s->resp_len + n + 1 > s->resp_cap) {
-        size_t cap = s->resp_cap ? s->resp_cap : 4096;
-        while (cap < s->resp_len + n + 1)
-            cap *= 2;
-        char *x = realloc(s->resp, cap);
-        if (!x)
-            return 0; /* curl fails the transfer */
-        s->resp = x;
-        s->resp_cap = cap;
-    }
-    memcpy(s->resp + s->resp_len, data, n);
-    s->resp_len += n;
-    s->resp[s->resp_len] = '\0';
+    if (chiso_buf_append(&s->resp, data, n) != 0)
+        return 0; /* curl fails the transfer */
     return n;
 }
 
@@ -460,7 +448,7 @@ static size_t bridge_read(char *data, size_t size, size_t nmemb, void *opaque)
  * why. Items it refused within an accepted request are logged and counted. */
 static int bridge_answer_check(sim *s, const sim_bridge_request *r, char *why, size_t size)
 {
-    cJSON *root = cJSON_ParseWithLength(s->resp ? s->resp : "", s->resp_len);
+    cJSON *root = cJSON_ParseWithLength(s->resp.buf ? s->resp.buf : "", s->resp.len);
     const cJSON *code = cJSON_GetObjectItemCaseSensitive(root, "error_code");
     const cJSON *msg = cJSON_GetObjectItemCaseSensitive(root, "message");
     bool ok = (cJSON_IsString(code) &&
@@ -468,7 +456,8 @@ static int bridge_answer_check(sim *s, const sim_bridge_request *r, char *why, s
               (cJSON_IsNumber(code) && code->valuedouble == 0);
     if (!ok) {
         if (!cJSON_IsObject(root))
-            snprintf(why, size, "the answer is not a JSON object: %.200s", s->resp ? s->resp : "");
+            snprintf(why, size, "the answer is not a JSON object: %.200s",
+                     s->resp.buf ? s->resp.buf : "");
         else
             snprintf(why, size, "error_code %s: %.200s",
                      cJSON_IsString(code)   ? code->valuestring
@@ -527,7 +516,7 @@ static int bridge_post(sim *s, const sim_bridge_request *r)
     }
     int delay = BRIDGE_BACKOFF;
     for (int attempt = 1;; attempt++) {
-        s->resp_len = 0;
+        s->resp.len = 0;
         cerr[0] = '\0';
         curl_easy_setopt(s->curl, CURLOPT_URL, url);
         curl_easy_setopt(s->curl, CURLOPT_HTTPHEADER, h);
@@ -538,7 +527,7 @@ static int bridge_post(sim *s, const sim_bridge_request *r)
         if (cc != CURLE_OK) {
             snprintf(why, sizeof(why), "%s", cerr[0] ? cerr : curl_easy_strerror(cc));
         } else if (curl_easy_getinfo(s->curl, CURLINFO_RESPONSE_CODE, &status), status != 200) {
-            snprintf(why, sizeof(why), "HTTP %ld: %.200s", status, s->resp ? s->resp : "");
+            snprintf(why, sizeof(why), "HTTP %ld: %.200s", status, s->resp.buf ? s->resp.buf : "");
         } else if (bridge_answer_check(s, r, why, sizeof(why)) == 0) {
             break;
         }
@@ -1313,7 +1302,7 @@ out:
         curl_easy_cleanup(s.curl);
         curl_global_cleanup();
     }
-    free(s.resp);
+    free(s.resp.buf);
     sim_heap_free(&heap);
     sim_heap_free(&dl);
     sim_heap_free(&s.fb_heap);

@@ -5,6 +5,7 @@
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
@@ -95,4 +96,22 @@ bool chiso_bearer_ok(const char *authorization, const char *token)
     while (*given == ' ')
         given++;
     return chiso_secret_equal(given, token);
+}
+
+int chiso_buf_append(chiso_buf *b, const void *data, size_t n)
+{
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        char *grown = realloc(b->buf, cap);
+        if (!grown)
+            return CHISO_ENOMEM;
+        b->buf = grown;
+        b->cap = cap;
+    }
+    memcpy(b->buf + b->len, data, n);
+    b->len += n;
+    b->buf[b->len] = '\0';
+    return 0;
 }

@@ -46,6 +46,17 @@ size_t chiso_put_ll(char *out, long long v);
 /* 64-bit FNV-1a hash of a byte string: event-id fingerprints. */
 uint64_t chiso_hash64(const void *data, size_t len);
 
+/* A growable byte buffer, always NUL-terminated once it holds anything
+ * (plain value struct; zero it to start, free(buf) to end). */
+typedef struct chiso_buf {
+    char *buf;
+    size_t len, cap;
+} chiso_buf;
+
+/* Append n bytes (capacity doubles, from 4 KiB). Returns 0, or
+ * CHISO_ENOMEM with the buffer unchanged. */
+int chiso_buf_append(chiso_buf *b, const void *data, size_t n);
+
 /* Whether `given` (may be NULL) equals `secret`, in a time that depends on
  * the secret's length only, never on how much of it matched. */
 bool chiso_secret_equal(const char *given, const char *secret);

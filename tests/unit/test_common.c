@@ -1,0 +1,50 @@
+/*
+ * test_common.c - the domain's small shared pieces (chiso/common.h): the
+ * growable buffer, the constant-time secret comparison and the bearer
+ * token check built on it.
+ */
+#include <stdlib.h>
+#include <string.h>
+
+#include "chiso/common.h"
+
+#include "check.h"
+
+static void test_buf(void)
+{
+    chiso_buf b = {0};
+    char piece[1000];
+    memset(piece, 'x', sizeof(piece));
+    CHECK_EQ_INT(chiso_buf_append(&b, "ab", 2), 0, "a first append");
+    CHECK(b.len == 2 && strcmp(b.buf, "ab") == 0 && b.cap >= 3, "holds 'ab', NUL-terminated");
+    for (int i = 0; i < 20; i++)
+        CHECK_EQ_INT(chiso_buf_append(&b, piece, sizeof(piece)), 0, "append %d", i);
+    CHECK(b.len == 20002 && b.buf[b.len] == '\0' && b.cap >= b.len + 1,
+          "grows past its first capacity: %zu bytes in %zu", b.len, b.cap);
+    CHECK(memcmp(b.buf, "abxxx", 5) == 0 && b.buf[20001] == 'x', "keeps what it held");
+    CHECK_EQ_INT(chiso_buf_append(&b, NULL, 0), 0, "an empty append");
+    CHECK(b.len == 20002, "an empty append adds nothing");
+    free(b.buf);
+}
+
+static void test_secrets(void)
+{
+    CHECK(chiso_secret_equal("s3cret", "s3cret"), "equal");
+    CHECK(!chiso_secret_equal("s3cre", "s3cret"), "a prefix is not equal");
+    CHECK(!chiso_secret_equal("s3cretX", "s3cret"), "longer is not equal");
+    CHECK(!chiso_secret_equal("S3cret", "s3cret"), "case matters");
+    CHECK(!chiso_secret_equal(NULL, "s3cret"), "NULL is not equal");
+    CHECK(!chiso_secret_equal(NULL, ""), "NULL is not even the empty secret");
+    CHECK(chiso_bearer_ok("Bearer tok", "tok"), "the bearer scheme");
+    CHECK(chiso_bearer_ok("bearer   tok", "tok"), "the scheme in any case, spaces after it");
+    CHECK(!chiso_bearer_ok("Basic tok", "tok"), "another scheme");
+    CHECK(!chiso_bearer_ok("Bearer to", "tok"), "a shorter token");
+    CHECK(!chiso_bearer_ok(NULL, "tok"), "no header");
+}
+
+int main(void)
+{
+    test_buf();
+    test_secrets();
+    return CHECK_DONE();
+}
