@@ -76,8 +76,9 @@ struct bridge_ingest {
     chiso_counter *m_events[CHISO_EV_TYPE_COUNT];
     chiso_counter *m_errors[CHISO_REJECT_REASON_COUNT];
     chiso_counter *m_guesses[BRIDGE_GUESS_COUNT];
-    pthread_t poll_thread;
-    bool polling;
+    pthread_t poll_thread, sweep_thread;
+    bool polling, sweeping;
+    int64_t sweep_s;
     atomic_bool stopping;
     chiso_counter *m_replayed, *m_corrections, *m_redis_errors, *m_kafka_errors;
 };
@@ -174,6 +175,24 @@ static void *poller(void *arg)
     return NULL;
 }
 
+static void sweep(bridge_ingest *g);
+
+/* The outbox sweep: once a second after the start (what a bridge that died
+ * left), then every bridge.outbox.sweep.s. */
+static void *sweeper(void *arg)
+{
+    bridge_ingest *g = arg;
+    int64_t next = chiso_now_mono_us() + 1000000;
+    while (!atomic_load(&g->stopping)) {
+        if (chiso_now_mono_us() >= next) {
+            sweep(g);
+            next = chiso_now_mono_us() + g->sweep_s * 1000000;
+        }
+        chiso_sleep_ms(100);
+    }
+    return NULL;
+}
+
 /* ---- life ------------------------------------------------------------------ */
 
 bridge_ingest *bridge_ingest_new(const chiso_config *cfg, const bridge_defaults *d,
@@ -215,6 +234,12 @@ bridge_ingest *bridge_ingest_new(const chiso_config *cfg, const bridge_defaults 
         goto fail;
     }
     g->polling = true;
+    g->sweep_s = chiso_config_int(cfg, "bridge.outbox.sweep.s");
+    if (pthread_create(&g->sweep_thread, NULL, sweeper, g) != 0) {
+        chiso_errf(errstr, errstr_size, CHISO_EIO, "cannot start the outbox sweep");
+        goto fail;
+    }
+    g->sweeping = true;
     return g;
 fail:
     bridge_ingest_free(g, 0);
@@ -225,10 +250,11 @@ void bridge_ingest_free(bridge_ingest *g, int timeout_ms)
 {
     if (!g)
         return;
-    if (g->polling) {
-        atomic_store(&g->stopping, true);
+    atomic_store(&g->stopping, true);
+    if (g->sweeping) /* before the poller: a sweep may wait for deliveries */
+        pthread_join(g->sweep_thread, NULL);
+    if (g->polling)
         pthread_join(g->poll_thread, NULL);
-    }
     if (g->rk) {
         if (rd_kafka_flush(g->rk, timeout_ms) != RD_KAFKA_RESP_ERR_NO_ERROR)
             LOG_WARN("%d messages not delivered at exit", rd_kafka_outq_len(g->rk));
@@ -252,6 +278,8 @@ void bridge_ingest_free(bridge_ingest *g, int timeout_ms)
 typedef struct dossier_slot {
     char key[256];
     size_t keylen;
+    char unit[CHISO_CODE_MAX + 1];
+    char id[CHISO_ID_MAX + 1];
     int stripe;
     bool known; /* a state was read (or made by an earlier item) */
     bridge_snapshot state;
@@ -295,6 +323,8 @@ static int find_or_add_dossier(req_ctx *x, const char *unit, const char *id)
     memset(d, 0, sizeof(*d));
     memcpy(d->key, key, (size_t)n + 1);
     d->keylen = (size_t)n;
+    snprintf(d->unit, sizeof(d->unit), "%s", unit);
+    snprintf(d->id, sizeof(d->id), "%s", id);
     d->stripe = (int)(chiso_hash64(key, (size_t)n) % STRIPES);
     return x->ndossiers++;
 }
@@ -489,12 +519,17 @@ static int write_states(req_ctx *x, char *errstr, size_t errstr_size)
             d->changed = false;
             continue;
         }
-        if (d->outbox_len)
+        if (d->outbox_len) {
+            /* the unit's index of outboxes first: on one connection Redis
+             * applies them in order, so every outbox is in the index */
+            redisAppendCommand(x->c, "SADD %s:{%s}:bro %s", x->g->prefix, d->unit, d->id);
             redisAppendCommand(x->c, "HSET %b s %b o %b", d->key, d->keylen, buf, (size_t)len,
                                d->outbox, d->outbox_len);
-        else
+            nw += 2;
+        } else {
             redisAppendCommand(x->c, "HSET %b s %b", d->key, d->keylen, buf, (size_t)len);
-        nw++;
+            nw++;
+        }
     }
     int rc = 0;
     for (int i = 0; i < nw; i++) {
@@ -514,7 +549,7 @@ static int produce_outboxes(req_ctx *x, char *errstr, size_t errstr_size)
 {
     for (int i = 0; i < x->ndossiers; i++) {
         dossier_slot *d = &x->dossiers[i];
-        const char *id = d->state.dossier_id;
+        const char *id = d->id;
         char *p = d->outbox, *end = d->outbox ? d->outbox + d->outbox_len : NULL;
         while (p && p < end) {
             char *nl = memchr(p, '\n', (size_t)(end - p));
@@ -595,9 +630,11 @@ static void clear_outboxes(req_ctx *x)
 {
     int n = 0;
     for (int i = 0; i < x->ndossiers; i++) {
-        if (x->dossiers[i].outbox_len) {
-            redisAppendCommand(x->c, "HDEL %b o", x->dossiers[i].key, x->dossiers[i].keylen);
-            n++;
+        dossier_slot *d = &x->dossiers[i];
+        if (d->outbox_len) {
+            redisAppendCommand(x->c, "HDEL %b o", d->key, d->keylen);
+            redisAppendCommand(x->c, "SREM %s:{%s}:bro %s", x->g->prefix, d->unit, d->id);
+            n += 2;
         }
     }
     for (int i = 0; i < n; i++) {
@@ -739,4 +776,89 @@ int bridge_ingest_synced(bridge_ingest *g, const bridge_request *req, int64_t no
     if (rc != 0)
         chiso_counter_add(g->m_kafka_errors, 1);
     return rc;
+}
+
+/* ---- the outbox sweep ------------------------------------------------------ */
+
+/* Produce the outbox of one dossier (a request that failed, or a bridge
+ * that died, left it), under the dossier's stripe. Returns 0, or
+ * CHISO_EIO (Redis or Kafka: the next sweep tries again). */
+static int sweep_dossier(bridge_ingest *g, redisContext *c, const char *unit, const char *id)
+{
+    char errstr[256];
+    dossier_slot d;
+    req_ctx x = {.g = g, .c = c, .ndossiers = 0, .dossiers = &d};
+    int rc = 0;
+
+    find_or_add_dossier(&x, unit, id);
+    pthread_mutex_lock(&g->stripes[d.stripe]);
+    redisReply *r = redisCommand(c, "HGET %b o", d.key, d.keylen);
+    if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
+        rc = CHISO_EIO;
+    } else if (r->type == REDIS_REPLY_NIL || r->len == 0) {
+        /* cleared meanwhile: the index entry is all that is left */
+        freeReplyObject(redisCommand(c, "SREM %s:{%s}:bro %s", g->prefix, unit, id));
+    } else if (!(d.outbox = strndup(r->str, r->len)) || !(x.w = waiter_new())) {
+        rc = CHISO_ENOMEM;
+    } else {
+        d.outbox_len = r->len;
+        uint64_t lines = 0;
+        for (const char *p = d.outbox; *p; p++)
+            lines += p == d.outbox || p[-1] == '\n';
+        chiso_counter_add(g->m_replayed, lines);
+        if (produce_outboxes(&x, errstr, sizeof(errstr)) == 0 &&
+            wait_acks(&x, errstr, sizeof(errstr)) == 0) {
+            clear_outboxes(&x);
+            LOG_INFO("outbox of %s (%s) produced by the sweep", id, unit);
+        } else {
+            LOG_WARN("outbox of %s (%s) not produced: %s", id, unit, errstr);
+            rc = CHISO_EIO;
+        }
+    }
+    if (x.w) {
+        pthread_mutex_lock(&x.w->mu);
+        waiter_unref_locked(x.w);
+    }
+    if (r)
+        freeReplyObject(r);
+    pthread_mutex_unlock(&g->stripes[d.stripe]);
+    free(d.outbox);
+    return rc;
+}
+
+/* One pass over every unit's index of outboxes. */
+static void sweep(bridge_ingest *g)
+{
+    char errstr[256], pattern[192];
+    redisContext *c = conn_get(g, errstr, sizeof(errstr));
+    unsigned long long cursor = 0;
+    if (!c)
+        return;
+    snprintf(pattern, sizeof(pattern), "%s:{*}:bro", g->prefix);
+    do {
+        redisReply *r = redisCommand(c, "SCAN %llu MATCH %s COUNT 1000", cursor, pattern);
+        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
+            if (r)
+                freeReplyObject(r);
+            redisFree(c);
+            return;
+        }
+        cursor = strtoull(r->element[0]->str, NULL, 10);
+        redisReply *keys = r->element[1];
+        for (size_t i = 0; i < keys->elements && !atomic_load(&g->stopping); i++) {
+            const char *key = keys->element[i]->str;
+            const char *open = strchr(key, '{'), *close = open ? strchr(open, '}') : NULL;
+            char unit[CHISO_CODE_MAX + 1];
+            if (!close || (size_t)(close - open - 1) > CHISO_CODE_MAX)
+                continue;
+            snprintf(unit, sizeof(unit), "%.*s", (int)(close - open - 1), open + 1);
+            redisReply *ids = redisCommand(c, "SMEMBERS %s", key);
+            for (size_t k = 0; ids && ids->type == REDIS_REPLY_ARRAY && k < ids->elements; k++)
+                sweep_dossier(g, c, unit, ids->element[k]->str);
+            if (ids)
+                freeReplyObject(ids);
+        }
+        freeReplyObject(r);
+    } while (cursor != 0 && !atomic_load(&g->stopping) && !c->err);
+    conn_put(g, c);
 }

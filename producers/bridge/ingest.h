@@ -15,7 +15,12 @@
  *      has them.
  * A change is thus written with what it emits in one command; a crash
  * between that write and Kafka's acknowledgement leaves the outbox, which
- * the next request for the dossier (the province's retry) produces again.
+ * the next request for the dossier (the province's retry) produces again,
+ * and so does a sweep (once at the start, then every
+ * bridge.outbox.sweep.s) over the units' indexes of outboxes,
+ * <redis.prefix>:{<unit>}:bro (the MaHoSo of every dossier with an
+ * outbox, added before the outbox is written, removed after it is
+ * cleared).
  * Producing an event twice is harmless: ids and contents are the same,
  * and the pipeline's merge is idempotent.
  *

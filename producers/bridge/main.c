@@ -105,6 +105,10 @@ static const chiso_cfg_def config_defs[] = {
     {"bridge.ack.timeout.ms", CHISO_CFG_INT, "10000",
      "how long a request waits for Kafka's acknowledgement before it is answered 503",
      chiso_cfg_positive},
+    {"bridge.outbox.sweep.s", CHISO_CFG_INT, "30",
+     "how often the events a failed request left in Redis (its outbox) are produced without "
+     "waiting for the province to send again; also once at the start",
+     chiso_cfg_positive},
     {"bridge.upstream.url", CHISO_CFG_STRING, NULL,
      "the national portal's base URL: when set, every request is forwarded unchanged after "
      "chiso has it, and the portal's answer is returned",

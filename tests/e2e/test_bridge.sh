@@ -5,8 +5,9 @@
 # resend that adds nothing, a bad item answered per item and dead-lettered
 # while the good ones go through, a progress step correcting a guessed
 # time, the limits; the broker stopped (the request is answered 503, the
-# change waits in Redis with its outbox, the retry produces it once the
-# broker is back); the bridge killed with -9 (its kept state survives); and
+# change waits in Redis with its outbox, which the bridge's own sweep
+# produces once the broker is back, the province's retry then adding
+# nothing); the bridge killed with -9 (its kept state survives); and
 # the sync path against a fake national portal that answers, fails and
 # stalls, chiso keeping its copy each time.
 . "$(dirname "$0")/lib.sh"
@@ -22,7 +23,8 @@ printf 'auth.token=%s\nauth.username=%s\nauth.password=%s\n' "$TOKEN" "$USER" "$
     >"$E2E_TMP/bridge.conf"
 ARGS=(-c "$E2E_TMP/bridge.conf" --brokers "$CHISO_BROKERS" --topic.prefix "$P"
     --redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${P}chiso"
-    --http.port "$PORT" --bridge.body.max 65536 --bridge.ack.timeout.ms 3000)
+    --http.port "$PORT" --bridge.body.max 65536 --bridge.ack.timeout.ms 3000
+    --bridge.outbox.sweep.s 2)
 
 start_bridge() { # NAME EXTRA-ARGS...
     local name=$1
@@ -41,7 +43,7 @@ grep -q "not a loopback address" "$E2E_TMP/bind.err" || e2e_fail "unclear refusa
 start_bridge bridge
 $SESSION session || e2e_fail "the session's checks failed"
 
-# the broker down: 503, the change kept with its outbox; back: the retry
+# the broker down: 503, the change kept with its outbox; back: the sweep
 e2e_log "stopping the broker"
 bash "$E2E_STACK_SH" --dir "$CHISO_STACK_DIR" kafka stop >/dev/null
 $SESSION broker_down || e2e_fail "broker down"
