@@ -110,7 +110,8 @@ int chiso_buf_append(chiso_buf *b, const void *data, size_t n)
         b->buf = grown;
         b->cap = cap;
     }
-    memcpy(b->buf + b->len, data, n);
+    if (n > 0) /* data may be NULL then */
+        memcpy(b->buf + b->len, data, n);
     b->len += n;
     b->buf[b->len] = '\0';
     return 0;
