@@ -4,7 +4,8 @@
 # answer): the login call and sessions, the bearer token, both envelopes, a
 # resend that adds nothing, a bad item answered per item and dead-lettered
 # while the good ones go through, a progress step correcting a guessed
-# time, the limits; the broker stopped (the request is answered 503, the
+# time, the limits; 16 senders at once, several on the same dossiers (each
+# fact under one id); the broker stopped (the request is answered 503, the
 # change waits in Redis with its outbox, which the bridge's own sweep
 # produces once the broker is back, the province's retry then adding
 # nothing); the bridge killed with -9 (its kept state survives); and
@@ -42,6 +43,7 @@ grep -q "not a loopback address" "$E2E_TMP/bind.err" || e2e_fail "unclear refusa
 
 start_bridge bridge
 $SESSION session || e2e_fail "the session's checks failed"
+$SESSION concurrent || e2e_fail "concurrent senders"
 
 # the broker down: 503, the change kept with its outbox; back: the sweep
 e2e_log "stopping the broker"
