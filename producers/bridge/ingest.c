@@ -417,9 +417,10 @@ static int read_states(req_ctx *x, char *errstr, size_t errstr_size)
             d->outbox = strndup(o->str, o->len);
             d->outbox_len = o->len;
         }
+        bool oom = (s->type == REDIS_REPLY_STRING && !d->stored) ||
+                   (o->type == REDIS_REPLY_STRING && o->len > 0 && !d->outbox);
         freeReplyObject(r);
-        if ((s->type == REDIS_REPLY_STRING && !d->stored) ||
-            (o->type == REDIS_REPLY_STRING && o->len > 0 && !d->outbox))
+        if (oom)
             return chiso_errf(errstr, errstr_size, CHISO_ENOMEM, "out of memory");
     }
     return 0;
