@@ -340,7 +340,8 @@ static entry *find_entry(wall_hub *h, const char *unit, const char *period)
     char key[KEY_MAX];
     chiso_map_entry *me;
 
-    snprintf(key, sizeof(key), "%s|%s", unit, period);
+    if ((size_t)snprintf(key, sizeof(key), "%s|%s", unit, period) >= sizeof(key))
+        return NULL; /* no key is that long */
     me = chiso_map_get(h->entries, key);
     return me ? me->ptr : NULL;
 }
@@ -382,6 +383,50 @@ char *wall_hub_unit_json(wall_hub *h, const char *unit, const char *period, uint
     pthread_mutex_lock(&h->lock);
     s = raw_copy(find_entry(h, unit, period), seq);
     pthread_mutex_unlock(&h->lock);
+    return s;
+}
+
+/* The points of one kind of period for a unit, oldest first. */
+static bool trend_points(wall_hub *h, cJSON *o, const char *name, const char *unit,
+                         const char *period, chiso_period_kind kind, int n)
+{
+    char keys[CHISO_WALL_TREND_MONTHS > CHISO_WALL_TREND_QUARTERS
+                  ? CHISO_WALL_TREND_MONTHS
+                  : CHISO_WALL_TREND_QUARTERS][CHISO_PERIOD_STRLEN];
+    cJSON *arr = cJSON_AddArrayToObject(o, name);
+    if (!arr || chiso_wall_trend_periods(period, kind, n, keys) != n)
+        return false;
+    for (int i = 0; i < n; i++) {
+        const entry *e = find_entry(h, unit, keys[i]);
+        cJSON *pt = chiso_wall_trend_point(keys[i], e ? e->snap.row : NULL);
+        if (!pt || !cJSON_AddItemToArray(arr, pt)) {
+            cJSON_Delete(pt);
+            return false;
+        }
+    }
+    return true;
+}
+
+char *wall_hub_trend_json(wall_hub *h, const char *unit, const char *period)
+{
+    cJSON *o = NULL;
+    char *s = NULL;
+    pthread_mutex_lock(&h->lock);
+    const entry *e = unit && unit[0] ? find_entry(h, unit, period) : find_province(h, period);
+    if (!e || !(o = cJSON_CreateObject()))
+        goto out;
+    if (cJSON_AddStringToObject(o, "unit", e->snap.unit) &&
+        cJSON_AddStringToObject(o, "unit_name", e->snap.name) &&
+        cJSON_AddStringToObject(o, "kind", e->snap.province ? "province" : "unit") &&
+        cJSON_AddStringToObject(o, "period", period) &&
+        trend_points(h, o, "months", e->snap.unit, period, CHISO_PERIOD_MONTH,
+                     CHISO_WALL_TREND_MONTHS) &&
+        trend_points(h, o, "quarters", e->snap.unit, period, CHISO_PERIOD_QUARTER,
+                     CHISO_WALL_TREND_QUARTERS))
+        s = cJSON_PrintUnformatted(o);
+out:
+    pthread_mutex_unlock(&h->lock);
+    cJSON_Delete(o);
     return s;
 }
 

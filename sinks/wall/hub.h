@@ -71,6 +71,13 @@ void wall_hub_stop(wall_hub *h);
  * free(), or NULL: no such snapshot (province, unit) or no memory. *seq
  * (may be NULL) receives the snapshot's sequence number. */
 char *wall_hub_province_json(wall_hub *h, const char *period, uint64_t *seq);
+/* The trend of a unit (NULL: the province) up to `period` (docs/wall.md
+ * "Trends"): {unit, unit_name, kind, period, months: [12 points], quarters:
+ * [8 points]}, each point a snapshot's total, full-process rate and target
+ * and #5's rate, or nulls where the wall holds no snapshot. NULL when the
+ * wall has no snapshot of the unit for `period` (or on out of memory). */
+char *wall_hub_trend_json(wall_hub *h, const char *unit, const char *period);
+
 char *wall_hub_unit_json(wall_hub *h, const char *unit, const char *period, uint64_t *seq);
 char *wall_hub_units_json(wall_hub *h, const char *period);
 char *wall_hub_alerts_json(wall_hub *h, int n);

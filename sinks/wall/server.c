@@ -267,6 +267,9 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         return json(s, conn, wall_hub_today_json(s->hub), 0, "out of memory");
     case CHISO_WALL_API_PERIODS:
         return json(s, conn, wall_hub_periods_json(s->hub), 0, "out of memory");
+    case CHISO_WALL_API_TREND:
+        return json(s, conn, wall_hub_trend_json(s->hub, r.arg, period), 0,
+                    "no snapshot of this unit for this period");
     case CHISO_WALL_NOT_FOUND:
         break;
     }

@@ -22,9 +22,11 @@ static const struct {
     {"/events", CHISO_WALL_EVENTS},       {"/api/province", CHISO_WALL_API_PROVINCE},
     {"/api/units", CHISO_WALL_API_UNITS}, {"/api/alerts", CHISO_WALL_API_ALERTS},
     {"/api/today", CHISO_WALL_API_TODAY}, {"/api/periods", CHISO_WALL_API_PERIODS},
+    {"/api/trend", CHISO_WALL_API_TREND},
 };
 
 #define UNIT_PREFIX  "/api/units/"
+#define TREND_PREFIX "/api/trend/"
 #define UNIT_MAX_LEN 32
 
 static bool code_char(char c)
@@ -54,12 +56,18 @@ chiso_wall_route_id chiso_wall_route_path(const char *path, chiso_wall_route *ou
         if (strcmp(path, fixed_routes[i].path) == 0)
             return out->id = fixed_routes[i].id;
     }
-    if (strncmp(path, UNIT_PREFIX, strlen(UNIT_PREFIX)) == 0) {
-        const char *unit = path + strlen(UNIT_PREFIX);
-        if (!code_ok(unit, UNIT_MAX_LEN))
+    static const struct {
+        const char *prefix;
+        chiso_wall_route_id id;
+    } unit_routes[] = {{UNIT_PREFIX, CHISO_WALL_API_UNIT}, {TREND_PREFIX, CHISO_WALL_API_TREND}};
+    for (size_t i = 0; i < sizeof(unit_routes) / sizeof(unit_routes[0]); i++) {
+        size_t plen = strlen(unit_routes[i].prefix);
+        if (strncmp(path, unit_routes[i].prefix, plen) != 0)
+            continue;
+        if (!code_ok(path + plen, UNIT_MAX_LEN))
             return out->id;
-        snprintf(out->arg, sizeof(out->arg), "%s", unit);
-        return out->id = CHISO_WALL_API_UNIT;
+        snprintf(out->arg, sizeof(out->arg), "%s", path + plen);
+        return out->id = unit_routes[i].id;
     }
     if (path[1] == '\0') {
         snprintf(out->arg, sizeof(out->arg), "index.html");

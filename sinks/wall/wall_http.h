@@ -30,6 +30,7 @@ typedef enum chiso_wall_route_id {
     CHISO_WALL_API_ALERTS,   /* /api/alerts */
     CHISO_WALL_API_TODAY,    /* /api/today */
     CHISO_WALL_API_PERIODS,  /* /api/periods */
+    CHISO_WALL_API_TREND,    /* /api/trend (the province; arg "") and /api/trend/{unit} */
 } chiso_wall_route_id;
 
 #define CHISO_WALL_ARG_MAX 64 /* an asset name or a unit code, NUL included */

@@ -372,6 +372,45 @@ async function checkToday(page, what) {
 
 /* ---- the phases ---- */
 
+/* The trend charts of a box: for the 12 months and then the 8 quarters
+ * up to `period`, every point's value equals the topic's snapshot of that
+ * unit and period (total, full-process rate, #5's rate), null where the
+ * topic has none; the target line is the snapshot's target. */
+async function checkTrend(page, box, unit, period, what) {
+  const series = { total: (s) => s.total, fp_rate: (s) => s.full_process.rate,
+    on_time_rate: (s) => (ind(s, ONTIME) || {}).rate };
+  for (const [scale, n] of [['months', 12], ['quarters', 8]]) {
+    await page.click(`${box} button.trend-scale[data-scale="${scale}"]`);
+    await until(`${what}, ${scale}`, async () => {
+      const scores = await readScores();
+      const d = await page.evaluate((b) => [...document.querySelectorAll(`${b} figure`)].map((f) => ({
+        series: f.dataset.series,
+        target: (f.querySelector('line.target') || { dataset: {} }).dataset.value,
+        points: [...f.querySelectorAll('circle.pt')].map((c) => [c.dataset.period, c.dataset.value]),
+      })), box);
+      const { out, eq } = comparer();
+      eq(d.length, 3, 'charts');
+      for (const f of d) {
+        eq(f.points.length, n, `${f.series}: points`);
+        for (const [p, v] of f.points) {
+          const snap = scores.get(`${unit}|${p}`);
+          const want = snap ? series[f.series](snap) : null;
+          eq(v, typeof want === 'number' ? String(want) : '', `${f.series} of ${p}`);
+        }
+        const last = f.points[f.points.length - 1][0];
+        const snap = scores.get(`${unit}|${last}`);
+        if (f.series === 'fp_rate' && snap && snap.full_process.rate !== null)
+          eq(f.target, String(snap.full_process.target), 'full-process target line');
+      }
+      return out;
+    }, 30000);
+  }
+  const shown = await page.$$eval(`${box} circle.pt:not(.none)`, (cs) => cs.length);
+  check(shown > 0, `${what}: no point has a value`);
+  log(`   ${what}: 12 months and 8 quarters equal the topic (${shown} points with a value)`);
+  await page.click(`${box} button.trend-scale[data-scale="months"]`);
+}
+
 async function run(page, pageErrors) {
   /* 1. load: every number is the topic's */
   await page.goto(WALL_URL + '/', { waitUntil: 'load' });
@@ -532,10 +571,12 @@ async function run(page, pageErrors) {
   log(`5. drill-down ${busiest.unit} (${busiest.unit_name}): 21 indicators, total ${fmt2(s.total)}, ` +
       `full-process gap ${s.full_process.gap}; ${sentences.length} points still to win, by gain:\n    ` +
       sentences.join('\n    '));
+  await checkTrend(page, '#unit-trend', busiest.unit, MONTH, `trend of ${busiest.unit}`);
   await page.evaluate(() => document.querySelector('#unit .drawer-body').scrollTo(0, 0));
   await page.screenshot({ path: path.join(SHOTS, 'wall-drilldown.png') });
   await page.click('#unit-close');
   await page.waitForSelector('#unit[hidden]', { state: 'attached', timeout: 5000 });
+  await checkTrend(page, '#province-trend', view.province.unit, MONTH, 'trend of the province');
 
   /* 6. the alert feed */
   const topicAlerts = (await hook('alerts')).split('\n').filter(Boolean).map((l) => JSON.parse(l));

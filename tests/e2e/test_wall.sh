@@ -18,7 +18,9 @@
 #      page without a reload; the quarter selector shows the quarter's
 #      snapshots; a restarted wall is reconnected to by the page itself;
 #      the unit drill-down shows the 21 indicators, the full-process gap
-#      and the points still to win, one sentence each, by gain; the alert
+#      and the points still to win, one sentence each, by gain; the unit's
+#      and the province's trends (12 months, 8 quarters) equal the topic's
+#      snapshots point by point, null where it has none; the alert
 #      feed holds only alerts of the topic; sorting by a header;
 #      screenshots go to tests/artifacts/wall.png and wall-drilldown.png.
 #   Before the browser, chiso-top --once: its "Đúng hạn CS5" column is #5's

@@ -40,6 +40,8 @@ static void test_routes(void)
         {"/api/alerts", CHISO_WALL_API_ALERTS, ""},
         {"/api/today", CHISO_WALL_API_TODAY, ""},
         {"/api/periods", CHISO_WALL_API_PERIODS, ""},
+        {"/api/trend", CHISO_WALL_API_TREND, ""},
+        {"/api/trend/000.00.09.H31", CHISO_WALL_API_TREND, "000.00.09.H31"},
         /* nothing else, and never a way out of the table */
         {"", CHISO_WALL_NOT_FOUND, ""},
         {"index.html", CHISO_WALL_NOT_FOUND, ""},
@@ -57,6 +59,9 @@ static void test_routes(void)
         {"/api/units/../../x", CHISO_WALL_NOT_FOUND, ""},
         {"/api/units/123456789012345678901234567890123", CHISO_WALL_NOT_FOUND, ""}, /* 33 */
         {"/api/units/x y", CHISO_WALL_NOT_FOUND, ""},
+        {"/api/trend/", CHISO_WALL_NOT_FOUND, ""},
+        {"/api/trend/a/b", CHISO_WALL_NOT_FOUND, ""},
+        {"/api/trend/../x", CHISO_WALL_NOT_FOUND, ""},
         {"/api/province/", CHISO_WALL_NOT_FOUND, ""},
         {"/healthz/", CHISO_WALL_NOT_FOUND, ""},
         {"/HEALTHZ", CHISO_WALL_ASSET, "HEALTHZ"}, /* a name; not in the asset table: 404 */
@@ -346,6 +351,52 @@ static void test_period_order(void)
         CHECK_EQ_STR(keys[i], want[i]);
 }
 
+/* The periods of a trend, and its points. */
+static void test_trend(void)
+{
+    char keys[12][CHISO_PERIOD_STRLEN];
+    CHECK_EQ_INT(chiso_wall_trend_periods("2025-07", CHISO_PERIOD_MONTH, 12, keys), 12, "months");
+    CHECK_EQ_STR(keys[0], "2024-08");
+    CHECK_EQ_STR(keys[5], "2025-01");
+    CHECK_EQ_STR(keys[11], "2025-07");
+    /* a quarter or a year ends with its last month */
+    CHECK_EQ_INT(chiso_wall_trend_periods("2025-Q3", CHISO_PERIOD_MONTH, 3, keys), 3, "months");
+    CHECK_EQ_STR(keys[0], "2025-07");
+    CHECK_EQ_STR(keys[2], "2025-09");
+    CHECK_EQ_INT(chiso_wall_trend_periods("2025", CHISO_PERIOD_MONTH, 1, keys), 1, "a year");
+    CHECK_EQ_STR(keys[0], "2025-12");
+    CHECK_EQ_INT(chiso_wall_trend_periods("2025-07", CHISO_PERIOD_QUARTER, 8, keys), 8, "quarters");
+    CHECK_EQ_STR(keys[0], "2023-Q4");
+    CHECK_EQ_STR(keys[4], "2024-Q4");
+    CHECK_EQ_STR(keys[7], "2025-Q3");
+    CHECK_EQ_INT(chiso_wall_trend_periods("2025-07-01", CHISO_PERIOD_MONTH, 2, keys), 2, "a day");
+    CHECK_EQ_STR(keys[0], "2025-06");
+    CHECK_EQ_INT(chiso_wall_trend_periods("2025-13", CHISO_PERIOD_MONTH, 2, keys), CHISO_EINVAL,
+                 "a bad anchor");
+    CHECK_EQ_INT(chiso_wall_trend_periods("2025-07", CHISO_PERIOD_YEAR, 2, keys), CHISO_EINVAL,
+                 "years are not a trend");
+    CHECK_EQ_INT(chiso_wall_trend_periods("2025-07", CHISO_PERIOD_MONTH, 0, keys), CHISO_EINVAL,
+                 "no periods");
+
+    cJSON *row = cJSON_Parse("{\"total\":81.5,\"fp_rate\":0.62,\"fp_target\":0.7,"
+                             "\"on_time_rate\":null,\"as_of\":\"2025-08-01T00:00:00+07:00\","
+                             "\"rank\":3}");
+    cJSON *pt = chiso_wall_trend_point("2025-07", row);
+    char *text = cJSON_PrintUnformatted(pt);
+    CHECK_EQ_STR(text, "{\"period\":\"2025-07\",\"total\":81.5,\"fp_rate\":0.62,"
+                       "\"fp_target\":0.7,\"on_time_rate\":null,"
+                       "\"as_of\":\"2025-08-01T00:00:00+07:00\"}");
+    free(text);
+    cJSON_Delete(pt);
+    pt = chiso_wall_trend_point("2025-06", NULL);
+    text = cJSON_PrintUnformatted(pt);
+    CHECK_EQ_STR(text, "{\"period\":\"2025-06\",\"total\":null,\"fp_rate\":null,"
+                       "\"fp_target\":null,\"on_time_rate\":null,\"as_of\":null}");
+    free(text);
+    cJSON_Delete(pt);
+    cJSON_Delete(row);
+}
+
 /* Everything the queue holds, as text. */
 static void take_all(chiso_wall_sseq *q, char *out, size_t size)
 {
@@ -427,6 +478,7 @@ int main(void)
     test_snapshots();
     test_alerts();
     test_period_order();
+    test_trend();
     test_sse();
     return CHECK_DONE();
 }

@@ -199,3 +199,39 @@ int chiso_wall_period_cmp(const void *a, const void *b)
         return strcmp(x, y);
     return dx > dy ? -1 : 1; /* newest first */
 }
+
+int chiso_wall_trend_periods(const char *anchor, chiso_period_kind kind, int n,
+                             char out[][CHISO_PERIOD_STRLEN])
+{
+    chiso_period a;
+    if (!anchor || chiso_period_parse(anchor, &a) != 0 || n < 1 ||
+        (kind != CHISO_PERIOD_MONTH && kind != CHISO_PERIOD_QUARTER))
+        return CHISO_EINVAL;
+    int32_t day = a.last_day;
+    for (int i = n - 1; i >= 0; i--) {
+        chiso_period p = chiso_period_of(day, kind);
+        chiso_period_key(day, kind, out[i]);
+        day = p.first_day - 1;
+    }
+    return n;
+}
+
+cJSON *chiso_wall_trend_point(const char *period, const cJSON *row)
+{
+    static const char *const copied[] = {"total", "fp_rate", "fp_target", "on_time_rate", "as_of"};
+    cJSON *o = cJSON_CreateObject();
+    if (!o || !cJSON_AddStringToObject(o, "period", period))
+        goto fail;
+    for (size_t i = 0; i < sizeof(copied) / sizeof(copied[0]); i++) {
+        const cJSON *v = row ? cJSON_GetObjectItemCaseSensitive(row, copied[i]) : NULL;
+        cJSON *c = v ? cJSON_Duplicate(v, false) : cJSON_CreateNull();
+        if (!c || !cJSON_AddItemToObject(o, copied[i], c)) {
+            cJSON_Delete(c);
+            goto fail;
+        }
+    }
+    return o;
+fail:
+    cJSON_Delete(o);
+    return NULL;
+}

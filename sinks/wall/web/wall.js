@@ -218,6 +218,7 @@
       if (r.body && r.seq < state.selectedSeq) return;
       state.selectedSeq = r.seq;
       renderUnit(r.body);
+      loadTrend('unit-trend', unit, true);
     } catch (e) {
       console.warn('wall: unit fetch failed', e);
     }
@@ -443,6 +444,8 @@
     renderProvinceGains(p);
     setFigure('province-overdue', fmtInt(c.open_overdue), c.open_overdue, c.open_overdue > 0 ? 'bad' : '');
     $('as-of').textContent = p ? timeLabel(p.as_of) : '—';
+    if (p) loadTrend('province-trend', '', false);
+    else renderTrend($('province-trend'), null);
   }
 
   /* a list item for an indicator's points still to win, its figures as data */
@@ -661,6 +664,143 @@
     $('unit-gains-total').textContent = list.length
       ? 'tổng +' + fmtDec(list.reduce((a, i) => a + i.gain, 0), 2) + ' điểm'
       : '';
+  }
+
+  /* ---- trends (docs/wall.md "Trends") ----
+   * Drawn as SVG by this page's own code: three small line charts (the 766
+   * total, the full-process rate against its target, #5's rate) over the
+   * last 12 months or 8 quarters, from /api/trend. A few dozen lines do it,
+   * with no library to bundle and nothing loaded from elsewhere. */
+
+  const SVGNS = 'http://www.w3.org/2000/svg';
+  const TREND_SERIES = [
+    { key: 'total', label: 'Điểm 766', max: 100, fmt: (v) => fmtDec(v, 2) },
+    { key: 'fp_rate', label: 'Tỷ lệ toàn trình', max: 1, fmt: (v) => fmtPct(v), target: 'fp_target' },
+    { key: 'on_time_rate', label: 'Đúng hạn (chỉ số 5)', max: 1, fmt: (v) => fmtPct(v) },
+  ];
+
+  function svg(tag, attrs) {
+    const e = document.createElementNS(SVGNS, tag);
+    for (const k in attrs) e.setAttribute(k, attrs[k]);
+    return e;
+  }
+
+  function shortPeriod(p) {
+    let m = /^(\d{4})-(\d{2})$/.exec(p);
+    if (m) return Number(m[2]) + '/' + m[1].slice(2);
+    m = /^(\d{4})-Q([1-4])$/.exec(p);
+    if (m) return 'Q' + m[2] + '/' + m[1].slice(2);
+    return p;
+  }
+
+  /* One chart: the series' points as a line (broken where a period has no
+   * snapshot), a dot per point with its period and value in data
+   * attributes, the target as a dashed line. */
+  function trendChart(points, series) {
+    const W = 300, H = 90, L = 4, R = 4, T = 8, B = 16;
+    const fig = el('figure', 'trend-chart');
+    fig.dataset.series = series.key;
+    const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', preserveAspectRatio: 'none' });
+    const x = (i) => L + (points.length > 1 ? (i * (W - L - R)) / (points.length - 1) : 0);
+    const y = (v) => T + (1 - Math.max(0, Math.min(1, v / series.max))) * (H - T - B);
+    chart.appendChild(svg('line', { class: 'axis', x1: L, x2: W - R, y1: H - B, y2: H - B }));
+    let target = null;
+    let path = '';
+    let last = null;
+    points.forEach((pt, i) => {
+      const v = pt[series.key];
+      if (typeof v !== 'number') {
+        path += ' ';
+        return;
+      }
+      path += (path.endsWith(' ') || path === '' ? 'M' : 'L') + x(i).toFixed(1) + ',' + y(v).toFixed(1);
+      if (series.target && typeof pt[series.target] === 'number') target = pt[series.target];
+      last = { v, i };
+    });
+    if (target !== null) {
+      const t = svg('line', { class: 'target', x1: L, x2: W - R, y1: y(target), y2: y(target) });
+      t.dataset.value = String(target);
+      chart.appendChild(t);
+    }
+    if (path.trim()) chart.appendChild(svg('path', { class: 'line', d: path.trim().replace(/ +/g, ' ') }));
+    points.forEach((pt, i) => {
+      const v = pt[series.key];
+      const c = svg('circle', { class: 'pt', cx: x(i), cy: typeof v === 'number' ? y(v) : H - B, r: 2.5 });
+      c.dataset.period = pt.period;
+      c.dataset.value = typeof v === 'number' ? String(v) : '';
+      if (typeof v !== 'number') c.classList.add('none');
+      const tip = svg('title', {});
+      tip.textContent = periodLabel(pt.period) + ': ' + (typeof v === 'number' ? series.fmt(v) : 'chưa có số liệu');
+      c.appendChild(tip);
+      chart.appendChild(c);
+    });
+    const first = svg('text', { class: 'tick', x: L, y: H - 3 });
+    first.textContent = shortPeriod(points[0].period);
+    const end = svg('text', { class: 'tick end', x: W - R, y: H - 3 });
+    end.textContent = shortPeriod(points[points.length - 1].period);
+    chart.append(first, end);
+    const cap = el('figcaption');
+    cap.appendChild(el('span', 'trend-label', series.label));
+    const lastText = last ? series.fmt(last.v) : '—';
+    const val = el('span', 'trend-last', lastText);
+    val.dataset.value = last ? String(last.v) : '';
+    cap.appendChild(val);
+    if (target !== null) cap.appendChild(el('span', 'trend-target', 'mục tiêu ' + fmtPct(target, 0)));
+    fig.append(cap, chart);
+    return fig;
+  }
+
+  function renderTrend(box, trend) {
+    box.replaceChildren();
+    if (!trend) return;
+    const scale = box.dataset.scale === 'quarters' ? 'quarters' : 'months';
+    const head = el('div', 'trend-head');
+    head.appendChild(el('span', 'label', 'Xu hướng'));
+    for (const [key, text] of [['months', '12 tháng'], ['quarters', '8 quý']]) {
+      const b = el('button', 'trend-scale' + (key === scale ? ' on' : ''), text);
+      b.type = 'button';
+      b.dataset.scale = key;
+      b.setAttribute('aria-pressed', key === scale ? 'true' : 'false');
+      b.addEventListener('click', () => {
+        box.dataset.scale = key;
+        renderTrend(box, trend);
+      });
+      head.appendChild(b);
+    }
+    box.appendChild(head);
+    box.dataset.unit = trend.unit;
+    box.dataset.period = trend.period;
+    const charts = el('div', 'trend-charts');
+    for (const series of TREND_SERIES) charts.appendChild(trendChart(trend[scale], series));
+    box.appendChild(charts);
+  }
+
+  /* Fetch and draw a trend (unit '' is the province), at most once per
+   * TREND_MIN_MS for the same box unless forced: a call within the window
+   * is deferred to its end (once), so the last change is always drawn. */
+  const TREND_MIN_MS = 5000;
+  const trendLoaded = {};
+
+  async function loadTrend(boxId, unit, force) {
+    const period = state.period;
+    const key = unit + '|' + period;
+    const now = Date.now();
+    const prev = trendLoaded[boxId];
+    if (!force && prev && prev.key === key && now - prev.at < TREND_MIN_MS) {
+      if (!prev.timer)
+        prev.timer = setTimeout(() => loadTrend(boxId, unit, true), TREND_MIN_MS - (now - prev.at));
+      return;
+    }
+    if (prev && prev.timer) clearTimeout(prev.timer);
+    trendLoaded[boxId] = { key, at: now, timer: null };
+    try {
+      const r = await getJSON('/api/trend' + (unit ? '/' + encodeURIComponent(unit) : '') + q(period));
+      if (state.period !== period) return;
+      if (boxId === 'unit-trend' && state.selected !== unit) return;
+      renderTrend($(boxId), r.body);
+    } catch (e) {
+      console.warn('wall: trend fetch failed', e);
+    }
   }
 
   function openUnit(unit) {

@@ -65,4 +65,21 @@ cJSON *chiso_wall_alert_parse(const char *json, size_t len, char unit_out[CHISO_
  * elements (period keys); keys that do not parse sort last, by text. */
 int chiso_wall_period_cmp(const void *a, const void *b);
 
+/* Trends (docs/wall.md "Trends"): the months and quarters a trend shows. */
+#define CHISO_WALL_TREND_MONTHS   12
+#define CHISO_WALL_TREND_QUARTERS 8
+
+/* The keys of the n periods of `kind` (month or quarter) that end with the
+ * one holding the last day of `anchor` (any period key), oldest first,
+ * into out. Returns n, or CHISO_EINVAL (an anchor that does not parse, a
+ * kind neither month nor quarter, n < 1). */
+int chiso_wall_trend_periods(const char *anchor, chiso_period_kind kind, int n,
+                             char out[][CHISO_PERIOD_STRLEN]);
+
+/* One point of a trend: {period, total, fp_rate, fp_target, on_time_rate,
+ * as_of} copied from a ranking row (chiso_wall_snap_parse), all null but
+ * the period when `row` is NULL (no snapshot for that period). NULL on
+ * out of memory. */
+cJSON *chiso_wall_trend_point(const char *period, const cJSON *row);
+
 #endif
