@@ -7,7 +7,8 @@
  * The first byte picks the function; the rest is its input. Properties:
  *   route    an asset names one segment of safe characters that is not
  *            hidden (nothing can leave the asset table); a unit route's
- *            code is exactly what follows /api/units/
+ *            code is exactly what follows /api/units/ (or /api/trend/:
+ *            /api/trend alone is the province's trend, without a code)
  *   auth     a passing header carries exactly the token
  *   period   an accepted period is canonical and not a day
  *   count    an accepted count is within 1..max
@@ -17,6 +18,7 @@
  *   sse      parsing the frame back as a browser does gives the data with
  *            its line endings turned into \n
  */
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -54,6 +56,13 @@ static void fuzz_route(const char *s)
     } else if (id == CHISO_WALL_API_UNIT) {
         if (strncmp(s, "/api/units/", 11) != 0 || strcmp(s + 11, r.arg) != 0 ||
             strlen(r.arg) > 32 || strchr(r.arg, '/'))
+            abort();
+    } else if (id == CHISO_WALL_API_TREND) {
+        /* the province's ("/api/trend", no arg) or a unit's */
+        bool province = strcmp(s, "/api/trend") == 0 && r.arg[0] == '\0';
+        bool unit = strncmp(s, "/api/trend/", 11) == 0 && strcmp(s + 11, r.arg) == 0 && r.arg[0] &&
+                    strlen(r.arg) <= 32 && !strchr(r.arg, '/');
+        if (!province && !unit)
             abort();
     } else if (r.arg[0] != '\0') {
         abort();
