@@ -411,6 +411,47 @@ async function checkTrend(page, box, unit, period, what) {
   await page.click(`${box} button.trend-scale[data-scale="months"]`);
 }
 
+/* Departments and communes: each kind's full-process rate on the province
+ * card equals the topic's (its units' full-process dossiers over their
+ * resolved ones), and the ranking's filter shows exactly that kind's
+ * units. */
+async function checkKinds(page, period) {
+  const names = { department: 'Sở, ban, ngành', commune: 'Xã, phường' };
+  let units;
+  await until('the kinds\' full-process rates', async () => {
+    units = [...periodView(await readScores(), period).units.values()];
+    const { out, eq } = comparer();
+    for (const kind of ['department', 'commune']) {
+      const mine = units.filter((u) => u.kind === kind);
+      const fp = mine.reduce((a, u) => a + u.counts.full_process, 0);
+      const resolved = mine.reduce((a, u) => a + u.counts.resolved, 0);
+      const want = resolved > 0 ? fp / resolved : null;
+      const got = await page.evaluate((k) => {
+        const e = document.getElementById('province-fp-' + k);
+        return { value: e.dataset.value, text: e.textContent };
+      }, kind);
+      eq(got.value, want === null ? '' : String(want), `${kind} full-process rate`);
+      if (!got.text.startsWith(names[kind] + ' ')) out.push(`${kind}: label '${got.text}'`);
+      const rp = rateProblem(got.text.slice(names[kind].length + 1).replace(/ [✓✗≈]$/, ''), want,
+        `${kind} rate text`);
+      if (rp) out.push(rp);
+    }
+    return out;
+  }, 30000);
+  for (const kind of ['commune', 'department', '']) {
+    await page.click(`#kind-filter button[data-kind="${kind}"]`);
+    const rows = await page.$$eval('#ranking-body tr', (trs) => trs.map((tr) => tr.dataset.kind));
+    const want = units.filter((u) => !kind || u.kind === kind).length;
+    check(rows.length === want && rows.every((k) => !kind || k === kind),
+          `filter '${kind || 'all'}': ${rows.length} rows (${want} units of the topic)`);
+    check(await page.getAttribute(`#kind-filter button[data-kind="${kind}"]`, 'aria-pressed') === 'true',
+          `filter '${kind || 'all'}' is shown as pressed`);
+  }
+  log(`   departments and communes: each kind's rate equals the topic's; the filter shows ` +
+      `${units.filter((u) => u.kind === 'department').length} departments, ` +
+      `${units.filter((u) => u.kind === 'commune').length} communes`);
+}
+
 async function run(page, pageErrors) {
   /* 1. load: every number is the topic's */
   await page.goto(WALL_URL + '/', { waitUntil: 'load' });
@@ -577,6 +618,7 @@ async function run(page, pageErrors) {
   await page.click('#unit-close');
   await page.waitForSelector('#unit[hidden]', { state: 'attached', timeout: 5000 });
   await checkTrend(page, '#province-trend', view.province.unit, MONTH, 'trend of the province');
+  await checkKinds(page, MONTH);
 
   /* 6. the alert feed */
   const topicAlerts = (await hook('alerts')).split('\n').filter(Boolean).map((l) => JSON.parse(l));

@@ -201,6 +201,7 @@ static void test_snapshots(void)
     CHECK(row_num(s.row, "rank") == 20 && row_num(s.row, "rank_of") == 34, "rank");
     CHECK(row_num(s.row, "received") == 267922, "received");
     CHECK(row_num(s.row, "resolved") == 246821, "resolved");
+    CHECK(row_num(s.row, "full_process") == 1, "full_process (the count, for the kinds' rates)");
     CHECK(row_num(s.row, "open") == 9848 && row_num(s.row, "open_overdue") == 583, "open");
     CHECK(row_num(s.row, "fp_rate") == 0.72491909385113273, "full-process rate");
     CHECK(row_num(s.row, "fp_target") == 0.7 && row_num(s.row, "fp_gap") == 12, "target, gap");

@@ -81,6 +81,7 @@ int chiso_wall_snap_parse(const char *json, size_t len, chiso_wall_snap *out, ch
         {"rank_of", NULL, "rank_of", 0},
         {"received", "counts", "received", 0},
         {"resolved", "counts", "resolved", 0},
+        {"full_process", "counts", "full_process", 0},
         {"open", "counts", "open", 0},
         {"open_overdue", "counts", "open_overdue", 0},
         {"fp_rate", "full_process", "rate", 0},

@@ -149,6 +149,7 @@
     period: null, // the period shown
     auto: true, // follow the server's default period until one is chosen
     rows: new Map(), // unit -> ranking row
+    kind: '', // the ranking's filter: '' all, 'department', 'commune'
     province: null,
     provinceSeq: 0,
     sort: { key: 'rank', dir: 1 },
@@ -509,13 +510,56 @@
     return td;
   }
 
+  /* The full-process rate of each kind of unit (departments, communes):
+   * their full-process dossiers over their resolved ones, summed over the
+   * kind's units of the period, as the quarterly report gives them. */
+  function kindRates() {
+    const out = {};
+    for (const kind of ['department', 'commune']) {
+      let fp = 0, resolved = 0, units = 0;
+      for (const r of state.rows.values()) {
+        if (r.kind !== kind) continue;
+        units++;
+        if (typeof r.full_process === 'number' && typeof r.resolved === 'number') {
+          fp += r.full_process;
+          resolved += r.resolved;
+        }
+      }
+      out[kind] = { units, rate: resolved > 0 ? fp / resolved : null };
+    }
+    return out;
+  }
+
+  function renderKinds() {
+    const rates = kindRates();
+    const target = state.province && state.province.full_process ? state.province.full_process.target : null;
+    for (const kind of ['department', 'commune']) {
+      const e = $('province-fp-' + kind);
+      const k = rates[kind];
+      const status = rateClass(k.rate, target);
+      // the status in a sign as well as in colour: ✓ met, ≈ within 5 points, ✗ below
+      const sign = { good: ' ✓', near: ' ≈', bad: ' ✗' }[status] || '';
+      e.textContent = KIND[kind] + ' ' + fmtPct(k.rate) + sign;
+      e.dataset.value = k.rate === null ? '' : String(k.rate);
+      e.className = 'kind-rate ' + status;
+      for (const n of document.querySelectorAll(`#kind-filter .n[data-kind="${kind}"]`))
+        n.textContent = '(' + fmtInt(k.units) + ')';
+    }
+    for (const b of document.querySelectorAll('#kind-filter button'))
+      b.setAttribute('aria-pressed', b.dataset.kind === state.kind ? 'true' : 'false');
+  }
+
   function renderRanking() {
+    renderKinds();
     const body = $('ranking-body');
-    const rows = Array.from(state.rows.values()).sort(compareRows);
+    const rows = Array.from(state.rows.values())
+      .filter((r) => !state.kind || r.kind === state.kind)
+      .sort(compareRows);
     const frag = document.createDocumentFragment();
     for (const r of rows) {
       const tr = el('tr');
       tr.dataset.unit = r.unit;
+      tr.dataset.kind = r.kind;
       tr.dataset.seq = String(r.seq);
       if (r.unit === state.selected) tr.classList.add('selected');
       if (state.changed.has(r.unit)) tr.classList.add('changed');
@@ -833,6 +877,12 @@
       if (tr) openUnit(tr.dataset.unit);
     });
     $('unit-close').addEventListener('click', closeUnit);
+    for (const b of document.querySelectorAll('#kind-filter button')) {
+      b.addEventListener('click', () => {
+        state.kind = b.dataset.kind;
+        renderRanking();
+      });
+    }
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') closeUnit();
     });

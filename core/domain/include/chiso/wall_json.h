@@ -39,7 +39,8 @@ typedef struct chiso_wall_snap {
 
 /* Parse one snapshot. The ranking row holds, copied from the snapshot:
  * unit, unit_name, kind, period, as_of, total, rank, rank_of (null when
- * absent), received, resolved, open, open_overdue (from counts), and
+ * absent), received, resolved, full_process, open, open_overdue (from
+ * counts), and
  * fp_rate, fp_target, fp_gap (from full_process), on_time_rate (the rate
  * of the member of `indicators` with id CHISO_WALL_ONTIME_INDICATOR, not
  * the `on_time` object). Required: unit, period (month, quarter or year),
