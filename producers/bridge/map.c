@@ -379,6 +379,8 @@ static void merge(const bridge_snapshot *prev, const bridge_snapshot *cur, bridg
         return;
     memcpy(m->step_at, prev->step_at, sizeof(m->step_at));
     memcpy(m->fact_at, prev->fact_at, sizeof(m->fact_at));
+    memcpy(m->step_last, prev->step_last, sizeof(m->step_last));
+    m->round_mark = prev->round_mark;
     m->status_rounds = prev->status_rounds;
     m->statuses |= prev->statuses;
     if (prev->channel != CHISO_CHANNEL_UNKNOWN)
@@ -433,15 +435,21 @@ static void supplements(emitter *e, const bridge_snapshot *prev, bridge_snapshot
     }
     if (m->nrounds > 0)
         return;
-    /* status-only rounds, numbered after the rounds a payload can hold */
+    /* status-only rounds, numbered after the rounds a payload can hold,
+     * timed by a step newer than the last such fact when one came before
+     * the snapshot, else at the arrival */
     if (m->status == 5 && (!prev || prev->status != 5)) {
         m->status_rounds++;
-        emit(e, CHISO_EV_SUPPLEMENT_REQUESTED, at_or_now(0, now, guesses),
-             BRIDGE_ROUNDS_MAX + m->status_rounds);
+        int64_t t = m->step_last[5] > m->round_mark ? m->step_last[5] : at_or_now(0, now, guesses);
+        m->round_mark = t;
+        emit(e, CHISO_EV_SUPPLEMENT_REQUESTED, t, BRIDGE_ROUNDS_MAX + m->status_rounds);
     }
-    if (prev && prev->status == 5 && (m->status == 2 || m->status == 4))
-        emit(e, CHISO_EV_SUPPLEMENT_RECEIVED, at_or_now(0, now, guesses),
-             BRIDGE_ROUNDS_MAX + m->status_rounds);
+    if (prev && prev->status == 5 && (m->status == 2 || m->status == 4)) {
+        int64_t step = m->step_last[2] > m->step_last[4] ? m->step_last[2] : m->step_last[4];
+        int64_t t = step > m->round_mark ? step : at_or_now(0, now, guesses);
+        m->round_mark = t;
+        emit(e, CHISO_EV_SUPPLEMENT_RECEIVED, t, BRIDGE_ROUNDS_MAX + m->status_rounds);
+    }
 }
 
 int bridge_diff(const bridge_snapshot *prev, const bridge_snapshot *cur, int64_t now,
@@ -584,6 +592,8 @@ int bridge_step_apply(const bridge_snapshot *prev, const bridge_step *st, const 
     }
     if (!m.step_at[s] || st->at < m.step_at[s])
         m.step_at[s] = st->at;
+    if (st->at > m.step_last[s])
+        m.step_last[s] = st->at;
     /* the facts the step corrects: its status's (fact_at is only ever set
      * for 3, 6, 7, 8, 9 and 10), and for a 10 the resolution too, which
      * came no later than the hand-over */
@@ -613,7 +623,7 @@ static const struct {
     NUM("sub", submitted_at), NUM("rec", received_at), NUM("due", due_at),
     NUM("ref", refused_at),   NUM("fin", finished_at), NUM("ret", returned_at),
     NUM("del", delivery),     NUM("pay", paid),        NUM("fee", fees),
-    NUM("sr", status_rounds),
+    NUM("sr", status_rounds), NUM("rm", round_mark),
 };
 #undef NUM
 
@@ -691,7 +701,8 @@ int bridge_snapshot_encode(const bridge_snapshot *s, char *buf, size_t size)
     if (ok && flags)
         ok = cJSON_AddNumberToObject(o, "f", flags) != NULL;
     if (ok)
-        ok = add_times(o, "sa", s->step_at) && add_times(o, "fa", s->fact_at);
+        ok = add_times(o, "sa", s->step_at) && add_times(o, "fa", s->fact_at) &&
+             add_times(o, "sl", s->step_last);
     if (ok && s->nrounds > 0)
         ok = (rounds = cJSON_AddArrayToObject(o, "r")) != NULL;
     for (int i = 0; ok && i < s->nrounds; i++) {
@@ -752,7 +763,8 @@ int bridge_snapshot_decode(const char *buf, size_t len, bridge_snapshot *out)
     s.from_store = flags & 4;
     s.population = flags & 8;
     s.e_result = flags & 16;
-    if (!get_times(o, "sa", s.step_at) || !get_times(o, "fa", s.fact_at))
+    if (!get_times(o, "sa", s.step_at) || !get_times(o, "fa", s.fact_at) ||
+        !get_times(o, "sl", s.step_last))
         goto out;
     const cJSON *r, *rounds = cJSON_GetObjectItemCaseSensitive(o, "r");
     if (rounds && (!cJSON_IsArray(rounds) || cJSON_GetArraySize(rounds) > BRIDGE_ROUNDS_MAX))

@@ -67,6 +67,11 @@ typedef struct bridge_snapshot {
     /* progress steps (CapNhatTienDoHoSoMC): the earliest ThoiDiemXuLy of a
      * step with each TrangThai, 0 when none came */
     int64_t step_at[11];
+    /* the latest ThoiDiemXuLy of a step with each TrangThai, and the time
+     * of the last status-only supplement fact emitted: a step newer than
+     * that, come before the snapshot, times the next status-only round */
+    int64_t step_last[11];
+    int64_t round_mark;
     /* the time a status-only fact (3, 6, 7, 8, 9, 10) was emitted at when
      * it came from the arrival time or a step, 0 when from a payload date
      * or not emitted: an earlier step corrects it */

@@ -403,6 +403,41 @@ static void test_steps(void)
     CHECK(bridge_snapshot_decode("{\"id\":\"X\",\"sa\":[1,2]}", 21, &back) == CHISO_ESTATE,
           "a stored state with a short step array is refused");
 
+    /* a status-only supplement round timed by a step that came before its
+     * snapshot; without one, the arrival; a step older than the last such
+     * fact never times the next */
+    memset(&m1, 0, sizeof(m1));
+    a = snap("{\"MaHoSo\":\"R-1\",\"MaTTHC\":\"1.001612\",\"NgayTiepNhan\":"
+             "\"20260302091520\",\"TrangThaiHoSo\":\"4\"}",
+             "000.20.31.H56");
+    diff(NULL, &a, vn("20260302100000"), &m1, ev);
+    st = step("{\"MaHoSo\":\"R-1\",\"TrangThai\":\"5\",\"ThoiDiemXuLy\":\"20260303080000\"}",
+              "000.20.31.H56");
+    bridge_step_apply(&m1, &st, &defaults, &m2, ev, guesses);
+    a.status = 5;
+    a.statuses = 1 << 5;
+    before = guesses[BRIDGE_GUESS_TIME];
+    n = diff(&m2, &a, vn("20260303090000"), &m3, ev);
+    e = find(ev, n, CHISO_EV_SUPPLEMENT_REQUESTED);
+    CHECK(e && e->at == vn("20260303080000") && guesses[BRIDGE_GUESS_TIME] == before,
+          "a status-only request at the time of the step that came first");
+    a.status = 4;
+    a.statuses = 1 << 4;
+    n = diff(&m3, &a, vn("20260305090000"), &m4, ev);
+    e = find(ev, n, CHISO_EV_SUPPLEMENT_RECEIVED);
+    CHECK(e && e->at == vn("20260305090000") && guesses[BRIDGE_GUESS_TIME] == before + 1,
+          "no step for the receipt: the arrival, counted");
+    a.status = 5;
+    a.statuses = 1 << 5;
+    n = diff(&m4, &a, vn("20260306090000"), &m2, ev);
+    e = find(ev, n, CHISO_EV_SUPPLEMENT_REQUESTED);
+    CHECK(e && e->at == vn("20260306090000"),
+          "the first round's step does not time the second round");
+    len = bridge_snapshot_encode(&m2, buf, sizeof(buf));
+    CHECK(len > 0 && bridge_snapshot_decode(buf, (size_t)len, &back) == 0 &&
+              back.round_mark == m2.round_mark && back.step_last[5] == m2.step_last[5],
+          "the latest steps and the round mark survive the stored state: %s", buf);
+
     /* the e-result reading of HinhThuc (bridge.e_result.online) */
     bridge_defaults eres = defaults;
     eres.e_result_online = true;
