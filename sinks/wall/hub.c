@@ -778,7 +778,14 @@ wall_client *wall_hub_client_new(wall_hub *h, const char *period)
     cJSON_AddStringToObject(hello, "boot", h->boot);
     cJSON_AddStringToObject(hello, "period", c->period);
     cJSON_AddNumberToObject(hello, "seq", (double)h->seq);
-    char *text = print_delete(hello);
+    cJSON *kiosk = cJSON_AddObjectToObject(hello, "kiosk");
+    if (kiosk) {
+        cJSON_AddBoolToObject(kiosk, "on", h->o.kiosk);
+        cJSON_AddNumberToObject(kiosk, "page_s", h->o.kiosk_page_s);
+        cJSON_AddNumberToObject(kiosk, "drilldowns", h->o.kiosk_drilldowns);
+        cJSON_AddNumberToObject(kiosk, "drilldown_s", h->o.kiosk_drilldown_s);
+    }
+    char *text = kiosk ? print_delete(hello) : (cJSON_Delete(hello), NULL);
     /* the browser's reconnection delay, then the greeting */
     if (!text || chiso_wall_sseq_raw(c->q, "retry: 2000\n") != 0 ||
         chiso_wall_sseq_event(c->q, "hello", text) != 0) {

@@ -20,7 +20,7 @@
  *   alerts   {"alerts":[alert...]}  new alerts, newest first
  *   today    the /api/today object, when the count changed
  *   periods  the /api/periods object, when the set or the default changed
- * and on connect `hello` {"boot","period","seq"}; `ping` {} after
+ * and on connect `hello` {"boot","period","seq","kiosk"}; `ping` {} after
  * ping_ms without anything to send.
  */
 #ifndef CHISO_WALL_HUB_H
@@ -44,6 +44,12 @@ typedef struct wall_hub_opts {
     int max_clients;      /* live-update clients at once */
     int ping_ms;          /* idle time after which a client gets `ping` */
     const char *time_src; /* "wall" or "event": where today comes from */
+    /* the page's kiosk mode by default (docs/wall.md "Kiosk"), sent in
+     * `hello`; a page's ?kiosk= overrides it */
+    bool kiosk;
+    int kiosk_page_s;      /* seconds per page of the ranking */
+    int kiosk_drilldowns;  /* units furthest from their target shown */
+    int kiosk_drilldown_s; /* seconds per drill-down */
 } wall_hub_opts;
 
 /* A hub registering its metrics in `metrics` (not owned). Caller frees

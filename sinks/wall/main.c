@@ -31,13 +31,31 @@
 #include "server.h"
 #include "today.h"
 
+/* A whole number lo..hi. */
+static int validate_range(const char *value, long long lo, long long hi, char *errstr,
+                          size_t errstr_size)
+{
+    char *end = NULL;
+    long long v = strtoll(value, &end, 10);
+    if (end != value && *end == '\0' && v >= lo && v <= hi)
+        return 0;
+    snprintf(errstr, errstr_size, "must be a whole number %lld..%lld", lo, hi);
+    return CHISO_EINVAL;
+}
+
 static int validate_request_max(const char *value, char *errstr, size_t errstr_size)
 {
-    long long v = strtoll(value, NULL, 10);
-    if (v >= 4096 && v <= 1048576)
-        return 0;
-    snprintf(errstr, errstr_size, "must be 4096..1048576 bytes");
-    return CHISO_EINVAL;
+    return validate_range(value, 4096, 1048576, errstr, errstr_size);
+}
+
+static int validate_kiosk_s(const char *value, char *errstr, size_t errstr_size)
+{
+    return validate_range(value, 1, 3600, errstr, errstr_size);
+}
+
+static int validate_kiosk_count(const char *value, char *errstr, size_t errstr_size)
+{
+    return validate_range(value, 0, 1000, errstr, errstr_size);
 }
 
 static const chiso_cfg_def config_defs[] = {
@@ -71,6 +89,17 @@ static const chiso_cfg_def config_defs[] = {
     {"catchup.s", CHISO_CFG_INT, "20",
      "at start, read the topics to their end for at most this long before serving",
      chiso_cfg_nonneg},
+    {"kiosk", CHISO_CFG_BOOL, "false",
+     "pages start in kiosk mode (hands-free: the ranking pages by itself, then the drill-downs "
+     "of the units furthest from their target); a page's ?kiosk=0/1 overrides it",
+     NULL},
+    {"kiosk.page.s", CHISO_CFG_INT, "10",
+     "kiosk: seconds each page of the ranking is shown (1..3600)", validate_kiosk_s},
+    {"kiosk.drilldowns", CHISO_CFG_INT, "5",
+     "kiosk: drill-downs per cycle, the units furthest below their full-process target (0..1000)",
+     validate_kiosk_count},
+    {"kiosk.drilldown.s", CHISO_CFG_INT, "15", "kiosk: seconds each drill-down is shown (1..3600)",
+     validate_kiosk_s},
     {"log.level", CHISO_CFG_STRING, "info", "error, warn, info or debug", chiso_cfg_log_level},
     {NULL, 0, NULL, NULL, NULL},
 };
@@ -153,6 +182,10 @@ int main(int argc, char **argv)
         /* a ping well within the idle timeout keeps a quiet stream open */
         .ping_ms = timeout_s * 1000 / 2 < 15000 ? timeout_s * 1000 / 2 : 15000,
         .time_src = chiso_config_str(cfg, "time.source"),
+        .kiosk = chiso_config_bool(cfg, "kiosk"),
+        .kiosk_page_s = (int)chiso_config_int(cfg, "kiosk.page.s"),
+        .kiosk_drilldowns = (int)chiso_config_int(cfg, "kiosk.drilldowns"),
+        .kiosk_drilldown_s = (int)chiso_config_int(cfg, "kiosk.drilldown.s"),
     };
     if (!(hub = wall_hub_new(&hopts, metrics))) {
         fprintf(stderr, "chiso-wall: out of memory\n");

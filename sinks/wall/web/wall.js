@@ -64,6 +64,17 @@
     return 'bad';
   }
 
+  /* the status in a sign and words as well as in colour */
+  const SIGN = { good: '✓', near: '≈', bad: '✗', none: '' };
+  const STATUS_WORDS = { good: 'đạt mục tiêu', near: 'gần mục tiêu', bad: 'dưới mục tiêu', none: 'mục tiêu' };
+
+  /* "✗ dưới mục tiêu 70%" */
+  function targetText(rate, target) {
+    if (typeof target !== 'number') return '';
+    const status = rateClass(rate, target);
+    return (SIGN[status] ? SIGN[status] + ' ' : '') + STATUS_WORDS[status] + ' ' + fmtPct(target, 0);
+  }
+
   const ROMAN = ['I', 'II', 'III', 'IV'];
 
   function periodLabel(p) {
@@ -267,6 +278,7 @@
       retryMs = 1000;
       setConn('live');
       refetchAll();
+      kioskApply(h.kiosk);
     });
     on('scores', (ev) => {
       if (ev.period !== state.period) return;
@@ -324,6 +336,8 @@
   }, 5000);
 
   function switchPeriod(p, auto) {
+    clearTimeout(kiosk.timer); // the next hello starts a kiosk cycle of the new period
+    kiosk.timer = null;
     state.auto = auto;
     state.period = p;
     state.rows = new Map();
@@ -431,7 +445,9 @@
     const fp = (p && p.full_process) || {};
     setFigure('province-received', fmtInt(c.received), c.received);
     setFigure('province-fp', fmtPct(fp.rate), fp.rate, rateClass(fp.rate, fp.target));
-    $('province-fp-target').textContent = typeof fp.target === 'number' ? 'mục tiêu ' + fmtPct(fp.target, 0) : '';
+    const fpTarget = $('province-fp-target');
+    fpTarget.textContent = targetText(fp.rate, fp.target);
+    fpTarget.dataset.status = rateClass(fp.rate, fp.target);
     // #5's rate (population D), the figure behind group 2: not p.on_time
     const i5 = indicator(p, ONTIME_INDICATOR);
     const ot = i5 && typeof i5.rate === 'number' ? i5.rate : null;
@@ -538,8 +554,7 @@
       const k = rates[kind];
       const status = rateClass(k.rate, target);
       // the status in a sign as well as in colour: ✓ met, ≈ within 5 points, ✗ below
-      const sign = { good: ' ✓', near: ' ≈', bad: ' ✗' }[status] || '';
-      e.textContent = KIND[kind] + ' ' + fmtPct(k.rate) + sign;
+      e.textContent = KIND[kind] + ' ' + fmtPct(k.rate) + (SIGN[status] ? ' ' + SIGN[status] : '');
       e.dataset.value = k.rate === null ? '' : String(k.rate);
       e.className = 'kind-rate ' + status;
       for (const n of document.querySelectorAll(`#kind-filter .n[data-kind="${kind}"]`))
@@ -551,10 +566,16 @@
 
   function renderRanking() {
     renderKinds();
-    const body = $('ranking-body');
+    if (kiosk.on) return; // the kiosk redraws its page at the next turn only
     const rows = Array.from(state.rows.values())
       .filter((r) => !state.kind || r.kind === state.kind)
       .sort(compareRows);
+    renderRows(rows, rows.length);
+  }
+
+  /* The ranking's rows, of `count` units in all. */
+  function renderRows(rows, count) {
+    const body = $('ranking-body');
     const frag = document.createDocumentFragment();
     for (const r of rows) {
       const tr = el('tr');
@@ -568,9 +589,10 @@
       cell(tr, 'total', fmtDec(r.total, 2), 'num total', r.total);
       const fp = cell(tr, 'fp', '', 'num fp', r.fp_rate);
       fp.dataset.target = typeof r.fp_target === 'number' ? String(r.fp_target) : '';
-      const rate = el('span', 'rate ' + rateClass(r.fp_rate, r.fp_target), fmtPct(r.fp_rate));
-      fp.dataset.status = rateClass(r.fp_rate, r.fp_target);
-      fp.appendChild(rate);
+      const status = rateClass(r.fp_rate, r.fp_target);
+      fp.dataset.status = status;
+      fp.appendChild(el('span', 'rate ' + status, fmtPct(r.fp_rate)));
+      fp.appendChild(el('span', 'sign ' + status, SIGN[status]));
       fp.appendChild(el('span', 'target', '/ ' + fmtPct(r.fp_target, 0)));
       cell(tr, 'ontime', fmtPct(r.on_time_rate), 'num', r.on_time_rate); // #5's rate
       cell(tr, 'overdue', fmtInt(r.open_overdue), 'num' + (r.open_overdue > 0 ? ' bad' : ''), r.open_overdue);
@@ -579,7 +601,7 @@
     }
     body.replaceChildren(frag);
     state.changed.clear();
-    $('units-count').textContent = fmtInt(rows.length);
+    $('units-count').textContent = fmtInt(count);
     $('ranking-empty').hidden = rows.length > 0;
     for (const th of document.querySelectorAll('#ranking th')) {
       if (th.dataset.sort === state.sort.key)
@@ -609,6 +631,29 @@
     ul.replaceChildren(frag);
     $('alerts-count').textContent = fmtInt(state.alerts.length);
     $('alerts-empty').hidden = state.alerts.length > 0;
+    fitList(ul, ul, $('alerts-more'), 'cảnh báo');
+  }
+
+  /* In kiosk mode nothing scrolls: a list keeps the items that fit whole
+   * above the bottom of `bound` (the list itself, or the box it is in) and
+   * says how many more there are ("và 12 cảnh báo khác"). */
+  function fitList(list, bound, more, noun) {
+    const items = [...list.children];
+    for (const li of items) li.hidden = false;
+    more.hidden = true;
+    if (!kiosk.on || items.length === 0) return;
+    const over = () => items[items.length - 1].getBoundingClientRect().bottom > limit() + 0.5;
+    // the bottom of the bound's content box (above its padding), less the
+    // line saying how many more when it is outside the list
+    const limit = () => bound.getBoundingClientRect().bottom - parseFloat(getComputedStyle(bound).paddingBottom) -
+      (bound === list ? 0 : more.getBoundingClientRect().height);
+    if (!(bound === list ? list.scrollHeight > list.clientHeight + 1 : over())) return;
+    more.textContent = 'và … ' + noun + ' khác'; // its line, before measuring
+    more.hidden = false;
+    let shown = items.findIndex((li) => li.getBoundingClientRect().bottom > limit() + 0.5);
+    if (shown < 0) shown = items.length;
+    for (let i = shown; i < items.length; i++) items[i].hidden = true;
+    more.textContent = 'và ' + fmtInt(items.length - shown) + ' ' + noun + ' khác';
   }
 
   function renderToday() {
@@ -659,7 +704,8 @@
     fpEl.textContent = fmtPct(fp.rate);
     fpEl.className = rateClass(fp.rate, fp.target);
     fpEl.dataset.value = typeof fp.rate === 'number' ? String(fp.rate) : '';
-    $('unit-fp-target').textContent = typeof fp.target === 'number' ? 'mục tiêu ' + fmtPct(fp.target, 0) : '';
+    $('unit-fp-target').textContent = targetText(fp.rate, fp.target);
+    $('unit-fp-target').dataset.status = rateClass(fp.rate, fp.target);
     const gap = $('unit-gap');
     gap.dataset.value = typeof fp.gap === 'number' ? String(fp.gap) : '';
     if (typeof fp.rate !== 'number') gap.textContent = 'Chưa có hồ sơ giải quyết trong kỳ.';
@@ -686,6 +732,11 @@
     }
     tbody.replaceChildren(frag);
     box.hidden = false;
+    fitUnitGains();
+  }
+
+  function fitUnitGains() {
+    fitList($('unit-gains'), document.querySelector('#unit .drawer-body'), $('unit-gains-more'), 'chỉ số');
   }
 
   /* the unit's points still to win, one sentence per indicator */
@@ -741,7 +792,7 @@
    * snapshot), a dot per point with its period and value in data
    * attributes, the target as a dashed line. */
   function trendChart(points, series) {
-    const W = 300, H = 90, L = 4, R = 4, T = 8, B = 16;
+    const W = 300, H = 80, L = 4, R = 4, T = 6, B = 6;
     const fig = el('figure', 'trend-chart');
     fig.dataset.series = series.key;
     const chart = svg('svg', { viewBox: `0 0 ${W} ${H}`, role: 'img', preserveAspectRatio: 'none' });
@@ -778,11 +829,11 @@
       c.appendChild(tip);
       chart.appendChild(c);
     });
-    const first = svg('text', { class: 'tick', x: L, y: H - 3 });
-    first.textContent = shortPeriod(points[0].period);
-    const end = svg('text', { class: 'tick end', x: W - R, y: H - 3 });
-    end.textContent = shortPeriod(points[points.length - 1].period);
-    chart.append(first, end);
+    // the first and last periods under the chart, in HTML: the chart
+    // stretches to its box, which would distort SVG text
+    const ticks = el('div', 'trend-ticks');
+    ticks.append(el('span', null, shortPeriod(points[0].period)),
+      el('span', null, shortPeriod(points[points.length - 1].period)));
     const cap = el('figcaption');
     cap.appendChild(el('span', 'trend-label', series.label));
     const lastText = last ? series.fmt(last.v) : '—';
@@ -790,7 +841,7 @@
     val.dataset.value = last ? String(last.v) : '';
     cap.appendChild(val);
     if (target !== null) cap.appendChild(el('span', 'trend-target', 'mục tiêu ' + fmtPct(target, 0)));
-    fig.append(cap, chart);
+    fig.append(cap, chart, ticks);
     return fig;
   }
 
@@ -817,6 +868,7 @@
     const charts = el('div', 'trend-charts');
     for (const series of TREND_SERIES) charts.appendChild(trendChart(trend[scale], series));
     box.appendChild(charts);
+    if (box.id === 'unit-trend') fitUnitGains(); // the trend pushed them down
   }
 
   /* Fetch and draw a trend (unit '' is the province), at most once per
@@ -845,6 +897,153 @@
     } catch (e) {
       console.warn('wall: trend fetch failed', e);
     }
+  }
+
+  /* ---- kiosk (docs/wall.md "Kiosk") ----
+   * Hands-free, for a screen nobody touches: the ranking pages through
+   * every unit, a page every page_s; then the drill-downs of the
+   * `drilldowns` units furthest below their full-process target, one
+   * every drilldown_s; then a new cycle. A cycle's order (by rank) is
+   * fixed at its start, so each unit is on exactly one page of it however
+   * ranks move; a page shows the rows' latest values when it turns and is
+   * never redrawn while it is up (live updates wait for the next turn).
+   * How many rows a page holds is measured at every turn, so the page fits
+   * the screen it is on. Settings: the server's (`hello`.kiosk), each
+   * overridden by the URL: ?kiosk=1|0, page_s, drilldowns, drilldown_s. */
+  const kiosk = {
+    on: false, pageMs: 10000, drillMs: 15000, drilldowns: 5,
+    phase: '', order: [], next: 0, page: 0, pages: 0, drill: [], drillAt: 0,
+    timer: null, turn: 0, cycle: 0,
+  };
+
+  function kioskSettings(server) {
+    const url = new URLSearchParams(location.search);
+    const s = server || {};
+    const num = (name, dflt, lo, hi) => {
+      const v = Number(url.get(name));
+      return url.has(name) && Number.isFinite(v) && v >= lo && v <= hi ? v : dflt;
+    };
+    const flag = url.get('kiosk');
+    return {
+      on: flag === null ? s.on === true : flag === '1' || flag === 'true',
+      pageMs: num('page_s', s.page_s || 10, 0.5, 3600) * 1000,
+      drillMs: num('drilldown_s', s.drilldown_s || 15, 0.5, 3600) * 1000,
+      drilldowns: Math.floor(num('drilldowns', typeof s.drilldowns === 'number' ? s.drilldowns : 5, 0, 1000)),
+    };
+  }
+
+  /* From every `hello`: start, restart (new settings) or stop the kiosk. */
+  function kioskApply(server) {
+    const s = kioskSettings(server);
+    const same = s.on === kiosk.on && s.pageMs === kiosk.pageMs && s.drillMs === kiosk.drillMs &&
+      s.drilldowns === kiosk.drilldowns;
+    Object.assign(kiosk, s);
+    document.body.classList.toggle('kiosk', kiosk.on);
+    $('kiosk').hidden = !kiosk.on;
+    if (!kiosk.on) {
+      clearTimeout(kiosk.timer);
+      kiosk.timer = null;
+      kiosk.phase = '';
+      $('kiosk-drill').hidden = true;
+      render();
+      return;
+    }
+    if (!same || !kiosk.timer) kioskCycle();
+  }
+
+  function kioskCycle() {
+    clearTimeout(kiosk.timer);
+    if (state.selected) closeUnit();
+    state.kind = '';
+    state.sort = { key: 'rank', dir: 1 };
+    kiosk.order = Array.from(state.rows.values()).sort(compareRows).map((r) => r.unit);
+    kiosk.cycle++;
+    kiosk.phase = 'ranking';
+    kiosk.next = 0;
+    kiosk.page = 0;
+    renderKinds();
+    if (kiosk.order.length === 0) { // nothing to show yet
+      renderRows([], 0);
+      setPager();
+      kiosk.timer = setTimeout(kioskCycle, 1000);
+      return;
+    }
+    kioskPage();
+  }
+
+  /* The rows that fit the ranking's box whole, measured on the rows drawn. */
+  function rowsPerPage() {
+    const wrap = document.querySelector('.table-wrap');
+    const head = document.querySelector('#ranking thead').getBoundingClientRect().height;
+    const first = $('ranking-body').firstElementChild;
+    if (!first) return 1;
+    const rowH = first.getBoundingClientRect().height;
+    return Math.max(1, Math.floor((wrap.getBoundingClientRect().height - head + 0.5) / rowH));
+  }
+
+  function kioskPage() {
+    const units = (from, n) => kiosk.order.slice(from, from + n).map((u) => state.rows.get(u)).filter(Boolean);
+    renderRows(units(kiosk.next, 1), kiosk.order.length); // a row to measure
+    const per = rowsPerPage();
+    renderRows(units(kiosk.next, per), kiosk.order.length);
+    kiosk.next += per;
+    kiosk.page++;
+    kiosk.pages = kiosk.page + Math.ceil((kiosk.order.length - kiosk.next) / per);
+    kiosk.turn++;
+    setPager();
+    kiosk.timer = setTimeout(() => (kiosk.next < kiosk.order.length ? kioskPage() : kioskDrills()), kiosk.pageMs);
+  }
+
+  /* The units furthest below their full-process target: the most rate
+   * points short, then the most full-process dossiers short (fp_gap),
+   * then by rank. */
+  function furthestFromTarget(n) {
+    const short = (r) => r.fp_target - r.fp_rate;
+    return Array.from(state.rows.values())
+      .filter((r) => typeof r.fp_rate === 'number' && typeof r.fp_target === 'number' && r.fp_rate < r.fp_target)
+      .sort((a, b) => short(b) - short(a) || (b.fp_gap || 0) - (a.fp_gap || 0) ||
+        (a.rank || 1e9) - (b.rank || 1e9) || (a.unit < b.unit ? -1 : a.unit > b.unit ? 1 : 0))
+      .slice(0, n)
+      .map((r) => r.unit);
+  }
+
+  function kioskDrills() {
+    kiosk.drill = furthestFromTarget(kiosk.drilldowns);
+    kiosk.drillAt = 0;
+    kioskDrill();
+  }
+
+  function kioskDrill() {
+    if (kiosk.drillAt >= kiosk.drill.length) {
+      kioskCycle();
+      return;
+    }
+    kiosk.phase = 'drilldown';
+    kiosk.turn++;
+    openUnit(kiosk.drill[kiosk.drillAt]);
+    setPager();
+    kiosk.timer = setTimeout(() => {
+      kiosk.drillAt++;
+      kioskDrill();
+    }, kiosk.drillMs);
+  }
+
+  /* "Trang 2/8" and a dot per page; in a drill-down "Xa mục tiêu nhất 2/5" */
+  function setPager() {
+    const k = $('kiosk');
+    const drill = kiosk.phase === 'drilldown';
+    Object.assign(k.dataset, {
+      phase: kiosk.phase, page: String(kiosk.page), pages: String(kiosk.pages),
+      turn: String(kiosk.turn), cycle: String(kiosk.cycle),
+      unit: drill ? kiosk.drill[kiosk.drillAt] : '',
+    });
+    $('kiosk-text').textContent = kiosk.pages ? 'Trang ' + kiosk.page + '/' + kiosk.pages : '';
+    const dots = $('kiosk-dots');
+    dots.replaceChildren();
+    for (let i = 1; i <= kiosk.pages && i <= 40; i++) dots.appendChild(el('i', i === kiosk.page ? 'on' : null));
+    const d = $('kiosk-drill');
+    d.hidden = !drill;
+    d.textContent = drill ? 'Xa mục tiêu toàn trình nhất ' + (kiosk.drillAt + 1) + '/' + kiosk.drill.length : '';
   }
 
   function openUnit(unit) {
@@ -883,6 +1082,11 @@
         renderRanking();
       });
     }
+    window.addEventListener('resize', () => {
+      if (!kiosk.on) return;
+      renderAlerts(); // what fits changed; the ranking's page is measured at its next turn
+      if (state.selected) fitUnitGains();
+    });
     document.addEventListener('keydown', (e) => {
       if (e.key === 'Escape') closeUnit();
     });
