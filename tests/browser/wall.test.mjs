@@ -70,6 +70,7 @@ const HOOK = env('WALL_HOOK');
 const SHOTS = env('WALL_SCREENSHOT_DIR');
 const CHROMIUM = process.env.CHROMIUM || '/usr/bin/chromium';
 const PROFILE = process.env.WALL_PROFILE_DIR || fs.mkdtempSync('/tmp/wall-chromium-');
+const KIOSK_URL = process.env.WALL_KIOSK_URL || '';
 const MONTH = '2025-07';
 const QUARTER = '2025-Q2';
 
@@ -370,6 +371,383 @@ async function checkToday(page, what) {
   return want;
 }
 
+/* ---- screens: sizes, clipping, contrast, status signs ---- */
+
+/* What is wrong with the layout of the page as it is now: run in the page.
+ * `kiosk`: nothing may scroll at all. Every visible element with text of
+ * its own is checked:
+ *   - inside the viewport, and inside every ancestor that clips (overflow
+ *     other than visible), to the pixel: nothing cut off;
+ *   - its own text not cut (scrollWidth within clientWidth where it
+ *     clips: no ellipsis);
+ *   - its font size, in CSS px at the 1920x1080 equivalent (px divided by
+ *     min(width / 1920, height / 1080)), at least MIN_PX, so the text is
+ *     as large relative to the screen at every size;
+ *   - its contrast against the background it is drawn on (the ancestors'
+ *     background colours composited) at least 4.5:1, 3:1 for large text
+ *     (24 px, or 18.66 px bold, at the 1080 equivalent): WCAG AA.
+ * Animations are finished first (a row that just changed flashes). */
+function layoutProblems(page, kiosk) {
+  return page.evaluate(({ kiosk, MIN_PX }) => {
+    for (const a of document.getAnimations()) a.finish();
+    const out = [];
+    const W = window.innerWidth;
+    const H = window.innerHeight;
+    const scale = Math.min(W / 1920, H / 1080);
+    const doc = document.documentElement;
+    if (doc.scrollWidth > W + 1 || doc.scrollHeight > H + 1)
+      out.push(`the page scrolls: ${doc.scrollWidth}x${doc.scrollHeight} in ${W}x${H}`);
+    const visible = (e) => {
+      if (e.closest('[hidden]')) return false;
+      const cs = getComputedStyle(e);
+      if (cs.display === 'none' || cs.visibility === 'hidden') return false;
+      const r = e.getBoundingClientRect();
+      return r.width > 0 && r.height > 0;
+    };
+    const name = (e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+      (typeof e.className === 'string' && e.className ? '.' + e.className.trim().split(/\s+/).join('.') : '') +
+      ` "${(e.textContent || '').trim().slice(0, 30)}"`;
+    const rgba = (c) => {
+      const m = /rgba?\(([^)]+)\)/.exec(c);
+      if (!m) return [0, 0, 0, 0];
+      const v = m[1].split(/[ ,/]+/).filter(Boolean).map(Number);
+      return [v[0], v[1], v[2], v.length > 3 ? v[3] : 1];
+    };
+    const over = (top, bottom) => { // top composited over an opaque bottom
+      const a = top[3];
+      return [0, 1, 2].map((i) => top[i] * a + bottom[i] * (1 - a)).concat(1);
+    };
+    const background = (e) => {
+      const layers = [];
+      for (let x = e; x; x = x.parentElement) {
+        const bg = rgba(getComputedStyle(x).backgroundColor);
+        if (bg[3] > 0) layers.push(bg);
+        if (bg[3] >= 1) break;
+      }
+      let c = [255, 255, 255, 1];
+      for (let i = layers.length - 1; i >= 0; i--) c = over(layers[i], c);
+      return c;
+    };
+    const lum = (c) => {
+      const f = (v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : Math.pow((v + 0.055) / 1.055, 2.4); };
+      return 0.2126 * f(c[0]) + 0.7152 * f(c[1]) + 0.0722 * f(c[2]);
+    };
+    const ratio = (a, b) => {
+      const [x, y] = [lum(a), lum(b)].sort((p, q) => q - p);
+      return (x + 0.05) / (y + 0.05);
+    };
+    let checked = 0;
+    let smallest = Infinity;
+    for (const e of document.querySelectorAll('body *')) {
+      if (!visible(e)) continue;
+      const cs = getComputedStyle(e);
+      const r = e.getBoundingClientRect();
+      const scrolls = (cs.overflowX !== 'visible' || cs.overflowY !== 'visible');
+      if (kiosk && scrolls && (e.scrollHeight > e.clientHeight + 1 || e.scrollWidth > e.clientWidth + 1))
+        out.push(`${name(e)} scrolls in kiosk mode: ${e.scrollWidth}x${e.scrollHeight} in ${e.clientWidth}x${e.clientHeight}`);
+      const own = [...e.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+      if (!own || e.closest('svg')) continue;
+      // hidden by the page's own scrolling in the normal mode: not on screen
+      let shown = true;
+      for (let a = e.parentElement; a && a !== document.body; a = a.parentElement) {
+        const as = getComputedStyle(a);
+        if (as.overflowX === 'visible' && as.overflowY === 'visible') continue;
+        const ar = a.getBoundingClientRect();
+        const inside = r.left >= ar.left - 1 && r.right <= ar.right + 1 && r.top >= ar.top - 1 && r.bottom <= ar.bottom + 1;
+        if (inside) continue;
+        // in the normal mode a list that scrolls shows part of its items:
+        // those below (or above) its edge are reached by scrolling; not
+        // sideways, though: nothing may need a horizontal scroll
+        const sideways = r.left < ar.left - 1 || r.right > ar.right + 1;
+        if (!kiosk && !sideways && (as.overflowY === 'auto' || as.overflowY === 'scroll')) { shown = false; break; }
+        out.push(`${name(e)} is cut by ${name(a)}: ${Math.round(r.left)},${Math.round(r.top)}-` +
+          `${Math.round(r.right)},${Math.round(r.bottom)} outside ${Math.round(ar.left)},${Math.round(ar.top)}-` +
+          `${Math.round(ar.right)},${Math.round(ar.bottom)}`);
+        break;
+      }
+      if (!shown) continue;
+      if (r.left < -1 || r.top < -1 || r.right > W + 1 || r.bottom > H + 1)
+        out.push(`${name(e)} is outside the screen: ${Math.round(r.left)},${Math.round(r.top)}-${Math.round(r.right)},${Math.round(r.bottom)}`);
+      if (scrolls && e.scrollWidth > e.clientWidth + 1)
+        out.push(`${name(e)}: its text is cut (${e.scrollWidth} px wide in ${e.clientWidth})`);
+      const px = parseFloat(cs.fontSize) / scale;
+      smallest = Math.min(smallest, px);
+      if (px < MIN_PX - 0.05) out.push(`${name(e)}: text ${px.toFixed(1)} px at 1080p, below ${MIN_PX}`);
+      const fg = rgba(cs.color);
+      const bg = background(e);
+      const contrast = ratio(over(fg, bg), bg);
+      const large = px >= 24 || (px >= 18.66 && Number(cs.fontWeight) >= 700);
+      if (contrast < (large ? 3 : 4.5) - 0.005)
+        out.push(`${name(e)}: contrast ${contrast.toFixed(2)}:1 (${cs.color} on rgb(${bg.slice(0, 3).map(Math.round)}))`);
+      checked++;
+    }
+    return { out, checked, smallest, rowPx: parseFloat(getComputedStyle(document.querySelector('#ranking td') || document.body).fontSize) };
+  }, { kiosk, MIN_PX: 15 });
+}
+
+/* Every rate coloured against its target also says it in a sign: the
+ * ranking's full-process cells, the province's and the kinds' rates. */
+function signProblems(page) {
+  return page.evaluate(() => {
+    const SIGN = { good: '✓', near: '≈', bad: '✗', none: '' };
+    const out = [];
+    for (const td of document.querySelectorAll('#ranking-body td[data-col="fp"]')) {
+      const sign = td.querySelector('.sign');
+      if (!sign || sign.textContent !== SIGN[td.dataset.status])
+        out.push(`${td.parentElement.dataset.unit}: status ${td.dataset.status}, sign '${sign && sign.textContent}'`);
+    }
+    const t = document.getElementById('province-fp-target');
+    if (t.dataset.status !== 'none' && !t.textContent.startsWith(SIGN[t.dataset.status] + ' '))
+      out.push(`province target '${t.textContent}' lacks the sign of ${t.dataset.status}`);
+    for (const k of document.querySelectorAll('.kind-rate')) {
+      const s = k.className.split(' ').find((c) => c in SIGN);
+      if (s && s !== 'none' && !k.textContent.endsWith(' ' + SIGN[s])) out.push(`kind rate '${k.textContent}' lacks ${SIGN[s]}`);
+    }
+    return out;
+  });
+}
+
+/* The page at 1280x720, 1920x1080 and 3840x2160, in the normal and the
+ * kiosk mode: fills the screen, nothing clipped, text the same size
+ * relative to the screen, WCAG AA contrast, status signs; screenshots of
+ * the kiosk at 1920x1080 and 3840x2160. */
+async function checkScreens(context, pageErrors, period) {
+  const sizes = [[1280, 720], [1920, 1080], [3840, 2160]];
+  const rowPx = {};
+  for (const kiosk of [false, true]) {
+    const page = await context.newPage();
+    watch(page, pageErrors);
+    // kiosk: a page long enough to stay up while it is checked
+    await page.goto(WALL_URL + '/' + (kiosk ? '?kiosk=1&page_s=600' : ''), { waitUntil: 'load' });
+    await page.waitForSelector('#conn[data-state="live"]', { timeout: 30000 });
+    for (const [w, h] of sizes) {
+      await page.setViewportSize({ width: w, height: h });
+      if (kiosk) { // a fresh cycle measures the page for this screen
+        await page.goto(WALL_URL + '/?kiosk=1&page_s=600', { waitUntil: 'load' });
+        await page.waitForSelector('#kiosk[data-phase="ranking"][data-page="1"]:not([hidden])', { timeout: 30000 });
+      }
+      let res;
+      await until(`layout at ${w}x${h}${kiosk ? ' (kiosk)' : ''}`, async () => {
+        const period0 = await page.$eval('#period-select', (s) => s.value);
+        const rows = await page.$$eval('#ranking-body tr', (t) => t.length);
+        const trend = await page.$$eval('#province-trend figure', (f) => f.length);
+        if (period0 !== period || rows === 0 || trend !== 3) return [`not drawn yet (${period0}, ${rows} rows, ${trend} charts)`];
+        await page.waitForTimeout(300); // the layout settles
+        res = await layoutProblems(page, kiosk);
+        return res.out.concat(await signProblems(page));
+      }, 30000);
+      const fill = await page.evaluate(() => {
+        const cards = [...document.querySelectorAll('.card')].map((c) => c.getBoundingClientRect());
+        return { right: Math.max(...cards.map((r) => r.right)) / innerWidth, bottom: Math.max(...cards.map((r) => r.bottom)) / innerHeight,
+          left: Math.min(...cards.map((r) => r.left)) / innerWidth };
+      });
+      check(fill.left < 0.05 && fill.right > 0.95 && fill.bottom > 0.95,
+            `${w}x${h}: the cards do not fill the screen (${JSON.stringify(fill)})`);
+      const scale = Math.min(w / 1920, h / 1080);
+      rowPx[`${w}x${h}`] = res.rowPx / scale;
+      log(`   ${w}x${h}${kiosk ? ' kiosk' : ''}: ${res.checked} texts inside the screen and their boxes, none cut; ` +
+          `smallest ${res.smallest.toFixed(1)} px at 1080p (${(res.smallest * scale).toFixed(1)} px here), ranking text ` +
+          `${res.rowPx.toFixed(1)} px; contrast >= 4.5:1 (3:1 large); every rate's status also a sign`);
+      if (kiosk && w >= 1920) await page.screenshot({ path: path.join(SHOTS, `wall-${w}x${h}.png`) });
+    }
+    await page.close();
+  }
+  const ref = rowPx['1920x1080'];
+  for (const [size, px] of Object.entries(rowPx))
+    check(Math.abs(px - ref) / ref < 0.02, `the ranking's text is ${px.toFixed(2)} px at the 1080 equivalent at ${size}, ` +
+          `${ref.toFixed(2)} at 1920x1080: it does not follow the screen`);
+}
+
+function watch(page, pageErrors) {
+  page.on('pageerror', (e) => pageErrors.push(String(e)));
+  return page.route((url) => !url.href.startsWith(WALL_URL) && !url.href.startsWith(KIOSK_URL || WALL_URL), (route) => {
+    pageErrors.push(`external request to ${route.request().url()}`);
+    route.abort();
+  });
+}
+
+/* ---- kiosk ---- */
+
+const viCollator = new Intl.Collator('vi');
+
+/* The drill-downs a kiosk cycle must show: the units furthest below their
+ * full-process target (rate points short, then dossiers short, then rank,
+ * then code), from the topic. */
+function wantDrills(view, n) {
+  const short = (s) => s.full_process.target - s.full_process.rate;
+  return [...view.units.values()]
+    .filter((s) => typeof s.full_process.rate === 'number' && typeof s.full_process.target === 'number' &&
+      s.full_process.rate < s.full_process.target)
+    .sort((a, b) => short(b) - short(a) || (b.full_process.gap || 0) - (a.full_process.gap || 0) ||
+      (a.rank || 1e9) - (b.rank || 1e9) || (a.unit < b.unit ? -1 : 1))
+    .slice(0, n)
+    .map((s) => s.unit);
+}
+
+/* What the kiosk shows now, with its layout's faults. */
+function kioskState(page) {
+  return page.evaluate(() => {
+    const k = document.getElementById('kiosk');
+    const wrap = document.querySelector('.table-wrap').getBoundingClientRect();
+    const rows = [...document.querySelectorAll('#ranking-body tr[data-unit]')];
+    const cut = rows.filter((tr) => tr.getBoundingClientRect().bottom > wrap.bottom + 0.5).map((tr) => tr.dataset.unit);
+    const unit = document.getElementById('unit');
+    const body = unit.querySelector('.drawer-body');
+    return {
+      ...k.dataset, text: document.getElementById('kiosk-text').textContent,
+      units: rows.map((tr) => tr.dataset.unit), cut,
+      drawer: unit.hidden ? null : unit.dataset.unit || null,
+      drillText: document.getElementById('kiosk-drill').hidden ? '' : document.getElementById('kiosk-drill').textContent,
+      drawerScrolls: !unit.hidden && body.scrollHeight > body.clientHeight + 1,
+      kioskClass: document.body.classList.contains('kiosk'),
+      values: rows.map((tr) => ({ unit: tr.dataset.unit,
+        total: tr.querySelector('td[data-col="total"]').dataset.value,
+        received: tr.querySelector('td[data-col="received"]').dataset.value })),
+    };
+  });
+}
+
+/* Follow the kiosk through one whole cycle (from the first page of a cycle
+ * to the first page of the next), sampling every 150 ms: the turns seen,
+ * each with what it showed. */
+async function kioskCycle(page, timeoutMs) {
+  const deadline = Date.now() + timeoutMs;
+  let s = await kioskState(page);
+  // wait for the start of a cycle with rows
+  const startCycle = Number(s.cycle) + 1;
+  while (!(Number(s.cycle) >= startCycle && s.phase === 'ranking' && s.page === '1' && s.units.length > 0)) {
+    check(Date.now() < deadline, `no kiosk cycle started: ${JSON.stringify(s).slice(0, 300)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    s = await kioskState(page);
+  }
+  const cycle = s.cycle;
+  const t0 = Date.now();
+  const turns = new Map();
+  for (;;) {
+    if (s.cycle !== cycle) break;
+    const t = turns.get(s.turn) || { ...s, drawers: new Set(), cutRows: new Set(), drawerScrolled: false, at: Date.now() - t0 };
+    if (s.drawer) t.drawers.add(s.drawer);
+    for (const c of s.cut) t.cutRows.add(c);
+    t.drawerScrolled ||= s.drawerScrolls;
+    if (s.drillText) t.drillText = s.drillText;
+    turns.set(s.turn, t);
+    check(Date.now() < deadline, `the kiosk cycle ${cycle} did not end within ${timeoutMs / 1000} s`);
+    await new Promise((r) => setTimeout(r, 150));
+    s = await kioskState(page);
+  }
+  return { cycle, ms: Date.now() - t0, turns: [...turns.values()] };
+}
+
+/* Kiosk mode on a 3840x2160 screen (?kiosk=1, 2 s a page, 2 s a
+ * drill-down): one cycle shows every unit of the period on exactly one
+ * page, in rank order, no row cut off; then the drill-downs of the five
+ * units furthest below target, one after another, none scrolling; the page
+ * indicator says where it is. Then, on a 1920x1080 screen, a new day
+ * streams in while it cycles: the ranking's rows change only when a page
+ * turns (one redraw per turn), and the pages show the new figures. */
+async function checkKiosk(context, pageErrors, period) {
+  const page = await context.newPage();
+  await watch(page, pageErrors);
+  await page.setViewportSize({ width: 1920, height: 1080 });
+  await page.goto(WALL_URL + '/?kiosk=1&page_s=2&drilldown_s=2&drilldowns=5', { waitUntil: 'load' });
+  await page.waitForSelector('#conn[data-state="live"]', { timeout: 30000 });
+  /* live updates while it cycles: rows are redrawn on page turns only */
+  await page.evaluate(() => {
+    window.__redraws = [];
+    new MutationObserver(() => window.__redraws.push(document.getElementById('kiosk').dataset.turn))
+      .observe(document.getElementById('ranking-body'), { childList: true });
+  });
+  const before = new Map([...periodView(await readScores(), period).units.values()].map((s) => [s.unit, s.counts.received]));
+  await hook('more', '2025-07-04');
+  const after = periodView(await readScores(), period);
+  const grown = new Set([...after.units.values()].filter((s) => s.counts.received > (before.get(s.unit) || 0)).map((s) => s.unit));
+  check(grown.size > 0, 'no unit received more after a new day');
+  // a full cycle after the update: every page shows the topic's new figures
+  const { turns: late } = await kioskCycle(page, 120000);
+  const lateRanking = late.filter((t) => t.phase === 'ranking');
+  const stale = [];
+  let grownSeen = 0;
+  for (const t of lateRanking) {
+    for (const v of t.values) {
+      const s = after.units.get(v.unit);
+      if (!s) { stale.push(`${v.unit} not in the topic`); continue; }
+      if (v.received !== String(s.counts.received) || v.total !== String(s.total))
+        stale.push(`${v.unit}: received ${v.received} total ${v.total}, topic ${s.counts.received} ${s.total}`);
+      if (grown.has(v.unit)) grownSeen++;
+    }
+    check(t.cutRows.size === 0, `kiosk page ${t.page} at 1920x1080: rows cut off`);
+  }
+  check(stale.length === 0, `kiosk pages after the update: ${stale.slice(0, 5).join('; ')}`);
+  check(lateRanking.flatMap((t) => t.units).length === after.units.size,
+        `the cycle after the update showed ${lateRanking.flatMap((t) => t.units).length} of ${after.units.size} units`);
+  const redraws = await page.evaluate(() => window.__redraws);
+  const perTurn = new Map();
+  for (const t of redraws) perTurn.set(t, (perTurn.get(t) || 0) + 1);
+  const twice = [...perTurn].filter(([, n]) => n > 1);
+  check(redraws.length > 0 && twice.length === 0,
+        `the ranking was redrawn between page turns: turns ${JSON.stringify(twice)} (${redraws.length} redraws)`);
+  log(`9. kiosk at 1920x1080 (2 s a page, 2 s a drill-down), while a new day streamed in: ${redraws.length} redraws of the ranking, one per page turn; the next cycle ` +
+      `(${lateRanking.length} pages at 1920x1080) showed the topic's new figures, ${grownSeen} grown units among them`);
+  /* one whole cycle on a 4K screen, nothing changing */
+  await page.setViewportSize({ width: 3840, height: 2160 });
+  const view = periodView(await readScores(), period);
+  const { ms, turns, cycle } = await kioskCycle(page, 120000);
+  const ranking = turns.filter((t) => t.phase === 'ranking');
+  const drills = turns.filter((t) => t.phase === 'drilldown');
+  const pages = ranking.length;
+  ranking.forEach((t, i) => {
+    check(t.page === String(i + 1) && t.pages === String(pages) && t.text === `Trang ${i + 1}/${pages}`,
+          `kiosk page ${i + 1} of ${pages} says '${t.text}' (page ${t.page}/${t.pages})`);
+    check(t.cutRows.size === 0, `kiosk page ${i + 1}: rows cut off at the bottom: ${[...t.cutRows].join(', ')}`);
+    check(t.kioskClass, 'the page is not in kiosk mode');
+  });
+  const shown = ranking.flatMap((t) => t.units);
+  const want = [...view.units.values()]
+    .sort((a, b) => (a.rank || 1e9) - (b.rank || 1e9) || viCollator.compare(a.unit_name, b.unit_name))
+    .map((s) => s.unit);
+  check(new Set(shown).size === shown.length, `a unit shown twice in one cycle: ${shown.length} rows, ${new Set(shown).size} units`);
+  const province = JSON.parse(await hook('units'));
+  check(want.length === province.units, `the topic has ${want.length} units of ${period}, the province ${province.units}`);
+  check(shown.join() === want.join(), `the cycle's pages show ${shown.length} units, the topic has ${want.length} ` +
+        `(first difference at ${shown.findIndex((u, i) => u !== want[i])})`);
+  const drillWant = wantDrills(view, 5);
+  // each turn's drill-down shows its unit; the one before may still be
+  // seen at the very start of a turn, until the new unit's snapshot loads
+  const drillSeen = drills.map((t) => [...t.drawers]);
+  check(drills.length === drillWant.length && drillSeen.every((d, i) => d.includes(drillWant[i]) &&
+        d.every((u) => u === drillWant[i] || (i > 0 && u === drillWant[i - 1])) && d[d.length - 1] === drillWant[i]),
+        `drill-downs ${JSON.stringify(drillSeen)}, want ${JSON.stringify(drillWant)} (furthest below target)`);
+  drills.forEach((t, i) => {
+    check(t.drillText === `Xa mục tiêu toàn trình nhất ${i + 1}/${drillWant.length}`, `drill-down ${i + 1} says '${t.drillText}'`);
+    check(!t.drawerScrolled, `drill-down ${i + 1} (${drillWant[i]}) does not fit the screen`);
+  });
+  await page.waitForSelector('#kiosk[data-phase="drilldown"]', { timeout: 60000 });
+  await page.waitForTimeout(1500);
+  await page.screenshot({ path: path.join(SHOTS, 'wall-drilldown-3840x2160.png') });
+  const perPage = ranking.map((t) => t.units.length);
+  log(`   kiosk at 3840x2160 (2 s a page, 2 s a drill-down): cycle ${cycle} showed all ${shown.length} units ` +
+      `in rank order on ${pages} pages (${perPage.join(', ')} rows; none cut), then ${drills.length} drill-downs ` +
+      `(${drillWant.join(', ')}); the cycle took ${(ms / 1000).toFixed(1)} s`);
+
+  await page.close();
+
+  /* the server's default: a wall started with --kiosk */
+  if (KIOSK_URL) {
+    const kp = await context.newPage();
+    await watch(kp, pageErrors);
+    await kp.goto(KIOSK_URL + '/', { waitUntil: 'load' });
+    await kp.waitForSelector('body.kiosk #kiosk[data-phase="ranking"]:not([hidden])', { timeout: 30000 });
+    const k = await kioskState(kp);
+    check(k.text.startsWith('Trang '), `the --kiosk wall's page indicator says '${k.text}'`);
+    await kp.goto(KIOSK_URL + '/?kiosk=0', { waitUntil: 'load' });
+    await kp.waitForSelector('#conn[data-state="live"]', { timeout: 30000 });
+    await kp.waitForTimeout(500);
+    check(!(await kp.evaluate(() => document.body.classList.contains('kiosk'))), '?kiosk=0 did not turn the kiosk off');
+    await kp.close();
+    log(`   a wall started with --kiosk opens in kiosk mode without ?kiosk ('${k.text}'); ?kiosk=0 turns it off`);
+  }
+}
+
 /* ---- the phases ---- */
 
 /* The trend charts of a box: for the 12 months and then the 8 quarters
@@ -452,7 +830,7 @@ async function checkKinds(page, period) {
       `${units.filter((u) => u.kind === 'commune').length} communes`);
 }
 
-async function run(page, pageErrors) {
+async function run(context, page, pageErrors) {
   /* 1. load: every number is the topic's */
   await page.goto(WALL_URL + '/', { waitUntil: 'load' });
   await page.waitForSelector('#conn[data-state="live"]', { timeout: 30000 });
@@ -494,7 +872,7 @@ async function run(page, pageErrors) {
   await page.click('th[data-sort="rank"]');
   const ranks = await page.$$eval('#ranking-body td[data-col="rank"]', (tds) => tds.map((t) => Number(t.dataset.value)));
   check(ranks.every((v, i) => i === 0 || ranks[i - 1] <= v), 'back to rank order');
-  log('   sorting by Điểm, Tiếp nhận and Xếp hạng headers works');
+  log('   sorting by Điểm, Tiếp nhận and Hạng headers works');
 
   /* 2. a new day: the page follows without a reload */
   const marker = `m${Date.now()}`;
@@ -647,6 +1025,13 @@ async function run(page, pageErrors) {
   await page.screenshot({ path: path.join(SHOTS, 'wall.png') });
   check(pageErrors.length === 0, `JavaScript errors on the page: ${pageErrors.join('; ')}`);
   log(`7. screenshots ${path.join(SHOTS, 'wall.png')}, ${path.join(SHOTS, 'wall-drilldown.png')}`);
+
+  /* 8. screens from 1280x720 to 3840x2160 */
+  log('8. screens:');
+  await checkScreens(context, pageErrors, MONTH);
+  /* 9. kiosk */
+  await checkKiosk(context, pageErrors, MONTH);
+  check(pageErrors.length === 0, `JavaScript errors on the page: ${pageErrors.join('; ')}`);
 }
 
 async function main() {
@@ -663,13 +1048,9 @@ async function main() {
   let rc = 1;
   try {
     const page = context.pages()[0] || (await context.newPage());
-    page.on('pageerror', (e) => pageErrors.push(String(e)));
     // the page may ask this server only: anything else is a failure
-    await page.route((url) => !url.href.startsWith(WALL_URL), (route) => {
-      pageErrors.push(`external request to ${route.request().url()}`);
-      route.abort();
-    });
-    await run(page, pageErrors);
+    await watch(page, pageErrors);
+    await run(context, page, pageErrors);
     log('PASS');
     rc = 0;
   } catch (e) {

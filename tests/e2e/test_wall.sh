@@ -22,7 +22,16 @@
 #      and the province's trends (12 months, 8 quarters) equal the topic's
 #      snapshots point by point, null where it has none; the alert
 #      feed holds only alerts of the topic; sorting by a header;
-#      screenshots go to tests/artifacts/wall.png and wall-drilldown.png.
+#      screenshots go to tests/artifacts/wall.png and wall-drilldown.png;
+#      then the screens: at 1280x720, 1920x1080 and 3840x2160, normal and
+#      kiosk, the cards fill the screen, no text is cut or off screen, text
+#      keeps its size relative to the screen, every text meets WCAG AA
+#      contrast, every rate's status is also a sign (screenshots
+#      wall-1920x1080.png, wall-3840x2160.png); the kiosk (?kiosk=1) shows
+#      every unit once per cycle in rank order, then the drill-downs of the
+#      units furthest below target, redraws the ranking only on page turns
+#      while a new day streams in; a wall started with --kiosk opens in
+#      kiosk mode (its hello carries the settings, checked with curl).
 #   Before the browser, chiso-top --once: its "Đúng hạn CS5" column is #5's
 #   rate of the topic's snapshots, not the report's resolved on-time rate.
 # A missing chromium, node or npm, or a failed npm install, FAILS the test.
@@ -270,6 +279,8 @@ more) # one more simulated day, then wait until scores holds its effect
     "$SIM" "${COMMON[@]}" --seed "$SEED" --start "$2" --days 1 --dossiers-per-day "$PER_DAY" \
         2>>"$E2E_TMP/simulate.log" || e2e_fail "simulator failed"
     settle ;;
+units) # the province's units: every unit that has had a dossier
+    printf '{"units":%d}\n' "$(e2e_redis scard "${P}chiso:units")" ;;
 restart) # stop the wall and start it again on the same port
     wall_stop
     wall_start
@@ -291,13 +302,28 @@ time.sleep(3600)
 ' "$PORT"
 e2e_wait_for "curl -sf $URL/metrics | grep -q '^chiso_wall_sse_clients 1'" 10 0.2
 
+# a wall whose pages start in kiosk mode by default (--kiosk): its hello
+# carries the settings, and the browser test opens it without ?kiosk
+KPORT=$(e2e_free_port)
+e2e_bg wall-kiosk "$WALL" "${COMMON[@]}" "${REDIS[@]}" --http.port "$KPORT" --time.source event \
+    --kiosk --kiosk.page.s 7 --kiosk.drilldowns 3 --kiosk.drilldown.s 9
+e2e_wait_for "curl -sf http://127.0.0.1:$KPORT/healthz" 60 0.2
+timeout 3 curl -sN "http://127.0.0.1:$KPORT/events" >"$E2E_TMP/kiosk-hello.txt" || true
+grep -q '"kiosk":{"on":true,"page_s":7,"drilldowns":3,"drilldown_s":9}' "$E2E_TMP/kiosk-hello.txt" ||
+    e2e_fail "the --kiosk wall's hello lacks its settings: $(head -c 300 "$E2E_TMP/kiosk-hello.txt")"
+grep -q '"kiosk":{"on":false,"page_s":10,"drilldowns":5,"drilldown_s":15}' "$E2E_TMP/events.txt" ||
+    e2e_fail "the default hello lacks the kiosk defaults: $(head -c 300 "$E2E_TMP/events.txt")"
+"$WALL" --kiosk.page.s 0 >/dev/null 2>"$E2E_TMP/kiosk-bad.txt" && e2e_fail "kiosk.page.s 0 was accepted"
+grep -q "kiosk.page.s" "$E2E_TMP/kiosk-bad.txt" || e2e_fail "kiosk.page.s 0: $(cat "$E2E_TMP/kiosk-bad.txt")"
+
 mkdir -p "$ARTIFACTS"
-rm -f "$ARTIFACTS/wall.png" "$ARTIFACTS/wall-unit.png" "$ARTIFACTS/wall-drilldown.png"
-WALL_URL=$URL WALL_HOOK=$HOOK WALL_SCREENSHOT_DIR=$ARTIFACTS CHROMIUM=$CHROMIUM \
+SHOTS=(wall.png wall-drilldown.png wall-1920x1080.png wall-3840x2160.png wall-drilldown-3840x2160.png)
+for shot in "${SHOTS[@]}"; do rm -f "$ARTIFACTS/$shot"; done
+WALL_URL=$URL WALL_KIOSK_URL=http://127.0.0.1:$KPORT WALL_HOOK=$HOOK WALL_SCREENSHOT_DIR=$ARTIFACTS CHROMIUM=$CHROMIUM \
     WALL_PROFILE_DIR=$E2E_TMP/chromium-profile \
     node "$BROWSER_DIR/wall.test.mjs" 2>&1 | tee "$E2E_TMP/browser.log" >&2 ||
     e2e_fail "the browser test failed (log: $E2E_TMP/browser.log)"
-for shot in wall.png wall-drilldown.png; do
+for shot in "${SHOTS[@]}"; do
     [ -s "$ARTIFACTS/$shot" ] || e2e_fail "no screenshot at $ARTIFACTS/$shot"
 done
 grep -q '^\[wall.test\] PASS' "$E2E_TMP/browser.log" || e2e_fail "the browser test did not pass"
