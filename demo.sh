@@ -138,6 +138,6 @@ if [ "$DURATION" -gt 0 ] || [ ! -t 1 ]; then
 elif [ "$TOP" = 1 ]; then
     build/sinks/top/chiso-top "${COMMON[@]}" || true
 else
-    say "the wall is live at $WALL_URL; Ctrl-C stops everything"
+    say "the wall is live at $WALL_URL (hands-free on a wall screen: $WALL_URL?kiosk=1); Ctrl-C stops everything"
     while sleep 3600; do :; done
 fi
