@@ -17,7 +17,9 @@ PACKAGES=(
     # local stack: Redis, Kafka (a JVM; jars come through Maven), kcat
     redis-server redis-tools kcat default-jre-headless maven curl
     # test scripts
-    python3 python3-jsonschema
+    python3 python3-jsonschema python3-yaml
+    # the deployment files' checks: systemd-analyze, promtool and Prometheus
+    systemd prometheus
     # the wall's browser test: Debian's Chromium driven by playwright-core
     # (npm registry); npm comes with nodejs from NodeSource, or Debian's npm
     chromium nodejs npm
