@@ -45,6 +45,14 @@ err:
     return NULL;
 }
 
+int chiso_cfg_redis_cluster(const char *value, char *errstr, size_t errstr_size)
+{
+    if (strcmp(value, "auto") == 0 || strcmp(value, "yes") == 0 || strcmp(value, "no") == 0)
+        return 0;
+    snprintf(errstr, errstr_size, "must be auto, yes or no");
+    return CHISO_EINVAL;
+}
+
 int chiso_redis_check(redisContext *rc, redisReply *reply, char *errstr, size_t errstr_size)
 {
     if (!reply) {
