@@ -218,7 +218,7 @@ struct cl_batch {
     chiso_rargs *args; /* the command being built */
     char **dirty;      /* "<unit>|<period>" changed by this batch */
     int ndirty, capdirty;
-    redisContext *rc;
+    chiso_redis *rc;
     char sha[41];
     chiso_statecache *cache;
     const char *prefix;
@@ -438,7 +438,7 @@ void cl_batch_destroy(cl_batch *b)
         }
     }
     if (b->rc)
-        redisFree(b->rc);
+        chiso_redis_close(b->rc);
     chiso_statecache_free(b->cache);
     free(b->msgs);
     free(b->ev);
@@ -592,24 +592,19 @@ static int redis_ready(cl_batch *b)
     char errstr[256];
     if (b->rc)
         return 0;
-    b->rc = chiso_redis_connect(b->env.cfg, errstr, sizeof(errstr));
+    b->rc = chiso_redis_open(b->env.cfg, errstr, sizeof(errstr));
     if (!b->rc) {
         LOG_WARN("%s", errstr);
         return CHISO_EIO;
     }
-    redisReply *r = redisCommand(b->rc, "SCRIPT LOAD %s", LUA_APPLY);
-    if (chiso_redis_check(b->rc, r, errstr, sizeof(errstr)) != 0 || r->type != REDIS_REPLY_STRING) {
+    if (chiso_redis_script_load(b->rc, LUA_APPLY, b->sha, errstr, sizeof(errstr)) != 0) {
         LOG_WARN("loading the apply script: %s", errstr);
-        if (r)
-            freeReplyObject(r);
-        redisFree(b->rc);
+        chiso_redis_close(b->rc);
         b->rc = NULL;
         return CHISO_EIO;
     }
-    snprintf(b->sha, sizeof(b->sha), "%s", r->str);
-    freeReplyObject(r);
     /* resume the event-time watermark of earlier runs */
-    r = redisCommand(b->rc, "GET %s:watermark", b->prefix);
+    redisReply *r = chiso_redis_command(b->rc, "GET %s:watermark", b->prefix);
     if (r && r->type == REDIS_REPLY_STRING) {
         long long w = strtoll(r->str, NULL, 10);
         if (w > b->watermark)
@@ -633,7 +628,7 @@ static void redis_drop(cl_batch *b, const char *why)
     seen_clear(&b->months_seen);
     chiso_applied_unverify(b->env.applied);
     if (b->rc)
-        redisFree(b->rc);
+        chiso_redis_close(b->rc);
     b->rc = NULL;
 }
 
@@ -984,7 +979,7 @@ static void drain_replies(cl_batch *b, int n)
 {
     redisReply *r;
     for (int i = 0; i < n; i++) {
-        if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r)
+        if (chiso_redis_get_reply(b->rc, &r) != REDIS_OK || !r)
             return;
         freeReplyObject(r);
     }
@@ -1205,12 +1200,9 @@ static int mark_reply(cl_batch *b);
 /* Write the queued commands to Redis now. 0, or CHISO_EIO (dropped). */
 static int flush_out(cl_batch *b)
 {
-    int done = 0;
-    while (!done) {
-        if (redisBufferWrite(b->rc, &done) != REDIS_OK) {
-            redis_drop(b, b->rc->errstr);
-            return CHISO_EIO;
-        }
+    if (chiso_redis_flush(b->rc) != REDIS_OK) {
+        redis_drop(b, chiso_redis_errstr(b->rc));
+        return CHISO_EIO;
     }
     return 0;
 }
@@ -1251,7 +1243,7 @@ static int apply_round(cl_batch *b)
         nsent++;
         /* let Redis start on the calls queued so far while the next
          * groups are merged: its work and ours overlap */
-        if (sdslen(b->rc->obuf) >= FLUSH_BYTES && (rc = flush_out(b)) != 0)
+        if (chiso_redis_unsent(b->rc) >= FLUSH_BYTES && (rc = flush_out(b)) != 0)
             return rc;
     }
 
@@ -1282,8 +1274,8 @@ static int apply_round(cl_batch *b)
         if (!grp->pending || !grp->sent)
             continue;
         nsent--;
-        if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
-            redis_drop(b, b->rc->errstr);
+        if (chiso_redis_get_reply(b->rc, &r) != REDIS_OK || !r) {
+            redis_drop(b, chiso_redis_errstr(b->rc));
             return CHISO_EIO;
         }
         if (r->type == REDIS_REPLY_INTEGER && r->integer >= 1) {
@@ -1338,8 +1330,8 @@ static int apply_round(cl_batch *b)
     }
     for (int i = 0; i < nindex; i++) {
         redisReply *r2;
-        if (redisGetReply(b->rc, (void **)&r2) != REDIS_OK || !r2) {
-            redis_drop(b, b->rc->errstr);
+        if (chiso_redis_get_reply(b->rc, &r2) != REDIS_OK || !r2) {
+            redis_drop(b, chiso_redis_errstr(b->rc));
             return CHISO_EIO;
         }
         bool bad = r2->type == REDIS_REPLY_ERROR;
@@ -1363,8 +1355,8 @@ static int apply_round(cl_batch *b)
 static int mark_reply(cl_batch *b)
 {
     redisReply *r;
-    if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
-        redis_drop(b, b->rc->errstr);
+    if (chiso_redis_get_reply(b->rc, &r) != REDIS_OK || !r) {
+        redis_drop(b, chiso_redis_errstr(b->rc));
         return CHISO_EIO;
     }
     bool bad = r->type == REDIS_REPLY_ERROR;
@@ -1416,19 +1408,19 @@ static int append_index(cl_batch *b)
             argv[a] = b->dirty[i];
             argvlen[a++] = strlen(b->dirty[i]);
         }
-        redisAppendCommandArgv(b->rc, a, argv, argvlen);
+        chiso_redis_append_argv(b->rc, a, argv, argvlen);
         ncmd++;
     }
     for (int g = 0; g < b->ngroups; g++) {
         if ((b->groups[g].sent || b->groups[g].touched) &&
             !seen_has(&b->units_seen, b->groups[g].unit_hash)) {
-            redisAppendCommand(b->rc, "SADD %s %s", units_key, b->groups[g].unit);
+            chiso_redis_appendf(b->rc, "SADD %s %s", units_key, b->groups[g].unit);
             ncmd++;
         }
     }
     if (b->watermark > 0) {
-        redisAppendCommand(b->rc, "EVAL %s 1 %s:watermark %lld", LUA_WATERMARK, b->prefix,
-                           (long long)b->watermark);
+        chiso_redis_appendf(b->rc, "EVAL %s 1 %s:watermark %lld", LUA_WATERMARK, b->prefix,
+                            (long long)b->watermark);
         ncmd++;
     }
     return ncmd;
@@ -1623,8 +1615,8 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
             if (rc == CHISO_ENOMEM)
                 goto out;
             if (rc != 0) {
-                if (b->rc->err)
-                    redis_drop(b, b->rc->errstr);
+                if (chiso_redis_failed(b->rc))
+                    redis_drop(b, chiso_redis_errstr(b->rc));
                 chiso_backoff(b->env.producer, b->env.stop, &delay);
                 continue;
             }

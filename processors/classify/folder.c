@@ -52,7 +52,7 @@ static void wait_locked(cl_folder *f, int ms)
 static void *run(void *arg)
 {
     cl_folder *f = arg;
-    redisContext *rc = NULL;
+    chiso_redis *rc = NULL;
     const char *prefix = chiso_config_str(f->cfg, "redis.prefix");
     char errstr[256];
 
@@ -69,13 +69,13 @@ static void *run(void *arg)
         pthread_mutex_unlock(&f->lock);
 
         int r = CHISO_EIO;
-        if (!rc && !(rc = chiso_redis_connect(f->cfg, errstr, sizeof(errstr))))
+        if (!rc && !(rc = chiso_redis_open(f->cfg, errstr, sizeof(errstr))))
             LOG_WARN("journal folder: %s", errstr);
         else if ((r = chiso_journal_fold(rc, prefix, (const char *const *)units, (size_t)n, errstr,
                                          sizeof(errstr))) != 0)
             LOG_WARN("folding journals: %s", errstr);
         if (r == CHISO_EIO && rc) {
-            redisFree(rc);
+            chiso_redis_close(rc);
             rc = NULL;
         }
         for (int i = 0; i < n; i++)
@@ -88,7 +88,7 @@ static void *run(void *arg)
     }
     pthread_mutex_unlock(&f->lock);
     if (rc)
-        redisFree(rc);
+        chiso_redis_close(rc);
     return NULL;
 }
 

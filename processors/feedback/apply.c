@@ -130,7 +130,7 @@ struct fb_batch {
     fb_change *changes;
     int nchanges, capchanges;
     chiso_rargs *args;
-    redisContext *rc;                         /* NULL while disconnected */
+    chiso_redis *rc;                          /* NULL while disconnected */
     rd_kafka_topic_partition_list_t *offsets; /* the batch's, after its last records */
     int *rejected, nrejected;                 /* records that are not feedback events, and why */
     chiso_reject *rejects;
@@ -219,7 +219,7 @@ void fb_batch_destroy(fb_batch *b)
         chiso_feedback_free(b->items[i].cur);
     }
     if (b->rc)
-        redisFree(b->rc);
+        chiso_redis_close(b->rc);
     chiso_rargs_free(b->args);
     free(b->msgs);
     free(b->ev);
@@ -297,7 +297,7 @@ static void redis_drop(fb_batch *b, const char *why)
     LOG_WARN("Redis: %s; reconnecting", why);
     chiso_counter_add(b->m_redis_errors, 1);
     if (b->rc)
-        redisFree(b->rc);
+        chiso_redis_close(b->rc);
     b->rc = NULL;
 }
 
@@ -307,7 +307,7 @@ static void drain_replies(fb_batch *b, int n)
 {
     redisReply *r;
     for (int i = 0; i < n; i++) {
-        if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r)
+        if (chiso_redis_get_reply(b->rc, &r) != REDIS_OK || !r)
             return;
         freeReplyObject(r);
     }
@@ -317,8 +317,8 @@ static void drain_replies(fb_batch *b, int n)
 static redisReply *next_reply(fb_batch *b)
 {
     redisReply *r = NULL;
-    if (redisGetReply(b->rc, (void **)&r) != REDIS_OK || !r) {
-        redis_drop(b, b->rc->errstr[0] ? b->rc->errstr : "connection lost");
+    if (chiso_redis_get_reply(b->rc, &r) != REDIS_OK || !r) {
+        redis_drop(b, chiso_redis_errstr(b->rc));
         return NULL;
     }
     return r;
@@ -717,7 +717,7 @@ static int with_redis(fb_batch *b, int (*step)(fb_batch *))
         if (*b->env.stop && failed)
             return CHISO_EIO;
         if (!b->rc) {
-            b->rc = chiso_redis_connect(b->env.cfg, errstr, sizeof(errstr));
+            b->rc = chiso_redis_open(b->env.cfg, errstr, sizeof(errstr));
             if (b->rc) {
                 LOG_INFO("connected to Redis %s:%lld", chiso_config_str(b->env.cfg, "redis.host"),
                          (long long)chiso_config_int(b->env.cfg, "redis.port"));
@@ -730,8 +730,8 @@ static int with_redis(fb_batch *b, int (*step)(fb_batch *))
             int rc = chiso_applied_verify(b->env.applied, b->rc, b->env.consumer);
             if (rc == 0)
                 rc = step(b);
-            else if (rc == CHISO_EIO && b->rc->err)
-                redis_drop(b, b->rc->errstr);
+            else if (rc == CHISO_EIO && chiso_redis_failed(b->rc))
+                redis_drop(b, chiso_redis_errstr(b->rc));
             if (rc != CHISO_EIO)
                 return rc;
         }

@@ -69,7 +69,7 @@ struct bridge_ingest {
     pthread_mutex_t stripes[STRIPES];
     /* Redis connections not in use */
     pthread_mutex_t pool_mu;
-    redisContext *pool[POOL_MAX];
+    chiso_redis *pool[POOL_MAX];
     int npool;
     /* metrics */
     chiso_counter *m_items[BRIDGE_SVC_OTHER][2]; /* [service][0 accepted, 1 refused] */
@@ -143,19 +143,19 @@ static void metrics_init(bridge_ingest *g, chiso_metrics *m)
 
 /* ---- Redis connections ------------------------------------------------------ */
 
-static redisContext *conn_get(bridge_ingest *g, char *errstr, size_t errstr_size)
+static chiso_redis *conn_get(bridge_ingest *g, char *errstr, size_t errstr_size)
 {
-    redisContext *c = NULL;
+    chiso_redis *c = NULL;
     pthread_mutex_lock(&g->pool_mu);
     if (g->npool > 0)
         c = g->pool[--g->npool];
     pthread_mutex_unlock(&g->pool_mu);
-    return c ? c : chiso_redis_connect(g->cfg, errstr, errstr_size);
+    return c ? c : chiso_redis_open(g->cfg, errstr, errstr_size);
 }
 
-static void conn_put(bridge_ingest *g, redisContext *c)
+static void conn_put(bridge_ingest *g, chiso_redis *c)
 {
-    if (c && !c->err) {
+    if (c && !chiso_redis_failed(c)) {
         pthread_mutex_lock(&g->pool_mu);
         if (g->npool < POOL_MAX) {
             g->pool[g->npool++] = c;
@@ -164,7 +164,7 @@ static void conn_put(bridge_ingest *g, redisContext *c)
         pthread_mutex_unlock(&g->pool_mu);
     }
     if (c)
-        redisFree(c);
+        chiso_redis_close(c);
 }
 
 static void *poller(void *arg)
@@ -213,7 +213,7 @@ bridge_ingest *bridge_ingest_new(const chiso_config *cfg, const bridge_defaults 
     pthread_mutex_init(&g->pool_mu, NULL);
     metrics_init(g, metrics);
 
-    redisContext *c = conn_get(g, errstr, errstr_size);
+    chiso_redis *c = conn_get(g, errstr, errstr_size);
     if (!c)
         goto fail;
     conn_put(g, c);
@@ -265,7 +265,7 @@ void bridge_ingest_free(bridge_ingest *g, int timeout_ms)
         rd_kafka_destroy(g->rk);
     }
     for (int i = 0; i < g->npool; i++)
-        redisFree(g->pool[i]);
+        chiso_redis_close(g->pool[i]);
     for (int i = 0; i < STRIPES; i++)
         pthread_mutex_destroy(&g->stripes[i]);
     pthread_mutex_destroy(&g->pool_mu);
@@ -306,7 +306,7 @@ typedef struct req_ctx {
     int nitems, ndossiers;
     item_slot *items;
     dossier_slot *dossiers;
-    redisContext *c;
+    chiso_redis *c;
     waiter *w;
     int produced;
 } req_ctx;
@@ -392,13 +392,13 @@ static int parse_items(req_ctx *x, unsigned guesses[BRIDGE_GUESS_COUNT])
 static int read_states(req_ctx *x, char *errstr, size_t errstr_size)
 {
     for (int i = 0; i < x->ndossiers; i++)
-        redisAppendCommand(x->c, "HMGET %b s o", x->dossiers[i].key, x->dossiers[i].keylen);
+        chiso_redis_appendf(x->c, "HMGET %b s o", x->dossiers[i].key, x->dossiers[i].keylen);
     for (int i = 0; i < x->ndossiers; i++) {
         dossier_slot *d = &x->dossiers[i];
         redisReply *r = NULL;
-        if (redisGetReply(x->c, (void **)&r) != REDIS_OK || !r)
+        if (chiso_redis_get_reply(x->c, &r) != REDIS_OK || !r)
             return chiso_errf(errstr, errstr_size, CHISO_EIO, "Redis: %s",
-                              x->c->errstr[0] ? x->c->errstr : "no reply");
+                              chiso_redis_errstr(x->c));
         if (r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
             int rc = chiso_errf(errstr, errstr_size, CHISO_EIO, "Redis HMGET: %s",
                                 r->type == REDIS_REPLY_ERROR ? r->str : "unexpected reply");
@@ -523,21 +523,21 @@ static int write_states(req_ctx *x, char *errstr, size_t errstr_size)
         if (d->outbox_len) {
             /* the unit's index of outboxes first: on one connection Redis
              * applies them in order, so every outbox is in the index */
-            redisAppendCommand(x->c, "SADD %s:{%s}:bro %s", x->g->prefix, d->unit, d->id);
-            redisAppendCommand(x->c, "HSET %b s %b o %b", d->key, d->keylen, buf, (size_t)len,
-                               d->outbox, d->outbox_len);
+            chiso_redis_appendf(x->c, "SADD %s:{%s}:bro %s", x->g->prefix, d->unit, d->id);
+            chiso_redis_appendf(x->c, "HSET %b s %b o %b", d->key, d->keylen, buf, (size_t)len,
+                                d->outbox, d->outbox_len);
             nw += 2;
         } else {
-            redisAppendCommand(x->c, "HSET %b s %b", d->key, d->keylen, buf, (size_t)len);
+            chiso_redis_appendf(x->c, "HSET %b s %b", d->key, d->keylen, buf, (size_t)len);
             nw++;
         }
     }
     int rc = 0;
     for (int i = 0; i < nw; i++) {
         redisReply *r = NULL;
-        if (redisGetReply(x->c, (void **)&r) != REDIS_OK || !r)
+        if (chiso_redis_get_reply(x->c, &r) != REDIS_OK || !r)
             return chiso_errf(errstr, errstr_size, CHISO_EIO, "Redis: %s",
-                              x->c->errstr[0] ? x->c->errstr : "no reply");
+                              chiso_redis_errstr(x->c));
         if (r->type == REDIS_REPLY_ERROR && rc == 0)
             rc = chiso_errf(errstr, errstr_size, CHISO_EIO, "Redis HSET: %s", r->str);
         freeReplyObject(r);
@@ -633,15 +633,16 @@ static void clear_outboxes(req_ctx *x)
     for (int i = 0; i < x->ndossiers; i++) {
         dossier_slot *d = &x->dossiers[i];
         if (d->outbox_len) {
-            redisAppendCommand(x->c, "HDEL %b o", d->key, d->keylen);
-            redisAppendCommand(x->c, "SREM %s:{%s}:bro %s", x->g->prefix, d->unit, d->id);
+            chiso_redis_appendf(x->c, "HDEL %b o", d->key, d->keylen);
+            chiso_redis_appendf(x->c, "SREM %s:{%s}:bro %s", x->g->prefix, d->unit, d->id);
             n += 2;
         }
     }
     for (int i = 0; i < n; i++) {
         redisReply *r = NULL;
-        if (redisGetReply(x->c, (void **)&r) != REDIS_OK || !r) {
-            LOG_WARN("Redis: clearing outboxes: %s (they will be produced again)", x->c->errstr);
+        if (chiso_redis_get_reply(x->c, &r) != REDIS_OK || !r) {
+            LOG_WARN("Redis: clearing outboxes: %s (they will be produced again)",
+                     chiso_redis_errstr(x->c));
             return;
         }
         freeReplyObject(r);
@@ -784,7 +785,7 @@ int bridge_ingest_synced(bridge_ingest *g, const bridge_request *req, int64_t no
 /* Produce the outbox of one dossier (a request that failed, or a bridge
  * that died, left it), under the dossier's stripe. Returns 0, or
  * CHISO_EIO (Redis or Kafka: the next sweep tries again). */
-static int sweep_dossier(bridge_ingest *g, redisContext *c, const char *unit, const char *id)
+static int sweep_dossier(bridge_ingest *g, chiso_redis *c, const char *unit, const char *id)
 {
     char errstr[256];
     dossier_slot d;
@@ -793,12 +794,12 @@ static int sweep_dossier(bridge_ingest *g, redisContext *c, const char *unit, co
 
     find_or_add_dossier(&x, unit, id);
     pthread_mutex_lock(&g->stripes[d.stripe]);
-    redisReply *r = redisCommand(c, "HGET %b o", d.key, d.keylen);
+    redisReply *r = chiso_redis_command(c, "HGET %b o", d.key, d.keylen);
     if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
         rc = CHISO_EIO;
     } else if (r->type == REDIS_REPLY_NIL || r->len == 0) {
         /* cleared meanwhile: the index entry is all that is left */
-        freeReplyObject(redisCommand(c, "SREM %s:{%s}:bro %s", g->prefix, unit, id));
+        freeReplyObject(chiso_redis_command(c, "SREM %s:{%s}:bro %s", g->prefix, unit, id));
     } else if (!(d.outbox = strndup(r->str, r->len)) || !(x.w = waiter_new())) {
         rc = CHISO_ENOMEM;
     } else {
@@ -831,20 +832,19 @@ static int sweep_dossier(bridge_ingest *g, redisContext *c, const char *unit, co
 static void sweep(bridge_ingest *g)
 {
     char errstr[256], pattern[192];
-    redisContext *c = conn_get(g, errstr, sizeof(errstr));
-    unsigned long long cursor = 0;
+    chiso_redis *c = conn_get(g, errstr, sizeof(errstr));
+    chiso_redis_scan scan = {0};
+    redisReply *r;
+    int more;
     if (!c)
         return;
     snprintf(pattern, sizeof(pattern), "%s:{*}:bro", g->prefix);
-    do {
-        redisReply *r = redisCommand(c, "SCAN %llu MATCH %s COUNT 1000", cursor, pattern);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r)
-                freeReplyObject(r);
-            redisFree(c);
+    while (!atomic_load(&g->stopping) &&
+           (more = chiso_redis_scan_next(c, &scan, pattern, &r)) != 0) {
+        if (more < 0) {
+            chiso_redis_close(c);
             return;
         }
-        cursor = strtoull(r->element[0]->str, NULL, 10);
         redisReply *keys = r->element[1];
         for (size_t i = 0; i < keys->elements && !atomic_load(&g->stopping); i++) {
             const char *key = keys->element[i]->str;
@@ -853,13 +853,13 @@ static void sweep(bridge_ingest *g)
             if (!close || (size_t)(close - open - 1) > CHISO_CODE_MAX)
                 continue;
             snprintf(unit, sizeof(unit), "%.*s", (int)(close - open - 1), open + 1);
-            redisReply *ids = redisCommand(c, "SMEMBERS %s", key);
+            redisReply *ids = chiso_redis_command(c, "SMEMBERS %s", key);
             for (size_t k = 0; ids && ids->type == REDIS_REPLY_ARRAY && k < ids->elements; k++)
                 sweep_dossier(g, c, unit, ids->element[k]->str);
             if (ids)
                 freeReplyObject(ids);
         }
         freeReplyObject(r);
-    } while (cursor != 0 && !atomic_load(&g->stopping) && !c->err);
+    }
     conn_put(g, c);
 }

@@ -68,7 +68,7 @@ static const chiso_cfg_def config_defs[] = {
 typedef struct alerts {
     chiso_config *cfg;
     const char *prefix;
-    redisContext *rc;
+    chiso_redis *rc;
     rd_kafka_t *producer;
     chiso_txn *txn;
     char topic[256];
@@ -108,21 +108,17 @@ static int redis_ready(alerts *a)
     char errstr[256];
     if (a->rc)
         return 0;
-    if (!(a->rc = chiso_redis_connect(a->cfg, errstr, sizeof(errstr)))) {
+    if (!(a->rc = chiso_redis_open(a->cfg, errstr, sizeof(errstr)))) {
         LOG_WARN("%s", errstr);
         return CHISO_EIO;
     }
-    redisReply *r = redisCommand(a->rc, "SCRIPT LOAD %s", LUA_REMEMBER);
-    if (chiso_redis_check(a->rc, r, errstr, sizeof(errstr)) != 0 || r->type != REDIS_REPLY_STRING) {
+    if (chiso_redis_script_load(a->rc, LUA_REMEMBER, a->remember_sha, errstr, sizeof(errstr)) !=
+        0) {
         LOG_WARN("loading a script: %s", errstr);
-        if (r)
-            freeReplyObject(r);
-        redisFree(a->rc);
+        chiso_redis_close(a->rc);
         a->rc = NULL;
         return CHISO_EIO;
     }
-    snprintf(a->remember_sha, sizeof(a->remember_sha), "%s", r->str);
-    freeReplyObject(r);
     return 0;
 }
 
@@ -130,7 +126,7 @@ static void redis_drop(alerts *a, const char *why)
 {
     LOG_WARN("Redis: %s; reconnecting", why);
     chiso_counter_add(a->m_errors, 1);
-    redisFree(a->rc);
+    chiso_redis_close(a->rc);
     a->rc = NULL;
 }
 
@@ -138,7 +134,7 @@ static int64_t scan_now(alerts *a)
 {
     if (!a->event_time)
         return (int64_t)time(NULL);
-    redisReply *r = redisCommand(a->rc, "GET %s:watermark", a->prefix);
+    redisReply *r = chiso_redis_command(a->rc, "GET %s:watermark", a->prefix);
     int64_t w = r && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
     if (r)
         freeReplyObject(r);
@@ -165,8 +161,8 @@ static int publish(alerts *a, const char *unit, const char *dossier, int level, 
 static int scan_unit(alerts *a, const char *unit, int64_t now)
 {
     char key[256];
-    redisReply *due = redisCommand(a->rc, "ZRANGEBYSCORE %s:{%s}:due -inf %lld WITHSCORES",
-                                   a->prefix, unit, (long long)(now + a->window_s));
+    redisReply *due = chiso_redis_command(a->rc, "ZRANGEBYSCORE %s:{%s}:due -inf %lld WITHSCORES",
+                                          a->prefix, unit, (long long)(now + a->window_s));
     int rc = 0;
     if (!due || due->type != REDIS_REPLY_ARRAY) {
         if (due)
@@ -212,8 +208,8 @@ static void remember(alerts *a)
         snprintf(due_key, sizeof(due_key), "%s:{%.*s}:due", a->prefix, (int)(bar - e->key), e->key);
         snprintf(alerted_key, sizeof(alerted_key), "%s:{%.*s}:alerted", a->prefix,
                  (int)(bar - e->key), e->key);
-        redisReply *r = redisCommand(a->rc, "EVALSHA %s 2 %s %s %s %d", a->remember_sha, due_key,
-                                     alerted_key, bar + 1, (int)e->u64);
+        redisReply *r = chiso_redis_command(a->rc, "EVALSHA %s 2 %s %s %s %d", a->remember_sha,
+                                            due_key, alerted_key, bar + 1, (int)e->u64);
         if (r)
             freeReplyObject(r);
     }
@@ -226,7 +222,7 @@ static int scan(alerts *a)
     int64_t now = scan_now(a);
     if (now <= 0)
         return 0; /* event time, nothing seen yet */
-    redisReply *units = redisCommand(a->rc, "SMEMBERS %s:units", a->prefix);
+    redisReply *units = chiso_redis_command(a->rc, "SMEMBERS %s:units", a->prefix);
     if (!units || units->type != REDIS_REPLY_ARRAY) {
         if (units)
             freeReplyObject(units);
@@ -250,8 +246,8 @@ static int scan(alerts *a)
     if (rc == 0) {
         remember(a);
         chiso_counter_add(a->m_scans, 1);
-    } else if (rc == CHISO_EIO && a->rc && a->rc->err) {
-        redis_drop(a, a->rc->errstr);
+    } else if (rc == CHISO_EIO && a->rc && chiso_redis_failed(a->rc)) {
+        redis_drop(a, chiso_redis_errstr(a->rc));
     }
     return rc;
 }
@@ -350,7 +346,7 @@ out:
     chiso_map_destroy(a.published);
     chiso_map_destroy(a.scanned);
     if (a.rc)
-        redisFree(a.rc);
+        chiso_redis_close(a.rc);
     chiso_metrics_destroy(metrics);
     chiso_config_destroy(a.cfg);
     return rc;

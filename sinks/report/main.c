@@ -119,7 +119,7 @@ typedef struct unit_data {
 } unit_data;
 
 typedef struct report_ctx {
-    redisContext *rc;
+    chiso_redis *rc;
     const char *prefix;
     chiso_period q;
     char qkey[CHISO_PERIOD_STRLEN];
@@ -134,12 +134,12 @@ typedef struct report_ctx {
 
 /* Send n commands queued with redisAppendCommand and collect the replies.
  * Returns 0 or CHISO_EIO (the caller frees what was collected). */
-static int collect(redisContext *rc, redisReply **out, size_t n)
+static int collect(chiso_redis *rc, redisReply **out, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        void *r = NULL;
-        if (redisGetReply(rc, &r) != REDIS_OK || !r) {
-            fprintf(stderr, "chiso-report: redis: %s\n", rc->err ? rc->errstr : "no reply");
+        redisReply *r = NULL;
+        if (chiso_redis_get_reply(rc, &r) != REDIS_OK) {
+            fprintf(stderr, "chiso-report: redis: %s\n", chiso_redis_errstr(rc));
             return CHISO_EIO;
         }
         out[i] = r;
@@ -221,7 +221,7 @@ static int read_units(report_ctx *x)
         goto out;
     }
     for (size_t i = 0; i < x->nunits; i++)
-        redisAppendCommand(x->rc, "SMEMBERS %s:{%s}:months", x->prefix, x->units[i].code);
+        chiso_redis_appendf(x->rc, "SMEMBERS %s:{%s}:months", x->prefix, x->units[i].code);
     if ((rc = collect(x->rc, months, x->nunits)) != 0)
         goto out;
     for (size_t i = 0; i < x->nunits; i++) {
@@ -234,17 +234,18 @@ static int read_units(report_ctx *x)
             rc = CHISO_ENOMEM;
             goto out;
         }
-        redisAppendCommand(x->rc, "HGETALL %s:{%s}:c:%s", x->prefix, u->code, x->qkey);
+        chiso_redis_appendf(x->rc, "HGETALL %s:{%s}:c:%s", x->prefix, u->code, x->qkey);
         for (int m = 0; m < CHISO_REPORT_MONTHS; m++)
-            redisAppendCommand(x->rc, "HGETALL %s:{%s}:c:%s", x->prefix, u->code, x->month_keys[m]);
+            chiso_redis_appendf(x->rc, "HGETALL %s:{%s}:c:%s", x->prefix, u->code,
+                                x->month_keys[m]);
         for (size_t m = 0; m < u->months->elements; m++)
-            redisAppendCommand(x->rc, CUM_FIELDS, x->prefix, u->code, u->months->element[m]->str);
+            chiso_redis_appendf(x->rc, CUM_FIELDS, x->prefix, u->code, u->months->element[m]->str);
         for (int d = 0; d < x->ndays; d++)
-            redisAppendCommand(x->rc, CUM_FIELDS, x->prefix, u->code, x->days[d]);
+            chiso_redis_appendf(x->rc, CUM_FIELDS, x->prefix, u->code, x->days[d]);
         for (int m = 0; m < CHISO_REPORT_MONTHS; m++)
             for (int set = 0; set < CHISO_PS_COUNT; set++)
-                redisAppendCommand(x->rc, "HGETALL %s:{%s}:%s:%s", x->prefix, u->code,
-                                   chiso_proc_set_name((chiso_proc_set)set), x->month_keys[m]);
+                chiso_redis_appendf(x->rc, "HGETALL %s:{%s}:%s:%s", x->prefix, u->code,
+                                    chiso_proc_set_name((chiso_proc_set)set), x->month_keys[m]);
     }
     rc = 0;
     for (size_t i = 0; i < x->nunits && rc == 0; i++)
@@ -487,11 +488,11 @@ int main(int argc, char **argv)
 
     /* the counters */
     x.prefix = chiso_config_str(cfg, "redis.prefix");
-    if (!(x.rc = chiso_redis_connect(cfg, errstr, sizeof(errstr)))) {
+    if (!(x.rc = chiso_redis_open(cfg, errstr, sizeof(errstr)))) {
         fprintf(stderr, "chiso-report: %s\n", errstr);
         goto out;
     }
-    units = redisCommand(x.rc, "SMEMBERS %s:units", x.prefix);
+    units = chiso_redis_command(x.rc, "SMEMBERS %s:units", x.prefix);
     if (chiso_redis_check(x.rc, units, errstr, sizeof(errstr)) != 0) {
         fprintf(stderr, "chiso-report: redis: %s\n", errstr);
         goto out;
@@ -554,7 +555,7 @@ out:
     if (units)
         freeReplyObject(units);
     if (x.rc)
-        redisFree(x.rc);
+        chiso_redis_close(x.rc);
     chiso_catview_destroy(cat);
     chiso_config_destroy(cfg);
     return status;

@@ -68,7 +68,7 @@ struct snap_sweeper {
     const snap_metrics *mx;
     const char *prefix;
     char topic[256];
-    redisContext *rc; /* NULL while disconnected */
+    chiso_redis *rc; /* NULL while disconnected */
     rd_kafka_t *rk;
     chiso_map *held;      /* "<unit>|<period>" popped, not yet published */
     chiso_map *published; /* "<unit>|<period>" -> fingerprint last published */
@@ -167,10 +167,10 @@ static void batch_free(rbatch *bt)
 static void redis_drop(snap_sweeper *sw, const char *what)
 {
     LOG_ERROR("redis: %s: %s; reconnecting", what,
-              sw->rc && sw->rc->err ? sw->rc->errstr : "connection lost");
+              sw->rc ? chiso_redis_errstr(sw->rc) : "connection lost");
     chiso_counter_add(sw->mx->err_redis, 1);
     if (sw->rc)
-        redisFree(sw->rc);
+        chiso_redis_close(sw->rc);
     sw->rc = NULL;
 }
 
@@ -198,7 +198,7 @@ static int batch_run(snap_sweeper *sw, rbatch *bt,
     for (size_t start = 0; start < bt->n; start += PIPE_CHUNK) {
         size_t end = start + PIPE_CHUNK < bt->n ? start + PIPE_CHUNK : bt->n;
         for (size_t i = start; i < end; i++) {
-            if (redisAppendFormattedCommand(sw->rc, bt->v[i].buf, (size_t)bt->v[i].len) !=
+            if (chiso_redis_append_formatted(sw->rc, bt->v[i].buf, (size_t)bt->v[i].len) !=
                 REDIS_OK) {
                 redis_drop(sw, "append");
                 return CHISO_EIO;
@@ -206,7 +206,7 @@ static int batch_run(snap_sweeper *sw, rbatch *bt,
         }
         for (size_t i = start; i < end; i++) {
             redisReply *r = NULL;
-            if (redisGetReply(sw->rc, (void **)&r) != REDIS_OK || !r) {
+            if (chiso_redis_get_reply(sw->rc, &r) != REDIS_OK || !r) {
                 if (r)
                     freeReplyObject(r);
                 redis_drop(sw, "pipeline");
@@ -235,7 +235,7 @@ static int redis_ensure(snap_sweeper *sw)
 
     if (sw->rc)
         return 0;
-    sw->rc = chiso_redis_connect(sw->cfg, errstr, sizeof(errstr));
+    sw->rc = chiso_redis_open(sw->cfg, errstr, sizeof(errstr));
     if (!sw->rc) {
         LOG_WARN("%s", errstr);
         chiso_counter_add(sw->mx->err_redis, 1);
@@ -251,7 +251,7 @@ static int redis_ensure(snap_sweeper *sw)
      * and so may what this process stored; the next sweep is a full one
      * that stores and publishes every snapshot again */
     sw->resweep = true;
-    redisReply *r = redisCommand(sw->rc, "GET %s:applied:snapshot", sw->prefix);
+    redisReply *r = chiso_redis_command(sw->rc, "GET %s:applied:snapshot", sw->prefix);
     if (!r || (r->type != REDIS_REPLY_STRING && r->type != REDIS_REPLY_NIL)) {
         if (r)
             freeReplyObject(r);
@@ -273,7 +273,7 @@ static int redis_ensure(snap_sweeper *sw)
 /* After a sweep: the marker, behind its writes on the same connection. */
 static int mark_sweep(snap_sweeper *sw)
 {
-    redisReply *r = redisCommand(sw->rc, "INCR %s:applied:snapshot", sw->prefix);
+    redisReply *r = chiso_redis_command(sw->rc, "INCR %s:applied:snapshot", sw->prefix);
     if (!r || r->type != REDIS_REPLY_INTEGER) {
         if (r)
             freeReplyObject(r);
@@ -323,7 +323,7 @@ static int pop_dirty(snap_sweeper *sw)
 
     snprintf(key, sizeof(key), "%s:dirty", sw->prefix);
     for (;;) {
-        redisReply *r = redisCommand(sw->rc, "SPOP %s %d", key, SPOP_COUNT);
+        redisReply *r = chiso_redis_command(sw->rc, "SPOP %s %d", key, SPOP_COUNT);
         char errstr[256];
         size_t n;
         int rc = chiso_redis_check(sw->rc, r, errstr, sizeof(errstr));
@@ -1397,7 +1397,7 @@ void snap_sweeper_destroy(snap_sweeper *sw)
     if (sw->rk)
         rd_kafka_destroy(sw->rk);
     if (sw->rc)
-        redisFree(sw->rc);
+        chiso_redis_close(sw->rc);
     chiso_map_destroy(sw->held);
     chiso_map_destroy(sw->published);
     free(sw);

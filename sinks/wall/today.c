@@ -25,7 +25,7 @@ struct wall_today {
     const char *prefix;
     bool event_time;
     int64_t interval_ms;
-    redisContext *rc;
+    chiso_redis *rc;
     bool failing; /* an outage already logged */
     atomic_bool stop;
     pthread_t thread;
@@ -43,7 +43,7 @@ static int today_day(wall_today *t, int32_t *day, char *errstr, size_t errstr_si
         *day = chiso_local_day((int64_t)time(NULL));
         return 0;
     }
-    r = redisCommand(t->rc, "GET %s:watermark", t->prefix);
+    r = chiso_redis_command(t->rc, "GET %s:watermark", t->prefix);
     if ((rc = chiso_redis_check(t->rc, r, errstr, errstr_size)) == 0)
         *day = r->type == REDIS_REPLY_STRING ? chiso_local_day(strtoll(r->str, NULL, 10)) : -1;
     if (r)
@@ -62,7 +62,7 @@ static int count(wall_today *t, int32_t day, int64_t *received, int64_t *units, 
 
     *received = 0;
     *units = 0;
-    members = redisCommand(t->rc, "SMEMBERS %s:units", t->prefix);
+    members = chiso_redis_command(t->rc, "SMEMBERS %s:units", t->prefix);
     if ((rc = chiso_redis_check(t->rc, members, errstr, errstr_size)) != 0)
         goto out;
     if (members->type != REDIS_REPLY_ARRAY) {
@@ -89,11 +89,11 @@ static int count(wall_today *t, int32_t day, int64_t *received, int64_t *units, 
         goto out;
     rc = 0;
     for (size_t i = 0; i < members->elements; i++)
-        redisAppendCommand(t->rc, "HGET %s:{%s}:c:%s received", t->prefix, members->element[i]->str,
-                           daykey);
+        chiso_redis_appendf(t->rc, "HGET %s:{%s}:c:%s received", t->prefix,
+                            members->element[i]->str, daykey);
     for (size_t i = 0; i < members->elements; i++) {
-        if (redisGetReply(t->rc, (void **)&r) != REDIS_OK) {
-            snprintf(errstr, errstr_size, "redis: %s", t->rc->errstr);
+        if (chiso_redis_get_reply(t->rc, &r) != REDIS_OK) {
+            snprintf(errstr, errstr_size, "redis: %s", chiso_redis_errstr(t->rc));
             rc = CHISO_EIO;
             goto out;
         }
@@ -114,7 +114,7 @@ static void turn(wall_today *t)
     int32_t day = -1;
     int64_t received = 0, units = 0;
 
-    if (!t->rc && !(t->rc = chiso_redis_connect(t->cfg, errstr, sizeof(errstr))))
+    if (!t->rc && !(t->rc = chiso_redis_open(t->cfg, errstr, sizeof(errstr))))
         goto fail;
     if (today_day(t, &day, errstr, sizeof(errstr)) != 0 ||
         count(t, day, &received, &units, errstr, sizeof(errstr)) != 0)
@@ -130,7 +130,7 @@ fail:
     t->failing = true;
     chiso_counter_add(t->m_errors, 1);
     if (t->rc) {
-        redisFree(t->rc);
+        chiso_redis_close(t->rc);
         t->rc = NULL;
     }
     wall_hub_set_today(t->hub, day, 0, 0, false);
@@ -183,6 +183,6 @@ void wall_today_stop(wall_today *t)
     atomic_store(&t->stop, true);
     pthread_join(t->thread, NULL);
     if (t->rc)
-        redisFree(t->rc);
+        chiso_redis_close(t->rc);
     free(t);
 }

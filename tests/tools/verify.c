@@ -128,13 +128,13 @@ static const cJSON *get_path(const cJSON *obj, const char *a, const char *b)
 /* A connection to Redis after every unit's journal is folded into its
  * hashes (journal.h), so the hashes hold every change applied; NULL with
  * the reason printed. */
-static redisContext *connect_folded(const chiso_config *cfg)
+static chiso_redis *connect_folded(const chiso_config *cfg)
 {
     char errstr[256];
-    redisContext *rc = chiso_redis_connect(cfg, errstr, sizeof(errstr));
+    chiso_redis *rc = chiso_redis_open(cfg, errstr, sizeof(errstr));
     if (rc && chiso_journal_fold_all(rc, chiso_config_str(cfg, "redis.prefix"), errstr,
                                      sizeof(errstr)) != 0) {
-        redisFree(rc);
+        chiso_redis_close(rc);
         rc = NULL;
     }
     if (!rc)
@@ -144,21 +144,19 @@ static redisContext *connect_folded(const chiso_config *cfg)
 
 /* Call fn for every key "<prefix>:{<unit>}:<kind>:<period>" in Redis (kind
  * a glob segment: "c", "p[op]"). Returns 0, or -1 on a Redis error. */
-static int scan_unit_keys(redisContext *rc, const char *prefix, const char *kind,
-                          void (*fn)(redisContext *rc, const char *key, const char *unit,
+static int scan_unit_keys(chiso_redis *rc, const char *prefix, const char *kind,
+                          void (*fn)(chiso_redis *rc, const char *key, const char *unit,
                                      const char *period, void *ctx),
                           void *ctx)
 {
-    char match[256], cursor[32] = "0";
+    char match[256];
+    chiso_redis_scan it = {0};
+    redisReply *r;
+    int more;
     snprintf(match, sizeof(match), "%s:{*}:%s:*", prefix, kind);
-    do {
-        redisReply *r = redisCommand(rc, "SCAN %s MATCH %s COUNT 1000", cursor, match);
-        if (!r || r->type != REDIS_REPLY_ARRAY || r->elements != 2) {
-            if (r)
-                freeReplyObject(r);
+    while ((more = chiso_redis_scan_next(rc, &it, match, &r)) != 0) {
+        if (more < 0)
             return -1;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", r->element[0]->str);
         for (size_t i = 0; i < r->element[1]->elements; i++) {
             const char *key = r->element[1]->element[i]->str;
             const char *open = strchr(key, '{'), *close = open ? strchr(open, '}') : NULL;
@@ -170,7 +168,7 @@ static int scan_unit_keys(redisContext *rc, const char *prefix, const char *kind
             fn(rc, key, u, period + 1, ctx);
         }
         freeReplyObject(r);
-    } while (strcmp(cursor, "0") != 0);
+    }
     return 0;
 }
 
@@ -186,7 +184,7 @@ typedef struct extra_ctx {
  * has that unit and period: in "counters" for a dossier counter, in
  * "feedback" (with the feedback check) for an fb_* one (both were compared
  * field by field). */
-static void extra_counters(redisContext *rc, const char *key, const char *unit, const char *period,
+static void extra_counters(chiso_redis *rc, const char *key, const char *unit, const char *period,
                            void *ctx)
 {
     extra_ctx *x = ctx;
@@ -195,7 +193,7 @@ static void extra_counters(redisContext *rc, const char *key, const char *unit, 
     bool has_fb = x->feedback ? get_path(x->feedback, unit, period) != NULL : has_dossier;
     if (has_dossier && has_fb)
         return;
-    redisReply *h = redisCommand(rc, "HGETALL %s", key);
+    redisReply *h = chiso_redis_command(rc, "HGETALL %s", key);
     for (size_t j = 0; h && j + 1 < h->elements; j += 2) {
         bool fb = chiso_fb_counter_from_name(h->element[j]->str) >= 0;
         if (fb ? has_fb : has_dossier)
@@ -212,8 +210,8 @@ static void extra_counters(redisContext *rc, const char *key, const char *unit, 
 
 /* A procedure-set hash: its existence is a mismatch (a field at 0 is
  * deleted, so an empty set has no key). */
-static void extra_procedures(redisContext *rc, const char *key, const char *unit,
-                             const char *period, void *ctx)
+static void extra_procedures(chiso_redis *rc, const char *key, const char *unit, const char *period,
+                             void *ctx)
 {
     extra_ctx *x = ctx;
     chiso_period p;
@@ -226,13 +224,13 @@ static void extra_procedures(redisContext *rc, const char *key, const char *unit
 }
 
 /* HGETALL of a unit's period counter hash; NULL (reported) on a Redis error. */
-static redisReply *counter_hash(redisContext *rc, const char *prefix, const char *unit,
+static redisReply *counter_hash(chiso_redis *rc, const char *prefix, const char *unit,
                                 const char *period)
 {
-    redisReply *r = redisCommand(rc, "HGETALL %s:{%s}:c:%s", prefix, unit, period);
+    redisReply *r = chiso_redis_command(rc, "HGETALL %s:{%s}:c:%s", prefix, unit, period);
     if (r && r->type == REDIS_REPLY_ARRAY)
         return r;
-    fprintf(stderr, "chiso-verify: redis: %s\n", rc->errstr);
+    fprintf(stderr, "chiso-verify: redis: %s\n", chiso_redis_errstr(rc));
     if (r)
         freeReplyObject(r);
     return NULL;
@@ -251,7 +249,7 @@ static long long hash_field(const redisReply *r, const char *field)
 /* The truth's "feedback" (docs/simulator.md): every fb_* counter of every
  * unit and period it has equals the Redis hash's field. Returns the fields
  * compared, or -1 on a Redis error. */
-static long long check_feedback(redisContext *rc, const char *prefix, const cJSON *fb)
+static long long check_feedback(chiso_redis *rc, const char *prefix, const cJSON *fb)
 {
     long long checked = 0;
     const cJSON *unit, *period, *item;
@@ -286,7 +284,7 @@ static int check_counters(const chiso_config *cfg, const cJSON *truth, bool feed
 {
     const char *prefix = chiso_config_str(cfg, "redis.prefix");
     const cJSON *units = cJSON_GetObjectItemCaseSensitive(truth, "counters");
-    redisContext *rc = connect_folded(cfg);
+    chiso_redis *rc = connect_folded(cfg);
     long long checked = 0;
     int before = mismatches;
 
@@ -301,7 +299,7 @@ static int check_counters(const chiso_config *cfg, const cJSON *truth, bool feed
         {
             redisReply *r = counter_hash(rc, prefix, unit->string, period->string);
             if (!r) {
-                redisFree(rc);
+                chiso_redis_close(rc);
                 return -1;
             }
             for (int c = 0; c < CHISO_C_COUNT; c++) {
@@ -330,16 +328,16 @@ static int check_counters(const chiso_config *cfg, const cJSON *truth, bool feed
         mismatch("feedback: the truth has no \"feedback\" member (run with --feedback-rate 0?)");
     long long fb_checked = fb ? check_feedback(rc, prefix, fb) : 0;
     if (fb_checked < 0) {
-        redisFree(rc);
+        chiso_redis_close(rc);
         return -1;
     }
     /* and Redis has no non-zero counter the truth lacks */
     extra_ctx x = {units, fb, 0};
     if (scan_unit_keys(rc, prefix, "c", extra_counters, &x) != 0) {
-        redisFree(rc);
+        chiso_redis_close(rc);
         return -1;
     }
-    redisFree(rc);
+    chiso_redis_close(rc);
     printf("counters: %lld compared (%lld of them feedback), %lld unexpected, %d mismatched\n",
            checked + fb_checked, fb_checked, x.extra, mismatches - before);
     return 0;
@@ -350,15 +348,15 @@ static int check_counters(const chiso_config *cfg, const cJSON *truth, bool feed
 /* Compare the Redis hash <prefix>:{unit}:<set>:<period> with the truth's
  * object procedure -> dossiers (NULL: empty). Returns the fields compared,
  * or -1 on a Redis error. */
-static long long compare_set(redisContext *rc, const char *prefix, const char *unit,
+static long long compare_set(chiso_redis *rc, const char *prefix, const char *unit,
                              const char *period, const char *set, const cJSON *want)
 {
-    redisReply *r = redisCommand(rc, "HGETALL %s:{%s}:%s:%s", prefix, unit, set, period);
+    redisReply *r = chiso_redis_command(rc, "HGETALL %s:{%s}:%s:%s", prefix, unit, set, period);
     long long n = 0;
     const cJSON *item;
 
     if (!r || r->type != REDIS_REPLY_ARRAY) {
-        fprintf(stderr, "chiso-verify: redis: %s\n", rc->errstr);
+        fprintf(stderr, "chiso-verify: redis: %s\n", chiso_redis_errstr(rc));
         if (r)
             freeReplyObject(r);
         return -1;
@@ -395,7 +393,7 @@ static int check_procedures(const chiso_config *cfg, const cJSON *truth)
     const char *prefix = chiso_config_str(cfg, "redis.prefix");
     const cJSON *units = cJSON_GetObjectItemCaseSensitive(truth, "counters");
     const cJSON *procs = cJSON_GetObjectItemCaseSensitive(truth, "procedures");
-    redisContext *rc = connect_folded(cfg);
+    chiso_redis *rc = connect_folded(cfg);
     long long hashes = 0, fields = 0;
     int before = mismatches;
     const cJSON *unit, *period, *set;
@@ -434,7 +432,7 @@ static int check_procedures(const chiso_config *cfg, const cJSON *truth)
                     rc, prefix, unit->string, period->string, name,
                     get_path(get_path(procs, unit->string, period->string), name, NULL));
                 if (n < 0) {
-                    redisFree(rc);
+                    chiso_redis_close(rc);
                     return -1;
                 }
                 fields += n;
@@ -445,10 +443,10 @@ static int check_procedures(const chiso_config *cfg, const cJSON *truth)
     /* and no hash of a unit and period the truth has no counters for */
     extra_ctx x = {units, NULL, 0};
     if (scan_unit_keys(rc, prefix, "p[op]", extra_procedures, &x) != 0) {
-        redisFree(rc);
+        chiso_redis_close(rc);
         return -1;
     }
-    redisFree(rc);
+    chiso_redis_close(rc);
     printf("procedures: %lld hashes compared (%lld fields), %lld unexpected, %d mismatched\n",
            hashes, fields, x.extra, mismatches - before);
     return 0;
@@ -717,7 +715,7 @@ static int check_redis_latest(const chiso_config *cfg, const cJSON *latest)
 {
     char errstr[256];
     const char *prefix = chiso_config_str(cfg, "redis.prefix");
-    redisContext *rc = chiso_redis_connect(cfg, errstr, sizeof(errstr));
+    chiso_redis *rc = chiso_redis_open(cfg, errstr, sizeof(errstr));
     if (!rc) {
         fprintf(stderr, "chiso-verify: %s\n", errstr);
         return -1;
@@ -730,11 +728,11 @@ static int check_redis_latest(const chiso_config *cfg, const cJSON *latest)
         const char *bar = strchr(snap->string, '|');
         if (!bar || cJSON_IsNull(snap))
             continue;
-        redisReply *r = redisCommand(rc, "GET %s:{%b}:s:%s", prefix, snap->string,
-                                     (size_t)(bar - snap->string), bar + 1);
+        redisReply *r = chiso_redis_command(rc, "GET %s:{%b}:s:%s", prefix, snap->string,
+                                            (size_t)(bar - snap->string), bar + 1);
         if (!r) {
-            fprintf(stderr, "chiso-verify: Redis: %s\n", rc->errstr);
-            redisFree(rc);
+            fprintf(stderr, "chiso-verify: Redis: %s\n", chiso_redis_errstr(rc));
+            chiso_redis_close(rc);
             return -1;
         }
         cJSON *doc = r->type == REDIS_REPLY_STRING ? cJSON_ParseWithLength(r->str, r->len) : NULL;
@@ -747,7 +745,7 @@ static int check_redis_latest(const chiso_config *cfg, const cJSON *latest)
         cJSON_Delete(doc);
         freeReplyObject(r);
     }
-    redisFree(rc);
+    chiso_redis_close(rc);
     printf("scores: %lld snapshots in Redis compared with the topic's latest, %d mismatched\n",
            compared, mismatches - before);
     return 0;
@@ -891,13 +889,13 @@ static void on_classified(const rd_kafka_message_t *m, void *opaque)
 }
 
 /* A dossier state in Redis: its class must be the last one told. */
-static void state_class(redisContext *rc, const char *key, const char *unit, const char *id,
+static void state_class(chiso_redis *rc, const char *key, const char *unit, const char *id,
                         void *ctx)
 {
     classified_ctx *c = ctx;
     char k[256], a[64], b[64];
     chiso_dossier *d = chiso_dossier_new();
-    redisReply *r = d ? redisCommand(rc, "GET %s", key) : NULL;
+    redisReply *r = d ? chiso_redis_command(rc, "GET %s", key) : NULL;
     if (r && r->type == REDIS_REPLY_STRING && chiso_dossier_decode(d, r->str, r->len) == 0) {
         unsigned cls = chiso_dossier_pub_class(d);
         snprintf(k, sizeof(k), "%s|%s", unit, id);
@@ -922,12 +920,12 @@ static int check_classified(const chiso_config *cfg)
 {
     classified_ctx c = {.last = chiso_map_new()};
     int before = mismatches;
-    redisContext *rc = NULL;
+    chiso_redis *rc = NULL;
     int rc_ = -1;
     if (!c.last || read_topic(cfg, CHISO_TOPIC_DOSSIER_CLASSIFIED, on_classified, &c) != 0)
         goto out;
     char errstr[256];
-    if (!(rc = chiso_redis_connect(cfg, errstr, sizeof(errstr)))) {
+    if (!(rc = chiso_redis_open(cfg, errstr, sizeof(errstr)))) {
         fprintf(stderr, "chiso-verify: %s\n", errstr);
         goto out;
     }
@@ -948,7 +946,7 @@ static int check_classified(const chiso_config *cfg)
     rc_ = 0;
 out:
     if (rc)
-        redisFree(rc);
+        chiso_redis_close(rc);
     chiso_map_destroy(c.last);
     return rc_;
 }
@@ -994,16 +992,17 @@ static int check_alerts(const chiso_config *cfg, const cJSON *truth)
 {
     char errstr[256];
     int before = mismatches;
-    redisContext *rc = chiso_redis_connect(cfg, errstr, sizeof(errstr));
+    chiso_redis *rc = chiso_redis_open(cfg, errstr, sizeof(errstr));
     if (!rc) {
         fprintf(stderr, "chiso-verify: %s\n", errstr);
         return -1;
     }
-    redisReply *r = redisCommand(rc, "GET %s:watermark", chiso_config_str(cfg, "redis.prefix"));
+    redisReply *r =
+        chiso_redis_command(rc, "GET %s:watermark", chiso_config_str(cfg, "redis.prefix"));
     int64_t w = r && r->type == REDIS_REPLY_STRING ? strtoll(r->str, NULL, 10) : 0;
     if (r)
         freeReplyObject(r);
-    redisFree(rc);
+    chiso_redis_close(rc);
     if (strcmp(chiso_config_str(cfg, "alerts.now"), "wall") == 0)
         w = (int64_t)time(NULL);
     if (w <= 0) {
@@ -1146,10 +1145,10 @@ int main(int argc, char **argv)
     bool feedback = strstr(checks, "feedback") != NULL;
     rc = 1;
     if (strstr(checks, "fold")) {
-        redisContext *rc2 = connect_folded(cfg);
+        chiso_redis *rc2 = connect_folded(cfg);
         if (!rc2)
             goto out;
-        redisFree(rc2);
+        chiso_redis_close(rc2);
     }
     if (strstr(checks, "committed") && check_committed(cfg) != 0)
         goto out;

@@ -14,11 +14,12 @@
 #include "chiso/redisargs.h"
 #include "check.h"
 
-/* A context that never connects: appending only fills its output buffer. */
-static redisContext *offline(void)
+/* A context that never connects: appending only fills its output buffer
+ * (*hc, inside the client). */
+static chiso_redis *offline(redisContext **hc)
 {
-    redisContext *c = redisConnectUnix("/nonexistent/chiso-test.sock");
-    return c;
+    *hc = redisConnectUnix("/nonexistent/chiso-test.sock");
+    return *hc ? chiso_redis_wrap(*hc) : NULL;
 }
 
 /* What hiredis writes for argv, as a malloc'd buffer (length in *len). */
@@ -32,7 +33,8 @@ static char *expected(int argc, const char **argv, const size_t *argvlen, size_t
 
 int main(void)
 {
-    redisContext *c = offline();
+    redisContext *hc;
+    chiso_redis *c = offline(&hc);
     chiso_rargs *a = chiso_rargs_new();
     CHECK(c && a, "setup");
     if (!c || !a)
@@ -72,13 +74,13 @@ int main(void)
     char *e = expected(10, argv, argvlen, &elen);
     CHECK_EQ_INT(REDIS_OK, chiso_rargs_append(c, a), "append");
     CHECK_EQ_INT(0, chiso_rargs_count(a), "reset after append");
-    CHECK(sdslen(c->obuf) == elen && memcmp(c->obuf, e, elen) == 0,
-          "one command: %zu bytes, hiredis %zu", sdslen(c->obuf), elen);
+    CHECK(sdslen(hc->obuf) == elen && memcmp(hc->obuf, e, elen) == 0,
+          "one command: %zu bytes, hiredis %zu", sdslen(hc->obuf), elen);
     free(e);
 
     /* many commands through one builder: its arena and buffer grow and
      * are reused; the output buffer holds them all, in order */
-    sdsclear(c->obuf);
+    sdsclear(hc->obuf);
     size_t total = 0;
     char *all = NULL;
     srand(7);
@@ -123,11 +125,11 @@ int main(void)
         free(av);
         free(al);
     }
-    CHECK(sdslen(c->obuf) == total && memcmp(c->obuf, all, total) == 0,
-          "200 commands: %zu bytes, hiredis %zu", sdslen(c->obuf), total);
+    CHECK(sdslen(hc->obuf) == total && memcmp(hc->obuf, all, total) == 0,
+          "200 commands: %zu bytes, hiredis %zu", sdslen(hc->obuf), total);
     free(all);
 
     chiso_rargs_free(a);
-    redisFree(c);
+    chiso_redis_close(c);
     return CHECK_DONE();
 }

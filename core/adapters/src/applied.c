@@ -212,7 +212,7 @@ static int args_of(chiso_applied *a, const char *cmd, const rd_kafka_topic_parti
     return rc ? CHISO_ENOMEM : 0;
 }
 
-int chiso_applied_append(chiso_applied *a, redisContext *rc,
+int chiso_applied_append(chiso_applied *a, chiso_redis *rc,
                          const rd_kafka_topic_partition_list_t *offsets)
 {
     if (offsets->cnt == 0)
@@ -270,7 +270,7 @@ static int read_committed(chiso_applied *a, rd_kafka_t *consumer)
     return rc;
 }
 
-int chiso_applied_verify(chiso_applied *a, redisContext *rc, rd_kafka_t *consumer)
+int chiso_applied_verify(chiso_applied *a, chiso_redis *rc, rd_kafka_t *consumer)
 {
     if (chiso_applied_all_verified(a))
         return 0;
@@ -295,10 +295,10 @@ int chiso_applied_verify(chiso_applied *a, redisContext *rc, rd_kafka_t *consume
         err = CHISO_ENOMEM;
         goto out;
     }
-    if (redisGetReply(rc, (void **)&r) != REDIS_OK || !r || r->type != REDIS_REPLY_ARRAY ||
+    if (chiso_redis_get_reply(rc, &r) != REDIS_OK || !r || r->type != REDIS_REPLY_ARRAY ||
         r->elements != (size_t)a->nparts) {
         LOG_WARN("reading %s: %s", a->key,
-                 !r                             ? rc->errstr
+                 !r                             ? chiso_redis_errstr(rc)
                  : r->type == REDIS_REPLY_ERROR ? r->str
                                                 : "unexpected reply");
         err = CHISO_EIO;

@@ -266,7 +266,7 @@ static bool is_proc_set(const char *hash, size_t len)
 
 /* Queue the fold call of one unit's journal text `text` (its first `used`
  * bytes are whole lines, merged into c). */
-static int append_fold(redisContext *rc, chiso_rargs *a, const char *prefix, const char *unit,
+static int append_fold(chiso_redis *rc, chiso_rargs *a, const char *prefix, const char *unit,
                        const char *text, size_t used, const changes *c)
 {
     size_t nhash = 0;
@@ -306,9 +306,8 @@ static int append_fold(redisContext *rc, chiso_rargs *a, const char *prefix, con
  * call in part (a reader's transaction sees a cut of whole calls;
  * docs/snapshot.md). A journal stays near journal.fold.kb, as classify folds
  * it past that. Sets again[i] for a unit that needs another round. */
-static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
-                      const char *const *units, size_t n, bool *again, char *errstr,
-                      size_t errstr_size)
+static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const char *const *units,
+                      size_t n, bool *again, char *errstr, size_t errstr_size)
 {
     redisReply **texts = calloc(n ? n : 1, sizeof(*texts));
     bool *sent = calloc(n ? n : 1, sizeof(*sent));
@@ -320,10 +319,11 @@ static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
         goto out;
     }
     for (size_t i = 0; i < n; i++)
-        redisAppendCommand(rc, "GET %s:{%s}:j", prefix, units[i]);
+        chiso_redis_appendf(rc, "GET %s:{%s}:j", prefix, units[i]);
     for (size_t i = 0; i < n; i++) {
-        if (redisGetReply(rc, (void **)&texts[i]) != REDIS_OK || !texts[i]) {
-            rc2 = chiso_errf(errstr, errstr_size, CHISO_EIO, "reading a journal: %s", rc->errstr);
+        if (chiso_redis_get_reply(rc, &texts[i]) != REDIS_OK || !texts[i]) {
+            rc2 = chiso_errf(errstr, errstr_size, CHISO_EIO, "reading a journal: %s",
+                             chiso_redis_errstr(rc));
             goto out;
         }
     }
@@ -354,8 +354,9 @@ static int fold_round(redisContext *rc, chiso_rargs *a, const char *prefix,
         redisReply *r;
         if (!sent[i])
             continue;
-        if (redisGetReply(rc, (void **)&r) != REDIS_OK || !r) {
-            rc2 = chiso_errf(errstr, errstr_size, CHISO_EIO, "folding a journal: %s", rc->errstr);
+        if (chiso_redis_get_reply(rc, &r) != REDIS_OK || !r) {
+            rc2 = chiso_errf(errstr, errstr_size, CHISO_EIO, "folding a journal: %s",
+                             chiso_redis_errstr(rc));
             goto out;
         }
         if (r->type == REDIS_REPLY_INTEGER && r->integer == 0)
@@ -375,7 +376,7 @@ out:
     return rc2;
 }
 
-int chiso_journal_fold(redisContext *rc, const char *prefix, const char *const *units, size_t n,
+int chiso_journal_fold(chiso_redis *rc, const char *prefix, const char *const *units, size_t n,
                        char *errstr, size_t errstr_size)
 {
     chiso_rargs *a = chiso_rargs_new();
@@ -411,23 +412,18 @@ out:
     return r;
 }
 
-int chiso_journal_fold_all(redisContext *rc, const char *prefix, char *errstr, size_t errstr_size)
+int chiso_journal_fold_all(chiso_redis *rc, const char *prefix, char *errstr, size_t errstr_size)
 {
-    char match[256], cursor[32] = "0";
-    int r = 0;
+    char match[256];
+    chiso_redis_scan it = {0};
+    redisReply *scan;
+    int r = 0, more;
 
     snprintf(match, sizeof(match), "%s:{*}:j", prefix);
-    do {
-        redisReply *scan = redisCommand(rc, "SCAN %s MATCH %s COUNT 1000", cursor, match);
-        if (!scan || scan->type != REDIS_REPLY_ARRAY || scan->elements != 2 ||
-            scan->element[0]->type != REDIS_REPLY_STRING) {
-            r = chiso_errf(errstr, errstr_size, CHISO_EIO, "scanning for journals: %s",
-                           scan && scan->type == REDIS_REPLY_ERROR ? scan->str : rc->errstr);
-            if (scan)
-                freeReplyObject(scan);
-            return r;
-        }
-        snprintf(cursor, sizeof(cursor), "%s", scan->element[0]->str);
+    while (r == 0 && (more = chiso_redis_scan_next(rc, &it, match, &scan)) != 0) {
+        if (more < 0)
+            return chiso_errf(errstr, errstr_size, CHISO_EIO, "scanning for journals: %s",
+                              chiso_redis_errstr(rc));
         const redisReply *keys = scan->element[1];
         size_t n = 0;
         char **units = calloc(keys->elements ? keys->elements : 1, sizeof(*units));
@@ -451,6 +447,6 @@ int chiso_journal_fold_all(redisContext *rc, const char *prefix, char *errstr, s
             free(units[i]);
         free(units);
         freeReplyObject(scan);
-    } while (r == 0 && strcmp(cursor, "0") != 0);
+    }
     return r;
 }

@@ -162,7 +162,7 @@ int chiso_rargs_key(chiso_rargs *a, const char *prefix, const char *unit, const 
     return 0;
 }
 
-int chiso_rargs_append(redisContext *rc, chiso_rargs *a)
+int chiso_rargs_append(chiso_redis *rc, chiso_rargs *a)
 {
     /* "*<n>\r\n" then "$<len>\r\n<bytes>\r\n" per argument */
     size_t need = 24;
@@ -196,7 +196,7 @@ int chiso_rargs_append(redisContext *rc, chiso_rargs *a)
         *p++ = '\r';
         *p++ = '\n';
     }
-    int rc2 = redisAppendFormattedCommand(rc, a->wire, (size_t)(p - a->wire));
+    int rc2 = chiso_redis_append_formatted(rc, a->wire, (size_t)(p - a->wire));
     chiso_rargs_reset(a);
     return rc2;
 }

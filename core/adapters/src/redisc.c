@@ -57,12 +57,12 @@ struct chiso_redis {
     entry *q;
     size_t head, tail, cap;
     int tx_state; /* 0 none; 1 MULTI appended, node not chosen; 2 bound to tx_node */
-    size_t tx_multi;
     int tx_node;
     script *scripts;
     int nscripts;
     char *password;
     struct timeval tv;
+    bool failed; /* a node could not be reached: reopen */
     /* the arguments of the command being routed */
     const char **argv;
     size_t *argvlen;
@@ -205,15 +205,16 @@ static void seterr(chiso_redis *r, const char *fmt, ...)
     va_end(ap);
 }
 
-/* An error reply made here (CROSSSLOT, CLUSTERDOWN), as if a node sent it. */
-static redisReply *make_error(const char *text)
+/* A reply made here, as if a node sent it: an error (CROSSSLOT,
+ * CLUSTERDOWN) for type '-', a status for '+'. */
+static redisReply *make_reply(char type, const char *text)
 {
     redisReader *rd = redisReaderCreate();
     void *reply = NULL;
     if (!rd)
         return NULL;
     char buf[300];
-    int n = snprintf(buf, sizeof(buf), "-%s\r\n", text);
+    int n = snprintf(buf, sizeof(buf), "%c%s\r\n", type, text);
     if (redisReaderFeed(rd, buf, (size_t)n) != REDIS_OK ||
         redisReaderGetReply(rd, &reply) != REDIS_OK)
         reply = NULL;
@@ -313,8 +314,8 @@ static int node_index(chiso_redis *r, const char *host, int port)
 
 static redisContext *node_ctx(chiso_redis *r, int i)
 {
-    if (!r->nodes[i].c)
-        r->nodes[i].c = connect_node(r, r->nodes[i].host, r->nodes[i].port);
+    if (!r->nodes[i].c && !(r->nodes[i].c = connect_node(r, r->nodes[i].host, r->nodes[i].port)))
+        r->failed = true;
     return r->nodes[i].c;
 }
 
@@ -412,7 +413,7 @@ static int send_to(chiso_redis *r, entry *e, int n)
 static int refuse(chiso_redis *r, const char *cmd, size_t len, const char *why)
 {
     entry *e = push(r, cmd, len);
-    if (!e || !(e->ready = make_error(why))) {
+    if (!e || !(e->ready = make_reply('-', why))) {
         seterr(r, "redis: out of memory");
         return REDIS_ERR;
     }
@@ -452,19 +453,27 @@ static int cluster_append(chiso_redis *r, const char *cmd, size_t len)
     if (multi) {
         if (r->tx_state != 0)
             return refuse(r, cmd, len, "ERR MULTI calls can not be nested");
+        /* MULTI goes with the transaction's first command, to its node,
+         * and its reply (+OK: transactions are never nested here) is given
+         * now, so a caller may read it before appending the rest */
         entry *e = push(r, cmd, len);
-        if (!e) {
+        if (!e || !(e->ready = make_reply('+', "OK"))) {
             seterr(r, "redis: out of memory");
             return REDIS_ERR;
         }
         e->tx = true;
         r->tx_state = 1;
-        r->tx_multi = r->tail - 1;
-        return REDIS_OK; /* sent with the first keyed command, to its node */
+        return REDIS_OK;
     }
+    int skip = 0;
     if (r->tx_state == 1) { /* the transaction goes where its first command goes */
-        if (send_to(r, &r->q[r->tx_multi], n) != REDIS_OK)
+        redisContext *c = node_ctx(r, n);
+        if (!c || redisAppendCommand(c, "MULTI") != REDIS_OK) {
+            seterr(r, "redis %s:%d: %s", r->nodes[n].host, r->nodes[n].port,
+                   c ? c->errstr : r->err);
             return REDIS_ERR;
+        }
+        skip = 1; /* MULTI's own reply, given already */
         r->tx_node = n;
         r->tx_state = 2;
     } else if (r->tx_state == 2 && n != r->tx_node) {
@@ -476,6 +485,7 @@ static int cluster_append(chiso_redis *r, const char *cmd, size_t len)
         return REDIS_ERR;
     }
     e->tx = r->tx_state != 0;
+    e->skip = skip;
     if (ends)
         r->tx_state = 0;
     return send_to(r, e, n);
@@ -672,8 +682,10 @@ chiso_redis *chiso_redis_open(const chiso_config *cfg, char *errstr, size_t errs
         snprintf(errstr, errstr_size, "redis: out of memory");
         goto err;
     }
-    if (load_slots(r) == 0)
+    if (load_slots(r) == 0) {
+        r->failed = false; /* a seed that did not answer is not a failure */
         return r;
+    }
     /* auto: a node without cluster support is the single Redis */
     if (strcmp(mode, "auto") == 0 && r->nodes[0].c && strstr(r->err, "cluster support disabled")) {
         r->one = r->nodes[0].c;
@@ -686,6 +698,17 @@ chiso_redis *chiso_redis_open(const chiso_config *cfg, char *errstr, size_t errs
 err:
     chiso_redis_close(r);
     return NULL;
+}
+
+chiso_redis *chiso_redis_wrap(redisContext *c)
+{
+    chiso_redis *r = calloc(1, sizeof(*r));
+    if (!r) {
+        redisFree(c);
+        return NULL;
+    }
+    r->one = c;
+    return r;
 }
 
 bool chiso_redis_is_cluster(const chiso_redis *r)
@@ -756,11 +779,6 @@ int chiso_redis_get_reply(chiso_redis *r, redisReply **reply)
         return REDIS_ERR;
     }
     entry *e = &r->q[r->head];
-    if (e->node < 0 && !e->ready) { /* a MULTI never followed: send it now */
-        if (send_to(r, e, r->tx_state == 2 ? r->tx_node : 0) != REDIS_OK)
-            return REDIS_ERR;
-        r->tx_state = 0;
-    }
     if (!e->ready && read_node(r, e->node, e->skip, &e->ready) != REDIS_OK)
         return REDIS_ERR;
     if (follow(r) != REDIS_OK)
@@ -822,7 +840,70 @@ int chiso_redis_flush(chiso_redis *r)
 
 const char *chiso_redis_errstr(const chiso_redis *r)
 {
+    if (r->one && r->one->err)
+        return r->one->errstr;
     return r->err[0] ? r->err : "no error";
+}
+
+bool chiso_redis_failed(const chiso_redis *r)
+{
+    if (r->one)
+        return r->one->err != 0;
+    for (int i = 0; i < r->nnodes; i++)
+        if (r->nodes[i].c && r->nodes[i].c->err)
+            return true;
+    return r->failed;
+}
+
+/* The context of the i-th master (in slot order), NULL past the last. */
+static redisContext *master_ctx(chiso_redis *r, int i)
+{
+    if (r->one)
+        return i == 0 ? r->one : NULL;
+    int seen = -1, last = -1;
+    for (int k = 0; k < NSLOTS; k++) {
+        if (r->slots[k] < 0 || r->slots[k] == last)
+            continue;
+        last = r->slots[k];
+        bool before = false; /* a node serving several ranges counts once */
+        for (int j = 0; j < k && !before; j++)
+            before = r->slots[j] == last;
+        if (!before && ++seen == i)
+            return node_ctx(r, last);
+    }
+    return NULL;
+}
+
+int chiso_redis_scan_next(chiso_redis *r, chiso_redis_scan *s, const char *match,
+                          redisReply **batch)
+{
+    *batch = NULL;
+    for (;;) {
+        redisContext *c = master_ctx(r, s->master);
+        if (!c)
+            return r->failed ? -1 : 0;
+        if (strcmp(s->cursor, "0") == 0) { /* this master is done */
+            s->master++;
+            s->cursor[0] = '\0';
+            continue;
+        }
+        redisReply *rep =
+            redisCommand(c, "SCAN %s MATCH %s COUNT 1000", s->cursor[0] ? s->cursor : "0", match);
+        if (!rep || rep->type != REDIS_REPLY_ARRAY || rep->elements != 2 ||
+            rep->element[0]->type != REDIS_REPLY_STRING ||
+            rep->element[1]->type != REDIS_REPLY_ARRAY) {
+            seterr(r, "redis: SCAN: %s",
+                   !rep                             ? c->errstr
+                   : rep->type == REDIS_REPLY_ERROR ? rep->str
+                                                    : "unexpected reply");
+            if (rep)
+                freeReplyObject(rep);
+            return -1;
+        }
+        snprintf(s->cursor, sizeof(s->cursor), "%s", rep->element[0]->str);
+        *batch = rep;
+        return 1;
+    }
 }
 
 static int load_on(chiso_redis *r, redisContext *c, const char *where, const char *body,

@@ -1,49 +1,12 @@
 /*
- * redisx.c - Redis connection set-up shared by the stages.
+ * redisx.c - the Redis settings and reply checks shared by the stages.
  */
 #include "chiso/redisx.h"
 
 #include <stdio.h>
 #include <string.h>
-#include <sys/time.h>
 
 #include "chiso/common.h"
-
-redisContext *chiso_redis_connect(const chiso_config *cfg, char *errstr, size_t errstr_size)
-{
-    const char *host = chiso_config_str(cfg, "redis.host");
-    int port = (int)chiso_config_int(cfg, "redis.port");
-    const char *password = chiso_config_str(cfg, "redis.password");
-    int64_t ms = chiso_config_int(cfg, "redis.timeout.ms");
-    struct timeval tv = {.tv_sec = (time_t)(ms / 1000), .tv_usec = (suseconds_t)(ms % 1000) * 1000};
-    redisContext *rc = redisConnectWithTimeout(host, port, tv);
-    redisReply *reply = NULL;
-
-    if (!rc) {
-        snprintf(errstr, errstr_size, "redis %s:%d: out of memory", host, port);
-        return NULL;
-    }
-    if (rc->err) {
-        snprintf(errstr, errstr_size, "redis %s:%d: %s", host, port, rc->errstr);
-        goto err;
-    }
-    if (redisSetTimeout(rc, tv) != REDIS_OK) {
-        snprintf(errstr, errstr_size, "redis %s:%d: cannot set timeout", host, port);
-        goto err;
-    }
-    if (password && *password) {
-        reply = redisCommand(rc, "AUTH %s", password);
-        if (chiso_redis_check(rc, reply, errstr, errstr_size) != 0)
-            goto err;
-        freeReplyObject(reply);
-    }
-    return rc;
-err:
-    if (reply)
-        freeReplyObject(reply);
-    redisFree(rc);
-    return NULL;
-}
 
 int chiso_cfg_redis_cluster(const char *value, char *errstr, size_t errstr_size)
 {
@@ -53,10 +16,10 @@ int chiso_cfg_redis_cluster(const char *value, char *errstr, size_t errstr_size)
     return CHISO_EINVAL;
 }
 
-int chiso_redis_check(redisContext *rc, redisReply *reply, char *errstr, size_t errstr_size)
+int chiso_redis_check(chiso_redis *rc, redisReply *reply, char *errstr, size_t errstr_size)
 {
     if (!reply) {
-        snprintf(errstr, errstr_size, "redis: %s", rc->err ? rc->errstr : "no reply");
+        snprintf(errstr, errstr_size, "redis: %s", chiso_redis_errstr(rc));
         return CHISO_EIO;
     }
     if (reply->type == REDIS_REPLY_ERROR) {

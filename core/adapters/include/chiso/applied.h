@@ -35,6 +35,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "chiso/metrics.h"
+#include "chiso/redisc.h"
 
 typedef struct chiso_applied chiso_applied;
 
@@ -77,7 +78,7 @@ int chiso_applied_rewind(chiso_applied *a, rd_kafka_t *consumer);
  * queued (1, or 0 when `offsets` is empty), or CHISO_ENOMEM. The caller
  * reads its reply in turn and, when it is not an error, calls
  * chiso_applied_acked(). */
-int chiso_applied_append(chiso_applied *a, redisContext *rc,
+int chiso_applied_append(chiso_applied *a, chiso_redis *rc,
                          const rd_kafka_topic_partition_list_t *offsets);
 /* Redis acknowledged the marker write of `offsets`. */
 void chiso_applied_acked(chiso_applied *a, const rd_kafka_topic_partition_list_t *offsets);
@@ -91,7 +92,7 @@ void chiso_applied_acked(chiso_applied *a, const rd_kafka_topic_partition_list_t
  * commit), so the caller must drop what it consumed and did not commit
  * (its batch in hand) and go on polling; CHISO_EIO when Redis or Kafka did
  * not answer (retry after reconnecting). */
-int chiso_applied_verify(chiso_applied *a, redisContext *rc, rd_kafka_t *consumer);
+int chiso_applied_verify(chiso_applied *a, chiso_redis *rc, rd_kafka_t *consumer);
 
 /* After chiso_applied_verify() returned CHISO_EREWIND: when (epoch ms,
  * this process's clock) Redis acknowledged the oldest marker it still

@@ -36,6 +36,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "chiso/redisc.h"
+
 /* The longest <hash> and <field> of a line. */
 #define CHISO_JOURNAL_NAME_MAX 63
 
@@ -59,10 +61,10 @@ long chiso_journal_parse(const char *buf, size_t len, chiso_journal_cb cb, void 
  * time). Returns 0; CHISO_EIO when the connection failed (reconnect);
  * CHISO_EINVAL when a journal is malformed (it is left as it is);
  * CHISO_ENOMEM. errstr (may be NULL) says why. */
-int chiso_journal_fold(redisContext *rc, const char *prefix, const char *const *units, size_t n,
+int chiso_journal_fold(chiso_redis *rc, const char *prefix, const char *const *units, size_t n,
                        char *errstr, size_t errstr_size);
 
 /* Fold every journal under prefix (found with SCAN). Same returns. */
-int chiso_journal_fold_all(redisContext *rc, const char *prefix, char *errstr, size_t errstr_size);
+int chiso_journal_fold_all(chiso_redis *rc, const char *prefix, char *errstr, size_t errstr_size);
 
 #endif

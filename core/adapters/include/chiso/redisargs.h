@@ -11,6 +11,8 @@
 
 #include <hiredis/hiredis.h>
 
+#include "chiso/redisc.h"
+
 typedef struct chiso_rargs chiso_rargs;
 
 /* An empty builder; caller frees with chiso_rargs_free(). NULL on OOM. */
@@ -35,6 +37,6 @@ int chiso_rargs_key(chiso_rargs *a, const char *prefix, const char *unit, const 
 /* Append the command, in the Redis protocol, to rc's output buffer
  * (hiredis copies it) and reset the builder. Returns REDIS_OK or
  * REDIS_ERR. */
-int chiso_rargs_append(redisContext *rc, chiso_rargs *a);
+int chiso_rargs_append(chiso_redis *rc, chiso_rargs *a);
 
 #endif

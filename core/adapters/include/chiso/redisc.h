@@ -53,6 +53,9 @@ typedef struct chiso_redis chiso_redis;
  * when no node could be reached or the map could not be read. */
 chiso_redis *chiso_redis_open(const chiso_config *cfg, char *errstr, size_t errstr_size);
 void chiso_redis_close(chiso_redis *r);
+/* A single-Redis client over a hiredis context it takes over (freed by
+ * chiso_redis_close): for tests. NULL on out of memory (c is then freed). */
+chiso_redis *chiso_redis_wrap(redisContext *c);
 
 /* True when talking to a Redis Cluster. */
 bool chiso_redis_is_cluster(const chiso_redis *r);
@@ -84,12 +87,27 @@ int chiso_redis_flush(chiso_redis *r);
 
 /* The last failure, for logs. */
 const char *chiso_redis_errstr(const chiso_redis *r);
+/* True once a connection failed (an I/O error, a node unreachable): the
+ * client must be closed and opened again; an error reply is not one. */
+bool chiso_redis_failed(const chiso_redis *r);
 
 /* Load a Lua script on every master (SCRIPT LOAD) and remember it, so a
  * node that lacks it later (NOSCRIPT) gets it again. sha receives its SHA1
  * (40 hex digits and a NUL). 0, or CHISO_EIO / CHISO_EINVAL with errstr. */
 int chiso_redis_script_load(chiso_redis *r, const char *body, char sha[41], char *errstr,
                             size_t errstr_size);
+
+/* Every key matching a pattern, on every master: SCAN's batches, master
+ * after master. Start with a zeroed chiso_redis_scan; each call gives the
+ * next SCAN reply in *batch (its keys are (*batch)->element[1]; the caller
+ * frees it) and returns 1, or returns 0 when every master is scanned, or -1
+ * on a failure (chiso_redis_errstr). Only with no command pending. */
+typedef struct chiso_redis_scan {
+    int master;      /* the index among the masters */
+    char cursor[32]; /* the master's SCAN cursor, "" before its first */
+} chiso_redis_scan;
+int chiso_redis_scan_next(chiso_redis *r, chiso_redis_scan *s, const char *match,
+                          redisReply **batch);
 
 /* ---- the cluster rules, pure (exposed for tests) ---- */
 

@@ -1,5 +1,6 @@
 /*
- * redisx.h - connecting to Redis the chiso way (hiredis 0.14 API).
+ * redisx.h - Redis the chiso way: the settings and checking a reply
+ * (connections: redisc.h).
  *
  * Every Redis-using program includes CHISO_REDIS_CFG_DEFS in its config
  * table: redis.host, redis.port, redis.password, redis.prefix (the first
@@ -14,6 +15,7 @@
 #include <hiredis/hiredis.h>
 
 #include "chiso/config.h"
+#include "chiso/redisc.h"
 
 #define CHISO_REDIS_CFG_DEFS                                                                       \
     {"redis.host", CHISO_CFG_STRING, "127.0.0.1", "Redis host", NULL},                             \
@@ -32,13 +34,8 @@
 /* A redis.cluster value: auto, yes or no. */
 int chiso_cfg_redis_cluster(const char *value, char *errstr, size_t errstr_size);
 
-/* Connect (and AUTH when a password is set), with connect and command
- * timeouts from the config. Returns a context the caller frees with
- * redisFree(), or NULL with errstr filled. */
-redisContext *chiso_redis_connect(const chiso_config *cfg, char *errstr, size_t errstr_size);
-
 /* Run a command expecting no error reply; returns 0, or CHISO_EIO (connection
  * broken: reconnect) or CHISO_EINVAL (error reply) with errstr filled. */
-int chiso_redis_check(redisContext *rc, redisReply *reply, char *errstr, size_t errstr_size);
+int chiso_redis_check(chiso_redis *rc, redisReply *reply, char *errstr, size_t errstr_size);
 
 #endif
