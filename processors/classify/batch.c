@@ -1195,7 +1195,7 @@ static int load_reply(cl_batch *b, cl_item *it, const redisReply *e, int64_t now
  * (reconnect and retry), or CHISO_ESTATE / CHISO_ERANGE / CHISO_ENOMEM
  * (fatal). */
 static int append_index(cl_batch *b);
-static int mark_reply(cl_batch *b);
+static int mark_reply(cl_batch *b, int n);
 
 /* Write the queued commands to Redis now. 0, or CHISO_EIO (dropped). */
 static int flush_out(cl_batch *b)
@@ -1342,7 +1342,7 @@ static int apply_round(cl_batch *b)
             return CHISO_EIO;
         }
     }
-    if (nmark && (rc = mark_reply(b)) != 0)
+    if (nmark && (rc = mark_reply(b, nmark)) != 0)
         return rc;
     for (int g = 0; g < b->ngroups && nindex > 0; g++) {
         if (b->groups[g].sent || b->groups[g].touched)
@@ -1351,18 +1351,23 @@ static int apply_round(cl_batch *b)
     return 0;
 }
 
-/* Read the reply to the batch's applied marker (chiso_applied_append). */
-static int mark_reply(cl_batch *b)
+/* Read the n replies to the batch's applied markers (chiso_applied_append:
+ * one per master). */
+static int mark_reply(cl_batch *b, int n)
 {
-    redisReply *r;
-    if (chiso_redis_get_reply(b->rc, &r) != REDIS_OK || !r) {
-        redis_drop(b, chiso_redis_errstr(b->rc));
-        return CHISO_EIO;
+    bool bad = false;
+    for (int i = 0; i < n; i++) {
+        redisReply *r;
+        if (chiso_redis_get_reply(b->rc, &r) != REDIS_OK || !r) {
+            redis_drop(b, chiso_redis_errstr(b->rc));
+            return CHISO_EIO;
+        }
+        if (r->type == REDIS_REPLY_ERROR) {
+            LOG_ERROR("writing the applied marker: %s", r->str);
+            bad = true;
+        }
+        freeReplyObject(r);
     }
-    bool bad = r->type == REDIS_REPLY_ERROR;
-    if (bad)
-        LOG_ERROR("writing the applied marker: %s", r->str);
-    freeReplyObject(r);
     if (bad) {
         redis_drop(b, "applied marker write failed");
         return CHISO_EIO;
@@ -1382,7 +1387,7 @@ static int mark_batch(cl_batch *b)
         b->marked = n == 0;
         return n;
     }
-    return mark_reply(b);
+    return mark_reply(b, n);
 }
 
 /* Queue, behind the round's Lua calls, the index writes the snapshot sink

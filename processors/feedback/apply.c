@@ -692,12 +692,14 @@ static int mark_applied(fb_batch *b)
     int n = chiso_applied_append(b->env.applied, b->rc, b->offsets);
     if (n <= 0)
         return n;
-    redisReply *r = next_reply(b);
-    if (!r)
-        return CHISO_EIO;
-    if (r->type == REDIS_REPLY_ERROR)
-        return reply_failed(b, r, "HSET", "applied marker", 0);
-    freeReplyObject(r);
+    for (int i = 0; i < n; i++) { /* one marker per master */
+        redisReply *r = next_reply(b);
+        if (!r)
+            return CHISO_EIO;
+        if (r->type == REDIS_REPLY_ERROR)
+            return reply_failed(b, r, "HSET", "applied marker", n - i - 1);
+        freeReplyObject(r);
+    }
     chiso_applied_acked(b->env.applied, b->offsets);
     return 0;
 }

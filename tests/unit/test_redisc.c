@@ -374,6 +374,16 @@ static void test_moved(void)
         fake_stop(&f);
         return;
     }
+    /* the masters, and a tag on each (the applied markers' keys) */
+    CHECK_EQ_INT(chiso_redis_masters(r), 3, "three masters");
+    for (int i = 0; i < 3; i++) {
+        char tag[32];
+        CHECK(chiso_redis_master_tag(r, i, tag, sizeof(tag)) == 0 &&
+                  owner(chiso_redis_slot(tag, strlen(tag))) == i,
+              "a tag on master %d", i);
+    }
+    char none[32];
+    CHECK(chiso_redis_master_tag(r, 3, none, sizeof(none)) < 0, "no fourth master");
     /* three reads pipelined; the middle one is moved to node 2, which has
      * the third one's reply queued before it */
     CHECK_EQ_INT(chiso_redis_appendf(r, "GET %s", k0), REDIS_OK, "append");
@@ -395,6 +405,11 @@ static void test_moved(void)
         freeReplyObject(rep);
     CHECK_EQ_INT(got(&f, 1, "GET"), 1, "node 1 asked once");
     CHECK_EQ_INT(got(&f, 2, "GET"), 3, "node 2 got the moved read twice and its own");
+    /* after the move, node 1 serves one slot less; node 2 one more */
+    char tag1[32];
+    CHECK(chiso_redis_master_tag(r, 1, tag1, sizeof(tag1)) == 0 &&
+              chiso_redis_slot(tag1, strlen(tag1)) != chiso_redis_slot(k1, strlen(k1)),
+          "master 1's tag is not on the slot it lost");
     chiso_redis_close(r);
     fake_stop(&f);
 }

@@ -196,12 +196,12 @@ int chiso_applied_rewind(chiso_applied *a, rd_kafka_t *consumer)
 
 /* Start command `cmd` on the marker hash, adding for each partition of
  * `list` its field "<topic>:<partition>" and, with `values`, its offset. */
-static int args_of(chiso_applied *a, const char *cmd, const rd_kafka_topic_partition_list_t *list,
-                   bool values)
+static int args_of(chiso_applied *a, const char *cmd, const char *key,
+                   const rd_kafka_topic_partition_list_t *list, bool values)
 {
     int64_t now_ms = values ? chiso_now_wall_ms() : 0;
     int rc = chiso_rargs_ref(a->args, cmd, strlen(cmd));
-    rc |= chiso_rargs_ref(a->args, a->key, strlen(a->key));
+    rc |= chiso_rargs_fmt(a->args, "%s", key);
     for (int i = 0; i < list->cnt; i++) {
         rc |=
             chiso_rargs_fmt(a->args, "%s:%d", list->elems[i].topic, (int)list->elems[i].partition);
@@ -212,15 +212,34 @@ static int args_of(chiso_applied *a, const char *cmd, const rd_kafka_topic_parti
     return rc ? CHISO_ENOMEM : 0;
 }
 
+/* The marker hash on master i: the group's key on a single Redis; in a
+ * cluster one per master, "<key>:{<tag>}" with a tag that master serves
+ * (each master keeps a prefix of what it executed, not the others').
+ * 0, or -1 past the last master. */
+static int marker_key(chiso_applied *a, chiso_redis *rc, int i, char *key, size_t size)
+{
+    char tag[32];
+    if (!chiso_redis_is_cluster(rc))
+        return i == 0 && snprintf(key, size, "%s", a->key) < (int)size ? 0 : -1;
+    if (chiso_redis_master_tag(rc, i, tag, sizeof(tag)) != 0)
+        return -1;
+    return snprintf(key, size, "%s:{%s}", a->key, tag) < (int)size ? 0 : -1;
+}
+
 int chiso_applied_append(chiso_applied *a, chiso_redis *rc,
                          const rd_kafka_topic_partition_list_t *offsets)
 {
+    char key[512];
+    int n = 0;
     if (offsets->cnt == 0)
         return 0;
-    chiso_rargs_reset(a->args);
-    if (args_of(a, "HSET", offsets, true) != 0 || chiso_rargs_append(rc, a->args) != REDIS_OK)
-        return CHISO_ENOMEM;
-    return 1;
+    for (; marker_key(a, rc, n, key, sizeof(key)) == 0; n++) {
+        chiso_rargs_reset(a->args);
+        if (args_of(a, "HSET", key, offsets, true) != 0 ||
+            chiso_rargs_append(rc, a->args) != REDIS_OK)
+            return CHISO_ENOMEM;
+    }
+    return n;
 }
 
 void chiso_applied_acked(chiso_applied *a, const rd_kafka_topic_partition_list_t *offsets)
@@ -290,32 +309,61 @@ int chiso_applied_verify(chiso_applied *a, chiso_redis *rc, rd_kafka_t *consumer
     }
     for (int i = 0; i < a->nparts; i++)
         rd_kafka_topic_partition_list_add(assigned, a->parts[i].topic, a->parts[i].partition);
-    chiso_rargs_reset(a->args);
-    if (args_of(a, "HMGET", assigned, false) != 0 || chiso_rargs_append(rc, a->args) != REDIS_OK) {
+    /* the markers of every master (one on a single Redis), pipelined; a
+     * partition's is the lowest of them: a master that lost writes holds
+     * an older one */
+    char key[512];
+    int nkeys = 0;
+    for (; marker_key(a, rc, nkeys, key, sizeof(key)) == 0; nkeys++) {
+        chiso_rargs_reset(a->args);
+        if (args_of(a, "HMGET", key, assigned, false) != 0 ||
+            chiso_rargs_append(rc, a->args) != REDIS_OK) {
+            err = CHISO_ENOMEM;
+            goto out;
+        }
+    }
+    int64_t *at = calloc((size_t)a->nparts + 1, sizeof(*at));
+    if (!at) {
         err = CHISO_ENOMEM;
         goto out;
     }
-    if (chiso_redis_get_reply(rc, &r) != REDIS_OK || !r || r->type != REDIS_REPLY_ARRAY ||
-        r->elements != (size_t)a->nparts) {
-        LOG_WARN("reading %s: %s", a->key,
-                 !r                             ? chiso_redis_errstr(rc)
-                 : r->type == REDIS_REPLY_ERROR ? r->str
-                                                : "unexpected reply");
-        err = CHISO_EIO;
+    for (int k = 0; k < nkeys; k++) {
+        if (r)
+            freeReplyObject(r);
+        r = NULL;
+        if (chiso_redis_get_reply(rc, &r) != REDIS_OK || !r || r->type != REDIS_REPLY_ARRAY ||
+            r->elements != (size_t)a->nparts) {
+            LOG_WARN("reading %s: %s", a->key,
+                     !r                             ? chiso_redis_errstr(rc)
+                     : r->type == REDIS_REPLY_ERROR ? r->str
+                                                    : "unexpected reply");
+            err = CHISO_EIO;
+            continue; /* the other replies are read all the same */
+        }
+        for (int i = 0; i < a->nparts; i++) {
+            const redisReply *e = r->element[i];
+            char *end = NULL;
+            int64_t m = e->type == REDIS_REPLY_STRING ? strtoll(e->str, &end, 10) : -1;
+            if (k == 0 || m < marker[i]) {
+                marker[i] = m;
+                at[i] = end && *end == '/' ? strtoll(end + 1, NULL, 10) : 0;
+            }
+        }
+    }
+    if (err || nkeys == 0) {
+        free(at);
+        err = err ? err : CHISO_EIO;
         goto out;
     }
     int nlost = 0;
     a->lost_since_ms = INT64_MAX;
     for (int i = 0; i < a->nparts; i++) {
-        const redisReply *e = r->element[i];
-        char *end = NULL;
-        marker[i] = e->type == REDIS_REPLY_STRING ? strtoll(e->str, &end, 10) : -1;
-        int64_t at = end && *end == '/' ? strtoll(end + 1, NULL, 10) : 0;
         lost[i] = a->parts[i].floor >= 0 && marker[i] < a->parts[i].floor;
         nlost += lost[i];
-        if (lost[i] && at < a->lost_since_ms)
-            a->lost_since_ms = at;
+        if (lost[i] && at[i] < a->lost_since_ms)
+            a->lost_since_ms = at[i];
     }
+    free(at);
     if (nlost == 0) {
         for (int i = 0; i < a->nparts; i++) {
             a->parts[i].verified = true;

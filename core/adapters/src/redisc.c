@@ -856,22 +856,57 @@ bool chiso_redis_failed(const chiso_redis *r)
 }
 
 /* The context of the i-th master (in slot order), NULL past the last. */
+/* The node index of the i-th master (the nodes serving slots, in the
+ * order of their first slot), -1 past the last. */
+static int master_node(chiso_redis *r, int i)
+{
+    bool *seen = calloc((size_t)r->nnodes + 1, sizeof(*seen));
+    int n = -1, found = -1;
+    for (int k = 0; seen && k < NSLOTS && found < 0; k++) {
+        int s = r->slots[k];
+        if (s < 0 || seen[s])
+            continue;
+        seen[s] = true;
+        if (++n == i)
+            found = s;
+    }
+    free(seen);
+    return found;
+}
+
 static redisContext *master_ctx(chiso_redis *r, int i)
 {
     if (r->one)
         return i == 0 ? r->one : NULL;
-    int seen = -1, last = -1;
-    for (int k = 0; k < NSLOTS; k++) {
-        if (r->slots[k] < 0 || r->slots[k] == last)
-            continue;
-        last = r->slots[k];
-        bool before = false; /* a node serving several ranges counts once */
-        for (int j = 0; j < k && !before; j++)
-            before = r->slots[j] == last;
-        if (!before && ++seen == i)
-            return node_ctx(r, last);
+    int n = master_node(r, i);
+    return n < 0 ? NULL : node_ctx(r, n);
+}
+
+int chiso_redis_masters(chiso_redis *r)
+{
+    if (r->one)
+        return 1;
+    int n = 0;
+    while (master_node(r, n) >= 0)
+        n++;
+    return n;
+}
+
+int chiso_redis_master_tag(chiso_redis *r, int i, char *tag, size_t size)
+{
+    if (r->one)
+        return i == 0 && snprintf(tag, size, "m") < (int)size ? 0 : -1;
+    int n = master_node(r, i);
+    if (n < 0)
+        return -1;
+    for (unsigned k = 0; k < 1000000; k++) {
+        int len = snprintf(tag, size, "m%u", k);
+        if (len < 0 || (size_t)len >= size)
+            return -1;
+        if (r->slots[chiso_redis_slot(tag, (size_t)len)] == n)
+            return 0;
     }
-    return NULL;
+    return -1;
 }
 
 int chiso_redis_scan_next(chiso_redis *r, chiso_redis_scan *s, const char *match,

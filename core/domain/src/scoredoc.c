@@ -140,7 +140,7 @@ static int doc_indicators(const cJSON *obj, chiso_score_input *in, char *errstr,
         long id = strtol(it->string, &end, 10);
         const cJSON *num = cJSON_GetObjectItemCaseSensitive(it, "num");
         const cJSON *den = cJSON_GetObjectItemCaseSensitive(it, "den");
-        int64_t n, d;
+        int64_t n = 0, d = 0; /* set by doc_count; GCC -O3 cannot tell */
 
         if (!it->string[0] || *end || id < 1 || id > CHISO_SCORE_INDICATORS ||
             it->string[0] == '0' || it->string[0] == '+')

@@ -109,6 +109,14 @@ typedef struct chiso_redis_scan {
 int chiso_redis_scan_next(chiso_redis *r, chiso_redis_scan *s, const char *match,
                           redisReply **batch);
 
+/* The masters as the slot map has them now (1 for a single Redis), and a
+ * hash tag (without braces) whose slot master i serves now: a key
+ * "...{tag}..." goes to master i. 0, or -1 when i is past the last. A stage
+ * that must know what each master kept (the applied markers, applied.h)
+ * writes one key per master with these tags. */
+int chiso_redis_masters(chiso_redis *r);
+int chiso_redis_master_tag(chiso_redis *r, int i, char *tag, size_t size);
+
 /* ---- the cluster rules, pure (exposed for tests) ---- */
 
 /* The hash slot of a key: CRC16 of the key, or of its hash tag (the bytes
