@@ -87,6 +87,16 @@ fault helpers (for tests; stdout only carries the data named):
   restart-redis PORT
                    start the Redis node on PORT again (stop it first when it
                    runs); a failed-over master rejoins as a replica
+  shard-aof-copy SLOT DEST
+                   copy the append-only files of the replica of SLOT's master
+                   as they are now into DEST
+  shard-power-loss SLOT COPY
+                   a shard that comes back with less than it acknowledged:
+                   kill -9 SLOT's master and its replica, roll the replica's
+                   append-only files back to COPY, start it and make it
+                   master (CLUSTER FAILOVER TAKEOVER); print the old
+                   master's port (down: restart-redis brings it back as a
+                   replica, which drops its newer data)
   wait-redis-ok [TIMEOUT]
                    wait (default ${REDIS_OK_TIMEOUT}s) until every running node says
                    cluster_state:ok, all slots are served by running masters
@@ -823,6 +833,55 @@ cmd_kill_redis_master() {
     printf '%s\n' "$port"
 }
 
+# The node index of the replica of SLOT's master.
+slot_replica() {
+    local slot=$1 port id
+    port=$(slot_owner "$slot")
+    [ -n "$port" ] || chiso_die "no master serves slot $slot"
+    id=$(cluster_nodes "$port" | awk '$3 ~ /myself/ { print $1 }')
+    port=$(cluster_nodes "$port" | awk -v id="$id" '$4 == id && $3 ~ /slave/ {
+        split($2, a, "[:@]"); print a[2]; exit }')
+    [ -n "$port" ] || chiso_die "the master of slot $slot has no replica"
+    redis_index "$port"
+}
+
+cmd_shard_aof_copy() {
+    local slot=${1:-} dest=${2:-} i
+    [ -n "$dest" ] || chiso_die "usage: shard-aof-copy SLOT DEST"
+    check_slot "$slot"
+    need_ports
+    i=$(slot_replica "$slot")
+    [ -d "$(rdir "$i")/data/appendonlydir" ] || chiso_die "no append-only files in $(rdir "$i")/data"
+    rm -rf "$dest"
+    mkdir -p "$(dirname "$dest")"
+    cp -a "$(rdir "$i")/data/appendonlydir" "$dest"
+    chiso_log "append-only files of redis $i (replica of slot $slot's master) copied to $dest"
+}
+
+cmd_shard_power_loss() {
+    local slot=${1:-} copy=${2:-} m r node pid
+    [ -d "$copy" ] || chiso_die "usage: shard-power-loss SLOT COPY (no copy at '$copy')"
+    check_slot "$slot"
+    need_ports
+    chiso_lock "$DIR/.lock"
+    m=$(redis_index "$(slot_owner "$slot")")
+    r=$(slot_replica "$slot")
+    for node in "$m" "$r"; do
+        pid=$(cat "$(rpidfile "$node")")
+        kill -KILL "$pid"
+        while chiso_alive "$pid"; do sleep 0.05; done
+        rm -f "$(rpidfile "$node")"
+    done
+    chiso_log "killed redis $m (master of slot $slot) and redis $r (its replica), SIGKILL"
+    rm -rf "$(rdir "$r")/data/appendonlydir"
+    cp -a "$copy" "$(rdir "$r")/data/appendonlydir"
+    redis_start_node "$r"
+    rcli "$(rport "$r")" cluster failover takeover >/dev/null ||
+        chiso_die "redis $r did not take over"
+    chiso_log "redis $r came back from the older append-only files and took over slot $slot"
+    printf '%s\n' "$(rport "$m")"
+}
+
 cmd_restart_redis() {
     local port=${1:-} i
     [[ $port =~ ^[0-9]+$ ]] || chiso_die "usage: restart-redis PORT"
@@ -1035,6 +1094,8 @@ status) cmd_status ;;
 env) cmd_env ;;
 kill-redis-master) cmd_kill_redis_master "${ARGS[@]}" ;;
 restart-redis) cmd_restart_redis "${ARGS[@]}" ;;
+shard-aof-copy) cmd_shard_aof_copy "${ARGS[@]}" ;;
+shard-power-loss) cmd_shard_power_loss "${ARGS[@]}" ;;
 wait-redis-ok) cmd_wait_redis_ok "${ARGS[@]}" ;;
 redis-masters) cmd_redis_masters ;;
 keyslot) cmd_keyslot "${ARGS[@]}" ;;
