@@ -60,10 +60,17 @@ HELP_DEFAULT = re.compile(r"\(default: (.*)\)$")
 
 
 def installed_programs(build):
-    """{name: path} of the executables `cmake --install` installs."""
+    """{name: path} of the executables `cmake --install` installs (this
+    build tree's: a build nested in it, like the fuzz targets' under
+    tests/fuzz, has its own CMakeCache.txt and is skipped)."""
     out = {}
-    for path in glob.glob(os.path.join(build, "**", "cmake_install.cmake"), recursive=True):
-        with open(path, encoding="utf-8") as f:
+    for root, dirs, files in os.walk(build):
+        if root != build and "CMakeCache.txt" in files:
+            dirs[:] = []
+            continue
+        if "cmake_install.cmake" not in files:
+            continue
+        with open(os.path.join(root, "cmake_install.cmake"), encoding="utf-8") as f:
             for exe in INSTALL_RULE.findall(f.read()):
                 out[os.path.basename(exe)] = exe
     return out
