@@ -8,9 +8,14 @@
 
 int chiso_pu_time_item(const cJSON *item, const char *field, int64_t *out, chiso_reject *rej)
 {
-    if (!cJSON_IsString(item) || !item->valuestring)
+    return chiso_pu_time_str(cJSON_IsString(item) ? item->valuestring : NULL, field, out, rej);
+}
+
+int chiso_pu_time_str(const char *s, const char *field, int64_t *out, chiso_reject *rej)
+{
+    if (!s)
         return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be a string", field);
-    if (chiso_time_parse(item->valuestring, out) != 0)
+    if (chiso_time_parse(s, out) != 0)
         return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE,
                                "field '%s' is not an RFC 3339 time with an offset", field);
     if (*out < CHISO_PU_EPOCH_MIN || *out > CHISO_PU_EPOCH_MAX)
@@ -32,14 +37,21 @@ int chiso_pu_req_time(const cJSON *root, const char *field, const char *type, in
 int chiso_pu_opt_bool(const cJSON *root, const char *field, bool *out, chiso_reject *rej)
 {
     const cJSON *item = cJSON_GetObjectItemCaseSensitive(root, field);
-    if (!item) {
+    return chiso_pu_bool_value(item != NULL, cJSON_IsBool(item), cJSON_IsTrue(item), field, out,
+                               rej);
+}
+
+int chiso_pu_bool_value(bool present, bool is_bool, bool value, const char *field, bool *out,
+                        chiso_reject *rej)
+{
+    if (!present) {
         *out = false;
         return 0;
     }
-    if (!cJSON_IsBool(item))
+    if (!is_bool)
         return chiso_pu_reject(rej, CHISO_REJECT_BAD_VALUE, "field '%s' must be true or false",
                                field);
-    *out = cJSON_IsTrue(item);
+    *out = value;
     return 0;
 }
 

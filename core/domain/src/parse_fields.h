@@ -29,6 +29,10 @@
  * Not a string -> bad_value; bad format or range -> bad_value. */
 int chiso_pu_time_item(const cJSON *item, const char *field, int64_t *out, chiso_reject *rej);
 
+/* The same check on a string already read: `s` NULL when the value is not
+ * a string. */
+int chiso_pu_time_str(const char *s, const char *field, int64_t *out, chiso_reject *rej);
+
 /* Required time field `field` of records of type `type`: absent ->
  * missing_field ("required for type '<type>'"), else chiso_pu_time_item(). */
 int chiso_pu_req_time(const cJSON *root, const char *field, const char *type, int64_t *out,
@@ -37,6 +41,11 @@ int chiso_pu_req_time(const cJSON *root, const char *field, const char *type, in
 /* Optional boolean: absent -> *out = false; present, a JSON boolean or
  * bad_value. */
 int chiso_pu_opt_bool(const cJSON *root, const char *field, bool *out, chiso_reject *rej);
+
+/* The same on a value already read: absent -> *out = false; present and a
+ * boolean -> *out = value; else bad_value. */
+int chiso_pu_bool_value(bool present, bool is_bool, bool value, const char *field, bool *out,
+                        chiso_reject *rej);
 
 /* Required boolean of records of type `type`: absent -> missing_field. */
 int chiso_pu_req_bool(const cJSON *root, const char *field, const char *type, bool *out,

@@ -120,7 +120,8 @@ typedef struct chiso_reject {
 } chiso_reject;
 
 /* Parse and validate one record (need not be NUL-terminated). Returns 0 and
- * fills *ev, or CHISO_EINVAL and fills *rej (ev is then unspecified). */
+ * fills *ev, or CHISO_EINVAL and fills *rej (ev is then zeroed), or
+ * CHISO_ENOMEM (only a record with a long escaped string allocates). */
 int chiso_event_parse(const char *buf, size_t len, chiso_event *ev, chiso_reject *rej);
 
 /* Serialize to compact JSON (CONTRACT v1 field names, times in +07:00).
