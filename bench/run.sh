@@ -13,7 +13,18 @@
 #   - chiso-classify peak RSS (VmHWM);
 #   - CPU µs per record of every process in the end-to-end and backlog
 #     phases (user + system time from /proc, over the records of the phase):
-#     a figure that the machine's other load moves far less than a rate.
+#     each chiso-classify instance on its own and their total, Redis, the
+#     broker, chiso-snapshot and (end to end) the simulator; a figure that
+#     the machine's other load moves far less than a rate.
+# With --drain it runs none of those phases (no latency, no end to end, no
+# backlog) but a drain of a pre-loaded topic: the simulator alone loads the
+# topic (the same --days, --per-day and seed as end to end), then --instances
+# chiso-classify (a new group and Redis prefix, "drain") and chiso-snapshot
+# start together; it prints the drain rate from their start to the last
+# offset committed, the CPU µs per record of each process (each classify
+# instance, Redis, the broker, snapshot) and their sum, classify peak RSS and
+# Redis memory per dossier, and fails unless every counter is exact against
+# the simulator's truth.
 # It starts its own stack under .run/bench (never the one on 6379) and stops
 # it at the end. Options:
 #   --days N          simulated days (default 50: ~2.9 million events)
@@ -22,17 +33,19 @@
 #   --latency-s S     length of the latency phase in seconds (default 30)
 #   --warm-s S        warm-up at that rate before it, on other topics (default 30)
 #   --instances N     chiso-classify instances (one consumer group) in the
-#                     end-to-end and backlog phases (default 2; the latency
-#                     phase runs one)
+#                     end-to-end, backlog and drain phases (default 2; the
+#                     latency phase runs one)
 #   --classify-args "A..."  extra options for every chiso-classify (e.g.
 #                     "--batch.linger.ms 2"), to compare settings
 #   --latency-only    run the latency phase alone (warm-up included) and stop
+#   --drain           drain a pre-loaded topic, as above, instead of the phases
 #   --build-dir DIR   where the programs are (default build)
 #   --keep            leave the stack running
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-DAYS=50 PER_DAY=10000 RATE=20000 LAT_S=30 WARM_S=30 INSTANCES=2 BUILD=build KEEP=0 LAT_ONLY=0 CLASSIFY_ARGS=
+DAYS=50 PER_DAY=10000 RATE=20000 LAT_S=30 WARM_S=30 INSTANCES=2 BUILD=build KEEP=0 LAT_ONLY=0 DRAIN=0
+CLASSIFY_ARGS=
 while [ $# -gt 0 ]; do
     case "$1" in
     --days) DAYS=$2; shift 2 ;;
@@ -44,11 +57,13 @@ while [ $# -gt 0 ]; do
     --build-dir) BUILD=$2; shift 2 ;;
     --keep) KEEP=1; shift ;;
     --latency-only) LAT_ONLY=1; shift ;;
+    --drain) DRAIN=1; shift ;;
     --classify-args) CLASSIFY_ARGS=$2; shift 2 ;;
-    -h | --help) sed -n '2,28s/^# \{0,1\}//p' "$0"; exit 0 ;;
+    -h | --help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; # the comment above
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
+[ "$DRAIN$LAT_ONLY" != 11 ] || { echo "bench: --drain and --latency-only exclude each other" >&2; exit 2; }
 
 bin() { find "$BUILD" -type f -perm -u+x -name "$1" -not -path '*/CMakeFiles/*' | head -n1; }
 SIM=$(bin chiso-simulate) CLASSIFY=$(bin chiso-classify) SNAPSHOT=$(bin chiso-snapshot)
@@ -143,6 +158,23 @@ ticks() { # ticks PID...: user + system clock ticks of the processes, summed
     done
     echo "$t"
 }
+each_ticks() { # each_ticks PID...: each process's user + system ticks, comma-separated
+    local p s=
+    for p in "$@"; do s+=${s:+,}$(ticks "$p"); done
+    echo "$s"
+}
+each_since() { # each_since BASE PID...: each process's ticks less its entry in BASE (each_ticks's
+    # output for the same PIDs), comma-separated
+    local -a base
+    local i=0 p s=
+    IFS=, read -ra base <<<"$1"
+    shift
+    for p in "$@"; do
+        s+=${s:+,}$(($(ticks "$p") - base[i]))
+        i=$((i + 1))
+    done
+    echo "$s"
+}
 child_ticks() { # user + system ticks of the children this shell has waited for (the
     # builtin runs in this shell, not in a subshell, whose children would be its own)
     times >"$OUT/times.txt"
@@ -154,6 +186,106 @@ stop_classify() {
     wait "${CPIDS[@]}" || true
     CPIDS=() PORTS=()
 }
+check_counters() { # check_counters PHASE PREFIX: every counter under Redis prefix PREFIX against
+    # the simulator's truth (a phase's figures count only if its result is exact), then Redis's
+    # memory per dossier state; sets VERIFIED, DOSSIERS, USED, SAMPLE, STRLEN
+    local states="$2:{*}:d:*"
+    log "$1: checking every counter against the ground truth"
+    "$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --redis.prefix "$2" --truth "$OUT/truth.json" \
+        --check counters >"$OUT/verify-$2.out" 2>&1 ||
+        { tail -5 "$OUT/verify-$2.out" >&2; echo "bench: counters differ from the truth" >&2; exit 1; }
+    VERIFIED=$(awk '/^counters:/ { print $2 }' "$OUT/verify-$2.out")
+    DOSSIERS=$(R eval "return #redis.call('keys', ARGV[1])" 0 "$states")
+    USED=$(R info memory | awk -F: '/^used_memory:/ { print $2+0 }')
+    SAMPLE=$(R eval "local ks = redis.call('scan', 0, 'match', ARGV[1], 'count', 5000)[2]; local t, n = 0, 0; for _, k in ipairs(ks) do t = t + redis.call('memory', 'usage', k); n = n + 1 end; return tostring(t / n)" 0 "$states")
+    STRLEN=$(R eval "local ks = redis.call('scan', 0, 'match', ARGV[1], 'count', 5000)[2]; local t, n = 0, 0; for _, k in ipairs(ks) do t = t + redis.call('strlen', k); n = n + 1 end; return tostring(t / n)" 0 "$states")
+}
+aof_rewrites() { R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }'; }
+report() { # report KEY=VALUE...: the figures of the keys given, one layout for every mode.
+    # CPU keys hold "C1,C2,... REDIS BROKER SNAPSHOT [SIMULATOR]" ticks (Ci: classify instance i);
+    # rss holds "KiB:label,KiB:label..."
+    python3 - "$@" <<'PY'
+import sys
+a = dict(x.split("=", 1) for x in sys.argv[1:])
+rec = int(a["records"])
+instances = a["instances"]
+print(f"chiso benchmark{', drain mode' if 'drain' in a else ''} (2-core machine, real Kafka KRaft + Redis, all on this host)")
+print(f"  records                         {rec:>12,}")
+if "t1" in a:
+    t0, t1 = float(a["t0"]), float(a["t1"])
+    print(f"  end to end events/s             {rec / (t1 - t0):>12,.0f}   (produce+classify+Redis, {t1 - t0:.1f} s, {instances} classify instance(s))")
+if "drain" in a:
+    t2, t3 = map(float, a["drain"].split())
+    print(f"  drain records/s                 {rec / (t3 - t2):>12,.0f}   (classify+snapshot+Redis on the pre-loaded topic, {t3 - t2:.1f} s, {instances} classify instance(s))")
+print(f"  counters checked exact          {int(a['verified']):>12,}   (chiso-verify against the simulator's truth)")
+if "tsim" in a:
+    print(f"  simulator produce events/s      {rec / (float(a['tsim']) - t0):>12,.0f}")
+if "backlog" in a:
+    t2, t3 = map(float, a["backlog"].split())
+    print(f"  classify backlog events/s       {rec / (t3 - t2):>12,.0f}   (the same backlog, new group, fresh namespace)")
+if "p50" in a:
+    print(f"  latency at {a['rate']} ev/s ({a['r3']} records): p50 {a['p50']} ms, p99 {a['p99']} ms (produce -> Redis applied, empty stack)")
+    print(f"    Redis in that phase: {a['stalls']}")
+dossiers, used, sample, strlen = int(a["dossiers"]), int(a["used"]), float(a["sample"]), float(a["strlen"])
+print(f"  dossier states                  {dossiers:>12,}")
+print(f"  Redis used_memory per dossier   {used / max(dossiers, 1):>12,.0f} B   (all keys: states + counters)")
+print(f"  Redis MEMORY USAGE per state    {sample:>12,.0f} B   (encoded state {strlen:.0f} B)")
+print(f"  Redis AOF rewrites during the run {a['aof']:>7}")
+def cpu(label, ticks):
+    f = ticks.split()
+    us = lambda x: int(x) * 10000 / rec  # 100 ticks/s: µs per record
+    each = [us(x) for x in f[0].split(",")]
+    t = [sum(each)] + [us(x) for x in f[1:]]
+    parts = ["classify %.2f" % t[0], "Redis %.2f" % t[1], "broker %.2f" % t[2], "snapshot %.2f" % t[3]]
+    if len(each) > 1:
+        parts[0] += " (%s)" % " + ".join("%.2f" % x for x in each)
+    if len(t) > 4:
+        parts.append("simulator %.2f" % t[4])
+    print(f"  CPU µs/record, {label:<22}{sum(t):>6.2f}   ({', '.join(parts)})")
+for key, label in (("cpu_e2e", "end to end"), ("cpu_backlog", "backlog"), ("cpu_drain", "drain")):
+    if key in a:
+        cpu(label, a[key])
+rss = [x.split(":", 1) for x in a["rss"].split(",")]
+print(f"  classify peak RSS               {int(rss[0][0]) / 1024:>12,.1f} MiB ({rss[0][1]})"
+      + "".join(f", {int(k) / 1024:.1f} MiB ({l})" for k, l in rss[1:]))
+PY
+}
+commit_quantiles() { # the first instance's transaction commits: how long they held its batch loop
+    # (a tree without transactions has no such histogram)
+    echo "p50 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 0.50 2>/dev/null || true) ms, p99 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 0.99 2>/dev/null || true) ms"
+}
+
+# ---- --drain: classify (and snapshot) alone on a pre-loaded topic ----
+if [ "$DRAIN" = 1 ]; then
+    log "drain: loading the topic, $DAYS days x $PER_DAY dossiers/day, the simulator alone"
+    "$SIM" "${COMMON[@]}" --seed 1 --start 2025-07-01 --days "$DAYS" --dossiers-per-day "$PER_DAY" \
+        --self-check false --truth "$OUT/truth.json" 2>"$OUT/simulate.log"
+    RECORDS=$(records "$OUT/truth.json")
+    log "drain: $INSTANCES classify instance(s) and snapshot drain the $RECORDS records (group drain, Redis prefix drain)"
+    REDIS_PID=$(cat "$STACK/redis/redis.pid") KAFKA_PID=$(cat "$STACK/kafka/kafka.pid")
+    R_0=$(ticks "$REDIS_PID") K_0=$(ticks "$KAFKA_PID")
+    T2=$(date +%s.%N)
+    "$SNAPSHOT" "${COMMON[@]}" "${REDIS[@]}" --redis.prefix drain --metrics.port 0 >"$OUT/snapshot-drain.log" 2>&1 &
+    SNAP_PID=$!
+    PIDS+=($!)
+    for i in $(seq "$INSTANCES"); do
+        start_classify "$OUT/classify-drain-$i.log" "${COMMON[@]}" "${REDIS[@]}" \
+            --redis.prefix drain --group.id drain
+    done
+    wait_committed "$RECORDS" "${PORTS[@]}"
+    T3=$(date +%s.%N)
+    # the processes' ticks from their start: their start-up is part of the phase
+    CPU="$(each_ticks "${CPIDS[@]}") $(($(ticks "$REDIS_PID") - R_0)) $(($(ticks "$KAFKA_PID") - K_0)) $(ticks "$SNAP_PID")"
+    RSS=$(peak_rss)
+    COMMIT=$(commit_quantiles)
+    stop_classify
+    check_counters drain drain
+    report records="$RECORDS" instances="$INSTANCES" drain="$T2 $T3" verified="$VERIFIED" \
+        dossiers="$DOSSIERS" used="$USED" sample="$SAMPLE" strlen="$STRLEN" aof="$(aof_rewrites)" \
+        cpu_drain="$CPU" rss="$RSS:drain"
+    echo "  transaction commits while draining: $COMMIT (the first instance)"
+    exit 0
+fi
 
 # ---- phase 0: latency under a steady rate, on the empty stack ----
 # The broker is a JVM: its first minute of load runs in the interpreter
@@ -188,7 +320,7 @@ log "phase 0: steady $RATE events/s for ${LAT_S}s, latency produce -> Redis appl
 # from a Redis that stopped
 R config set latency-monitor-threshold 10 >/dev/null
 R latency reset >/dev/null
-REWRITES0=$(R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }')
+REWRITES0=$(aof_rewrites)
 steady lat 2 "$LAT_S"
 R3=$STEADY_RECORDS
 P50=$(quantile "${PORTS[0]}" chiso_classify_latency_seconds 0.50)
@@ -197,7 +329,7 @@ P99=$(quantile "${PORTS[0]}" chiso_classify_latency_seconds 0.99)
 STALLS=$(
     for ev in $(R latency latest | awk 'NR % 4 == 1'); do
         R latency history "$ev" | awk -v ev="$ev" 'NR % 2 == 0 { print ev, $1 }'
-    done | awk -v rw="$(($(R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }') - REWRITES0))" '
+    done | awk -v rw="$(($(aof_rewrites) - REWRITES0))" '
         $2 > max { max = $2; which = $1 }
         END {
             if (NR) printf "%d s with a stall >= 10 ms, longest %d ms (%s)", NR, max, which
@@ -233,7 +365,7 @@ for i in $(seq "$INSTANCES"); do
 done
 sleep 2 # every instance has its partitions
 REDIS_PID=$(cat "$STACK/redis/redis.pid") KAFKA_PID=$(cat "$STACK/kafka/kafka.pid")
-C1_0=$(ticks "${CPIDS[@]}") R1_0=$(ticks "$REDIS_PID") K1_0=$(ticks "$KAFKA_PID")
+C1_0=$(each_ticks "${CPIDS[@]}") R1_0=$(ticks "$REDIS_PID") K1_0=$(ticks "$KAFKA_PID")
 S1_0=$(ticks "$SNAP_PID")
 child_ticks >"$OUT/ticks.txt"
 SIM_0=$(cat "$OUT/ticks.txt")
@@ -246,19 +378,12 @@ SIM_T=$(($(cat "$OUT/ticks.txt") - SIM_0))
 RECORDS=$(records "$OUT/truth.json")
 wait_committed "$RECORDS" "${PORTS[@]}"
 T1=$(date +%s.%N)
-CPU1="$(($(ticks "${CPIDS[@]}") - C1_0)) $(($(ticks "$REDIS_PID") - R1_0)) $(($(ticks "$KAFKA_PID") - K1_0)) $(($(ticks "$SNAP_PID") - S1_0)) $SIM_T"
+CPU1="$(each_since "$C1_0" "${CPIDS[@]}") $(($(ticks "$REDIS_PID") - R1_0)) $(($(ticks "$KAFKA_PID") - K1_0)) $(($(ticks "$SNAP_PID") - S1_0)) $SIM_T"
 RSS1=$(peak_rss)
 stop_classify
 # the figure counts only if the result is exact: every counter of the run
-# against the simulator's ground truth
-log "phase 1: checking every counter against the ground truth"
-"$VERIFY" "${COMMON[@]}" "${REDIS[@]}" --truth "$OUT/truth.json" --check counters \
-    >"$OUT/verify.out" 2>&1 || { tail -5 "$OUT/verify.out" >&2; echo "bench: counters differ from the truth" >&2; exit 1; }
-VERIFIED=$(awk '/^counters:/ { print $2 }' "$OUT/verify.out")
-DOSSIERS=$(R eval "return #redis.call('keys', 'chiso:{*}:d:*')" 0)
-USED=$(R info memory | awk -F: '/^used_memory:/ { print $2+0 }')
-SAMPLE=$(R eval "local ks = redis.call('scan', 0, 'match', 'chiso:{*}:d:*', 'count', 5000)[2]; local t, n = 0, 0; for _, k in ipairs(ks) do t = t + redis.call('memory', 'usage', k); n = n + 1 end; return tostring(t / n)" 0)
-STRLEN=$(R eval "local ks = redis.call('scan', 0, 'match', 'chiso:{*}:d:*', 'count', 5000)[2]; local t, n = 0, 0; for _, k in ipairs(ks) do t = t + redis.call('strlen', k); n = n + 1 end; return tostring(t / n)" 0)
+# against the simulator's ground truth (chiso, the default Redis prefix)
+check_counters "phase 1" chiso
 
 # ---- phase 2: classify alone on a backlog ----
 log "phase 2: $INSTANCES classify instance(s) alone drain the $RECORDS-record backlog (new group, fresh Redis namespace)"
@@ -271,41 +396,14 @@ done
 wait_committed "$RECORDS" "${PORTS[@]}"
 T3=$(date +%s.%N)
 # the instances' ticks from their start: their start-up is part of the phase
-CPU2="$(ticks "${CPIDS[@]}") $(($(ticks "$REDIS_PID") - R2_0)) $(($(ticks "$KAFKA_PID") - K2_0)) $(($(ticks "$SNAP_PID") - S2_0)) 0"
+CPU2="$(each_ticks "${CPIDS[@]}") $(($(ticks "$REDIS_PID") - R2_0)) $(($(ticks "$KAFKA_PID") - K2_0)) $(($(ticks "$SNAP_PID") - S2_0))"
 RSS2=$(peak_rss)
-# how long the first instance's transaction commits held its batch loop
-# while it drained (a tree without transactions has no such histogram)
-COMMIT2="p50 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 0.50 2>/dev/null || true) ms, p99 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 0.99 2>/dev/null || true) ms"
+# how long the first instance's transaction commits held its batch loop while it drained
+COMMIT2=$(commit_quantiles)
 stop_classify
 
-AOF_REWRITES=$(R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }')
-python3 - "$RECORDS" "$T0" "$T_SIM" "$T1" "$T2" "$T3" "$DOSSIERS" "$USED" "$SAMPLE" "$STRLEN" "$RSS1" "$RSS2" "$RATE" "$R3" "$P50" "$P99" "$AOF_REWRITES" "$INSTANCES" "$VERIFIED" "$STALLS" "$CPU1" "$CPU2" <<'PY'
-import sys
-a = sys.argv[1:]
-rec = int(a[0]); t0, tsim, t1, t2, t3 = map(float, a[1:6])
-dossiers, used, sample, strlen = int(a[6]), int(a[7]), float(a[8]), float(a[9])
-rss1, rss2, rate, r3, p50, p99 = int(a[10]), int(a[11]), a[12], a[13], a[14], a[15]
-aof_rewrites, instances, verified = a[16], a[17], int(a[18])
-print("chiso benchmark (2-core machine, real Kafka KRaft + Redis, all on this host)")
-print(f"  records                         {rec:>12,}")
-print(f"  end to end events/s             {rec / (t1 - t0):>12,.0f}   (produce+classify+Redis, {t1 - t0:.1f} s, {instances} classify instance(s))")
-print(f"  counters checked exact          {verified:>12,}   (chiso-verify against the simulator's truth)")
-print(f"  simulator produce events/s      {rec / (tsim - t0):>12,.0f}")
-print(f"  classify backlog events/s       {rec / (t3 - t2):>12,.0f}   (the same backlog, new group, fresh namespace)")
-print(f"  latency at {rate} ev/s ({r3} records): p50 {p50} ms, p99 {p99} ms (produce -> Redis applied, empty stack)")
-print(f"    Redis in that phase: {a[19]}")
-print(f"  dossier states                  {dossiers:>12,}")
-print(f"  Redis used_memory per dossier   {used / max(dossiers, 1):>12,.0f} B   (all keys: states + counters)")
-print(f"  Redis MEMORY USAGE per state    {sample:>12,.0f} B   (encoded state {strlen:.0f} B)")
-print(f"  Redis AOF rewrites during the run {aof_rewrites:>7}")
-def cpu(label, ticks, with_sim):
-    t = [int(x) * 10000 / rec for x in ticks.split()]  # 100 ticks/s: µs per record
-    parts = ["classify %.2f" % t[0], "Redis %.2f" % t[1], "broker %.2f" % t[2], "snapshot %.2f" % t[3]]
-    if with_sim:
-        parts.append("simulator %.2f" % t[4])
-    print(f"  CPU µs/record, {label:<22}{sum(t):>6.2f}   ({', '.join(parts)})")
-cpu("end to end", a[20], True)
-cpu("backlog", a[21], False)
-print(f"  classify peak RSS               {rss1 / 1024:>12,.1f} MiB (phase 1), {rss2 / 1024:.1f} MiB (phase 2)")
-PY
+report records="$RECORDS" instances="$INSTANCES" t0="$T0" tsim="$T_SIM" t1="$T1" backlog="$T2 $T3" \
+    verified="$VERIFIED" rate="$RATE" r3="$R3" p50="$P50" p99="$P99" stalls="$STALLS" \
+    dossiers="$DOSSIERS" used="$USED" sample="$SAMPLE" strlen="$STRLEN" aof="$(aof_rewrites)" \
+    cpu_e2e="$CPU1" cpu_backlog="$CPU2" rss="$RSS1:phase 1,$RSS2:phase 2"
 echo "  transaction commits while draining: $COMMIT2 (the first instance)"

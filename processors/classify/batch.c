@@ -115,8 +115,9 @@ _Static_assert(AGG_ENTRIES_MAX * 10 < AGG_SIZE * 3, "a group fills under 30% of 
 /* The distinct procedures of a group's membership changes: two per
  * dossier at most (its procedure before and after), numbered in an open
  * addressing table kept under half full. */
-#define PROC_MAX   (2 * GROUP_MAX)
-#define PROC_TABLE 1024
+#define PROC_MAX    (2 * GROUP_MAX)
+#define PERIOD_MEMO 64 /* days whose periods are remembered */
+#define PROC_TABLE  1024
 _Static_assert(PROC_MAX * 2 <= PROC_TABLE, "the procedure table stays under half full");
 
 typedef struct cl_item {
@@ -185,6 +186,14 @@ typedef struct agg_slot {
     long long delta;
 } agg_slot;
 
+/* The first days of a day's periods, by kind: a batch's events fall on few
+ * days, and a period's bounds are calendar arithmetic. */
+typedef struct period_memo {
+    int32_t day;
+    bool valid;
+    int32_t first[CHISO_PERIOD_KINDS];
+} period_memo;
+
 struct cl_batch {
     cl_env env;
     int max;
@@ -222,6 +231,8 @@ struct cl_batch {
     char sha[41];
     chiso_statecache *cache;
     const char *prefix;
+    size_t prefix_len;
+    period_memo periods[PERIOD_MEMO];
     int64_t retention_s; /* finished dossiers expire after this (retention.days) */
     /* the batch's offsets (each partition's last + 1): its applied marker,
      * then its flight's commit; marked once Redis acknowledged the marker */
@@ -349,6 +360,7 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     if (!b->cache)
         goto err;
     b->prefix = chiso_config_str(env->cfg, "redis.prefix");
+    b->prefix_len = strlen(b->prefix);
     b->retention_s = chiso_config_int(env->cfg, "retention.days") * 86400;
     b->commit_interval_us = chiso_config_int(env->cfg, "commit.interval.ms") * 1000;
     b->fold_bytes = chiso_config_int(env->cfg, "journal.fold.kb") * 1024;
@@ -553,6 +565,21 @@ static void add_to_group(cl_batch *b, int idx)
     }
 }
 
+/* "<prefix>:{<unit>}:d:<dossier>", the dossier's state key; its length. */
+static int state_key(const cl_batch *b, char *out, size_t size, const char *unit,
+                     const char *dossier)
+{
+    size_t nu = strlen(unit), nd = strlen(dossier), n = b->prefix_len;
+    if (n + nu + nd + 6 >= size) /* not with the contract's lengths */
+        return snprintf(out, size, "%s:{%s}:d:%s", b->prefix, unit, dossier);
+    memcpy(out, b->prefix, n);
+    memcpy(out + n, ":{", 2), n += 2;
+    memcpy(out + n, unit, nu), n += nu;
+    memcpy(out + n, "}:d:", 4), n += 4;
+    memcpy(out + n, dossier, nd + 1);
+    return (int)(n + nd);
+}
+
 static cl_item *find_or_add(cl_batch *b, const chiso_event *ev, int32_t partition)
 {
     uint64_t h = chiso_hash64(ev->dossier_id, strlen(ev->dossier_id)) ^
@@ -565,8 +592,7 @@ static cl_item *find_or_add(cl_batch *b, const chiso_event *ev, int32_t partitio
             b->table[slot] = ++b->nitems;
             memcpy(it->unit, ev->unit, sizeof(it->unit));
             memcpy(it->dossier_id, ev->dossier_id, sizeof(it->dossier_id));
-            it->keylen = snprintf(it->key, sizeof(it->key), "%s:{%s}:d:%s", b->prefix, ev->unit,
-                                  ev->dossier_id);
+            it->keylen = state_key(b, it->key, sizeof(it->key), ev->unit, ev->dossier_id);
             it->head = it->tail = -1;
             it->unit_next = -1;
             add_to_group(b, (int)(it - b->items));
@@ -692,10 +718,15 @@ static void agg_add(cl_batch *b, uint64_t key, long long delta)
 static void agg_periods(cl_batch *b, int hash, chiso_period_kind from, int32_t day, unsigned field,
                         long long delta)
 {
-    for (int kind = from; kind <= CHISO_PERIOD_YEAR; kind++) {
-        chiso_period p = chiso_period_of(day, (chiso_period_kind)kind);
-        agg_add(b, agg_key(hash, (chiso_period_kind)kind, p.first_day, field), delta);
+    period_memo *m = &b->periods[(uint32_t)day % PERIOD_MEMO];
+    if (!m->valid || m->day != day) {
+        for (int kind = 0; kind < CHISO_PERIOD_KINDS; kind++)
+            m->first[kind] = chiso_period_of(day, (chiso_period_kind)kind).first_day;
+        m->day = day;
+        m->valid = true;
     }
+    for (int kind = from; kind <= CHISO_PERIOD_YEAR; kind++)
+        agg_add(b, agg_key(hash, (chiso_period_kind)kind, m->first[kind], field), delta);
 }
 
 static void agg_clear(cl_batch *b)
@@ -1562,8 +1593,13 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     for (int i = 0; i < b->nmsgs; i++) {
         rd_kafka_message_t *m = b->msgs[i];
         chiso_event *ev = &b->ev[b->nev];
-        if (chiso_event_parse(m->payload ? m->payload : "", m->len, ev,
-                              &b->rejects[b->nrejected]) != 0) {
+        int prc =
+            chiso_event_parse(m->payload ? m->payload : "", m->len, ev, &b->rejects[b->nrejected]);
+        if (prc == CHISO_ENOMEM) {
+            rc = prc; /* not the record's fault: leave the batch uncommitted */
+            goto out;
+        }
+        if (prc != 0) {
             b->rejected[b->nrejected++] = i;
             continue;
         }
