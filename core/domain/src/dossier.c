@@ -909,42 +909,43 @@ int chiso_dossier_contrib(const chiso_dossier *d, chiso_contrib *out)
     return n;
 }
 
-static int contrib_cmp(const void *a, const void *b)
+/* A contribution's order: by counter, then day. */
+static uint64_t contrib_key(const chiso_contrib *c)
 {
-    const chiso_contrib *x = a, *y = b;
-    if (x->counter != y->counter)
-        return (int)x->counter - (int)y->counter;
-    return (x->day > y->day) - (x->day < y->day);
+    return ((uint64_t)c->counter << 32) | ((uint32_t)c->day ^ 0x80000000u);
+}
+
+/* Sort keys of at most CHISO_CONTRIB_MAX contributions (insertion sort:
+ * a few dozen at most, most already in order). */
+static void contrib_sort(const chiso_contrib *c, int n, uint64_t *keys)
+{
+    for (int i = 0; i < n; i++) {
+        uint64_t k = contrib_key(&c[i]);
+        int j = i;
+        for (; j > 0 && keys[j - 1] > k; j--)
+            keys[j] = keys[j - 1];
+        keys[j] = k;
+    }
 }
 
 int chiso_contrib_diff(const chiso_contrib *old, int nold, const chiso_contrib *new_, int nnew,
                        chiso_delta *out)
 {
-    chiso_contrib a[CHISO_CONTRIB_MAX], b[CHISO_CONTRIB_MAX];
+    uint64_t a[CHISO_CONTRIB_MAX], b[CHISO_CONTRIB_MAX];
     int i = 0, j = 0, n = 0;
 
-    if (nold)
-        memcpy(a, old, (size_t)nold * sizeof(*a));
-    if (nnew)
-        memcpy(b, new_, (size_t)nnew * sizeof(*b));
-    qsort(a, (size_t)nold, sizeof(*a), contrib_cmp);
-    qsort(b, (size_t)nnew, sizeof(*b), contrib_cmp);
+    contrib_sort(old, nold, a);
+    contrib_sort(new_, nnew, b);
     while (i < nold || j < nnew) {
-        int c = i == nold ? 1 : j == nnew ? -1 : contrib_cmp(&a[i], &b[j]);
-        const chiso_contrib *k = c <= 0 ? &a[i] : &b[j];
+        uint64_t key = i == nold ? b[j] : j == nnew ? a[i] : a[i] < b[j] ? a[i] : b[j];
         int delta = 0;
-        chiso_contrib key = *k;
-        while (i < nold && contrib_cmp(&a[i], &key) == 0) {
+        for (; i < nold && a[i] == key; i++)
             delta--;
-            i++;
-        }
-        while (j < nnew && contrib_cmp(&b[j], &key) == 0) {
+        for (; j < nnew && b[j] == key; j++)
             delta++;
-            j++;
-        }
         if (delta) {
-            out[n].counter = key.counter;
-            out[n].day = key.day;
+            out[n].counter = (chiso_counter_id)(key >> 32);
+            out[n].day = (int32_t)((uint32_t)key ^ 0x80000000u);
             out[n].delta = delta;
             n++;
         }

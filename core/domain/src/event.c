@@ -187,9 +187,53 @@ static const char *const member_names[N_COUNT] = {"v",
                                                   "delivery",
                                                   "paper_copy",
                                                   "satisfied"};
-static const unsigned char member_lens[N_COUNT] = {1,  8, 10, 4, 9, 4, 2, 7, 6, 9,  11, 15,
-                                                   15, 6, 6,  6, 4, 7, 8, 8, 8, 10, 9};
-static const chiso_jnames members = {member_names, member_lens, N_COUNT};
+
+/* The slot of a member name: by its length and a letter, then compared. */
+static int member_index(const char *name, size_t len)
+{
+    int i;
+    switch (len) {
+    case 1:
+        i = N_V;
+        break;
+    case 2:
+        i = N_AT;
+        break;
+    case 4:
+        i = name[0] == 'u' ? N_UNIT : name[0] == 't' ? N_TYPE : N_KIND;
+        break;
+    case 6:
+        i = name[0] == 'd'   ? N_DUE_AT
+            : name[0] == 'r' ? N_REASON
+            : name[0] == 'a' ? N_AMOUNT
+                             : N_METHOD;
+        break;
+    case 7:
+        i = name[0] == 'c' ? N_CHANNEL : N_OUTCOME;
+        break;
+    case 8:
+        i = name[0] == 'd'   ? N_DELIVERY
+            : name[1] == 'v' ? N_EVENT_ID
+            : name[2] == 'r' ? N_E_RESULT
+                             : N_E_SIGNED;
+        break;
+    case 9:
+        i = name[0] == 'p' ? N_PROCEDURE : name[0] == 'd' ? N_DIGITIZED : N_SATISFIED;
+        break;
+    case 10:
+        i = name[0] == 'd' ? N_DOSSIER_ID : N_PAPER_COPY;
+        break;
+    case 11:
+        i = N_REUSED_DATA;
+        break;
+    case 15:
+        i = name[0] == 'f' ? N_FROM_DATA_STORE : N_POPULATION_DATA;
+        break;
+    default:
+        return -1;
+    }
+    return memcmp(name, member_names[i], len) == 0 && member_names[i][len] == '\0' ? i : -1;
+}
 
 /* A field of the event's type that must be present. */
 static int require(const chiso_jval *m, int field, chiso_event_type type, chiso_reject *rej)
@@ -381,7 +425,7 @@ int chiso_event_parse(const char *buf, size_t len, chiso_event *ev, chiso_reject
     if (!buf || len == 0)
         return chiso_pu_reject(rej, CHISO_REJECT_JSON_SYNTAX, "payload is empty");
 
-    chiso_jscan_result r = chiso_jscan_object(&scan, &members, buf, len);
+    chiso_jscan_result r = chiso_jscan_object(&scan, member_index, N_COUNT, buf, len);
     /* The scan takes only JSON's four whitespace bytes between tokens, so a
      * raw control byte outside a string fails it; inside one, it is noted. */
     if (scan.raw_control || (r != CHISO_JSCAN_OK && !chiso_pu_no_raw_controls(buf, len)))

@@ -364,37 +364,28 @@ static chiso_jscan_result value(scan *s, chiso_jval *v, int depth)
     return CHISO_JSCAN_OK;
 }
 
-/* The index of the member named by the string body [from, to) (its
- * escapes already checked), -1 when none is, -2 when out of memory. */
-static int name_index(const chiso_jnames *names, const unsigned char *from, const unsigned char *to,
+/* The capture slot of the member named by the string body [from, to) (its
+ * escapes already checked), -1 when none, -2 when out of memory. */
+static int name_index(chiso_jscan_index index, const unsigned char *from, const unsigned char *to,
                       bool escaped)
 {
     char small[64], *decoded = small;
-    const char *key = (const char *)from;
     size_t n = (size_t)(to - from);
-    int found = -1;
-    if (escaped) {
-        /* the name as C sees it: decoded, up to its first U+0000 */
-        if (n >= sizeof(small) && !(decoded = malloc(n + 1)))
-            return -2;
-        decoded[decode(from, to, decoded)] = '\0';
-        key = decoded;
-        n = strlen(decoded);
-    }
-    for (int i = 0; i < names->count && n > 0; i++) {
-        if (names->lens[i] == n && names->names[i][0] == key[0] &&
-            memcmp(names->names[i], key, n) == 0) {
-            found = i;
-            break;
-        }
-    }
+    int found;
+    if (!escaped)
+        return index((const char *)from, n);
+    /* the name as C sees it: decoded, up to its first U+0000 */
+    if (n >= sizeof(small) && !(decoded = malloc(n + 1)))
+        return -2;
+    decoded[decode(from, to, decoded)] = '\0';
+    found = index(decoded, strlen(decoded));
     if (decoded != small)
         free(decoded);
     return found;
 }
 
 /* The top-level object at s->p. */
-static chiso_jscan_result top_object(scan *s, const chiso_jnames *names)
+static chiso_jscan_result top_object(scan *s, chiso_jscan_index index)
 {
     chiso_jscan_result r;
     s->p++;
@@ -411,7 +402,7 @@ static chiso_jscan_result top_object(scan *s, const chiso_jnames *names)
             return CHISO_JSCAN_SYNTAX;
         if (escaped && decode(from, to, NULL) < 0)
             return CHISO_JSCAN_SYNTAX;
-        int i = name_index(names, from, to, escaped);
+        int i = name_index(index, from, to, escaped);
         if (i == -2)
             return CHISO_JSCAN_NOMEM;
         chiso_jval *v =
@@ -436,15 +427,15 @@ static chiso_jscan_result top_object(scan *s, const chiso_jnames *names)
     }
 }
 
-chiso_jscan_result chiso_jscan_object(chiso_jscan *out, const chiso_jnames *names, const char *buf,
-                                      size_t len)
+chiso_jscan_result chiso_jscan_object(chiso_jscan *out, chiso_jscan_index index, int nvals,
+                                      const char *buf, size_t len)
 {
     scan s = {(const unsigned char *)buf, (const unsigned char *)buf + len,
               (const unsigned char *)buf, out};
     chiso_jscan_result r;
     bool object;
 
-    memset(out->vals, 0, sizeof(*out->vals) * (size_t)names->count);
+    memset(out->vals, 0, sizeof(*out->vals) * (size_t)nvals);
     out->raw_control = false;
     out->small_used = 0;
     out->heap = NULL;
@@ -455,7 +446,7 @@ chiso_jscan_result chiso_jscan_object(chiso_jscan *out, const chiso_jnames *name
     if (s.p >= s.end)
         return CHISO_JSCAN_SYNTAX;
     object = *s.p == '{';
-    r = object ? top_object(&s, names) : value(&s, NULL, 0);
+    r = object ? top_object(&s, index) : value(&s, NULL, 0);
     if (r != CHISO_JSCAN_OK)
         return r;
     skip_space(&s);

@@ -54,12 +54,9 @@ typedef enum chiso_jscan_result {
     CHISO_JSCAN_NOMEM,
 } chiso_jscan_result;
 
-/* The member names to capture, with their lengths. */
-typedef struct chiso_jnames {
-    const char *const *names;
-    const unsigned char *lens;
-    int count;
-} chiso_jnames;
+/* The capture slot (0..nvals-1) of the member named by the `len` bytes at
+ * `name` (not NUL-terminated), or -1 to only validate its value. */
+typedef int (*chiso_jscan_index)(const char *name, size_t len);
 
 /* A scan's output and scratch space; the decoded strings live here until
  * chiso_jscan_done(). */
@@ -73,10 +70,10 @@ typedef struct chiso_jscan {
 } chiso_jscan;
 
 /* Scan the `len` bytes at `buf` (need not be NUL-terminated) as one JSON
- * value with only whitespace after it; for an object, fill s->vals (an array
- * of names->count) with its members named in `names`. */
-chiso_jscan_result chiso_jscan_object(chiso_jscan *s, const chiso_jnames *names, const char *buf,
-                                      size_t len);
+ * value with only whitespace after it; for an object, fill s->vals (nvals
+ * slots) with the members `index` gives a slot. */
+chiso_jscan_result chiso_jscan_object(chiso_jscan *s, chiso_jscan_index index, int nvals,
+                                      const char *buf, size_t len);
 
 /* Free what a scan allocated (s->vals' strings end with it). */
 void chiso_jscan_done(chiso_jscan *s);

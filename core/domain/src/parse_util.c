@@ -71,11 +71,13 @@ int chiso_pu_code_ok(const char *s, size_t max, const char *extra)
 {
     size_t i;
     for (i = 0; s[i]; i++) {
-        char c = s[i];
+        unsigned char c = (unsigned char)s[i];
         if (i >= max)
             return 0;
-        if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-              (c != '\0' && strchr(extra, c))))
+        /* letters and digits by one comparison each: c | 0x20 folds case */
+        if ((unsigned)(c - '0') < 10 || (unsigned)((c | 0x20) - 'a') < 26)
+            continue;
+        if (!strchr(extra, c))
             return 0;
     }
     return i > 0;
