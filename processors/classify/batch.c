@@ -121,39 +121,39 @@ _Static_assert(AGG_ENTRIES_MAX * 10 < AGG_SIZE * 3, "a group fills under 30% of 
 _Static_assert(PROC_MAX * 2 <= PROC_TABLE, "the procedure table stays under half full");
 
 typedef struct cl_item {
-    char unit[CHISO_CODE_MAX + 1];
-    char dossier_id[CHISO_ID_MAX + 1];
-    char key[KEY_MAX];
-    int keylen;
-    int head, tail; /* events of this dossier: indices into ev[], chained by ev_next[] */
-    int32_t partition;
-    uint64_t hash; /* of key, for the state cache */
+    /* what every pass over the items reads, first: an item is over 2 KB,
+     * and a batch's items do not fit in the caches */
     bool loaded;   /* old holds the state merged over (cached, assumed new, or read) */
     bool verified; /* ... and it is known to be what Redis holds, or a part of it */
     bool pending;  /* changed: written this round */
     bool check;    /* unchanged but not verified: checked this round */
     bool sent, applied;
-    int sent_pos;             /* position among the group's states in its apply call */
-    int run;                  /* its run in that call (state_run), -1: not in it */
-    int64_t old_due, new_due; /* due-index scores before and after (due_score) */
-    unsigned char old_enc[CHISO_DOSSIER_MAX_ENCODED];
-    int old_len;
+    int head, tail; /* events of this dossier: indices into ev[], chained by ev_next[] */
+    int unit_next;  /* next item of the same unit group, -1 = last */
+    int32_t partition;
+    int sent_pos; /* position among the group's states in its apply call */
+    int run;      /* its run in that call (state_run), -1: not in it */
+    int keylen;
+    int old_len, new_len;
+    int ndeltas, npdeltas;
+    int nevents, nreplayed, nchanged; /* events in the batch; fenced; that added a fact */
+    int nexpired;                     /* events dead-lettered as expired */
+    uint64_t hash;                    /* of key, for the state cache */
     chiso_dossier *old, *cur;
     int64_t max_at;
     /* its records' offsets in the batch, fenced or not: the highest, and
      * the lowest at or above the partition's committed offset (INT64_MAX:
      * none), for the exactly-once rule of class changes (emit.h) */
     int64_t max_offset, min_high;
-    chiso_emit emit;                  /* the class change to publish, when emit.emit */
-    int nevents, nreplayed, nchanged; /* events in the batch; fenced; that added a fact */
-    int nexpired;                     /* events dead-lettered as expired */
-    int unit_next;                    /* next item of the same unit group, -1 = last */
+    int64_t old_due, new_due; /* due-index scores before and after (due_score) */
+    chiso_emit emit;          /* the class change to publish, when emit.emit */
+    char unit[CHISO_CODE_MAX + 1];
+    char dossier_id[CHISO_ID_MAX + 1];
+    char key[KEY_MAX];
+    unsigned char old_enc[CHISO_DOSSIER_MAX_ENCODED];
     unsigned char new_enc[CHISO_DOSSIER_MAX_ENCODED];
-    int new_len;
-    chiso_delta deltas[CHISO_CONTRIB_MAX * 2]; /* counter changes from old to cur */
-    int ndeltas;
+    chiso_delta deltas[CHISO_CONTRIB_MAX * 2];            /* counter changes from old to cur */
     chiso_proc_delta pdeltas[CHISO_PROC_CONTRIB_MAX * 2]; /* membership changes */
-    int npdeltas;
 } cl_item;
 
 /* The dossiers of one unit in the batch: written in one atomic call. */
@@ -201,6 +201,10 @@ struct cl_batch {
     int nmsgs;
     chiso_event *ev;
     int *ev_next, *ev_msg;
+    /* of each event's record, copied while the record is in the cache */
+    int64_t *ev_offset;
+    int32_t *ev_partition;
+    const char **ev_topic;
     bool *ev_expired; /* event of a dossier that expired: dead-lettered, not applied */
     int nev;
     cl_item *items;
@@ -333,6 +337,9 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->ev = calloc((size_t)max, sizeof(*b->ev));
     b->ev_next = calloc((size_t)max, sizeof(int));
     b->ev_msg = calloc((size_t)max, sizeof(int));
+    b->ev_offset = calloc((size_t)max, sizeof(int64_t));
+    b->ev_partition = calloc((size_t)max, sizeof(int32_t));
+    b->ev_topic = calloc((size_t)max, sizeof(char *));
     b->ev_expired = calloc((size_t)max, sizeof(bool));
     b->items = calloc((size_t)max, sizeof(*b->items));
     b->table = calloc((size_t)b->table_size, sizeof(int));
@@ -343,9 +350,10 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->agg_used = calloc((size_t)b->agg_size, sizeof(int));
     b->journal_size = 64 * 1024;
     b->journal = malloc(b->journal_size);
-    if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->ev_expired || !b->items ||
-        !b->table || !b->groups || !b->gtable || !b->agg || !b->agg_used || !b->journal ||
-        seen_init(&b->units_seen, 4096) != 0 || seen_init(&b->months_seen, 1 << 16) != 0)
+    if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->ev_offset || !b->ev_partition ||
+        !b->ev_topic || !b->ev_expired || !b->items || !b->table || !b->groups || !b->gtable ||
+        !b->agg || !b->agg_used || !b->journal || seen_init(&b->units_seen, 4096) != 0 ||
+        seen_init(&b->months_seen, 1 << 16) != 0)
         goto err;
     for (int i = 0; i < max; i++) {
         b->items[i].old = chiso_dossier_new();
@@ -456,6 +464,9 @@ void cl_batch_destroy(cl_batch *b)
     free(b->ev);
     free(b->ev_next);
     free(b->ev_msg);
+    free(b->ev_offset);
+    free(b->ev_partition);
+    free(b->ev_topic);
     free(b->ev_expired);
     free(b->items);
     free(b->table);
@@ -1138,8 +1149,7 @@ static int merge_item(cl_batch *b, cl_item *it)
 {
     bool changed = false;
     int64_t max_offset = -1;
-    const char *topic = rd_kafka_topic_name(b->msgs[b->ev_msg[it->head]]->rkt);
-    int64_t boundary = chiso_applied_boundary(b->env.applied, topic, it->partition);
+    int64_t boundary = chiso_applied_boundary(b->env.applied, b->ev_topic[it->head], it->partition);
 
     chiso_dossier_copy(it->cur, it->old);
     it->nevents = it->nreplayed = it->nchanged = it->nexpired = 0;
@@ -1148,16 +1158,16 @@ static int merge_item(cl_batch *b, cl_item *it)
     it->min_high = INT64_MAX;
     int64_t horizon = batch_now(b) - b->retention_s;
     for (int e = it->head; e >= 0; e = b->ev_next[e]) {
-        const rd_kafka_message_t *msg = b->msgs[b->ev_msg[e]];
+        int64_t offset = b->ev_offset[e];
         it->nevents++;
         b->ev_expired[e] = false;
-        if (msg->offset > it->max_offset)
-            it->max_offset = msg->offset;
-        if (msg->offset >= boundary && msg->offset < it->min_high)
-            it->min_high = msg->offset;
+        if (offset > it->max_offset)
+            it->max_offset = offset;
+        if (offset >= boundary && offset < it->min_high)
+            it->min_high = offset;
         if (b->ev[e].at > it->max_at)
             it->max_at = b->ev[e].at;
-        if (chiso_dossier_fenced(it->old, msg->partition, msg->offset)) {
+        if (chiso_dossier_fenced(it->old, b->ev_partition[e], offset)) {
             it->nreplayed++;
             continue;
         }
@@ -1176,8 +1186,8 @@ static int merge_item(cl_batch *b, cl_item *it)
             changed = true;
             it->nchanged++;
         }
-        if (msg->offset > max_offset)
-            max_offset = msg->offset;
+        if (offset > max_offset)
+            max_offset = offset;
     }
     /* the class change to publish, exactly once (emit.h) */
     chiso_emit_input in = {.old_class = chiso_dossier_pub_class(it->old),
@@ -1644,6 +1654,9 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
             b->watermark = ev->at;
         b->ev_expired[b->nev] = false;
         b->ev_msg[b->nev] = i;
+        b->ev_offset[b->nev] = m->offset;
+        b->ev_partition[b->nev] = m->partition;
+        b->ev_topic[b->nev] = rd_kafka_topic_name(m->rkt);
         b->ev_next[b->nev] = -1;
         if (it->tail >= 0)
             b->ev_next[it->tail] = b->nev;
