@@ -1298,6 +1298,9 @@ static int apply_round(cl_batch *b)
         bool any = false;
         for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
+            /* the next item's state cache slots load while this one merges */
+            if (it->unit_next >= 0 && !b->items[it->unit_next].loaded)
+                chiso_statecache_prefetch(b->cache, b->items[it->unit_next].hash);
             if (!it->loaded)
                 load_cached(b, it, now);
             if ((rc = merge_item(b, it)) < 0)

@@ -119,6 +119,13 @@ fill:
     memcpy(e->state, state, (size_t)len);
 }
 
+void chiso_statecache_prefetch(const chiso_statecache *c, uint64_t hash)
+{
+    size_t s = (size_t)(real_hash(hash) * 0x9E3779B97F4A7C15ULL >> 32) & (c->slots - 1);
+    __builtin_prefetch(&c->gen[c->young].e[s]);
+    __builtin_prefetch(&c->gen[!c->young].e[s]);
+}
+
 int chiso_statecache_get(chiso_statecache *c, uint64_t hash, unsigned char *out, int64_t now)
 {
     hash = real_hash(hash);

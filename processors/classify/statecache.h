@@ -33,6 +33,11 @@ void chiso_statecache_free(chiso_statecache *c);
  * (epoch seconds). */
 int chiso_statecache_get(chiso_statecache *c, uint64_t hash, unsigned char *out, int64_t now);
 
+/* Start bringing the slots of `hash` into the CPU's cache, for a
+ * chiso_statecache_get() soon after: the table is far larger than the
+ * cache, and a lookup is otherwise a wait on memory. */
+void chiso_statecache_prefetch(const chiso_statecache *c, uint64_t hash);
+
 /* Keep `state` for `hash`, replacing any earlier one; it expires at
  * `expires_at` (epoch seconds, 0 = never), as its Redis key does. A state
  * too long to keep removes the entry. */
