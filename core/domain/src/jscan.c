@@ -157,6 +157,10 @@ static int string_body(scan *s, const unsigned char **from, const unsigned char 
     const unsigned char *q = s->p + 1, *end = s->end;
     *escaped = false;
     for (;;) {
+        /* four bytes a turn, then one (most strings are a few dozen bytes) */
+        while (end - q >= 4 &&
+               !(string_class[q[0]] | string_class[q[1]] | string_class[q[2]] | string_class[q[3]]))
+            q += 4;
         while (q < end && string_class[*q] == B_PLAIN)
             q++;
         if (q >= end)

@@ -33,6 +33,10 @@ int chiso_pu_printable_utf8(const unsigned char *s, size_t len)
         unsigned c = s[i];
         uint32_t cp;
         int n;
+        if (c >= 0x20 && c < 0x7f) { /* printable ASCII, the common case */
+            i++;
+            continue;
+        }
         if (c < 0x80) {
             if (c < 0x20 || c == 0x7f)
                 return 0;
@@ -77,7 +81,10 @@ int chiso_pu_code_ok(const char *s, size_t max, const char *extra)
         /* letters and digits by one comparison each: c | 0x20 folds case */
         if ((unsigned)(c - '0') < 10 || (unsigned)((c | 0x20) - 'a') < 26)
             continue;
-        if (!strchr(extra, c))
+        const char *x = extra; /* a few punctuation marks: no call for them */
+        while (*x && (unsigned char)*x != c)
+            x++;
+        if (!*x)
             return 0;
     }
     return i > 0;
