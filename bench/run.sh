@@ -255,6 +255,23 @@ commit_quantiles() { # the first instance's transaction commits: how long they h
     echo "p50 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 0.50 2>/dev/null || true) ms, p99 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 0.99 2>/dev/null || true) ms"
 }
 
+drain_backlog() { # drain_backlog NAME: INSTANCES new classify instances (group and Redis prefix
+    # NAME, logs classify-NAME-i.log) drain the RECORDS already on the topic; sets T_END, and
+    # CPU_EACH, RSS and COMMIT of the instances (their ticks from their start: their start-up is
+    # part of the phase), then stops them
+    local i
+    for i in $(seq "$INSTANCES"); do
+        start_classify "$OUT/classify-$1-$i.log" "${COMMON[@]}" --redis.port "$CHISO_REDIS_PORT" \
+            --redis.prefix "$1" --group.id "$1"
+    done
+    wait_committed "$RECORDS" "${PORTS[@]}"
+    T_END=$(date +%s.%N)
+    CPU_EACH=$(each_ticks "${CPIDS[@]}")
+    RSS=$(peak_rss)
+    COMMIT=$(commit_quantiles)
+    stop_classify
+}
+
 # ---- --drain: classify (and snapshot) alone on a pre-loaded topic ----
 if [ "$DRAIN" = 1 ]; then
     log "drain: loading the topic, $DAYS days x $PER_DAY dossiers/day, the simulator alone"
@@ -268,17 +285,10 @@ if [ "$DRAIN" = 1 ]; then
     "$SNAPSHOT" "${COMMON[@]}" "${REDIS[@]}" --redis.prefix drain --metrics.port 0 >"$OUT/snapshot-drain.log" 2>&1 &
     SNAP_PID=$!
     PIDS+=($!)
-    for i in $(seq "$INSTANCES"); do
-        start_classify "$OUT/classify-drain-$i.log" "${COMMON[@]}" "${REDIS[@]}" \
-            --redis.prefix drain --group.id drain
-    done
-    wait_committed "$RECORDS" "${PORTS[@]}"
-    T3=$(date +%s.%N)
-    # the processes' ticks from their start: their start-up is part of the phase
-    CPU="$(each_ticks "${CPIDS[@]}") $(($(ticks "$REDIS_PID") - R_0)) $(($(ticks "$KAFKA_PID") - K_0)) $(ticks "$SNAP_PID")"
-    RSS=$(peak_rss)
-    COMMIT=$(commit_quantiles)
-    stop_classify
+    drain_backlog drain
+    T3=$T_END
+    # snapshot's ticks from its start too
+    CPU="$CPU_EACH $(($(ticks "$REDIS_PID") - R_0)) $(($(ticks "$KAFKA_PID") - K_0)) $(ticks "$SNAP_PID")"
     check_counters drain drain
     report records="$RECORDS" instances="$INSTANCES" drain="$T2 $T3" verified="$VERIFIED" \
         dossiers="$DOSSIERS" used="$USED" sample="$SAMPLE" strlen="$STRLEN" aof="$(aof_rewrites)" \
@@ -389,18 +399,9 @@ check_counters "phase 1" chiso
 log "phase 2: $INSTANCES classify instance(s) alone drain the $RECORDS-record backlog (new group, fresh Redis namespace)"
 R2_0=$(ticks "$REDIS_PID") K2_0=$(ticks "$KAFKA_PID") S2_0=$(ticks "$SNAP_PID")
 T2=$(date +%s.%N)
-for i in $(seq "$INSTANCES"); do
-    start_classify "$OUT/classify2-$i.log" "${COMMON[@]}" --redis.port "$CHISO_REDIS_PORT" \
-        --redis.prefix bench2 --group.id bench2
-done
-wait_committed "$RECORDS" "${PORTS[@]}"
-T3=$(date +%s.%N)
-# the instances' ticks from their start: their start-up is part of the phase
-CPU2="$(each_ticks "${CPIDS[@]}") $(($(ticks "$REDIS_PID") - R2_0)) $(($(ticks "$KAFKA_PID") - K2_0)) $(($(ticks "$SNAP_PID") - S2_0))"
-RSS2=$(peak_rss)
-# how long the first instance's transaction commits held its batch loop while it drained
-COMMIT2=$(commit_quantiles)
-stop_classify
+drain_backlog bench2
+T3=$T_END RSS2=$RSS COMMIT2=$COMMIT
+CPU2="$CPU_EACH $(($(ticks "$REDIS_PID") - R2_0)) $(($(ticks "$KAFKA_PID") - K2_0)) $(($(ticks "$SNAP_PID") - S2_0))"
 
 report records="$RECORDS" instances="$INSTANCES" t0="$T0" tsim="$T_SIM" t1="$T1" backlog="$T2 $T3" \
     verified="$VERIFIED" rate="$RATE" r3="$R3" p50="$P50" p99="$P99" stalls="$STALLS" \
