@@ -50,7 +50,8 @@ static const char LUA_REMEMBER[] = "if redis.call('ZSCORE', KEYS[1], ARGV[1]) th
 static const chiso_cfg_def config_defs[] = {
     CHISO_KAFKA_CFG_DEFS,
     CHISO_REDIS_CFG_DEFS,
-    CHISO_TXN_CFG_DEF,
+    /* one instance runs, and fences any other */
+    CHISO_TXN_CFG_DEF_UNSET("<redis.prefix>-alerts"),
     {"interval.ms", CHISO_CFG_INT, "1000", "time between scans of the due indexes",
      chiso_cfg_positive},
     {"due-soon.hours", CHISO_CFG_INT, "24", "alert this many hours before a dossier is overdue",

@@ -57,16 +57,17 @@ rd_kafka_t *chiso_kafka_producer_new(const chiso_config *cfg,
                                      void *opaque, char *errstr, size_t errstr_size);
 
 /* The transactional.id option of a stage whose outputs go out in Kafka
- * transactions (txn.h). */
-#define CHISO_TXN_CFG_DEF                                                                          \
+ * transactions (txn.h); UNSET says what the stage uses when it is unset. */
+#define CHISO_TXN_CFG_DEF_UNSET(UNSET)                                                             \
     {                                                                                              \
         "transactional.id", CHISO_CFG_STRING, NULL,                                                \
-            "Kafka transactional id of this instance's outputs (unset: <group.id>-<host>-<pid>); " \
-            "give each instance one of its own that it keeps across restarts (e.g. the systemd "   \
-            "instance name) and a restart aborts at once what a killed process left open, "        \
-            "instead of after 10 s, for read_committed consumers",                                 \
+            "Kafka transactional id of this instance's outputs (unset: " UNSET "); give each "     \
+            "instance one of its own that it keeps across restarts (e.g. the systemd instance "    \
+            "name) and a restart aborts at once what a killed process left open, instead of "      \
+            "after 10 s, for read_committed consumers",                                            \
             NULL                                                                                   \
     }
+#define CHISO_TXN_CFG_DEF CHISO_TXN_CFG_DEF_UNSET("<group.id>-<host>-<pid>")
 
 /* A transactional producer (txn.h) with the config's transactional.id, or
  * else `default_id`, or else <group.id>-<host>-<pid>, written into
