@@ -10,7 +10,6 @@
 #include "jscan.h"
 
 #include <locale.h>
-#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -283,8 +282,12 @@ static chiso_jscan_result number_value(scan *s, chiso_jval *v)
 
 static chiso_jscan_result value(scan *s, chiso_jval *v, int depth);
 
-/* An array or an object below the top, checked and skipped. */
-static chiso_jscan_result container(scan *s, int depth)
+static int name_index(chiso_jscan_index index, const unsigned char *from, const unsigned char *to,
+                      bool escaped);
+
+/* An array or an object, checked; an object's members that `index` gives
+ * a slot are captured (the top-level object's: index is NULL below it). */
+static chiso_jscan_result container(scan *s, int depth, chiso_jscan_index index)
 {
     unsigned char close = *s->p == '[' ? ']' : '}';
     chiso_jscan_result r;
@@ -297,19 +300,29 @@ static chiso_jscan_result container(scan *s, int depth)
         return CHISO_JSCAN_OK;
     }
     for (;;) {
+        chiso_jval *v = NULL;
         skip_space(s);
         if (close == '}') {
-            if (s->p >= s->end || *s->p != '"')
+            const unsigned char *from, *to;
+            bool escaped;
+            if (s->p >= s->end || *s->p != '"' || string_body(s, &from, &to, &escaped) != 0)
                 return CHISO_JSCAN_SYNTAX;
-            if ((r = string_value(s, NULL)) != CHISO_JSCAN_OK)
-                return r;
+            if (escaped && decode(from, to, NULL) < 0)
+                return CHISO_JSCAN_SYNTAX;
+            if (index) {
+                int i = name_index(index, from, to, escaped);
+                if (i == -2)
+                    return CHISO_JSCAN_NOMEM;
+                if (i >= 0 && s->out->vals[i].type == CHISO_J_ABSENT)
+                    v = &s->out->vals[i]; /* of a repeated name, the first */
+            }
             skip_space(s);
             if (s->p >= s->end || *s->p != ':')
                 return CHISO_JSCAN_SYNTAX;
             s->p++;
             skip_space(s);
         }
-        if ((r = value(s, NULL, depth + 1)) != CHISO_JSCAN_OK)
+        if ((r = value(s, v, depth + 1)) != CHISO_JSCAN_OK)
             return r;
         skip_space(s);
         if (s->p < s->end && *s->p == ',') {
@@ -353,7 +366,7 @@ static chiso_jscan_result value(scan *s, chiso_jval *v, int depth)
     case '[':
     case '{': {
         t = *s->p == '[' ? CHISO_J_ARRAY : CHISO_J_OBJECT;
-        chiso_jscan_result r = container(s, depth);
+        chiso_jscan_result r = container(s, depth, NULL);
         if (r != CHISO_JSCAN_OK)
             return r;
         break;
@@ -388,49 +401,6 @@ static int name_index(chiso_jscan_index index, const unsigned char *from, const 
     return found;
 }
 
-/* The top-level object at s->p. */
-static chiso_jscan_result top_object(scan *s, chiso_jscan_index index)
-{
-    chiso_jscan_result r;
-    s->p++;
-    skip_space(s);
-    if (s->p < s->end && *s->p == '}') {
-        s->p++;
-        return CHISO_JSCAN_OK;
-    }
-    for (;;) {
-        const unsigned char *from, *to;
-        bool escaped;
-        skip_space(s);
-        if (s->p >= s->end || *s->p != '"' || string_body(s, &from, &to, &escaped) != 0)
-            return CHISO_JSCAN_SYNTAX;
-        if (escaped && decode(from, to, NULL) < 0)
-            return CHISO_JSCAN_SYNTAX;
-        int i = name_index(index, from, to, escaped);
-        if (i == -2)
-            return CHISO_JSCAN_NOMEM;
-        chiso_jval *v =
-            (i >= 0 && s->out->vals[i].type == CHISO_J_ABSENT) ? &s->out->vals[i] : NULL;
-        skip_space(s);
-        if (s->p >= s->end || *s->p != ':')
-            return CHISO_JSCAN_SYNTAX;
-        s->p++;
-        skip_space(s);
-        if ((r = value(s, v, 1)) != CHISO_JSCAN_OK)
-            return r;
-        skip_space(s);
-        if (s->p < s->end && *s->p == ',') {
-            s->p++;
-            continue;
-        }
-        if (s->p < s->end && *s->p == '}') {
-            s->p++;
-            return CHISO_JSCAN_OK;
-        }
-        return CHISO_JSCAN_SYNTAX;
-    }
-}
-
 chiso_jscan_result chiso_jscan_object(chiso_jscan *out, chiso_jscan_index index, int nvals,
                                       const char *buf, size_t len)
 {
@@ -450,7 +420,7 @@ chiso_jscan_result chiso_jscan_object(chiso_jscan *out, chiso_jscan_index index,
     if (s.p >= s.end)
         return CHISO_JSCAN_SYNTAX;
     object = *s.p == '{';
-    r = object ? top_object(&s, index) : value(&s, NULL, 0);
+    r = object ? container(&s, 0, index) : value(&s, NULL, 0);
     if (r != CHISO_JSCAN_OK)
         return r;
     skip_space(&s);
