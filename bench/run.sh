@@ -22,9 +22,10 @@
 # chiso-classify (a new group and Redis prefix, "drain") and chiso-snapshot
 # start together; it prints the drain rate from their start to the last
 # offset committed, the CPU µs per record of each process (each classify
-# instance, Redis, the broker, snapshot) and their sum, classify peak RSS and
-# Redis memory per dossier, and fails unless every counter is exact against
-# the simulator's truth.
+# instance, Redis, the broker, snapshot) and their sum, Redis's time per
+# record by command (INFO commandstats over the drain alone), classify peak
+# RSS and Redis memory per dossier, and fails unless every counter is exact
+# against the simulator's truth.
 # It starts its own stack under .run/bench (never the one on 6379) and stops
 # it at the end. Options:
 #   --days N          simulated days (default 50: ~2.9 million events)
@@ -200,6 +201,23 @@ check_counters() { # check_counters PHASE PREFIX: every counter under Redis pref
     SAMPLE=$(R eval "local ks = redis.call('scan', 0, 'match', ARGV[1], 'count', 5000)[2]; local t, n = 0, 0; for _, k in ipairs(ks) do t = t + redis.call('memory', 'usage', k); n = n + 1 end; return tostring(t / n)" 0 "$states")
     STRLEN=$(R eval "local ks = redis.call('scan', 0, 'match', ARGV[1], 'count', 5000)[2]; local t, n = 0, 0; for _, k in ipairs(ks) do t = t + redis.call('strlen', k); n = n + 1 end; return tostring(t / n)" 0 "$states")
 }
+commandstats() { # commandstats RECORDS: Redis's time per record by command since the last
+    # CONFIG RESETSTAT, the largest first (a script's commands count in EVALSHA/EVAL too)
+    R info commandstats >"$OUT/commandstats.txt"
+    python3 - "$1" "$OUT/commandstats.txt" <<'PY2'
+import re, sys
+rec = int(sys.argv[1])
+rows = []
+for line in open(sys.argv[2]):
+    m = re.match(r"cmdstat_([^:]+):calls=(\d+),usec=(\d+)", line)
+    if m:
+        rows.append((int(m.group(3)), m.group(1), int(m.group(2))))
+rows.sort(reverse=True)
+inner = ", ".join(f"{n} {u / rec:.2f} ({c / rec:.3f}/rec)" for u, n, c in rows[:9])
+print(f"  Redis µs/record by command       {inner}")
+print("    (calls per record in brackets; commands a script runs count in its EVALSHA/EVAL too)")
+PY2
+}
 aof_rewrites() { R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }'; }
 report() { # report KEY=VALUE...: the figures of the keys given, one layout for every mode.
     # CPU keys hold "C1,C2,... REDIS BROKER SNAPSHOT [SIMULATOR]" ticks (Ci: classify instance i);
@@ -280,6 +298,7 @@ if [ "$DRAIN" = 1 ]; then
     RECORDS=$(records "$OUT/truth.json")
     log "drain: $INSTANCES classify instance(s) and snapshot drain the $RECORDS records (group drain, Redis prefix drain)"
     REDIS_PID=$(cat "$STACK/redis/redis.pid") KAFKA_PID=$(cat "$STACK/kafka/kafka.pid")
+    R config resetstat >/dev/null
     R_0=$(ticks "$REDIS_PID") K_0=$(ticks "$KAFKA_PID")
     T2=$(date +%s.%N)
     "$SNAPSHOT" "${COMMON[@]}" "${REDIS[@]}" --redis.prefix drain --metrics.port 0 >"$OUT/snapshot-drain.log" 2>&1 &
@@ -289,11 +308,13 @@ if [ "$DRAIN" = 1 ]; then
     T3=$T_END
     # snapshot's ticks from its start too
     CPU="$CPU_EACH $(($(ticks "$REDIS_PID") - R_0)) $(($(ticks "$KAFKA_PID") - K_0)) $(ticks "$SNAP_PID")"
+    COMMANDS=$(commandstats "$RECORDS")
     check_counters drain drain
     report records="$RECORDS" instances="$INSTANCES" drain="$T2 $T3" verified="$VERIFIED" \
         dossiers="$DOSSIERS" used="$USED" sample="$SAMPLE" strlen="$STRLEN" aof="$(aof_rewrites)" \
         cpu_drain="$CPU" rss="$RSS:drain"
     echo "  transaction commits while draining: $COMMIT (the first instance)"
+    echo "$COMMANDS"
     exit 0
 fi
 
