@@ -98,8 +98,9 @@ chiso_event_type chiso_event_type_from_name(const char *name)
 {
     if (!name)
         return CHISO_EV_NONE;
+    /* the first byte before the call: it tells most names apart */
     for (int t = CHISO_EV_NONE + 1; t < CHISO_EV_TYPE_COUNT; t++) {
-        if (strcmp(name, type_names[t]) == 0)
+        if (name[0] == type_names[t][0] && strcmp(name, type_names[t]) == 0)
             return (chiso_event_type)t;
     }
     return CHISO_EV_NONE;
@@ -254,7 +255,7 @@ static int parse_enum(const chiso_jval *m, int field, const char *const *names, 
         return rc;
     if (m[field].type == CHISO_J_STRING) {
         for (int i = 1; i < count; i++) {
-            if (strcmp(m[field].str, names[i]) == 0) {
+            if (m[field].str[0] == names[i][0] && strcmp(m[field].str, names[i]) == 0) {
                 *out = i;
                 return 0;
             }
