@@ -18,6 +18,7 @@
 
 #include "check.h"
 #include "event_diff.h"
+#include "parse_util.h"
 
 /* the common fields but v and event_id, then with them */
 #define TAIL                                                                                       \
@@ -241,8 +242,50 @@ static void mutations(void)
     printf("mutations: %ld accepted, %ld rejected, %ld differ\n", accepted_n, rejected_n, differ);
 }
 
+/* The code check both parsers share, against a plain reference: every
+ * byte in every place, with each punctuation set the contract uses, and
+ * the length limit. */
+static int code_ok_reference(const char *s, size_t max, const char *extra)
+{
+    size_t n = strlen(s);
+    if (n == 0 || n > max)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        int c = (unsigned char)s[i];
+        bool alnum = (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z');
+        if (!alnum && !strchr(extra, c))
+            return 0;
+    }
+    return 1;
+}
+
+static void code_checks(void)
+{
+    static const char *const sets[] = {"", "._-", "._:/-"};
+    int differ = 0, accepted = 0;
+    for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
+        for (int c = 1; c < 256; c++) {
+            char text[4] = {'a', (char)c, 'Z', '\0'};
+            for (int at = 0; at < 3; at++) {
+                char t[4];
+                memcpy(t, text, sizeof(t));
+                t[at] = (char)c;
+                int want = code_ok_reference(t, 3, sets[k]);
+                differ += chiso_pu_code_ok(t, 3, sets[k]) != want;
+                accepted += want;
+            }
+        }
+        differ += chiso_pu_code_ok("", 3, sets[k]) != 0;
+        differ += chiso_pu_code_ok("abcd", 3, sets[k]) != 0;
+        differ += chiso_pu_code_ok("abc", 3, sets[k]) != 1;
+    }
+    CHECK_EQ_INT(differ, 0, "code checks equal the reference (%d accepted)", accepted);
+    CHECK(accepted > 3 * 3 * 62, "letters and digits accepted everywhere");
+}
+
 int main(void)
 {
+    code_checks();
     seeds();
     corners();
     mutations();
