@@ -599,11 +599,11 @@ static uint64_t batch_hash(const char *s, size_t n)
     return h ^ (h >> 32);
 }
 
-/* Chain item `idx` into the group of its unit, creating the group. */
-static void add_to_group(cl_batch *b, int idx)
+/* Chain item `idx` into the group of its unit (of batch_hash h), creating
+ * the group. */
+static void add_to_group(cl_batch *b, int idx, uint64_t h)
 {
     cl_item *it = &b->items[idx];
-    uint64_t h = batch_hash(it->unit, strlen(it->unit));
     int mask = b->table_size - 1;
     for (int slot = (int)(h & (uint64_t)mask);; slot = (slot + 1) & mask) {
         int g = b->gtable[slot];
@@ -646,8 +646,8 @@ static int state_key(const cl_batch *b, char *out, size_t size, const char *unit
 
 static cl_item *find_or_add(cl_batch *b, const chiso_event *ev, int32_t partition)
 {
-    uint64_t h = batch_hash(ev->dossier_id, strlen(ev->dossier_id)) ^
-                 (batch_hash(ev->unit, strlen(ev->unit)) * 31);
+    uint64_t unit_h = batch_hash(ev->unit, strlen(ev->unit));
+    uint64_t h = batch_hash(ev->dossier_id, strlen(ev->dossier_id)) ^ (unit_h * 31);
     int mask = b->table_size - 1;
     for (int slot = (int)(h & (uint64_t)mask);; slot = (slot + 1) & mask) {
         int idx = b->table[slot];
@@ -659,7 +659,7 @@ static cl_item *find_or_add(cl_batch *b, const chiso_event *ev, int32_t partitio
             it->keylen = state_key(b, it->key, sizeof(it->key), ev->unit, ev->dossier_id);
             it->head = it->tail = -1;
             it->unit_next = -1;
-            add_to_group(b, (int)(it - b->items));
+            add_to_group(b, (int)(it - b->items), unit_h);
             it->partition = partition;
             it->hash = batch_hash(it->key, (size_t)it->keylen);
             it->loaded = it->verified = it->check = false;

@@ -94,13 +94,19 @@ const char *chiso_event_type_name(chiso_event_type type)
     return table_name(type_names, COUNT_OF(type_names), (int)type);
 }
 
+/* Whether a is the contract name b: the first byte before the call, for
+ * it tells most names apart (the names are matched once per record). */
+static bool same_name(const char *a, const char *b)
+{
+    return a[0] == b[0] && strcmp(a, b) == 0;
+}
+
 chiso_event_type chiso_event_type_from_name(const char *name)
 {
     if (!name)
         return CHISO_EV_NONE;
-    /* the first byte before the call: it tells most names apart */
     for (int t = CHISO_EV_NONE + 1; t < CHISO_EV_TYPE_COUNT; t++) {
-        if (name[0] == type_names[t][0] && strcmp(name, type_names[t]) == 0)
+        if (same_name(name, type_names[t]))
             return (chiso_event_type)t;
     }
     return CHISO_EV_NONE;
@@ -255,7 +261,7 @@ static int parse_enum(const chiso_jval *m, int field, const char *const *names, 
         return rc;
     if (m[field].type == CHISO_J_STRING) {
         for (int i = 1; i < count; i++) {
-            if (m[field].str[0] == names[i][0] && strcmp(m[field].str, names[i]) == 0) {
+            if (same_name(m[field].str, names[i])) {
                 *out = i;
                 return 0;
             }
