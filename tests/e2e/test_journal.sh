@@ -3,7 +3,9 @@
 # --check fold): lines are summed into their hashes (a procedure that
 # reaches 0 is removed, a counter at 0 stays), an incomplete last line is
 # left for later, a long journal is folded whole,
-# folds racing appends and each other lose and double nothing, and a
+# folds racing appends and each other lose and double nothing (also a
+# fold whose journal begins again with the text it read over counters
+# another fold has moved), and a
 # malformed journal is left as it is with the fold failing. Then
 # chiso-classify's own folder: with journal.fold.kb 1 and nothing else
 # reading, classify folds its units' journals itself (beside its batch
@@ -74,6 +76,33 @@ e2e_assert_eq 42 "$(field po:2025-08 P0)" "procedure P0 (i = 7, 14, ... 294)"
 e2e_assert_eq 7 "$(e2e_redis hlen "$K:po:2025-08")" "seven procedures"
 e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
 
+# ---- 4b. a fold whose reads went stale ----
+# Writes are paused (CLIENT PAUSE WRITE: reads go on, writes wait in
+# order), so the order is set: fold A reads and its write waits, an append
+# of the very line A read waits, fold B reads what A read and its write
+# waits. Then A folds the line, the append puts the same text back, and B's
+# write finds the journal beginning with the text it read over counters A
+# has moved since: only the fold count (<prefix>:{U}:jv) tells, and B must
+# read again. Received is then 2; a fold trusting the text alone makes it 1.
+journal 'c:2025-10 received 1\n'
+blocked() { e2e_redis client list | grep -c 'flags=b' || true; }
+e2e_redis client pause 10000 write >/dev/null
+"$VERIFY" "${R[@]}" --check fold >"$E2E_TMP/fold-a.out" 2>&1 &
+A=$!
+e2e_wait_for '[ "$(blocked)" -ge 1 ]' 8 0.05
+printf 'c:2025-10 received 1\n' | e2e_redis -x append "$J" >/dev/null &
+APPEND=$!
+e2e_wait_for '[ "$(blocked)" -ge 2 ]' 8 0.05
+"$VERIFY" "${R[@]}" --check fold >"$E2E_TMP/fold-b.out" 2>&1 &
+B=$!
+e2e_wait_for '[ "$(blocked)" -ge 3 ]' 8 0.05
+e2e_redis client unpause >/dev/null
+wait "$A" || e2e_fail "fold A failed: $(cat "$E2E_TMP/fold-a.out")"
+wait "$APPEND" || e2e_fail "the append failed"
+wait "$B" || e2e_fail "fold B failed: $(cat "$E2E_TMP/fold-b.out")"
+e2e_assert_eq 2 "$(field c:2025-10 received)" "a stale fold read again, nothing lost"
+e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
+
 # ---- 5. a malformed journal is left as it is ----
 journal 'c:2025-09 received 1\nc:2025-09 received x\n'
 if fold; then
@@ -83,6 +112,18 @@ grep -q "malformed" "$E2E_TMP/fold.out" || e2e_fail "no reason given: $(cat "$E2
 e2e_assert_eq "$(printf 'c:2025-09 received 1\nc:2025-09 received x')" "$(e2e_redis get "$J")" \
     "the journal untouched"
 e2e_assert_eq 0 "$(e2e_redis exists "$K:c:2025-09")" "nothing of it applied"
+
+# a counter that is not an integer stops the fold the same way
+e2e_redis del "$J" >/dev/null
+e2e_redis hset "$K:c:2025-11" received x >/dev/null
+journal 'c:2025-11 received 1\n'
+if fold; then
+    e2e_fail "a fold over a counter that is no integer succeeded: $(cat "$E2E_TMP/fold.out")"
+fi
+grep -q "not an integer" "$E2E_TMP/fold.out" || e2e_fail "no reason given: $(cat "$E2E_TMP/fold.out")"
+e2e_assert_eq "$(printf 'c:2025-11 received 1')" "$(e2e_redis get "$J")" "the journal untouched"
+e2e_assert_eq x "$(field c:2025-11 received)" "the counter untouched"
+e2e_redis del "$J" "$K:c:2025-11" >/dev/null
 
 # ---- 6. chiso-classify folds long journals itself ----
 SIM=$(e2e_bin chiso-simulate)

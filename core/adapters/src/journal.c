@@ -3,6 +3,7 @@
  */
 #include "chiso/journal.h"
 
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -14,30 +15,32 @@
 #include "chiso/redisargs.h"
 
 /*
- * Fold the journal's leading text ARGV[1] into the hashes KEYS[2..]; the
- * changes follow per hash: "1" for a procedure set (a field that reaches 0
- * is removed, so HLEN counts the procedures with a dossier) or "0", the
- * number of fields, then (field, delta) pairs. Returns 1, or 0 without a
- * change when the journal KEYS[1] no longer begins with ARGV[1].
+ * A fold's write, of values the folder computed: KEYS[1] = the unit's
+ * journal, KEYS[2] = its fold count (<prefix>:{U}:jv, raised by every
+ * fold), KEYS[3..] = the hashes (a hash may come more than once, its fields
+ * split). ARGV[1] = the journal's leading text folded; ARGV[2] = the fold
+ * count the hashes were read at; then per KEYS[3..] entry: the number of
+ * fields set, the number removed, the (field, value) pairs set, the fields
+ * removed. Returns 1; or 0, changing nothing, when another fold ran since
+ * the hashes were read (the count moved) or the journal no longer begins
+ * with ARGV[1]. The sums are the folder's: in a script every field read,
+ * converted and written costs about a microsecond of Lua, three times what
+ * Redis spends on the HMGET and HSET themselves (docs/benchmarks.md).
  */
 static const char LUA_FOLD[] =
+    "if (redis.call('GET', KEYS[2]) or '0') ~= ARGV[2] then return 0 end\n"
     "local p = ARGV[1]\n"
     "if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then return 0 end\n"
-    "local a = 2\n"
-    "for h = 2, #KEYS do\n"
-    "  local set, n = ARGV[a] == '1', tonumber(ARGV[a + 1])\n"
-    "  local f, s, del = {}, {}, {}\n"
-    "  for j = 1, n do f[j] = ARGV[a + 2 * j] end\n"
-    "  local cur = redis.call('HMGET', KEYS[h], unpack(f))\n"
-    "  for j = 1, n do\n"
-    "    local v = (tonumber(cur[j]) or 0) + tonumber(ARGV[a + 2 * j + 1])\n"
-    "    if v == 0 and set then del[#del + 1] = f[j]\n"
-    "    else s[#s + 1] = f[j]; s[#s + 1] = v end\n"
-    "  end\n"
-    "  if #s > 0 then redis.call('HSET', KEYS[h], unpack(s)) end\n"
-    "  if #del > 0 then redis.call('HDEL', KEYS[h], unpack(del)) end\n"
-    "  a = a + 2 + 2 * n\n"
+    "local a = 3\n"
+    "for h = 3, #KEYS do\n"
+    "  local ns, nd = tonumber(ARGV[a]), tonumber(ARGV[a + 1])\n"
+    "  a = a + 2\n"
+    "  if ns > 0 then redis.call('HSET', KEYS[h], unpack(ARGV, a, a + 2 * ns - 1)) end\n"
+    "  a = a + 2 * ns\n"
+    "  if nd > 0 then redis.call('HDEL', KEYS[h], unpack(ARGV, a, a + nd - 1)) end\n"
+    "  a = a + nd\n"
     "end\n"
+    "redis.call('INCR', KEYS[2])\n"
     "local rest = redis.call('GETRANGE', KEYS[1], #p, -1)\n"
     "if rest == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], rest) end\n"
     "return 1\n";
@@ -49,6 +52,9 @@ static const char LUA_FOLD[] =
 /* Rounds before a fold gives up (a round that lost a race to another
  * process's fold, which moved the text itself, reads the journal again). */
 #define FOLD_ROUNDS 64
+/* Fields of one hash per HMGET and HSET (Lua's unpack() takes a few
+ * thousand values at most). */
+#define FOLD_FIELDS 1000
 
 static bool name_ok(const char *s, size_t len)
 {
@@ -191,13 +197,6 @@ static int grow(changes *c)
     return 0;
 }
 
-static void changes_clear(changes *c)
-{
-    if (c->n)
-        memset(c->slot, 0, c->nslot * sizeof(*c->slot));
-    c->n = 0;
-}
-
 static void changes_free(changes *c)
 {
     free(c->v);
@@ -238,7 +237,7 @@ static int cmp_change(const void *pa, const void *pb)
 }
 
 /* Sort the summed changes by hash, then field (the table's slots are no
- * longer valid after it: changes_clear before the next text). */
+ * longer valid after it). */
 static void sort_changes(changes *c)
 {
     qsort(c->v, c->n, sizeof(*c->v), cmp_change);
@@ -264,57 +263,194 @@ static bool is_proc_set(const char *hash, size_t len)
     return false;
 }
 
-/* Queue the fold call of one unit's journal text `text` (its first `used`
- * bytes are whole lines, merged into c). */
-static int append_fold(chiso_redis *rc, chiso_rargs *a, const char *prefix, const char *unit,
-                       const char *text, size_t used, const changes *c)
+/* The end of the run of changes from i on that one HMGET and one HSET
+ * carry: the changes of one hash, at most FOLD_FIELDS of them (Lua's
+ * unpack() has a limit; a hash with more is split over several runs). */
+static size_t run_end(const changes *c, size_t i)
 {
-    size_t nhash = 0;
+    size_t j = i + 1;
+    while (j < c->n && j - i < FOLD_FIELDS && !hash_starts(c, j))
+        j++;
+    return j;
+}
+
+/* Queue the reads a unit's fold computes from: its fold count, the
+ * current value of every field its journal text changes, its fold count
+ * again (a fold between the two counts moved some of the values). */
+static int append_reads(chiso_redis *rc, chiso_rargs *a, const char *prefix, const char *unit,
+                        const changes *c)
+{
+    int r = chiso_redis_appendf(rc, "GET %s:{%s}:jv", prefix, unit) == REDIS_OK ? 0 : CHISO_ENOMEM;
+    for (size_t i = 0; i < c->n && r == 0;) {
+        size_t j = run_end(c, i);
+        chiso_rargs_reset(a);
+        r |= chiso_rargs_ref(a, "HMGET", 5);
+        r |= chiso_rargs_fmt(a, "%s:{%s}:%.*s", prefix, unit, (int)c->v[i].hash_len, c->v[i].hash);
+        for (; i < j; i++)
+            r |= chiso_rargs_ref(a, c->v[i].field, c->v[i].field_len);
+        if (r == 0 && chiso_rargs_append(rc, a) != REDIS_OK)
+            r = CHISO_ENOMEM;
+    }
+    if (r == 0 && chiso_redis_appendf(rc, "GET %s:{%s}:jv", prefix, unit) != REDIS_OK)
+        r = CHISO_ENOMEM;
+    return r;
+}
+
+/* A hash field's value as read: absent (nil) is 0; anything but a decimal
+ * integer is an error (nothing else writes these hashes). */
+static bool field_value(const redisReply *e, long long *v)
+{
+    if (e->type == REDIS_REPLY_NIL) {
+        *v = 0;
+        return true;
+    }
+    if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len > 20)
+        return false;
+    char buf[24], *end;
+    memcpy(buf, e->str, e->len);
+    buf[e->len] = '\0';
+    errno = 0;
+    *v = strtoll(buf, &end, 10);
+    return errno == 0 && *end == '\0';
+}
+
+/* The fold count read (nil: no fold yet, "0") into out; false on a reply
+ * that is not one. */
+static bool fold_count(const redisReply *e, char *out, size_t size)
+{
+    if (e->type == REDIS_REPLY_NIL) {
+        snprintf(out, size, "0");
+        return true;
+    }
+    if (e->type != REDIS_REPLY_STRING || e->len == 0 || e->len >= size)
+        return false;
+    memcpy(out, e->str, e->len);
+    out[e->len] = '\0';
+    return true;
+}
+
+/* Queue the fold call of one unit: its journal text (the first `used`
+ * bytes are the whole lines summed in c), every changed field's new value
+ * from the reads `rd` (append_reads(): the count, one HMGET per run, the
+ * count). Returns 0 with *queued set, 0 without it when a fold ran between
+ * the two counts (read again next round), CHISO_EINVAL when a field is no
+ * integer or a sum overflows (errstr says), CHISO_ENOMEM. */
+static int append_fold(chiso_redis *rc, chiso_rargs *a, const char *prefix, const char *unit,
+                       const char *text, size_t used, const changes *c, redisReply **rd, size_t nrd,
+                       bool *queued, char *errstr, size_t errstr_size)
+{
+    char count[32], again[32];
     int r = 0;
 
-    for (size_t i = 0; i < c->n; i++)
-        nhash += hash_starts(c, i);
+    *queued = false;
+    for (size_t k = 0; k < nrd; k++) {
+        bool hmget = k > 0 && k < nrd - 1;
+        if (rd[k]->type == REDIS_REPLY_ERROR)
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL, "reading the counters of %s: %s",
+                              unit, rd[k]->str);
+        if (hmget && rd[k]->type != REDIS_REPLY_ARRAY)
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "reading the counters of %s: unexpected reply", unit);
+    }
+    if (!fold_count(rd[0], count, sizeof(count)) || !fold_count(rd[nrd - 1], again, sizeof(again)))
+        return chiso_errf(errstr, errstr_size, CHISO_EINVAL, "the fold count of %s is malformed",
+                          unit);
+    if (strcmp(count, again) != 0)
+        return 0;
+
+    size_t nkeys = 0;
+    for (size_t i = 0; i < c->n; i = run_end(c, i))
+        nkeys++;
     chiso_rargs_reset(a);
     r |= chiso_rargs_ref(a, "EVAL", 4);
     r |= chiso_rargs_ref(a, LUA_FOLD, sizeof(LUA_FOLD) - 1);
-    r |= chiso_rargs_int(a, 1 + nhash);
+    r |= chiso_rargs_int(a, (long long)(2 + nkeys));
     r |= chiso_rargs_key(a, prefix, unit, "j");
-    for (size_t i = 0; i < c->n; i++) {
-        if (hash_starts(c, i))
-            r |= chiso_rargs_fmt(a, "%s:{%s}:%.*s", prefix, unit, (int)c->v[i].hash_len,
-                                 c->v[i].hash);
-    }
+    r |= chiso_rargs_key(a, prefix, unit, "jv");
+    for (size_t i = 0; i < c->n; i = run_end(c, i))
+        r |= chiso_rargs_fmt(a, "%s:{%s}:%.*s", prefix, unit, (int)c->v[i].hash_len, c->v[i].hash);
     r |= chiso_rargs_ref(a, text, used);
-    for (size_t i = 0; i < c->n;) {
-        size_t j = i + 1;
-        while (j < c->n && !hash_starts(c, j))
-            j++;
-        r |= chiso_rargs_ref(a, is_proc_set(c->v[i].hash, c->v[i].hash_len) ? "1" : "0", 1);
-        r |= chiso_rargs_int(a, j - i);
-        for (; i < j; i++) {
-            r |= chiso_rargs_ref(a, c->v[i].field, c->v[i].field_len);
-            r |= chiso_rargs_int(a, c->v[i].delta);
+    r |= chiso_rargs_ref(a, count, strlen(count));
+    size_t k = 1;
+    for (size_t i = 0; i < c->n && r == 0; k++) {
+        size_t j = run_end(c, i);
+        const redisReply *vals = rd[k];
+        bool set = is_proc_set(c->v[i].hash, c->v[i].hash_len);
+        long long *sums = malloc((j - i) * sizeof(*sums));
+        size_t nset = 0, ndel = 0;
+        if (!sums)
+            return CHISO_ENOMEM;
+        if (vals->elements != j - i) {
+            free(sums);
+            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                              "reading the counters of %s: unexpected reply", unit);
         }
+        for (size_t f = i; f < j; f++) {
+            long long cur;
+            if (!field_value(vals->element[f - i], &cur) ||
+                __builtin_add_overflow(cur, c->v[f].delta, &sums[f - i])) {
+                int e = chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                                   "field %.*s of %s:{%s}:%.*s is not an integer or overflows "
+                                   "(the journal is left as it is)",
+                                   (int)c->v[f].field_len, c->v[f].field, prefix, unit,
+                                   (int)c->v[f].hash_len, c->v[f].hash);
+                free(sums);
+                return e;
+            }
+            /* a procedure set removes a field at 0 (HLEN counts the
+             * procedures with a dossier); a counter keeps it */
+            if (set && sums[f - i] == 0)
+                ndel++;
+            else
+                nset++;
+        }
+        r |= chiso_rargs_int(a, (long long)nset);
+        r |= chiso_rargs_int(a, (long long)ndel);
+        for (size_t f = i; f < j; f++) {
+            if (set && sums[f - i] == 0)
+                continue;
+            r |= chiso_rargs_ref(a, c->v[f].field, c->v[f].field_len);
+            r |= chiso_rargs_int(a, sums[f - i]);
+        }
+        for (size_t f = i; f < j; f++)
+            if (set && sums[f - i] == 0)
+                r |= chiso_rargs_ref(a, c->v[f].field, c->v[f].field_len);
+        free(sums);
+        i = j;
     }
-    if (r)
+    if (r || chiso_rargs_append(rc, a) != REDIS_OK)
         return CHISO_ENOMEM;
-    return chiso_rargs_append(rc, a) == REDIS_OK ? 0 : CHISO_ENOMEM;
+    *queued = true;
+    return 0;
 }
 
-/* One round over units[0..n): read each journal whole and fold it whole:
- * the text is the appends of whole apply calls, so the hashes never hold a
- * call in part (a reader's transaction sees a cut of whole calls;
- * docs/snapshot.md). A journal stays near journal.fold.kb, as classify folds
- * it past that. Sets again[i] for a unit that needs another round. */
+/* The replies a unit's reads take (append_reads()). */
+static size_t reads_of(const changes *c)
+{
+    size_t n = 2;
+    for (size_t i = 0; i < c->n; i = run_end(c, i))
+        n++;
+    return n;
+}
+
+/* One round over units[0..n): read each journal whole, then the fields it
+ * changes, and fold it whole: the text is the appends of whole apply calls,
+ * so the hashes never hold a call in part (a reader's transaction sees a
+ * cut of whole calls; docs/snapshot.md). Three pipelines: the journals, the
+ * fields, the fold calls. A journal stays near journal.fold.kb, as classify
+ * folds it past that. Sets again[i] for a unit that needs another round. */
 static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const char *const *units,
                       size_t n, bool *again, char *errstr, size_t errstr_size)
 {
     redisReply **texts = calloc(n ? n : 1, sizeof(*texts));
+    long *used = calloc(n ? n : 1, sizeof(*used)); /* > 0: its fields read */
     bool *sent = calloc(n ? n : 1, sizeof(*sent));
-    changes c = {0};
+    changes *cs = calloc(n ? n : 1, sizeof(*cs));
+    redisReply **rd = NULL;
+    size_t nrd_max = 0;
     int rc2 = 0;
 
-    if (!texts || !sent) {
+    if (!texts || !used || !sent || !cs) {
         rc2 = CHISO_ENOMEM;
         goto out;
     }
@@ -327,6 +463,7 @@ static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const
             goto out;
         }
     }
+    /* the fields each journal changes */
     for (size_t i = 0; i < n && rc2 == 0; i++) {
         const redisReply *t = texts[i];
         again[i] = false;
@@ -337,18 +474,48 @@ static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const
         }
         if (t->type != REDIS_REPLY_STRING || t->len == 0)
             continue;
-        changes_clear(&c);
-        long used = chiso_journal_parse(t->str, t->len, collect, &c);
-        if (used == CHISO_ENOMEM) {
+        long u = chiso_journal_parse(t->str, t->len, collect, &cs[i]);
+        if (u == CHISO_ENOMEM) {
             rc2 = CHISO_ENOMEM;
-        } else if (used <= 0) {
+        } else if (u <= 0) {
             rc2 = chiso_errf(errstr, errstr_size, CHISO_EINVAL,
                              "journal of %s is malformed (left as it is)", units[i]);
         } else {
-            sort_changes(&c);
-            rc2 = append_fold(rc, a, prefix, units[i], t->str, (size_t)used, &c);
-            sent[i] = rc2 == 0;
+            sort_changes(&cs[i]);
+            if ((rc2 = append_reads(rc, a, prefix, units[i], &cs[i])) == 0)
+                used[i] = u;
+            size_t m = reads_of(&cs[i]);
+            nrd_max = m > nrd_max ? m : nrd_max;
         }
+    }
+    if (nrd_max && !(rd = calloc(nrd_max, sizeof(*rd))) && rc2 == 0)
+        rc2 = CHISO_ENOMEM;
+    /* every unit's reads are taken off the connection, whatever went wrong */
+    for (size_t i = 0; i < n; i++) {
+        if (used[i] <= 0)
+            continue;
+        size_t m = reads_of(&cs[i]), got = 0;
+        for (; got < m; got++) {
+            redisReply *r;
+            if (chiso_redis_get_reply(rc, &r) != REDIS_OK || !r) {
+                rc2 = chiso_errf(errstr, errstr_size, CHISO_EIO, "reading counters: %s",
+                                 chiso_redis_errstr(rc));
+                break;
+            }
+            if (rd)
+                rd[got] = r;
+            else
+                freeReplyObject(r);
+        }
+        if (got == m && rc2 == 0) {
+            rc2 = append_fold(rc, a, prefix, units[i], texts[i]->str, (size_t)used[i], &cs[i], rd,
+                              m, &sent[i], errstr, errstr_size);
+            again[i] = rc2 == 0 && !sent[i];
+        }
+        for (size_t k = 0; rd && k < got; k++)
+            freeReplyObject(rd[k]);
+        if (got < m)
+            goto out; /* the connection is gone */
     }
     for (size_t i = 0; i < n; i++) {
         redisReply *r;
@@ -370,9 +537,13 @@ out:
     for (size_t i = 0; texts && i < n; i++)
         if (texts[i])
             freeReplyObject(texts[i]);
+    for (size_t i = 0; cs && i < n; i++)
+        changes_free(&cs[i]);
     free(texts);
+    free(used);
     free(sent);
-    changes_free(&c);
+    free(cs);
+    free(rd);
     return rc2;
 }
 
