@@ -777,10 +777,8 @@ static void agg_add(cl_batch *b, uint64_t key, long long delta)
     agg_slot_for(b, key)->delta += delta;
 }
 
-/* Add `delta` to `field` of `hash` in the periods of `day` from kind
- * `from` up to the year. */
-static void agg_periods(cl_batch *b, int hash, chiso_period_kind from, int32_t day, unsigned field,
-                        long long delta)
+/* The first day of each period kind holding `day` (memoized). */
+static const int32_t *period_firsts(cl_batch *b, int32_t day)
 {
     period_memo *m = &b->periods[(uint32_t)day % PERIOD_MEMO];
     if (!m->valid || m->day != day) {
@@ -789,8 +787,35 @@ static void agg_periods(cl_batch *b, int hash, chiso_period_kind from, int32_t d
         m->day = day;
         m->valid = true;
     }
-    for (int kind = from; kind <= CHISO_PERIOD_YEAR; kind++)
-        agg_add(b, agg_key(hash, (chiso_period_kind)kind, m->first[kind], field), delta);
+    return m->first;
+}
+
+/* Add `delta` to `field` of `hash` in the period of kind `kind` holding
+ * `day`; agg_carry() then adds it to the longer periods. */
+static void agg_period(cl_batch *b, int hash, chiso_period_kind kind, int32_t day, unsigned field,
+                       long long delta)
+{
+    agg_add(b, agg_key(hash, kind, period_firsts(b, day)[kind], field), delta);
+}
+
+/* Carry every sum from agg_used[start] on into the same field of the
+ * longer periods holding its period, up to the year. A group's changes are
+ * summed first in their own period (counters by day, procedure sets by
+ * month) and carried up once per (period, field), rather than added to
+ * every period once per change: many of a unit's dossiers change the same
+ * counters on the same day. */
+static void agg_carry(cl_batch *b, int start)
+{
+    int n = b->nagg; /* the sums carried into are not carried again */
+    for (int i = start; i < n; i++) {
+        uint64_t key = b->agg[b->agg_used[i]].key;
+        long long delta = b->agg[b->agg_used[i]].delta;
+        chiso_period_kind kind = key_kind(key);
+        const int32_t *first = period_firsts(b, key_first(key));
+        for (int k = (int)kind + 1; k <= CHISO_PERIOD_YEAR; k++)
+            agg_add(b, agg_key(key_hash(key), (chiso_period_kind)k, first[k], key_field(key)),
+                    delta);
+    }
 }
 
 static void agg_clear(cl_batch *b)
@@ -921,16 +946,17 @@ static int append_group(cl_batch *b, cl_group *g)
         if (!it->pending)
             continue;
         for (int d = 0; d < it->ndeltas; d++)
-            agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_DAY, it->deltas[d].day,
-                        (unsigned)it->deltas[d].counter, it->deltas[d].delta);
+            agg_period(b, HASH_COUNTERS, CHISO_PERIOD_DAY, it->deltas[d].day,
+                       (unsigned)it->deltas[d].counter, it->deltas[d].delta);
         for (int d = 0; d < it->npdeltas; d++) {
             const chiso_proc_delta *pd = &it->pdeltas[d];
-            agg_periods(b, HASH_PROCS + (int)pd->set, CHISO_PERIOD_MONTH, pd->day,
-                        (unsigned)proc_number(b, pd->procedure), pd->delta);
+            agg_period(b, HASH_PROCS + (int)pd->set, CHISO_PERIOD_MONTH, pd->day,
+                       (unsigned)proc_number(b, pd->procedure), pd->delta);
         }
     }
     if (ns == 0)
         return 0;
+    agg_carry(b, 0);
     long jlen = journal_lines(b);
     if (jlen < 0)
         return CHISO_ENOMEM;
@@ -1043,21 +1069,22 @@ static int group_dirty(cl_batch *b, cl_group *g)
         const cl_item *it = &b->items[i];
         if (it->pending) {
             for (int d = 0; d < it->ndeltas; d++)
-                agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, it->deltas[d].day, 0, 1);
+                agg_period(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, it->deltas[d].day, 0, 1);
             for (int d = 0; d < it->npdeltas; d++)
-                agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, it->pdeltas[d].day, 0, 1);
+                agg_period(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, it->pdeltas[d].day, 0, 1);
         }
         if (it->nreplayed > 0) {
             chiso_contrib c[CHISO_CONTRIB_MAX];
             chiso_proc_contrib pc[CHISO_PROC_CONTRIB_MAX];
             int n = chiso_dossier_contrib(it->cur, c);
             for (int d = 0; d < n; d++)
-                agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, c[d].day, 0, 1);
+                agg_period(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, c[d].day, 0, 1);
             n = chiso_dossier_proc_contrib(it->cur, pc);
             for (int d = 0; d < n; d++)
-                agg_periods(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, pc[d].day, 0, 1);
+                agg_period(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, pc[d].day, 0, 1);
         }
     }
+    agg_carry(b, 0);
     for (int i = 0; i < b->nagg && rc == 0; i++) {
         uint64_t key = b->agg[b->agg_used[i]].key;
         char pk[CHISO_PERIOD_STRLEN];

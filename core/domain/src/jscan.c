@@ -38,10 +38,18 @@ static const unsigned char string_class[256] = {
     [0x1f] = B_CONTROL, ['"'] = B_QUOTE,    ['\\'] = B_ESCAPE,
 };
 
-static void skip_space(scan *s)
+static void skip_space_run(scan *s)
 {
     while (s->p < s->end && (*s->p == ' ' || *s->p == '\n' || *s->p == '\r' || *s->p == '\t'))
         s->p++;
+}
+
+/* Most tokens follow one another without whitespace: one comparison for
+ * those (every byte above ' ' ends the run), inline. */
+static inline void skip_space(scan *s)
+{
+    if (s->p < s->end && *s->p <= ' ')
+        skip_space_run(s);
 }
 
 /* Four hex digits; 0 when one is not (cJSON's parse_hex4). */
