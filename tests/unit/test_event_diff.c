@@ -262,17 +262,24 @@ static int code_ok_reference(const char *s, size_t max, const char *extra)
 static void code_checks(void)
 {
     static const char *const sets[] = {"", "._-", "._:/-"};
+    /* lengths around the four-byte turns of chiso_pu_code_ok */
+    static const size_t lens[] = {1, 3, 4, 5, 7, 8, 9, 12, 13};
     int differ = 0, accepted = 0;
     for (size_t k = 0; k < sizeof(sets) / sizeof(sets[0]); k++) {
-        for (int c = 1; c < 256; c++) {
-            char text[4] = {'a', (char)c, 'Z', '\0'};
-            for (int at = 0; at < 3; at++) {
-                char t[4];
-                memcpy(t, text, sizeof(t));
-                t[at] = (char)c;
-                int want = code_ok_reference(t, 3, sets[k]);
-                differ += chiso_pu_code_ok(t, 3, sets[k]) != want;
-                accepted += want;
+        for (size_t l = 0; l < sizeof(lens) / sizeof(lens[0]); l++) {
+            for (int c = 1; c < 256; c++) {
+                for (size_t at = 0; at < lens[l]; at++) {
+                    char t[16];
+                    for (size_t i = 0; i < lens[l]; i++)
+                        t[i] = "aZ9"[i % 3];
+                    t[lens[l]] = '\0';
+                    t[at] = (char)c;
+                    for (size_t max = lens[l] - 1; max <= lens[l] + 1; max++) {
+                        int want = code_ok_reference(t, max, sets[k]);
+                        differ += chiso_pu_code_ok(t, max, sets[k]) != want;
+                        accepted += want;
+                    }
+                }
             }
         }
         differ += chiso_pu_code_ok("", 3, sets[k]) != 0;
@@ -283,9 +290,98 @@ static void code_checks(void)
     CHECK(accepted > 3 * 3 * 62, "letters and digits accepted everywhere");
 }
 
+/* chiso_pu_printable_utf8 by its definition: UTF-8 in shortest form, no
+ * surrogate, nothing above U+10FFFF, no C0 or C1 control and no DEL. */
+static int printable_reference(const unsigned char *s, size_t len)
+{
+    size_t i = 0;
+    while (i < len) {
+        unsigned c = s[i];
+        size_t n = c < 0x80             ? 1
+                   : (c & 0xe0) == 0xc0 ? 2
+                   : (c & 0xf0) == 0xe0 ? 3
+                   : (c & 0xf8) == 0xf0 ? 4
+                                        : 0;
+        if (n == 0 || len - i < n)
+            return 0;
+        uint32_t cp = n == 1 ? c : n == 2 ? (c & 0x1f) : n == 3 ? (c & 0x0f) : (c & 0x07);
+        for (size_t k = 1; k < n; k++) {
+            if ((s[i + k] & 0xc0) != 0x80)
+                return 0;
+            cp = (cp << 6) | (s[i + k] & 0x3f);
+        }
+        static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+        if (cp < least[n] || cp > 0x10ffff || (cp >= 0xd800 && cp <= 0xdfff) || cp < 0x20 ||
+            (cp >= 0x7f && cp <= 0x9f))
+            return 0;
+        i += n;
+    }
+    return 1;
+}
+
+/* chiso_pu_printable_utf8 (which the cJSON parser shares, so the fuzzer
+ * cannot see a change to it) against printable_reference, on strings of
+ * 0..40 bytes pieced from printable ASCII, controls, DEL, valid and C1
+ * sequences of two to four bytes, stray and truncated bytes. */
+static void printable_checks(void)
+{
+    static const char *const pieces[] = {"a",
+                                         "Z",
+                                         "7",
+                                         " ",
+                                         "~",
+                                         "-",
+                                         "\x7f",
+                                         "\x1f",
+                                         "\t",
+                                         "\x01",
+                                         "\xc3\xa1",
+                                         "\xe1\xba\xa1",
+                                         "\xf0\x9f\x98\x80",
+                                         "\xc2\x80",
+                                         "\xc2\x9f",
+                                         "\xc2\xa0",
+                                         "\x80",
+                                         "\xc0\xaf",
+                                         "\xe0\x80\xaf",
+                                         "\xed\xa0\x80",
+                                         "\xf4\x90\x80\x80",
+                                         "\xf5",
+                                         "\xff",
+                                         "\xc3",
+                                         "\xe1\xba",
+                                         "\xf0\x9f\x98"};
+    uint64_t x = 0x9e3779b97f4a7c15ull;
+    int differ = 0, accepted = 0;
+    for (int n = 0; n < 400000; n++) {
+        unsigned char t[64];
+        size_t len = 0;
+        x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+        size_t want_len = (size_t)(x % 41);
+        while (len < want_len) {
+            x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+            /* mostly plain ASCII, as ids are */
+            const char *p =
+                (x & 3) ? pieces[x % 4] : pieces[(x >> 8) % (sizeof(pieces) / sizeof(pieces[0]))];
+            size_t pl = strlen(p);
+            if (len + pl > want_len)
+                break;
+            memcpy(t + len, p, pl);
+            len += pl;
+        }
+        int want = printable_reference(t, len);
+        differ += chiso_pu_printable_utf8(t, len) != want;
+        accepted += want;
+    }
+    CHECK_EQ_INT(differ, 0, "printable UTF-8 equals the reference (%d of 400000 accepted)",
+                 accepted);
+    CHECK(accepted > 10000 && accepted < 390000, "both verdicts are drawn");
+}
+
 int main(void)
 {
     code_checks();
+    printable_checks();
     seeds();
     corners();
     mutations();

@@ -292,9 +292,35 @@ static void test_extremes(void)
     (void)chiso_local_day(INT64_MAX);
 }
 
+/* chiso_time_parse_n() remembers the last date it read: a repeated date,
+ * a date that is not one after it, a time of day out of range on a known
+ * date, and a date seen before, all read as without the memo. */
+static void test_parse_date_memo(void)
+{
+    static const struct {
+        const char *s;
+        int rc;
+        int64_t epoch;
+    } seq[] = {
+        {"2025-02-28T00:00:00Z", 0, 1740700800},      {"2025-02-28T23:59:59Z", 0, 1740787199},
+        {"2025-02-29T00:00:00Z", CHISO_EINVAL, 0},    {"2025-02-28T24:00:00Z", CHISO_EINVAL, 0},
+        {"2025-02-28T12:60:00Z", CHISO_EINVAL, 0},    {"2025-02-28T12:00:60Z", CHISO_EINVAL, 0},
+        {"2025-02-28T12:00:00+07:00", 0, 1740718800}, {"2024-02-29T00:00:00Z", 0, 1709164800},
+        {"2025-02-28T00:00:00Z", 0, 1740700800},
+    };
+    for (size_t i = 0; i < sizeof(seq) / sizeof(seq[0]); i++) {
+        int64_t e = 42;
+        int rc = chiso_time_parse(seq[i].s, &e);
+        CHECK_EQ_INT(rc, seq[i].rc, "parse %s (step %zu)", seq[i].s, i);
+        if (rc == 0)
+            CHECK_EQ_INT(e, seq[i].epoch, "epoch of %s (step %zu)", seq[i].s, i);
+    }
+}
+
 int main(void)
 {
     test_parse_valid();
+    test_parse_date_memo();
     test_parse_invalid();
     test_compact();
     test_format();

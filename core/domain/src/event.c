@@ -417,7 +417,8 @@ static int parse_object(const chiso_jval *m, chiso_event *ev, chiso_reject *rej)
 int chiso_event_parse(const char *buf, size_t len, chiso_event *ev, chiso_reject *rej)
 {
     chiso_jval m[N_COUNT];
-    chiso_jscan scan = {.vals = m};
+    chiso_jscan scan; /* chiso_jscan_object() sets every field it reads */
+    scan.vals = m;
     int rc;
 
     if (rej) {

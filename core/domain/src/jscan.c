@@ -163,7 +163,8 @@ static long decode(const unsigned char *from, const unsigned char *to, char *out
 
 /* The string at s->p (its opening quote): its body in [*from, *to), and
  * whether it has escapes. Leaves s->p after the closing quote. */
-static int string_body(scan *s, const unsigned char **from, const unsigned char **to, bool *escaped)
+static inline __attribute__((always_inline)) int
+string_body(scan *s, const unsigned char **from, const unsigned char **to, bool *escaped)
 {
     const unsigned char *q = s->p + 1, *end = s->end;
     *escaped = false;

@@ -5,6 +5,7 @@
 
 #include <math.h>
 #include <stdarg.h>
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -26,9 +27,25 @@ int chiso_pu_reject(chiso_reject *rej, chiso_reject_reason reason, const char *f
 
 /* Valid UTF-8 (shortest form, no surrogates, <= U+10FFFF) without C0, DEL
  * or C1 control characters. */
+/* Whether the eight bytes at s are all printable ASCII (0x20..0x7e). */
+static bool printable_ascii8(const unsigned char *s)
+{
+    const uint64_t ones = 0x0101010101010101ull, highs = 0x8080808080808080ull;
+    uint64_t w;
+    memcpy(&w, s, sizeof(w));
+    /* a byte with its high bit, a byte below 0x20, a byte equal to 0x7f */
+    uint64_t below = (w - ones * 0x20) & ~w & highs;
+    uint64_t del = w ^ (ones * 0x7f);
+    del = (del - ones) & ~del & highs;
+    return ((w & highs) | below | del) == 0;
+}
+
 int chiso_pu_printable_utf8(const unsigned char *s, size_t len)
 {
     size_t i = 0;
+    /* ids are mostly ASCII: eight bytes a turn while they are */
+    while (len - i >= 8 && printable_ascii8(s + i))
+        i += 8;
     while (i < len) {
         unsigned c = s[i];
         uint32_t cp;

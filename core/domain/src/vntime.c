@@ -20,6 +20,7 @@
  */
 #include "chiso/vntime.h"
 
+#include <stdbool.h>
 #include <string.h>
 
 #include "chiso/common.h"
@@ -121,6 +122,14 @@ static int wall_seconds(int y, int mo, int d, int h, int mi, int s, int64_t *out
     return 0;
 }
 
+/* The date of the last time chiso_time_parse_n() read, "YYYY-MM-DD" as
+ * written, and its day number: a memo, one per thread. */
+static _Thread_local struct {
+    char text[10];
+    int64_t days;
+    bool valid;
+} last_date;
+
 int chiso_time_parse_n(const char *s, size_t len, int64_t *epoch_out)
 {
     int y, mo, d, h, mi, sec, off = 0;
@@ -132,14 +141,27 @@ int chiso_time_parse_n(const char *s, size_t len, int64_t *epoch_out)
     if (s[4] != '-' || s[7] != '-' || (s[10] != 'T' && s[10] != 't') || s[13] != ':' ||
         s[16] != ':')
         return CHISO_EINVAL;
-    y = read_digits(s, 4);
-    mo = read_digits(s + 5, 2);
-    d = read_digits(s + 8, 2);
+    /* the date: a stream's times mostly share it with the time before */
+    int64_t days;
+    if (last_date.valid && memcmp(s, last_date.text, sizeof(last_date.text)) == 0) {
+        days = last_date.days;
+    } else {
+        y = read_digits(s, 4);
+        mo = read_digits(s + 5, 2);
+        d = read_digits(s + 8, 2);
+        if (wall_seconds(y, mo, d, 0, 0, 0, &wall) != 0)
+            return CHISO_EINVAL;
+        days = wall / SECS_PER_DAY;
+        memcpy(last_date.text, s, sizeof(last_date.text));
+        last_date.days = days;
+        last_date.valid = true;
+    }
     h = read_digits(s + 11, 2);
     mi = read_digits(s + 14, 2);
     sec = read_digits(s + 17, 2);
-    if (wall_seconds(y, mo, d, h, mi, sec, &wall) != 0)
+    if (h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59)
         return CHISO_EINVAL;
+    wall = days * SECS_PER_DAY + h * 3600 + mi * 60 + sec;
 
     i = 19;
     if (s[i] == '.') { /* fraction: one or more digits, truncated */
