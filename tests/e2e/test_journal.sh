@@ -82,8 +82,8 @@ e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
 # of the very line A read waits, fold B reads what A read and its write
 # waits. Then A folds the line, the append puts the same text back, and B's
 # write finds the journal beginning with the text it read over counters A
-# has moved since: only the fold count (<prefix>:{U}:jv) tells, and B must
-# read again. Received is then 2; a fold trusting the text alone makes it 1.
+# has moved since: only the values compared tell, and B must read again.
+# Received is then 2; a fold trusting the text alone makes it 1.
 journal 'c:2025-10 received 1\n'
 blocked() { e2e_redis client list | grep -c 'flags=b' || true; }
 e2e_redis client pause 10000 write >/dev/null

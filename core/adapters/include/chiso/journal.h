@@ -20,14 +20,11 @@
  *
  * A fold moves the journal as it read it, whole (its complete lines: the
  * appends of whole apply calls), into the hashes. It reads the text, then
- * the fields the text changes between two reads of the unit's fold count
- *
- *   <prefix>:{U}:jv   string  how many folds the journal has had
- *
- * and writes the new values in one atomic call that first checks the count
- * is unchanged and the journal still begins with the text it read (another
- * process may have folded it meanwhile: the fold then changes nothing and
- * is retried). So the hashes always hold whole calls' changes. Every reader of counter or
+ * the fields the text changes, and writes the new values in one atomic
+ * call that first checks the journal still begins with the text it read
+ * and every field still holds the value it read (another process may have
+ * folded it meanwhile: the fold then changes nothing and is retried). So
+ * the hashes always hold whole calls' changes. Every reader of counter or
  * procedure-set hashes folds the units it reads first (chiso_journal_fold), so what it reads
  * includes every change applied before; chiso-classify also folds a unit
  * whose journal grows past its journal.fold.kb (128 KiB), on a thread of

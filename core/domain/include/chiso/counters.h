@@ -85,7 +85,6 @@
  *                                         not yet folded into the hashes
  *                                         above (journal.h); readers fold
  *                                         first
- *   <prefix>:{U}:jv               string  folds of the journal so far
  *   <prefix>:{U}:due              zset    open dossiers by first overdue day
  *   <prefix>:{U}:alerted          hash    alerts already published
  *   <prefix>:{U}:f:<feedback_id>  string  a feedback state (feedback.h)
