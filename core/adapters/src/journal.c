@@ -285,11 +285,14 @@ static size_t run_end(const changes *c, size_t i)
 }
 
 /* Queue the reads a unit's fold computes from: the current value of every
- * field its journal text changes, one HMGET per run. */
+ * field its journal text changes, one HMGET per run; *queued counts the
+ * commands queued (all of them unless out of memory: their replies must
+ * be taken off the connection all the same). */
 static int append_reads(chiso_redis *rc, chiso_rargs *a, const char *prefix, const char *unit,
-                        const changes *c)
+                        const changes *c, size_t *queued)
 {
     int r = 0;
+    *queued = 0;
     for (size_t i = 0; i < c->n && r == 0;) {
         size_t j = run_end(c, i);
         chiso_rargs_reset(a);
@@ -299,6 +302,7 @@ static int append_reads(chiso_redis *rc, chiso_rargs *a, const char *prefix, con
             r |= chiso_rargs_ref(a, c->v[i].field, c->v[i].field_len);
         if (r == 0 && chiso_rargs_append(rc, a) != REDIS_OK)
             r = CHISO_ENOMEM;
+        *queued += r == 0;
     }
     return r;
 }
@@ -436,14 +440,15 @@ static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const
                       size_t n, bool *again, char *errstr, size_t errstr_size)
 {
     redisReply **texts = calloc(n ? n : 1, sizeof(*texts));
-    long *used = calloc(n ? n : 1, sizeof(*used)); /* > 0: its fields read */
+    long *used = calloc(n ? n : 1, sizeof(*used)); /* the text's whole lines */
+    size_t *nq = calloc(n ? n : 1, sizeof(*nq));   /* its reads queued */
     bool *sent = calloc(n ? n : 1, sizeof(*sent));
     changes *cs = calloc(n ? n : 1, sizeof(*cs));
     redisReply **rd = NULL;
     size_t nrd_max = 0;
     int rc2 = 0;
 
-    if (!texts || !used || !sent || !cs) {
+    if (!texts || !used || !nq || !sent || !cs) {
         rc2 = CHISO_ENOMEM;
         goto out;
     }
@@ -475,8 +480,8 @@ static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const
                              "journal of %s is malformed (left as it is)", units[i]);
         } else {
             sort_changes(&cs[i]);
-            if ((rc2 = append_reads(rc, a, prefix, units[i], &cs[i])) == 0)
-                used[i] = u;
+            used[i] = u;
+            rc2 = append_reads(rc, a, prefix, units[i], &cs[i], &nq[i]);
             size_t m = reads_of(&cs[i]);
             nrd_max = m > nrd_max ? m : nrd_max;
         }
@@ -485,9 +490,9 @@ static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const
         rc2 = CHISO_ENOMEM;
     /* every unit's reads are taken off the connection, whatever went wrong */
     for (size_t i = 0; i < n; i++) {
-        if (used[i] <= 0)
+        if (nq[i] == 0)
             continue;
-        size_t m = reads_of(&cs[i]), got = 0;
+        size_t m = nq[i], got = 0;
         for (; got < m; got++) {
             redisReply *r;
             if (chiso_redis_get_reply(rc, &r) != REDIS_OK || !r) {
@@ -500,7 +505,7 @@ static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const
             else
                 freeReplyObject(r);
         }
-        if (got == m && rc2 == 0) {
+        if (got == m && m == reads_of(&cs[i]) && rc2 == 0) {
             rc2 = append_fold(rc, a, prefix, units[i], texts[i]->str, (size_t)used[i], &cs[i], rd,
                               m, errstr, errstr_size);
             sent[i] = rc2 == 0;
@@ -534,6 +539,7 @@ out:
         changes_free(&cs[i]);
     free(texts);
     free(used);
+    free(nq);
     free(sent);
     free(cs);
     free(rd);
