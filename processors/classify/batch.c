@@ -798,16 +798,16 @@ static void agg_period(cl_batch *b, int hash, chiso_period_kind kind, int32_t da
     agg_add(b, agg_key(hash, kind, period_firsts(b, day)[kind], field), delta);
 }
 
-/* Carry every sum from agg_used[start] on into the same field of the
+/* Carry every sum into the same field of the
  * longer periods holding its period, up to the year. A group's changes are
  * summed first in their own period (counters by day, procedure sets by
  * month) and carried up once per (period, field), rather than added to
  * every period once per change: many of a unit's dossiers change the same
  * counters on the same day. */
-static void agg_carry(cl_batch *b, int start)
+static void agg_carry(cl_batch *b)
 {
     int n = b->nagg; /* the sums carried into are not carried again */
-    for (int i = start; i < n; i++) {
+    for (int i = 0; i < n; i++) {
         uint64_t key = b->agg[b->agg_used[i]].key;
         long long delta = b->agg[b->agg_used[i]].delta;
         chiso_period_kind kind = key_kind(key);
@@ -956,7 +956,7 @@ static int append_group(cl_batch *b, cl_group *g)
     }
     if (ns == 0)
         return 0;
-    agg_carry(b, 0);
+    agg_carry(b);
     long jlen = journal_lines(b);
     if (jlen < 0)
         return CHISO_ENOMEM;
@@ -1084,7 +1084,7 @@ static int group_dirty(cl_batch *b, cl_group *g)
                 agg_period(b, HASH_COUNTERS, CHISO_PERIOD_MONTH, pc[d].day, 0, 1);
         }
     }
-    agg_carry(b, 0);
+    agg_carry(b);
     for (int i = 0; i < b->nagg && rc == 0; i++) {
         uint64_t key = b->agg[b->agg_used[i]].key;
         char pk[CHISO_PERIOD_STRLEN];

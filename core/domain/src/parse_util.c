@@ -25,8 +25,6 @@ int chiso_pu_reject(chiso_reject *rej, chiso_reject_reason reason, const char *f
     return CHISO_EINVAL;
 }
 
-/* Valid UTF-8 (shortest form, no surrogates, <= U+10FFFF) without C0, DEL
- * or C1 control characters. */
 /* Whether the eight bytes at s are all printable ASCII (0x20..0x7e). */
 static bool printable_ascii8(const unsigned char *s)
 {
@@ -40,6 +38,8 @@ static bool printable_ascii8(const unsigned char *s)
     return ((w & highs) | below | del) == 0;
 }
 
+/* Valid UTF-8 (shortest form, no surrogates, <= U+10FFFF) without C0, DEL
+ * or C1 control characters. */
 int chiso_pu_printable_utf8(const unsigned char *s, size_t len)
 {
     size_t i = 0;
@@ -87,7 +87,6 @@ int chiso_pu_printable_utf8(const unsigned char *s, size_t len)
     return 1;
 }
 
-/* 1..max bytes of [A-Za-z0-9] plus the punctuation in `extra`. */
 /* Byte classes for codes: letters and digits, and each punctuation mark a
  * caller allows (CODE_* bits); 0 for every other byte, NUL included. */
 enum {
@@ -137,6 +136,7 @@ static int code_ok_any(const char *s, size_t max, const char *extra)
     return i > 0;
 }
 
+/* 1..max bytes of [A-Za-z0-9] plus the punctuation in `extra`. */
 int chiso_pu_code_ok(const char *s, size_t max, const char *extra)
 {
     unsigned allowed = CODE_ALNUM;
