@@ -14,8 +14,10 @@
 #   - CPU µs per record of every process in the end-to-end and backlog
 #     phases (user + system time from /proc, over the records of the phase):
 #     each chiso-classify instance on its own and their total, Redis, the
-#     broker, chiso-snapshot and (end to end) the simulator; a figure that
-#     the machine's other load moves far less than a rate.
+#     broker (and the part of it its JIT compiler threads took: a young
+#     broker compiles while it serves), chiso-snapshot and (end to end) the
+#     simulator; a figure that the machine's other load moves far less than
+#     a rate.
 # With --drain it runs none of those phases (no latency, no end to end, no
 # backlog) but a drain of a pre-loaded topic: the simulator alone loads the
 # topic (the same --days, --per-day and seed as end to end), then --instances
@@ -159,6 +161,15 @@ ticks() { # ticks PID...: user + system clock ticks of the processes, summed
     done
     echo "$t"
 }
+jit_ticks() { # jit_ticks PID: the ticks of the JVM's compiler threads ("C1/C2 CompilerThread"):
+    # the part of the broker's CPU that is its JIT compiling, not serving
+    cat /proc/"$1"/task/*/stat 2>/dev/null |
+        awk '/\(C[12] CompilerThre\)/ { sub(/^.*\) /, ""); split($0, f, " "); t += f[12] + f[13] }
+             END { print t + 0 }'
+}
+broker_since() { # broker_since TICKS JIT PID: "ticks:jit" of the broker since those two readings
+    echo "$(($(ticks "$3") - $1)):$(($(jit_ticks "$3") - $2))"
+}
 each_ticks() { # each_ticks PID...: each process's user + system ticks, comma-separated
     local p s=
     for p in "$@"; do s+=${s:+,}$(ticks "$p"); done
@@ -220,7 +231,8 @@ PY2
 }
 aof_rewrites() { R info persistence | awk -F: '/^aof_rewrites:/ { print $2+0 }'; }
 report() { # report KEY=VALUE...: the figures of the keys given, one layout for every mode.
-    # CPU keys hold "C1,C2,... REDIS BROKER SNAPSHOT [SIMULATOR]" ticks (Ci: classify instance i);
+    # CPU keys hold "C1,C2,... REDIS BROKER[:JIT] SNAPSHOT [SIMULATOR]" ticks (Ci: classify
+    # instance i; JIT: the broker's compiler threads, a part of BROKER);
     # rss holds "KiB:label,KiB:label..."
     python3 - "$@" <<'PY'
 import sys
@@ -253,8 +265,11 @@ def cpu(label, ticks):
     f = ticks.split()
     us = lambda x: int(x) * 10000 / rec  # 100 ticks/s: µs per record
     each = [us(x) for x in f[0].split(",")]
-    t = [sum(each)] + [us(x) for x in f[1:]]
+    broker, _, jit = f[2].partition(":")
+    t = [sum(each), us(f[1]), us(broker)] + [us(x) for x in f[3:]]
     parts = ["classify %.2f" % t[0], "Redis %.2f" % t[1], "broker %.2f" % t[2], "snapshot %.2f" % t[3]]
+    if jit:
+        parts[2] += " (its JIT compiler %.2f)" % us(jit)
     if len(each) > 1:
         parts[0] += " (%s)" % " + ".join("%.2f" % x for x in each)
     if len(t) > 4:
@@ -299,7 +314,7 @@ if [ "$DRAIN" = 1 ]; then
     log "drain: $INSTANCES classify instance(s) and snapshot drain the $RECORDS records (group drain, Redis prefix drain)"
     REDIS_PID=$(cat "$STACK/redis/redis.pid") KAFKA_PID=$(cat "$STACK/kafka/kafka.pid")
     R config resetstat >/dev/null
-    R_0=$(ticks "$REDIS_PID") K_0=$(ticks "$KAFKA_PID")
+    R_0=$(ticks "$REDIS_PID") K_0=$(ticks "$KAFKA_PID") J_0=$(jit_ticks "$KAFKA_PID")
     T2=$(date +%s.%N)
     "$SNAPSHOT" "${COMMON[@]}" "${REDIS[@]}" --redis.prefix drain --metrics.port 0 >"$OUT/snapshot-drain.log" 2>&1 &
     SNAP_PID=$!
@@ -307,7 +322,7 @@ if [ "$DRAIN" = 1 ]; then
     drain_backlog drain
     T3=$T_END
     # snapshot's ticks from its start too
-    CPU="$CPU_EACH $(($(ticks "$REDIS_PID") - R_0)) $(($(ticks "$KAFKA_PID") - K_0)) $(ticks "$SNAP_PID")"
+    CPU="$CPU_EACH $(($(ticks "$REDIS_PID") - R_0)) $(broker_since "$K_0" "$J_0" "$KAFKA_PID") $(ticks "$SNAP_PID")"
     COMMANDS=$(commandstats "$RECORDS")
     check_counters drain drain
     report records="$RECORDS" instances="$INSTANCES" drain="$T2 $T3" verified="$VERIFIED" \
@@ -397,6 +412,7 @@ done
 sleep 2 # every instance has its partitions
 REDIS_PID=$(cat "$STACK/redis/redis.pid") KAFKA_PID=$(cat "$STACK/kafka/kafka.pid")
 C1_0=$(each_ticks "${CPIDS[@]}") R1_0=$(ticks "$REDIS_PID") K1_0=$(ticks "$KAFKA_PID")
+J1_0=$(jit_ticks "$KAFKA_PID")
 S1_0=$(ticks "$SNAP_PID")
 child_ticks >"$OUT/ticks.txt"
 SIM_0=$(cat "$OUT/ticks.txt")
@@ -409,7 +425,7 @@ SIM_T=$(($(cat "$OUT/ticks.txt") - SIM_0))
 RECORDS=$(records "$OUT/truth.json")
 wait_committed "$RECORDS" "${PORTS[@]}"
 T1=$(date +%s.%N)
-CPU1="$(each_since "$C1_0" "${CPIDS[@]}") $(($(ticks "$REDIS_PID") - R1_0)) $(($(ticks "$KAFKA_PID") - K1_0)) $(($(ticks "$SNAP_PID") - S1_0)) $SIM_T"
+CPU1="$(each_since "$C1_0" "${CPIDS[@]}") $(($(ticks "$REDIS_PID") - R1_0)) $(broker_since "$K1_0" "$J1_0" "$KAFKA_PID") $(($(ticks "$SNAP_PID") - S1_0)) $SIM_T"
 RSS1=$(peak_rss)
 stop_classify
 # the figure counts only if the result is exact: every counter of the run
@@ -419,10 +435,11 @@ check_counters "phase 1" chiso
 # ---- phase 2: classify alone on a backlog ----
 log "phase 2: $INSTANCES classify instance(s) alone drain the $RECORDS-record backlog (new group, fresh Redis namespace)"
 R2_0=$(ticks "$REDIS_PID") K2_0=$(ticks "$KAFKA_PID") S2_0=$(ticks "$SNAP_PID")
+J2_0=$(jit_ticks "$KAFKA_PID")
 T2=$(date +%s.%N)
 drain_backlog bench2
 T3=$T_END RSS2=$RSS COMMIT2=$COMMIT
-CPU2="$CPU_EACH $(($(ticks "$REDIS_PID") - R2_0)) $(($(ticks "$KAFKA_PID") - K2_0)) $(($(ticks "$SNAP_PID") - S2_0))"
+CPU2="$CPU_EACH $(($(ticks "$REDIS_PID") - R2_0)) $(broker_since "$K2_0" "$J2_0" "$KAFKA_PID") $(($(ticks "$SNAP_PID") - S2_0))"
 
 report records="$RECORDS" instances="$INSTANCES" t0="$T0" tsim="$T_SIM" t1="$T1" backlog="$T2 $T3" \
     verified="$VERIFIED" rate="$RATE" r3="$R3" p50="$P50" p99="$P99" stalls="$STALLS" \
