@@ -1328,6 +1328,27 @@ static int flush_out(cl_batch *b)
     return 0;
 }
 
+/* Start loading what merging item n (the next of its group, -1: none)
+ * reads: its state cache slots, its first event and its dossiers; and the
+ * first line of the item after it, whose own loads start when n merges.
+ * A batch's items (over 2 KB each) and events do not stay in the caches:
+ * a pass over them that does not ask ahead waits for memory at each item. */
+static void prefetch_next(const cl_batch *b, int n)
+{
+    if (n < 0)
+        return;
+    const cl_item *next = &b->items[n];
+    if (!next->loaded)
+        chiso_statecache_prefetch(b->cache, next->hash);
+    const char *ev = (const char *)&b->ev[next->head];
+    for (size_t off = 0; off < sizeof(b->ev[0]); off += 64)
+        __builtin_prefetch(ev + off);
+    chiso_dossier_prefetch(next->old);
+    chiso_dossier_prefetch(next->cur);
+    if (next->unit_next >= 0)
+        __builtin_prefetch(&b->items[next->unit_next]);
+}
+
 static int apply_round(cl_batch *b)
 {
     redisReply *r = NULL;
@@ -1336,6 +1357,10 @@ static int apply_round(cl_batch *b)
 
     int nsent = 0;
     b->nsent_months = 0;
+    /* the dirty periods of the groups this round writes (group_dirty) */
+    for (int i = 0; i < b->ndirty; i++)
+        free(b->dirty[i]);
+    b->ndirty = 0;
     for (int g = 0; g < b->ngroups; g++) {
         cl_group *grp = &b->groups[g];
         grp->touched = false;
@@ -1345,9 +1370,7 @@ static int apply_round(cl_batch *b)
         bool any = false;
         for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
-            /* the next item's state cache slots load while this one merges */
-            if (it->unit_next >= 0 && !b->items[it->unit_next].loaded)
-                chiso_statecache_prefetch(b->cache, b->items[it->unit_next].hash);
+            prefetch_next(b, it->unit_next);
             if (!it->loaded)
                 load_cached(b, it, now);
             if ((rc = merge_item(b, it)) < 0)
@@ -1360,9 +1383,17 @@ static int apply_round(cl_batch *b)
         }
         if (!any) {
             grp->pending = false;
+            /* a replay's periods are marked dirty again (cl_group.touched) */
+            if (grp->touched && (rc = group_dirty(b, grp)) != 0)
+                return rc;
             continue;
         }
         if ((rc = append_group(b, grp)) != 0)
+            return rc;
+        /* its dirty periods, while its items are still in the caches (a
+         * pass over every group's items after the last one waited for
+         * memory at each item) */
+        if ((grp->sent || grp->touched) && (rc = group_dirty(b, grp)) != 0)
             return rc;
         nsent++;
         /* let Redis start on the calls queued so far while the next
@@ -1372,15 +1403,6 @@ static int apply_round(cl_batch *b)
     }
 
     /* the index writes ride in the same pipeline, behind the Lua calls */
-    for (int i = 0; i < b->ndirty; i++)
-        free(b->dirty[i]);
-    b->ndirty = 0;
-    for (int g = 0; g < b->ngroups; g++) {
-        const cl_group *grp = &b->groups[g];
-        if (((grp->pending && grp->sent) || grp->touched) &&
-            (rc = group_dirty(b, &b->groups[g])) != 0)
-            return rc;
-    }
     int nindex = nsent > 0 || b->ndirty > 0 ? append_index(b) : 0;
     /* the batch's applied marker last: Redis keeps a prefix of what it
      * executed, so wherever the marker survives, so did every write above

@@ -132,6 +132,12 @@ void chiso_dossier_copy(chiso_dossier *dst, const chiso_dossier *src)
     memcpy(dst, src, sizeof(*dst));
 }
 
+void chiso_dossier_prefetch(const chiso_dossier *d)
+{
+    for (size_t off = 0; off < sizeof(*d); off += 64)
+        __builtin_prefetch((const char *)d + off, 1);
+}
+
 /* The fence and the catalog's attributes are not facts of the dossier's
  * events: a state holding only them is still empty. */
 bool chiso_dossier_empty(const chiso_dossier *d)

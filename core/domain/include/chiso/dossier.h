@@ -51,6 +51,9 @@ void chiso_dossier_free(chiso_dossier *d);
 void chiso_dossier_reset(chiso_dossier *d);
 /* Copy src into dst. */
 void chiso_dossier_copy(chiso_dossier *dst, const chiso_dossier *src);
+/* Start loading d's memory for writing (a hint: it changes nothing), for a
+ * caller about to decode or copy into a dossier that is not in the caches. */
+void chiso_dossier_prefetch(const chiso_dossier *d);
 /* True when the two states hold the same facts and fence. */
 bool chiso_dossier_equal(const chiso_dossier *a, const chiso_dossier *b);
 /* True when no fact has been applied. */
