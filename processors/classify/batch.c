@@ -1349,6 +1349,22 @@ static void prefetch_next(const cl_batch *b, int n)
         __builtin_prefetch(&b->items[next->unit_next]);
 }
 
+/* As prefetch_next, for what taking item n as applied reads: its state
+ * cache slots, its new state and dossier; and the item after it. */
+static void prefetch_applied(const cl_batch *b, int n)
+{
+    if (n < 0)
+        return;
+    const cl_item *next = &b->items[n];
+    if (next->pending) {
+        chiso_statecache_prefetch(b->cache, next->hash);
+        __builtin_prefetch(next->new_enc);
+        chiso_dossier_prefetch(next->cur);
+    }
+    if (next->unit_next >= 0)
+        __builtin_prefetch(&b->items[next->unit_next]);
+}
+
 static int apply_round(cl_batch *b)
 {
     redisReply *r = NULL;
@@ -1433,6 +1449,7 @@ static int apply_round(cl_batch *b)
                 cl_folder_ask(b->folder, grp->unit);
             for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
                 cl_item *it = &b->items[i];
+                prefetch_applied(b, it->unit_next);
                 it->applied = it->pending;
                 if (it->pending) {
                     int64_t ttl = state_ttl(b, it->cur);
