@@ -206,6 +206,7 @@ struct cl_batch {
     int32_t *ev_partition;
     const char **ev_topic;
     bool *ev_expired; /* event of a dossier that expired: dead-lettered, not applied */
+    uint64_t *ev_hash, *ev_unit_hash; /* of its (unit, dossier) and its unit (event_hashes) */
     int nev;
     cl_item *items;
     int nitems;
@@ -339,6 +340,8 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->ev_msg = calloc((size_t)max, sizeof(int));
     b->ev_offset = calloc((size_t)max, sizeof(int64_t));
     b->ev_partition = calloc((size_t)max, sizeof(int32_t));
+    b->ev_hash = calloc((size_t)max, sizeof(uint64_t));
+    b->ev_unit_hash = calloc((size_t)max, sizeof(uint64_t));
     b->ev_topic = calloc((size_t)max, sizeof(char *));
     b->ev_expired = calloc((size_t)max, sizeof(bool));
     b->items = calloc((size_t)max, sizeof(*b->items));
@@ -351,9 +354,9 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->journal_size = 64 * 1024;
     b->journal = malloc(b->journal_size);
     if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->ev_offset || !b->ev_partition ||
-        !b->ev_topic || !b->ev_expired || !b->items || !b->table || !b->groups || !b->gtable ||
-        !b->agg || !b->agg_used || !b->journal || seen_init(&b->units_seen, 4096) != 0 ||
-        seen_init(&b->months_seen, 1 << 16) != 0)
+        !b->ev_hash || !b->ev_unit_hash || !b->ev_topic || !b->ev_expired || !b->items ||
+        !b->table || !b->groups || !b->gtable || !b->agg || !b->agg_used || !b->journal ||
+        seen_init(&b->units_seen, 4096) != 0 || seen_init(&b->months_seen, 1 << 16) != 0)
         goto err;
     for (int i = 0; i < max; i++) {
         b->items[i].old = chiso_dossier_new();
@@ -466,6 +469,8 @@ void cl_batch_destroy(cl_batch *b)
     free(b->ev_msg);
     free(b->ev_offset);
     free(b->ev_partition);
+    free(b->ev_hash);
+    free(b->ev_unit_hash);
     free(b->ev_topic);
     free(b->ev_expired);
     free(b->items);
@@ -644,10 +649,43 @@ static int state_key(const cl_batch *b, char *out, size_t size, const char *unit
     return (int)(n + nd);
 }
 
-static cl_item *find_or_add(cl_batch *b, const chiso_event *ev, int32_t partition)
+/* The hashes of event e's unit and of its (unit, dossier): its slot in the
+ * batch's table of items and its group's. */
+static void event_hashes(cl_batch *b, int e)
 {
+    const chiso_event *ev = &b->ev[e];
     uint64_t unit_h = batch_hash(ev->unit, strlen(ev->unit));
-    uint64_t h = batch_hash(ev->dossier_id, strlen(ev->dossier_id)) ^ (unit_h * 31);
+    b->ev_unit_hash[e] = unit_h;
+    b->ev_hash[e] = batch_hash(ev->dossier_id, strlen(ev->dossier_id)) ^ (unit_h * 31);
+}
+
+/* How many events ahead the grouping pass asks for their table slot (and,
+ * half as far ahead, for the item the slot holds). */
+#define PREFETCH_EVENTS 8
+
+/* Ask for the table slot of event e (when there is one), and for the first
+ * lines of the item in the slot of event e - PREFETCH_EVENTS / 2, whose
+ * slot was asked for that much earlier. */
+static void prefetch_item_of(const cl_batch *b, int e)
+{
+    int mask = b->table_size - 1;
+    if (e < b->nev)
+        __builtin_prefetch(&b->table[b->ev_hash[e] & (uint64_t)mask]);
+    int near = e - PREFETCH_EVENTS / 2;
+    if (near < 0 || near >= b->nev)
+        return;
+    int idx = b->table[b->ev_hash[near] & (uint64_t)mask];
+    if (idx > 0) {
+        __builtin_prefetch(&b->items[idx - 1]);
+        __builtin_prefetch(b->items[idx - 1].dossier_id);
+    }
+}
+
+/* The item of event e's dossier, added when it has none yet. */
+static cl_item *find_or_add(cl_batch *b, int e, int32_t partition)
+{
+    const chiso_event *ev = &b->ev[e];
+    uint64_t unit_h = b->ev_unit_hash[e], h = b->ev_hash[e];
     int mask = b->table_size - 1;
     for (int slot = (int)(h & (uint64_t)mask);; slot = (slot + 1) & mask) {
         int idx = b->table[slot];
@@ -1737,7 +1775,6 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         }
         if (b->env.catalog && !unknown_procedure)
             unknown_procedure = !chiso_map_get(b->env.catalog, ev->procedure);
-        cl_item *it = find_or_add(b, ev, m->partition);
         /* the watermark ignores times more than a day in the future */
         if (ev->at > b->watermark && ev->at <= (int64_t)time(NULL) + 86400)
             b->watermark = ev->at;
@@ -1747,12 +1784,20 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         b->ev_partition[b->nev] = m->partition;
         b->ev_topic[b->nev] = rd_kafka_topic_name(m->rkt);
         b->ev_next[b->nev] = -1;
-        if (it->tail >= 0)
-            b->ev_next[it->tail] = b->nev;
-        else
-            it->head = b->nev;
-        it->tail = b->nev;
+        event_hashes(b, b->nev);
         b->nev++;
+    }
+    /* each event to its dossier's item, in order: a second pass, which asks
+     * ahead for the table slots and items of the events after (the table
+     * and the items are far larger than the caches) */
+    for (int e = 0; e < b->nev; e++) {
+        prefetch_item_of(b, e + PREFETCH_EVENTS);
+        cl_item *it = find_or_add(b, e, b->ev_partition[e]);
+        if (it->tail >= 0)
+            b->ev_next[it->tail] = e;
+        else
+            it->head = e;
+        it->tail = e;
     }
     chiso_counter_add(b->m_consumed, (uint64_t)b->nmsgs);
     /* a procedure not known yet: its record may be on the topic, unread */
