@@ -836,12 +836,11 @@ static void agg_period(cl_batch *b, int hash, chiso_period_kind kind, int32_t da
     agg_add(b, agg_key(hash, kind, period_firsts(b, day)[kind], field), delta);
 }
 
-/* Carry every sum into the same field of the
- * longer periods holding its period, up to the year. A group's changes are
- * summed first in their own period (counters by day, procedure sets by
- * month) and carried up once per (period, field), rather than added to
- * every period once per change: many of a unit's dossiers change the same
- * counters on the same day. */
+/* Carry every sum into the same field of the longer periods holding its
+ * period, up to the year. A group's changes are summed first in their own
+ * period (counters by day, procedure sets by month) and carried up once
+ * per (period, field), rather than added to every period once per change:
+ * many of a unit's dossiers change the same counters on the same day. */
 static void agg_carry(cl_batch *b)
 {
     int n = b->nagg; /* the sums carried into are not carried again */
@@ -1435,20 +1434,17 @@ static int apply_round(cl_batch *b)
             any |= it->pending || it->check;
             grp->touched |= it->nreplayed > 0;
         }
-        if (!any) {
+        if (!any)
             grp->pending = false;
-            /* a replay's periods are marked dirty again (cl_group.touched) */
-            if (grp->touched && (rc = group_dirty(b, grp)) != 0)
-                return rc;
-            continue;
-        }
-        if ((rc = append_group(b, grp)) != 0)
+        else if ((rc = append_group(b, grp)) != 0)
             return rc;
-        /* its dirty periods, while its items are still in the caches (a
-         * pass over every group's items after the last one waited for
-         * memory at each item) */
+        /* its dirty periods (those of a replay too: cl_group.touched),
+         * while its items are still in the caches (a pass over every
+         * group's items after the last one waited for memory at each) */
         if ((grp->sent || grp->touched) && (rc = group_dirty(b, grp)) != 0)
             return rc;
+        if (!any)
+            continue;
         nsent++;
         /* let Redis start on the calls queued so far while the next
          * groups are merged: its work and ours overlap */
