@@ -12,6 +12,7 @@
  */
 #include "batch.h"
 #include "folder.h"
+#include "reaper.h"
 
 #include <stdarg.h>
 #include <stdint.h>
@@ -46,36 +47,37 @@
  * (journal.h) in the same call.
  * KEYS[1] = the unit's month index; KEYS[2] = its due index (open dossiers
  * by first overdue day); KEYS[3] = its alerted hash (alerts.h); KEYS[4] =
- * its journal; then the dossier states: no open ones (written without
- * expiry), nt closed ones (expire after ARGV[4] seconds), nk only checked
+ * its journal; KEYS[5] = its reap list (reaper.h); then the dossier states:
+ * no open ones and nt that are not open (both written, neither expires:
+ * the reaper deletes what the retention no longer keeps), nk only checked
  * (unchanged, not written).
- * ARGV[1..6] = no, nt, nk, the TTL, number of due-index additions, of
- * removals; then per state two: the state merged over ("" when absent) and
- * the new one ("" when only checked); then the due-index additions (score,
- * dossier id), the removals (dossier id), the journal lines ("" for none)
- * and the months to index.
+ * ARGV[1..6] = no, nt, nk, number of reap list entries, of due-index
+ * additions, of removals; then per state two: the state merged over (""
+ * when absent) and the new one ("" when only checked); then the due-index
+ * additions (score, dossier id), the removals (dossier id), the reap list
+ * entries ("<day>:<dossier id>"), the journal lines ("" for none) and the
+ * months to index.
  * Returns the journal's length (1 when nothing was appended) when
  * everything was applied; when some state is not the one merged over,
  * changes nothing and returns every state as Redis holds it.
  * Writes are batched into one command each where Redis has one (MSET, ZADD,
- * ZREM, HDEL, APPEND): inside a script every command, and every field it
- * writes, is where Redis spends its time (docs/benchmarks.md).
+ * ZREM, HDEL, RPUSH, APPEND): inside a script every command, and every
+ * field it writes, is where Redis spends its time; a key's expiry would
+ * take one command per key (docs/benchmarks.md).
  */
 static const char LUA_APPLY[] =
     "local no, nt, nk = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local nz, nr = tonumber(ARGV[5]), tonumber(ARGV[6])\n"
-    "local ns, first = no + nt + nk, 5\n"
+    "local nq, nz, nr = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+    "local ns, first = no + nt + nk, 6\n"
     "local cur = redis.call('MGET', unpack(KEYS, first, first + ns - 1))\n"
     "for i = 1, ns do\n"
     "  if (cur[i] or '') ~= ARGV[5 + 2 * i] then return cur end\n"
     "end\n"
-    "if no > 0 then\n"
+    "if no + nt > 0 then\n"
     "  local mset = {}\n"
-    "  for i = 1, no do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[6 + 2 * i] end\n"
-    "  redis.call('MSET', unpack(mset))\n"
+    "  for i = 1, no + nt do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[6 + 2 * i] "
     "end\n"
-    "for i = no + 1, no + nt do\n"
-    "  redis.call('SET', KEYS[first + i - 1], ARGV[6 + 2 * i], 'EX', ARGV[4])\n"
+    "  redis.call('MSET', unpack(mset))\n"
     "end\n"
     "local a = 7 + 2 * ns\n"
     "if nz > 0 then redis.call('ZADD', KEYS[2], unpack(ARGV, a, a + 2 * nz - 1)) end\n"
@@ -85,6 +87,8 @@ static const char LUA_APPLY[] =
     "  redis.call('HDEL', KEYS[3], unpack(ARGV, a, a + nr - 1))\n"
     "end\n"
     "a = a + nr\n"
+    "if nq > 0 then redis.call('RPUSH', KEYS[5], unpack(ARGV, a, a + nq - 1)) end\n"
+    "a = a + nq\n"
     "local len = 1\n"
     "if ARGV[a] ~= '' then len = redis.call('APPEND', KEYS[4], ARGV[a]) end\n"
     "if a < #ARGV then redis.call('SADD', KEYS[1], unpack(ARGV, a + 1)) end\n"
@@ -223,6 +227,7 @@ struct cl_batch {
     size_t journal_size;
     /* folds the journals that grow past fold_bytes, beside the batch loop */
     cl_folder *folder;
+    cl_reaper *reaper; /* NULL without a retention */
     long long fold_bytes;
     /* a group's distinct procedures, by number (proc_number) */
     const char *proc_code[PROC_MAX];
@@ -238,7 +243,7 @@ struct cl_batch {
     const char *prefix;
     size_t prefix_len;
     period_memo periods[PERIOD_MEMO];
-    int64_t retention_s; /* finished dossiers expire after this (retention.days) */
+    int64_t retention_s; /* states not open are kept this long (retention.days) */
     /* the batch's offsets (each partition's last + 1): its applied marker,
      * then its flight's commit; marked once Redis acknowledged the marker */
     rd_kafka_topic_partition_list_t *offsets;
@@ -403,6 +408,12 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
                               "Requests to fold a journal dropped (queue full, Redis away)"));
     if (!b->folder)
         goto err;
+    if (b->retention_s > 0 &&
+        !(b->reaper = cl_reaper_new(
+              env->cfg, b->retention_s, (int)chiso_config_int(env->cfg, "reap.interval.ms"),
+              chiso_metrics_counter(m, "chiso_classify_reaped_total",
+                                    "States deleted by the reaper (past the retention)"))))
+        goto err;
     b->ntold_before = 1024; /* partitions of dossier.events, by id */
     b->told_before = calloc((size_t)b->ntold_before, sizeof(*b->told_before));
     if (!b->told_before)
@@ -452,6 +463,9 @@ void cl_batch_destroy(cl_batch *b)
 {
     if (!b)
         return;
+    /* the threads first: a fold or reap call in progress completes */
+    cl_reaper_destroy(b->reaper);
+    cl_folder_destroy(b->folder);
     if (b->msgs)
         batch_reset(b);
     if (b->items) {
@@ -903,8 +917,10 @@ static int add_dirty(cl_batch *b, const char *unit, const char *period)
     return 0;
 }
 
-/* A state's TTL: open dossiers never expire; closed ones, and fragments
- * that were never received, after the retention. */
+/* How long the state cache keeps a state: open dossiers for good; closed
+ * ones, and fragments never received, for the retention (the reaper may
+ * delete them from Redis before: a cached state Redis no longer holds
+ * costs a compare-and-set conflict, never a count). */
 static int64_t state_ttl(const cl_batch *b, const chiso_dossier *d)
 {
     return chiso_dossier_open(d) ? 0 : b->retention_s;
@@ -920,8 +936,9 @@ static int64_t due_score(const chiso_dossier *d)
     return chiso_day_start(day);
 }
 
-/* Which run of the apply call a group's item belongs to: 0 written without
- * expiry, 1 written to expire, 2 only checked, -1 not in the call. */
+/* Which run of the apply call a group's item belongs to: 0 written and
+ * open, 1 written and not open (reapable in time), 2 only checked, -1 not
+ * in the call. */
 static int state_run(const cl_batch *b, const cl_item *it)
 {
     if (it->check)
@@ -929,6 +946,16 @@ static int state_run(const cl_batch *b, const cl_item *it)
     if (!it->pending)
         return -1;
     return state_ttl(b, it->cur) ? 1 : 0;
+}
+
+/* Whether a written state that is not open goes on its unit's reap list
+ * (reaper.h): every time it is written, so every such state in Redis is on
+ * the list under the day the reaper judges it by, whatever wrote it before
+ * (a state an earlier version wrote with an expiry loses it when written
+ * again). Nothing is listed without a retention. */
+static bool reap_listed(const cl_batch *b)
+{
+    return b->retention_s > 0;
 }
 
 /* The group's summed changes as journal lines in b->journal (growing it
@@ -1001,14 +1028,15 @@ static int append_group(cl_batch *b, cl_group *g)
     chiso_rargs_reset(a);
     rc |= chiso_rargs_ref(a, "EVALSHA", 7);
     rc |= chiso_rargs_ref(a, b->sha, strlen(b->sha));
-    rc |= chiso_rargs_int(a, 4 + ns);
+    rc |= chiso_rargs_int(a, 5 + ns);
     rc |= chiso_rargs_key(a, b->prefix, g->unit, "months");
     rc |= chiso_rargs_key(a, b->prefix, g->unit, "due");
     rc |= chiso_rargs_key(a, b->prefix, g->unit, "alerted");
     rc |= chiso_rargs_key(a, b->prefix, g->unit, "j");
-    /* the states in three runs: open (written), closed (written to expire),
-     * checked only; each item remembers its place for a conflict reply */
-    int nrun[3] = {0, 0, 0}, nz = 0, nr = 0;
+    rc |= chiso_rargs_key(a, b->prefix, g->unit, "reap");
+    /* the states in three runs: open, not open (both written), checked
+     * only; each item remembers its place for a conflict reply */
+    int nrun[3] = {0, 0, 0}, nz = 0, nr = 0, nq = 0;
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
         cl_item *it = &b->items[i];
         if ((it->run = state_run(b, it)) < 0)
@@ -1019,6 +1047,7 @@ static int append_group(cl_batch *b, cl_group *g)
             it->new_due = due_score(it->cur);
             nz += it->old_due != it->new_due && it->new_due >= 0;
             nr += it->old_due != it->new_due && it->new_due < 0;
+            nq += it->run == 1 && reap_listed(b);
         }
     }
     for (int run = 0, pos = 0; run < 3; run++) {
@@ -1033,7 +1062,7 @@ static int append_group(cl_batch *b, cl_group *g)
     rc |= chiso_rargs_int(a, nrun[0]);
     rc |= chiso_rargs_int(a, nrun[1]);
     rc |= chiso_rargs_int(a, nrun[2]);
-    rc |= chiso_rargs_int(a, b->retention_s);
+    rc |= chiso_rargs_int(a, nq);
     rc |= chiso_rargs_int(a, nz);
     rc |= chiso_rargs_int(a, nr);
     for (int run = 0; run < 3; run++) {
@@ -1055,6 +1084,11 @@ static int append_group(cl_batch *b, cl_group *g)
                 rc |= chiso_rargs_int(a, it->new_due);
             rc |= chiso_rargs_ref(a, it->dossier_id, strlen(it->dossier_id));
         }
+    }
+    for (int i = g->head; i >= 0 && nq > 0; i = b->items[i].unit_next) {
+        cl_item *it = &b->items[i];
+        if (it->run == 1 && reap_listed(b))
+            rc |= chiso_rargs_fmt(a, "%d:%s", (int)chiso_dossier_reap_day(it->cur), it->dossier_id);
     }
     rc |= chiso_rargs_ref(a, b->journal, (size_t)jlen);
     /* the months the counters changed in that the unit's month index may

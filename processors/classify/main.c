@@ -58,10 +58,14 @@ static const chiso_cfg_def config_defs[] = {
     {"catalog.wait.s", CHISO_CFG_INT, "30",
      "at start, how long to wait for catalog.procedures to be read to its end", chiso_cfg_nonneg},
     {"retention.days", CHISO_CFG_INT, "120",
-     "closed dossiers' states expire after this many days (0 = never); an event for a "
+     "states of closed dossiers (and of fragments never received) are deleted once the latest "
+     "event time is this many days past their last fact (0 = kept for good); an event for a "
      "dossier with no state, older than this before the latest event time, is dead-lettered "
      "as expired",
      chiso_cfg_nonneg},
+    {"reap.interval.ms", CHISO_CFG_INT, "10000",
+     "time between the reaper's passes over the units' reap lists (retention.days)",
+     chiso_cfg_positive},
     {"metrics.port", CHISO_CFG_INT, "9101", "Prometheus /metrics port (0 = off)", chiso_cfg_port},
     {"metrics.bind", CHISO_CFG_STRING, "127.0.0.1", "address the metrics server binds", NULL},
     {"log.level", CHISO_CFG_STRING, "info", "error, warn, info or debug", chiso_cfg_log_level},

@@ -5,7 +5,7 @@
  * supplements, catalog attributes, the Decision 766 indicators' counters
  * with their anchor days) and their differences, and the procedure
  * memberships of #7 and #9 (conditions, anchor day, order and repeats,
- * late facts, differences, a change of procedure).
+ * late facts, differences, a change of procedure), and the retention rule.
  */
 #include "chiso/dossier.h"
 
@@ -1353,6 +1353,59 @@ static void test_proc_diff(void)
     CHECK(out[0].delta == -1, "two to one: -1");
 }
 
+/* The retention rule: the last fact's time (every kind of fact, the
+ * supplement sets too, never the due date), and what the reaper deletes. */
+static void test_retention(void)
+{
+    chiso_event steps[16];
+    int n = full_story(steps);
+    chiso_dossier *d = chiso_dossier_new();
+
+    CHECK(chiso_dossier_last_at(d) == INT64_MIN, "an empty state has no last fact");
+    CHECK(chiso_dossier_reap_day(d) == INT32_MIN, "nor a day");
+    chiso_event fee = ev(CHISO_EV_FEE_REQUESTED, "f", "2025-07-01T10:05:00+07:00");
+    fee.amount = 1000;
+    chiso_dossier_apply(d, &fee);
+    CHECK(chiso_dossier_last_at(d) == INT64_MIN, "a fee request keeps no time");
+    CHECK(chiso_dossier_reapable(d, INT32_MIN + 1), "a fragment without a time is reapable");
+    chiso_dossier_reset(d);
+
+    int64_t last = INT64_MIN;
+    for (int i = 0; i < n; i++) {
+        chiso_dossier_apply(d, &steps[i]);
+        if (steps[i].type != CHISO_EV_FEE_REQUESTED && steps[i].at > last)
+            last = steps[i].at;
+        CHECK(chiso_dossier_last_at(d) == last, "step %d: the last fact's time", i);
+    }
+    int32_t day = chiso_local_day(last);
+    CHECK(day == D("2025-07-04"), "closed on 3 July, rated on 4 July: its last fact");
+    CHECK(chiso_dossier_reap_day(d) == day, "the reap day is the last fact's local day");
+    CHECK(!chiso_dossier_open(d), "the story ends closed");
+    CHECK(!chiso_dossier_reapable(d, day), "kept while the horizon is on its day");
+    CHECK(chiso_dossier_reapable(d, day + 1), "deleted once the horizon is past it");
+
+    /* a later fact of any kind moves the day: a supplement received late */
+    chiso_event late = ev(CHISO_EV_SUPPLEMENT_RECEIVED, "late", "2025-07-20T09:00:00+07:00");
+    chiso_dossier_apply(d, &late);
+    CHECK(chiso_dossier_reap_day(d) == D("2025-07-20"), "a later supplement moves the day");
+    CHECK(!chiso_dossier_reapable(d, day + 1), "and keeps the state longer");
+    /* a due date far ahead is not a fact's time */
+    chiso_dossier_reset(d);
+    chiso_event rec = ev(CHISO_EV_RECEIVED, "r", "2025-07-01T09:00:00+07:00");
+    rec.due_at = T("2025-12-31T17:00:00+07:00");
+    chiso_dossier_apply(d, &rec);
+    CHECK(chiso_dossier_reap_day(d) == D("2025-07-01"), "the due date is not a fact's time");
+    CHECK(chiso_dossier_open(d) && !chiso_dossier_reapable(d, INT32_MAX),
+          "an open dossier is kept whatever its age");
+    /* the local day: 23:30 UTC is the next day in Vietnam */
+    chiso_dossier_reset(d);
+    chiso_event sub = ev(CHISO_EV_SUBMITTED, "s", "2025-07-01T23:30:00Z");
+    chiso_dossier_apply(d, &sub);
+    CHECK(chiso_dossier_reap_day(d) == D("2025-07-02"), "the reap day is a local day");
+    CHECK(chiso_dossier_reapable(d, D("2025-07-03")), "a fragment never received is reapable");
+    chiso_dossier_free(d);
+}
+
 int main(void)
 {
     test_order_independence();
@@ -1368,5 +1421,6 @@ int main(void)
     test_proc_contrib();
     test_proc_deltas();
     test_proc_diff();
+    test_retention();
     return CHECK_DONE();
 }

@@ -779,6 +779,54 @@ bool chiso_dossier_open(const chiso_dossier *d)
     return (d->present & F_RECEIVED) && !first_close(d, &at);
 }
 
+int64_t chiso_dossier_last_at(const chiso_dossier *d)
+{
+    static const struct {
+        uint32_t bit;
+        size_t off;
+    } times[] = {
+        {F_SUBMITTED, offsetof(chiso_dossier, submitted_at)},
+        {F_RECEIVED, offsetof(chiso_dossier, received_at)},
+        {F_NOT_ACCEPTED, offsetof(chiso_dossier, not_accepted_at)},
+        {F_PROCESSING, offsetof(chiso_dossier, processing_at)},
+        {F_PAID, offsetof(chiso_dossier, paid_at)},
+        {F_REQUIREMENT, offsetof(chiso_dossier, requirement_at)},
+        {F_RESOLVED, offsetof(chiso_dossier, resolved_at)},
+        {F_RETURNED, offsetof(chiso_dossier, returned_at)},
+        {F_WITHDRAWN, offsetof(chiso_dossier, withdrawn_at)},
+        {F_STOPPED, offsetof(chiso_dossier, stopped_at)},
+        {F_SYNCED, offsetof(chiso_dossier, synced_at)},
+        {F_RATED, offsetof(chiso_dossier, rated_at)},
+        {F_COMPLAINT, offsetof(chiso_dossier, complaint_at)},
+    };
+    int64_t last = INT64_MIN;
+    for (size_t i = 0; i < sizeof(times) / sizeof(times[0]); i++) {
+        int64_t t;
+        if (!(d->present & times[i].bit))
+            continue;
+        memcpy(&t, (const char *)d + times[i].off, sizeof(t));
+        if (t > last)
+            last = t;
+    }
+    /* the sets are ascending */
+    if ((d->present & F_SUPP_REQ) && d->n_supp_req && d->supp_req[d->n_supp_req - 1] > last)
+        last = d->supp_req[d->n_supp_req - 1];
+    if ((d->present & F_SUPP_RECV) && d->n_supp_recv && d->supp_recv[d->n_supp_recv - 1] > last)
+        last = d->supp_recv[d->n_supp_recv - 1];
+    return last;
+}
+
+int32_t chiso_dossier_reap_day(const chiso_dossier *d)
+{
+    int64_t last = chiso_dossier_last_at(d);
+    return last == INT64_MIN ? INT32_MIN : chiso_local_day(last);
+}
+
+bool chiso_dossier_reapable(const chiso_dossier *d, int32_t horizon_day)
+{
+    return !chiso_dossier_open(d) && chiso_dossier_reap_day(d) < horizon_day;
+}
+
 static int32_t max32(int32_t a, int32_t b)
 {
     return a > b ? a : b;

@@ -86,6 +86,10 @@
  *                                         above (journal.h); readers fold
  *                                         first
  *   <prefix>:{U}:due              zset    open dossiers by first overdue day
+ *   <prefix>:{U}:reap             list    "<day>:<dossier_id>": every write
+ *                                         of a state not open, under the
+ *                                         local day of its last fact, for
+ *                                         the reaper (retention)
  *   <prefix>:{U}:alerted          hash    alerts already published
  *   <prefix>:{U}:f:<feedback_id>  string  a feedback state (feedback.h)
  *   <prefix>:{U}:months           set     month keys that have counters

@@ -87,6 +87,19 @@ int32_t chiso_dossier_overdue_day(const chiso_dossier *d);
  * withdrawn, stopped or not accepted; counters.h, closed). */
 bool chiso_dossier_open(const chiso_dossier *d);
 
+/* The latest time among the dossier's facts (the due date is not a fact's
+ * time), INT64_MIN when no fact has one (a fee request alone). */
+int64_t chiso_dossier_last_at(const chiso_dossier *d);
+/* The local day (vntime.h) of chiso_dossier_last_at(), INT32_MIN when there
+ * is none: the day a state that is not open is listed under for the reaper
+ * (docs/architecture.md, "Retention"). */
+int32_t chiso_dossier_reap_day(const chiso_dossier *d);
+/* The retention rule: a state that is not open (closed, or a fragment never
+ * received) whose facts all fall on days before horizon_day (the local day
+ * of the watermark minus the retention) is no longer kept. Open states are
+ * kept whatever their age. */
+bool chiso_dossier_reapable(const chiso_dossier *d, int32_t horizon_day);
+
 /* The offset fence: true when (partition, offset) was already applied to
  * this state. A different partition than the fence's never counts as
  * applied (the merge is idempotent anyway). */
