@@ -410,7 +410,8 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         goto err;
     if (b->retention_s > 0 &&
         !(b->reaper = cl_reaper_new(
-              env->cfg, b->retention_s, (int)chiso_config_int(env->cfg, "reap.interval.ms"),
+              env->cfg, env->consumer, env->topic_events, b->retention_s,
+              (int)chiso_config_int(env->cfg, "reap.interval.ms"),
               chiso_metrics_counter(m, "chiso_classify_reaped_total",
                                     "States deleted by the reaper (past the retention)"))))
         goto err;

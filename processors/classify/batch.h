@@ -41,6 +41,7 @@ typedef struct cl_env {
     chiso_txn *txn;       /* the outputs' transactions (txn.h) */
     chiso_metrics *metrics;
     volatile sig_atomic_t *stop; /* set by signal handlers */
+    const char *topic_events;    /* consumed; the reaper reads its committed offsets */
     const char *topic_deadletter;
     const char *topic_classified;
     /* the applied-offset record in Redis (applied.h): written behind every

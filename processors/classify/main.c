@@ -236,6 +236,7 @@ int main(int argc, char **argv)
                   .txn = a.p.txn,
                   .metrics = a.p.metrics,
                   .stop = &chiso_stop,
+                  .topic_events = t_events,
                   .topic_deadletter = t_dead,
                   .topic_classified = t_classified,
                   .applied = a.p.applied};

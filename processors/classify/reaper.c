@@ -72,7 +72,63 @@ struct cl_reaper {
     chiso_counter *reaped;
     chiso_dossier *state;
     char id[64]; /* this instance, in the lease */
+    rd_kafka_t *consumer;
+    char *topic;
+    int64_t *committed; /* the group's committed offsets, by partition */
+    int npartitions;
 };
+
+/* The group's committed offsets of the events topic, by partition (-1 for
+ * none), into r->committed. Returns 0, or -1 with errstr filled. */
+static int read_committed(cl_reaper *r, char *errstr, size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *t = rd_kafka_topic_new(r->consumer, r->topic, NULL);
+    if (!t) {
+        snprintf(errstr, errstr_size, "%s: no topic handle", r->topic);
+        return -1;
+    }
+    rd_kafka_resp_err_t err = rd_kafka_metadata(r->consumer, 0, t, &md, 5000);
+    rd_kafka_topic_destroy(t);
+    if (err || md->topic_cnt != 1 || md->topics[0].err) {
+        snprintf(errstr, errstr_size, "%s: metadata: %s", r->topic,
+                 rd_kafka_err2str(err             ? err
+                                  : md->topic_cnt ? md->topics[0].err
+                                                  : err));
+        if (md)
+            rd_kafka_metadata_destroy(md);
+        return -1;
+    }
+    int n = md->topics[0].partition_cnt;
+    rd_kafka_metadata_destroy(md);
+    int64_t *offsets = realloc(r->committed, (size_t)(n > 0 ? n : 1) * sizeof(*offsets));
+    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
+    if (!offsets || !list) {
+        if (offsets)
+            r->committed = offsets;
+        if (list)
+            rd_kafka_topic_partition_list_destroy(list);
+        snprintf(errstr, errstr_size, "out of memory");
+        return -1;
+    }
+    r->committed = offsets;
+    for (int p = 0; p < n; p++)
+        rd_kafka_topic_partition_list_add(list, r->topic, p);
+    err = rd_kafka_committed(r->consumer, list, 5000);
+    if (err) {
+        snprintf(errstr, errstr_size, "%s: committed offsets: %s", r->topic, rd_kafka_err2str(err));
+        rd_kafka_topic_partition_list_destroy(list);
+        return -1;
+    }
+    for (int i = 0; i < list->cnt; i++) {
+        const rd_kafka_topic_partition_t *tp = &list->elems[i];
+        if (tp->partition >= 0 && tp->partition < n)
+            r->committed[tp->partition] = tp->err || tp->offset < 0 ? -1 : tp->offset;
+    }
+    r->npartitions = n;
+    rd_kafka_topic_partition_list_destroy(list);
+    return 0;
+}
 
 /* Sleep `ms` unless stopped first; true when stopping. */
 static bool pause_ms(cl_reaper *r, int ms)
@@ -124,8 +180,10 @@ static int reap_chunk(cl_reaper *r, chiso_redis *rc, const char *prefix, const c
     char list[KEY_MAX];
     snprintf(list, sizeof(list), "%s:{%s}:reap", prefix, unit);
     redisReply *lr = chiso_redis_command(rc, "LRANGE %s 0 %d", list, CHUNK - 1);
-    if (chiso_redis_check(rc, lr, errstr, errstr_size) != 0)
+    if (chiso_redis_check(rc, lr, errstr, errstr_size) != 0) {
+        freeReplyObject(lr);
         return -1;
+    }
     /* the entries before the horizon, up to the first that is not */
     size_t m = 0;
     char keys[CHUNK][KEY_MAX];
@@ -191,13 +249,25 @@ static int reap_chunk(cl_reaper *r, chiso_redis *rc, const char *prefix, const c
         if (!keys[i][0])
             continue;
         const redisReply *e = sr->element[s++];
-        if (e->type == REDIS_REPLY_STRING && e->len <= CHISO_DOSSIER_MAX_ENCODED &&
-            chiso_dossier_decode(r->state, e->str, e->len) == 0 &&
-            chiso_dossier_reapable(r->state, horizon)) {
+        if (e->type != REDIS_REPLY_STRING || e->len > CHISO_DOSSIER_MAX_ENCODED ||
+            chiso_dossier_decode(r->state, e->str, e->len) != 0)
+            continue; /* gone, or not ours: the entry only leaves the list */
+        chiso_reap_verdict v =
+            chiso_dossier_reap_verdict(r->state, horizon, r->committed, r->npartitions);
+        if (v == CHISO_REAP_WAIT) {
+            m = i; /* this entry and those after it are judged again later */
+            break;
+        }
+        if (v == CHISO_REAP_DELETE) {
             deletes[nk++] = (int)(s - 1);
             argv[a] = keys[i];
             argvlen[a++] = strlen(keys[i]);
         }
+    }
+    if (m == 0) {
+        freeReplyObject(sr);
+        freeReplyObject(lr);
+        return 0;
     }
     char numkeys[16];
     snprintf(numkeys, sizeof(numkeys), "%d", 1 + nk);
@@ -241,8 +311,10 @@ static int reap_chunk(cl_reaper *r, chiso_redis *rc, const char *prefix, const c
 static int pass(cl_reaper *r, chiso_redis *rc, const char *prefix, char *errstr, size_t errstr_size)
 {
     redisReply *w = chiso_redis_command(rc, "GET %s:watermark", prefix);
-    if (chiso_redis_check(rc, w, errstr, errstr_size) != 0)
+    if (chiso_redis_check(rc, w, errstr, errstr_size) != 0) {
+        freeReplyObject(w);
         return -1;
+    }
     long long watermark = w->type == REDIS_REPLY_STRING ? strtoll(w->str, NULL, 10) : 0;
     freeReplyObject(w);
     if (watermark <= 0)
@@ -250,17 +322,27 @@ static int pass(cl_reaper *r, chiso_redis *rc, const char *prefix, char *errstr,
     /* held for three passes: another instance takes over when this one stops */
     redisReply *l = chiso_redis_command(rc, "EVAL %s 1 %s:reaper %s %lld", LUA_LEASE, prefix, r->id,
                                         (long long)r->interval_ms * 3 + 1000);
-    if (chiso_redis_check(rc, l, errstr, errstr_size) != 0)
+    if (chiso_redis_check(rc, l, errstr, errstr_size) != 0) {
+        freeReplyObject(l);
         return -1;
+    }
     bool ours = l->type == REDIS_REPLY_INTEGER && l->integer == 1;
     freeReplyObject(l);
     if (!ours)
         return 0;
+    /* committed offsets only grow: a state last written below them is
+     * never written again by a replay */
+    if (read_committed(r, errstr, errstr_size) != 0) {
+        LOG_WARN("reaper: %s", errstr);
+        return 0; /* Kafka's trouble, not Redis's: the next pass tries again */
+    }
     int32_t horizon = chiso_local_day((int64_t)watermark - r->retention_s);
 
     redisReply *units = chiso_redis_command(rc, "SMEMBERS %s:units", prefix);
-    if (chiso_redis_check(rc, units, errstr, errstr_size) != 0)
+    if (chiso_redis_check(rc, units, errstr, errstr_size) != 0) {
+        freeReplyObject(units);
         return -1;
+    }
     int rcode = 0;
     for (size_t u = 0; u < units->elements && rcode == 0 && !stopping(r); u++) {
         const redisReply *unit = units->element[u];
@@ -301,13 +383,18 @@ static void *run(void *arg)
     return NULL;
 }
 
-cl_reaper *cl_reaper_new(const chiso_config *cfg, int64_t retention_s, int interval_ms,
-                         chiso_counter *reaped)
+cl_reaper *cl_reaper_new(const chiso_config *cfg, rd_kafka_t *consumer, const char *topic_events,
+                         int64_t retention_s, int interval_ms, chiso_counter *reaped)
 {
     cl_reaper *r = calloc(1, sizeof(*r));
     if (!r)
         return NULL;
     r->cfg = cfg;
+    r->consumer = consumer;
+    if (!(r->topic = strdup(topic_events))) {
+        free(r);
+        return NULL;
+    }
     r->retention_s = retention_s;
     r->interval_ms = interval_ms;
     r->reaped = reaped;
@@ -315,6 +402,7 @@ cl_reaper *cl_reaper_new(const chiso_config *cfg, int64_t retention_s, int inter
     clock_gettime(CLOCK_REALTIME, &ts);
     snprintf(r->id, sizeof(r->id), "%ld.%ld.%09ld", (long)getpid(), (long)ts.tv_sec, ts.tv_nsec);
     if (!(r->state = chiso_dossier_new())) {
+        free(r->topic);
         free(r);
         return NULL;
     }
@@ -324,6 +412,7 @@ cl_reaper *cl_reaper_new(const chiso_config *cfg, int64_t retention_s, int inter
         pthread_cond_destroy(&r->wake);
         pthread_mutex_destroy(&r->lock);
         chiso_dossier_free(r->state);
+        free(r->topic);
         free(r);
         return NULL;
     }
@@ -342,5 +431,7 @@ void cl_reaper_destroy(cl_reaper *r)
     pthread_cond_destroy(&r->wake);
     pthread_mutex_destroy(&r->lock);
     chiso_dossier_free(r->state);
+    free(r->committed);
+    free(r->topic);
     free(r);
 }

@@ -12,7 +12,10 @@
  * time seen) and, for every
  * unit, takes the front of the list while its days are before the horizon
  * (the watermark's day minus retention.days): a state still not open whose
- * last fact falls before the horizon (chiso_dossier_reapable) is deleted,
+ * last fact falls before the horizon, and whose last record is committed
+ * (a replay after a crash never writes it again), is deleted
+ * (chiso_dossier_reap_verdict; a due state whose last record is not
+ * committed yet holds its unit's list until it is),
  * others only leave the list (a state written since is on it again, under
  * its new day). The check and the deletion are one atomic call that deletes
  * only states still equal to those judged, and pops only the entries it
@@ -25,6 +28,8 @@
 
 #include <stdint.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include "chiso/config.h"
 #include "chiso/metrics.h"
 
@@ -32,11 +37,13 @@ typedef struct cl_reaper cl_reaper;
 
 /* Start the reaper's thread: a pass every interval_ms over the units of
  * <prefix>:units, deleting states older than retention_s before the
- * watermark (redis.* of cfg, which must outlive it); `reaped` (may be NULL)
- * counts the states deleted. NULL when out of memory or the thread could
- * not start. */
-cl_reaper *cl_reaper_new(const chiso_config *cfg, int64_t retention_s, int interval_ms,
-                         chiso_counter *reaped);
+ * watermark (redis.* of cfg, which must outlive it) whose last record is
+ * committed: `consumer` (classify's, in the group; it must outlive the
+ * reaper) gives the group's committed offsets of `topic_events`. `reaped`
+ * (may be NULL) counts the states deleted. NULL when out of memory or the
+ * thread could not start. */
+cl_reaper *cl_reaper_new(const chiso_config *cfg, rd_kafka_t *consumer, const char *topic_events,
+                         int64_t retention_s, int interval_ms, chiso_counter *reaped);
 
 /* Stop the thread (a call in progress completes) and free everything. */
 void cl_reaper_destroy(cl_reaper *r);

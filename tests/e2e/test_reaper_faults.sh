@@ -101,7 +101,7 @@ start_classify() {
     e2e_bg "classify$1" "$CLASSIFY" --brokers "$CHISO_BROKERS" --topic.prefix "$P" \
         --redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" \
         --redis.prefix "${P}chiso" --group.id "${P}classify" --metrics.port "$METRICS" \
-        --retention.days 30 --reap.interval.ms 100 --batch.max 10
+        --retention.days 30 --reap.interval.ms 100 --batch.max 10 --commit.interval.ms 3000
     CLASSIFY_PID=$E2E_LAST_PID
 }
 start_classify 0

@@ -1353,6 +1353,10 @@ static void test_proc_diff(void)
     CHECK(out[0].delta == -1, "two to one: -1");
 }
 
+#define RV_DELETE(...) (chiso_dossier_reap_verdict(__VA_ARGS__) == CHISO_REAP_DELETE)
+#define RV_KEEP(...)   (chiso_dossier_reap_verdict(__VA_ARGS__) == CHISO_REAP_KEEP)
+#define RV_WAIT(...)   (chiso_dossier_reap_verdict(__VA_ARGS__) == CHISO_REAP_WAIT)
+
 /* The retention rule: the last fact's time (every kind of fact, the
  * supplement sets too, never the due date), and what the reaper deletes. */
 static void test_retention(void)
@@ -1367,7 +1371,8 @@ static void test_retention(void)
     fee.amount = 1000;
     chiso_dossier_apply(d, &fee);
     CHECK(chiso_dossier_last_at(d) == INT64_MIN, "a fee request keeps no time");
-    CHECK(chiso_dossier_reapable(d, INT32_MIN + 1), "a fragment without a time is reapable");
+    const int64_t none[1] = {-1};
+    CHECK(RV_DELETE(d, INT32_MIN + 1, none, 1), "a fragment without a time or a fence is reapable");
     chiso_dossier_reset(d);
 
     int64_t last = INT64_MIN;
@@ -1381,28 +1386,36 @@ static void test_retention(void)
     CHECK(day == D("2025-07-04"), "closed on 3 July, rated on 4 July: its last fact");
     CHECK(chiso_dossier_reap_day(d) == day, "the reap day is the last fact's local day");
     CHECK(!chiso_dossier_open(d), "the story ends closed");
-    CHECK(!chiso_dossier_reapable(d, day), "kept while the horizon is on its day");
-    CHECK(chiso_dossier_reapable(d, day + 1), "deleted once the horizon is past it");
+    /* last written by the record at offset 41 of partition 2 */
+    chiso_dossier_set_fence(d, 2, 41);
+    const int64_t past[3] = {0, 0, 42}, at[3] = {99, 99, 41}, never[3] = {-1, -1, -1};
+    CHECK(RV_KEEP(d, day, past, 3), "kept while the horizon is on its day");
+    CHECK(RV_DELETE(d, day + 1, past, 3),
+          "deleted once the horizon is past it and its last record is committed");
+    CHECK(RV_WAIT(d, day + 1, at, 3),
+          "waits while its last record is not committed (a replay would write it again)");
+    CHECK(RV_WAIT(d, day + 1, never, 3), "waits when nothing is committed");
+    CHECK(RV_WAIT(d, day + 1, past, 2), "waits when its partition is not known");
 
     /* a later fact of any kind moves the day: a supplement received late */
     chiso_event late = ev(CHISO_EV_SUPPLEMENT_RECEIVED, "late", "2025-07-20T09:00:00+07:00");
     chiso_dossier_apply(d, &late);
     CHECK(chiso_dossier_reap_day(d) == D("2025-07-20"), "a later supplement moves the day");
-    CHECK(!chiso_dossier_reapable(d, day + 1), "and keeps the state longer");
+    CHECK(RV_KEEP(d, day + 1, past, 3), "and keeps the state longer");
     /* a due date far ahead is not a fact's time */
     chiso_dossier_reset(d);
     chiso_event rec = ev(CHISO_EV_RECEIVED, "r", "2025-07-01T09:00:00+07:00");
     rec.due_at = T("2025-12-31T17:00:00+07:00");
     chiso_dossier_apply(d, &rec);
     CHECK(chiso_dossier_reap_day(d) == D("2025-07-01"), "the due date is not a fact's time");
-    CHECK(chiso_dossier_open(d) && !chiso_dossier_reapable(d, INT32_MAX),
+    CHECK(chiso_dossier_open(d) && RV_KEEP(d, INT32_MAX, none, 1),
           "an open dossier is kept whatever its age");
     /* the local day: 23:30 UTC is the next day in Vietnam */
     chiso_dossier_reset(d);
     chiso_event sub = ev(CHISO_EV_SUBMITTED, "s", "2025-07-01T23:30:00Z");
     chiso_dossier_apply(d, &sub);
     CHECK(chiso_dossier_reap_day(d) == D("2025-07-02"), "the reap day is a local day");
-    CHECK(chiso_dossier_reapable(d, D("2025-07-03")), "a fragment never received is reapable");
+    CHECK(RV_DELETE(d, D("2025-07-03"), none, 1), "a fragment never received is reapable");
     chiso_dossier_free(d);
 }
 

@@ -822,9 +822,16 @@ int32_t chiso_dossier_reap_day(const chiso_dossier *d)
     return last == INT64_MIN ? INT32_MIN : chiso_local_day(last);
 }
 
-bool chiso_dossier_reapable(const chiso_dossier *d, int32_t horizon_day)
+chiso_reap_verdict chiso_dossier_reap_verdict(const chiso_dossier *d, int32_t horizon_day,
+                                              const int64_t *committed, int npartitions)
 {
-    return !chiso_dossier_open(d) && chiso_dossier_reap_day(d) < horizon_day;
+    if (chiso_dossier_open(d) || chiso_dossier_reap_day(d) >= horizon_day)
+        return CHISO_REAP_KEEP;
+    if (!(d->present & F_FENCE))
+        return CHISO_REAP_DELETE;
+    bool done = d->fence_partition >= 0 && d->fence_partition < npartitions &&
+                d->fence_offset < committed[d->fence_partition];
+    return done ? CHISO_REAP_DELETE : CHISO_REAP_WAIT;
 }
 
 static int32_t max32(int32_t a, int32_t b)

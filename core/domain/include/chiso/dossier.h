@@ -94,11 +94,24 @@ int64_t chiso_dossier_last_at(const chiso_dossier *d);
  * is none: the day a state that is not open is listed under for the reaper
  * (docs/architecture.md, "Retention"). */
 int32_t chiso_dossier_reap_day(const chiso_dossier *d);
+/* The retention rule's verdicts on a state (reaper.h). */
+typedef enum chiso_reap_verdict {
+    CHISO_REAP_KEEP,   /* open, or its last fact on or after the horizon */
+    CHISO_REAP_DELETE, /* no longer kept */
+    CHISO_REAP_WAIT,   /* due, but its last record is not committed yet */
+} chiso_reap_verdict;
+
 /* The retention rule: a state that is not open (closed, or a fragment never
  * received) whose facts all fall on days before horizon_day (the local day
- * of the watermark minus the retention) is no longer kept. Open states are
- * kept whatever their age. */
-bool chiso_dossier_reapable(const chiso_dossier *d, int32_t horizon_day);
+ * of the watermark minus the retention) is no longer kept, once the record
+ * that last wrote it is committed: committed[p] is the consumer group's
+ * committed offset of partition p of dossier.events (the next record it
+ * reads; -1 for none), for p < npartitions. A state fenced at or above its
+ * partition's committed offset (or in a partition not given) could be
+ * written again by a replay after a crash: it waits. Open states are kept
+ * whatever their age. */
+chiso_reap_verdict chiso_dossier_reap_verdict(const chiso_dossier *d, int32_t horizon_day,
+                                              const int64_t *committed, int npartitions);
 
 /* The offset fence: true when (partition, offset) was already applied to
  * this state. A different partition than the fence's never counts as
