@@ -51,12 +51,12 @@
  * no open ones and nt that are not open (both written, neither expires:
  * the reaper deletes what the retention no longer keeps), nk only checked
  * (unchanged, not written).
- * ARGV[1..6] = no, nt, nk, number of reap list entries, of due-index
- * additions, of removals; then per state two: the state merged over (""
- * when absent) and the new one ("" when only checked); then the due-index
- * additions (score, dossier id), the removals (dossier id), the reap list
- * entries ("<day>:<dossier id>"), the journal lines ("" for none) and the
- * months to index.
+ * ARGV[1..5] = no, nt, nk, number of due-index additions, of removals;
+ * then per state two: the state merged over ("" when absent) and the new
+ * one ("" when only checked); then the due-index additions (score, dossier
+ * id), the removals (dossier id), the nt reap list entries ("<day>:<dossier
+ * id>", one per state written that is not open), the journal lines (""
+ * for none) and the months to index.
  * Returns the journal's length (1 when nothing was appended) when
  * everything was applied; when some state is not the one merged over,
  * changes nothing and returns every state as Redis holds it.
@@ -67,19 +67,19 @@
  */
 static const char LUA_APPLY[] =
     "local no, nt, nk = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])\n"
-    "local nq, nz, nr = tonumber(ARGV[4]), tonumber(ARGV[5]), tonumber(ARGV[6])\n"
+    "local nz, nr = tonumber(ARGV[4]), tonumber(ARGV[5])\n"
     "local ns, first = no + nt + nk, 6\n"
     "local cur = redis.call('MGET', unpack(KEYS, first, first + ns - 1))\n"
     "for i = 1, ns do\n"
-    "  if (cur[i] or '') ~= ARGV[5 + 2 * i] then return cur end\n"
+    "  if (cur[i] or '') ~= ARGV[4 + 2 * i] then return cur end\n"
     "end\n"
     "if no + nt > 0 then\n"
     "  local mset = {}\n"
-    "  for i = 1, no + nt do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[6 + 2 * i] "
+    "  for i = 1, no + nt do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[5 + 2 * i] "
     "end\n"
     "  redis.call('MSET', unpack(mset))\n"
     "end\n"
-    "local a = 7 + 2 * ns\n"
+    "local a = 6 + 2 * ns\n"
     "if nz > 0 then redis.call('ZADD', KEYS[2], unpack(ARGV, a, a + 2 * nz - 1)) end\n"
     "a = a + 2 * nz\n"
     "if nr > 0 then\n"
@@ -87,8 +87,8 @@ static const char LUA_APPLY[] =
     "  redis.call('HDEL', KEYS[3], unpack(ARGV, a, a + nr - 1))\n"
     "end\n"
     "a = a + nr\n"
-    "if nq > 0 then redis.call('RPUSH', KEYS[5], unpack(ARGV, a, a + nq - 1)) end\n"
-    "a = a + nq\n"
+    "if nt > 0 then redis.call('RPUSH', KEYS[5], unpack(ARGV, a, a + nt - 1)) end\n"
+    "a = a + nt\n"
     "local len = 1\n"
     "if ARGV[a] ~= '' then len = redis.call('APPEND', KEYS[4], ARGV[a]) end\n"
     "if a < #ARGV then redis.call('SADD', KEYS[1], unpack(ARGV, a + 1)) end\n"
@@ -938,8 +938,12 @@ static int64_t due_score(const chiso_dossier *d)
 }
 
 /* Which run of the apply call a group's item belongs to: 0 written and
- * open, 1 written and not open (reapable in time), 2 only checked, -1 not
- * in the call. */
+ * open (or kept for good: no retention), 1 written and not open (reapable
+ * in time), 2 only checked, -1 not in the call. Every state of run 1 goes
+ * on its unit's reap list (reaper.h) each time it is written, so every such
+ * state in Redis is on the list under the day the reaper judges it by,
+ * whatever wrote it before (a state an earlier version wrote with an expiry
+ * loses it when written again). */
 static int state_run(const cl_batch *b, const cl_item *it)
 {
     if (it->check)
@@ -947,16 +951,6 @@ static int state_run(const cl_batch *b, const cl_item *it)
     if (!it->pending)
         return -1;
     return state_ttl(b, it->cur) ? 1 : 0;
-}
-
-/* Whether a written state that is not open goes on its unit's reap list
- * (reaper.h): every time it is written, so every such state in Redis is on
- * the list under the day the reaper judges it by, whatever wrote it before
- * (a state an earlier version wrote with an expiry loses it when written
- * again). Nothing is listed without a retention. */
-static bool reap_listed(const cl_batch *b)
-{
-    return b->retention_s > 0;
 }
 
 /* The group's summed changes as journal lines in b->journal (growing it
@@ -1037,7 +1031,7 @@ static int append_group(cl_batch *b, cl_group *g)
     rc |= chiso_rargs_key(a, b->prefix, g->unit, "reap");
     /* the states in three runs: open, not open (both written), checked
      * only; each item remembers its place for a conflict reply */
-    int nrun[3] = {0, 0, 0}, nz = 0, nr = 0, nq = 0;
+    int nrun[3] = {0, 0, 0}, nz = 0, nr = 0;
     for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
         cl_item *it = &b->items[i];
         if ((it->run = state_run(b, it)) < 0)
@@ -1048,7 +1042,6 @@ static int append_group(cl_batch *b, cl_group *g)
             it->new_due = due_score(it->cur);
             nz += it->old_due != it->new_due && it->new_due >= 0;
             nr += it->old_due != it->new_due && it->new_due < 0;
-            nq += it->run == 1 && reap_listed(b);
         }
     }
     for (int run = 0, pos = 0; run < 3; run++) {
@@ -1063,7 +1056,6 @@ static int append_group(cl_batch *b, cl_group *g)
     rc |= chiso_rargs_int(a, nrun[0]);
     rc |= chiso_rargs_int(a, nrun[1]);
     rc |= chiso_rargs_int(a, nrun[2]);
-    rc |= chiso_rargs_int(a, nq);
     rc |= chiso_rargs_int(a, nz);
     rc |= chiso_rargs_int(a, nr);
     for (int run = 0; run < 3; run++) {
@@ -1086,9 +1078,9 @@ static int append_group(cl_batch *b, cl_group *g)
             rc |= chiso_rargs_ref(a, it->dossier_id, strlen(it->dossier_id));
         }
     }
-    for (int i = g->head; i >= 0 && nq > 0; i = b->items[i].unit_next) {
+    for (int i = g->head; i >= 0 && nrun[1] > 0; i = b->items[i].unit_next) {
         cl_item *it = &b->items[i];
-        if (it->run == 1 && reap_listed(b))
+        if (it->run == 1)
             rc |= chiso_rargs_fmt(a, "%d:%s", (int)chiso_dossier_reap_day(it->cur), it->dossier_id);
     }
     rc |= chiso_rargs_ref(a, b->journal, (size_t)jlen);

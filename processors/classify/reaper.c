@@ -14,6 +14,7 @@
 
 #include "chiso/common.h"
 #include "chiso/dossier.h"
+#include "chiso/kafka.h"
 #include "chiso/redisx.h"
 #include "chiso/runtime.h"
 #include "chiso/vntime.h"
@@ -82,39 +83,20 @@ struct cl_reaper {
  * none), into r->committed. Returns 0, or -1 with errstr filled. */
 static int read_committed(cl_reaper *r, char *errstr, size_t errstr_size)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *t = rd_kafka_topic_new(r->consumer, r->topic, NULL);
-    if (!t) {
-        snprintf(errstr, errstr_size, "%s: no topic handle", r->topic);
+    int n = chiso_kafka_partition_count(r->consumer, r->topic, 5000, errstr, errstr_size);
+    if (n < 0)
         return -1;
-    }
-    rd_kafka_resp_err_t err = rd_kafka_metadata(r->consumer, 0, t, &md, 5000);
-    rd_kafka_topic_destroy(t);
-    if (err || md->topic_cnt != 1 || md->topics[0].err) {
-        snprintf(errstr, errstr_size, "%s: metadata: %s", r->topic,
-                 rd_kafka_err2str(err             ? err
-                                  : md->topic_cnt ? md->topics[0].err
-                                                  : err));
-        if (md)
-            rd_kafka_metadata_destroy(md);
-        return -1;
-    }
-    int n = md->topics[0].partition_cnt;
-    rd_kafka_metadata_destroy(md);
-    int64_t *offsets = realloc(r->committed, (size_t)(n > 0 ? n : 1) * sizeof(*offsets));
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(n > 0 ? n : 1);
-    if (!offsets || !list) {
-        if (offsets)
-            r->committed = offsets;
-        if (list)
-            rd_kafka_topic_partition_list_destroy(list);
+    int64_t *offsets = realloc(r->committed, (size_t)n * sizeof(*offsets));
+    if (offsets)
+        r->committed = offsets;
+    rd_kafka_topic_partition_list_t *list = offsets ? rd_kafka_topic_partition_list_new(n) : NULL;
+    if (!list) {
         snprintf(errstr, errstr_size, "out of memory");
         return -1;
     }
-    r->committed = offsets;
     for (int p = 0; p < n; p++)
         rd_kafka_topic_partition_list_add(list, r->topic, p);
-    err = rd_kafka_committed(r->consumer, list, 5000);
+    rd_kafka_resp_err_t err = rd_kafka_committed(r->consumer, list, 5000);
     if (err) {
         snprintf(errstr, errstr_size, "%s: committed offsets: %s", r->topic, rd_kafka_err2str(err));
         rd_kafka_topic_partition_list_destroy(list);

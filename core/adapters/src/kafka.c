@@ -518,3 +518,27 @@ void chiso_backoff(rd_kafka_t *producer, volatile sig_atomic_t *stop, int *delay
     }
     *delay_ms = *delay_ms < 2000 ? *delay_ms * 2 : 2000;
 }
+
+int chiso_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                                size_t errstr_size)
+{
+    const struct rd_kafka_metadata *md = NULL;
+    rd_kafka_topic_t *rkt = rd_kafka_topic_new(rk, topic, NULL);
+    if (!rkt)
+        return chiso_errf(errstr, errstr_size, CHISO_EIO, "%s: no topic handle", topic);
+    rd_kafka_resp_err_t err = rd_kafka_metadata(rk, 0, rkt, &md, timeout_ms);
+    rd_kafka_topic_destroy(rkt);
+    int n = CHISO_EIO;
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR)
+        chiso_errf(errstr, errstr_size, CHISO_EIO, "%s: metadata: %s", topic,
+                   rd_kafka_err2str(err));
+    else if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
+             md->topics[0].partition_cnt <= 0)
+        chiso_errf(errstr, errstr_size, CHISO_EIO, "%s: no partitions yet (%s)", topic,
+                   md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no topic");
+    else
+        n = md->topics[0].partition_cnt;
+    if (md)
+        rd_kafka_metadata_destroy(md);
+    return n;
+}

@@ -32,34 +32,23 @@ struct chiso_tail {
 /* Discover the partitions and assign them all from the beginning. */
 static int tail_assign(chiso_tail *u)
 {
-    const struct rd_kafka_metadata *md = NULL;
-    rd_kafka_topic_t *rkt = NULL;
     rd_kafka_topic_partition_list_t *list = NULL;
     rd_kafka_resp_err_t err;
-    int rc = CHISO_EIO, n;
+    char errstr[256];
+    int rc = CHISO_EIO;
 
     u->last_assign_try_us = chiso_now_mono_us();
-    rkt = rd_kafka_topic_new(u->rk, u->topic, NULL);
-    if (!rkt)
-        goto out;
-    err = rd_kafka_metadata(u->rk, 0, rkt, &md, 5000);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        LOG_WARN("%s: metadata: %s", u->topic, rd_kafka_err2str(err));
+    int n = chiso_kafka_partition_count(u->rk, u->topic, 5000, errstr, sizeof(errstr));
+    if (n < 0) {
+        LOG_WARN("%s", errstr);
         goto out;
     }
-    if (md->topic_cnt != 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR ||
-        md->topics[0].partition_cnt <= 0) {
-        LOG_WARN("%s: no partitions yet (%s)", u->topic,
-                 md->topic_cnt == 1 ? rd_kafka_err2str(md->topics[0].err) : "no topic");
-        goto out;
-    }
-    n = md->topics[0].partition_cnt;
     u->next = calloc((size_t)n, sizeof(*u->next));
     list = rd_kafka_topic_partition_list_new(n);
     if (!u->next || !list)
         goto out;
     for (int i = 0; i < n; i++) {
-        rd_kafka_topic_partition_list_add(list, u->topic, md->topics[0].partitions[i].id)->offset =
+        rd_kafka_topic_partition_list_add(list, u->topic, i)->offset =
             u->since_ms >= 0 ? u->since_ms : RD_KAFKA_OFFSET_BEGINNING;
     }
     if (u->since_ms >= 0) {
@@ -96,10 +85,6 @@ out:
     }
     if (list)
         rd_kafka_topic_partition_list_destroy(list);
-    if (md)
-        rd_kafka_metadata_destroy(md);
-    if (rkt)
-        rd_kafka_topic_destroy(rkt);
     return rc;
 }
 

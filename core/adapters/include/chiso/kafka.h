@@ -45,6 +45,11 @@
  * of the configuration. */
 int chiso_kafka_ensure_topics_cfg(const chiso_config *cfg, char *errstr, size_t errstr_size);
 
+/* How many partitions `topic` has (ids 0..n-1), from rk's metadata: n > 0,
+ * or CHISO_EIO with errstr filled (no metadata, no such topic, or none yet). */
+int chiso_kafka_partition_count(rd_kafka_t *rk, const char *topic, int timeout_ms, char *errstr,
+                                size_t errstr_size);
+
 /* Write prefix + base into buf. Returns buf. */
 const char *chiso_topic_name(const chiso_config *cfg, const char *base, char *buf, size_t size);
 
