@@ -121,17 +121,27 @@ for le, c in buckets:
 PY
 }
 wait_committed() { # wait_committed N PORT...: until the instances' commits add up to N
-    local n=$1 total p v
-    shift
-    for (( ; ; )); do
-        total=0
-        for p in "$@"; do
-            v=$(metric "$p" chiso_classify_committed_total || true)
-            total=$((total + ${v:-0}))
-        done
-        [ "$total" -ge "$n" ] && return 0
-        sleep 0.2
-    done
+    # one long-lived poller, every 100 ms: a curl and an awk per instance
+    # and poll took about a tenth of the two cores away from the pipeline
+    # it measures (perf record -a during a drain, docs/benchmarks.md)
+    python3 - "$@" <<'PY'
+import http.client, re, sys, time
+n, ports = int(sys.argv[1]), sys.argv[2:]
+pat = re.compile(rb"^chiso_classify_committed_total (\d+)", re.M)
+conns = {}
+def committed(port):
+    for _ in range(2):  # a dropped keep-alive connection is opened again once
+        try:
+            c = conns.get(port) or conns.setdefault(port, http.client.HTTPConnection("127.0.0.1", int(port), timeout=5))
+            c.request("GET", "/metrics")
+            m = pat.search(c.getresponse().read())
+            return int(m.group(1)) if m else 0
+        except (OSError, http.client.HTTPException):
+            conns.pop(port, None)
+    return 0
+while sum(committed(p) for p in ports) < n:
+    time.sleep(0.1)
+PY
 }
 records() { # records TRUTH: the records a simulator run sent
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$1"
