@@ -37,7 +37,7 @@ static const chiso_cfg_def config_defs[] = {
     CHISO_REDIS_CFG_DEFS,
     {"group.id", CHISO_CFG_STRING, "chiso-classify", "Kafka consumer group", NULL},
     CHISO_TXN_CFG_DEF,
-    {"batch.max", CHISO_CFG_INT, "20000",
+    {"batch.max", CHISO_CFG_INT, "50000",
      "most records applied in one batch (batches only grow this large when behind)", NULL},
     {"batch.linger.ms", CHISO_CFG_INT, "5",
      "longest wait to fill a batch after its first record is seen or its oldest was produced",
