@@ -146,7 +146,10 @@ PY
 records() { # records TRUTH: the records a simulator run sent
     python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["records"])' "$1"
 }
-start_classify() { # start_classify LOG ARGS...: one more instance; its port and pid in PORTS, CPIDS
+start_classify() { # start_classify LOG ARGS...: one more instance; its port and pid in PORTS,
+    # CPIDS (it is not waited for: the instances of a phase start together, as a deployment's
+    # do, rather than the second joining the group, and taking half the partitions back, once
+    # the first one works; wait_started waits for them)
     local port
     port=$(free_port)
     # shellcheck disable=SC2086  # CLASSIFY_ARGS is a list of options
@@ -154,7 +157,12 @@ start_classify() { # start_classify LOG ARGS...: one more instance; its port and
     CPIDS+=($!)
     PIDS+=($!)
     PORTS+=("$port")
-    until [ -n "$(metric "$port" chiso_classify_committed_total 2>/dev/null)" ]; do sleep 0.2; done
+}
+wait_started() { # until every instance of PORTS serves its metrics
+    local port
+    for port in "${PORTS[@]}"; do
+        until [ -n "$(metric "$port" chiso_classify_committed_total 2>/dev/null)" ]; do sleep 0.2; done
+    done
 }
 peak_rss() { # the largest VmHWM of CPIDS, in KiB
     local p max=0 v
@@ -307,6 +315,7 @@ drain_backlog() { # drain_backlog NAME: INSTANCES new classify instances (group 
         start_classify "$OUT/classify-$1-$i.log" "${COMMON[@]}" --redis.port "$CHISO_REDIS_PORT" \
             --redis.prefix "$1" --group.id "$1"
     done
+    wait_started
     wait_committed "$RECORDS" "${PORTS[@]}"
     T_END=$(date +%s.%N)
     CPU_EACH=$(each_ticks "${CPIDS[@]}")
@@ -355,6 +364,7 @@ steady() { # steady NAME SEED SECONDS: one classify instance (ports in PORTS) on
     local name=$1
     start_classify "$OUT/classify-$name.log" "${COMMON[@]}" --redis.port "$CHISO_REDIS_PORT" \
         --redis.prefix "$name" --group.id "$name" --topic.prefix "$name."
+    wait_started
     sleep 3 # let the group settle
     # about 5.85 events per dossier: enough days of 20,000 dossiers for RATE x SECONDS events
     "$SIM" "${COMMON[@]}" --topic.prefix "$name." --seed "$2" --start 2025-07-01 \
@@ -419,6 +429,7 @@ PIDS+=($!)
 for i in $(seq "$INSTANCES"); do
     start_classify "$OUT/classify1-$i.log" "${COMMON[@]}" "${REDIS[@]}"
 done
+wait_started
 sleep 2 # every instance has its partitions
 REDIS_PID=$(cat "$STACK/redis/redis.pid") KAFKA_PID=$(cat "$STACK/kafka/kafka.pid")
 C1_0=$(each_ticks "${CPIDS[@]}") R1_0=$(ticks "$REDIS_PID") K1_0=$(ticks "$KAFKA_PID")
