@@ -468,8 +468,7 @@ void cl_batch_destroy(cl_batch *b)
     if (b->msgs)
         batch_reset(b);
     if (b->items) {
-        /* and the one whose second dossier could not be allocated */
-        for (int i = 0; i < b->items_ready + 1 && i < b->max; i++) {
+        for (int i = 0; i < b->items_ready; i++) {
             chiso_dossier_free(b->items[i].old);
             chiso_dossier_free(b->items[i].cur);
         }
@@ -707,10 +706,14 @@ static cl_item *find_or_add(cl_batch *b, int e, int32_t partition)
         if (idx == 0) {
             cl_item *it = &b->items[b->nitems];
             if (b->nitems == b->items_ready) {
-                if (!it->old && !(it->old = chiso_dossier_new()))
+                it->old = chiso_dossier_new();
+                it->cur = chiso_dossier_new();
+                if (!it->old || !it->cur) {
+                    chiso_dossier_free(it->old);
+                    chiso_dossier_free(it->cur);
+                    it->old = it->cur = NULL;
                     return NULL;
-                if (!(it->cur = chiso_dossier_new()))
-                    return NULL;
+                }
                 b->items_ready++;
             }
             b->table[slot] = ++b->nitems;
