@@ -341,7 +341,7 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     while (b->table_size < max * 2)
         b->table_size <<= 1;
     b->msgs = calloc((size_t)max, sizeof(*b->msgs));
-    b->ev = calloc((size_t)max, sizeof(*b->ev));
+    b->ev = chiso_calloc_huge((size_t)max, sizeof(*b->ev));
     b->ev_next = calloc((size_t)max, sizeof(int));
     b->ev_msg = calloc((size_t)max, sizeof(int));
     b->ev_offset = calloc((size_t)max, sizeof(int64_t));
@@ -350,12 +350,12 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->ev_unit_hash = calloc((size_t)max, sizeof(uint64_t));
     b->ev_topic = calloc((size_t)max, sizeof(char *));
     b->ev_expired = calloc((size_t)max, sizeof(bool));
-    b->items = calloc((size_t)max, sizeof(*b->items));
-    b->table = calloc((size_t)b->table_size, sizeof(int));
-    b->groups = calloc((size_t)max, sizeof(*b->groups));
-    b->gtable = calloc((size_t)b->table_size, sizeof(int));
+    b->items = chiso_calloc_huge((size_t)max, sizeof(*b->items));
+    b->table = chiso_calloc_huge((size_t)b->table_size, sizeof(int));
+    b->groups = chiso_calloc_huge((size_t)max, sizeof(*b->groups));
+    b->gtable = chiso_calloc_huge((size_t)b->table_size, sizeof(int));
     b->agg_size = AGG_SIZE;
-    b->agg = calloc((size_t)b->agg_size, sizeof(*b->agg));
+    b->agg = chiso_calloc_huge((size_t)b->agg_size, sizeof(*b->agg));
     b->agg_used = calloc((size_t)b->agg_size, sizeof(int));
     b->journal_size = 64 * 1024;
     b->journal = malloc(b->journal_size);

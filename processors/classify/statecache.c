@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "chiso/common.h"
+
 enum { EMPTY = 0, TOMBSTONE = 1 }; /* reserved hashes; real ones are >= 2 */
 
 typedef struct sc_entry {
@@ -43,7 +45,7 @@ chiso_statecache *chiso_statecache_new(size_t bytes)
         c->slots *= 2;
     c->limit = c->slots / 10 * 7;
     for (int g = 0; g < 2; g++) {
-        c->gen[g].e = calloc(c->slots, sizeof(sc_entry));
+        c->gen[g].e = chiso_calloc_huge(c->slots, sizeof(sc_entry));
         if (!c->gen[g].e) {
             chiso_statecache_free(c);
             return NULL;

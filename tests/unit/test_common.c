@@ -1,7 +1,7 @@
 /*
  * test_common.c - the domain's small shared pieces (chiso/common.h): the
- * growable buffer, the constant-time secret comparison and the bearer
- * token check built on it.
+ * growable buffer, the large zeroed tables, the constant-time secret
+ * comparison and the bearer token check built on it.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -27,6 +27,26 @@ static void test_buf(void)
     free(b.buf);
 }
 
+static void test_calloc_huge(void)
+{
+    /* small (no hint) and large (the hint on its 2 MiB-aligned part):
+     * zeroed, writable end to end, freed with free() */
+    size_t sizes[] = {16, 3 << 20, 9 << 20};
+    for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+        unsigned char *p = chiso_calloc_huge(sizes[k] / 8, 8);
+        CHECK(p != NULL, "%zu bytes allocated", sizes[k]);
+        if (!p)
+            continue;
+        size_t nonzero = 0;
+        for (size_t i = 0; i < sizes[k]; i += 4093)
+            nonzero += p[i] != 0;
+        CHECK(nonzero == 0 && p[sizes[k] - 1] == 0, "%zu bytes zeroed", sizes[k]);
+        memset(p, 0xab, sizes[k]);
+        CHECK(p[0] == 0xab && p[sizes[k] - 1] == 0xab, "%zu bytes writable", sizes[k]);
+        free(p);
+    }
+}
+
 static void test_secrets(void)
 {
     CHECK(chiso_secret_equal("s3cret", "s3cret"), "equal");
@@ -45,6 +65,7 @@ static void test_secrets(void)
 int main(void)
 {
     test_buf();
+    test_calloc_huge();
     test_secrets();
     return CHECK_DONE();
 }

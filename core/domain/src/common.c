@@ -1,5 +1,5 @@
 /*
- * common.c - error strings, decimal writing and the fingerprint hash.
+ * common.c - error strings, decimal writing, the fingerprint hash and large tables.
  */
 #include "chiso/common.h"
 
@@ -8,6 +8,23 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/mman.h>
+
+#define HUGE_PAGE ((uintptr_t)2 << 20)
+
+void *chiso_calloc_huge(size_t n, size_t size)
+{
+    void *p = calloc(n, size);
+#ifdef MADV_HUGEPAGE
+    if (p && n * size >= 2 * HUGE_PAGE) { /* calloc checked n * size */
+        uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+        uintptr_t hi = ((uintptr_t)p + n * size) & ~(HUGE_PAGE - 1);
+        (void)madvise((void *)lo, hi - lo,
+                      MADV_HUGEPAGE); /* a hint: a kernel without THP says no */
+    }
+#endif
+    return p;
+}
 
 int chiso_errf(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)
 {
