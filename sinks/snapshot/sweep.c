@@ -93,7 +93,6 @@ enum cmd_kind {
     CMD_MONTHS_NOW, /* a unit's months again, in its read's transaction */
     CMD_MULTI,      /* a transaction's commands are handed on with EXEC's reply */
     CMD_EXEC,
-    CMD_JOURNAL, /* a unit's journal, first in its read's transaction */
     CMD_COUNTS,
     CMD_PROCS,
     CMD_MONTH_BUCKET,
@@ -363,7 +362,6 @@ typedef struct sw_unit {
     chiso_score_input *inputs;        /* per touched period */
     bool *present;                    /* per touched period: the unit has counters there */
     int64_t (*procs)[CHISO_PS_COUNT]; /* per touched period: procedures in each set */
-    chiso_journal_sums *journal;      /* its journal as the read saw it; NULL: none */
 } sw_unit;
 
 typedef struct sw_period {
@@ -499,62 +497,6 @@ static bool unit_has_month(const sw_unit *u, const char *month)
     return false;
 }
 
-/* The fields of one hash as a unit's read saw it: those of its HGETALL
- * reply, each plus the journal's sum, then the fields only the journal
- * changes (a fold would have created them; at 0 too, as a counter keeps a
- * field at 0). */
-typedef struct hash_fields {
-    const chiso_journal_sums *journal; /* may be NULL */
-    const char *hash;
-    const redisReply *r;
-    size_t i;      /* the next reply pair's field index */
-    size_t nj, jn; /* the journal's fields of hash; the next of them */
-    const char *field;
-    int64_t value;
-} hash_fields;
-
-static bool reply_has_field(const redisReply *r, const char *field)
-{
-    for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2)
-        if (r->element[i]->type == REDIS_REPLY_STRING && strcmp(r->element[i]->str, field) == 0)
-            return true;
-    return false;
-}
-
-/* The next field into h->field and h->value; false when there is none. */
-static bool hash_next(hash_fields *h)
-{
-    for (; h->r->type == REDIS_REPLY_ARRAY && h->i + 1 < h->r->elements; h->i += 2) {
-        const redisReply *f = h->r->element[h->i];
-        if (f->type != REDIS_REPLY_STRING)
-            continue;
-        h->field = f->str;
-        h->value = reply_int(h->r->element[h->i + 1]);
-        if (h->journal)
-            h->value += chiso_journal_sums_get(h->journal, h->hash, f->str, NULL);
-        h->i += 2;
-        return true;
-    }
-    while (h->jn < h->nj) {
-        long long delta;
-        const char *f = chiso_journal_sums_field(h->journal, h->hash, h->jn++, &delta);
-        if (reply_has_field(h->r, f))
-            continue;
-        h->field = f;
-        h->value = delta;
-        return true;
-    }
-    return false;
-}
-
-static bool hash_first(hash_fields *h, const chiso_journal_sums *journal, const char *hash,
-                       const redisReply *r)
-{
-    *h = (hash_fields){.journal = journal, .hash = hash, .r = r};
-    h->nj = journal ? chiso_journal_sums_count(journal, hash) : 0;
-    return hash_next(h);
-}
-
 static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
 {
     sweep *s = ctx;
@@ -585,50 +527,31 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
         }
         break;
     }
-    case CMD_JOURNAL: {
-        sw_unit *u = &s->units[c->a];
-        chiso_journal_sums_free(u->journal);
-        u->journal = NULL;
-        if (r->type != REDIS_REPLY_STRING || r->len == 0)
-            break; /* nil: nothing journaled since the last fold */
-        int rc = chiso_journal_sums_new(r->str, r->len, &u->journal);
-        if (rc == CHISO_ENOMEM) {
-            s->failed = true;
-        } else if (rc != 0) {
-            /* as a fold would: the counts are read without it */
-            LOG_WARN("journal of %s is malformed: its counts are read without it", u->code);
-            chiso_counter_add(s->sw->mx->err_redis, 1);
-        }
-        break;
-    }
     case CMD_COUNTS: {
         sw_unit *u = &s->units[c->a];
-        char hash[CHISO_PERIOD_STRLEN + 8];
-        snprintf(hash, sizeof(hash), "c:%s", s->periods[c->b].key);
-        hash_fields hf;
-        for (bool more = hash_first(&hf, u->journal, hash, r); more; more = hash_next(&hf)) {
-            (void)chiso_snapshot_counts_set(&u->counts[c->b], hf.field, hf.value);
-            (void)chiso_score_input_counter(&u->inputs[c->b], hf.field, hf.value);
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+            int64_t v;
+            if (r->element[i]->type != REDIS_REPLY_STRING)
+                continue;
+            v = reply_int(r->element[i + 1]);
+            (void)chiso_snapshot_counts_set(&u->counts[c->b], r->element[i]->str, v);
+            (void)chiso_score_input_counter(&u->inputs[c->b], r->element[i]->str, v);
             u->present[c->b] = true;
         }
         break;
     }
     case CMD_PROCS: {
-        /* procedure -> dossiers: the fields above 0 (a fold deletes a
+        /* procedure -> dossiers: the fields above 0 (the apply deletes a
          * field at 0; below 0 would be a definition changed without a
          * rebuild, docs/counters.md) */
         sw_unit *u = &s->units[c->a];
         size_t p = c->b / CHISO_PS_COUNT, set = c->b % CHISO_PS_COUNT;
         chiso_map *all = s->province_procs[c->b];
-        char hash[CHISO_PERIOD_STRLEN + 32];
-        snprintf(hash, sizeof(hash), "%s:%s", chiso_proc_set_name((chiso_proc_set)set),
-                 s->periods[p].key);
-        hash_fields hf;
-        for (bool more = hash_first(&hf, u->journal, hash, r); more; more = hash_next(&hf)) {
-            if (hf.value <= 0)
+        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
+            if (r->element[i]->type != REDIS_REPLY_STRING || reply_int(r->element[i + 1]) <= 0)
                 continue;
             u->procs[p][set]++;
-            if (!chiso_map_put(all, hf.field, NULL))
+            if (!chiso_map_put(all, r->element[i]->str, NULL))
                 s->failed = true;
         }
         break;
@@ -637,16 +560,9 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
     case CMD_DAY_BUCKET: {
         sw_unit *u = &s->units[c->a];
         int64_t *sums = c->kind == CMD_MONTH_BUCKET ? u->month_sums[c->b] : u->day_sums[c->b];
-        char hash[CHISO_PERIOD_STRLEN + 8];
-        snprintf(hash, sizeof(hash), "c:%s",
-                 c->kind == CMD_MONTH_BUCKET ? u->months[c->b] : s->days[c->b]);
         for (size_t i = 0;
-             r->type == REDIS_REPLY_ARRAY && i < r->elements && i < CHISO_SNAPSHOT_CUM; i++) {
+             r->type == REDIS_REPLY_ARRAY && i < r->elements && i < CHISO_SNAPSHOT_CUM; i++)
             sums[i] = reply_int(r->element[i]);
-            if (u->journal)
-                sums[i] += chiso_journal_sums_get(u->journal, hash,
-                                                  chiso_counter_name(chiso_snapshot_cum[i]), NULL);
-        }
         break;
     }
     case CMD_SET:
@@ -860,6 +776,32 @@ static int plan_outs(sweep *s)
     return 0;
 }
 
+/* Fold the journals of the sweep's units (journal.h), so the hashes read
+ * next hold every change applied before. 0, or CHISO_EIO (dropped). */
+static int fold_units(sweep *s)
+{
+    snap_sweeper *sw = s->sw;
+    const char **codes = malloc((s->nunits ? s->nunits : 1) * sizeof(*codes));
+    char err[256];
+    int rc;
+
+    if (!codes)
+        return CHISO_ENOMEM;
+    for (size_t i = 0; i < s->nunits; i++)
+        codes[i] = s->units[i].code;
+    rc = chiso_journal_fold(sw->rc, sw->prefix, codes, s->nunits, err, sizeof(err));
+    free(codes);
+    if (rc == CHISO_EIO) {
+        redis_drop(sw, err);
+    } else if (rc != 0) {
+        /* a malformed journal is left as it is: the counts are read without it */
+        LOG_WARN("%s", err);
+        chiso_counter_add(sw->mx->err_redis, 1);
+        rc = rc == CHISO_ENOMEM ? rc : 0;
+    }
+    return rc;
+}
+
 /* Free what read_counts() allocated (for a new read, or with the sweep). */
 static void counts_free(sweep *s)
 {
@@ -871,8 +813,6 @@ static void counts_free(sweep *s)
         free(u->inputs);
         free(u->present);
         free(u->procs);
-        chiso_journal_sums_free(u->journal);
-        u->journal = NULL;
         u->month_sums = u->day_sums = NULL;
         u->counts = NULL;
         u->inputs = NULL;
@@ -897,19 +837,15 @@ static void counts_free(sweep *s)
  * retried whole, its members still held) */
 #define READ_ATTEMPTS 8
 
-/* Step 3: read the counts of every unit in every touched period. Each
- * unit's read is one transaction (MULTI/EXEC) of its journal, its hashes
- * and its months index again: the hashes hold the apply calls a fold moved
- * (whole calls), the journal the calls since, so what they sum to is one
- * cut of its apply calls, and open / open_overdue, summed over its
- * buckets, never count a change without the rest of its call. The sweep
- * does not fold (journal.h): folding every unit every second wrote every
- * changed field each time, the most of Redis's time after the apply calls
- * (docs/benchmarks.md); classify folds a journal past journal.fold.kb. */
+/* Step 3: fold, then read the counts of every unit in every touched
+ * period. Each unit's read is one transaction (MULTI/EXEC), with its months
+ * index read again in it: its counters are then one cut of its apply calls
+ * (a fold moves whole calls' changes), and open / open_overdue, summed over
+ * its buckets, never count a change without the rest of its call. */
 static int read_counts(sweep *s);
 static int load_counts(sweep *s)
 {
-    int rc = 0;
+    int rc = fold_units(s);
 
     for (int attempt = 1; rc == 0; attempt++) {
         s->months_grew = false;
@@ -965,7 +901,6 @@ static int read_counts(sweep *s)
             !u->day_sums)
             goto out;
         if (batch_add(&bt, CMD_MULTI, i, 0, "MULTI") != 0 ||
-            batch_add(&bt, CMD_JOURNAL, i, 0, "GET %s:{%s}:j", sw->prefix, u->code) != 0 ||
             batch_add(&bt, CMD_MONTHS_NOW, i, 0, "SMEMBERS %s:{%s}:months", sw->prefix, u->code) !=
                 0)
             goto out;

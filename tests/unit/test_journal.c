@@ -1,9 +1,7 @@
 /*
- * test_journal.c - journal lines (journal.h): writing them, parsing whole
- * lines only, strictly, and their sums as a reader that does not fold
- * adds them to the hashes it reads.
+ * test_journal.c - journal lines (journal.h): writing them, and parsing
+ * whole lines only, strictly.
  */
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -121,67 +119,9 @@ static void test_parse(void)
     CHECK_EQ_INT(s.n, 2, "at the second line");
 }
 
-static void test_sums(void)
-{
-    /* repeated pairs summed; a pair summing to 0 kept; the trailing
-     * incomplete line left out */
-    const char *text = "c:2025-07 received 2\n"
-                       "po:2025-Q3 P1 1\n"
-                       "c:2025-07 closed 1\n"
-                       "c:2025-07 received 3\n"
-                       "c:2025-07-01 received 1\n"
-                       "po:2025-Q3 P1 -1\n"
-                       "c:2025-07 aardvark -4\n"
-                       "c:2025-07 received 100";
-    chiso_journal_sums *js;
-    CHECK_EQ_INT(chiso_journal_sums_new(text, strlen(text), &js), 0, "summed");
-    if (!js)
-        return;
-    bool found;
-    CHECK(chiso_journal_sums_get(js, "c:2025-07", "received", &found) == 5 && found,
-          "received summed over its two whole lines");
-    CHECK(chiso_journal_sums_get(js, "po:2025-Q3", "P1", &found) == 0 && found,
-          "a pair summing to 0 is there");
-    CHECK(chiso_journal_sums_get(js, "c:2025-07", "paid", &found) == 0 && !found,
-          "an absent field");
-    CHECK(chiso_journal_sums_get(js, "c:2025", "received", &found) == 0 && !found,
-          "a hash that is a prefix of another is not it");
-    CHECK(chiso_journal_sums_get(js, "c:2025-07-01", "received", NULL) == 1, "the day's hash");
-    CHECK_EQ_INT((long)chiso_journal_sums_count(js, "c:2025-07"), 3, "three fields in the month");
-    CHECK_EQ_INT((long)chiso_journal_sums_count(js, "c:2025-08"), 0, "none in another month");
-    const char *want[] = {"aardvark", "closed", "received"};
-    long long deltas[] = {-4, 1, 5};
-    for (size_t i = 0; i < 3; i++) {
-        long long d;
-        const char *f = chiso_journal_sums_field(js, "c:2025-07", i, &d);
-        CHECK(strcmp(f, want[i]) == 0 && d == deltas[i], "field %zu: %s %lld", i, f, d);
-    }
-    chiso_journal_sums_free(js);
-
-    /* an empty text sums nothing */
-    CHECK_EQ_INT(chiso_journal_sums_new("", 0, &js), 0, "empty");
-    CHECK(js && chiso_journal_sums_count(js, "c:2025-07") == 0, "nothing in it");
-    chiso_journal_sums_free(js);
-
-    /* a malformed line, or sums past 64 bits, fail the whole text */
-    const char *bad = "c:2025 received 1\nc:2025 received x\n";
-    CHECK_EQ_INT(chiso_journal_sums_new(bad, strlen(bad), &js), CHISO_EINVAL, "malformed");
-    CHECK(js == NULL, "nothing returned");
-    char over[512];
-    snprintf(over, sizeof(over), "c:2025 r %s\nc:2025 r %s\n", "999999999999999999",
-             "999999999999999999");
-    CHECK_EQ_INT(chiso_journal_sums_new(over, strlen(over), &js), 0, "two large deltas fit");
-    chiso_journal_sums_free(js);
-    size_t len = 0;
-    for (int i = 0; i < 10; i++)
-        len += (size_t)snprintf(over + len, sizeof(over) - len, "c:2025 r 999999999999999999\n");
-    CHECK_EQ_INT(chiso_journal_sums_new(over, len, &js), CHISO_EINVAL, "ten overflow");
-}
-
 int main(void)
 {
     test_lines();
     test_parse();
-    test_sums();
     return CHECK_DONE();
 }

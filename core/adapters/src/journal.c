@@ -224,7 +224,7 @@ static int collect(void *ctx, const char *hash, size_t hash_len, const char *fie
     if (grow(c) != 0)
         return CHISO_ENOMEM;
     size_t i = find_slot(c, hash, hash_len, field, field_len);
-    if (c->slot[i]) {
+    if (c->slot[i]) { /* a sum past 64 bits: malformed, left as it is */
         long long *sum = &c->v[c->slot[i] - 1].delta;
         return __builtin_add_overflow(*sum, delta, sum) ? CHISO_EINVAL : 0;
     }
@@ -251,98 +251,6 @@ static int cmp_change(const void *pa, const void *pb)
 static void sort_changes(changes *c)
 {
     qsort(c->v, c->n, sizeof(*c->v), cmp_change);
-}
-
-/* ---- reading without folding ---- */
-
-struct chiso_journal_sums {
-    char *text; /* the copy the changes point into, names NUL-terminated */
-    changes c;  /* sorted by hash, then field */
-};
-
-int chiso_journal_sums_new(const char *text, size_t len, chiso_journal_sums **out)
-{
-    chiso_journal_sums *s = calloc(1, sizeof(*s));
-    *out = NULL;
-    if (!s || !(s->text = malloc(len + 1))) {
-        free(s);
-        return CHISO_ENOMEM;
-    }
-    memcpy(s->text, text, len);
-    s->text[len] = '\0';
-    long used = chiso_journal_parse(s->text, len, collect, &s->c);
-    if (used < 0) {
-        chiso_journal_sums_free(s);
-        return used == CHISO_ENOMEM ? CHISO_ENOMEM : CHISO_EINVAL;
-    }
-    sort_changes(&s->c);
-    /* each name is followed by a space in the text: end it there */
-    for (size_t i = 0; i < s->c.n; i++) {
-        ((char *)s->c.v[i].hash)[s->c.v[i].hash_len] = '\0';
-        ((char *)s->c.v[i].field)[s->c.v[i].field_len] = '\0';
-    }
-    *out = s;
-    return 0;
-}
-
-/* The first change at or after (hash, field) in the sorted changes. */
-static size_t lower_bound(const changes *c, const char *hash, size_t hash_len, const char *field,
-                          size_t field_len)
-{
-    change key = {hash, field, hash_len, field_len, 0};
-    size_t lo = 0, hi = c->n;
-    while (lo < hi) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (cmp_change(&c->v[mid], &key) < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo;
-}
-
-long long chiso_journal_sums_get(const chiso_journal_sums *s, const char *hash, const char *field,
-                                 bool *found)
-{
-    size_t hl = strlen(hash), fl = strlen(field);
-    size_t i = lower_bound(&s->c, hash, hl, field, fl);
-    bool hit = i < s->c.n && s->c.v[i].hash_len == hl && s->c.v[i].field_len == fl &&
-               memcmp(s->c.v[i].hash, hash, hl) == 0 && memcmp(s->c.v[i].field, field, fl) == 0;
-    if (found)
-        *found = hit;
-    return hit ? s->c.v[i].delta : 0;
-}
-
-/* The first change of hash (the empty field sorts before every other). */
-static size_t hash_first(const chiso_journal_sums *s, const char *hash, size_t *hl)
-{
-    *hl = strlen(hash);
-    return lower_bound(&s->c, hash, *hl, "", 0);
-}
-
-size_t chiso_journal_sums_count(const chiso_journal_sums *s, const char *hash)
-{
-    size_t hl, i = hash_first(s, hash, &hl), j = i;
-    while (j < s->c.n && s->c.v[j].hash_len == hl && memcmp(s->c.v[j].hash, hash, hl) == 0)
-        j++;
-    return j - i;
-}
-
-const char *chiso_journal_sums_field(const chiso_journal_sums *s, const char *hash, size_t i,
-                                     long long *delta)
-{
-    size_t hl, k = hash_first(s, hash, &hl) + i;
-    *delta = s->c.v[k].delta;
-    return s->c.v[k].field;
-}
-
-void chiso_journal_sums_free(chiso_journal_sums *s)
-{
-    if (!s)
-        return;
-    changes_free(&s->c);
-    free(s->text);
-    free(s);
 }
 
 /* Whether change i is the first of its hash (the changes are sorted). */

@@ -24,20 +24,16 @@
  * call that first checks the journal still begins with the text it read
  * and every field still holds the value it read (another process may have
  * folded it meanwhile: the fold then changes nothing and is retried). So
- * the hashes always hold whole calls' changes. A reader of counter or
- * procedure-set hashes either folds the units it reads first
- * (chiso_journal_fold), or reads a unit's journal in the same transaction
- * as its hashes and adds the journal's sums to what they hold
- * (chiso_journal_sums: chiso-snapshot, every second, which would otherwise
- * write every changed field of every unit each sweep); either way what it
- * reads includes every change applied before. chiso-classify folds a unit
- * whose journal grows past its journal.fold.kb, on a thread of its own
- * (processors/classify/folder.h), which bounds the journal's size.
+ * the hashes always hold whole calls' changes. Every reader of counter or
+ * procedure-set hashes folds the units it reads first (chiso_journal_fold), so what it reads
+ * includes every change applied before; chiso-classify also folds a unit
+ * whose journal grows past its journal.fold.kb (128 KiB), on a thread of
+ * its own (processors/classify/folder.h), which bounds its size when
+ * nothing reads.
  */
 #ifndef CHISO_JOURNAL_H
 #define CHISO_JOURNAL_H
 
-#include <stdbool.h>
 #include <stddef.h>
 
 #include <hiredis/hiredis.h>
@@ -61,29 +57,6 @@ typedef int (*chiso_journal_cb)(void *ctx, const char *hash, size_t hash_len, co
  * Returns the bytes the complete lines take, CHISO_EINVAL when a line is
  * malformed, or the callback's non-zero return. */
 long chiso_journal_parse(const char *buf, size_t len, chiso_journal_cb cb, void *ctx);
-
-/* A journal text's changes summed by (hash, field), for a reader that
- * reads a unit's hashes and its journal in one transaction: a field's
- * value is what its hash holds plus the sum here. */
-typedef struct chiso_journal_sums chiso_journal_sums;
-
-/* Sum the complete lines of the len bytes at text (copied; a trailing
- * incomplete line is left out). Returns 0 with *out set, CHISO_EINVAL
- * when a line is malformed, or CHISO_ENOMEM (*out NULL then). */
-int chiso_journal_sums_new(const char *text, size_t len, chiso_journal_sums **out);
-
-/* The summed delta of (hash, field); 0, and *found false, when the journal
- * has no line of it (found may be NULL). */
-long long chiso_journal_sums_get(const chiso_journal_sums *s, const char *hash, const char *field,
-                                 bool *found);
-
-/* The number of distinct fields the journal changes in hash, and the i-th
- * of them (in byte order) with its delta (i below that number). */
-size_t chiso_journal_sums_count(const chiso_journal_sums *s, const char *hash);
-const char *chiso_journal_sums_field(const chiso_journal_sums *s, const char *hash, size_t i,
-                                     long long *delta);
-
-void chiso_journal_sums_free(chiso_journal_sums *s);
 
 /* Fold the journals of n units into their hashes (pipelined; each unit is
  * one atomic call, retried while another process folds it at the same
