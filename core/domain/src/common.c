@@ -16,11 +16,12 @@ void *chiso_calloc_huge(size_t n, size_t size)
 {
     void *p = calloc(n, size);
 #ifdef MADV_HUGEPAGE
-    if (p && n * size >= 2 * HUGE_PAGE) { /* calloc checked n * size */
+    size_t bytes = n * size; /* calloc refused a product that overflows */
+    if (p && bytes >= 2 * HUGE_PAGE) {
         uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-        uintptr_t hi = ((uintptr_t)p + n * size) & ~(HUGE_PAGE - 1);
-        (void)madvise((void *)lo, hi - lo,
-                      MADV_HUGEPAGE); /* a hint: a kernel without THP says no */
+        uintptr_t hi = ((uintptr_t)p + bytes) & ~(HUGE_PAGE - 1);
+        /* a hint: a kernel without THP says no, and the table works as well */
+        (void)madvise((void *)lo, hi - lo, MADV_HUGEPAGE);
     }
 #endif
     return p;
