@@ -149,6 +149,10 @@ cmd_power_loss() {
     while chiso_alive "$pid"; do sleep 0.05; done
     rm -f "$(pidfile)"
     chiso_log "killed pid $pid (SIGKILL)"
+    # a child it forked (an AOF rewrite) may hold the listening socket a
+    # little longer: wait for the port rather than fail the start on it
+    local i
+    for i in $(seq 1 200); do chiso_port_busy "$PORT" || break; sleep 0.05; done
     if [ -n "$copy" ]; then
         rm -rf "$DIR/data/appendonlydir"
         cp -a "$copy" "$DIR/data/appendonlydir"

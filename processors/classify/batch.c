@@ -52,6 +52,7 @@
  * the reaper deletes what the retention no longer keeps), nk only checked
  * (unchanged, not written).
  * ARGV[1..5] = no, nt, nk, number of due-index additions, of removals;
+ * ARGV[6] = the mark a journal this call creates begins with (journal.h);
  * then per state two: the state merged over ("" when absent) and the new
  * one ("" when only checked); then the due-index additions (score, dossier
  * id), the removals (dossier id), the nt reap list entries ("<day>:<dossier
@@ -71,15 +72,15 @@ static const char LUA_APPLY[] =
     "local ns, first = no + nt + nk, 6\n"
     "local cur = redis.call('MGET', unpack(KEYS, first, first + ns - 1))\n"
     "for i = 1, ns do\n"
-    "  if (cur[i] or '') ~= ARGV[4 + 2 * i] then return cur end\n"
+    "  if (cur[i] or '') ~= ARGV[5 + 2 * i] then return cur end\n"
     "end\n"
     "if no + nt > 0 then\n"
     "  local mset = {}\n"
-    "  for i = 1, no + nt do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[5 + 2 * i] "
+    "  for i = 1, no + nt do mset[2 * i - 1] = KEYS[first + i - 1]; mset[2 * i] = ARGV[6 + 2 * i] "
     "end\n"
     "  redis.call('MSET', unpack(mset))\n"
     "end\n"
-    "local a = 6 + 2 * ns\n"
+    "local a = 7 + 2 * ns\n"
     "if nz > 0 then redis.call('ZADD', KEYS[2], unpack(ARGV, a, a + 2 * nz - 1)) end\n"
     "a = a + 2 * nz\n"
     "if nr > 0 then\n"
@@ -90,7 +91,10 @@ static const char LUA_APPLY[] =
     "if nt > 0 then redis.call('RPUSH', KEYS[5], unpack(ARGV, a, a + nt - 1)) end\n"
     "a = a + nt\n"
     "local len = 1\n"
-    "if ARGV[a] ~= '' then len = redis.call('APPEND', KEYS[4], ARGV[a]) end\n"
+    "if ARGV[a] ~= '' then\n"
+    "  if redis.call('EXISTS', KEYS[4]) == 0 then redis.call('SET', KEYS[4], ARGV[6]) end\n"
+    "  len = redis.call('APPEND', KEYS[4], ARGV[a])\n"
+    "end\n"
     "if a < #ARGV then redis.call('SADD', KEYS[1], unpack(ARGV, a + 1)) end\n"
     "return len\n";
 
@@ -1006,6 +1010,7 @@ static int append_group(cl_batch *b, cl_group *g)
 {
     chiso_rargs *a = b->args;
     int ns = 0, rc = 0;
+    char mark[CHISO_JOURNAL_MARK_LEN + 1];
 
     agg_clear(b);
     proc_clear(b);
@@ -1030,6 +1035,7 @@ static int append_group(cl_batch *b, cl_group *g)
     if (jlen < 0)
         return CHISO_ENOMEM;
 
+    chiso_journal_mark(mark);
     chiso_rargs_reset(a);
     rc |= chiso_rargs_ref(a, "EVALSHA", 7);
     rc |= chiso_rargs_ref(a, b->sha, strlen(b->sha));
@@ -1068,6 +1074,7 @@ static int append_group(cl_batch *b, cl_group *g)
     rc |= chiso_rargs_int(a, nrun[2]);
     rc |= chiso_rargs_int(a, nz);
     rc |= chiso_rargs_int(a, nr);
+    rc |= chiso_rargs_ref(a, mark, CHISO_JOURNAL_MARK_LEN);
     for (int run = 0; run < 3; run++) {
         for (int i = g->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];

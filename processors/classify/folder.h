@@ -3,8 +3,9 @@
  * own Redis connection, that folds the journals the apply calls report
  * grown past journal.fold.kb (chiso/journal.h).
  *
- * Readers (chiso-snapshot, chiso-wall, chiso-report) fold the units they
- * read; this bounds a journal when nothing reads. Folding costs a journal's
+ * chiso-wall and chiso-report fold the units they read; chiso-snapshot
+ * reads journals every second without folding them (it folds one only
+ * after journal.fold.s): this bounds a journal's size. Folding costs a journal's
  * read, its parse and a call that writes its sums; on the batch loop that
  * was the loop's time, so it runs beside it. A fold is idempotent and
  * atomic (journal.h), so a request that is dropped (queue full, Redis away,

@@ -49,8 +49,8 @@ static const chiso_cfg_def config_defs[] = {
      "waits for each commit (docs/benchmarks.md)",
      chiso_cfg_nonneg},
     {"journal.fold.kb", CHISO_CFG_INT, "128",
-     "a unit's journal longer than this is folded by classify (readers fold the units they "
-     "read; this bounds a journal when nothing reads)",
+     "a unit's journal longer than this is folded by classify (chiso-snapshot reads journals "
+     "without folding them: this bounds a journal's size)",
      chiso_cfg_positive},
     {"state.cache.mb", CHISO_CFG_INT, "128",
      "memory for the cache of dossier states (each write is still compared and set in Redis)",

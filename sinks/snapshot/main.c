@@ -44,6 +44,10 @@ static const chiso_cfg_def defs[] = {
     CHISO_REDIS_CFG_DEFS,
     {"interval.ms", CHISO_CFG_INT, "1000", "time between sweeps of the dirty set",
      chiso_cfg_positive},
+    {"journal.fold.s", CHISO_CFG_INT, "60",
+     "a unit's journal the sweeps have read for this long is folded (the sweeps read journals "
+     "and do not fold them; classify folds one past its journal.fold.kb)",
+     chiso_cfg_positive},
     {"province", CHISO_CFG_STRING, NULL,
      "province unit code; unset = the unit of kind province in catalog.units, else \"province\"",
      chiso_catview_code_ok},
@@ -106,6 +110,9 @@ static void metrics_register(chiso_metrics *m, snap_metrics *mx)
     mx->rewinds = chiso_metrics_counter(
         m, "chiso_snapshot_redis_rewinds_total",
         "Times Redis was found holding less than it acknowledged (every snapshot republished)");
+    mx->journal_folds = chiso_metrics_counter(
+        m, "chiso_snapshot_journal_folds_total",
+        "unit journals folded after the sweeps had read them for journal.fold.s");
     mx->sweep_secs =
         chiso_metrics_histogram(m, "chiso_snapshot_sweep_seconds", "duration of completed sweeps",
                                 bounds, (int)(sizeof(bounds) / sizeof(bounds[0])));

@@ -6,7 +6,10 @@
  *      `held` (the in-memory set of dirty members not yet published).
  *   2. SMEMBERS <prefix>:units, then (pipelined) every unit's :months set.
  *      A full sweep adds "<unit>|<month>", its quarter and its year to held.
- *   3. Pipelined: for every unit and every period touched, HGETALL of the
+ *   3. Pipelined, one transaction per unit: its journal's mark and the part
+ *      of it not read by a sweep before (journal.h; the hashes hold what
+ *      was folded, the journal what was applied since, and a value is
+ *      their sum), then for every period touched, HGETALL of the
  *      period's counters and of its two procedure sets (po, pp: the
  *      numerators of #7 and #9, and the province's union of them); HMGET of
  *      the counters summed across periods (snapshot.h, chiso_snapshot_cum:
@@ -83,7 +86,41 @@ struct snap_sweeper {
      * province unit arrived after a sweep under the "province" fallback,
      * or the catalog changed it), the old code's snapshots are retracted */
     char province[KEY_MAX];
+    chiso_map *journals;   /* unit code -> unit_journal: what sweeps read of its journal */
+    int64_t fold_after_us; /* journal.fold.s */
 };
+
+/* What the sweeps have read of a unit's journal: while it begins with the
+ * same mark it only grew (journal.h), so a sweep reads the bytes after
+ * `parsed` and adds them to the sums. A journal without a mark (written by
+ * a version before marks) is read whole every sweep. */
+typedef struct unit_journal {
+    char mark[CHISO_JOURNAL_MARK_LEN + 1]; /* "" when none */
+    size_t parsed;                         /* bytes summed (whole lines); 0: none */
+    chiso_journal_sums *sums;
+    int64_t since_us; /* when this mark was first read (it is folded journal.fold.s later) */
+    int64_t used_us;  /* the last sweep that read it */
+} unit_journal;
+
+static void journal_reset(unit_journal *j)
+{
+    j->mark[0] = '\0';
+    j->parsed = 0;
+    chiso_journal_sums_clear(j->sums);
+}
+
+/* Forget every journal read (Redis may come back with less than it
+ * acknowledged: a journal with the same mark may then be shorter). */
+static void journals_forget(snap_sweeper *sw)
+{
+    size_t pos = 0;
+    for (chiso_map_entry *e = chiso_map_next(sw->journals, &pos, NULL); e;
+         e = chiso_map_next(sw->journals, &pos, e)) {
+        unit_journal *j = e->ptr;
+        if (j)
+            journal_reset(j);
+    }
+}
 
 /* ---- Redis pipelines ---------------------------------------------------- */
 
@@ -93,6 +130,8 @@ enum cmd_kind {
     CMD_MONTHS_NOW, /* a unit's months again, in its read's transaction */
     CMD_MULTI,      /* a transaction's commands are handed on with EXEC's reply */
     CMD_EXEC,
+    CMD_JMARK, /* a unit's journal mark, first in its read's transaction */
+    CMD_JTAIL, /* then its bytes from the last read on (or all) */
     CMD_COUNTS,
     CMD_PROCS,
     CMD_MONTH_BUCKET,
@@ -172,6 +211,7 @@ static void redis_drop(snap_sweeper *sw, const char *what)
     if (sw->rc)
         chiso_redis_close(sw->rc);
     sw->rc = NULL;
+    journals_forget(sw);
 }
 
 /* Hand one reply on, or log and count it when it is an error. */
@@ -362,6 +402,10 @@ typedef struct sw_unit {
     chiso_score_input *inputs;        /* per touched period */
     bool *present;                    /* per touched period: the unit has counters there */
     int64_t (*procs)[CHISO_PS_COUNT]; /* per touched period: procedures in each set */
+    unit_journal *journal;            /* what sweeps read of its journal */
+    bool read;                        /* to be read (again) in the next round of step 3 */
+    bool skip;                        /* this round's read is void: its replies are dropped */
+    bool marked;                      /* this round's read had its journal's mark */
 } sw_unit;
 
 typedef struct sw_period {
@@ -400,7 +444,7 @@ typedef struct sweep {
     chiso_snapshot_counts *province_counts; /* per period */
     chiso_map **province_procs;             /* per period and set: the procedures of every unit */
     bool failed;                            /* out of memory while taking replies */
-    bool months_grew; /* a unit's read found months step 2 had not: read again */
+    size_t reread; /* units whose read found months step 2 had not, or its journal folded */
     sw_out *outs;
     size_t nouts, capouts;
 } sweep;
@@ -497,6 +541,125 @@ static bool unit_has_month(const sw_unit *u, const char *month)
     return false;
 }
 
+/* This round's read of u is void (its later replies are dropped): it is
+ * read again in the next round. */
+static void read_again(sweep *s, sw_unit *u)
+{
+    if (!u->skip)
+        s->reread++;
+    u->skip = true;
+}
+
+/* The journal's first bytes, as the read saw them: the same mark as the
+ * sweep before, and the bytes after those it read are what was appended;
+ * another (or none) and the journal was folded since: read it whole. */
+static void journal_mark(sweep *s, sw_unit *u, const redisReply *r)
+{
+    unit_journal *j = u->journal;
+    const char *text = r->type == REDIS_REPLY_STRING ? r->str : "";
+    size_t len = r->type == REDIS_REPLY_STRING ? r->len : 0;
+
+    u->marked = true;
+    if (j->parsed == 0) {
+        /* its tail is the whole journal, summed from nothing */
+        j->since_us = chiso_now_mono_us();
+        if (chiso_journal_marked(text, len)) {
+            memcpy(j->mark, text, CHISO_JOURNAL_MARK_LEN);
+            j->mark[CHISO_JOURNAL_MARK_LEN] = '\0';
+        } else {
+            j->mark[0] = '\0';
+        }
+    } else if (len != CHISO_JOURNAL_MARK_LEN || memcmp(text, j->mark, len) != 0) {
+        journal_reset(j);
+        read_again(s, u);
+    }
+}
+
+/* The journal's bytes from the end of those read before (one byte before
+ * it, the end of a line: a journal shorter than what was read is not the
+ * one read), or the whole journal. */
+static void journal_tail(sweep *s, sw_unit *u, const redisReply *r)
+{
+    unit_journal *j = u->journal;
+    const char *text = r->type == REDIS_REPLY_STRING ? r->str : "";
+    size_t len = r->type == REDIS_REPLY_STRING ? r->len : 0;
+
+    if (u->skip)
+        return;
+    if (!u->marked) { /* its mark's read failed (logged): the tail cannot be trusted */
+        journal_reset(j);
+        read_again(s, u);
+        return;
+    }
+    if (j->parsed > 0) {
+        if (len == 0 || text[0] != '\n') {
+            LOG_WARN("journal of %s is shorter than it was read: read whole again", u->code);
+            journal_reset(j);
+            read_again(s, u);
+            return;
+        }
+        text++;
+        len--;
+    }
+    long used = chiso_journal_sums_add(j->sums, text, len);
+    if (used == CHISO_ENOMEM) {
+        journal_reset(j);
+        s->failed = true;
+    } else if (used < 0) {
+        /* as a fold would leave it: the counts are read without it */
+        LOG_WARN("journal of %s is malformed: its counts are read without it", u->code);
+        chiso_counter_add(s->sw->mx->err_redis, 1);
+        journal_reset(j);
+    } else if (j->mark[0]) {
+        j->parsed += (size_t)used;
+    } else {
+        j->parsed = 0; /* no mark: not known to be the same text next time */
+    }
+}
+
+/* The fields of one hash as a unit's read saw it: those of its HGETALL
+ * reply, each plus the journal's sum, then the fields only the journal
+ * changes (a fold would create them; at 0 too, as a counter keeps a field
+ * at 0). */
+typedef struct hash_fields {
+    chiso_journal_sums *journal;
+    const char *hash;
+    const redisReply *r;
+    size_t i;        /* the next reply pair */
+    uint32_t cursor; /* the journal's fields, once the reply's are done */
+    const char *field;
+    int64_t value;
+} hash_fields;
+
+/* The next field into h->field and h->value; false when there is none. */
+static bool hash_next(hash_fields *h)
+{
+    for (; h->r->type == REDIS_REPLY_ARRAY && h->i + 1 < h->r->elements; h->i += 2) {
+        const redisReply *f = h->r->element[h->i];
+        if (f->type != REDIS_REPLY_STRING)
+            continue;
+        h->field = f->str;
+        h->value = reply_int(h->r->element[h->i + 1]) +
+                   chiso_journal_sums_take(h->journal, h->hash, f->str);
+        h->i += 2;
+        return true;
+    }
+    long long delta;
+    if ((h->field = chiso_journal_sums_next(h->journal, h->hash, &h->cursor, &delta))) {
+        h->value = delta;
+        return true;
+    }
+    return false;
+}
+
+static bool hash_first(hash_fields *h, chiso_journal_sums *journal, const char *hash,
+                       const redisReply *r)
+{
+    *h = (hash_fields){.journal = journal, .hash = hash, .r = r};
+    chiso_journal_sums_round(journal);
+    return hash_next(h);
+}
+
 static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
 {
     sweep *s = ctx;
@@ -527,31 +690,44 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
         }
         break;
     }
+    case CMD_JMARK:
+        journal_mark(s, &s->units[c->a], r);
+        break;
+    case CMD_JTAIL:
+        journal_tail(s, &s->units[c->a], r);
+        break;
     case CMD_COUNTS: {
         sw_unit *u = &s->units[c->a];
-        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-            int64_t v;
-            if (r->element[i]->type != REDIS_REPLY_STRING)
-                continue;
-            v = reply_int(r->element[i + 1]);
-            (void)chiso_snapshot_counts_set(&u->counts[c->b], r->element[i]->str, v);
-            (void)chiso_score_input_counter(&u->inputs[c->b], r->element[i]->str, v);
+        char hash[CHISO_PERIOD_STRLEN + 8];
+        snprintf(hash, sizeof(hash), "c:%s", s->periods[c->b].key);
+        hash_fields hf;
+        if (u->skip)
+            break;
+        for (bool more = hash_first(&hf, u->journal->sums, hash, r); more; more = hash_next(&hf)) {
+            (void)chiso_snapshot_counts_set(&u->counts[c->b], hf.field, hf.value);
+            (void)chiso_score_input_counter(&u->inputs[c->b], hf.field, hf.value);
             u->present[c->b] = true;
         }
         break;
     }
     case CMD_PROCS: {
-        /* procedure -> dossiers: the fields above 0 (the apply deletes a
+        /* procedure -> dossiers: the fields above 0 (a fold deletes a
          * field at 0; below 0 would be a definition changed without a
          * rebuild, docs/counters.md) */
         sw_unit *u = &s->units[c->a];
         size_t p = c->b / CHISO_PS_COUNT, set = c->b % CHISO_PS_COUNT;
         chiso_map *all = s->province_procs[c->b];
-        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i + 1 < r->elements; i += 2) {
-            if (r->element[i]->type != REDIS_REPLY_STRING || reply_int(r->element[i + 1]) <= 0)
+        char hash[CHISO_PERIOD_STRLEN + 32];
+        snprintf(hash, sizeof(hash), "%s:%s", chiso_proc_set_name((chiso_proc_set)set),
+                 s->periods[p].key);
+        hash_fields hf;
+        if (u->skip)
+            break;
+        for (bool more = hash_first(&hf, u->journal->sums, hash, r); more; more = hash_next(&hf)) {
+            if (hf.value <= 0)
                 continue;
             u->procs[p][set]++;
-            if (!chiso_map_put(all, r->element[i]->str, NULL))
+            if (!chiso_map_put(all, hf.field, NULL))
                 s->failed = true;
         }
         break;
@@ -560,9 +736,16 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
     case CMD_DAY_BUCKET: {
         sw_unit *u = &s->units[c->a];
         int64_t *sums = c->kind == CMD_MONTH_BUCKET ? u->month_sums[c->b] : u->day_sums[c->b];
+        char hash[CHISO_PERIOD_STRLEN + 8];
+        snprintf(hash, sizeof(hash), "c:%s",
+                 c->kind == CMD_MONTH_BUCKET ? u->months[c->b] : s->days[c->b]);
+        if (u->skip)
+            break;
         for (size_t i = 0;
              r->type == REDIS_REPLY_ARRAY && i < r->elements && i < CHISO_SNAPSHOT_CUM; i++)
-            sums[i] = reply_int(r->element[i]);
+            sums[i] = reply_int(r->element[i]) +
+                      chiso_journal_sums_get(u->journal->sums, hash,
+                                             chiso_counter_name(chiso_snapshot_cum[i]));
         break;
     }
     case CMD_SET:
@@ -573,7 +756,7 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
          * with changes in the same apply call, which the read then counted
          * in later periods without the month's own bucket */
         sw_unit *u = &s->units[c->a];
-        for (size_t i = 0; r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
+        for (size_t i = 0; !u->skip && r->type == REDIS_REPLY_ARRAY && i < r->elements; i++) {
             const redisReply *m = r->element[i];
             chiso_period p;
             if (m->type != REDIS_REPLY_STRING || m->len >= CHISO_PERIOD_STRLEN ||
@@ -588,7 +771,7 @@ static void on_reply(void *ctx, const rcmd *c, const redisReply *r)
             }
             u->months = grown;
             memcpy(u->months[u->nmonths++], m->str, m->len + 1);
-            s->months_grew = true;
+            read_again(s, u);
         }
         break;
     }
@@ -776,49 +959,103 @@ static int plan_outs(sweep *s)
     return 0;
 }
 
-/* Fold the journals of the sweep's units (journal.h), so the hashes read
- * next hold every change applied before. 0, or CHISO_EIO (dropped). */
-static int fold_units(sweep *s)
+/* Each unit's record of its journal, created at its first sweep. 0 or
+ * CHISO_ENOMEM. */
+static int prepare_journals(sweep *s)
+{
+    int64_t now = chiso_now_mono_us();
+
+    for (size_t i = 0; i < s->nunits; i++) {
+        sw_unit *u = &s->units[i];
+        chiso_map_entry *e = chiso_map_put(s->sw->journals, u->code, NULL);
+        if (!e || (!e->ptr && !(e->ptr = calloc(1, sizeof(unit_journal)))))
+            return CHISO_ENOMEM;
+        u->journal = e->ptr;
+        if (!u->journal->sums && !(u->journal->sums = chiso_journal_sums_new()))
+            return CHISO_ENOMEM;
+        u->journal->used_us = now;
+    }
+    return 0;
+}
+
+/* After a sweep: fold the journals its units' reads found the sweeps had
+ * read for journal.fold.s, the same text since (the sweeps do not fold
+ * what they read: this bounds a journal's size and age when classify's
+ * journal.fold.kb is not reached); the next sweep reads them whole. 0,
+ * CHISO_ENOMEM, or CHISO_EIO (dropped). */
+static int fold_old_journals(sweep *s)
 {
     snap_sweeper *sw = s->sw;
-    const char **codes = malloc((s->nunits ? s->nunits : 1) * sizeof(*codes));
+    int64_t now = chiso_now_mono_us();
+    const char **old = malloc((s->nunits ? s->nunits : 1) * sizeof(*old));
+    size_t nold = 0;
     char err[256];
-    int rc;
+    int rc = 0;
 
-    if (!codes)
+    if (!old)
         return CHISO_ENOMEM;
-    for (size_t i = 0; i < s->nunits; i++)
-        codes[i] = s->units[i].code;
-    rc = chiso_journal_fold(sw->rc, sw->prefix, codes, s->nunits, err, sizeof(err));
-    free(codes);
+    for (size_t i = 0; i < s->nunits; i++) {
+        unit_journal *j = s->units[i].journal;
+        if (j && j->parsed > 0 && now - j->since_us >= sw->fold_after_us) {
+            old[nold++] = s->units[i].code;
+            journal_reset(j);
+        }
+    }
+    if (nold > 0)
+        rc = chiso_journal_fold(sw->rc, sw->prefix, old, nold, err, sizeof(err));
     if (rc == CHISO_EIO) {
         redis_drop(sw, err);
     } else if (rc != 0) {
-        /* a malformed journal is left as it is: the counts are read without it */
+        /* a malformed journal is left as it is (its counts are read without it) */
         LOG_WARN("%s", err);
         chiso_counter_add(sw->mx->err_redis, 1);
         rc = rc == CHISO_ENOMEM ? rc : 0;
+    } else {
+        chiso_counter_add(sw->mx->journal_folds, (int64_t)nold);
     }
+    free(old);
     return rc;
 }
 
-/* Free what read_counts() allocated (for a new read, or with the sweep). */
+/* Drop the records of journals no sweep read for journal.fold.s. */
+static void forget_idle_journals(snap_sweeper *sw)
+{
+    int64_t now = chiso_now_mono_us();
+    size_t pos = 0;
+    chiso_map_entry *e, *next;
+
+    for (e = chiso_map_next(sw->journals, &pos, NULL); e; e = next) {
+        next = chiso_map_next(sw->journals, &pos, e);
+        unit_journal *j = e->ptr;
+        if (j && now - j->used_us < sw->fold_after_us)
+            continue;
+        if (j)
+            chiso_journal_sums_free(j->sums);
+        free(chiso_map_del(sw->journals, e->key));
+    }
+}
+
+/* Free what a read of u allocated. */
+static void unit_counts_free(sw_unit *u)
+{
+    free(u->month_sums);
+    free(u->day_sums);
+    free(u->counts);
+    free(u->inputs);
+    free(u->present);
+    free(u->procs);
+    u->month_sums = u->day_sums = NULL;
+    u->counts = NULL;
+    u->inputs = NULL;
+    u->present = NULL;
+    u->procs = NULL;
+}
+
+/* Free what read_counts() allocated (with the sweep). */
 static void counts_free(sweep *s)
 {
-    for (size_t i = 0; i < s->nunits; i++) {
-        sw_unit *u = &s->units[i];
-        free(u->month_sums);
-        free(u->day_sums);
-        free(u->counts);
-        free(u->inputs);
-        free(u->present);
-        free(u->procs);
-        u->month_sums = u->day_sums = NULL;
-        u->counts = NULL;
-        u->inputs = NULL;
-        u->present = NULL;
-        u->procs = NULL;
-    }
+    for (size_t i = 0; i < s->nunits; i++)
+        unit_counts_free(&s->units[i]);
     for (size_t i = 0; s->province_procs && i < s->nperiods * CHISO_PS_COUNT; i++)
         chiso_map_destroy(s->province_procs[i]);
     free(s->province_procs);
@@ -830,44 +1067,48 @@ static void counts_free(sweep *s)
     s->ndays = 0;
 }
 
-/* read_counts(): the months a unit's read saw were not all known; read
- * again with them */
-#define READ_AGAIN 1
-/* Reads before a sweep gives up when months keep appearing (it is then
- * retried whole, its members still held) */
+/* Rounds of reads before a sweep gives up when units keep needing another
+ * (it is then retried whole, its members still held) */
 #define READ_ATTEMPTS 8
 
-/* Step 3: fold, then read the counts of every unit in every touched
- * period. Each unit's read is one transaction (MULTI/EXEC), with its months
- * index read again in it: its counters are then one cut of its apply calls
- * (a fold moves whole calls' changes), and open / open_overdue, summed over
- * its buckets, never count a change without the rest of its call. */
-static int read_counts(sweep *s);
+/* Step 3: read the counts of every unit in every touched period. Each
+ * unit's read is one transaction (MULTI/EXEC) of its journal's new part,
+ * its hashes and its months index again: the hashes hold the apply calls
+ * a fold moved (whole calls), the journal the calls since, so what they
+ * sum to is one cut of its apply calls, and open / open_overdue, summed
+ * over its buckets, never count a change without the rest of its call.
+ * A unit whose read found months step 2 had not, or its journal folded
+ * since the sweep before, is read again in another round, alone. The
+ * sweep does not fold what it reads: folding every unit every second
+ * wrote every changed field each time, the most of Redis's time after
+ * the apply calls (docs/benchmarks.md). */
+static int read_round(sweep *s);
+static int sum_counts(sweep *s);
 static int load_counts(sweep *s)
 {
-    int rc = fold_units(s);
+    int rc = prepare_journals(s);
 
+    for (size_t i = 0; i < s->nunits; i++)
+        s->units[i].read = true;
     for (int attempt = 1; rc == 0; attempt++) {
-        s->months_grew = false;
-        if ((rc = read_counts(s)) != READ_AGAIN)
+        s->reread = 0;
+        if ((rc = read_round(s)) != 0 || s->reread == 0)
             break;
-        counts_free(s);
-        rc = 0;
+        LOG_DEBUG("sweep: %zu unit(s) read again", s->reread);
         if (attempt == READ_ATTEMPTS) {
-            LOG_WARN("sweep: months kept appearing during %d reads; the sweep is retried", attempt);
+            LOG_WARN("sweep: units kept changing during %d reads; the sweep is retried", attempt);
             rc = CHISO_EIO;
         }
     }
-    return rc;
+    return rc == 0 ? sum_counts(s) : rc;
 }
 
-static int read_counts(sweep *s)
+/* The days of today's month up to today, when a touched period is still
+ * running, and the province's tables. */
+static int prepare_counts(sweep *s)
 {
-    snap_sweeper *sw = s->sw;
     chiso_period month = chiso_period_of(s->today, CHISO_PERIOD_MONTH);
     bool running = false;
-    rbatch bt = {0};
-    int rc = CHISO_ENOMEM;
 
     for (size_t p = 0; p < s->nperiods; p++)
         running |= s->periods[p].end_day == s->today;
@@ -875,20 +1116,37 @@ static int read_counts(sweep *s)
         s->ndays = (size_t)(s->today - month.first_day + 1);
         s->days = calloc(s->ndays, sizeof(*s->days));
         if (!s->days)
-            goto out;
+            return CHISO_ENOMEM;
         for (size_t d = 0; d < s->ndays; d++)
             chiso_period_key(month.first_day + (int32_t)d, CHISO_PERIOD_DAY, s->days[d]);
     }
     s->province_counts = calloc(s->nperiods ? s->nperiods : 1, sizeof(*s->province_counts));
     s->province_procs = calloc(s->nperiods * CHISO_PS_COUNT + 1, sizeof(*s->province_procs));
     if (!s->province_counts || !s->province_procs)
-        goto out;
+        return CHISO_ENOMEM;
     for (size_t i = 0; i < s->nperiods * CHISO_PS_COUNT; i++) {
         if (!(s->province_procs[i] = chiso_map_new()))
-            goto out;
+            return CHISO_ENOMEM;
     }
+    return 0;
+}
+
+/* One round of step 3: the units marked `read`. */
+static int read_round(sweep *s)
+{
+    snap_sweeper *sw = s->sw;
+    rbatch bt = {0};
+    int rc = CHISO_ENOMEM;
+
+    if (!s->province_counts && (rc = prepare_counts(s)) != 0)
+        goto out;
+    rc = CHISO_ENOMEM;
     for (size_t i = 0; i < s->nunits; i++) {
         sw_unit *u = &s->units[i];
+        if (!u->read)
+            continue;
+        unit_counts_free(u);
+        u->skip = u->marked = false;
         if (!u->months)
             u->months = calloc(1, sizeof(*u->months)); /* a unit only named by a dirty member */
         u->counts = calloc(s->nperiods ? s->nperiods : 1, sizeof(*u->counts));
@@ -900,7 +1158,13 @@ static int read_counts(sweep *s)
         if (!u->months || !u->counts || !u->inputs || !u->present || !u->procs || !u->month_sums ||
             !u->day_sums)
             goto out;
+        if (!u->journal->mark[0])
+            journal_reset(u->journal); /* not known to be the text read before */
         if (batch_add(&bt, CMD_MULTI, i, 0, "MULTI") != 0 ||
+            batch_add(&bt, CMD_JMARK, i, 0, "GETRANGE %s:{%s}:j 0 %d", sw->prefix, u->code,
+                      CHISO_JOURNAL_MARK_LEN - 1) != 0 ||
+            batch_add(&bt, CMD_JTAIL, i, 0, "GETRANGE %s:{%s}:j %lld -1", sw->prefix, u->code,
+                      (long long)(u->journal->parsed ? u->journal->parsed - 1 : 0)) != 0 ||
             batch_add(&bt, CMD_MONTHS_NOW, i, 0, "SMEMBERS %s:{%s}:months", sw->prefix, u->code) !=
                 0)
             goto out;
@@ -937,20 +1201,25 @@ static int read_counts(sweep *s)
         rc = CHISO_ENOMEM;
         goto out;
     }
-    if (s->months_grew) {
-        rc = READ_AGAIN;
-        goto out;
-    }
+    for (size_t i = 0; i < s->nunits; i++)
+        s->units[i].read = s->units[i].skip;
+out:
+    batch_free(&bt);
+    return rc;
+}
 
-    /* open / open_overdue, then the province sums */
+/* After the reads: open / open_overdue, then the province sums. */
+static int sum_counts(sweep *s)
+{
+    snap_sweeper *sw = s->sw;
+    int rc = 0;
+
     for (size_t i = 0; i < s->nunits; i++) {
         sw_unit *u = &s->units[i];
         size_t nb = u->nmonths + s->ndays;
         chiso_snapshot_bucket *b = calloc(nb ? nb : 1, sizeof(*b));
-        if (!b) {
-            rc = CHISO_ENOMEM;
-            goto out;
-        }
+        if (!b)
+            return CHISO_ENOMEM;
         for (size_t m = 0; m < u->nmonths; m++) {
             b[m].key = u->months[m];
             memcpy(b[m].v, u->month_sums[m], sizeof(b[m].v));
@@ -976,10 +1245,8 @@ static int read_counts(sweep *s)
         }
         free(b);
         if (rc != 0)
-            goto out;
+            break;
     }
-out:
-    batch_free(&bt);
     return rc;
 }
 
@@ -1341,10 +1608,11 @@ int snap_sweeper_run(snap_sweeper *sw, bool full)
         goto out; /* nothing changed */
     if ((rc = load_units(&s)) != 0 || (rc = plan(&s)) != 0 || (rc = load_counts(&s)) != 0 ||
         (rc = plan_outs(&s)) != 0 || (rc = score_outs(&s)) != 0 || (rc = publish(&s)) != 0 ||
-        (rc = mark_sweep(sw)) != 0)
+        (rc = mark_sweep(sw)) != 0 || (rc = fold_old_journals(&s)) != 0)
         goto out;
     sw->published_once = true;
     sw->resweep = false;
+    forget_idle_journals(sw);
     chiso_counter_add(sw->mx->sweeps, 1);
     chiso_histogram_observe(sw->mx->sweep_secs, (double)(chiso_now_mono_us() - t0) / 1e6);
     LOG_DEBUG("sweep: %zu unit(s), %zu period(s), %zu snapshot(s) considered, %zu held", s.nunits,
@@ -1377,7 +1645,9 @@ snap_sweeper *snap_sweeper_new(const chiso_config *cfg, chiso_catview *catalog,
     chiso_topic_name(cfg, CHISO_TOPIC_SCORES, sw->topic, sizeof(sw->topic));
     sw->held = chiso_map_new();
     sw->published = chiso_map_new();
-    if (!sw->held || !sw->published) {
+    sw->journals = chiso_map_new();
+    sw->fold_after_us = chiso_config_int(cfg, "journal.fold.s") * 1000000;
+    if (!sw->held || !sw->published || !sw->journals) {
         snprintf(errstr, errstr_size, "out of memory");
         goto err;
     }
@@ -1400,6 +1670,11 @@ void snap_sweeper_destroy(snap_sweeper *sw)
         chiso_redis_close(sw->rc);
     chiso_map_destroy(sw->held);
     chiso_map_destroy(sw->published);
+    if (sw->journals) {
+        sw->fold_after_us = 0; /* every record is idle now */
+        forget_idle_journals(sw);
+        chiso_map_destroy(sw->journals);
+    }
     free(sw);
 }
 

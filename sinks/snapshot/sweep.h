@@ -29,17 +29,18 @@
 
 /* The sink's metrics, registered by the caller. */
 typedef struct snap_metrics {
-    chiso_counter *published;    /* snapshots queued on Kafka and stored in Redis */
-    chiso_counter *unchanged;    /* snapshots skipped: same content as last published */
-    chiso_counter *sweeps;       /* sweeps completed */
-    chiso_counter *popped;       /* dirty members popped */
-    chiso_counter *err_redis;    /* Redis connection or command failures */
-    chiso_counter *err_kafka;    /* produce or delivery failures */
-    chiso_counter *err_catalog;  /* bad catalog records, consumer errors */
-    chiso_counter *err_dirty;    /* unparseable dirty members (dropped) */
-    chiso_counter *rewinds;      /* Redis found holding less than it acknowledged */
-    chiso_histogram *sweep_secs; /* duration of completed sweeps */
-    chiso_gauge *pending;        /* dirty members held, not yet published */
+    chiso_counter *published;     /* snapshots queued on Kafka and stored in Redis */
+    chiso_counter *unchanged;     /* snapshots skipped: same content as last published */
+    chiso_counter *sweeps;        /* sweeps completed */
+    chiso_counter *popped;        /* dirty members popped */
+    chiso_counter *err_redis;     /* Redis connection or command failures */
+    chiso_counter *err_kafka;     /* produce or delivery failures */
+    chiso_counter *err_catalog;   /* bad catalog records, consumer errors */
+    chiso_counter *err_dirty;     /* unparseable dirty members (dropped) */
+    chiso_counter *rewinds;       /* Redis found holding less than it acknowledged */
+    chiso_counter *journal_folds; /* journals folded, read for journal.fold.s */
+    chiso_histogram *sweep_secs;  /* duration of completed sweeps */
+    chiso_gauge *pending;         /* dirty members held, not yet published */
 } snap_metrics;
 
 typedef struct snap_sweeper snap_sweeper;

@@ -6,10 +6,14 @@
 # folds racing appends and each other lose and double nothing (also a
 # fold whose journal begins again with the text it read over counters
 # another fold has moved), and a
-# malformed journal is left as it is with the fold failing. Then
-# chiso-classify's own folder: with journal.fold.kb 1 and nothing else
-# reading, classify folds its units' journals itself (beside its batch
-# loop), every journal ends at most 1 KiB, and every counter is exact.
+# malformed journal is left as it is with the fold failing; a fold that
+# leaves a rest begins it with a new mark. Then chiso-classify's own
+# folder: with journal.fold.kb 4 and no reader that folds, classify folds
+# its units' journals itself (beside its batch loop), every journal ends
+# at most 4 KiB, and every counter is exact; chiso-snapshot, running beside
+# it and reading each journal's new part with its hashes without folding
+# (journals folded under it read whole again), publishes the truth's
+# scores; and it folds a journal it has read for journal.fold.s.
 . "$(dirname "$0")/lib.sh"
 
 VERIFY=$(e2e_bin chiso-verify)
@@ -47,7 +51,10 @@ e2e_assert_eq 0 "$(e2e_redis exists "$J")" "the folded journal is gone"
 journal 'c:2025 received 1\nc:2025 rec'
 fold || e2e_fail "fold failed: $(cat "$E2E_TMP/fold.out")"
 e2e_assert_eq 1 "$(field c:2025 received)" "the whole line folded"
-e2e_assert_eq "c:2025 rec" "$(e2e_redis get "$J")" "the incomplete line left"
+e2e_assert_eq "c:2025 rec" "$(e2e_redis getrange "$J" 49 -1)" "the incomplete line left"
+[[ "$(e2e_redis getrange "$J" 0 48)" =~ ^po:j\ ([0-9a-f]{16})\ 1$'\n'po:j\ ([0-9a-f]{16})\ -1$ ]] &&
+    [ "${BASH_REMATCH[1]}" = "${BASH_REMATCH[2]}" ] ||
+    e2e_fail "the rest does not begin with a mark: $(e2e_redis getrange "$J" 0 48)"
 journal 'eived 2\n'
 fold || e2e_fail "fold failed: $(cat "$E2E_TMP/fold.out")"
 e2e_assert_eq 3 "$(field c:2025 received)" "the completed line folded"
@@ -125,14 +132,21 @@ e2e_assert_eq "$(printf 'c:2025-11 received 1')" "$(e2e_redis get "$J")" "the jo
 e2e_assert_eq x "$(field c:2025-11 received)" "the counter untouched"
 e2e_redis del "$J" "$K:c:2025-11" >/dev/null
 
-# ---- 6. chiso-classify folds long journals itself ----
+# ---- 6. chiso-classify folds long journals itself; chiso-snapshot reads
+# each unit's hashes and journal in one transaction, never folding them
+# while it reads them, and publishes the truth's scores ----
 SIM=$(e2e_bin chiso-simulate)
 CLASSIFY=$(e2e_bin chiso-classify)
+SNAPSHOT=$(e2e_bin chiso-snapshot)
 METRICS=$(e2e_free_port)
+SNAP_METRICS=$(e2e_free_port)
 COMMON=(--brokers "$CHISO_BROKERS" --topic.prefix "${P}cl.")
 R6=(--redis.host "$CHISO_REDIS_HOST" --redis.port "$CHISO_REDIS_PORT" --redis.prefix "${P}cl")
+e2e_bg snapshot "$SNAPSHOT" "${COMMON[@]}" "${R6[@]}" --interval.ms 300 --journal.fold.s 3 \
+    --metrics.port "$SNAP_METRICS"
+SNAP_PID=$E2E_LAST_PID
 e2e_bg classify "$CLASSIFY" "${COMMON[@]}" "${R6[@]}" --group.id "${P}cl" \
-    --journal.fold.kb 1 --metrics.port "$METRICS"
+    --journal.fold.kb 4 --metrics.port "$METRICS"
 "$SIM" "${COMMON[@]}" --seed 11 --start 2025-07-30 --days 3 --dossiers-per-day 1500 \
     --duplicates 0.05 --reorder 0.10 --truth "$E2E_TMP/truth.json" 2>"$E2E_TMP/simulate.log" ||
     e2e_fail "simulator failed: $(tail -5 "$E2E_TMP/simulate.log")"
@@ -143,13 +157,42 @@ longest() { # the longest journal under the prefix, in bytes
         m = math.max(m, redis.call('strlen', k)) end; return m" 0 "${P}cl:{*}:j"
 }
 # the folder works beside the batch loop: wait for it to catch up
-e2e_wait_for "[ \"\$(longest)\" -le 1024 ]" 60 0.2
+e2e_wait_for "[ \"\$(longest)\" -le 4096 ]" 60 0.2
 folds=$(curl -sf "http://127.0.0.1:$METRICS/metrics" | awk '$1 == "chiso_classify_journal_folds_total" { print $2 }')
 e2e_log "classify folded $folds journals; the longest left is $(longest) bytes"
 [ "${folds:-0}" -gt 0 ] || e2e_fail "classify folded no journal"
 # the counters are in the hashes before any reader folded them
 [ -n "$(e2e_redis --scan --pattern "${P}cl:{*}:c:2025-07" | head -1)" ] ||
     e2e_fail "no counter hash written by classify's folds"
-"$VERIFY" "${COMMON[@]}" "${R6[@]}" --truth "$E2E_TMP/truth.json" --check counters \
-    >"$E2E_TMP/verify.out" 2>&1 || e2e_fail "counters differ: $(tail -5 "$E2E_TMP/verify.out")"
+# the snapshot's last sweeps read hashes and journals both: some journal
+# still holds lines (the folder folds past 4 KiB only)
+e2e_wait_for "[ \"\$(e2e_redis scard ${P}cl:dirty)\" = 0 ]" 60 0.3
+sleep 1
+[ "$(longest)" -gt 49 ] || e2e_fail "every journal is empty: the snapshot never added one"
+"$VERIFY" "${COMMON[@]}" "${R6[@]}" --truth "$E2E_TMP/truth.json" --check counters,scores \
+    >"$E2E_TMP/verify.out" 2>&1 ||
+    e2e_fail "counters or scores differ: $(tail -5 "$E2E_TMP/verify.out")"
+
+# ---- 7. chiso-snapshot folds a journal it has read for journal.fold.s ----
+# (chiso-verify folded every journal above; a sweep reads every unit)
+snap_metric() {
+    curl -sf "http://127.0.0.1:$SNAP_METRICS/metrics" | awk -v m="$1" '$1 == m { print $2 }'
+}
+UNIT=$(e2e_redis srandmember "${P}cl:units")
+JU="${P}cl:{$UNIT}:j"
+BEFORE=$(e2e_redis hget "${P}cl:{$UNIT}:c:2025-07" received)
+printf 'po:j 0123456789abcdef 1\npo:j 0123456789abcdef -1\nc:2025-07 received 1\n' |
+    e2e_redis -x set "$JU" >/dev/null
+FOLDS=$(snap_metric chiso_snapshot_journal_folds_total)
+e2e_redis sadd "${P}cl:dirty" "$UNIT|2025-07" >/dev/null
+e2e_wait_for "[ \"\$(e2e_redis scard ${P}cl:dirty)\" = 0 ]" 30 0.2
+sleep 1
+e2e_assert_eq 1 "$(e2e_redis exists "$JU")" "a journal read less than 3 s is not folded"
+sleep 2.5
+e2e_redis sadd "${P}cl:dirty" "$UNIT|2025-07" >/dev/null
+e2e_wait_for "[ \"\$(snap_metric chiso_snapshot_journal_folds_total)\" -gt ${FOLDS:-0} ]" 30 0.2
+e2e_assert_eq 0 "$(e2e_redis exists "$JU")" "the journal read for 3 s is folded"
+e2e_assert_eq $((BEFORE + 1)) "$(e2e_redis hget "${P}cl:{$UNIT}:c:2025-07" received)" \
+    "its line folded into the hash"
+e2e_stop "$SNAP_PID" 30 || e2e_fail "chiso-snapshot did not exit cleanly on SIGTERM"
 e2e_pass

@@ -1,8 +1,11 @@
 /*
  * test_journal.c - journal lines (journal.h): writing them, and parsing
- * whole lines only, strictly.
+ * whole lines only, strictly; marks; sums read in parts and merged with a
+ * hash as read.
  */
+#include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "check.h"
@@ -119,9 +122,132 @@ static void test_parse(void)
     CHECK_EQ_INT(s.n, 2, "at the second line");
 }
 
+static void test_marks(void)
+{
+    char a[CHISO_JOURNAL_MARK_LEN + 1], b[CHISO_JOURNAL_MARK_LEN + 1];
+    chiso_journal_mark(a);
+    chiso_journal_mark(b);
+    CHECK_EQ_INT((long long)strlen(a), CHISO_JOURNAL_MARK_LEN, "a mark's length");
+    CHECK(strncmp(a, "po:j ", 5) == 0 && strstr(a, " 1\npo:j ") && strstr(a, " -1\n"),
+          "a mark's two lines: %s", a);
+    CHECK(strcmp(a, b) != 0, "two marks differ");
+    CHECK(chiso_journal_marked(a, strlen(a)), "a mark is one");
+    CHECK(!chiso_journal_marked(a, strlen(a) - 1), "cut short");
+    char text[256];
+    snprintf(text, sizeof(text), "%sc:2025-07 received 1\n", a);
+    CHECK(chiso_journal_marked(text, strlen(text)), "a journal that begins with one");
+    CHECK(!chiso_journal_marked("c:2025-07 received 1\nc:2025-07 received 1\nc:2025-07 x 1\n", 66),
+          "a journal without");
+    char bad[CHISO_JOURNAL_MARK_LEN + 1];
+    memcpy(bad, a, sizeof(bad));
+    bad[CHISO_JOURNAL_MARK_LEN - 6] ^= 1; /* the second line's digits differ */
+    CHECK(!chiso_journal_marked(bad, strlen(bad)), "lines that do not cancel out");
+    memcpy(bad, a, sizeof(bad));
+    bad[5] = 'G';
+    CHECK(!chiso_journal_marked(bad, strlen(bad)), "not hex digits");
+    /* the lines parse, and cancel out */
+    seen s = {0};
+    CHECK_EQ_INT(chiso_journal_parse(a, strlen(a), record, &s), CHISO_JOURNAL_MARK_LEN, "parsed");
+    CHECK(s.n == 2 && s.sum == 0, "two lines, sum 0");
+}
+
+/* The value of hash's field as a reader merges it: what the hash holds
+ * (fields[], values[], n) plus the journal; and the fields only the
+ * journal has, through the callback. */
+static long long merged(chiso_journal_sums *js, const char *hash, const char *const *fields,
+                        const long long *values, size_t n, const char *field)
+{
+    long long out = 0;
+    bool hit = false;
+    chiso_journal_sums_round(js);
+    for (size_t i = 0; i < n; i++) {
+        long long v = values[i] + chiso_journal_sums_take(js, hash, fields[i]);
+        if (strcmp(fields[i], field) == 0)
+            out = v, hit = true;
+    }
+    uint32_t cur = 0;
+    long long d;
+    for (const char *f; (f = chiso_journal_sums_next(js, hash, &cur, &d));) {
+        for (size_t i = 0; i < n; i++)
+            CHECK(strcmp(fields[i], f) != 0, "%s of %s was taken", f, hash);
+        if (strcmp(f, field) == 0)
+            out = d, hit = true;
+    }
+    CHECK(hit || out == 0, "found");
+    return out;
+}
+
+static void test_sums(void)
+{
+    chiso_journal_sums *js = chiso_journal_sums_new();
+    char mark[CHISO_JOURNAL_MARK_LEN + 1];
+    char text[1024];
+    chiso_journal_mark(mark);
+    snprintf(text, sizeof(text),
+             "%sc:2025-07 received 2\nc:2025-07 done 1\npo:2025-Q3 1.001 1\nc:2025-07 "
+             "received -1\nc:2025-07-01 received 1\nc:2025-07",
+             mark);
+    long used = chiso_journal_sums_add(js, text, strlen(text));
+    CHECK_EQ_INT(used, (long)(strlen(text) - strlen("c:2025-07")), "whole lines only");
+    CHECK_EQ_INT(chiso_journal_sums_get(js, "c:2025-07", "received"), 1, "summed");
+    CHECK_EQ_INT(chiso_journal_sums_get(js, "c:2025-07", "done"), 1, "done");
+    CHECK_EQ_INT(chiso_journal_sums_get(js, "c:2025-07", "paid"), 0, "absent");
+    CHECK_EQ_INT(chiso_journal_sums_get(js, "c:2025-08", "done"), 0, "another hash");
+    CHECK_EQ_INT(chiso_journal_sums_get(js, "c:2025-07", ""), 0, "a hash is no field");
+    CHECK_EQ_INT((long long)chiso_journal_sums_size(js), 4, "the mark is left out");
+    /* the rest, read later: the incomplete line completed, more lines */
+    const char *more = "c:2025-07 done 3\npo:2025-Q3 1.002 1\n";
+    used = chiso_journal_sums_add(js, more, strlen(more));
+    CHECK_EQ_INT(used, (long)strlen(more), "the rest");
+    CHECK_EQ_INT(chiso_journal_sums_get(js, "c:2025-07", "done"), 4, "added up across reads");
+
+    /* merged with the hash as read: fields of both, fields of either */
+    const char *f[] = {"done", "paid"};
+    const long long v[] = {10, 5};
+    CHECK_EQ_INT(merged(js, "c:2025-07", f, v, 2, "done"), 14, "hash + journal");
+    CHECK_EQ_INT(merged(js, "c:2025-07", f, v, 2, "paid"), 5, "hash only");
+    CHECK_EQ_INT(merged(js, "c:2025-07", f, v, 2, "received"), 1, "journal only");
+    CHECK_EQ_INT(merged(js, "po:2025-Q3", NULL, NULL, 0, "1.002"), 1, "a hash not read");
+    uint32_t cur = 0;
+    long long d;
+    int n = 0;
+    chiso_journal_sums_round(js);
+    while (chiso_journal_sums_next(js, "po:2025-Q3", &cur, &d))
+        n++;
+    CHECK_EQ_INT(n, 2, "the journal's fields of a hash");
+    CHECK(chiso_journal_sums_next(js, "c:2099", &cur, &d) == NULL, "a hash the journal lacks");
+
+    /* many fields: the table grows, every sum kept */
+    for (int i = 0; i < 3000; i++) {
+        char line[64];
+        int len = snprintf(line, sizeof(line), "c:2025-%02d f%d %d\n", 1 + i % 12, i, i + 1);
+        CHECK_EQ_INT(chiso_journal_sums_add(js, line, (size_t)len), len, "line %d", i);
+    }
+    for (int i = 0; i < 3000; i += 7) {
+        char hash[16], field[16];
+        snprintf(hash, sizeof(hash), "c:2025-%02d", 1 + i % 12);
+        snprintf(field, sizeof(field), "f%d", i);
+        CHECK_EQ_INT(chiso_journal_sums_get(js, hash, field), i + 1, "%s %s", hash, field);
+    }
+    CHECK_EQ_INT((long long)chiso_journal_sums_size(js), 3005, "distinct fields");
+
+    /* malformed, and a sum past 64 bits */
+    CHECK_EQ_INT(chiso_journal_sums_add(js, "c:2025 x 01\n", 12), CHISO_EINVAL, "malformed");
+    chiso_journal_sums_clear(js);
+    CHECK_EQ_INT((long long)chiso_journal_sums_size(js), 0, "cleared");
+    CHECK_EQ_INT(chiso_journal_sums_get(js, "c:2025-07", "done"), 0, "cleared: nothing");
+    const char *big = "c:2025 x 999999999999999999\n";
+    for (int i = 0; i < 9; i++)
+        CHECK_EQ_INT(chiso_journal_sums_add(js, big, strlen(big)), (long)strlen(big), "big %d", i);
+    CHECK_EQ_INT(chiso_journal_sums_add(js, big, strlen(big)), CHISO_EINVAL, "overflow");
+    chiso_journal_sums_free(js);
+}
+
 int main(void)
 {
     test_lines();
     test_parse();
+    test_marks();
+    test_sums();
     return CHECK_DONE();
 }

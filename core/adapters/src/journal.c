@@ -9,6 +9,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
+#include <time.h>
+#include <unistd.h>
 
 #include "chiso/common.h"
 #include "chiso/dossier.h"
@@ -17,7 +20,8 @@
 /*
  * A fold's write, of values the folder computed: KEYS[1] = the unit's
  * journal, KEYS[2..] = the hashes (a hash may come more than once, its
- * fields split). ARGV[1] = the journal's leading text folded; then per
+ * fields split). ARGV[1] = the journal's leading text folded; ARGV[2] = the
+ * mark the rest begins with (journal.h); then per
  * KEYS[2..] entry: n, the number of fields it changes, and ns, how many of
  * them are set (the other n - ns removed); the n fields (those set first);
  * the n values the folder read and computed from ("" for absent); the ns
@@ -32,7 +36,7 @@
 static const char LUA_FOLD[] =
     "local p = ARGV[1]\n"
     "if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then return 0 end\n"
-    "local a = 2\n"
+    "local a = 3\n"
     "for h = 2, #KEYS do\n"
     "  local n, ns = tonumber(ARGV[a]), tonumber(ARGV[a + 1])\n"
     "  a = a + 2\n"
@@ -42,7 +46,7 @@ static const char LUA_FOLD[] =
     "  end\n"
     "  a = a + 2 * n + 2 * ns + n - ns\n"
     "end\n"
-    "a = 2\n"
+    "a = 3\n"
     "for h = 2, #KEYS do\n"
     "  local n, ns = tonumber(ARGV[a]), tonumber(ARGV[a + 1])\n"
     "  a = a + 2 + 2 * n\n"
@@ -52,7 +56,10 @@ static const char LUA_FOLD[] =
     "  a = a + n - ns\n"
     "end\n"
     "local rest = redis.call('GETRANGE', KEYS[1], #p, -1)\n"
-    "if rest == '' then redis.call('DEL', KEYS[1]) else redis.call('SET', KEYS[1], rest) end\n"
+    "if rest == '' then redis.call('DEL', KEYS[1]) else\n"
+    "  redis.call('SET', KEYS[1], ARGV[2])\n"
+    "  redis.call('APPEND', KEYS[1], rest)\n"
+    "end\n"
     "return 1\n";
 
 /* Units read and folded per pipeline: a fold call writes many fields, and
@@ -139,24 +146,68 @@ long chiso_journal_parse(const char *buf, size_t len, chiso_journal_cb cb, void 
     }
 }
 
+/* ---- marks ---- */
+
+static bool is_mark(const char *hash, size_t len)
+{
+    return len == sizeof(CHISO_JOURNAL_MARK_HASH) - 1 &&
+           memcmp(hash, CHISO_JOURNAL_MARK_HASH, len) == 0;
+}
+
+/* splitmix64, seeded once per thread from getrandom() (the time and the
+ * thread's address if that fails): marks must differ between every
+ * journal a unit ever has, across processes */
+static uint64_t mark_next(void)
+{
+    static _Thread_local uint64_t state;
+    static _Thread_local bool seeded;
+    if (!seeded) {
+        if (getrandom(&state, sizeof(state), 0) != (ssize_t)sizeof(state)) {
+            struct timespec ts;
+            clock_gettime(CLOCK_REALTIME, &ts);
+            state = (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 30) ^ (uintptr_t)&state ^
+                    ((uint64_t)getpid() << 48);
+        }
+        seeded = true;
+    }
+    uint64_t z = (state += 0x9e3779b97f4a7c15ull);
+    z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+    z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+    return z ^ (z >> 31);
+}
+
+void chiso_journal_mark(char out[CHISO_JOURNAL_MARK_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    char digits[16];
+    uint64_t v = mark_next();
+    for (int i = 15; i >= 0; i--, v >>= 4)
+        digits[i] = hex[v & 15];
+    snprintf(out, CHISO_JOURNAL_MARK_LEN + 1,
+             CHISO_JOURNAL_MARK_HASH " %.16s 1\n" CHISO_JOURNAL_MARK_HASH " %.16s -1\n", digits,
+             digits);
+}
+
+bool chiso_journal_marked(const char *text, size_t len)
+{
+    const size_t h = sizeof(CHISO_JOURNAL_MARK_HASH) - 1; /* "po:j" */
+    if (len < CHISO_JOURNAL_MARK_LEN)
+        return false;
+    const char *second = text + h + 1 + 16 + 3;
+    if (memcmp(text, CHISO_JOURNAL_MARK_HASH " ", h + 1) != 0 ||
+        memcmp(text + h + 17, " 1\n", 3) != 0 ||
+        memcmp(second, CHISO_JOURNAL_MARK_HASH " ", h + 1) != 0 ||
+        memcmp(second + h + 1, text + h + 1, 16) != 0 || memcmp(second + h + 17, " -1\n", 4) != 0)
+        return false;
+    for (size_t i = 0; i < 16; i++) {
+        char c = text[h + 1 + i];
+        if (!((c >= '0' && c <= '9') || (c >= 'a' && c <= 'f')))
+            return false;
+    }
+    return true;
+}
+
 /* ---- folding ---- */
-
-typedef struct change {
-    const char *hash, *field; /* into the journal text read */
-    size_t hash_len, field_len;
-    long long delta;
-} change;
-
-/* The distinct (hash, field) changes of a journal text, summed as they
- * are read: a journal repeats the same few hundred pairs over and over, so
- * each line is looked up in an open-addressing table (kept at most half
- * full) rather than kept and sorted. */
-typedef struct changes {
-    change *v;
-    size_t n, cap;
-    uint32_t *slot; /* 0 = empty, else index into v + 1 */
-    size_t nslot;   /* a power of two, at least 2 * cap */
-} changes;
 
 static uint64_t pair_hash(const char *hash, size_t hash_len, const char *field, size_t field_len)
 {
@@ -169,95 +220,231 @@ static uint64_t pair_hash(const char *hash, size_t hash_len, const char *field, 
     return h ^ (h >> 29);
 }
 
-static size_t find_slot(const changes *c, const char *hash, size_t hash_len, const char *field,
-                        size_t field_len)
+/* ---- reading without folding ---- */
+
+/* A (hash, field) sum, or a hash's head (field_len 0: no line has an empty
+ * field), whose `next` starts the list of the hash's fields. Names are in
+ * the arena, NUL-terminated. */
+typedef struct sum_entry {
+    uint32_t hash, field; /* arena offsets */
+    uint32_t hash_len, field_len;
+    uint32_t next;  /* the hash's next field (index + 1; 0: the last) */
+    uint32_t taken; /* the round that took it */
+    long long delta;
+} sum_entry;
+
+struct chiso_journal_sums {
+    char *arena;
+    size_t alen, acap;
+    sum_entry *v;
+    size_t n, cap;
+    uint32_t *slot; /* open addressing: 0 = empty, else index into v + 1 */
+    size_t nslot;   /* a power of two, at least 2 * cap */
+    uint32_t round;
+};
+
+chiso_journal_sums *chiso_journal_sums_new(void)
 {
-    size_t mask = c->nslot - 1, i = pair_hash(hash, hash_len, field, field_len) & mask;
+    chiso_journal_sums *s = calloc(1, sizeof(*s));
+    if (s)
+        s->round = 1; /* entries start at 0: not taken */
+    return s;
+}
+
+void chiso_journal_sums_free(chiso_journal_sums *s)
+{
+    if (!s)
+        return;
+    free(s->arena);
+    free(s->v);
+    free(s->slot);
+    free(s);
+}
+
+void chiso_journal_sums_clear(chiso_journal_sums *s)
+{
+    s->alen = s->n = 0;
+    if (s->slot)
+        memset(s->slot, 0, s->nslot * sizeof(*s->slot));
+}
+
+size_t chiso_journal_sums_size(const chiso_journal_sums *s)
+{
+    size_t heads = 0;
+    for (size_t i = 0; i < s->n; i++)
+        heads += s->v[i].field_len == 0;
+    return s->n - heads;
+}
+
+static size_t sums_find(const chiso_journal_sums *s, const char *hash, size_t hash_len,
+                        const char *field, size_t field_len)
+{
+    size_t mask = s->nslot - 1, i = pair_hash(hash, hash_len, field, field_len) & mask;
     for (;; i = (i + 1) & mask) {
-        if (c->slot[i] == 0)
+        if (s->slot[i] == 0)
             return i;
-        const change *e = &c->v[c->slot[i] - 1];
+        const sum_entry *e = &s->v[s->slot[i] - 1];
         if (e->hash_len == hash_len && e->field_len == field_len &&
-            memcmp(e->hash, hash, hash_len) == 0 && memcmp(e->field, field, field_len) == 0)
+            memcmp(s->arena + e->hash, hash, hash_len) == 0 &&
+            memcmp(s->arena + e->field, field, field_len) == 0)
             return i;
     }
 }
 
-/* Make room for one more distinct change (the table stays under half full). */
-static int grow(changes *c)
+static sum_entry *sums_lookup(const chiso_journal_sums *s, const char *hash, size_t hash_len,
+                              const char *field, size_t field_len)
 {
-    if (c->n < c->cap)
+    if (s->n == 0)
+        return NULL;
+    size_t i = sums_find(s, hash, hash_len, field, field_len);
+    return s->slot[i] ? &s->v[s->slot[i] - 1] : NULL;
+}
+
+/* Copy a name into the arena, NUL-terminated; its offset, or -1. */
+static long sums_name(chiso_journal_sums *s, const char *name, size_t len)
+{
+    if (s->alen + len + 1 > s->acap) {
+        size_t cap = s->acap ? s->acap * 2 : 4096;
+        while (cap < s->alen + len + 1)
+            cap *= 2;
+        if (cap > UINT32_MAX)
+            return -1;
+        char *a = realloc(s->arena, cap);
+        if (!a)
+            return -1;
+        s->arena = a;
+        s->acap = cap;
+    }
+    long off = (long)s->alen;
+    memcpy(s->arena + s->alen, name, len);
+    s->arena[s->alen + len] = '\0';
+    s->alen += len + 1;
+    return off;
+}
+
+/* Room for one more entry (the table stays under half full). */
+static int sums_grow(chiso_journal_sums *s)
+{
+    if (s->n < s->cap)
         return 0;
-    size_t cap = c->cap ? c->cap * 2 : 256;
-    change *v = realloc(c->v, cap * sizeof(*v));
+    size_t cap = s->cap ? s->cap * 2 : 64;
+    sum_entry *v = realloc(s->v, cap * sizeof(*v));
     if (!v)
         return CHISO_ENOMEM;
-    c->v = v;
-    c->cap = cap;
+    s->v = v;
+    s->cap = cap;
     uint32_t *slot = calloc(cap * 2, sizeof(*slot));
     if (!slot)
         return CHISO_ENOMEM;
-    free(c->slot);
-    c->slot = slot;
-    c->nslot = cap * 2;
-    for (size_t k = 0; k < c->n; k++) {
-        const change *e = &c->v[k];
-        c->slot[find_slot(c, e->hash, e->hash_len, e->field, e->field_len)] = (uint32_t)k + 1;
+    free(s->slot);
+    s->slot = slot;
+    s->nslot = cap * 2;
+    for (size_t k = 0; k < s->n; k++) {
+        const sum_entry *e = &s->v[k];
+        s->slot[sums_find(s, s->arena + e->hash, e->hash_len, s->arena + e->field, e->field_len)] =
+            (uint32_t)k + 1;
     }
     return 0;
 }
 
-static void changes_free(changes *c)
+/* The entry of (hash, field), created at 0 when new (a new field goes at
+ * the front of its hash's list, the head created first); NULL when out of
+ * memory. */
+static sum_entry *sums_entry(chiso_journal_sums *s, const char *hash, size_t hash_len,
+                             const char *field, size_t field_len)
 {
-    free(c->v);
-    free(c->slot);
+    if (sums_grow(s) != 0)
+        return NULL;
+    size_t i = sums_find(s, hash, hash_len, field, field_len);
+    if (s->slot[i])
+        return &s->v[s->slot[i] - 1];
+    sum_entry *head = NULL;
+    if (field_len > 0 && !(head = sums_entry(s, hash, hash_len, "", 0)))
+        return NULL;
+    if (head) {
+        if (sums_grow(s) != 0)
+            return NULL;
+        head = sums_lookup(s, hash, hash_len, "", 0); /* the table may have moved */
+        i = sums_find(s, hash, hash_len, field, field_len);
+    }
+    long f = sums_name(s, field, field_len);
+    long h = head ? (long)head->hash : sums_name(s, hash, hash_len);
+    if (f < 0 || h < 0)
+        return NULL;
+    sum_entry *e = &s->v[s->n];
+    *e = (sum_entry){.hash = (uint32_t)h,
+                     .field = (uint32_t)f,
+                     .hash_len = (uint32_t)hash_len,
+                     .field_len = (uint32_t)field_len};
+    if (head) {
+        e->next = head->next;
+        head->next = (uint32_t)s->n + 1;
+    }
+    s->slot[i] = (uint32_t)++s->n;
+    return e;
 }
 
-/* A sum of 0 is kept: written field by field, +1 then -1 left the field at
- * 0 in its hash, and a period hash that exists is a period the unit has
- * counters in (the snapshot ranks the units that have); a procedure set
- * removes a field at 0 all the same. */
-static int collect(void *ctx, const char *hash, size_t hash_len, const char *field,
-                   size_t field_len, long long delta)
+static int sums_line(void *ctx, const char *hash, size_t hash_len, const char *field,
+                     size_t field_len, long long delta)
 {
-    changes *c = ctx;
-    if (grow(c) != 0)
+    chiso_journal_sums *s = ctx;
+    if (is_mark(hash, hash_len))
+        return 0;
+    sum_entry *e = sums_entry(s, hash, hash_len, field, field_len);
+    if (!e)
         return CHISO_ENOMEM;
-    size_t i = find_slot(c, hash, hash_len, field, field_len);
-    if (c->slot[i]) { /* a sum past 64 bits: malformed, left as it is */
-        long long *sum = &c->v[c->slot[i] - 1].delta;
-        return __builtin_add_overflow(*sum, delta, sum) ? CHISO_EINVAL : 0;
+    return __builtin_add_overflow(e->delta, delta, &e->delta) ? CHISO_EINVAL : 0;
+}
+
+long chiso_journal_sums_add(chiso_journal_sums *s, const char *text, size_t len)
+{
+    return chiso_journal_parse(text, len, sums_line, s);
+}
+
+long long chiso_journal_sums_get(const chiso_journal_sums *s, const char *hash, const char *field)
+{
+    const sum_entry *e = sums_lookup(s, hash, strlen(hash), field, strlen(field));
+    return e && e->field_len ? e->delta : 0;
+}
+
+void chiso_journal_sums_round(chiso_journal_sums *s)
+{
+    if (++s->round == 0) { /* wrapped: no entry may look taken */
+        for (size_t i = 0; i < s->n; i++)
+            s->v[i].taken = 0;
+        s->round = 1;
     }
-    c->v[c->n] = (change){hash, field, hash_len, field_len, delta};
-    c->slot[i] = (uint32_t)++c->n;
-    return 0;
 }
 
-static int cmp_bytes(const char *a, size_t al, const char *b, size_t bl)
+long long chiso_journal_sums_take(chiso_journal_sums *s, const char *hash, const char *field)
 {
-    int r = memcmp(a, b, al < bl ? al : bl);
-    return r ? r : (al > bl) - (al < bl);
+    sum_entry *e = sums_lookup(s, hash, strlen(hash), field, strlen(field));
+    if (!e || !e->field_len)
+        return 0;
+    e->taken = s->round;
+    return e->delta;
 }
 
-static int cmp_change(const void *pa, const void *pb)
+const char *chiso_journal_sums_next(const chiso_journal_sums *s, const char *hash, uint32_t *cursor,
+                                    long long *delta)
 {
-    const change *a = pa, *b = pb;
-    int r = cmp_bytes(a->hash, a->hash_len, b->hash, b->hash_len);
-    return r ? r : cmp_bytes(a->field, a->field_len, b->field, b->field_len);
-}
-
-/* Sort the summed changes by hash, then field (the table's slots are no
- * longer valid after it). */
-static void sort_changes(changes *c)
-{
-    qsort(c->v, c->n, sizeof(*c->v), cmp_change);
-}
-
-/* Whether change i is the first of its hash (the changes are sorted). */
-static bool hash_starts(const changes *c, size_t i)
-{
-    return i == 0 ||
-           cmp_bytes(c->v[i].hash, c->v[i].hash_len, c->v[i - 1].hash, c->v[i - 1].hash_len) != 0;
+    uint32_t k;
+    if (*cursor == 0) {
+        const sum_entry *head = sums_lookup(s, hash, strlen(hash), "", 0);
+        k = head ? head->next : 0;
+    } else {
+        k = s->v[*cursor - 1].next;
+    }
+    for (; k; k = s->v[k - 1].next) {
+        const sum_entry *e = &s->v[k - 1];
+        if (e->taken == s->round)
+            continue;
+        *cursor = k;
+        *delta = e->delta;
+        return s->arena + e->field;
+    }
+    *cursor = 0;
+    return NULL;
 }
 
 /* Whether a journal hash is a procedure set ("po:2025-Q3", dossier.h): a
@@ -273,15 +460,38 @@ static bool is_proc_set(const char *hash, size_t len)
     return false;
 }
 
-/* The end of the run of changes from i on that one HMGET and one HSET
- * carry: the changes of one hash, at most FOLD_FIELDS of them (Lua's
- * unpack() has a limit; a hash with more is split over several runs). */
-static size_t run_end(const changes *c, size_t i)
+/* A run of fields that one HMGET and one HSET carry: fields of one hash,
+ * at most FOLD_FIELDS of them (Lua's unpack() has a limit; a hash with more
+ * is split over several runs). */
+typedef struct run {
+    const char *hash;
+    const sum_entry *f[FOLD_FIELDS];
+    size_t n;
+} run;
+
+typedef struct run_iter {
+    size_t h;   /* the next entry to look at for a hash's head */
+    uint32_t k; /* the next field of the current hash (index + 1; 0: none) */
+    const char *hash;
+} run_iter;
+
+/* The next run of s's fields, in the same order every time; false at the
+ * end. */
+static bool run_next(const chiso_journal_sums *s, run_iter *it, run *r)
 {
-    size_t j = i + 1;
-    while (j < c->n && j - i < FOLD_FIELDS && !hash_starts(c, j))
-        j++;
-    return j;
+    while (it->k == 0) {
+        if (it->h >= s->n)
+            return false;
+        const sum_entry *e = &s->v[it->h++];
+        if (e->field_len == 0) {
+            it->hash = s->arena + e->hash;
+            it->k = e->next;
+        }
+    }
+    r->hash = it->hash;
+    for (r->n = 0; it->k && r->n < FOLD_FIELDS; it->k = s->v[it->k - 1].next)
+        r->f[r->n++] = &s->v[it->k - 1];
+    return true;
 }
 
 /* Queue the reads a unit's fold computes from: the current value of every
@@ -289,21 +499,23 @@ static size_t run_end(const changes *c, size_t i)
  * commands queued (all of them unless out of memory: their replies must
  * be taken off the connection all the same). */
 static int append_reads(chiso_redis *rc, chiso_rargs *a, const char *prefix, const char *unit,
-                        const changes *c, size_t *queued)
+                        const chiso_journal_sums *c, size_t *queued)
 {
-    int r = 0;
+    run_iter it = {0};
+    run *rn = malloc(sizeof(*rn));
+    int r = rn ? 0 : CHISO_ENOMEM;
     *queued = 0;
-    for (size_t i = 0; i < c->n && r == 0;) {
-        size_t j = run_end(c, i);
+    while (r == 0 && run_next(c, &it, rn)) {
         chiso_rargs_reset(a);
         r |= chiso_rargs_ref(a, "HMGET", 5);
-        r |= chiso_rargs_fmt(a, "%s:{%s}:%.*s", prefix, unit, (int)c->v[i].hash_len, c->v[i].hash);
-        for (; i < j; i++)
-            r |= chiso_rargs_ref(a, c->v[i].field, c->v[i].field_len);
+        r |= chiso_rargs_key(a, prefix, unit, rn->hash);
+        for (size_t f = 0; f < rn->n; f++)
+            r |= chiso_rargs_ref(a, c->arena + rn->f[f]->field, rn->f[f]->field_len);
         if (r == 0 && chiso_rargs_append(rc, a) != REDIS_OK)
             r = CHISO_ENOMEM;
         *queued += r == 0;
     }
+    free(rn);
     return r;
 }
 
@@ -331,11 +543,9 @@ static bool field_value(const redisReply *e, long long *v)
  * Returns 0, CHISO_EINVAL when a field is no integer or a sum overflows
  * (errstr says), CHISO_ENOMEM. */
 static int append_fold(chiso_redis *rc, chiso_rargs *a, const char *prefix, const char *unit,
-                       const char *text, size_t used, const changes *c, redisReply **rd, size_t nrd,
-                       char *errstr, size_t errstr_size)
+                       const char *text, size_t used, const chiso_journal_sums *c, redisReply **rd,
+                       size_t nrd, char *errstr, size_t errstr_size)
 {
-    int r = 0;
-
     for (size_t k = 0; k < nrd; k++) {
         if (rd[k]->type == REDIS_REPLY_ERROR)
             return chiso_errf(errstr, errstr_size, CHISO_EINVAL, "reading the counters of %s: %s",
@@ -344,59 +554,58 @@ static int append_fold(chiso_redis *rc, chiso_rargs *a, const char *prefix, cons
             return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
                               "reading the counters of %s: unexpected reply", unit);
     }
-    size_t nkeys = 0;
-    for (size_t i = 0; i < c->n; i = run_end(c, i))
-        nkeys++;
+    run_iter it = {0};
+    run *rn = malloc(sizeof(*rn));
+    long long *sums = malloc(FOLD_FIELDS * sizeof(*sums));
+    char mark[CHISO_JOURNAL_MARK_LEN + 1];
+    int r = rn && sums ? 0 : CHISO_ENOMEM;
+
     chiso_rargs_reset(a);
     r |= chiso_rargs_ref(a, "EVAL", 4);
     r |= chiso_rargs_ref(a, LUA_FOLD, sizeof(LUA_FOLD) - 1);
-    r |= chiso_rargs_int(a, (long long)(1 + nkeys));
+    r |= chiso_rargs_int(a, (long long)(1 + nrd));
     r |= chiso_rargs_key(a, prefix, unit, "j");
-    for (size_t i = 0; i < c->n; i = run_end(c, i))
-        r |= chiso_rargs_fmt(a, "%s:{%s}:%.*s", prefix, unit, (int)c->v[i].hash_len, c->v[i].hash);
+    while (r == 0 && run_next(c, &it, rn))
+        r |= chiso_rargs_key(a, prefix, unit, rn->hash);
     r |= chiso_rargs_ref(a, text, used);
-    size_t k = 0;
-    for (size_t i = 0; i < c->n && r == 0; k++) {
-        size_t j = run_end(c, i), n = j - i;
+    chiso_journal_mark(mark);
+    r |= chiso_rargs_ref(a, mark, CHISO_JOURNAL_MARK_LEN);
+    it = (run_iter){0};
+    for (size_t k = 0; r == 0 && run_next(c, &it, rn); k++) {
         const redisReply *vals = rd[k];
-        bool set = is_proc_set(c->v[i].hash, c->v[i].hash_len);
-        long long *sums = malloc(n * sizeof(*sums));
-        size_t nset = 0;
-        if (!sums)
-            return CHISO_ENOMEM;
+        bool set = is_proc_set(rn->hash, strlen(rn->hash));
+        size_t n = rn->n, nset = 0;
         if (vals->elements != n) {
-            free(sums);
-            return chiso_errf(errstr, errstr_size, CHISO_EINVAL,
-                              "reading the counters of %s: unexpected reply", unit);
+            r = chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                           "reading the counters of %s: unexpected reply", unit);
+            break;
         }
-        for (size_t f = i; f < j; f++) {
+        for (size_t f = 0; f < n && r == 0; f++) {
             long long cur;
-            if (!field_value(vals->element[f - i], &cur) ||
-                __builtin_add_overflow(cur, c->v[f].delta, &sums[f - i])) {
-                int e = chiso_errf(errstr, errstr_size, CHISO_EINVAL,
-                                   "field %.*s of %s:{%s}:%.*s is not an integer or overflows "
-                                   "(the journal is left as it is)",
-                                   (int)c->v[f].field_len, c->v[f].field, prefix, unit,
-                                   (int)c->v[f].hash_len, c->v[f].hash);
-                free(sums);
-                return e;
-            }
+            if (!field_value(vals->element[f], &cur) ||
+                __builtin_add_overflow(cur, rn->f[f]->delta, &sums[f]))
+                r = chiso_errf(errstr, errstr_size, CHISO_EINVAL,
+                               "field %s of %s:{%s}:%s is not an integer or overflows "
+                               "(the journal is left as it is)",
+                               c->arena + rn->f[f]->field, prefix, unit, rn->hash);
             /* a procedure set removes a field at 0 (HLEN counts the
              * procedures with a dossier); a counter keeps it */
-            nset += !(set && sums[f - i] == 0);
+            nset += !(set && sums[f] == 0);
         }
+        if (r != 0)
+            break;
         r |= chiso_rargs_int(a, (long long)n);
         r |= chiso_rargs_int(a, (long long)nset);
         /* the fields, those set first; then the values read, in the same
          * order; then what is set; then what is removed */
         for (int pass = 0; pass < 2; pass++)
-            for (size_t f = i; f < j; f++)
-                if ((set && sums[f - i] == 0) == (pass == 1))
-                    r |= chiso_rargs_ref(a, c->v[f].field, c->v[f].field_len);
+            for (size_t f = 0; f < n; f++)
+                if ((set && sums[f] == 0) == (pass == 1))
+                    r |= chiso_rargs_ref(a, c->arena + rn->f[f]->field, rn->f[f]->field_len);
         for (int pass = 0; pass < 2; pass++) {
-            for (size_t f = i; f < j; f++) {
-                const redisReply *e = vals->element[f - i];
-                if ((set && sums[f - i] == 0) != (pass == 1))
+            for (size_t f = 0; f < n; f++) {
+                const redisReply *e = vals->element[f];
+                if ((set && sums[f] == 0) != (pass == 1))
                     continue;
                 if (e->type == REDIS_REPLY_STRING)
                     r |= chiso_rargs_ref(a, e->str, e->len);
@@ -404,29 +613,36 @@ static int append_fold(chiso_redis *rc, chiso_rargs *a, const char *prefix, cons
                     r |= chiso_rargs_ref(a, "", 0);
             }
         }
-        for (size_t f = i; f < j; f++) {
-            if (set && sums[f - i] == 0)
+        for (size_t f = 0; f < n; f++) {
+            if (set && sums[f] == 0)
                 continue;
-            r |= chiso_rargs_ref(a, c->v[f].field, c->v[f].field_len);
-            r |= chiso_rargs_int(a, sums[f - i]);
+            r |= chiso_rargs_ref(a, c->arena + rn->f[f]->field, rn->f[f]->field_len);
+            r |= chiso_rargs_int(a, sums[f]);
         }
-        for (size_t f = i; f < j; f++)
-            if (set && sums[f - i] == 0)
-                r |= chiso_rargs_ref(a, c->v[f].field, c->v[f].field_len);
-        free(sums);
-        i = j;
+        for (size_t f = 0; f < n; f++)
+            if (set && sums[f] == 0)
+                r |= chiso_rargs_ref(a, c->arena + rn->f[f]->field, rn->f[f]->field_len);
     }
-    if (r || chiso_rargs_append(rc, a) != REDIS_OK)
-        return CHISO_ENOMEM;
-    return 0;
+    free(rn);
+    free(sums);
+    if (r == 0 && chiso_rargs_append(rc, a) != REDIS_OK)
+        r = CHISO_ENOMEM;
+    return r;
 }
 
 /* The replies a unit's reads take (append_reads()). */
-static size_t reads_of(const changes *c)
+static size_t reads_of(const chiso_journal_sums *c)
 {
     size_t n = 0;
-    for (size_t i = 0; i < c->n; i = run_end(c, i))
-        n++;
+    for (size_t i = 0; i < c->n; i++) {
+        const sum_entry *e = &c->v[i];
+        size_t fields = 0;
+        if (e->field_len != 0)
+            continue;
+        for (uint32_t k = e->next; k; k = c->v[k - 1].next)
+            fields++;
+        n += (fields + FOLD_FIELDS - 1) / FOLD_FIELDS;
+    }
     return n;
 }
 
@@ -443,7 +659,7 @@ static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const
     long *used = calloc(n ? n : 1, sizeof(*used)); /* the text's whole lines */
     size_t *nq = calloc(n ? n : 1, sizeof(*nq));   /* its reads queued */
     bool *sent = calloc(n ? n : 1, sizeof(*sent));
-    changes *cs = calloc(n ? n : 1, sizeof(*cs));
+    chiso_journal_sums **cs = calloc(n ? n : 1, sizeof(*cs));
     redisReply **rd = NULL;
     size_t nrd_max = 0;
     int rc2 = 0;
@@ -472,17 +688,17 @@ static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const
         }
         if (t->type != REDIS_REPLY_STRING || t->len == 0)
             continue;
-        long u = chiso_journal_parse(t->str, t->len, collect, &cs[i]);
+        long u = (cs[i] = chiso_journal_sums_new()) ? chiso_journal_sums_add(cs[i], t->str, t->len)
+                                                    : CHISO_ENOMEM;
         if (u == CHISO_ENOMEM) {
             rc2 = CHISO_ENOMEM;
         } else if (u <= 0) {
             rc2 = chiso_errf(errstr, errstr_size, CHISO_EINVAL,
                              "journal of %s is malformed (left as it is)", units[i]);
         } else {
-            sort_changes(&cs[i]);
             used[i] = u;
-            rc2 = append_reads(rc, a, prefix, units[i], &cs[i], &nq[i]);
-            size_t m = reads_of(&cs[i]);
+            rc2 = append_reads(rc, a, prefix, units[i], cs[i], &nq[i]);
+            size_t m = reads_of(cs[i]);
             nrd_max = m > nrd_max ? m : nrd_max;
         }
     }
@@ -505,9 +721,9 @@ static int fold_round(chiso_redis *rc, chiso_rargs *a, const char *prefix, const
             else
                 freeReplyObject(r);
         }
-        if (got == m && m == reads_of(&cs[i]) && rc2 == 0) {
-            rc2 = append_fold(rc, a, prefix, units[i], texts[i]->str, (size_t)used[i], &cs[i], rd,
-                              m, errstr, errstr_size);
+        if (got == m && m == reads_of(cs[i]) && rc2 == 0) {
+            rc2 = append_fold(rc, a, prefix, units[i], texts[i]->str, (size_t)used[i], cs[i], rd, m,
+                              errstr, errstr_size);
             sent[i] = rc2 == 0;
         }
         for (size_t k = 0; rd && k < got; k++)
@@ -536,7 +752,7 @@ out:
         if (texts[i])
             freeReplyObject(texts[i]);
     for (size_t i = 0; cs && i < n; i++)
-        changes_free(&cs[i]);
+        chiso_journal_sums_free(cs[i]);
     free(texts);
     free(used);
     free(nq);
