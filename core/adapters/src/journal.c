@@ -21,23 +21,33 @@
  * A fold's write, of values the folder computed: KEYS[1] = the unit's
  * journal, KEYS[2..] = the hashes (a hash may come more than once, its
  * fields split). ARGV[1] = the journal's leading text folded; ARGV[2] = the
- * mark the rest begins with (journal.h); then per
- * KEYS[2..] entry: n, the number of fields it changes, and ns, how many of
- * them are set (the other n - ns removed); the n fields (those set first);
- * the n values the folder read and computed from ("" for absent); the ns
- * (field, new value) pairs; the n - ns fields removed. Returns 1; or 0,
- * changing nothing, when the journal no longer begins with ARGV[1] or a
- * field no longer holds the value read (another process folded meanwhile:
- * a fold of any version, which is why the values are compared and not a
- * version number only newer folds would keep). The sums are the folder's:
- * in a script, converting and adding numbers cost about 0.75 µs per field,
- * more than Redis's HMGET and HSET themselves (docs/benchmarks.md).
+ * mark the rest begins with (journal.h); ARGV[3] = "1" when that text
+ * begins with a mark, else "0"; then per KEYS[2..] entry: n, the number of
+ * fields it changes, and ns, how many of them are set (the other n - ns
+ * removed); without a mark only, the n fields (those set first) and the n
+ * values the folder read and computed from ("" for absent); the ns (field,
+ * new value) pairs; the n - ns fields removed. Returns 1; or 0, changing
+ * nothing, when the journal no longer begins with ARGV[1], or, without a
+ * mark, a field no longer holds the value read (another process folded
+ * meanwhile).
+ * With a mark the text is enough: every fold, of any version, moves the
+ * mark, which no other journal of the unit ever had, so a journal that
+ * still begins with it was folded by no one since it was read, and the
+ * fields read after it still hold what was read (nothing but folds writes
+ * a field a journal names; chiso-feedback's fb_* counters, in the same
+ * hashes, are never journaled). Without one (a journal of a version before marks) the same text
+ * may have come back after another process folded it, so the values are
+ * compared. The sums are the folder's: in a script, converting and adding
+ * numbers cost about 0.75 µs per field, more than Redis's HMGET and HSET
+ * themselves (docs/benchmarks.md).
  */
 static const char LUA_FOLD[] =
     "local p = ARGV[1]\n"
     "if redis.call('GETRANGE', KEYS[1], 0, #p - 1) ~= p then return 0 end\n"
-    "local a = 3\n"
+    "local marked = ARGV[3] == '1'\n"
+    "local a = 4\n"
     "for h = 2, #KEYS do\n"
+    "  if marked then break end\n"
     "  local n, ns = tonumber(ARGV[a]), tonumber(ARGV[a + 1])\n"
     "  a = a + 2\n"
     "  local cur = redis.call('HMGET', KEYS[h], unpack(ARGV, a, a + n - 1))\n"
@@ -46,10 +56,11 @@ static const char LUA_FOLD[] =
     "  end\n"
     "  a = a + 2 * n + 2 * ns + n - ns\n"
     "end\n"
-    "a = 3\n"
+    "a = 4\n"
     "for h = 2, #KEYS do\n"
     "  local n, ns = tonumber(ARGV[a]), tonumber(ARGV[a + 1])\n"
-    "  a = a + 2 + 2 * n\n"
+    "  a = a + 2\n"
+    "  if not marked then a = a + 2 * n end\n"
     "  if ns > 0 then redis.call('HSET', KEYS[h], unpack(ARGV, a, a + 2 * ns - 1)) end\n"
     "  a = a + 2 * ns\n"
     "  if n > ns then redis.call('HDEL', KEYS[h], unpack(ARGV, a, a + n - ns - 1)) end\n"
@@ -209,15 +220,27 @@ bool chiso_journal_marked(const char *text, size_t len)
 
 /* ---- folding ---- */
 
+/* Mix n bytes into h a word at a time (a journal's names are 5 to 30
+ * bytes; byte-wise FNV was a quarter of a fold's time, docs/benchmarks.md).
+ * Only speed depends on it: lookups compare the names. */
+static uint64_t mix_bytes(uint64_t h, const char *p, size_t n)
+{
+    const uint64_t k = 0x9e3779b97f4a7c15ull;
+    for (; n >= 8; p += 8, n -= 8) {
+        uint64_t w;
+        memcpy(&w, p, 8);
+        h = (h ^ w) * k;
+        h ^= h >> 32;
+    }
+    uint64_t w = 0;
+    memcpy(&w, p, n);
+    h = (h ^ w ^ ((uint64_t)n << 59)) * k;
+    return h ^ (h >> 29);
+}
+
 static uint64_t pair_hash(const char *hash, size_t hash_len, const char *field, size_t field_len)
 {
-    uint64_t h = 1469598103934665603ull; /* FNV-1a over hash, a separator, field */
-    for (size_t i = 0; i < hash_len; i++)
-        h = (h ^ (unsigned char)hash[i]) * 1099511628211ull;
-    h = (h ^ ' ') * 1099511628211ull;
-    for (size_t i = 0; i < field_len; i++)
-        h = (h ^ (unsigned char)field[i]) * 1099511628211ull;
-    return h ^ (h >> 29);
+    return mix_bytes(mix_bytes(0x243f6a8885a308d3ull, hash, hash_len), field, field_len);
 }
 
 /* ---- reading without folding ---- */
@@ -241,6 +264,7 @@ struct chiso_journal_sums {
     uint32_t *slot; /* open addressing: 0 = empty, else index into v + 1 */
     size_t nslot;   /* a power of two, at least 2 * cap */
     uint32_t round;
+    uint32_t last_head; /* the head of the last new field (index + 1; 0: none) */
 };
 
 chiso_journal_sums *chiso_journal_sums_new(void)
@@ -264,6 +288,7 @@ void chiso_journal_sums_free(chiso_journal_sums *s)
 void chiso_journal_sums_clear(chiso_journal_sums *s)
 {
     s->alen = s->n = 0;
+    s->last_head = 0;
     if (s->slot)
         memset(s->slot, 0, s->nslot * sizeof(*s->slot));
 }
@@ -322,10 +347,11 @@ static long sums_name(chiso_journal_sums *s, const char *name, size_t len)
     return off;
 }
 
-/* Room for one more entry (the table stays under half full). */
+/* Room for two more entries, a field and its hash's head (the table stays
+ * under half full). */
 static int sums_grow(chiso_journal_sums *s)
 {
-    if (s->n < s->cap)
+    if (s->n + 2 <= s->cap)
         return 0;
     size_t cap = s->cap ? s->cap * 2 : 64;
     sum_entry *v = realloc(s->v, cap * sizeof(*v));
@@ -347,9 +373,27 @@ static int sums_grow(chiso_journal_sums *s)
     return 0;
 }
 
+/* A new entry in slot i (names copied unless `hash_at` gives the hash's
+ * offset already in the arena); NULL when out of memory. */
+static sum_entry *sums_add_entry(chiso_journal_sums *s, size_t i, const char *hash, size_t hash_len,
+                                 long hash_at, const char *field, size_t field_len)
+{
+    long f = sums_name(s, field, field_len);
+    long h = hash_at >= 0 ? hash_at : sums_name(s, hash, hash_len);
+    if (f < 0 || h < 0)
+        return NULL;
+    sum_entry *e = &s->v[s->n];
+    *e = (sum_entry){.hash = (uint32_t)h,
+                     .field = (uint32_t)f,
+                     .hash_len = (uint32_t)hash_len,
+                     .field_len = (uint32_t)field_len};
+    s->slot[i] = (uint32_t)++s->n;
+    return e;
+}
+
 /* The entry of (hash, field), created at 0 when new (a new field goes at
  * the front of its hash's list, the head created first); NULL when out of
- * memory. */
+ * memory. Lines come in runs of one hash, so the last head is tried first. */
 static sum_entry *sums_entry(chiso_journal_sums *s, const char *hash, size_t hash_len,
                              const char *field, size_t field_len)
 {
@@ -358,29 +402,23 @@ static sum_entry *sums_entry(chiso_journal_sums *s, const char *hash, size_t has
     size_t i = sums_find(s, hash, hash_len, field, field_len);
     if (s->slot[i])
         return &s->v[s->slot[i] - 1];
-    sum_entry *head = NULL;
-    if (field_len > 0 && !(head = sums_entry(s, hash, hash_len, "", 0)))
-        return NULL;
-    if (head) {
-        if (sums_grow(s) != 0)
-            return NULL;
-        head = sums_lookup(s, hash, hash_len, "", 0); /* the table may have moved */
-        i = sums_find(s, hash, hash_len, field, field_len);
+    uint32_t head = s->last_head;
+    if (!head || s->v[head - 1].hash_len != hash_len ||
+        memcmp(s->arena + s->v[head - 1].hash, hash, hash_len) != 0) {
+        size_t hi = sums_find(s, hash, hash_len, "", 0);
+        if (!s->slot[hi]) {
+            if (!sums_add_entry(s, hi, hash, hash_len, -1, "", 0))
+                return NULL;
+            i = sums_find(s, hash, hash_len, field, field_len); /* hi may have been i */
+        }
+        s->last_head = head = s->slot[hi];
     }
-    long f = sums_name(s, field, field_len);
-    long h = head ? (long)head->hash : sums_name(s, hash, hash_len);
-    if (f < 0 || h < 0)
-        return NULL;
-    sum_entry *e = &s->v[s->n];
-    *e = (sum_entry){.hash = (uint32_t)h,
-                     .field = (uint32_t)f,
-                     .hash_len = (uint32_t)hash_len,
-                     .field_len = (uint32_t)field_len};
-    if (head) {
-        e->next = head->next;
-        head->next = (uint32_t)s->n + 1;
+    sum_entry *e =
+        sums_add_entry(s, i, hash, hash_len, (long)s->v[head - 1].hash, field, field_len);
+    if (e) {
+        e->next = s->v[head - 1].next;
+        s->v[head - 1].next = (uint32_t)s->n;
     }
-    s->slot[i] = (uint32_t)++s->n;
     return e;
 }
 
@@ -570,6 +608,8 @@ static int append_fold(chiso_redis *rc, chiso_rargs *a, const char *prefix, cons
     r |= chiso_rargs_ref(a, text, used);
     chiso_journal_mark(mark);
     r |= chiso_rargs_ref(a, mark, CHISO_JOURNAL_MARK_LEN);
+    bool marked = chiso_journal_marked(text, used);
+    r |= chiso_rargs_ref(a, marked ? "1" : "0", 1);
     it = (run_iter){0};
     for (size_t k = 0; r == 0 && run_next(c, &it, rn); k++) {
         const redisReply *vals = rd[k];
@@ -596,13 +636,13 @@ static int append_fold(chiso_redis *rc, chiso_rargs *a, const char *prefix, cons
             break;
         r |= chiso_rargs_int(a, (long long)n);
         r |= chiso_rargs_int(a, (long long)nset);
-        /* the fields, those set first; then the values read, in the same
-         * order; then what is set; then what is removed */
-        for (int pass = 0; pass < 2; pass++)
+        /* without a mark, the fields, those set first, then the values
+         * read, in the same order; then what is set; then what is removed */
+        for (int pass = 0; !marked && pass < 2; pass++)
             for (size_t f = 0; f < n; f++)
                 if ((set && sums[f] == 0) == (pass == 1))
                     r |= chiso_rargs_ref(a, c->arena + rn->f[f]->field, rn->f[f]->field_len);
-        for (int pass = 0; pass < 2; pass++) {
+        for (int pass = 0; !marked && pass < 2; pass++) {
             for (size_t f = 0; f < n; f++) {
                 const redisReply *e = vals->element[f];
                 if ((set && sums[f] == 0) != (pass == 1))
