@@ -91,22 +91,27 @@ e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
 # write finds the journal beginning with the text it read over counters A
 # has moved since: only the values compared tell, and B must read again.
 # Received is then 2; a fold trusting the text alone makes it 1.
-journal 'c:2025-10 received 1\n'
 blocked() { e2e_redis client list | grep -c 'flags=b' || true; }
-e2e_redis client pause 10000 write >/dev/null
-"$VERIFY" "${R[@]}" --check fold >"$E2E_TMP/fold-a.out" 2>&1 &
-A=$!
-e2e_wait_for '[ "$(blocked)" -ge 1 ]' 8 0.05
-printf 'c:2025-10 received 1\n' | e2e_redis -x append "$J" >/dev/null &
-APPEND=$!
-e2e_wait_for '[ "$(blocked)" -ge 2 ]' 8 0.05
-"$VERIFY" "${R[@]}" --check fold >"$E2E_TMP/fold-b.out" 2>&1 &
-B=$!
-e2e_wait_for '[ "$(blocked)" -ge 3 ]' 8 0.05
-e2e_redis client unpause >/dev/null
-wait "$A" || e2e_fail "fold A failed: $(cat "$E2E_TMP/fold-a.out")"
-wait "$APPEND" || e2e_fail "the append failed"
-wait "$B" || e2e_fail "fold B failed: $(cat "$E2E_TMP/fold-b.out")"
+# race TEXT LINE: the journal holds TEXT; fold A, an append of LINE, fold B,
+# in that order, each waiting on the paused writes, then all run
+race() {
+    journal "$1"
+    e2e_redis client pause 10000 write >/dev/null
+    "$VERIFY" "${R[@]}" --check fold >"$E2E_TMP/fold-a.out" 2>&1 &
+    A=$!
+    e2e_wait_for '[ "$(blocked)" -ge 1 ]' 8 0.05
+    printf '%b' "$2" | e2e_redis -x append "$J" >/dev/null &
+    APPEND=$!
+    e2e_wait_for '[ "$(blocked)" -ge 2 ]' 8 0.05
+    "$VERIFY" "${R[@]}" --check fold >"$E2E_TMP/fold-b.out" 2>&1 &
+    B=$!
+    e2e_wait_for '[ "$(blocked)" -ge 3 ]' 8 0.05
+    e2e_redis client unpause >/dev/null
+    wait "$A" || e2e_fail "fold A failed: $(cat "$E2E_TMP/fold-a.out")"
+    wait "$APPEND" || e2e_fail "the append failed"
+    wait "$B" || e2e_fail "fold B failed: $(cat "$E2E_TMP/fold-b.out")"
+}
+race 'c:2025-10 received 1\n' 'c:2025-10 received 1\n'
 e2e_assert_eq 2 "$(field c:2025-10 received)" "a stale fold read again, nothing lost"
 e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
 
@@ -114,21 +119,8 @@ e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
 # A's fold moves the mark, so B's write finds the journal no longer
 # beginning with the text it read (the appended line has no mark): B reads
 # again. The values need no comparing there (journal.h).
-journal 'po:j 00000000000000c4 1\npo:j 00000000000000c4 -1\nc:2025-12 received 1\n'
-e2e_redis client pause 10000 write >/dev/null
-"$VERIFY" "${R[@]}" --check fold >"$E2E_TMP/fold-a.out" 2>&1 &
-A=$!
-e2e_wait_for '[ "$(blocked)" -ge 1 ]' 8 0.05
-printf 'c:2025-12 received 1\n' | e2e_redis -x append "$J" >/dev/null &
-APPEND=$!
-e2e_wait_for '[ "$(blocked)" -ge 2 ]' 8 0.05
-"$VERIFY" "${R[@]}" --check fold >"$E2E_TMP/fold-b.out" 2>&1 &
-B=$!
-e2e_wait_for '[ "$(blocked)" -ge 3 ]' 8 0.05
-e2e_redis client unpause >/dev/null
-wait "$A" || e2e_fail "fold A failed: $(cat "$E2E_TMP/fold-a.out")"
-wait "$APPEND" || e2e_fail "the append failed"
-wait "$B" || e2e_fail "fold B failed: $(cat "$E2E_TMP/fold-b.out")"
+race 'po:j 00000000000000c4 1\npo:j 00000000000000c4 -1\nc:2025-12 received 1\n' \
+    'c:2025-12 received 1\n'
 e2e_assert_eq 2 "$(field c:2025-12 received)" "a stale fold over a mark read again, nothing lost"
 e2e_assert_eq 0 "$(e2e_redis exists "$J")" "nothing left"
 
