@@ -323,7 +323,7 @@ redis_start_node() {
     rm -f "$(rpidfile "$i")"
     local p
     for p in "$port" "$bus"; do
-        chiso_port_busy "$p" && chiso_die "port $p on 127.0.0.1 is already in use by another process"
+        chiso_port_wait_free "$p" || chiso_die "port $p on 127.0.0.1 is already in use by another process"
     done
     # redis.sh's settings, then the cluster's. The bus port is set (rather
     # than Redis's port+10000) to stay below the ephemeral port range.

@@ -71,6 +71,18 @@ chiso_apt_ensure() {
 # chiso_port_busy PORT: true when something listens on 127.0.0.1:PORT.
 chiso_port_busy() { (: <"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
+# chiso_port_wait_free PORT: wait up to 10 s for PORT to be free. A server
+# just killed may still hold it a moment through a child it forked (an AOF
+# rewrite, a replica's sync); a port another process holds stays busy.
+chiso_port_wait_free() {
+    local i
+    for i in $(seq 1 200); do
+        chiso_port_busy "$1" || return 0
+        sleep 0.05
+    done
+    return 1
+}
+
 # chiso_free_port [EXCLUDE...]: print a TCP port on 127.0.0.1 that nothing
 # uses, below the kernel's ephemeral range so outgoing connections cannot take
 # it later, and not one of EXCLUDE.

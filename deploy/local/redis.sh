@@ -82,7 +82,7 @@ cmd_start() {
     rm -f "$(pidfile)"
     chiso_apt_ensure redis-server redis-tools
     [ -n "$PORT" ] || PORT=$(chiso_free_port)
-    chiso_port_busy "$PORT" && chiso_die "port $PORT on 127.0.0.1 is already in use by another process"
+    chiso_port_wait_free "$PORT" || chiso_die "port $PORT on 127.0.0.1 is already in use by another process"
     printf '%s\n' "$PORT" >"$DIR/port"
 
     local started=$SECONDS
@@ -149,10 +149,6 @@ cmd_power_loss() {
     while chiso_alive "$pid"; do sleep 0.05; done
     rm -f "$(pidfile)"
     chiso_log "killed pid $pid (SIGKILL)"
-    # a child it forked (an AOF rewrite) may hold the listening socket a
-    # little longer: wait for the port rather than fail the start on it
-    local i
-    for i in $(seq 1 200); do chiso_port_busy "$PORT" || break; sleep 0.05; done
     if [ -n "$copy" ]; then
         rm -rf "$DIR/data/appendonlydir"
         cp -a "$copy" "$DIR/data/appendonlydir"
