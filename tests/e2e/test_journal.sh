@@ -13,7 +13,9 @@
 # at most 4 KiB, and every counter is exact; chiso-snapshot, running beside
 # it and reading each journal's new part with its hashes without folding
 # (journals folded under it read whole again), publishes the truth's
-# scores; and it folds a journal it has read for journal.fold.s.
+# scores; a journal without a mark (a version before marks) it reads whole
+# every sweep, counts once and never folds by age; and it folds a journal
+# with a mark it has read for journal.fold.s.
 . "$(dirname "$0")/lib.sh"
 
 VERIFY=$(e2e_bin chiso-verify)
@@ -194,6 +196,24 @@ snap_metric() {
 }
 UNIT=$(e2e_redis srandmember "${P}cl:units")
 JU="${P}cl:{$UNIT}:j"
+# first, a journal without a mark (as the version before marks wrote
+# them): read whole by every sweep, counted once, never folded by age
+received() { # the unit's received in its stored July snapshot
+    e2e_redis get "${P}cl:{$UNIT}:s:2025-07" | python3 -c 'import json, sys; print(json.load(sys.stdin)["counts"]["received"])'
+}
+R0=$(received)
+printf 'c:2025-07 received 1\n' | e2e_redis -x set "$JU" >/dev/null
+e2e_redis sadd "${P}cl:dirty" "$UNIT|2025-07" >/dev/null
+e2e_wait_for "[ \"\$(received)\" = $((R0 + 1)) ]" 30 0.2
+SWEEPS=$(snap_metric chiso_snapshot_sweeps_total)
+sleep 3.5
+e2e_redis sadd "${P}cl:dirty" "$UNIT|2025-07" >/dev/null
+e2e_wait_for "[ \"\$(snap_metric chiso_snapshot_sweeps_total)\" -gt $SWEEPS ]" 30 0.2
+e2e_assert_eq $((R0 + 1)) "$(received)" "a journal without a mark, read again, counted once"
+e2e_assert_eq 1 "$(e2e_redis exists "$JU")" "a journal without a mark is not folded by age"
+"$VERIFY" "${R6[@]}" --check fold >"$E2E_TMP/fold.out" 2>&1 ||
+    e2e_fail "fold failed: $(cat "$E2E_TMP/fold.out")"
+# then a journal with a mark
 BEFORE=$(e2e_redis hget "${P}cl:{$UNIT}:c:2025-07" received)
 printf 'po:j 0123456789abcdef 1\npo:j 0123456789abcdef -1\nc:2025-07 received 1\n' |
     e2e_redis -x set "$JU" >/dev/null
