@@ -935,9 +935,25 @@ static sw_out *add_out(sweep *s, long unit, size_t period)
     return o;
 }
 
+/* Whether one of u's months (its :months index: months it has counters
+ * or open dossiers' buckets in) lies in period p. */
+static bool unit_month_in(const sw_unit *u, const chiso_period *p)
+{
+    for (size_t m = 0; m < u->nmonths; m++) {
+        chiso_period mp;
+        if (chiso_period_parse(u->months[m], &mp) == 0 && mp.first_day >= p->first_day &&
+            mp.first_day <= p->last_day)
+            return true;
+    }
+    return false;
+}
+
 /* The snapshots of the sweep: in every touched period, every unit with
- * counters there or held for it (but the province's own code), then the
- * province. */
+ * counters there, a month of its index there, or held for it (but the
+ * province's own code), then the province. A unit with a month there and
+ * no counters (only open dossiers' buckets) is one a full sweep publishes
+ * (it holds every month of the index): every sweep takes it, so each of
+ * the period's rankings has the same members. */
 static int plan_outs(sweep *s)
 {
     char key[KEY_MAX];
@@ -948,7 +964,8 @@ static int plan_outs(sweep *s)
             if (strcmp(u->code, s->province) == 0)
                 continue;
             snprintf(key, sizeof(key), "%s|%s", u->code, s->periods[p].key);
-            if (!u->present[p] && !chiso_map_get(s->sw->held, key))
+            if (!u->present[p] && !chiso_map_get(s->sw->held, key) &&
+                !unit_month_in(u, &s->periods[p].p))
                 continue;
             if (!add_out(s, (long)i, p))
                 return CHISO_ENOMEM;
