@@ -133,9 +133,29 @@ cmd_aof_copy() {
     local dest=$1
     [ -n "$dest" ] || chiso_die "aof-copy needs a destination directory"
     [ -d "$DIR/data/appendonlydir" ] || chiso_die "no append-only files in $DIR/data"
-    rm -rf "$dest"
     mkdir -p "$(dirname "$dest")"
-    cp -a "$DIR/data/appendonlydir" "$dest"
+    # Redis may be rewriting its append-only files (it renames them and then
+    # the manifest): copy when no rewrite runs, and again until the copy's
+    # manifest names only files the copy has
+    load_port
+    local try f ok
+    for try in $(seq 1 50); do
+        if redis-cli -h 127.0.0.1 -p "$PORT" info persistence 2>/dev/null |
+            grep -Eq '^aof_rewrite_(in_progress|scheduled):1'; then
+            sleep 0.2
+            continue
+        fi
+        rm -rf "$dest"
+        if cp -a "$DIR/data/appendonlydir" "$dest" 2>/dev/null; then
+            ok=1
+            for f in $(awk '$1 == "file" { print $2 }' "$dest"/*.manifest 2>/dev/null); do
+                [ -f "$dest/$f" ] || ok=0
+            done
+            [ "$ok" = 1 ] && break
+        fi
+        sleep 0.2
+    done
+    [ "${ok:-0}" = 1 ] || chiso_die "could not copy the append-only files (a rewrite kept changing them)"
     chiso_log "append-only files copied to $dest ($(du -sk "$dest" | cut -f1) KiB)"
 }
 
