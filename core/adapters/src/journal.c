@@ -513,8 +513,8 @@ typedef struct run_iter {
     const char *hash;
 } run_iter;
 
-/* The next run of s's fields, in the same order every time; false at the
- * end. */
+/* The next run of s's fields, in the same order every time, into r (NULL:
+ * only counted); false at the end. */
 static bool run_next(const chiso_journal_sums *s, run_iter *it, run *r)
 {
     while (it->k == 0) {
@@ -526,9 +526,14 @@ static bool run_next(const chiso_journal_sums *s, run_iter *it, run *r)
             it->k = e->next;
         }
     }
-    r->hash = it->hash;
-    for (r->n = 0; it->k && r->n < FOLD_FIELDS; it->k = s->v[it->k - 1].next)
-        r->f[r->n++] = &s->v[it->k - 1];
+    size_t n = 0;
+    for (; it->k && n < FOLD_FIELDS; it->k = s->v[it->k - 1].next, n++)
+        if (r)
+            r->f[n] = &s->v[it->k - 1];
+    if (r) {
+        r->hash = it->hash;
+        r->n = n;
+    }
     return true;
 }
 
@@ -670,19 +675,13 @@ static int append_fold(chiso_redis *rc, chiso_rargs *a, const char *prefix, cons
     return r;
 }
 
-/* The replies a unit's reads take (append_reads()). */
+/* The replies a unit's reads take (append_reads(): one per run). */
 static size_t reads_of(const chiso_journal_sums *c)
 {
+    run_iter it = {0};
     size_t n = 0;
-    for (size_t i = 0; i < c->n; i++) {
-        const sum_entry *e = &c->v[i];
-        size_t fields = 0;
-        if (e->field_len != 0)
-            continue;
-        for (uint32_t k = e->next; k; k = c->v[k - 1].next)
-            fields++;
-        n += (fields + FOLD_FIELDS - 1) / FOLD_FIELDS;
-    }
+    while (run_next(c, &it, NULL))
+        n++;
     return n;
 }
 
