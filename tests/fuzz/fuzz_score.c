@@ -8,7 +8,10 @@
  * in what is missing (and in the denominator), the indicators add up to
  * the groups and the total (at most 100), the province roll-up of the
  * document with itself scores too, and the snapshot JSON builds and parses
- * back with 21 indicators.
+ * back with 21 indicators, and cJSON prints what it parsed back as the
+ * same text (the writer of jsonw.h escapes and prints numbers as cJSON
+ * does). The input's first eight bytes, as a double, print as cJSON
+ * prints them.
  */
 #include <math.h>
 #include <stdint.h>
@@ -17,6 +20,7 @@
 
 #include <cjson/cJSON.h>
 
+#include "chiso/jsonw.h"
 #include "chiso/score.h"
 #include "chiso/scoredoc.h"
 #include "chiso/snapshot.h"
@@ -49,6 +53,25 @@ static void check_score(const chiso_score *sc)
         abort();
 }
 
+/* chiso_json_number against cJSON's print of the same double. */
+static void check_number(const uint8_t *data, size_t size)
+{
+    char mine[CHISO_JSON_NUMBER_MAX], *theirs;
+    double d;
+    cJSON *num;
+
+    if (size < sizeof(d))
+        return;
+    memcpy(&d, data, sizeof(d));
+    chiso_json_number(d, mine);
+    if (!(num = cJSON_CreateNumber(d)) || !(theirs = cJSON_PrintUnformatted(num)))
+        abort();
+    if (strcmp(mine, theirs) != 0)
+        abort();
+    free(theirs);
+    cJSON_Delete(num);
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     const chiso_score_rules *rules = chiso_score_rules_find(CHISO_SCORE_DEFAULT_RULES);
@@ -57,8 +80,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     chiso_score sc;
     char err[256] = "";
     cJSON *root;
-    char *text;
+    char *text, *again;
 
+    check_number(data, size);
     if (chiso_score_doc_parse((const char *)data, size, 1751331600, &snap, &in, err, sizeof(err)) !=
         0) {
         if (err[0] == '\0')
@@ -88,6 +112,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     root = cJSON_Parse(text);
     if (!root || cJSON_GetArraySize(cJSON_GetObjectItemCaseSensitive(root, "indicators")) != 21)
         abort();
+    if (!(again = cJSON_PrintUnformatted(root)) || strcmp(again, text) != 0)
+        abort();
+    free(again);
     cJSON_Delete(root);
     free(text);
     return 0;

@@ -70,8 +70,12 @@ const char *chiso_strerror(int err)
 
 uint64_t chiso_hash64(const void *data, size_t len)
 {
+    return chiso_hash64_add(CHISO_HASH64_INIT, data, len);
+}
+
+uint64_t chiso_hash64_add(uint64_t h, const void *data, size_t len)
+{
     const unsigned char *p = data;
-    uint64_t h = 1469598103934665603ULL;
     for (size_t i = 0; i < len; i++) {
         h ^= p[i];
         h *= 1099511628211ULL;

@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/jsonw.h"
 #include "chiso/score.h"
 
 /* The period counters of counters.h and where each lands in the struct. */
@@ -237,220 +238,182 @@ int64_t chiso_snapshot_gap(double target, int64_t resolved, int64_t full_process
     return need > full_process ? need - full_process : 0;
 }
 
-/* Add {"rate": num/den or null} style members to obj. */
-static bool add_rate(cJSON *obj, int64_t num, int64_t den)
+/* A member "rate": num/den, or null when den is 0. */
+static void put_rate(chiso_jw *w, int64_t num, int64_t den)
 {
     if (den == 0)
-        return cJSON_AddNullToObject(obj, "rate") != NULL;
-    return cJSON_AddNumberToObject(obj, "rate", (double)num / (double)den) != NULL;
+        chiso_jw_null(w, "rate");
+    else
+        chiso_jw_number(w, "rate", (double)num / (double)den);
 }
 
-/* Add `name`: an integer, or null when negative (absent). */
-static bool add_count_or_null(cJSON *obj, const char *name, int64_t v)
+/* A member `name`: an integer, or null when negative (absent). */
+static void put_count_or_null(chiso_jw *w, const char *name, int64_t v)
 {
     if (v < 0)
-        return cJSON_AddNullToObject(obj, name) != NULL;
-    return cJSON_AddNumberToObject(obj, name, (double)v) != NULL;
+        chiso_jw_null(w, name);
+    else
+        chiso_jw_number(w, name, (double)v);
 }
 
-/* Append a new empty object to arr; NULL when out of memory. */
-static cJSON *append_object(cJSON *arr)
-{
-    cJSON *o = cJSON_CreateObject();
-
-    if (o && !cJSON_AddItemToArray(arr, o)) {
-        cJSON_Delete(o);
-        return NULL;
-    }
-    return o;
-}
-
-/* Add an array `name` of n groups {id, name, points, max}. */
-static bool add_groups(cJSON *root, const char *name, const chiso_score_group *g,
+/* An array `name` of n groups {id, name, points, max}. */
+static void put_groups(chiso_jw *w, const char *name, const chiso_score_group *g,
                        const chiso_score_sum *sum, int n)
 {
-    cJSON *arr = cJSON_AddArrayToObject(root, name), *o;
-
-    for (int i = 0; arr && i < n; i++) {
-        if (!(o = append_object(arr)))
-            return false;
-        if (!cJSON_AddNumberToObject(o, "id", g[i].id) ||
-            !cJSON_AddStringToObject(o, "name", g[i].name) ||
-            !cJSON_AddNumberToObject(o, "points", chiso_score_round2(sum[i].points)) ||
-            !cJSON_AddNumberToObject(o, "max", sum[i].max))
-            return false;
+    chiso_jw_array(w, name);
+    for (int i = 0; i < n; i++) {
+        chiso_jw_object(w, NULL);
+        chiso_jw_number(w, "id", g[i].id);
+        chiso_jw_string(w, "name", g[i].name);
+        chiso_jw_number(w, "points", chiso_score_round2(sum[i].points));
+        chiso_jw_number(w, "max", sum[i].max);
+        chiso_jw_end(w);
     }
-    return arr != NULL;
+    chiso_jw_end(w);
 }
 
-/* Add the members a score brings: indicators, groups, groups6, total, rank
+/* The members a score brings: indicators, groups, groups6, total, rank
  * and rank_of. Points are rounded to 2 decimals; `lost` is max minus the
  * rounded points, so the two shown add up to max. */
-static bool add_score(cJSON *root, const chiso_snapshot *s)
+static void put_score(chiso_jw *w, const chiso_snapshot *s)
 {
     const chiso_score *sc = s->score;
-    cJSON *arr = cJSON_AddArrayToObject(root, "indicators"), *o;
 
-    for (int i = 0; arr && i < CHISO_SCORE_INDICATORS; i++) {
+    chiso_jw_array(w, "indicators");
+    for (int i = 0; i < CHISO_SCORE_INDICATORS; i++) {
         const chiso_score_item *it = &sc->ind[i];
         double points = chiso_score_round2(it->points);
 
-        if (!(o = append_object(arr)))
-            return false;
-        if (!cJSON_AddNumberToObject(o, "id", sc->rules->rule[i].id) ||
-            !cJSON_AddStringToObject(o, "name", sc->rules->rule[i].name) ||
-            !add_count_or_null(o, "num", it->num) || !add_count_or_null(o, "den", it->den) ||
-            !(isnan(it->rate) ? cJSON_AddNullToObject(o, "rate")
-                              : cJSON_AddNumberToObject(o, "rate", it->rate)) ||
-            !cJSON_AddNumberToObject(o, "points", points) ||
-            !cJSON_AddNumberToObject(o, "max", it->max) ||
-            !cJSON_AddNumberToObject(o, "lost", chiso_score_round2(it->max - points)) ||
-            !add_count_or_null(o, "need", it->need) ||
-            !(it->need < 0 ? cJSON_AddNullToObject(o, "gain")
-                           : cJSON_AddNumberToObject(o, "gain", chiso_score_round2(it->gain))))
-            return false;
+        chiso_jw_object(w, NULL);
+        chiso_jw_number(w, "id", sc->rules->rule[i].id);
+        chiso_jw_string(w, "name", sc->rules->rule[i].name);
+        put_count_or_null(w, "num", it->num);
+        put_count_or_null(w, "den", it->den);
+        if (isnan(it->rate))
+            chiso_jw_null(w, "rate");
+        else
+            chiso_jw_number(w, "rate", it->rate);
+        chiso_jw_number(w, "points", points);
+        chiso_jw_number(w, "max", it->max);
+        chiso_jw_number(w, "lost", chiso_score_round2(it->max - points));
+        put_count_or_null(w, "need", it->need);
+        if (it->need < 0)
+            chiso_jw_null(w, "gain");
+        else
+            chiso_jw_number(w, "gain", chiso_score_round2(it->gain));
+        chiso_jw_end(w);
     }
-    return arr && add_groups(root, "groups", sc->rules->group, sc->group, CHISO_SCORE_GROUPS) &&
-           add_groups(root, "groups6", sc->rules->group6, sc->group6, CHISO_SCORE_GROUPS6) &&
-           cJSON_AddNumberToObject(root, "total", chiso_score_round2(sc->total)) &&
-           add_count_or_null(root, "rank", s->rank > 0 ? s->rank : -1) &&
-           add_count_or_null(root, "rank_of", s->rank_of > 0 ? s->rank_of : -1);
+    chiso_jw_end(w);
+    put_groups(w, "groups", sc->rules->group, sc->group, CHISO_SCORE_GROUPS);
+    put_groups(w, "groups6", sc->rules->group6, sc->group6, CHISO_SCORE_GROUPS6);
+    chiso_jw_number(w, "total", chiso_score_round2(sc->total));
+    put_count_or_null(w, "rank", s->rank > 0 ? s->rank : -1);
+    put_count_or_null(w, "rank_of", s->rank_of > 0 ? s->rank_of : -1);
 }
 
 /* "inputs": every score input by its chiso-score document name, null when
  * not supplied. */
-static bool add_inputs(cJSON *root, const chiso_score_input *in)
+static void put_inputs(chiso_jw *w, const chiso_score_input *in)
 {
-    cJSON *o = cJSON_AddObjectToObject(root, "inputs");
-    for (int f = 0; o && f < CHISO_SF_COUNT; f++) {
-        if (!add_count_or_null(o, chiso_score_field_name((chiso_score_field)f), in->n[f]))
-            return false;
-    }
-    return o != NULL;
+    chiso_jw_object(w, "inputs");
+    for (int f = 0; f < CHISO_SF_COUNT; f++)
+        put_count_or_null(w, chiso_score_field_name((chiso_score_field)f), in->n[f]);
+    chiso_jw_end(w);
 }
 
-static cJSON *build(const chiso_snapshot *s, bool with_as_of)
+/* Write the snapshot; [*as_of_at, *as_of_end) gets the bytes of its
+ * `,"as_of":"..."` member. Returns the text (free()), NULL on a bad period
+ * key, a score without rules, or out of memory. */
+static char *render(const chiso_snapshot *s, size_t *len, size_t *as_of_at, size_t *as_of_end)
 {
     const chiso_snapshot_counts *c = &s->counts;
-    cJSON *root = NULL, *obj;
     chiso_period p;
     char as_of[CHISO_TIME_STRLEN];
+    chiso_jw w;
 
     if (chiso_period_parse(s->period, &p) != 0 || (s->score && !s->score->rules))
         return NULL;
-    root = cJSON_CreateObject();
-    if (!root)
-        goto err;
-    if (!cJSON_AddNumberToObject(root, "v", CHISO_SNAPSHOT_VERSION) ||
-        !cJSON_AddStringToObject(root, "unit", s->unit.unit) ||
-        !cJSON_AddStringToObject(root, "unit_name", s->unit.name) ||
-        !cJSON_AddStringToObject(
-            root, "kind",
-            s->unit.kind == CHISO_UNIT_UNKNOWN ? "unknown" : chiso_unit_kind_name(s->unit.kind)))
-        goto err;
-    if (s->unit.parent[0] ? !cJSON_AddStringToObject(root, "parent", s->unit.parent)
-                          : !cJSON_AddNullToObject(root, "parent"))
-        goto err;
-    if (!cJSON_AddStringToObject(root, "period", s->period) ||
-        !cJSON_AddStringToObject(root, "period_kind", chiso_period_kind_name(p.kind)))
-        goto err;
-    if (with_as_of) {
-        chiso_time_format(s->as_of, as_of);
-        if (!cJSON_AddStringToObject(root, "as_of", as_of))
-            goto err;
-    }
-    if (!cJSON_AddStringToObject(root, "rules",
-                                 s->score ? s->score->rules->name : CHISO_SNAPSHOT_RULES))
-        goto err;
+    chiso_jw_init(&w);
+    chiso_jw_object(&w, NULL);
+    chiso_jw_number(&w, "v", CHISO_SNAPSHOT_VERSION);
+    chiso_jw_string(&w, "unit", s->unit.unit);
+    chiso_jw_string(&w, "unit_name", s->unit.name);
+    chiso_jw_string(&w, "kind",
+                    s->unit.kind == CHISO_UNIT_UNKNOWN ? "unknown"
+                                                       : chiso_unit_kind_name(s->unit.kind));
+    if (s->unit.parent[0])
+        chiso_jw_string(&w, "parent", s->unit.parent);
+    else
+        chiso_jw_null(&w, "parent");
+    chiso_jw_string(&w, "period", s->period);
+    chiso_jw_string(&w, "period_kind", chiso_period_kind_name(p.kind));
+    chiso_time_format(s->as_of, as_of);
+    *as_of_at = w.len;
+    chiso_jw_string(&w, "as_of", as_of);
+    *as_of_end = w.len;
+    chiso_jw_string(&w, "rules", s->score ? s->score->rules->name : CHISO_SNAPSHOT_RULES);
 
-    if (!(obj = cJSON_AddObjectToObject(root, "counts")))
-        goto err;
-    for (size_t i = 0; i < N_COUNT_FIELDS; i++) {
-        if (!cJSON_AddNumberToObject(obj, count_fields[i].name,
-                                     (double)count_get(c, count_fields[i].offset)))
-            goto err;
-    }
+    chiso_jw_object(&w, "counts");
+    for (size_t i = 0; i < N_COUNT_FIELDS; i++)
+        chiso_jw_number(&w, count_fields[i].name, (double)count_get(c, count_fields[i].offset));
+    chiso_jw_end(&w);
+    chiso_jw_object(&w, "full_process");
+    put_rate(&w, c->full_process, c->resolved);
+    chiso_jw_number(&w, "target", s->unit.target_full_process);
+    chiso_jw_number(
+        &w, "gap",
+        (double)chiso_snapshot_gap(s->unit.target_full_process, c->resolved, c->full_process));
+    chiso_jw_end(&w);
+    chiso_jw_object(&w, "on_time");
+    put_rate(&w, c->resolved_on_time, c->resolved);
+    chiso_jw_end(&w);
+    chiso_jw_object(&w, "online");
+    put_rate(&w, c->received_online, c->received);
+    chiso_jw_end(&w);
+    if (s->score)
+        put_score(&w, s);
+    if (s->inputs)
+        put_inputs(&w, s->inputs);
+    chiso_jw_end(&w);
+    return chiso_jw_take(&w, len);
+}
 
-    if (!(obj = cJSON_AddObjectToObject(root, "full_process")) ||
-        !add_rate(obj, c->full_process, c->resolved) ||
-        !cJSON_AddNumberToObject(obj, "target", s->unit.target_full_process) ||
-        !cJSON_AddNumberToObject(
-            obj, "gap",
-            (double)chiso_snapshot_gap(s->unit.target_full_process, c->resolved, c->full_process)))
-        goto err;
-    if (!(obj = cJSON_AddObjectToObject(root, "on_time")) ||
-        !add_rate(obj, c->resolved_on_time, c->resolved))
-        goto err;
-    if (!(obj = cJSON_AddObjectToObject(root, "online")) ||
-        !add_rate(obj, c->received_online, c->received))
-        goto err;
-    if (s->score && !add_score(root, s))
-        goto err;
-    if (s->inputs && !add_inputs(root, s->inputs))
-        goto err;
-    return root;
-err:
-    cJSON_Delete(root);
-    return NULL;
+/* FNV-1a of the text without [at, end): the fingerprint (as_of aside). */
+static uint64_t fingerprint_of(const char *text, size_t len, size_t at, size_t end)
+{
+    uint64_t h = chiso_hash64_add(CHISO_HASH64_INIT, text, at);
+    h = chiso_hash64_add(h, text + end, len - end);
+    return h ? h : 1;
 }
 
 cJSON *chiso_snapshot_to_json(const chiso_snapshot *s)
 {
-    return build(s, true);
+    char *text = chiso_snapshot_render(s);
+    cJSON *root = text ? cJSON_Parse(text) : NULL;
+
+    free(text);
+    return root;
 }
 
 char *chiso_snapshot_render(const chiso_snapshot *s)
 {
-    cJSON *root = build(s, true);
-    char *out;
-
-    if (!root)
-        return NULL;
-    out = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    return out;
+    size_t len, at, end;
+    return render(s, &len, &at, &end);
 }
 
 char *chiso_snapshot_render_fp(const chiso_snapshot *s, uint64_t *fp)
 {
-    char as_of[CHISO_TIME_STRLEN], member[32 + CHISO_TIME_STRLEN];
-    char *text = chiso_snapshot_render(s), *rest = NULL;
-    const char *hit;
+    size_t len, at, end;
+    char *text = render(s, &len, &at, &end);
 
-    *fp = 0;
-    if (!text)
-        return NULL;
-    /* the fingerprint's text is this one without its as_of member (JSON
-     * escapes every quote inside a string, so no string holds it) */
-    chiso_time_format(s->as_of, as_of);
-    size_t mlen = (size_t)snprintf(member, sizeof(member), ",\"as_of\":\"%s\"", as_of);
-    size_t len = strlen(text);
-    if (!(hit = strstr(text, member)) || !(rest = malloc(len - mlen + 1))) {
-        free(text);
-        return NULL;
-    }
-    size_t at = (size_t)(hit - text);
-    memcpy(rest, text, at);
-    memcpy(rest + at, hit + mlen, len - at - mlen);
-    *fp = chiso_hash64(rest, len - mlen);
-    free(rest);
+    *fp = text ? fingerprint_of(text, len, at, end) : 0;
     return text;
 }
 
 uint64_t chiso_snapshot_fingerprint(const chiso_snapshot *s)
 {
-    cJSON *root = build(s, false);
-    char *text;
     uint64_t fp;
-
-    if (!root)
-        return 0;
-    text = cJSON_PrintUnformatted(root);
-    cJSON_Delete(root);
-    if (!text)
-        return 0;
-    fp = chiso_hash64(text, strlen(text));
-    free(text);
+    free(chiso_snapshot_render_fp(s, &fp));
     return fp;
 }
 

@@ -45,6 +45,10 @@ size_t chiso_put_ll(char *out, long long v);
 
 /* 64-bit FNV-1a hash of a byte string: event-id fingerprints. */
 uint64_t chiso_hash64(const void *data, size_t len);
+/* The same hash of a string given in parts: h = CHISO_HASH64_INIT, then
+ * h = chiso_hash64_add(h, part, len) for each part in order. */
+#define CHISO_HASH64_INIT 1469598103934665603ULL
+uint64_t chiso_hash64_add(uint64_t h, const void *data, size_t len);
 
 /* calloc(n, size) for a large table read at random (a state cache, a
  * batch's items): the 2 MiB-aligned part of a block of 4 MiB or more is
