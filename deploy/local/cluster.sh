@@ -15,7 +15,8 @@
 #                    CHISO_BROKERS, CHISO_REDIS_HOST, CHISO_REDIS_PORT,
 #                    CHISO_REDIS_CLUSTER_SEEDS, CHISO_CLUSTER_DIR,
 #                    CHISO_KAFKA_HOME
-# The Redis settings are redis.sh's (AOF, appendfsync everysec, no RDB) plus
+# The Redis settings are redis.sh's (AOF, appendfsync everysec, no RDB,
+# sorted sets past 32 members as skip lists) plus
 # the cluster's; the Kafka jars are kafka.sh's (its `install`), the broker
 # settings kafka.sh's with replication 3 and min.insync.replicas 2.
 set -euo pipefail
@@ -332,6 +333,7 @@ redis_start_node() {
         --appendonly yes --appendfsync "$APPENDFSYNC" \
         --save '' --rdbcompression no \
         --auto-aof-rewrite-percentage 400 --auto-aof-rewrite-min-size 256mb \
+        --zset-max-listpack-entries 32 \
         --cluster-enabled yes --cluster-config-file "$d/nodes.conf" \
         --cluster-port "$bus" --cluster-node-timeout "$NODE_TIMEOUT" \
         --cluster-replica-validity-factor 0 \

@@ -29,7 +29,9 @@ A redis-server on 127.0.0.1 with appendonly yes, appendfsync everysec
 AOF is its only persistence (no RDB snapshots: each one forks and writes the
 whole dataset again); it is rewritten when it reaches 5 times its size after
 the last rewrite (at least 256 MB), uncompressed: under a steady stream of
-writes each rewrite costs the cores the pipeline runs on.
+writes each rewrite costs the cores the pipeline runs on. A sorted set
+(a unit's due index) past 32 members is a skip list, not a listpack of up
+to 128 scanned whole at each ZADD (docs/operations.md, "Redis settings").
 
 commands:
   start        start (daemonized) and wait for PONG; prints the port on
@@ -91,6 +93,7 @@ cmd_start() {
         --appendonly yes --appendfsync "$APPENDFSYNC" \
         --save '' --rdbcompression no \
         --auto-aof-rewrite-percentage 400 --auto-aof-rewrite-min-size 256mb \
+        --zset-max-listpack-entries 32 \
         --daemonize yes --pidfile "$(pidfile)" \
         --logfile "$DIR/redis.log" \
         </dev/null >>"$DIR/redis.out" 2>&1 9>&- ||
