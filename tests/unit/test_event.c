@@ -542,6 +542,11 @@ static void test_names_and_to_json(void)
     strcpy(ev.event_id, "a\"b\\c");
     n = chiso_event_to_json(&ev, out, sizeof(out));
     CHECK(strstr(out, "\"event_id\":\"a\\\"b\\\\c\"") != NULL, "escaped: %s", out);
+    /* past sixteen plain bytes (the scan's stride), a control byte, UTF-8 */
+    strcpy(ev.event_id, "0123456789abcdef0123\x01x\"\xc3\xa1\x1f");
+    n = chiso_event_to_json(&ev, out, sizeof(out));
+    CHECK(strstr(out, "\"event_id\":\"0123456789abcdef0123\\u0001x\\\"\xc3\xa1\\u001f\"") != NULL,
+          "escaped past 16 bytes: %s", out);
 
     /* Invalid events are not serialized. */
     fill_common(&ev, CHISO_EV_SUBMITTED);

@@ -95,7 +95,9 @@ static void strings(void)
                                     "quote \" and backslash \\",
                                     "tab\there, new\nline, cr\r, bs\b, ff\f",
                                     "\x01\x02\x1f and \x7f",
-                                    "Ủy ban nhân dân xã Đông Hòa / 100%"};
+                                    "Ủy ban nhân dân xã Đông Hòa / 100%",
+                                    "0123456789abcdef0123456789abcdef\"0123456789abcdef\x1f",
+                                    "0123456789abcdef\\"};
     for (size_t i = 0; i < sizeof(s) / sizeof(s[0]); i++) {
         chiso_jw w;
         chiso_jw_init(&w);

@@ -788,6 +788,38 @@ static void test_feedback_vs_core(const sim_province *pv, int32_t start, int32_t
     sim_feedback_free(fb);
 }
 
+/* Dossier and event ids as the printf they replaced wrote them, at every
+ * width (a dossier number past six digits, an event number past one),
+ * and cut like snprintf in a short buffer. */
+static void test_ids(const sim_province *pv)
+{
+    static const uint32_t dseqs[] = {1, 9, 10, 999999, 1000000, 4294967295u};
+    static const uint8_t ns[] = {1, 9, 10, 255};
+    int32_t days[] = {chiso_date_to_day((chiso_date){2025, 7, 1}),
+                      chiso_date_to_day((chiso_date){2009, 12, 31}),
+                      chiso_date_to_day((chiso_date){2100, 1, 9})};
+    for (size_t d = 0; d < sizeof(days) / sizeof(days[0]); d++) {
+        for (size_t q = 0; q < sizeof(dseqs) / sizeof(dseqs[0]); q++) {
+            for (size_t k = 0; k < sizeof(ns) / sizeof(ns[0]); k++) {
+                sim_ev ev = {.day0 = days[d], .dseq = dseqs[q], .n = ns[k], .type = CHISO_EV_RATED};
+                chiso_date dt = chiso_day_to_date(days[d]);
+                char want[64], got[64], event_id[80];
+                int wn = snprintf(want, sizeof(want), "H31-%02d%02d%02d-%06u", dt.year % 100,
+                                  dt.month, dt.day, dseqs[q]);
+                CHECK_EQ_INT(wn, sim_dossier_id(&ev, got, sizeof(got)), "dossier id length");
+                CHECK_EQ_STR(got, want, "dossier id");
+                CHECK_EQ_INT(wn, sim_dossier_id(&ev, got, 8), "length of a cut id");
+                CHECK(strncmp(got, want, 7) == 0 && got[7] == '\0', "cut as snprintf cuts: %s",
+                      got);
+                chiso_event out;
+                sim_ev_to_event(pv, &ev, &out);
+                snprintf(event_id, sizeof(event_id), "%s#%u", want, (unsigned)ns[k]);
+                CHECK_EQ_STR(out.event_id, event_id, "event id");
+            }
+        }
+    }
+}
+
 int main(void)
 {
     test_rng();
@@ -799,6 +831,7 @@ int main(void)
     if (pv) {
         chiso_date d = {2025, 6, 20};
         int32_t start = chiso_date_to_day(d); /* crosses a month and a quarter */
+        test_ids(pv);
         test_lifecycles(pv, start, 21);
         test_truth_ontime(pv);
         test_malformed(pv, start);

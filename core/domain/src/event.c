@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "chiso/common.h"
+#include "chiso/jsonw.h"
 #include "chiso/vntime.h"
 #include "jscan.h"
 #include "parse_fields.h"
@@ -465,16 +466,18 @@ typedef struct jw {
     size_t len;
 } jw;
 
-static void jw_raw(jw *w, const char *s, size_t n)
+static inline __attribute__((always_inline)) void jw_raw(jw *w, const char *s, size_t n)
 {
-    if (w->len < w->size) {
-        size_t room = w->size - w->len;
-        memcpy(w->buf + w->len, s, n < room ? n : room);
-    }
+    /* the whole piece in its own memcpy: of a constant length (a quote, a
+     * key), the compiler writes it inline */
+    if (w->len <= w->size && n <= w->size - w->len)
+        memcpy(w->buf + w->len, s, n);
+    else if (w->len < w->size)
+        memcpy(w->buf + w->len, s, w->size - w->len);
     w->len += n;
 }
 
-static void jw_lit(jw *w, const char *s)
+static inline __attribute__((always_inline)) void jw_lit(jw *w, const char *s)
 {
     jw_raw(w, s, strlen(s));
 }
@@ -483,15 +486,15 @@ static void jw_lit(jw *w, const char *s)
 static void jw_str(jw *w, const char *s, size_t max)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t i, run = 0;
+    size_t n = strnlen(s, max);
 
     jw_raw(w, "\"", 1);
-    for (i = 0; i < max && s[i]; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\')
-            continue;
-        jw_raw(w, s + run, i - run);
-        run = i + 1;
+    for (size_t i = 0;;) {
+        size_t plain = chiso_json_plain(s + i, n - i);
+        jw_raw(w, s + i, plain);
+        if ((i += plain) == n)
+            break;
+        unsigned char c = (unsigned char)s[i++];
         if (c == '"' || c == '\\') {
             char esc[2] = {'\\', (char)c};
             jw_raw(w, esc, 2);
@@ -500,18 +503,18 @@ static void jw_str(jw *w, const char *s, size_t max)
             jw_raw(w, esc, 6);
         }
     }
-    jw_raw(w, s + run, i - run);
     jw_raw(w, "\"", 1);
 }
 
-static void jw_key(jw *w, const char *key)
+static inline __attribute__((always_inline)) void jw_key(jw *w, const char *key)
 {
     jw_raw(w, ",\"", 2);
     jw_lit(w, key);
     jw_raw(w, "\":", 2);
 }
 
-static void jw_field_str(jw *w, const char *key, const char *value)
+static inline __attribute__((always_inline)) void jw_field_str(jw *w, const char *key,
+                                                               const char *value)
 {
     jw_key(w, key);
     jw_str(w, value, strlen(value));

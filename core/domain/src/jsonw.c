@@ -3,6 +3,10 @@
  */
 #include "chiso/jsonw.h"
 
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
+
 #include <float.h>
 #include <locale.h>
 #include <math.h>
@@ -68,6 +72,41 @@ size_t chiso_json_number(double d, char out[CHISO_JSON_NUMBER_MAX])
     for (size_t j = 0; j < n; j++) {
         if (out[j] == mark)
             out[j] = '.';
+    }
+    return n;
+}
+
+/* The bytes a JSON string escapes: under 0x20, quote and backslash. */
+static const unsigned char escaped[256] = {
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1,         1,
+    1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, ['"'] = 1, ['\\'] = 1,
+};
+
+size_t chiso_json_plain(const char *s, size_t n)
+{
+    const unsigned char *u = (const unsigned char *)s;
+    size_t i = 0;
+#if defined(__SSE2__)
+    const __m128i quote = _mm_set1_epi8('"'), backslash = _mm_set1_epi8('\\'),
+                  below = _mm_set1_epi8(0x1f);
+    for (; i + 16 <= n; i += 16) {
+        __m128i v = _mm_loadu_si128((const __m128i *)(const void *)(u + i));
+        __m128i stop =
+            _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, quote), _mm_cmpeq_epi8(v, backslash)),
+                         _mm_cmpeq_epi8(_mm_min_epu8(v, below), v));
+        unsigned mask = (unsigned)_mm_movemask_epi8(stop);
+        if (mask)
+            return i + (size_t)__builtin_ctz(mask);
+    }
+#endif
+    /* shorter tails four bytes a turn, then one */
+    for (; i + 4 <= n; i += 4) {
+        if (escaped[u[i]] | escaped[u[i + 1]] | escaped[u[i + 2]] | escaped[u[i + 3]])
+            break;
+    }
+    for (; i < n; i++) {
+        if (escaped[u[i]])
+            return i;
     }
     return n;
 }
@@ -138,12 +177,13 @@ static void quoted(chiso_jw *w, const char *s)
         return;
     char *o = w->buf + w->len;
     *o++ = '"';
-    for (size_t i = 0; i < n; i++) {
-        unsigned char c = (unsigned char)s[i];
-        if (c >= 0x20 && c != '"' && c != '\\') {
-            *o++ = (char)c;
-            continue;
-        }
+    for (size_t i = 0;;) {
+        size_t plain = chiso_json_plain(s + i, n - i);
+        memcpy(o, s + i, plain);
+        o += plain;
+        if ((i += plain) == n)
+            break;
+        unsigned char c = (unsigned char)s[i++];
         *o++ = '\\';
         switch (c) {
         case '"':

@@ -36,6 +36,11 @@ typedef struct chiso_jw {
  * two decimals (points, most rates) are written without printf. Returns the length. */
 size_t chiso_json_number(double d, char out[CHISO_JSON_NUMBER_MAX]);
 
+/* How many of the n bytes at s a JSON string holds as they are: the
+ * length of the run before the first quote, backslash or byte under 0x20
+ * (n when there is none). Sixteen bytes a turn. */
+size_t chiso_json_plain(const char *s, size_t n);
+
 void chiso_jw_init(chiso_jw *w);
 void chiso_jw_free(chiso_jw *w);
 /* The text written (NUL-terminated; *len its length when len is not NULL),
