@@ -142,6 +142,15 @@ static void nesting(void)
                  "nested containers");
     free(text);
 
+    /* a NULL string is written "" */
+    chiso_jw_init(&w);
+    chiso_jw_object(&w, NULL);
+    chiso_jw_string(&w, "x", NULL);
+    chiso_jw_end(&w);
+    text = chiso_jw_take(&w, NULL);
+    CHECK_EQ_STR(text, "{\"x\":\"\"}", "a NULL string");
+    free(text);
+
     /* a container left open, a close with none open, too deep: no text */
     chiso_jw_init(&w);
     chiso_jw_object(&w, NULL);

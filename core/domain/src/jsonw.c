@@ -171,7 +171,9 @@ static void put(chiso_jw *w, const char *s, size_t n)
 static void quoted(chiso_jw *w, const char *s)
 {
     static const char hex[] = "0123456789abcdef";
-    size_t n = s ? strlen(s) : 0;
+    if (!s)
+        s = ""; /* cJSON prints a NULL string as "" */
+    size_t n = strlen(s);
 
     if (!room(w, 6 * n + 2))
         return;
