@@ -21,27 +21,18 @@
 
 /* ---- times ------------------------------------------------------------------------ */
 
-static char *put_num(char *p, long long v, int width)
-{
-    for (int i = width - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return p + width;
-}
-
 /* yyyyMMddHHmmss of the calendar day `day` (days since 1970-01-01) and the
  * second `sod` of that day. */
 static void put_compact(int32_t day, int64_t sod, char *out)
 {
     chiso_date d = chiso_day_to_date(day);
     char *p = out;
-    p = put_num(p, d.year < 0 ? 0 : d.year % 10000, 4);
-    p = put_num(p, d.month, 2);
-    p = put_num(p, d.day, 2);
-    p = put_num(p, sod / 3600, 2);
-    p = put_num(p, sod / 60 % 60, 2);
-    p = put_num(p, sod % 60, 2);
+    p += chiso_put_padded(p, d.year < 0 ? 0 : d.year % 10000, 4);
+    p += chiso_put_padded(p, d.month, 2);
+    p += chiso_put_padded(p, d.day, 2);
+    p += chiso_put_padded(p, sod / 3600, 2);
+    p += chiso_put_padded(p, sod / 60 % 60, 2);
+    p += chiso_put_padded(p, sod % 60, 2);
     *p = '\0';
 }
 
@@ -65,18 +56,18 @@ void sim_bridge_http_date(int64_t t, char out[SIM_BRIDGE_HTTP_DATE_LEN])
     p += 3;
     *p++ = ',';
     *p++ = ' ';
-    p = put_num(p, d.day, 2);
+    p += chiso_put_padded(p, d.day, 2);
     *p++ = ' ';
     memcpy(p, months[d.month - 1], 3);
     p += 3;
     *p++ = ' ';
-    p = put_num(p, d.year < 0 ? 0 : d.year % 10000, 4);
+    p += chiso_put_padded(p, d.year < 0 ? 0 : d.year % 10000, 4);
     *p++ = ' ';
-    p = put_num(p, sod / 3600, 2);
+    p += chiso_put_padded(p, sod / 3600, 2);
     *p++ = ':';
-    p = put_num(p, sod / 60 % 60, 2);
+    p += chiso_put_padded(p, sod / 60 % 60, 2);
     *p++ = ':';
-    p = put_num(p, sod % 60, 2);
+    p += chiso_put_padded(p, sod % 60, 2);
     memcpy(p, " GMT", 5);
 }
 

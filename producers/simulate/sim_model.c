@@ -1065,23 +1065,6 @@ done:
 
 /* ---- rendering ------------------------------------------------------------------------ */
 
-/* v in decimal, zero-padded to at least `width` digits ("%0*u"), at out;
- * returns the length (at most 10). */
-static size_t put_padded(char *out, unsigned v, size_t width)
-{
-    char rev[10];
-    size_t n = 0;
-    do {
-        rev[n++] = (char)('0' + v % 10);
-        v /= 10;
-    } while (v);
-    while (n < width)
-        rev[n++] = '0';
-    for (size_t i = 0; i < n; i++)
-        out[i] = rev[n - 1 - i];
-    return n;
-}
-
 /* "H31-YYMMDD-NNNNNN", as snprintf would write it (ids are written a few
  * million times a run: printf was a fifth of the simulator's work). */
 int sim_dossier_id(const sim_ev *ev, char *buf, size_t size)
@@ -1092,11 +1075,11 @@ int sim_dossier_id(const sim_ev *ev, char *buf, size_t size)
 
     memcpy(id, "H31-", 4);
     n = 4;
-    n += put_padded(id + n, (unsigned)(d.year % 100), 2);
-    n += put_padded(id + n, (unsigned)d.month, 2);
-    n += put_padded(id + n, (unsigned)d.day, 2);
+    n += chiso_put_padded(id + n, d.year % 100, 2);
+    n += chiso_put_padded(id + n, d.month, 2);
+    n += chiso_put_padded(id + n, d.day, 2);
     id[n++] = '-';
-    n += put_padded(id + n, ev->dseq, 6);
+    n += chiso_put_padded(id + n, ev->dseq, 6);
     if (size > 0) {
         size_t k = n < size - 1 ? n : size - 1;
         memcpy(buf, id, k);
@@ -1112,7 +1095,7 @@ void sim_ev_to_event(const sim_province *pv, const sim_ev *ev, chiso_event *out)
     int n = sim_dossier_id(ev, out->dossier_id, sizeof(out->dossier_id));
     memcpy(out->event_id, out->dossier_id, (size_t)n);
     out->event_id[n] = '#';
-    out->event_id[n + 1 + put_padded(out->event_id + n + 1, ev->n, 1)] = '\0';
+    out->event_id[n + 1 + chiso_put_padded(out->event_id + n + 1, ev->n, 1)] = '\0';
     memcpy(out->unit, pv->units[ev->unit].rec.unit, sizeof(out->unit));
     memcpy(out->procedure, pv->procs[ev->proc].code, sizeof(out->procedure));
     out->at = ev->at;

@@ -3,6 +3,8 @@
  * growable buffer, the large zeroed tables, the constant-time secret
  * comparison and the bearer token check built on it.
  */
+#include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -62,8 +64,31 @@ static void test_secrets(void)
     CHECK(!chiso_bearer_ok(NULL, "tok"), "no header");
 }
 
+/* chiso_put_ll and chiso_put_padded write what printf's "%lld" and
+ * "%0*llu" write. */
+static void test_put_numbers(void)
+{
+    static const long long v[] = {0,   1,      -1,         9,         10,       99,
+                                  100, 123456, -987654321, LLONG_MAX, LLONG_MIN};
+    char want[32], got[32];
+    for (size_t i = 0; i < sizeof(v) / sizeof(v[0]); i++) {
+        size_t n = chiso_put_ll(got, v[i]);
+        got[n] = '\0';
+        snprintf(want, sizeof(want), "%lld", v[i]);
+        CHECK_EQ_STR(got, want, "chiso_put_ll(%lld)", v[i]);
+        for (size_t width = 0; width <= 21; width += 3) {
+            unsigned long long u = (unsigned long long)v[i];
+            n = chiso_put_padded(got, u, width);
+            got[n] = '\0';
+            snprintf(want, sizeof(want), "%0*llu", (int)width, u);
+            CHECK_EQ_STR(got, want, "chiso_put_padded(%llu, %zu)", u, width);
+        }
+    }
+}
+
 int main(void)
 {
+    test_put_numbers();
     test_buf();
     test_calloc_huge();
     test_secrets();

@@ -85,17 +85,21 @@ uint64_t chiso_hash64_add(uint64_t h, const void *data, size_t len)
 
 size_t chiso_put_ll(char *out, long long v)
 {
-    char digits[20];
-    size_t nd = 0, n = 0;
     unsigned long long u = v < 0 ? 0ull - (unsigned long long)v : (unsigned long long)v;
-    do {
-        digits[nd++] = (char)('0' + u % 10);
-        u /= 10;
-    } while (u);
     if (v < 0)
-        out[n++] = '-';
-    while (nd)
-        out[n++] = digits[--nd];
+        *out++ = '-';
+    return (v < 0) + chiso_put_padded(out, u, 1);
+}
+
+size_t chiso_put_padded(char *out, unsigned long long v, size_t width)
+{
+    size_t n = 1;
+    for (unsigned long long t = v; t >= 10; t /= 10)
+        n++;
+    if (n < width)
+        n = width;
+    for (size_t i = n; i-- > 0; v /= 10)
+        out[i] = (char)('0' + v % 10);
     return n;
 }
 

@@ -100,16 +100,6 @@ static int read_digits(const char *s, int n)
     return v;
 }
 
-/* Write v (0 <= v) as exactly n digits, zero padded. */
-static char *put_digits(char *p, int64_t v, int n)
-{
-    for (int i = n - 1; i >= 0; i--) {
-        p[i] = (char)('0' + v % 10);
-        v /= 10;
-    }
-    return p + n;
-}
-
 /* Validate a calendar date and time of day, and return the local-wall-clock
  * seconds since 1970-01-01T00:00:00 (of whatever zone the fields are in). */
 static int wall_seconds(int y, int mo, int d, int h, int mi, int s, int64_t *out)
@@ -237,17 +227,17 @@ void chiso_time_format(int64_t epoch, char out[CHISO_TIME_STRLEN])
     sod = floor_mod(wall, SECS_PER_DAY);
     days_to_civil(days, &y, &m, &d);
 
-    p = put_digits(p, y, 4);
+    p += chiso_put_padded(p, y, 4);
     *p++ = '-';
-    p = put_digits(p, m, 2);
+    p += chiso_put_padded(p, m, 2);
     *p++ = '-';
-    p = put_digits(p, d, 2);
+    p += chiso_put_padded(p, d, 2);
     *p++ = 'T';
-    p = put_digits(p, sod / 3600, 2);
+    p += chiso_put_padded(p, sod / 3600, 2);
     *p++ = ':';
-    p = put_digits(p, sod / 60 % 60, 2);
+    p += chiso_put_padded(p, sod / 60 % 60, 2);
     *p++ = ':';
-    p = put_digits(p, sod % 60, 2);
+    p += chiso_put_padded(p, sod % 60, 2);
     memcpy(p, "+07:00", 7); /* with the NUL */
 }
 
@@ -287,14 +277,11 @@ int chiso_day_weekday(int32_t day)
 /* Write a year as at least 4 digits, with a '-' for years before 0000. */
 static char *put_year(char *p, int64_t y)
 {
-    int n = 4;
     if (y < 0) {
         *p++ = '-';
         y = -y;
     }
-    for (int64_t t = y; t >= 10000; t /= 10)
-        n++;
-    return put_digits(p, y, n);
+    return p + chiso_put_padded(p, (unsigned long long)y, 4);
 }
 
 void chiso_period_key(int32_t day, chiso_period_kind kind, char out[CHISO_PERIOD_STRLEN])
@@ -305,13 +292,13 @@ void chiso_period_key(int32_t day, chiso_period_kind kind, char out[CHISO_PERIOD
     switch (kind) {
     case CHISO_PERIOD_DAY:
         *p++ = '-';
-        p = put_digits(p, date.month, 2);
+        p += chiso_put_padded(p, date.month, 2);
         *p++ = '-';
-        p = put_digits(p, date.day, 2);
+        p += chiso_put_padded(p, date.day, 2);
         break;
     case CHISO_PERIOD_MONTH:
         *p++ = '-';
-        p = put_digits(p, date.month, 2);
+        p += chiso_put_padded(p, date.month, 2);
         break;
     case CHISO_PERIOD_QUARTER:
         *p++ = '-';

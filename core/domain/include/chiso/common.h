@@ -42,6 +42,9 @@ int chiso_errf(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)
 /* Write v in decimal at out (room for 20 bytes; no NUL) and return the
  * length: "%lld" without printf, for the loops that write millions. */
 size_t chiso_put_ll(char *out, long long v);
+/* Write v in decimal, zero-padded to at least `width` digits ("%0*llu"),
+ * at out (no NUL) and return the length: the fields of times and ids. */
+size_t chiso_put_padded(char *out, unsigned long long v, size_t width);
 
 /* 64-bit FNV-1a hash of a byte string: event-id fingerprints. */
 uint64_t chiso_hash64(const void *data, size_t len);
