@@ -167,9 +167,14 @@ SLOT_D=$(cl keyslot "{$UD}")
 e2e_wait_for "[ \"\$(metric chiso_classify_applied_total)\" -gt 0 ]" 60 0.5
 cl shard-aof-copy "$SLOT_D" "$E2E_TMP/aof-d" >&2
 A0=$(metric chiso_classify_applied_total)
+W0=$SECONDS
 e2e_pause 3 5
-A1=$(metric chiso_classify_applied_total)
-[ "$A1" -gt "$A0" ] || e2e_fail "classify applied nothing in the window the shard is to lose"
+# the window must hold writes; it lasts until classify applies more: a
+# transaction coordinator or group coordinator on the broker killed at b
+# can hold the instances for seconds (the CI run of 2026-12-07 saw none in
+# a fixed window of 3 to 5 s)
+e2e_wait_for "[ \"\$(metric chiso_classify_applied_total)\" -gt $A0 ]" 90 0.5
+e2e_log "   applied $(($(metric chiso_classify_applied_total) - A0)) records in the $((SECONDS - W0)) s the shard is to lose"
 streaming d
 OLD_D=$(cl shard-power-loss "$SLOT_D" "$E2E_TMP/aof-d") || e2e_fail "the shard power loss failed"
 e2e_log "d. the shard of busy unit $UD (slot $SLOT_D) lost its last seconds: master $OLD_D and its replica killed, the replica back from older files, now master on port $(cl slot-owner "$SLOT_D")"
