@@ -128,6 +128,19 @@ _Static_assert(AGG_ENTRIES_MAX * 10 < AGG_SIZE * 3, "a group fills under 30% of 
 #define PROC_TABLE  1024
 _Static_assert(PROC_MAX * 2 <= PROC_TABLE, "the procedure table stays under half full");
 
+/* What a batch keeps of an event's record, and its place among its
+ * dossier's events: one cache line holds two (a merge reads them at random,
+ * each of an item's events; in arrays of their own, each field was a wait
+ * for memory). */
+typedef struct cl_evmeta {
+    int64_t offset;
+    const char *topic;
+    int32_t partition;
+    int next;     /* the dossier's next event in the batch, -1 = last */
+    int msg;      /* its record: an index into msgs[] */
+    bool expired; /* of a dossier that expired: dead-lettered, not applied */
+} cl_evmeta;
+
 typedef struct cl_item {
     /* what every pass over the items reads, first: an item is over 2 KB,
      * and a batch's items do not fit in the caches */
@@ -136,7 +149,7 @@ typedef struct cl_item {
     bool pending;  /* changed: written this round */
     bool check;    /* unchanged but not verified: checked this round */
     bool sent, applied;
-    int head, tail; /* events of this dossier: indices into ev[], chained by ev_next[] */
+    int head, tail; /* events of this dossier: indices into ev[], chained by meta[].next */
     int unit_next;  /* next item of the same unit group, -1 = last */
     int32_t partition;
     int sent_pos; /* position among the group's states in its apply call */
@@ -208,12 +221,7 @@ struct cl_batch {
     rd_kafka_message_t **msgs;
     int nmsgs;
     chiso_event *ev;
-    int *ev_next, *ev_msg;
-    /* of each event's record, copied while the record is in the cache */
-    int64_t *ev_offset;
-    int32_t *ev_partition;
-    const char **ev_topic;
-    bool *ev_expired; /* event of a dossier that expired: dead-lettered, not applied */
+    cl_evmeta *meta;                  /* one per event */
     uint64_t *ev_hash, *ev_unit_hash; /* of its (unit, dossier) and its unit (event_hashes) */
     int nev;
     cl_item *items;
@@ -278,6 +286,7 @@ struct cl_batch {
     chiso_counter *m_consumed, *m_applied, *m_duplicates, *m_replayed, *m_conflicts,
         *m_redis_errors, *m_batches, *m_class_changes, *m_committed;
     chiso_histogram *m_latency, *m_wait, *m_batch_seconds;
+    double *obs_latency, *obs_wait; /* a batch's observations of the two, max each */
 };
 
 /* fine between 10 and 100 ms, where the latency targets lie, so that a
@@ -346,14 +355,9 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         b->table_size <<= 1;
     b->msgs = calloc((size_t)max, sizeof(*b->msgs));
     b->ev = chiso_calloc_huge((size_t)max, sizeof(*b->ev));
-    b->ev_next = calloc((size_t)max, sizeof(int));
-    b->ev_msg = calloc((size_t)max, sizeof(int));
-    b->ev_offset = calloc((size_t)max, sizeof(int64_t));
-    b->ev_partition = calloc((size_t)max, sizeof(int32_t));
+    b->meta = calloc((size_t)max, sizeof(*b->meta));
     b->ev_hash = calloc((size_t)max, sizeof(uint64_t));
     b->ev_unit_hash = calloc((size_t)max, sizeof(uint64_t));
-    b->ev_topic = calloc((size_t)max, sizeof(char *));
-    b->ev_expired = calloc((size_t)max, sizeof(bool));
     b->items = chiso_calloc_huge((size_t)max, sizeof(*b->items));
     b->table = chiso_calloc_huge((size_t)b->table_size, sizeof(int));
     b->groups = chiso_calloc_huge((size_t)max, sizeof(*b->groups));
@@ -363,8 +367,7 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->agg_used = calloc((size_t)b->agg_size, sizeof(int));
     b->journal_size = 64 * 1024;
     b->journal = malloc(b->journal_size);
-    if (!b->msgs || !b->ev || !b->ev_next || !b->ev_msg || !b->ev_offset || !b->ev_partition ||
-        !b->ev_hash || !b->ev_unit_hash || !b->ev_topic || !b->ev_expired || !b->items ||
+    if (!b->msgs || !b->ev || !b->meta || !b->ev_hash || !b->ev_unit_hash || !b->items ||
         !b->table || !b->groups || !b->gtable || !b->agg || !b->agg_used || !b->journal ||
         seen_init(&b->units_seen, 4096) != 0 || seen_init(&b->months_seen, 1 << 16) != 0)
         goto err;
@@ -420,6 +423,10 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
     b->ntold_before = 1024; /* partitions of dossier.events, by id */
     b->told_before = calloc((size_t)b->ntold_before, sizeof(*b->told_before));
     if (!b->told_before)
+        goto err;
+    b->obs_latency = calloc((size_t)max, sizeof(double));
+    b->obs_wait = calloc((size_t)max, sizeof(double));
+    if (!b->obs_latency || !b->obs_wait)
         goto err;
     b->rejected = calloc((size_t)max, sizeof(int));
     b->rejects = calloc((size_t)max, sizeof(chiso_reject));
@@ -482,14 +489,9 @@ void cl_batch_destroy(cl_batch *b)
     chiso_statecache_free(b->cache);
     free(b->msgs);
     free(b->ev);
-    free(b->ev_next);
-    free(b->ev_msg);
-    free(b->ev_offset);
-    free(b->ev_partition);
+    free(b->meta);
     free(b->ev_hash);
     free(b->ev_unit_hash);
-    free(b->ev_topic);
-    free(b->ev_expired);
     free(b->items);
     free(b->table);
     free(b->groups);
@@ -503,6 +505,8 @@ void cl_batch_destroy(cl_batch *b)
         rd_kafka_topic_partition_list_destroy(b->pending);
     free(b->rejected);
     free(b->rejects);
+    free(b->obs_latency);
+    free(b->obs_wait);
     free(b->told_before);
     chiso_map_destroy(b->told);
     free(b->units_seen.slot);
@@ -1273,11 +1277,22 @@ static void told_lookup(cl_batch *b, const cl_item *it, chiso_emit_input *in)
     }
 }
 
+/* Start bringing event e (its record's metadata and the event) into the
+ * CPU's cache. */
+static inline void prefetch_event(const cl_batch *b, int e)
+{
+    __builtin_prefetch(&b->meta[e]);
+    const char *ev = (const char *)&b->ev[e];
+    for (size_t off = 0; off < sizeof(b->ev[0]); off += 64)
+        __builtin_prefetch(ev + off);
+}
+
 static int merge_item(cl_batch *b, cl_item *it)
 {
     bool changed = false;
     int64_t max_offset = -1;
-    int64_t boundary = chiso_applied_boundary(b->env.applied, b->ev_topic[it->head], it->partition);
+    int64_t boundary =
+        chiso_applied_boundary(b->env.applied, b->meta[it->head].topic, it->partition);
 
     chiso_dossier_copy(it->cur, it->old);
     it->nevents = it->nreplayed = it->nchanged = it->nexpired = 0;
@@ -1285,25 +1300,29 @@ static int merge_item(cl_batch *b, cl_item *it)
     it->max_offset = -1;
     it->min_high = INT64_MAX;
     int64_t horizon = batch_now(b) - b->retention_s;
-    for (int e = it->head; e >= 0; e = b->ev_next[e]) {
-        int64_t offset = b->ev_offset[e];
+    for (int e = it->head; e >= 0; e = b->meta[e].next) {
+        /* the dossier's next event, while this one merges (prefetch_next
+         * asked for the first) */
+        if (b->meta[e].next >= 0)
+            prefetch_event(b, b->meta[e].next);
+        int64_t offset = b->meta[e].offset;
         it->nevents++;
-        b->ev_expired[e] = false;
+        b->meta[e].expired = false;
         if (offset > it->max_offset)
             it->max_offset = offset;
         if (offset >= boundary && offset < it->min_high)
             it->min_high = offset;
         if (b->ev[e].at > it->max_at)
             it->max_at = b->ev[e].at;
-        if (chiso_dossier_fenced(it->old, b->ev_partition[e], offset)) {
+        if (chiso_dossier_fenced(it->old, b->meta[e].partition, offset)) {
             it->nreplayed++;
             continue;
         }
         /* No state, and the event is older than the retention: the dossier's
          * state expired (or its first facts are lost for good). Applying it
          * would count a fragment: dead-letter it instead. */
-        b->ev_expired[e] = it->old_len == 0 && b->retention_s > 0 && b->ev[e].at < horizon;
-        if (b->ev_expired[e]) {
+        b->meta[e].expired = it->old_len == 0 && b->retention_s > 0 && b->ev[e].at < horizon;
+        if (b->meta[e].expired) {
             it->nexpired++;
             continue;
         }
@@ -1421,9 +1440,7 @@ static void prefetch_next(const cl_batch *b, int n)
     const cl_item *next = &b->items[n];
     if (!next->loaded)
         chiso_statecache_prefetch(b->cache, next->hash);
-    const char *ev = (const char *)&b->ev[next->head];
-    for (size_t off = 0; off < sizeof(b->ev[0]); off += 64)
-        __builtin_prefetch(ev + off);
+    prefetch_event(b, next->head);
     chiso_dossier_prefetch(next->old);
     chiso_dossier_prefetch(next->cur);
     if (next->unit_next >= 0)
@@ -1771,8 +1788,8 @@ static int produce_outputs(cl_batch *b)
             rc = chiso_txn_deadletter(b->env.txn, b->env.topic_deadletter, m, &b->rejects[r], now);
     }
     for (int e = 0; e < b->nev && rc == 0; e++) {
-        const rd_kafka_message_t *m = b->msgs[b->ev_msg[e]];
-        if (!b->ev_expired[e] || !uncommitted(b, m))
+        const rd_kafka_message_t *m = b->msgs[b->meta[e].msg];
+        if (!b->meta[e].expired || !uncommitted(b, m))
             continue;
         chiso_reject rej = {.reason = CHISO_REJECT_EXPIRED};
         snprintf(rej.detail, sizeof(rej.detail),
@@ -1818,12 +1835,12 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         /* the watermark ignores times more than a day in the future */
         if (ev->at > b->watermark && ev->at <= (int64_t)time(NULL) + 86400)
             b->watermark = ev->at;
-        b->ev_expired[b->nev] = false;
-        b->ev_msg[b->nev] = i;
-        b->ev_offset[b->nev] = m->offset;
-        b->ev_partition[b->nev] = m->partition;
-        b->ev_topic[b->nev] = rd_kafka_topic_name(m->rkt);
-        b->ev_next[b->nev] = -1;
+        b->meta[b->nev].expired = false;
+        b->meta[b->nev].msg = i;
+        b->meta[b->nev].offset = m->offset;
+        b->meta[b->nev].partition = m->partition;
+        b->meta[b->nev].topic = rd_kafka_topic_name(m->rkt);
+        b->meta[b->nev].next = -1;
         event_hashes(b, b->nev);
         b->nev++;
     }
@@ -1832,13 +1849,13 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
      * and the items are far larger than the caches) */
     for (int e = 0; e < b->nev; e++) {
         prefetch_item_of(b, e + PREFETCH_EVENTS);
-        cl_item *it = find_or_add(b, e, b->ev_partition[e]);
+        cl_item *it = find_or_add(b, e, b->meta[e].partition);
         if (!it) {
             rc = CHISO_ENOMEM;
             goto out;
         }
         if (it->tail >= 0)
-            b->ev_next[it->tail] = e;
+            b->meta[it->tail].next = e;
         else
             it->head = e;
         it->tail = e;
@@ -1898,16 +1915,19 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     /* every effect of the batch is acknowledged by Redis: the latency of
      * each record is from its Kafka timestamp to now */
     int64_t now_ms = chiso_now_wall_ms(), ts_min = INT64_MAX, ts_max = 0;
+    size_t nobs = 0;
     for (int i = 0; i < b->nmsgs; i++) {
         rd_kafka_timestamp_type_t tstype;
         int64_t ts = rd_kafka_message_timestamp(b->msgs[i], &tstype);
         if (ts > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
-            chiso_histogram_observe(b->m_latency, (double)(now_ms - ts) / 1000.0);
-            chiso_histogram_observe(b->m_wait, (double)(started_ms - ts) / 1000.0);
+            b->obs_latency[nobs] = (double)(now_ms - ts) / 1000.0;
+            b->obs_wait[nobs++] = (double)(started_ms - ts) / 1000.0;
             ts_min = ts < ts_min ? ts : ts_min;
             ts_max = ts > ts_max ? ts : ts_max;
         }
     }
+    chiso_histogram_observe_many(b->m_latency, b->obs_latency, nobs);
+    chiso_histogram_observe_many(b->m_wait, b->obs_wait, nobs);
 
     /* 3. outputs in the open transaction; metrics */
     uint64_t applied = 0, duplicates = 0, replayed = 0;

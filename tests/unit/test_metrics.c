@@ -301,11 +301,74 @@ static void test_http(void)
     free(resp);
 }
 
+/* The rendered family whose names begin with `prefix`, up to the next
+ * family, with `prefix` written "h_"; 0 when absent or too long. */
+static int family_block(const char *text, const char *prefix, char *out, size_t size)
+{
+    char head[64];
+    snprintf(head, sizeof(head), "# HELP %s", prefix);
+    const char *p = text ? strstr(text, head) : NULL;
+    size_t n = 0, plen = strlen(prefix);
+    if (!p)
+        return 0;
+    for (const char *q = p; *q && (q == p || strncmp(q, "# HELP", 6) != 0); q++) {
+        if (n + 3 >= size)
+            return 0;
+        if (strncmp(q, prefix, plen) == 0) {
+            out[n++] = 'h', out[n++] = '_';
+            q += plen - 1;
+            continue;
+        }
+        out[n++] = *q;
+    }
+    out[n] = '\0';
+    return 1;
+}
+
+/* A batch observed at once renders as the same values observed one by one:
+ * with few bounds (counted locally) and with more than 64 (one by one). */
+static void test_observe_many(void)
+{
+    static const int nbounds[] = {3, 70};
+    for (size_t k = 0; k < sizeof(nbounds) / sizeof(nbounds[0]); k++) {
+        chiso_metrics *m = chiso_metrics_new();
+        double bounds[70], v[500];
+        for (int i = 0; i < nbounds[k]; i++)
+            bounds[i] = 0.25 * (i + 1);
+        chiso_histogram *one = chiso_metrics_histogram(m, "one_seconds", "x", bounds, nbounds[k]);
+        chiso_histogram *many = chiso_metrics_histogram(m, "many_seconds", "x", bounds, nbounds[k]);
+        CHECK(one && many, "registration (%d bounds)", nbounds[k]);
+        /* quarters (exact sums in any order), on bounds and past the last */
+        unsigned seed = 7;
+        for (int i = 0; i < 500; i++) {
+            seed = seed * 1103515245u + 12345u;
+            v[i] = (i % 97 == 0) ? NAN : 0.25 * (double)((seed >> 16) % 100);
+        }
+        for (int i = 0; i < 500; i++)
+            chiso_histogram_observe(one, v[i]);
+        chiso_histogram_observe_many(many, v, 200);
+        chiso_histogram_observe_many(many, v + 200, 300);
+        chiso_histogram_observe_many(many, v, 0);
+        chiso_histogram_observe_many(NULL, v, 500); /* tolerated */
+        char *text = chiso_metrics_render(m);
+        CHECK(text != NULL, "render");
+        /* the family blocks, names aside, are the same text */
+        char want[8192], got[8192];
+        CHECK(family_block(text, "one_", want, sizeof(want)), "one_seconds rendered");
+        CHECK(family_block(text, "many_", got, sizeof(got)), "many_seconds rendered");
+        CHECK_EQ_STR(got, want);
+        CHECK(strstr(want, "h_seconds_count 494\n") != NULL, "494 counted (6 NaN): %s", want);
+        free(text);
+        chiso_metrics_destroy(m);
+    }
+}
+
 int main(void)
 {
     chiso_log_set_component("test_metrics");
     test_render();
     test_quantile();
+    test_observe_many();
     test_threads();
     test_http();
     return CHECK_DONE();

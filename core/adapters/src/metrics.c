@@ -340,16 +340,10 @@ void chiso_gauge_set(chiso_gauge *g, double v)
         atomic_store_explicit(&g->bits, double_bits(v), memory_order_relaxed);
 }
 
-/* NaN observations are ignored: they would poison the sum forever. */
-void chiso_histogram_observe(chiso_histogram *h, double v)
+/* The first bucket whose upper bound is >= v (le is inclusive). */
+static int bucket_of(const chiso_histogram *h, double v)
 {
-    int lo = 0, hi;
-    uint64_t old, next;
-
-    if (!h || isnan(v))
-        return;
-    /* First bucket whose upper bound is >= v (le is inclusive). */
-    hi = h->nbounds;
+    int lo = 0, hi = h->nbounds;
     while (lo < hi) {
         int mid = lo + (hi - lo) / 2;
         if (v <= h->bounds[mid])
@@ -357,12 +351,57 @@ void chiso_histogram_observe(chiso_histogram *h, double v)
         else
             lo = mid + 1;
     }
-    atomic_fetch_add_explicit(&h->buckets[lo], 1, memory_order_relaxed);
-    old = atomic_load_explicit(&h->sum_bits, memory_order_relaxed);
+    return lo;
+}
+
+static void add_sum(chiso_histogram *h, double v)
+{
+    uint64_t old = atomic_load_explicit(&h->sum_bits, memory_order_relaxed), next;
     do {
         next = double_bits(bits_double(old) + v);
     } while (!atomic_compare_exchange_weak_explicit(&h->sum_bits, &old, next, memory_order_relaxed,
                                                     memory_order_relaxed));
+}
+
+/* NaN observations are ignored: they would poison the sum forever. */
+void chiso_histogram_observe(chiso_histogram *h, double v)
+{
+    if (!h || isnan(v))
+        return;
+    atomic_fetch_add_explicit(&h->buckets[bucket_of(h, v)], 1, memory_order_relaxed);
+    add_sum(h, v);
+}
+
+/* Counted here first, then one atomic add per bucket that got any and one
+ * for the sum: a batch's records would otherwise take two atomic updates
+ * each. */
+void chiso_histogram_observe_many(chiso_histogram *h, const double *v, size_t n)
+{
+    enum { LOCAL_MAX = 64 };
+    uint64_t count[LOCAL_MAX + 1] = {0};
+    double sum = 0;
+    bool any = false;
+
+    if (!h)
+        return;
+    if (h->nbounds > LOCAL_MAX) {
+        for (size_t i = 0; i < n; i++)
+            chiso_histogram_observe(h, v[i]);
+        return;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (isnan(v[i]))
+            continue;
+        count[bucket_of(h, v[i])]++;
+        sum += v[i];
+        any = true;
+    }
+    if (!any)
+        return;
+    for (int b = 0; b <= h->nbounds; b++)
+        if (count[b])
+            atomic_fetch_add_explicit(&h->buckets[b], count[b], memory_order_relaxed);
+    add_sum(h, sum);
 }
 
 /* Prometheus histogram_quantile(): find the bucket holding rank q*count and

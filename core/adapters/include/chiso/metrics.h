@@ -35,6 +35,8 @@ void chiso_counter_add(chiso_counter *c, uint64_t n);
 uint64_t chiso_counter_value(const chiso_counter *c);
 void chiso_gauge_set(chiso_gauge *g, double v);
 void chiso_histogram_observe(chiso_histogram *h, double v);
+/* The n values at v observed at once (NaN ignored, as by the one above). */
+void chiso_histogram_observe_many(chiso_histogram *h, const double *v, size_t n);
 /* Estimate quantile q (0..1) by linear interpolation inside the bucket. */
 double chiso_histogram_quantile(const chiso_histogram *h, double q);
 
