@@ -18,7 +18,7 @@ import re
 import sys
 
 ROOT = os.path.abspath(sys.argv[1] if len(sys.argv) > 1 else ".")
-PARTS = ("core", "processors", "producers", "sinks", "tests")
+PARTS = ("core", "processors", "producers", "sinks", "tests", "bench")
 FORBIDDEN_IN_DOMAIN = ("librdkafka/", "hiredis/", "microhttpd.h", "pthread.h")
 INCLUDE = re.compile(r'^\s*#\s*include\s*([<"])([^>"]+)[>"]')
 
