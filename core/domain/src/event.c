@@ -196,52 +196,54 @@ static const char *const member_names[N_COUNT] = {"v",
                                                   "paper_copy",
                                                   "satisfied"};
 
-/* The slot of a member name: by its length and a letter, then compared. */
+/* The slot of a member name: by its length and a letter, then compared
+ * with a length the compiler knows (an inline comparison, not a call). */
+#define MEMBER_IS(n) (memcmp(name, member_names[i], n) == 0 && member_names[i][n] == '\0' ? i : -1)
 static int member_index(const char *name, size_t len)
 {
     int i;
     switch (len) {
     case 1:
         i = N_V;
-        break;
+        return MEMBER_IS(1);
     case 2:
         i = N_AT;
-        break;
+        return MEMBER_IS(2);
     case 4:
         i = name[0] == 'u' ? N_UNIT : name[0] == 't' ? N_TYPE : N_KIND;
-        break;
+        return MEMBER_IS(4);
     case 6:
         i = name[0] == 'd'   ? N_DUE_AT
             : name[0] == 'r' ? N_REASON
             : name[0] == 'a' ? N_AMOUNT
                              : N_METHOD;
-        break;
+        return MEMBER_IS(6);
     case 7:
         i = name[0] == 'c' ? N_CHANNEL : N_OUTCOME;
-        break;
+        return MEMBER_IS(7);
     case 8:
         i = name[0] == 'd'   ? N_DELIVERY
             : name[1] == 'v' ? N_EVENT_ID
             : name[2] == 'r' ? N_E_RESULT
                              : N_E_SIGNED;
-        break;
+        return MEMBER_IS(8);
     case 9:
         i = name[0] == 'p' ? N_PROCEDURE : name[0] == 'd' ? N_DIGITIZED : N_SATISFIED;
-        break;
+        return MEMBER_IS(9);
     case 10:
         i = name[0] == 'd' ? N_DOSSIER_ID : N_PAPER_COPY;
-        break;
+        return MEMBER_IS(10);
     case 11:
         i = N_REUSED_DATA;
-        break;
+        return MEMBER_IS(11);
     case 15:
         i = name[0] == 'f' ? N_FROM_DATA_STORE : N_POPULATION_DATA;
-        break;
+        return MEMBER_IS(15);
     default:
         return -1;
     }
-    return memcmp(name, member_names[i], len) == 0 && member_names[i][len] == '\0' ? i : -1;
 }
+#undef MEMBER_IS
 
 /* A field of the event's type that must be present. */
 static int require(const chiso_jval *m, int field, chiso_event_type type, chiso_reject *rej)
