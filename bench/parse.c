@@ -43,9 +43,12 @@ static void usage(FILE *out)
 }
 
 /* The input's lines, each its own allocation (as records arrive). */
+typedef struct line {
+    char *text;
+    size_t len;
+} line;
 typedef struct lines {
-    char **text;
-    size_t *len;
+    line *at;
     size_t n, cap, bytes;
 } lines;
 
@@ -53,20 +56,16 @@ static int lines_add(lines *l, const char *s, size_t n)
 {
     if (l->n == l->cap) {
         size_t cap = l->cap ? l->cap * 2 : 4096;
-        char **text = realloc(l->text, cap * sizeof(*text));
-        if (!text)
+        line *at = realloc(l->at, cap * sizeof(*at));
+        if (!at)
             return CHISO_ENOMEM;
-        l->text = text;
-        size_t *len = realloc(l->len, cap * sizeof(*len));
-        if (!len)
-            return CHISO_ENOMEM;
-        l->len = len;
+        l->at = at;
         l->cap = cap;
     }
-    if (!(l->text[l->n] = malloc(n ? n : 1)))
+    if (!(l->at[l->n].text = malloc(n ? n : 1)))
         return CHISO_ENOMEM;
-    memcpy(l->text[l->n], s, n);
-    l->len[l->n++] = n;
+    memcpy(l->at[l->n].text, s, n);
+    l->at[l->n++].len = n;
     l->bytes += n;
     return 0;
 }
@@ -74,9 +73,8 @@ static int lines_add(lines *l, const char *s, size_t n)
 static void lines_free(lines *l)
 {
     for (size_t i = 0; i < l->n; i++)
-        free(l->text[i]);
-    free(l->text);
-    free(l->len);
+        free(l->at[i].text);
+    free(l->at);
 }
 
 static double now_s(void)
@@ -91,7 +89,7 @@ int main(int argc, char **argv)
     char errstr[512];
     int first_pos = argc, rc = 1;
     lines in = {0};
-    char *line = NULL;
+    char *buf = NULL;
     size_t cap = 0;
     FILE *f = NULL;
 
@@ -125,10 +123,10 @@ int main(int argc, char **argv)
         goto out;
     }
     ssize_t n;
-    while ((n = getline(&line, &cap, f)) >= 0) {
-        while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+    while ((n = getline(&buf, &cap, f)) >= 0) {
+        while (n > 0 && (buf[n - 1] == '\n' || buf[n - 1] == '\r'))
             n--;
-        if (n > 0 && lines_add(&in, line, (size_t)n) != 0) {
+        if (n > 0 && lines_add(&in, buf, (size_t)n) != 0) {
             LOG_ERROR("out of memory after %zu lines", in.n);
             goto out;
         }
@@ -147,12 +145,12 @@ int main(int argc, char **argv)
     chiso_event ev;
     chiso_reject rej;
     for (size_t i = 0; i < in.n; i++)
-        rejected += chiso_event_parse(in.text[i], in.len[i], &ev, &rej) != 0;
+        rejected += chiso_event_parse(in.at[i].text, in.at[i].len, &ev, &rej) != 0;
     size_t again = 0;
     double t0 = now_s();
     for (int64_t r = 0; r < repeat; r++)
         for (size_t i = 0; i < in.n; i++)
-            again += chiso_event_parse(in.text[i], in.len[i], &ev, &rej) != 0;
+            again += chiso_event_parse(in.at[i].text, in.at[i].len, &ev, &rej) != 0;
     double secs = now_s() - t0, parsed = (double)in.n * (double)repeat;
     if (again != rejected * (size_t)repeat) {
         LOG_ERROR("the parser's verdicts changed between repeats: %zu rejected, then %zu", rejected,
@@ -169,7 +167,7 @@ int main(int argc, char **argv)
 out:
     if (f && f != stdin)
         fclose(f);
-    free(line);
+    free(buf);
     lines_free(&in);
     chiso_config_destroy(cfg);
     return rc;
