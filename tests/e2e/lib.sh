@@ -149,9 +149,22 @@ e2e_assert_eq() {
     [ "$1" = "$2" ] || e2e_fail "${3:-value}: expected '$1', got '$2'"
 }
 
+# e2e_at_exit CMD: run CMD (a string, eval'ed) when the test ends, before
+# its processes are stopped and its logs shown; hooks run newest first, and
+# one that fails does not change the test's status. A test registers its
+# own teardown here rather than replacing the EXIT trap: a trap of its own
+# would run under `set -e`, where any failing command ends it before the
+# logs of a failed test are shown.
+E2E_AT_EXIT=()
+e2e_at_exit() { E2E_AT_EXIT=("$1" "${E2E_AT_EXIT[@]}"); }
+
 _e2e_cleanup() {
-    local rc=$? pid log
+    local rc=$? pid log hook
     trap - EXIT
+    set +e
+    for hook in "${E2E_AT_EXIT[@]}"; do
+        eval "$hook" >/dev/null
+    done
     for pid in "${E2E_PIDS[@]}" $(jobs -pr); do
         kill -TERM "$pid" 2>/dev/null || true
     done

@@ -40,9 +40,7 @@ e2e_log "seed $SEED (rerun with E2E_SEED=$SEED), appendfsync $FSYNC"
 
 stack() { bash "$E2E_STACK_SH" --dir "$CHISO_STACK_DIR" "$@"; }
 stack redis cli config set appendfsync "$FSYNC" >/dev/null
-# (the test's status goes on to lib.sh's cleanup)
-trap 'pl_rc=$?; stack redis cli config set appendfsync everysec >/dev/null 2>&1
-(exit $pl_rc); _e2e_cleanup' EXIT
+e2e_at_exit 'stack redis cli config set appendfsync everysec'
 
 METRICS=$(e2e_free_port)
 FB_METRICS=$(e2e_free_port)

@@ -157,10 +157,8 @@ wall_stop() {
     kill -KILL "$pid" 2>/dev/null || true
     return 1
 }
-# the wall may be restarted by the browser test's hook: stop whichever runs;
-# then the usual cleanup, with the test's exit status (which `wall_stop ||
-# true` would otherwise turn into 0: a failed test must not pass)
-trap '_wall_rc=$?; wall_stop || true; (exit "$_wall_rc"); _e2e_cleanup' EXIT
+# the wall may be restarted by the browser test's hook: stop whichever runs
+e2e_at_exit wall_stop
 E2E_LOGS+=("$E2E_TMP/wall.log")
 wall_start
 URL=http://127.0.0.1:$PORT
