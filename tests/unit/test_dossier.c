@@ -291,6 +291,43 @@ static void test_encoding(void)
     chiso_dossier_free(e);
 }
 
+static void test_procedure_codes(void)
+{
+    /* every procedure code travels, packed or not, and a packed one costs a
+     * nibble a character */
+    static const struct {
+        const char *code;
+        int bytes; /* its length byte and characters */
+    } codes[] = {
+        {"1", 2},          {"12", 2},
+        {"2.000186", 5},   {"1.004227.000.00.00.H31", 12},
+        {"2.000186-1", 6}, {"12345678901234567890123456789012", 17}, /* CHISO_CODE_MAX digits */
+        {"ABC", 4},        {"h31", 4},
+        {"1.004227 ", 10},
+    };
+    chiso_dossier *d = chiso_dossier_new(), *e = chiso_dossier_new();
+    unsigned char buf[CHISO_DOSSIER_MAX_ENCODED];
+    for (size_t i = 0; i < sizeof(codes) / sizeof(codes[0]); i++) {
+        /* with a level, the mask takes two bytes with the code or without */
+        chiso_event p = ev(CHISO_EV_SUBMITTED, "p1", "2025-07-01T08:00:00+07:00");
+        snprintf(p.procedure, sizeof(p.procedure), "%s", codes[i].code);
+        chiso_dossier_reset(e);
+        chiso_dossier_apply(e, &p);
+        chiso_dossier_apply_catalog(e, CHISO_LEVEL_FULL);
+        int with = encode(e, buf);
+        CHECK(chiso_dossier_decode(d, buf, (size_t)with) == 0 &&
+                  strcmp(chiso_dossier_procedure(d), codes[i].code) == 0,
+              "code %s travels", codes[i].code);
+        p.procedure[0] = '\0';
+        chiso_dossier_reset(e);
+        chiso_dossier_apply(e, &p);
+        chiso_dossier_apply_catalog(e, CHISO_LEVEL_FULL);
+        CHECK_EQ_INT(with - encode(e, buf), codes[i].bytes, "code %s: bytes", codes[i].code);
+    }
+    chiso_dossier_free(d);
+    chiso_dossier_free(e);
+}
+
 /* A state written by the encoder before the service level existed (commit
  * 550ad8e): submitted online 1 July, received 1 July due 10 July, supplement
  * requested 8 July and received 12 July, resolved 14 July, procedure
@@ -299,6 +336,15 @@ static const unsigned char legacy_state[] = {
     0x01, 0x83, 0x81, 0x0f, 0xa0, 0xcc, 0x99, 0x86, 0x0d, 0x01, 0xa0, 0x38, 0x80, 0xb8,
     0x62, 0x00, 0xc0, 0xa7, 0x29, 0x01, 0x01, 0x01, 0xbf, 0xf5, 0x41, 0x01, 0xa0, 0xd0,
     0x2a, 0x02, 0x92, 0x21, 0x08, 0x31, 0x2e, 0x30, 0x30, 0x31, 0x32, 0x33, 0x34,
+};
+
+/* The same state in encoding v2: mask 0xcb 0x81 0x60, the first time from
+ * 2025-01-01, the resolved outcome and flags in one byte (0x05), the code
+ * packed (0x88: eight nibbles, 1 . 0 0 1 2 3 4). */
+static const unsigned char legacy_v2[] = {
+    0x02, 0xcb, 0x81, 0x60, 0xa0, 0xb6, 0xf5, 0x0e, 0x01, 0xa0, 0x38, 0x80,
+    0xb8, 0x62, 0x00, 0xc0, 0xa7, 0x29, 0x05, 0x01, 0xbf, 0xf5, 0x41, 0x01,
+    0xa0, 0xd0, 0x2a, 0x02, 0x92, 0x21, 0x88, 0x1a, 0x00, 0x12, 0x34,
 };
 
 static void test_legacy_and_garbage(void)
@@ -317,8 +363,13 @@ static void test_legacy_and_garbage(void)
               !has(c, k, CHISO_C_RECEIVED_SVC_PARTIAL, D("2025-07-01")),
           "no level, no service-level counter");
     int len = encode(d, buf);
-    CHECK(len == (int)sizeof(legacy_state) && memcmp(buf, legacy_state, sizeof(legacy_state)) == 0,
-          "a state without a level encodes byte for byte as before");
+    CHECK(len == (int)sizeof(legacy_v2) && memcmp(buf, legacy_v2, sizeof(legacy_v2)) == 0,
+          "a v1 state is written in v2 (%d bytes, not %zu)", len, sizeof(legacy_state));
+    chiso_dossier *again = chiso_dossier_new();
+    CHECK(chiso_dossier_decode(again, legacy_v2, sizeof(legacy_v2)) == 0 &&
+              chiso_dossier_equal(again, d),
+          "its v2 form decodes to the same state");
+    chiso_dossier_free(again);
     CHECK(chiso_dossier_apply_catalog(d, CHISO_LEVEL_FULL) == 1, "level added to a legacy state");
     k = chiso_dossier_contrib(d, c);
     CHECK(has(c, k, CHISO_C_RECEIVED_SVC_FULL, D("2025-07-01")) &&
@@ -349,10 +400,48 @@ static void test_legacy_and_garbage(void)
          CHISO_ESTATE},
         {"level bit, level byte missing", {0x01, 0x80, 0x80, 0x10}, 4, CHISO_ESTATE},
         {"level bit, level full", {0x01, 0x80, 0x80, 0x10, 0x03}, 5, 0},
+        {"v1 resolved flags in range", {0x01, 0x80, 0x01, 0x00, 0x01, 0x03}, 6, 0},
+        {"v1 resolved flags unknown", {0x01, 0x80, 0x01, 0x00, 0x01, 0x04}, 6, CHISO_ESTATE},
+        {"v1 paper copy not 0 or 1", {0x01, 0x80, 0x02, 0x00, 0x01, 0x02}, 6, CHISO_ESTATE},
+        {"an unknown version", {0x03, 0x00}, 2, CHISO_ESTATE},
+        /* version 2: the procedure's bit is 7, the resolved 3, the returned
+         * 4, the published class 9 */
+        {"v2 code packed, odd length", {0x02, 0x80, 0x01, 0x83, 0x2a, 0x10}, 6, 0},
+        {"v2 code packed, pad not 0", {0x02, 0x80, 0x01, 0x83, 0x2a, 0x11}, 6, CHISO_ESTATE},
+        {"v2 code, unknown nibble", {0x02, 0x80, 0x01, 0x82, 0x2d}, 5, CHISO_ESTATE},
+        {"v2 code packed, empty", {0x02, 0x80, 0x01, 0x80}, 4, CHISO_ESTATE},
+        {"v2 code unpacked that packs", {0x02, 0x80, 0x01, 0x02, '2', '1'}, 6, CHISO_ESTATE},
+        {"v2 code unpacked, a letter", {0x02, 0x80, 0x01, 0x02, 'X', '1'}, 6, 0},
+        {"v2 code unpacked, a NUL", {0x02, 0x80, 0x01, 0x02, 'X', 0x00}, 6, CHISO_ESTATE},
+        {"v2 resolved, approved e-signed", {0x02, 0x08, 0x00, 0x07}, 4, 0},
+        {"v2 resolved, outcome unknown", {0x02, 0x08, 0x00, 0x0c}, 4, CHISO_ESTATE},
+        {"v2 returned, counter with paper", {0x02, 0x10, 0x00, 0x07}, 4, 0},
+        {"v2 returned, delivery unknown", {0x02, 0x10, 0x00, 0x08}, 4, CHISO_ESTATE},
+        {"v2 classes told, provisional", {0x02, 0x80, 0x04, 0x0d, 0x00, 0x00}, 6, 0},
+        {"v2 classes told, high bits", {0x02, 0x80, 0x04, 0x4d, 0x00, 0x00}, 6, CHISO_ESTATE},
     };
-    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         CHECK_EQ_INT(chiso_dossier_decode(d, cases[i].bytes, cases[i].len), cases[i].rc, "%s",
                      cases[i].name);
+        /* what v2 decodes, it writes back byte for byte */
+        if (cases[i].rc == 0 && cases[i].bytes[0] == 2) {
+            len = encode(d, buf);
+            CHECK(len == (int)cases[i].len && memcmp(buf, cases[i].bytes, cases[i].len) == 0,
+                  "%s: written back as read", cases[i].name);
+        }
+    }
+    chiso_pub pub;
+    CHECK(chiso_dossier_decode(d, (const unsigned char[]){0x02, 0x80, 0x04, 0x0d, 0x00, 0x00}, 6) ==
+              0,
+          "classes told decode");
+    chiso_dossier_get_pub(d, &pub);
+    CHECK(pub.known && pub.cls == (CHISO_CLASS_FULL_PROCESS | CHISO_PUB_PROVISIONAL) &&
+              pub.prev == CHISO_CLASS_FULL_PROCESS,
+          "the classes told: full provisional, before full");
+    CHECK(chiso_dossier_decode(d, (const unsigned char[]){0x02, 0x80, 0x01, 0x83, 0x2a, 0x10}, 6) ==
+              0,
+          "odd code decodes");
+    CHECK_EQ_STR(chiso_dossier_procedure(d), "2.1", "odd packed code");
     chiso_dossier_free(d);
 }
 
@@ -1423,6 +1512,7 @@ int main(void)
 {
     test_order_independence();
     test_encoding();
+    test_procedure_codes();
     test_legacy_and_garbage();
     test_contributions();
     test_ontime_contrib();

@@ -15,14 +15,21 @@
  *   not carried by events): the service level keeps the highest level
  *   ("unknown" is no fact at all); paper_result_required, once seen, stays.
  *
- * Encoding v1: a version byte, a varint bitmask of the facts present, then
- * each present fact's fields in bit order; times are zigzag varints of the
- * difference from the previous time written, so a typical open dossier takes
- * well under 100 bytes. The service level came later as bit F_LEVEL (one
- * byte, last): a state without it encodes exactly as before, and decoders
- * older than the bit refuse a state that has it rather than drop it. The
- * procedure's paper_result_required came after it the same way, as bit
- * F_PAPER_RESULT with no field at all (the mask varint keeps its 3 bytes).
+ * Encoding v2 (written since 2026-12-07): a version byte, a varint bitmask of
+ * the facts present (the F_ bits: the facts most dossiers have come first,
+ * so their mask takes two bytes), then each present fact's fields in a
+ * fixed order; times are zigzag varints of the difference from the previous
+ * time written, the first from 2025-01-01 (four bytes until 2029); small
+ * fields share a byte (outcome and e-flags, delivery and paper copy, the two
+ * published classes); a procedure code of digits, '.', 'H' and '-' takes a
+ * nibble a character. A typical closed dossier takes about 45 bytes, where
+ * Redis keeps a string of at most 44 in its key's own allocation.
+ *
+ * Encoding v1 (written before) decodes as ever: its mask's bits are in
+ * V1_BIT, its first time is from 1970, each small field takes a byte and
+ * a procedure code a byte a character. A state read in v1 is written back
+ * in v2 when it changes; a decoder older than v2 refuses a v2 state, as it
+ * refuses a state with a fact bit it does not know, rather than guess.
  *
  * Contributions (counters.h) read the on-time rule from ontime.h: this file
  * only gathers the facts it needs. Procedure memberships (#7, #9) share
@@ -40,34 +47,43 @@
 
 #define CHISO_SUPP_MAX 8
 #define ENCODING_V1    1
-#define CONTRIB_BOUND  (13 + 5 + 9) /* chiso_dossier_contrib(), at most */
+#define ENCODING_V2    2
+#define V2_EPOCH       INT64_C(1735689600) /* 2025-01-01T00:00:00Z: v2's first time is from it */
+#define PROC_PACKED    0x80u               /* v2: the procedure code's length byte, packed */
+#define CONTRIB_BOUND  (13 + 5 + 9)        /* chiso_dossier_contrib(), at most */
 
 _Static_assert(CONTRIB_BOUND <= CHISO_CONTRIB_MAX, "contributions fit CHISO_CONTRIB_MAX");
 
+/* The facts present, one bit each; the bits are encoding v2's mask, the
+ * facts most dossiers have first, so that their mask takes two bytes. */
 enum {
     F_SUBMITTED = 1u << 0,
     F_RECEIVED = 1u << 1,
-    F_NOT_ACCEPTED = 1u << 2,
-    F_PROCESSING = 1u << 3,
-    F_FEE = 1u << 4,
-    F_PAID = 1u << 5,
-    F_REQUIREMENT = 1u << 6,
-    F_RESOLVED = 1u << 7,
-    F_RETURNED = 1u << 8,
-    F_WITHDRAWN = 1u << 9,
-    F_STOPPED = 1u << 10,
-    F_SYNCED = 1u << 11,
+    F_PROCESSING = 1u << 2,
+    F_RESOLVED = 1u << 3,
+    F_RETURNED = 1u << 4,
+    F_SYNCED = 1u << 5,
+    F_FENCE = 1u << 6,
+    F_PROCEDURE = 1u << 7,
+    F_LEVEL = 1u << 8,
+    F_PUB = 1u << 9, /* the class change dossier.classified was last told */
+    F_FEE = 1u << 10,
+    F_PAID = 1u << 11,
     F_RATED = 1u << 12,
-    F_COMPLAINT = 1u << 13,
-    F_SUPP_REQ = 1u << 14,
-    F_SUPP_RECV = 1u << 15,
-    F_FENCE = 1u << 16,
-    F_PROCEDURE = 1u << 17,
-    F_LEVEL = 1u << 18,
-    F_PAPER_RESULT = 1u << 19, /* the procedure requires a paper result (catalog) */
-    F_PUB = 1u << 20,          /* the class change dossier.classified was last told */
+    F_PAPER_RESULT = 1u << 13, /* the procedure requires a paper result (catalog) */
+    F_NOT_ACCEPTED = 1u << 14,
+    F_REQUIREMENT = 1u << 15,
+    F_WITHDRAWN = 1u << 16,
+    F_STOPPED = 1u << 17,
+    F_COMPLAINT = 1u << 18,
+    F_SUPP_REQ = 1u << 19,
+    F_SUPP_RECV = 1u << 20,
     F_ALL = (1u << 21) - 1,
 };
+
+/* Encoding v1's mask bit of each fact, in the order of the bits above. */
+static const uint8_t V1_BIT[21] = {0, 1,  3,  7, 8, 11, 16, 17, 18, 20, 4,
+                                   5, 12, 19, 2, 6, 9,  10, 13, 14, 15};
 
 /* received_flags bits */
 enum { RF_DIGITIZED = 1, RF_REUSED = 2, RF_FROM_STORE = 4, RF_POPULATION = 8 };
@@ -454,12 +470,44 @@ static int64_t get_time(reader *r)
     return r->last_time;
 }
 
+/* A procedure code's characters in encoding v2's packed form, one nibble
+ * each (the national catalog's codes: "1.004227", "2.000186.000.00.00.H31"). */
+static const char PROC_NIBBLES[] = "0123456789.H-";
+
+static int proc_nibble(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    return c == '.' ? 10 : c == 'H' ? 11 : c == '-' ? 12 : -1; /* PROC_NIBBLES */
+}
+
+static bool proc_packable(const char *code, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (proc_nibble(code[i]) < 0)
+            return false;
+    }
+    return n > 0;
+}
+
+/* A published class (chiso_pub_class()) in three bits: the class, then the
+ * provisional flag. */
+static unsigned pub3(uint8_t c)
+{
+    return (c & 3u) | ((c & CHISO_PUB_PROVISIONAL) ? 4u : 0u);
+}
+
+static uint8_t unpub3(unsigned v)
+{
+    return (uint8_t)((v & 3u) | ((v & 4u) ? CHISO_PUB_PROVISIONAL : 0u));
+}
+
 int chiso_dossier_encode(const chiso_dossier *d, unsigned char *buf, size_t size)
 {
-    writer w = {.p = buf, .end = buf + size};
+    writer w = {.p = buf, .end = buf + size, .last_time = V2_EPOCH};
     uint32_t f = d->present;
 
-    put_byte(&w, ENCODING_V1);
+    put_byte(&w, ENCODING_V2);
     put_varint(&w, f);
     if (f & F_SUBMITTED) {
         put_time(&w, d->submitted_at);
@@ -486,13 +534,11 @@ int chiso_dossier_encode(const chiso_dossier *d, unsigned char *buf, size_t size
     }
     if (f & F_RESOLVED) {
         put_time(&w, d->resolved_at);
-        put_byte(&w, d->outcome);
-        put_byte(&w, d->resolved_flags);
+        put_byte(&w, (uint8_t)(d->outcome << 2 | d->resolved_flags));
     }
     if (f & F_RETURNED) {
         put_time(&w, d->returned_at);
-        put_byte(&w, d->delivery);
-        put_byte(&w, d->paper_copy);
+        put_byte(&w, (uint8_t)(d->delivery << 1 | d->paper_copy));
     }
     if (f & F_WITHDRAWN)
         put_time(&w, d->withdrawn_at);
@@ -522,16 +568,23 @@ int chiso_dossier_encode(const chiso_dossier *d, unsigned char *buf, size_t size
     }
     if (f & F_PROCEDURE) {
         size_t n = strlen(d->procedure);
-        put_byte(&w, (uint8_t)n);
-        for (size_t i = 0; i < n; i++)
-            put_byte(&w, (uint8_t)d->procedure[i]);
+        if (proc_packable(d->procedure, n)) {
+            put_byte(&w, (uint8_t)(PROC_PACKED | n));
+            for (size_t i = 0; i < n; i += 2) {
+                int lo = i + 1 < n ? proc_nibble(d->procedure[i + 1]) : 0;
+                put_byte(&w, (uint8_t)(proc_nibble(d->procedure[i]) << 4 | lo));
+            }
+        } else {
+            put_byte(&w, (uint8_t)n);
+            for (size_t i = 0; i < n; i++)
+                put_byte(&w, (uint8_t)d->procedure[i]);
+        }
     }
     if (f & F_LEVEL)
         put_byte(&w, d->level);
     if (f & F_PUB) {
         /* the offset as a distance below the fence: usually one byte */
-        put_byte(&w, d->pub_cls);
-        put_byte(&w, d->pub_prev);
+        put_byte(&w, (uint8_t)(pub3(d->pub_cls) | pub3(d->pub_prev) << 3));
         put_svarint(&w, (f & F_FENCE) ? d->fence_offset - d->pub_offset : d->pub_offset);
         put_svarint(&w, d->pub_offset - d->pub_boundary);
     }
@@ -558,18 +611,67 @@ static int valid_set(const int64_t *set, int n)
     return 1;
 }
 
+/* Encoding v1's mask as the facts' bits. */
+static uint32_t mask_from_v1(uint64_t v1)
+{
+    uint32_t f = 0;
+    for (unsigned i = 0; i < sizeof(V1_BIT); i++) {
+        if (v1 & (UINT64_C(1) << V1_BIT[i]))
+            f |= 1u << i;
+    }
+    return f;
+}
+
+/* The procedure code: v1 (and v2's unpacked form) a length byte and the
+ * bytes; v2's packed form a length byte with PROC_PACKED and a nibble per
+ * character (the last byte's low nibble 0 for an odd length). */
+static void get_procedure(reader *r, char *out, bool v2)
+{
+    uint8_t b = get_byte(r);
+    size_t n = v2 ? (size_t)(b & ~PROC_PACKED) : b;
+    if (n > CHISO_CODE_MAX) {
+        r->bad = 1;
+        return;
+    }
+    if (v2 && (b & PROC_PACKED)) {
+        for (size_t i = 0; i < n; i += 2) {
+            uint8_t pair = get_byte(r);
+            unsigned hi = pair >> 4, lo = pair & 15u;
+            bool odd_end = i + 1 == n;
+            if (hi >= sizeof(PROC_NIBBLES) - 1 ||
+                (odd_end ? lo != 0 : lo >= sizeof(PROC_NIBBLES) - 1)) {
+                r->bad = 1;
+                return;
+            }
+            out[i] = PROC_NIBBLES[hi];
+            if (!odd_end)
+                out[i + 1] = PROC_NIBBLES[lo];
+        }
+        r->bad |= n == 0; /* never written */
+    } else {
+        for (size_t i = 0; i < n; i++)
+            out[i] = (char)get_byte(r);
+        /* v2 packs every code it can, and no code holds a NUL */
+        r->bad |= v2 && (proc_packable(out, n) || memchr(out, 0, n) != NULL);
+    }
+    out[n] = '\0';
+}
+
 int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len)
 {
     reader r = {.p = buf, .end = (const unsigned char *)buf + len};
     uint32_t f;
 
     chiso_dossier_reset(d);
-    if (get_byte(&r) != ENCODING_V1)
+    uint8_t version = get_byte(&r);
+    if (version != ENCODING_V1 && version != ENCODING_V2)
         goto bad;
+    bool v2 = version == ENCODING_V2;
     uint64_t mask = get_varint(&r);
     if (mask & ~(uint64_t)F_ALL)
         goto bad;
-    f = (uint32_t)mask;
+    f = v2 ? (uint32_t)mask : mask_from_v1(mask);
+    r.last_time = v2 ? V2_EPOCH : 0;
     d->present = f;
     if (f & F_SUBMITTED) {
         d->submitted_at = get_time(&r);
@@ -596,13 +698,25 @@ int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len)
     }
     if (f & F_RESOLVED) {
         d->resolved_at = get_time(&r);
-        d->outcome = get_byte(&r);
-        d->resolved_flags = get_byte(&r);
+        uint8_t b = get_byte(&r);
+        if (v2) {
+            d->outcome = b >> 2;
+            d->resolved_flags = b & 3u;
+        } else {
+            d->outcome = b;
+            d->resolved_flags = get_byte(&r);
+        }
     }
     if (f & F_RETURNED) {
         d->returned_at = get_time(&r);
-        d->delivery = get_byte(&r);
-        d->paper_copy = get_byte(&r);
+        uint8_t b = get_byte(&r);
+        if (v2) {
+            d->delivery = b >> 1;
+            d->paper_copy = b & 1u;
+        } else {
+            d->delivery = b;
+            d->paper_copy = get_byte(&r);
+        }
     }
     if (f & F_WITHDRAWN)
         d->withdrawn_at = get_time(&r);
@@ -636,22 +750,23 @@ int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len)
         d->fence_partition = (int32_t)(uint32_t)get_varint(&r);
         d->fence_offset = (int64_t)get_varint(&r);
     }
-    if (f & F_PROCEDURE) {
-        uint8_t n = get_byte(&r);
-        if (n > CHISO_CODE_MAX)
-            goto bad;
-        for (int i = 0; i < n; i++)
-            d->procedure[i] = (char)get_byte(&r);
-        d->procedure[n] = '\0';
-    }
+    if (f & F_PROCEDURE)
+        get_procedure(&r, d->procedure, v2);
     if (f & F_LEVEL) {
         d->level = get_byte(&r);
         if (d->level == CHISO_LEVEL_UNKNOWN) /* never written: not canonical */
             r.bad = 1;
     }
     if (f & F_PUB) {
-        d->pub_cls = get_byte(&r);
-        d->pub_prev = get_byte(&r);
+        if (v2) {
+            uint8_t b = get_byte(&r);
+            d->pub_cls = unpub3(b);
+            d->pub_prev = unpub3(b >> 3);
+            r.bad |= (b >> 6) != 0;
+        } else {
+            d->pub_cls = get_byte(&r);
+            d->pub_prev = get_byte(&r);
+        }
         int64_t v = get_svarint(&r);
         d->pub_offset = (f & F_FENCE) ? d->fence_offset - v : v;
         d->pub_boundary = d->pub_offset - get_svarint(&r);
@@ -659,7 +774,8 @@ int chiso_dossier_decode(chiso_dossier *d, const void *buf, size_t len)
                  (d->pub_prev & ~CHISO_PUB_PROVISIONAL) > CHISO_CLASS_OFFLINE;
     }
     if (r.bad || r.p != r.end || !valid_enum(d->channel, CHISO_CHANNEL_POSTAL) ||
-        !valid_enum(d->delivery, CHISO_DELIVERY_COUNTER) ||
+        !valid_enum(d->delivery, CHISO_DELIVERY_COUNTER) || d->paper_copy > 1 ||
+        d->resolved_flags > (SF_E_RESULT | SF_E_SIGNED) ||
         !valid_enum(d->outcome, CHISO_OUTCOME_DENIED) || !valid_enum(d->level, CHISO_LEVEL_FULL))
         goto bad;
     return 0;
