@@ -442,6 +442,16 @@ static void test_legacy_and_garbage(void)
               0,
           "odd code decodes");
     CHECK_EQ_STR(chiso_dossier_procedure(d), "2.1", "odd packed code");
+    /* v1 wrote an empty code when a state had its bit (none does today):
+     * v2 writes it unpacked, and reads it back */
+    chiso_dossier *v2 = chiso_dossier_new();
+    CHECK(chiso_dossier_decode(d, (const unsigned char[]){0x01, 0x80, 0x80, 0x08, 0x00}, 5) == 0,
+          "v1 empty code decodes");
+    len = encode(d, buf);
+    CHECK(len == 4 && memcmp(buf, (const unsigned char[]){0x02, 0x80, 0x01, 0x00}, 4) == 0 &&
+              chiso_dossier_decode(v2, buf, (size_t)len) == 0 && chiso_dossier_equal(v2, d),
+          "an empty code is written unpacked, and read back");
+    chiso_dossier_free(v2);
     chiso_dossier_free(d);
 }
 

@@ -490,6 +490,27 @@ static bool proc_packable(const char *code, size_t n)
     return n > 0;
 }
 
+/* The procedure code: packed when every character packs (one pass: the
+ * packed form is written as it is read, and written over by the bytes
+ * when a character does not pack), else a length byte and the bytes. */
+static void put_procedure(writer *w, const char *code)
+{
+    size_t n = strlen(code);
+    unsigned char *start = w->p;
+    put_byte(w, (uint8_t)(n ? PROC_PACKED | n : 0)); /* an empty code (v1 only) is not packed */
+    for (size_t i = 0; i < n; i += 2) {
+        int hi = proc_nibble(code[i]), lo = i + 1 < n ? proc_nibble(code[i + 1]) : 0;
+        if ((hi | lo) < 0) {
+            w->p = start;
+            put_byte(w, (uint8_t)n);
+            for (size_t k = 0; k < n; k++)
+                put_byte(w, (uint8_t)code[k]);
+            return;
+        }
+        put_byte(w, (uint8_t)(hi << 4 | lo));
+    }
+}
+
 /* A published class (chiso_pub_class()) in three bits: the class, then the
  * provisional flag. */
 static unsigned pub3(uint8_t c)
@@ -566,20 +587,8 @@ int chiso_dossier_encode(const chiso_dossier *d, unsigned char *buf, size_t size
         put_varint(&w, (uint64_t)(uint32_t)d->fence_partition);
         put_varint(&w, (uint64_t)d->fence_offset);
     }
-    if (f & F_PROCEDURE) {
-        size_t n = strlen(d->procedure);
-        if (proc_packable(d->procedure, n)) {
-            put_byte(&w, (uint8_t)(PROC_PACKED | n));
-            for (size_t i = 0; i < n; i += 2) {
-                int lo = i + 1 < n ? proc_nibble(d->procedure[i + 1]) : 0;
-                put_byte(&w, (uint8_t)(proc_nibble(d->procedure[i]) << 4 | lo));
-            }
-        } else {
-            put_byte(&w, (uint8_t)n);
-            for (size_t i = 0; i < n; i++)
-                put_byte(&w, (uint8_t)d->procedure[i]);
-        }
-    }
+    if (f & F_PROCEDURE)
+        put_procedure(&w, d->procedure);
     if (f & F_LEVEL)
         put_byte(&w, d->level);
     if (f & F_PUB) {
