@@ -22,6 +22,7 @@
 #include "chiso/common.h"
 #include "chiso/runtime.h"
 #include "chiso/config.h"
+#include "chiso/consumer.h"
 #include "chiso/kafka.h"
 
 #include "check.h"
@@ -93,6 +94,50 @@ static void produce_range(rd_kafka_t *rk, const char *topic, int from, int to)
     }
 }
 
+/* A batch's offsets: per partition of each topic, past its highest
+ * record, whatever order the runs of partitions come in. */
+static void test_offsets(rd_kafka_t *rk)
+{
+    rd_kafka_topic_t *a = rd_kafka_topic_new(rk, "offsets.a", NULL);
+    rd_kafka_topic_t *b = rd_kafka_topic_new(rk, "offsets.b", NULL);
+    static const struct {
+        int topic;
+        int32_t partition;
+        int64_t offset;
+    } in[] = {{0, 0, 10}, {0, 0, 11}, {0, 1, 5}, {1, 0, 7},  {1, 0, 3},
+              {0, 0, 4},  {0, 1, 9},  {1, 1, 2}, {0, 0, 12}, {1, 0, 8}};
+    enum { N = sizeof(in) / sizeof(in[0]) };
+    rd_kafka_message_t msgs[N];
+    rd_kafka_message_t *ptrs[N];
+    for (int i = 0; i < N; i++) {
+        memset(&msgs[i], 0, sizeof(msgs[i]));
+        msgs[i].rkt = in[i].topic ? b : a;
+        msgs[i].partition = in[i].partition;
+        msgs[i].offset = in[i].offset;
+        ptrs[i] = &msgs[i];
+    }
+    rd_kafka_topic_partition_list_t *l = chiso_consumer_offsets(ptrs, N);
+    CHECK(l && l->cnt == 4, "four partitions");
+    static const struct {
+        const char *topic;
+        int32_t partition;
+        int64_t next;
+    } want[] = {
+        {"offsets.a", 0, 13}, {"offsets.a", 1, 10}, {"offsets.b", 0, 9}, {"offsets.b", 1, 3}};
+    for (size_t i = 0; l && i < sizeof(want) / sizeof(want[0]); i++) {
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(l, want[i].topic, want[i].partition);
+        CHECK(tp && tp->offset == want[i].next, "%s [%d]: next offset %lld", want[i].topic,
+              (int)want[i].partition, (long long)want[i].next);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    l = chiso_consumer_offsets(ptrs, 0);
+    CHECK(l && l->cnt == 0, "no record, no offset");
+    rd_kafka_topic_partition_list_destroy(l);
+    rd_kafka_topic_destroy(a);
+    rd_kafka_topic_destroy(b);
+}
+
 int main(void)
 {
     static const chiso_cfg_def defs[] = {CHISO_KAFKA_CFG_DEFS, {NULL, 0, NULL, NULL, NULL}};
@@ -112,6 +157,7 @@ int main(void)
         fprintf(stderr, "mock handle: %s\n", err);
         return 1;
     }
+    test_offsets(mrk);
     mcluster = rd_kafka_mock_cluster_new(mrk, 3);
     CHECK(mcluster != NULL, "mock cluster");
 

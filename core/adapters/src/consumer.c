@@ -9,15 +9,26 @@
 rd_kafka_topic_partition_list_t *chiso_consumer_offsets(rd_kafka_message_t *const *msgs, int n)
 {
     rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    /* records come in runs of one partition (a fetch's): the list, which
+     * compares topic names, is searched when the partition changes; the
+     * index survives the adds (the list grows by index) */
+    const rd_kafka_topic_t *last_rkt = NULL;
+    int32_t last_partition = -1;
+    int at = -1;
     for (int i = 0; list && i < n; i++) {
         const rd_kafka_message_t *m = msgs[i];
-        const char *topic = rd_kafka_topic_name(m->rkt);
-        rd_kafka_topic_partition_t *tp =
-            rd_kafka_topic_partition_list_find(list, topic, m->partition);
-        if (!tp)
-            tp = rd_kafka_topic_partition_list_add(list, topic, m->partition);
-        if (tp->offset < m->offset + 1)
-            tp->offset = m->offset + 1;
+        if (m->rkt != last_rkt || m->partition != last_partition) {
+            const char *topic = rd_kafka_topic_name(m->rkt);
+            rd_kafka_topic_partition_t *tp =
+                rd_kafka_topic_partition_list_find(list, topic, m->partition);
+            if (!tp)
+                tp = rd_kafka_topic_partition_list_add(list, topic, m->partition);
+            at = (int)(tp - list->elems);
+            last_rkt = m->rkt;
+            last_partition = m->partition;
+        }
+        if (list->elems[at].offset < m->offset + 1)
+            list->elems[at].offset = m->offset + 1;
     }
     return list;
 }
