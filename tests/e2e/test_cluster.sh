@@ -167,8 +167,19 @@ e2e_log "c. migrated slot $SLOT_C of busy unit $UC from port $FROM to $TO: $MOVE
 supervise
 UD=$(busy_unit "$UC")
 SLOT_D=$(cl keyslot "{$UD}")
+# supervised_wait SECONDS WHAT CMD: wait until CMD succeeds, restarting an
+# instance that stopped meanwhile (as a supervisor would); fail after SECONDS
+supervised_wait() {
+    local until=$((SECONDS + $1))
+    until eval "$3"; do
+        [ "$SECONDS" -lt "$until" ] || e2e_fail "$2 (waited $1 s)"
+        supervise
+        sleep 0.5
+    done
+}
 # the instances apply again (a restarted one has joined and caught up)
-e2e_wait_for "[ \"\$(metric chiso_classify_applied_total)\" -gt 0 ]" 60 0.5
+supervised_wait 60 "classify applied nothing after the migration" \
+    '[ "$(metric chiso_classify_applied_total)" -gt 0 ]'
 cl shard-aof-copy "$SLOT_D" "$E2E_TMP/aof-d" >&2
 # the window must hold writes: it lasts until the instances apply more,
 # each counted from its count at the copy (or from 0 when started again
@@ -185,11 +196,7 @@ window_applied() {
 }
 W0=$SECONDS
 e2e_pause 3 5
-until [ "$(window_applied)" -gt 0 ]; do
-    [ $((SECONDS - W0)) -lt 90 ] || e2e_fail "classify applied nothing in the 90 s after the shard's copy"
-    supervise
-    sleep 0.5
-done
+supervised_wait 90 "classify applied nothing after the shard's copy" '[ "$(window_applied)" -gt 0 ]'
 e2e_log "   applied $(window_applied) records in the $((SECONDS - W0)) s the shard is to lose"
 streaming d
 OLD_D=$(cl shard-power-loss "$SLOT_D" "$E2E_TMP/aof-d") || e2e_fail "the shard power loss failed"
