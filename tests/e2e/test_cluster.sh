@@ -90,14 +90,14 @@ supervise() {
 }
 start_classify 0
 start_classify 1
-# metric NAME [I]: the metric of instance I, or of the instances now
-# running summed (an instance started again counts from its start)
+# metric_of NAME I: the metric of instance I; metric NAME: of the instances
+# now running, summed (an instance started again counts from its start)
 metric_of() {
     curl -sf "http://127.0.0.1:${METRICS[$2]}/metrics" | awk -v m="$1" '$1 == m { s += $2 } END { print s + 0 }'
 }
 metric() {
     local i total=0 v
-    for i in ${2:-0 1}; do
+    for i in 0 1; do
         v=$(metric_of "$1" "$i")
         total=$((total + ${v:-0}))
     done
@@ -185,11 +185,11 @@ cl shard-aof-copy "$SLOT_D" "$E2E_TMP/aof-d" >&2
 # each counted from its count at the copy (or from 0 when started again
 # meanwhile: an instance Kafka fenced stops, and the supervisor restarts it)
 declare -A BASE
-for i in 0 1; do BASE[${CPIDS[$i]}]=$(metric chiso_classify_applied_total "$i"); done
+for i in 0 1; do BASE[${CPIDS[$i]}]=$(metric_of chiso_classify_applied_total "$i"); done
 window_applied() {
     local i n total=0
     for i in 0 1; do
-        n=$(($(metric chiso_classify_applied_total "$i") - ${BASE[${CPIDS[$i]}]:-0}))
+        n=$(($(metric_of chiso_classify_applied_total "$i") - ${BASE[${CPIDS[$i]}]:-0}))
         [ "$n" -gt 0 ] && total=$((total + n))
     done
     echo "$total"
