@@ -142,8 +142,8 @@ typedef struct cl_evmeta {
 } cl_evmeta;
 
 typedef struct cl_item {
-    /* what every pass over the items reads, first: an item is over 2 KB,
-     * and a batch's items do not fit in the caches */
+    /* what every pass over the items reads, first: an item is five cache
+     * lines, and a batch's items do not fit in the caches */
     bool loaded;   /* old holds the state merged over (cached, assumed new, or read) */
     bool verified; /* ... and it is known to be what Redis holds, or a part of it */
     bool pending;  /* changed: written this round */
@@ -168,14 +168,30 @@ typedef struct cl_item {
     int64_t max_offset, min_high;
     int64_t old_due, new_due; /* due-index scores before and after (due_score) */
     chiso_emit emit;          /* the class change to publish, when emit.emit */
+    /* in the batch's arena, in the order the passes make them: */
+    char *key;                       /* its state key (state_key), keylen bytes */
+    const unsigned char *old_enc;    /* the state merged over, old_len bytes */
+    const unsigned char *new_enc;    /* the state written, new_len bytes */
+    const chiso_delta *deltas;       /* counter changes from old to cur */
+    const chiso_proc_delta *pdeltas; /* membership changes */
     char unit[CHISO_CODE_MAX + 1];
     char dossier_id[CHISO_ID_MAX + 1];
-    char key[KEY_MAX];
-    unsigned char old_enc[CHISO_DOSSIER_MAX_ENCODED];
-    unsigned char new_enc[CHISO_DOSSIER_MAX_ENCODED];
-    chiso_delta deltas[CHISO_CONTRIB_MAX * 2];            /* counter changes from old to cur */
-    chiso_proc_delta pdeltas[CHISO_PROC_CONTRIB_MAX * 2]; /* membership changes */
 } cl_item;
+
+/* The bytes of a batch's items that vary in length (states, changes, keys),
+ * kept until the batch ends in blocks that never move and are kept for the
+ * next batch. In an item, room for the longest of them made it over 2 KB,
+ * and a batch's items were a hundred megabytes waiting for memory at each
+ * pass; here they are packed in the order the passes read them. */
+typedef struct arena_block {
+    struct arena_block *next;
+    size_t size, used;
+    unsigned char *data;
+} arena_block;
+
+typedef struct cl_arena {
+    arena_block *head, *cur;
+} cl_arena;
 
 /* The dossiers of one unit in the batch: written in one atomic call. */
 typedef struct cl_group {
@@ -225,6 +241,7 @@ struct cl_batch {
     uint64_t *ev_hash, *ev_unit_hash; /* of its (unit, dossier) and its unit (event_hashes) */
     int nev;
     cl_item *items;
+    cl_arena arena; /* their keys, states and changes */
     int nitems;
     int items_ready; /* items[0 .. items_ready - 1] have their two dossiers */
     int *table;      /* open addressing: item index + 1, 0 = empty */
@@ -287,6 +304,7 @@ struct cl_batch {
         *m_redis_errors, *m_batches, *m_class_changes, *m_committed;
     chiso_histogram *m_latency, *m_wait, *m_batch_seconds;
     double *obs_latency, *obs_wait; /* a batch's observations of the two, max each */
+    int64_t *obs_ts;                /* ... and the records' timestamps they are from */
 };
 
 /* fine between 10 and 100 ms, where the latency targets lie, so that a
@@ -334,6 +352,57 @@ static void seen_add(seen_set *set, uint64_t h)
             return;
         }
     }
+}
+
+#define ARENA_BLOCK (4u << 20) /* bytes; a block is in huge pages (chiso_calloc_huge) */
+#define ARENA_ALIGN 8u
+
+/* Room for n bytes (n <= ARENA_BLOCK) at the arena's end, not taken yet:
+ * arena_take() takes what of it was used. NULL when out of memory. */
+static void *arena_room(cl_arena *a, size_t n)
+{
+    while (!a->cur || a->cur->size - a->cur->used < n) {
+        if (a->cur && a->cur->next) {
+            a->cur = a->cur->next; /* emptied by arena_reset */
+            continue;
+        }
+        arena_block *k = calloc(1, sizeof(*k));
+        if (!k || !(k->data = chiso_calloc_huge(1, ARENA_BLOCK))) {
+            free(k);
+            return NULL;
+        }
+        k->size = ARENA_BLOCK;
+        if (a->cur)
+            a->cur->next = k;
+        else
+            a->head = k;
+        a->cur = k;
+    }
+    return a->cur->data + a->cur->used;
+}
+
+/* Take n bytes of the room arena_room() gave (the next room starts aligned). */
+static void arena_take(cl_arena *a, size_t n)
+{
+    a->cur->used += (n + ARENA_ALIGN - 1) & ~(size_t)(ARENA_ALIGN - 1);
+}
+
+/* Everything taken is free again; the blocks stay. */
+static void arena_reset(cl_arena *a)
+{
+    for (arena_block *k = a->head; k; k = k->next)
+        k->used = 0;
+    a->cur = a->head;
+}
+
+static void arena_free(cl_arena *a)
+{
+    for (arena_block *k = a->head, *next; k; k = next) {
+        next = k->next;
+        free(k->data);
+        free(k);
+    }
+    a->head = a->cur = NULL;
 }
 
 /* A (unit, month) pair, from the group's unit_hash and the month's first
@@ -426,7 +495,8 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         goto err;
     b->obs_latency = calloc((size_t)max, sizeof(double));
     b->obs_wait = calloc((size_t)max, sizeof(double));
-    if (!b->obs_latency || !b->obs_wait)
+    b->obs_ts = calloc((size_t)max, sizeof(int64_t));
+    if (!b->obs_latency || !b->obs_wait || !b->obs_ts)
         goto err;
     b->rejected = calloc((size_t)max, sizeof(int));
     b->rejects = calloc((size_t)max, sizeof(chiso_reject));
@@ -464,6 +534,7 @@ static void batch_reset(cl_batch *b)
     b->nitems = 0;
     b->ngroups = 0;
     b->nev = 0;
+    arena_reset(&b->arena);
     for (int i = 0; i < b->ndirty; i++)
         free(b->dirty[i]);
     b->ndirty = 0;
@@ -493,6 +564,7 @@ void cl_batch_destroy(cl_batch *b)
     free(b->ev_hash);
     free(b->ev_unit_hash);
     free(b->items);
+    arena_free(&b->arena);
     free(b->table);
     free(b->groups);
     free(b->gtable);
@@ -507,6 +579,7 @@ void cl_batch_destroy(cl_batch *b)
     free(b->rejects);
     free(b->obs_latency);
     free(b->obs_wait);
+    free(b->obs_ts);
     free(b->told_before);
     chiso_map_destroy(b->told);
     free(b->units_seen.slot);
@@ -655,13 +728,15 @@ static void add_to_group(cl_batch *b, int idx, uint64_t h)
     }
 }
 
-/* "<prefix>:{<unit>}:d:<dossier>", the dossier's state key; its length. */
-static int state_key(const cl_batch *b, char *out, size_t size, const char *unit,
-                     const char *dossier)
+/* "<prefix>:{<unit>}:d:<dossier>", the dossier's state key, in the arena;
+ * its length, or -1 when out of memory. */
+static int state_key(cl_batch *b, char **key, const char *unit, const char *dossier)
 {
     size_t nu = strlen(unit), nd = strlen(dossier), n = b->prefix_len;
-    if (n + nu + nd + 6 >= size) /* not with the contract's lengths */
-        return snprintf(out, size, "%s:{%s}:d:%s", b->prefix, unit, dossier);
+    char *out = arena_room(&b->arena, n + nu + nd + 7);
+    if (!(*key = out))
+        return -1;
+    arena_take(&b->arena, n + nu + nd + 7);
     memcpy(out, b->prefix, n);
     memcpy(out + n, ":{", 2), n += 2;
     memcpy(out + n, unit, nu), n += nu;
@@ -724,10 +799,16 @@ static cl_item *find_or_add(cl_batch *b, int e, int32_t partition)
                 }
                 b->items_ready++;
             }
+            if ((it->keylen = state_key(b, &it->key, ev->unit, ev->dossier_id)) < 0)
+                return NULL;
             b->table[slot] = ++b->nitems;
             memcpy(it->unit, ev->unit, sizeof(it->unit));
             memcpy(it->dossier_id, ev->dossier_id, sizeof(it->dossier_id));
-            it->keylen = state_key(b, it->key, sizeof(it->key), ev->unit, ev->dossier_id);
+            it->old_enc = it->new_enc = (const unsigned char *)"";
+            it->old_len = it->new_len = 0;
+            it->deltas = NULL;
+            it->pdeltas = NULL;
+            it->ndeltas = it->npdeltas = 0;
             it->head = it->tail = -1;
             it->unit_next = -1;
             add_to_group(b, (int)(it - b->items), unit_h);
@@ -1300,6 +1381,8 @@ static int merge_item(cl_batch *b, cl_item *it)
     it->max_offset = -1;
     it->min_high = INT64_MAX;
     int64_t horizon = batch_now(b) - b->retention_s;
+    const char *lv_of = NULL; /* the procedure lv is the catalog's entry of */
+    const chiso_map_entry *lv = NULL;
     for (int e = it->head; e >= 0; e = b->meta[e].next) {
         /* the dossier's next event, while this one merges (prefetch_next
          * asked for the first) */
@@ -1326,8 +1409,11 @@ static int merge_item(cl_batch *b, cl_item *it)
             it->nexpired++;
             continue;
         }
-        const chiso_map_entry *lv =
-            b->env.catalog ? chiso_map_get(b->env.catalog, b->ev[e].procedure) : NULL;
+        /* a dossier's events name one procedure, most often: one lookup */
+        if (b->env.catalog && (!lv_of || strcmp(lv_of, b->ev[e].procedure) != 0)) {
+            lv = chiso_map_get(b->env.catalog, b->ev[e].procedure);
+            lv_of = b->ev[e].procedure;
+        }
         bool catalog_changed = lv && chiso_dossier_apply_catalog(it->cur, lv->u64);
         if (chiso_dossier_apply(it->cur, &b->ev[e]) || catalog_changed) {
             changed = true;
@@ -1351,38 +1437,57 @@ static int merge_item(cl_batch *b, cl_item *it)
         return 0;
     if (max_offset >= 0)
         chiso_dossier_set_fence(it->cur, it->partition, max_offset);
-    it->new_len = chiso_dossier_encode(it->cur, it->new_enc, sizeof(it->new_enc));
-    if (it->new_len < 0)
+    unsigned char *enc = arena_room(&b->arena, CHISO_DOSSIER_MAX_ENCODED);
+    if (!enc)
+        return CHISO_ENOMEM;
+    if ((it->new_len = chiso_dossier_encode(it->cur, enc, CHISO_DOSSIER_MAX_ENCODED)) < 0)
         return CHISO_ERANGE;
+    arena_take(&b->arena, (size_t)it->new_len);
+    it->new_enc = enc;
     /* the counter and membership changes, once: the write and the dirty
      * index both use them (the procedures point into old and cur) */
     chiso_contrib oldc[CHISO_CONTRIB_MAX], newc[CHISO_CONTRIB_MAX];
     int nold = chiso_dossier_contrib(it->old, oldc);
     int nnew = chiso_dossier_contrib(it->cur, newc);
-    it->ndeltas = chiso_contrib_diff(oldc, nold, newc, nnew, it->deltas);
+    chiso_delta *deltas = arena_room(&b->arena, sizeof(chiso_delta) * CHISO_CONTRIB_MAX * 2);
+    if (!deltas)
+        return CHISO_ENOMEM;
+    it->ndeltas = chiso_contrib_diff(oldc, nold, newc, nnew, deltas);
+    arena_take(&b->arena, sizeof(chiso_delta) * (size_t)it->ndeltas);
+    it->deltas = deltas;
     chiso_proc_contrib oldp[CHISO_PROC_CONTRIB_MAX], newp[CHISO_PROC_CONTRIB_MAX];
     nold = chiso_dossier_proc_contrib(it->old, oldp);
     nnew = chiso_dossier_proc_contrib(it->cur, newp);
+    chiso_proc_delta *pdeltas =
+        arena_room(&b->arena, sizeof(chiso_proc_delta) * CHISO_PROC_CONTRIB_MAX * 2);
+    if (!pdeltas)
+        return CHISO_ENOMEM;
     it->npdeltas = chiso_proc_contrib_diff(oldp, nold, chiso_dossier_procedure(it->old), newp, nnew,
-                                           chiso_dossier_procedure(it->cur), it->pdeltas);
+                                           chiso_dossier_procedure(it->cur), pdeltas);
+    arena_take(&b->arena, sizeof(chiso_proc_delta) * (size_t)it->npdeltas);
+    it->pdeltas = pdeltas;
     return 1;
 }
 
 /* The state an item merges over, before its first round: the cached one,
  * else none (a new dossier, or one the compare-and-set will tell us about). */
-static void load_cached(cl_batch *b, cl_item *it, int64_t now)
+static int load_cached(cl_batch *b, cl_item *it, int64_t now)
 {
-    unsigned char buf[CHISO_STATECACHE_STATE_MAX];
+    unsigned char *buf = arena_room(&b->arena, CHISO_STATECACHE_STATE_MAX);
+    if (!buf)
+        return CHISO_ENOMEM;
     int len = chiso_statecache_get(b->cache, it->hash, buf, now);
     it->loaded = true;
     it->verified = len > 0 && chiso_dossier_decode(it->old, buf, (size_t)len) == 0;
     if (it->verified) {
-        memcpy(it->old_enc, buf, (size_t)len);
+        arena_take(&b->arena, (size_t)len);
+        it->old_enc = buf;
         it->old_len = len;
     } else {
         chiso_dossier_reset(it->old);
         it->old_len = 0;
     }
+    return 0;
 }
 
 /* Take the state Redis holds (a conflict reply's element) as the one to
@@ -1395,7 +1500,12 @@ static int load_reply(cl_batch *b, cl_item *it, const redisReply *e, int64_t now
         chiso_statecache_put(b->cache, it->hash, NULL, -1, 0);
     } else if (e && e->type == REDIS_REPLY_STRING && e->len <= CHISO_DOSSIER_MAX_ENCODED &&
                chiso_dossier_decode(it->old, e->str, e->len) == 0) {
-        memcpy(it->old_enc, e->str, e->len);
+        unsigned char *old = arena_room(&b->arena, e->len);
+        if (!old)
+            return CHISO_ENOMEM;
+        memcpy(old, e->str, e->len);
+        arena_take(&b->arena, e->len);
+        it->old_enc = old;
         it->old_len = (int)e->len;
         int64_t ttl = state_ttl(b, it->old);
         chiso_statecache_put(b->cache, it->hash, it->old_enc, it->old_len, ttl ? now + ttl : 0);
@@ -1485,8 +1595,8 @@ static int apply_round(cl_batch *b)
         for (int i = grp->head; i >= 0; i = b->items[i].unit_next) {
             cl_item *it = &b->items[i];
             prefetch_next(b, it->unit_next);
-            if (!it->loaded)
-                load_cached(b, it, now);
+            if (!it->loaded && (rc = load_cached(b, it, now)) != 0)
+                return rc;
             if ((rc = merge_item(b, it)) < 0)
                 return rc;
             it->pending = rc == 1; /* unchanged dossiers are not written at all */
@@ -1571,7 +1681,7 @@ static int apply_round(cl_batch *b)
             if (rc != 0 || k != r->elements) {
                 freeReplyObject(r);
                 drain_replies(b, nsent);
-                return CHISO_ESTATE;
+                return rc == CHISO_ENOMEM ? rc : CHISO_ESTATE;
             }
         } else {
             bool noscript = r->type == REDIS_REPLY_ERROR && strncmp(r->str, "NOSCRIPT", 8) == 0;
@@ -1776,9 +1886,10 @@ static bool uncommitted(cl_batch *b, const rd_kafka_message_t *m)
  * outputs are not committed yet. */
 static int produce_outputs(cl_batch *b)
 {
-    int rc = 0;
+    int rc = 0, nexpired = 0;
     int64_t now = (int64_t)time(NULL);
     for (int i = 0; i < b->nitems && rc == 0; i++) {
+        nexpired += b->items[i].nexpired;
         if (b->items[i].emit.emit)
             rc = publish_class_change(b, &b->items[i]);
     }
@@ -1787,7 +1898,7 @@ static int produce_outputs(cl_batch *b)
         if (uncommitted(b, m))
             rc = chiso_txn_deadletter(b->env.txn, b->env.topic_deadletter, m, &b->rejects[r], now);
     }
-    for (int e = 0; e < b->nev && rc == 0; e++) {
+    for (int e = 0; nexpired > 0 && e < b->nev && rc == 0; e++) {
         const rd_kafka_message_t *m = b->msgs[b->meta[e].msg];
         if (!b->meta[e].expired || !uncommitted(b, m))
             continue;
@@ -1808,18 +1919,32 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
 
     if (b->nmsgs == 0)
         return sync_commit ? cl_batch_commit(b, true) : 0;
-    if (!(b->offsets = chiso_consumer_offsets(b->msgs, b->nmsgs))) {
+    b->marked = false;
+
+    /* 1. parse; group the good events by dossier; the rest are rejected.
+     * Everything else a batch needs of a record (its offset, its
+     * timestamp) is read here too: the records do not stay in the caches
+     * until a second pass */
+    bool unknown_procedure = false;
+    chiso_offsets offsets;
+    int64_t ts_min = INT64_MAX, ts_max = 0;
+    size_t nobs = 0;
+    b->nrejected = 0;
+    if (chiso_offsets_begin(&offsets) != 0) {
         rc = CHISO_ENOMEM;
         goto out;
     }
-    b->marked = false;
-
-    /* 1. parse; group the good events by dossier; the rest are rejected */
-    bool unknown_procedure = false;
-    b->nrejected = 0;
     for (int i = 0; i < b->nmsgs; i++) {
         rd_kafka_message_t *m = b->msgs[i];
         chiso_event *ev = &b->ev[b->nev];
+        rd_kafka_timestamp_type_t tstype;
+        int64_t ts = rd_kafka_message_timestamp(m, &tstype);
+        if (ts > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
+            b->obs_ts[nobs++] = ts;
+            ts_min = ts < ts_min ? ts : ts_min;
+            ts_max = ts > ts_max ? ts : ts_max;
+        }
+        chiso_offsets_note(&offsets, m);
         int prc =
             chiso_event_parse(m->payload ? m->payload : "", m->len, ev, &b->rejects[b->nrejected]);
         if (prc == CHISO_ENOMEM) {
@@ -1843,6 +1968,10 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         b->meta[b->nev].next = -1;
         event_hashes(b, b->nev);
         b->nev++;
+    }
+    if (!(b->offsets = offsets.list)) {
+        rc = CHISO_ENOMEM;
+        goto out;
     }
     /* each event to its dossier's item, in order: a second pass, which asks
      * ahead for the table slots and items of the events after (the table
@@ -1914,17 +2043,10 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
     int64_t t_applied = chiso_now_mono_us();
     /* every effect of the batch is acknowledged by Redis: the latency of
      * each record is from its Kafka timestamp to now */
-    int64_t now_ms = chiso_now_wall_ms(), ts_min = INT64_MAX, ts_max = 0;
-    size_t nobs = 0;
-    for (int i = 0; i < b->nmsgs; i++) {
-        rd_kafka_timestamp_type_t tstype;
-        int64_t ts = rd_kafka_message_timestamp(b->msgs[i], &tstype);
-        if (ts > 0 && tstype != RD_KAFKA_TIMESTAMP_NOT_AVAILABLE) {
-            b->obs_latency[nobs] = (double)(now_ms - ts) / 1000.0;
-            b->obs_wait[nobs++] = (double)(started_ms - ts) / 1000.0;
-            ts_min = ts < ts_min ? ts : ts_min;
-            ts_max = ts > ts_max ? ts : ts_max;
-        }
+    int64_t now_ms = chiso_now_wall_ms();
+    for (size_t i = 0; i < nobs; i++) {
+        b->obs_latency[i] = (double)(now_ms - b->obs_ts[i]) / 1000.0;
+        b->obs_wait[i] = (double)(started_ms - b->obs_ts[i]) / 1000.0;
     }
     chiso_histogram_observe_many(b->m_latency, b->obs_latency, nobs);
     chiso_histogram_observe_many(b->m_wait, b->obs_wait, nobs);

@@ -6,31 +6,45 @@
 #include "chiso/common.h"
 #include "chiso/runtime.h"
 
-rd_kafka_topic_partition_list_t *chiso_consumer_offsets(rd_kafka_message_t *const *msgs, int n)
+int chiso_offsets_begin(chiso_offsets *o)
 {
-    rd_kafka_topic_partition_list_t *list = rd_kafka_topic_partition_list_new(8);
+    o->list = rd_kafka_topic_partition_list_new(8);
+    o->last_rkt = NULL;
+    o->last_partition = -1;
+    o->at = -1;
+    return o->list ? 0 : CHISO_ENOMEM;
+}
+
+int chiso_offsets_note(chiso_offsets *o, const rd_kafka_message_t *m)
+{
+    if (!o->list)
+        return CHISO_ENOMEM;
     /* records come in runs of one partition (a fetch's): the list, which
      * compares topic names, is searched when the partition changes; the
      * index survives the adds (the list grows by index) */
-    const rd_kafka_topic_t *last_rkt = NULL;
-    int32_t last_partition = -1;
-    int at = -1;
-    for (int i = 0; list && i < n; i++) {
-        const rd_kafka_message_t *m = msgs[i];
-        if (m->rkt != last_rkt || m->partition != last_partition) {
-            const char *topic = rd_kafka_topic_name(m->rkt);
-            rd_kafka_topic_partition_t *tp =
-                rd_kafka_topic_partition_list_find(list, topic, m->partition);
-            if (!tp)
-                tp = rd_kafka_topic_partition_list_add(list, topic, m->partition);
-            at = (int)(tp - list->elems);
-            last_rkt = m->rkt;
-            last_partition = m->partition;
-        }
-        if (list->elems[at].offset < m->offset + 1)
-            list->elems[at].offset = m->offset + 1;
+    if (m->rkt != o->last_rkt || m->partition != o->last_partition) {
+        const char *topic = rd_kafka_topic_name(m->rkt);
+        rd_kafka_topic_partition_t *tp =
+            rd_kafka_topic_partition_list_find(o->list, topic, m->partition);
+        if (!tp)
+            tp = rd_kafka_topic_partition_list_add(o->list, topic, m->partition);
+        o->at = (int)(tp - o->list->elems);
+        o->last_rkt = m->rkt;
+        o->last_partition = m->partition;
     }
-    return list;
+    if (o->list->elems[o->at].offset < m->offset + 1)
+        o->list->elems[o->at].offset = m->offset + 1;
+    return 0;
+}
+
+rd_kafka_topic_partition_list_t *chiso_consumer_offsets(rd_kafka_message_t *const *msgs, int n)
+{
+    chiso_offsets o;
+    if (chiso_offsets_begin(&o) != 0)
+        return NULL;
+    for (int i = 0; i < n; i++)
+        chiso_offsets_note(&o, msgs[i]);
+    return o.list;
 }
 
 int chiso_consumer_commit_offsets(rd_kafka_t *consumer,

@@ -91,42 +91,45 @@ enum { RF_DIGITIZED = 1, RF_REUSED = 2, RF_FROM_STORE = 4, RF_POPULATION = 8 };
 /* resolved_flags bits */
 enum { SF_E_RESULT = 1, SF_E_SIGNED = 2 };
 
+/* The times first, then the small fields: without padding between them the
+ * struct is a sixth smaller (a batch copies and decodes tens of thousands,
+ * out of the caches). */
 struct chiso_dossier {
-    uint32_t present;
     int64_t submitted_at;
-    uint8_t channel;
     int64_t received_at;
     int64_t due_at;
-    uint8_t received_flags;
     int64_t not_accepted_at;
     int64_t processing_at;
     int64_t fee_amount;
     int64_t paid_at;
-    uint8_t paid_methods;
     int64_t requirement_at;
-    uint8_t requirement_kinds;
     int64_t resolved_at;
-    uint8_t outcome;
-    uint8_t resolved_flags;
     int64_t returned_at;
-    uint8_t delivery;
-    uint8_t paper_copy;
     int64_t withdrawn_at;
     int64_t stopped_at;
     int64_t synced_at;
     int64_t rated_at;
-    uint8_t satisfied;
     int64_t complaint_at;
-    uint8_t n_supp_req;
-    uint8_t n_supp_recv;
+    int64_t fence_offset;
+    int64_t pub_offset, pub_boundary;
     int64_t supp_req[CHISO_SUPP_MAX];
     int64_t supp_recv[CHISO_SUPP_MAX];
+    uint32_t present;
     int32_t fence_partition;
-    int64_t fence_offset;
     char procedure[CHISO_CODE_MAX + 1];
+    uint8_t channel;
+    uint8_t received_flags;
+    uint8_t paid_methods;
+    uint8_t requirement_kinds;
+    uint8_t outcome;
+    uint8_t resolved_flags;
+    uint8_t delivery;
+    uint8_t paper_copy;
+    uint8_t satisfied;
+    uint8_t n_supp_req;
+    uint8_t n_supp_recv;
     uint8_t level;             /* chiso_service_level, above UNKNOWN when F_LEVEL */
     uint8_t pub_cls, pub_prev; /* F_PUB: chiso_pub */
-    int64_t pub_offset, pub_boundary;
 };
 
 chiso_dossier *chiso_dossier_new(void)
