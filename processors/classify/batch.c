@@ -1934,6 +1934,7 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         rc = CHISO_ENOMEM;
         goto out;
     }
+    b->offsets = offsets.list; /* the list stays where it is as it grows */
     for (int i = 0; i < b->nmsgs; i++) {
         rd_kafka_message_t *m = b->msgs[i];
         chiso_event *ev = &b->ev[b->nev];
@@ -1968,10 +1969,6 @@ int cl_batch_process(cl_batch *b, bool sync_commit)
         b->meta[b->nev].next = -1;
         event_hashes(b, b->nev);
         b->nev++;
-    }
-    if (!(b->offsets = offsets.list)) {
-        rc = CHISO_ENOMEM;
-        goto out;
     }
     /* each event to its dossier's item, in order: a second pass, which asks
      * ahead for the table slots and items of the events after (the table
