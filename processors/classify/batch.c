@@ -733,10 +733,11 @@ static void add_to_group(cl_batch *b, int idx, uint64_t h)
 static int state_key(cl_batch *b, char **key, const char *unit, const char *dossier)
 {
     size_t nu = strlen(unit), nd = strlen(dossier), n = b->prefix_len;
-    char *out = arena_room(&b->arena, n + nu + nd + 7);
+    size_t size = n + nu + nd + 7; /* ":{", "}:d:" and the NUL */
+    char *out = arena_room(&b->arena, size);
     if (!(*key = out))
         return -1;
-    arena_take(&b->arena, n + nu + nd + 7);
+    arena_take(&b->arena, size);
     memcpy(out, b->prefix, n);
     memcpy(out + n, ":{", 2), n += 2;
     memcpy(out + n, unit, nu), n += nu;

@@ -15,10 +15,8 @@ int chiso_offsets_begin(chiso_offsets *o)
     return o->list ? 0 : CHISO_ENOMEM;
 }
 
-int chiso_offsets_note(chiso_offsets *o, const rd_kafka_message_t *m)
+void chiso_offsets_note(chiso_offsets *o, const rd_kafka_message_t *m)
 {
-    if (!o->list)
-        return CHISO_ENOMEM;
     /* records come in runs of one partition (a fetch's): the list, which
      * compares topic names, is searched when the partition changes; the
      * index survives the adds (the list grows by index) */
@@ -34,7 +32,6 @@ int chiso_offsets_note(chiso_offsets *o, const rd_kafka_message_t *m)
     }
     if (o->list->elems[o->at].offset < m->offset + 1)
         o->list->elems[o->at].offset = m->offset + 1;
-    return 0;
 }
 
 rd_kafka_topic_partition_list_t *chiso_consumer_offsets(rd_kafka_message_t *const *msgs, int n)

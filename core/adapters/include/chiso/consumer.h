@@ -19,7 +19,7 @@ rd_kafka_topic_partition_list_t *chiso_consumer_offsets(rd_kafka_message_t *cons
  * record anyway: a batch's records are far larger than the caches, and a
  * second pass over them waits for memory at every one. */
 typedef struct chiso_offsets {
-    rd_kafka_topic_partition_list_t *list; /* the caller's once built; NULL on out of memory */
+    rd_kafka_topic_partition_list_t *list; /* the caller's once built */
     const rd_kafka_topic_t *last_rkt;      /* the partition of the last record noted ... */
     int32_t last_partition;
     int at; /* ... and its index in list */
@@ -27,8 +27,8 @@ typedef struct chiso_offsets {
 
 /* Start an empty list. Returns 0 or CHISO_ENOMEM. */
 int chiso_offsets_begin(chiso_offsets *o);
-/* Note one record. Returns 0 or CHISO_ENOMEM (o->list is then NULL). */
-int chiso_offsets_note(chiso_offsets *o, const rd_kafka_message_t *m);
+/* Note one record (o begun). */
+void chiso_offsets_note(chiso_offsets *o, const rd_kafka_message_t *m);
 
 /* Commit `offsets`, synchronously when `sync`. Returns 0, or CHISO_EIO
  * after logging a warning: a failed commit is not fatal, the records are
