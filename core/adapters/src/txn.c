@@ -15,9 +15,19 @@
  * (retriable) or given up (abort). */
 #define CALL_TIMEOUT_MS 30000
 
+/* A topic the stage produces to, and the producer's handle of it. */
+typedef struct txn_topic {
+    char *name;
+    rd_kafka_topic_t *rkt;
+} txn_topic;
+
 struct chiso_txn {
     rd_kafka_t *producer, *consumer;
     bool open, fatal;
+    /* the topics produced to, each handle kept: naming the topic in a
+     * producev looks it up and releases it again, every record */
+    txn_topic *topics;
+    int ntopics;
     chiso_counter *m_commits, *m_aborts;
     chiso_histogram *m_commit_secs; /* offsets sent, outputs flushed, EndTxn answered */
     chiso_counter *m_dead[CHISO_REJECT_REASON_COUNT];
@@ -81,6 +91,11 @@ void chiso_txn_destroy(chiso_txn *t)
     if (!t)
         return;
     chiso_txn_abort(t);
+    for (int i = 0; i < t->ntopics; i++) {
+        rd_kafka_topic_destroy(t->topics[i].rkt);
+        free(t->topics[i].name);
+    }
+    free(t->topics);
     free(t);
 }
 
@@ -151,15 +166,45 @@ static int begin(chiso_txn *t)
     return 0;
 }
 
+/* The producer's handle of `topic`, kept from its first use (a stage
+ * produces to two or three topics); NULL when out of memory or when
+ * librdkafka gives none. */
+static rd_kafka_topic_t *topic_handle(chiso_txn *t, const char *topic)
+{
+    for (int i = 0; i < t->ntopics; i++)
+        if (strcmp(t->topics[i].name, topic) == 0)
+            return t->topics[i].rkt;
+    txn_topic *grown = realloc(t->topics, sizeof(*grown) * (size_t)(t->ntopics + 1));
+    if (!grown)
+        return NULL;
+    t->topics = grown;
+    char *name = strdup(topic);
+    rd_kafka_topic_t *rkt = name ? rd_kafka_topic_new(t->producer, topic, NULL) : NULL;
+    if (!rkt) {
+        free(name);
+        return NULL;
+    }
+    t->topics[t->ntopics].name = name;
+    t->topics[t->ntopics++].rkt = rkt;
+    return rkt;
+}
+
 int chiso_txn_produce(chiso_txn *t, const char *topic, const void *key, size_t keylen,
                       const void *payload, size_t len)
 {
     int rc = begin(t);
     if (rc)
         return rc;
+    rd_kafka_topic_t *rkt = topic_handle(t, topic);
+    if (!rkt) {
+        LOG_WARN("producing to %s: no topic handle (%s); aborting the transaction", topic,
+                 rd_kafka_err2str(rd_kafka_last_error()));
+        chiso_txn_abort(t);
+        return CHISO_EABORTED;
+    }
     for (;;) {
         rd_kafka_resp_err_t err =
-            rd_kafka_producev(t->producer, RD_KAFKA_V_TOPIC(topic), RD_KAFKA_V_KEY(key, keylen),
+            rd_kafka_producev(t->producer, RD_KAFKA_V_RKT(rkt), RD_KAFKA_V_KEY(key, keylen),
                               RD_KAFKA_V_VALUE((void *)payload, len),
                               RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
         if (!err)
