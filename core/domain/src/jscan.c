@@ -14,6 +14,7 @@
 #endif
 
 #include <locale.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -439,6 +440,15 @@ static int name_index(chiso_jscan_index index, const unsigned char *from, const 
     return found;
 }
 
+static void scan_begin(chiso_jscan *out, int nvals)
+{
+    memset(out->vals, 0, sizeof(*out->vals) * (size_t)nvals);
+    out->raw_control = false;
+    out->small_used = 0;
+    out->heap = NULL;
+    out->heap_used = 0;
+}
+
 chiso_jscan_result chiso_jscan_object(chiso_jscan *out, chiso_jscan_index index, int nvals,
                                       const char *buf, size_t len)
 {
@@ -447,11 +457,7 @@ chiso_jscan_result chiso_jscan_object(chiso_jscan *out, chiso_jscan_index index,
     chiso_jscan_result r;
     bool object;
 
-    memset(out->vals, 0, sizeof(*out->vals) * (size_t)nvals);
-    out->raw_control = false;
-    out->small_used = 0;
-    out->heap = NULL;
-    out->heap_used = 0;
+    scan_begin(out, nvals);
     if (len >= 5 && memcmp(buf, "\xEF\xBB\xBF", 3) == 0)
         s.p += 3;
     skip_space(&s);
@@ -465,6 +471,134 @@ chiso_jscan_result chiso_jscan_object(chiso_jscan *out, chiso_jscan_index index,
     if (s.p != s.end)
         return CHISO_JSCAN_TRAILING;
     return object ? CHISO_JSCAN_OK : CHISO_JSCAN_NOT_OBJECT;
+}
+
+/* Whether the text at p (p < end) begins with the name's literal and has
+ * a byte after it: eight bytes a comparison where the text has them. */
+static inline bool name_is(const unsigned char *p, const unsigned char *end,
+                           const chiso_jscan_name *name)
+{
+    size_t n = name->len;
+    if ((size_t)(end - p) <= n)
+        return false;
+    if (end - p < 8)
+        return memcmp(p, name->lit, n) == 0;
+    uint64_t a, b;
+    memcpy(&a, p, 8);
+    memcpy(&b, name->lit, 8);
+    if (n < 8) {
+        /* its first n bytes, in memory order whatever the byte order */
+        static const unsigned char ones[16] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+        uint64_t mask;
+        memcpy(&mask, ones + 8 - n, 8);
+        return ((a ^ b) & mask) == 0;
+    }
+    if (a != b)
+        return false;
+    /* the rest in words, the last one ending where the literal ends */
+    for (size_t i = 8; i < n; i += 8) {
+        size_t at = i + 8 <= n ? i : n - 8;
+        memcpy(&a, p + at, 8);
+        memcpy(&b, name->lit + at, 8);
+        if (a != b)
+            return false;
+    }
+    return true;
+}
+
+/* The object in its writers' layout (jscan.h), read into out as the
+ * general scan would; 0 when it is not in that layout, out then to be
+ * begun again. The text is known to hold at least "{}". */
+static bool scan_ordered(chiso_jscan *out, const chiso_jscan_name *names, int nvals,
+                         const unsigned char *p, const unsigned char *end)
+{
+    scan s = {p, end, p, out};
+    int next = 0;
+    if (*p++ != '{' || end[-1] != '}')
+        return false;
+    for (;;) {
+        /* the member's name: the next of `names` it is, the earlier ones absent */
+        size_t n;
+        int i = next;
+        while (i < nvals && !name_is(p, end, &names[i]))
+            i++;
+        if (i == nvals)
+            return false;
+        next = i + 1;
+        p += names[i].len;
+        chiso_jval *v = &out->vals[i];
+        /* its value: a string without escapes, a literal or a plain integer */
+        size_t avail = (size_t)(end - p);
+        switch (*p) {
+        case '"': {
+            const unsigned char *from, *to;
+            bool escaped;
+            s.p = p;
+            if (string_body(&s, &from, &to, &escaped) != 0 || escaped)
+                return false;
+            n = (size_t)(to - from);
+            if (out->small_used + n + 1 > sizeof(out->small))
+                return false;
+            char *copy = out->small + out->small_used;
+            out->small_used += n + 1;
+            memcpy(copy, from, n);
+            copy[n] = '\0';
+            v->type = CHISO_J_STRING;
+            v->str = copy;
+            v->len = n;
+            p = s.p;
+            break;
+        }
+        case 't':
+            if (avail < 4 || memcmp(p, "true", 4) != 0)
+                return false;
+            v->type = CHISO_J_TRUE, p += 4;
+            break;
+        case 'f':
+            if (avail < 5 || memcmp(p, "false", 5) != 0)
+                return false;
+            v->type = CHISO_J_FALSE, p += 5;
+            break;
+        case 'n':
+            if (avail < 4 || memcmp(p, "null", 4) != 0)
+                return false;
+            v->type = CHISO_J_NULL, p += 4;
+            break;
+        default: {
+            /* what number_value reads exactly without strtod */
+            bool minus = *p == '-';
+            double d = 0;
+            for (n = minus; n < avail && p[n] >= '0' && p[n] <= '9'; n++)
+                d = d * 10 + (p[n] - '0');
+            if (n == (size_t)minus || n - minus > 15 || n == avail || (p[n] != ',' && p[n] != '}'))
+                return false;
+            v->type = CHISO_J_NUMBER;
+            v->num = minus ? -d : d;
+            p += n;
+            break;
+        }
+        }
+        if (p >= end)
+            return false;
+        if (*p == ',' && p + 1 < end) {
+            p++;
+            continue;
+        }
+        return *p == '}' && p + 1 == end;
+    }
+}
+
+chiso_jscan_result chiso_jscan_object_ordered(chiso_jscan *out, chiso_jscan_index index,
+                                              const chiso_jscan_name *names, int nvals,
+                                              const char *buf, size_t len)
+{
+    if (len >= 2) {
+        scan_begin(out, nvals);
+        if (scan_ordered(out, names, nvals, (const unsigned char *)buf,
+                         (const unsigned char *)buf + len))
+            return CHISO_JSCAN_OK;
+    }
+    return chiso_jscan_object(out, index, nvals, buf, len);
 }
 
 void chiso_jscan_done(chiso_jscan *s)

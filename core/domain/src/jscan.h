@@ -75,6 +75,29 @@ typedef struct chiso_jscan {
 chiso_jscan_result chiso_jscan_object(chiso_jscan *s, chiso_jscan_index index, int nvals,
                                       const char *buf, size_t len);
 
+/* A member's name as its writers put it before the value: '"', the name,
+ * '"', ':' (CHISO_JSCAN_NAME("v") is "\"v\":"), zero-padded. */
+typedef struct chiso_jscan_name {
+    char lit[24];
+    unsigned char len; /* bytes of lit, 4..23 */
+} chiso_jscan_name;
+#define CHISO_JSCAN_NAME(name)                                                                     \
+    {                                                                                              \
+        "\"" name "\":", sizeof(name) + 2                                                          \
+    }
+
+/* As chiso_jscan_object(), for a text whose writers name the members in
+ * one order: names[0..nvals-1], the member names[i] captured into vals[i]
+ * (index gives each the same slot). An object in that layout is read
+ * without looking its names up: no whitespace, members in the order of
+ * `names` (any of them absent, no other), every value a string without
+ * escapes, true, false, null or an integer of up to 15 digits. Any other
+ * text is scanned as chiso_jscan_object() scans it; the result is the
+ * same either way. */
+chiso_jscan_result chiso_jscan_object_ordered(chiso_jscan *s, chiso_jscan_index index,
+                                              const chiso_jscan_name *names, int nvals,
+                                              const char *buf, size_t len);
+
 /* Free what a scan allocated (s->vals' strings end with it). */
 void chiso_jscan_done(chiso_jscan *s);
 
