@@ -231,6 +231,14 @@ typedef struct period_memo {
     int32_t first[CHISO_PERIOD_KINDS];
 } period_memo;
 
+/* A period's key ("2025-07", "2025-Q3"): a batch's journal lines name the
+ * same few periods again and again. */
+typedef struct period_name {
+    int32_t first;
+    int kind; /* -1: empty */
+    char key[CHISO_PERIOD_STRLEN];
+} period_name;
+
 struct cl_batch {
     cl_env env;
     int max;
@@ -273,6 +281,7 @@ struct cl_batch {
     const char *prefix;
     size_t prefix_len;
     period_memo periods[PERIOD_MEMO];
+    period_name period_names[PERIOD_MEMO];
     int64_t retention_s; /* states not open are kept this long (retention.days) */
     /* the batch's offsets (each partition's last + 1): its applied marker,
      * then its flight's commit; marked once Redis acknowledged the marker */
@@ -419,6 +428,8 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         return NULL;
     b->env = *env;
     b->max = max;
+    for (int i = 0; i < PERIOD_MEMO; i++)
+        b->period_names[i].kind = -1;
     b->table_size = 1;
     while (b->table_size < max * 2)
         b->table_size <<= 1;
@@ -943,6 +954,19 @@ static const int32_t *period_firsts(cl_batch *b, int32_t day)
     return m->first;
 }
 
+/* The key of the period of `kind` that begins on day `first`. */
+static const char *period_name_of(cl_batch *b, int32_t first, chiso_period_kind kind)
+{
+    period_name *p =
+        &b->period_names[((uint32_t)first * CHISO_PERIOD_KINDS + (uint32_t)kind) % PERIOD_MEMO];
+    if (p->kind != (int)kind || p->first != first) {
+        chiso_period_key(first, kind, p->key);
+        p->first = first;
+        p->kind = (int)kind;
+    }
+    return p->key;
+}
+
 /* Add `delta` to `field` of `hash` in the period of kind `kind` holding
  * `day`; agg_carry() then adds it to the longer periods. */
 static void agg_period(cl_batch *b, int hash, chiso_period_kind kind, int32_t day, unsigned field,
@@ -1067,10 +1091,11 @@ static long journal_lines(cl_batch *b)
         /* "<hash name>:<period>" */
         const char *name =
             hash == HASH_COUNTERS ? "c" : chiso_proc_set_name((chiso_proc_set)(hash - HASH_PROCS));
+        const char *period = period_name_of(b, key_first(sl->key), key_kind(sl->key));
         size_t nl = strlen(name);
         memcpy(suffix, name, nl);
         suffix[nl] = ':';
-        chiso_period_key(key_first(sl->key), key_kind(sl->key), suffix + nl + 1);
+        memcpy(suffix + nl + 1, period, strlen(period) + 1);
         const char *field = hash == HASH_COUNTERS
                                 ? chiso_counter_name((chiso_counter_id)key_field(sl->key))
                                 : b->proc_code[key_field(sl->key)];
@@ -1184,7 +1209,7 @@ static int append_group(cl_batch *b, cl_group *g)
     for (int i = g->head; i >= 0 && nrun[1] > 0; i = b->items[i].unit_next) {
         cl_item *it = &b->items[i];
         if (it->run == 1)
-            rc |= chiso_rargs_fmt(a, "%d:%s", (int)chiso_dossier_reap_day(it->cur), it->dossier_id);
+            rc |= chiso_rargs_int_str(a, chiso_dossier_reap_day(it->cur), it->dossier_id);
     }
     rc |= chiso_rargs_ref(a, b->journal, (size_t)jlen);
     /* the months the counters changed in that the unit's month index may
@@ -1195,7 +1220,6 @@ static int append_group(cl_batch *b, cl_group *g)
     g->nmonths = 0;
     for (int i = 0, nchanges = b->nagg; i < nchanges; i++) {
         uint64_t key = b->agg[b->agg_used[i]].key;
-        char pk[CHISO_PERIOD_STRLEN];
         if (key_hash(key) != HASH_COUNTERS || key_kind(key) != CHISO_PERIOD_MONTH)
             continue;
         agg_slot *seen =
@@ -1215,8 +1239,7 @@ static int append_group(cl_batch *b, cl_group *g)
         }
         b->sent_months[b->nsent_months++] = key_first(key);
         g->nmonths++;
-        chiso_period_key(key_first(key), CHISO_PERIOD_MONTH, pk);
-        rc |= chiso_rargs_fmt(a, "%s", pk);
+        rc |= chiso_rargs_str(a, period_name_of(b, key_first(key), CHISO_PERIOD_MONTH));
     }
     if (rc)
         return CHISO_ENOMEM;

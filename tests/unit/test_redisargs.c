@@ -52,11 +52,17 @@ int main(void)
     CHECK_EQ_INT(0, chiso_rargs_int(a, -17), "-17");
     CHECK_EQ_INT(0, chiso_rargs_int(a, LLONG_MAX), "LLONG_MAX");
     CHECK_EQ_INT(0, chiso_rargs_int(a, LLONG_MIN), "LLONG_MIN");
-    CHECK_EQ_INT(10, chiso_rargs_count(a), "count");
+    CHECK_EQ_INT(0, chiso_rargs_int_str(a, 20270, "H31-250701-000001"), "int and string");
+    CHECK_EQ_INT(0, chiso_rargs_int_str(a, LLONG_MIN, ""), "LLONG_MIN and nothing");
+    CHECK_EQ_INT(0, chiso_rargs_str(a, "2025-07"), "string");
+    CHECK_EQ_INT(0, chiso_rargs_str(a, ""), "empty string");
+    CHECK_EQ_INT(14, chiso_rargs_count(a), "count");
     char minbuf[32];
     snprintf(minbuf, sizeof(minbuf), "%lld", LLONG_MIN);
     char maxbuf[32];
     snprintf(maxbuf, sizeof(maxbuf), "%lld", LLONG_MAX);
+    char minbuf2[32];
+    snprintf(minbuf2, sizeof(minbuf2), "%lld:", LLONG_MIN);
     const char *argv[] = {"EVALSHA",
                           bin,
                           "",
@@ -66,12 +72,16 @@ int main(void)
                           "0",
                           "-17",
                           maxbuf,
-                          minbuf};
-    size_t argvlen[10];
-    for (int i = 0; i < 10; i++)
+                          minbuf,
+                          "20270:H31-250701-000001",
+                          minbuf2,
+                          "2025-07",
+                          ""};
+    size_t argvlen[14];
+    for (int i = 0; i < 14; i++)
         argvlen[i] = i == 1 ? sizeof(bin) : strlen(argv[i]);
     size_t elen;
-    char *e = expected(10, argv, argvlen, &elen);
+    char *e = expected(14, argv, argvlen, &elen);
     CHECK_EQ_INT(REDIS_OK, chiso_rargs_append(c, a), "append");
     CHECK_EQ_INT(0, chiso_rargs_count(a), "reset after append");
     CHECK(sdslen(hc->obuf) == elen && memcmp(hc->obuf, e, elen) == 0,
@@ -92,7 +102,7 @@ int main(void)
         for (int i = 0; i < n; i++) {
             long long v = (long long)rand() * (rand() % 2 ? -1 : 1) * (rand() % 1000);
             owned[i] = malloc(64);
-            switch (rand() % 3) {
+            switch (rand() % 5) {
             case 0:
                 chiso_rargs_int(a, v);
                 snprintf(owned[i], 64, "%lld", v);
@@ -100,6 +110,14 @@ int main(void)
             case 1:
                 chiso_rargs_key(a, "p", "U", i % 2 ? "c:2025-07" : "j");
                 snprintf(owned[i], 64, "p:{U}:%s", i % 2 ? "c:2025-07" : "j");
+                break;
+            case 2:
+                chiso_rargs_int_str(a, v, i % 2 ? "H31-250701-000001" : "");
+                snprintf(owned[i], 64, "%lld:%s", v, i % 2 ? "H31-250701-000001" : "");
+                break;
+            case 3:
+                chiso_rargs_str(a, i % 2 ? "2025-07" : "");
+                snprintf(owned[i], 64, "%s", i % 2 ? "2025-07" : "");
                 break;
             default:
                 chiso_rargs_fmt(a, "x%dy", i);

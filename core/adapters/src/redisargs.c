@@ -162,6 +162,29 @@ int chiso_rargs_key(chiso_rargs *a, const char *prefix, const char *unit, const 
     return 0;
 }
 
+int chiso_rargs_int_str(chiso_rargs *a, long long v, const char *s)
+{
+    size_t sl = strlen(s);
+    if (grow(a) != 0 || reserve(a, 24 + sl) != 0)
+        return CHISO_ENOMEM;
+    char *p = a->arena + a->used;
+    size_t n = chiso_put_ll(p, v);
+    p[n++] = ':';
+    memcpy(p + n, s, sl);
+    add_arena(a, n + sl);
+    return 0;
+}
+
+int chiso_rargs_str(chiso_rargs *a, const char *s)
+{
+    size_t sl = strlen(s);
+    if (grow(a) != 0 || reserve(a, sl) != 0)
+        return CHISO_ENOMEM;
+    memcpy(a->arena + a->used, s, sl);
+    add_arena(a, sl);
+    return 0;
+}
+
 int chiso_rargs_append(chiso_redis *rc, chiso_rargs *a)
 {
     /* "*<n>\r\n" then "$<len>\r\n<bytes>\r\n" per argument */

@@ -29,10 +29,13 @@ int chiso_rargs_count(const chiso_rargs *a);
 int chiso_rargs_ref(chiso_rargs *a, const void *s, size_t len);
 /* Add a string formatted into the builder's arena. 0 or CHISO_ENOMEM. */
 int chiso_rargs_fmt(chiso_rargs *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The same as "%lld" and "%s:{%s}:%s", without printf (the batch loops
- * add a dozen such arguments per call). 0 or CHISO_ENOMEM. */
+/* The same as "%lld", "%s:{%s}:%s" and "%lld:%s", without printf (the
+ * batch loops add a dozen such arguments per call). 0 or CHISO_ENOMEM. */
 int chiso_rargs_int(chiso_rargs *a, long long v);
 int chiso_rargs_key(chiso_rargs *a, const char *prefix, const char *unit, const char *suffix);
+int chiso_rargs_int_str(chiso_rargs *a, long long v, const char *s);
+/* Add a copy of the string s. 0 or CHISO_ENOMEM. */
+int chiso_rargs_str(chiso_rargs *a, const char *s);
 
 /* Append the command, in the Redis protocol, to rc's output buffer
  * (hiredis copies it) and reset the builder. Returns REDIS_OK or
