@@ -6,6 +6,11 @@
  * are any. Numbers are read without strtod when they are plain integers of
  * up to 15 digits, which strtod would read exactly. Nothing is allocated
  * unless the captured strings outgrow the scan's own 512 bytes.
+ *
+ * A text in its writers' layout (chiso_jscan_object_ordered) is read once
+ * more cheaply: each member's name is compared with the one expected next,
+ * not scanned and looked up. The first surprise hands the whole text to the
+ * general scan, which reads it from its start.
  */
 #include "jscan.h"
 
