@@ -306,6 +306,20 @@ commit_quantiles() { # the first instance's transaction commits: how long they h
     echo "p50 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 0.50 2>/dev/null || true) ms, p99 $(quantile "${PORTS[0]}" chiso_classify_transaction_commit_seconds 0.99 2>/dev/null || true) ms"
 }
 
+redis_wait_share() { # the instances' rounds waiting for Redis's replies, in all, as a share of
+    # their batches' time (a tree without the histogram prints "?")
+    local port w b wait=0 batch=0
+    for port in "${PORTS[@]}"; do
+        w=$(metric "$port" chiso_classify_redis_wait_seconds_sum)
+        b=$(metric "$port" chiso_classify_batch_seconds_sum)
+        [ -n "$w" ] && [ -n "$b" ] || { echo "?"; return; }
+        wait=$(awk -v a="$wait" -v x="$w" 'BEGIN { print a + x }')
+        batch=$(awk -v a="$batch" -v x="$b" 'BEGIN { print a + x }')
+    done
+    awk -v w="$wait" -v b="$batch" 'BEGIN {
+        if (b > 0) printf "%.0f%% of their batches'"'"' %.1f s", 100 * w / b, b; else print "?" }'
+}
+
 drain_backlog() { # drain_backlog NAME: INSTANCES new classify instances (group and Redis prefix
     # NAME, logs classify-NAME-i.log) drain the RECORDS already on the topic; sets T_END, and
     # CPU_EACH, RSS and COMMIT of the instances (their ticks from their start: their start-up is
@@ -321,6 +335,7 @@ drain_backlog() { # drain_backlog NAME: INSTANCES new classify instances (group 
     CPU_EACH=$(each_ticks "${CPIDS[@]}")
     RSS=$(peak_rss)
     COMMIT=$(commit_quantiles)
+    REDIS_WAIT=$(redis_wait_share)
     stop_classify
 }
 
@@ -348,6 +363,7 @@ if [ "$DRAIN" = 1 ]; then
         dossiers="$DOSSIERS" used="$USED" sample="$SAMPLE" strlen="$STRLEN" aof="$(aof_rewrites)" \
         cpu_drain="$CPU" rss="$RSS:drain"
     echo "  transaction commits while draining: $COMMIT (the first instance)"
+    echo "  classify waiting for Redis's replies: $REDIS_WAIT (the instances, in all)"
     echo "$COMMANDS"
     exit 0
 fi
@@ -459,7 +475,7 @@ R2_0=$(ticks "$REDIS_PID") K2_0=$(ticks "$KAFKA_PID") S2_0=$(ticks "$SNAP_PID")
 J2_0=$(jit_ticks "$KAFKA_PID")
 T2=$(date +%s.%N)
 drain_backlog bench2
-T3=$T_END RSS2=$RSS COMMIT2=$COMMIT
+T3=$T_END RSS2=$RSS COMMIT2=$COMMIT REDIS_WAIT2=$REDIS_WAIT
 CPU2="$CPU_EACH $(($(ticks "$REDIS_PID") - R2_0)) $(broker_since "$K2_0" "$J2_0" "$KAFKA_PID") $(($(ticks "$SNAP_PID") - S2_0))"
 
 report records="$RECORDS" instances="$INSTANCES" t0="$T0" tsim="$T_SIM" t1="$T1" backlog="$T2 $T3" \
@@ -467,3 +483,4 @@ report records="$RECORDS" instances="$INSTANCES" t0="$T0" tsim="$T_SIM" t1="$T1"
     dossiers="$DOSSIERS" used="$USED" sample="$SAMPLE" strlen="$STRLEN" aof="$(aof_rewrites)" \
     cpu_e2e="$CPU1" cpu_backlog="$CPU2" rss="$RSS1:phase 1,$RSS2:phase 2"
 echo "  transaction commits while draining: $COMMIT2 (the first instance)"
+echo "  classify waiting for Redis's replies while draining: $REDIS_WAIT2 (the instances, in all)"

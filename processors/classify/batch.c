@@ -311,7 +311,7 @@ struct cl_batch {
     /* metrics */
     chiso_counter *m_consumed, *m_applied, *m_duplicates, *m_replayed, *m_conflicts,
         *m_redis_errors, *m_batches, *m_class_changes, *m_committed;
-    chiso_histogram *m_latency, *m_wait, *m_batch_seconds;
+    chiso_histogram *m_latency, *m_wait, *m_batch_seconds, *m_redis_wait;
     double *obs_latency, *obs_wait; /* a batch's observations of the two, max each */
     int64_t *obs_ts;                /* ... and the records' timestamps they are from */
 };
@@ -526,6 +526,11 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         m, "chiso_classify_batch_seconds",
         "From the start of a batch to its outputs produced in the open transaction", latency_bounds,
         (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
+    b->m_redis_wait = chiso_metrics_histogram(
+        m, "chiso_classify_redis_wait_seconds",
+        "A round of a batch waiting for Redis's replies once its calls are sent (part of the "
+        "batch's time)",
+        latency_bounds, (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
     return b;
 err:
     cl_batch_destroy(b);
@@ -1660,6 +1665,7 @@ static int apply_round(cl_batch *b)
         return nmark;
     nsent += nindex + nmark;
 
+    int64_t wait_from = chiso_now_mono_us();
     for (int g = 0; g < b->ngroups; g++) {
         cl_group *grp = &b->groups[g];
         if (!grp->pending || !grp->sent)
@@ -1736,6 +1742,7 @@ static int apply_round(cl_batch *b)
     }
     if (nmark && (rc = mark_reply(b, nmark)) != 0)
         return rc;
+    chiso_histogram_observe(b->m_redis_wait, (double)(chiso_now_mono_us() - wait_from) / 1e6);
     for (int g = 0; g < b->ngroups && nindex > 0; g++) {
         if (b->groups[g].sent || b->groups[g].touched)
             seen_add(&b->units_seen, b->groups[g].unit_hash);
