@@ -528,8 +528,8 @@ cl_batch *cl_batch_new(const cl_env *env, int max)
         (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
     b->m_redis_wait = chiso_metrics_histogram(
         m, "chiso_classify_redis_wait_seconds",
-        "A round of a batch waiting for Redis's replies once its calls are sent (part of the "
-        "batch's time)",
+        "A round of a batch from its last call queued to its last reply handled: mostly the "
+        "wait for Redis (part of the batch's time)",
         latency_bounds, (int)(sizeof(latency_bounds) / sizeof(latency_bounds[0])));
     return b;
 err:
