@@ -204,11 +204,15 @@ static rd_kafka_t *consumer_create(const chiso_config *cfg, const char *group_id
         {"heartbeat.interval.ms", "1000"},
         /* a stream's fetch waits for CHISO_STREAM_FETCH_WAIT_MS or 1 MiB,
          * rather than coming back with every few records the producers
-         * add: a fraction of the fetches for the broker to answer */
+         * add: a fraction of the fetches for the broker to answer
+         * (the stream's settings last: left out for other consumers) */
         {"fetch.wait.max.ms", CHISO_STREAM_FETCH_WAIT_MS},
         {"fetch.min.bytes", "1048576"},
+        /* and enough records prefetched for a second of a backlog (kafka.h) */
+        {"queued.min.messages", CHISO_STREAM_QUEUED_MIN},
+        {"queued.max.messages.kbytes", CHISO_STREAM_QUEUED_KB},
     };
-    size_t n = sizeof(settings) / sizeof(settings[0]) - (stream ? 0 : 2);
+    size_t n = sizeof(settings) / sizeof(settings[0]) - (stream ? 0 : 4);
     rd_kafka_conf_t *conf;
     rd_kafka_t *rk;
 

@@ -106,6 +106,17 @@ rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_
  * answers a fraction of the fetches (measured in docs/benchmarks.md) for at
  * most that many ms of latency. */
 #define CHISO_STREAM_FETCH_WAIT_MS "5"
+/* ... and it prefetches up to CHISO_STREAM_QUEUED_MIN records (or
+ * CHISO_STREAM_QUEUED_KB KiB of them) rather than librdkafka's 100,000 (or
+ * 64 MiB). Debian's librdkafka (2.0.2) stops fetching a partition once the
+ * consumer's queue holds that many, and looks at it again only when its
+ * broker thread next wakes up: up to a second later when nothing else
+ * wakes it. A consumer behind on its input so took at most about 130,000
+ * records a second, and two classify instances' drain was held at
+ * 260,000-290,000 records/s by it (docs/benchmarks.md, 2026-12-07, twelfth
+ * session). The queue holds that many only while the consumer is behind. */
+#define CHISO_STREAM_QUEUED_MIN "250000"
+#define CHISO_STREAM_QUEUED_KB  "131072"
 rd_kafka_t *chiso_kafka_stream_consumer_new(const chiso_config *cfg, const char *group_id,
                                             void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
                                                                  rd_kafka_topic_partition_list_t *,
