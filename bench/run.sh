@@ -42,13 +42,17 @@
 #                     "--batch.linger.ms 2"), to compare settings
 #   --latency-only    run the latency phase alone (warm-up included) and stop
 #   --drain           drain a pre-loaded topic, as above, instead of the phases
+#   --threads         with --drain: also where the drain's time went, from
+#                     the kernel's accounting (bench/threads.py): the cores'
+#                     idle share, each process's time on a core and waiting
+#                     for one, each classify main thread's time blocked
 #   --build-dir DIR   where the programs are (default build)
 #   --keep            leave the stack running
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 DAYS=50 PER_DAY=10000 RATE=20000 LAT_S=30 WARM_S=30 INSTANCES=2 BUILD=build KEEP=0 LAT_ONLY=0 DRAIN=0
-CLASSIFY_ARGS=
+THREADS=0 CLASSIFY_ARGS=
 while [ $# -gt 0 ]; do
     case "$1" in
     --days) DAYS=$2; shift 2 ;;
@@ -61,12 +65,14 @@ while [ $# -gt 0 ]; do
     --keep) KEEP=1; shift ;;
     --latency-only) LAT_ONLY=1; shift ;;
     --drain) DRAIN=1; shift ;;
+    --threads) THREADS=1; shift ;;
     --classify-args) CLASSIFY_ARGS=$2; shift 2 ;;
     -h | --help) sed -n '2,/^set /{/^#/s/^# \{0,1\}//p}' "$0"; exit 0 ;; # the comment above
     *) echo "bench: unknown option $1 (see --help)" >&2; exit 2 ;;
     esac
 done
 [ "$DRAIN$LAT_ONLY" != 11 ] || { echo "bench: --drain and --latency-only exclude each other" >&2; exit 2; }
+[ "$THREADS" = 0 ] || [ "$DRAIN" = 1 ] || { echo "bench: --threads goes with --drain" >&2; exit 2; }
 
 bin() { find "$BUILD" -type f -perm -u+x -name "$1" -not -path '*/CMakeFiles/*' | head -n1; }
 SIM=$(bin chiso-simulate) CLASSIFY=$(bin chiso-classify) SNAPSHOT=$(bin chiso-snapshot)
@@ -330,7 +336,15 @@ drain_backlog() { # drain_backlog NAME: INSTANCES new classify instances (group 
             --redis.prefix "$1" --group.id "$1"
     done
     wait_started
+    if [ "$THREADS" = 1 ]; then # the kernel's accounting from here to the last commit
+        local roles=() pid
+        for pid in "${CPIDS[@]}"; do roles+=("classify=$pid"); done
+        roles+=("redis=$REDIS_PID" "broker=$KAFKA_PID" "snapshot=$SNAP_PID")
+        python3 bench/threads.py "${roles[@]}" >"$OUT/threads.txt" 2>&1 &
+        THREADS_PID=$!
+    fi
     wait_committed "$RECORDS" "${PORTS[@]}"
+    [ "$THREADS" = 0 ] || kill -TERM "$THREADS_PID" 2>/dev/null || true
     T_END=$(date +%s.%N)
     CPU_EACH=$(each_ticks "${CPIDS[@]}")
     RSS=$(peak_rss)
@@ -365,6 +379,10 @@ if [ "$DRAIN" = 1 ]; then
     echo "  transaction commits while draining: $COMMIT (the first instance)"
     echo "  classify waiting for Redis's replies: $REDIS_WAIT (the instances, in all)"
     echo "$COMMANDS"
+    if [ "$THREADS" = 1 ]; then
+        wait "$THREADS_PID" || true
+        cat "$OUT/threads.txt"
+    fi
     exit 0
 fi
 
