@@ -27,6 +27,12 @@
 static void kafka_log_cb(const rd_kafka_t *rk, int level, const char *fac, const char *buf)
 {
     const char *name = rk ? rd_kafka_name(rk) : "rdkafka";
+    /* a program's kafka.* keys go to all its clients, consumers and
+     * producers (--kafka.queued.min.messages, say): that a client ignores
+     * the other kind's properties is expected, not a warning */
+    if (level == 4 && strcmp(fac, "CONFWARN") == 0 &&
+        strstr(buf, " property and will be ignored by this "))
+        level = 6;
     if (level <= 3)
         LOG_ERROR("%s: %s: %s", name, fac, buf);
     else if (level == 4)
