@@ -193,12 +193,25 @@ rd_kafka_t *chiso_kafka_client_new(const chiso_config *cfg, char *errstr, size_t
     return rk;
 }
 
+/* What a processor's busy input stream asks of its consumer besides
+ * (chiso_kafka_stream_consumer_new): a fetch waits for
+ * CHISO_STREAM_FETCH_WAIT_MS or 1 MiB, rather than coming back with every
+ * few records the producers add (a fraction of the fetches for the broker
+ * to answer), and enough records are prefetched for a second of a backlog
+ * (kafka.h). */
+static const kv stream_settings[] = {
+    {"fetch.wait.max.ms", CHISO_STREAM_FETCH_WAIT_MS},
+    {"fetch.min.bytes", "1048576"},
+    {"queued.min.messages", CHISO_STREAM_QUEUED_MIN},
+    {"queued.max.messages.kbytes", CHISO_STREAM_QUEUED_KB},
+};
+
 static rd_kafka_t *consumer_create(const chiso_config *cfg, const char *group_id,
                                    void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
                                                         rd_kafka_topic_partition_list_t *, void *),
                                    void *opaque, bool stream, char *errstr, size_t errstr_size)
 {
-    const kv settings[] = {
+    const kv base[] = {
         {"group.id", group_id},
         {"enable.auto.commit", "false"},
         {"enable.auto.offset.store", "false"},
@@ -208,17 +221,15 @@ static rd_kafka_t *consumer_create(const chiso_config *cfg, const char *group_id
          * back after 10 s rather than the 45 s default */
         {"session.timeout.ms", "10000"},
         {"heartbeat.interval.ms", "1000"},
-        /* a stream's fetch waits for CHISO_STREAM_FETCH_WAIT_MS or 1 MiB,
-         * rather than coming back with every few records the producers
-         * add: a fraction of the fetches for the broker to answer
-         * (the stream's settings last: left out for other consumers) */
-        {"fetch.wait.max.ms", CHISO_STREAM_FETCH_WAIT_MS},
-        {"fetch.min.bytes", "1048576"},
-        /* and enough records prefetched for a second of a backlog (kafka.h) */
-        {"queued.min.messages", CHISO_STREAM_QUEUED_MIN},
-        {"queued.max.messages.kbytes", CHISO_STREAM_QUEUED_KB},
     };
-    size_t n = sizeof(settings) / sizeof(settings[0]) - (stream ? 0 : 4);
+    enum {
+        NBASE = sizeof(base) / sizeof(base[0]),
+        NSTREAM = sizeof(stream_settings) / sizeof(stream_settings[0])
+    };
+    kv settings[NBASE + NSTREAM];
+    memcpy(settings, base, sizeof(base));
+    memcpy(settings + NBASE, stream_settings, sizeof(stream_settings));
+    size_t n = NBASE + (stream ? NSTREAM : 0);
     rd_kafka_conf_t *conf;
     rd_kafka_t *rk;
 
