@@ -168,6 +168,7 @@ int main(int argc, char **argv)
     int first = 0, rc = 1;
     app a = {0};
 
+    chiso_runtime_stream_heap(argv);
     chiso_log_set_component("classify");
     a.cfg = chiso_config_new(config_defs);
     if (!a.cfg)

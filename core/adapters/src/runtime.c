@@ -1,12 +1,18 @@
 /*
- * runtime.c - stderr logging, stop signals, sleeping and clocks (runtime.h).
+ * runtime.c - stderr logging, stop signals, sleeping, clocks and the heap
+ * (runtime.h).
  */
 #include "chiso/runtime.h"
 
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 int chiso_log_threshold = CHISO_LOG_INFO;
 static const char *log_component = "chiso";
@@ -103,4 +109,31 @@ int64_t chiso_now_wall_ms(void)
     struct timespec ts;
     clock_gettime(CLOCK_REALTIME, &ts);
     return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+#define HUGE_PAGES_TUNABLE "glibc.malloc.hugetlb"
+
+void chiso_runtime_stream_heap(char **argv)
+{
+#ifdef __GLIBC__
+    const char *tunables = getenv("GLIBC_TUNABLES");
+    if (!tunables || !strstr(tunables, HUGE_PAGES_TUNABLE)) {
+        char value[1024];
+        int n = snprintf(value, sizeof(value), "%s%s" HUGE_PAGES_TUNABLE "=1",
+                         tunables ? tunables : "", tunables && *tunables ? ":" : "");
+        /* the file's own path, not /proc/self/exe: the process keeps its name */
+        char self[4096];
+        ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+        if (len > 0 && n > 0 && (size_t)n < sizeof(value) &&
+            setenv("GLIBC_TUNABLES", value, 1) == 0) {
+            self[len] = '\0';
+            execv(self, argv); /* returns only on failure */
+        }
+    }
+    mallopt(M_ARENA_MAX, 1);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);  /* keep the top of the heap */
+    mallopt(M_MMAP_THRESHOLD, 32 << 20); /* glibc's largest: fetch buffers from the arena */
+#else
+    (void)argv;
+#endif
 }

@@ -1,6 +1,6 @@
 /*
  * runtime.h - what a running chiso process has and the domain never
- * touches: stderr logging, stop signals, sleeping and clocks.
+ * touches: stderr logging, stop signals, sleeping, clocks and the heap.
  *
  * Logging: level-checking macros write one line to stderr with a component
  * prefix ("classify", "snapshot", ...). stdout carries data only, so every
@@ -59,5 +59,20 @@ int64_t chiso_now_wall_ms(void);
 /* The time `ms` milliseconds from now on `clock`, as pthread_cond_timedwait
  * takes it (the clock the condition variable was made with). */
 struct timespec chiso_deadline(clockid_t clock, int64_t ms);
+
+/* A stream stage's heap (chiso-classify), set before any thread starts:
+ * - one malloc arena for every thread, which keeps what is freed: the
+ *   records librdkafka's threads fetch are freed by the main thread, and
+ *   their memory serves the next fetch instead of going back to the kernel
+ *   and being faulted in, and zeroed, again;
+ * - that arena on transparent huge pages (a fault and a zeroing per 2 MiB,
+ *   not per 4 KiB: a drain's first seconds grow the heap by some 350 MiB,
+ *   docs/benchmarks.md). glibc reads this one only at start, from
+ *   GLIBC_TUNABLES: when it does not name glibc.malloc.hugetlb, the process
+ *   executes itself again with glibc.malloc.hugetlb=1 added (once, before
+ *   anything ran; if that fails it goes on with 4 KiB pages). An operator's
+ *   GLIBC_TUNABLES that names it is left as it is (=0 turns the pages off).
+ * `argv` is main's. Without glibc, nothing. */
+void chiso_runtime_stream_heap(char **argv);
 
 #endif
