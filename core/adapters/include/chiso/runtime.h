@@ -66,12 +66,13 @@ struct timespec chiso_deadline(clockid_t clock, int64_t ms);
  *   their memory serves the next fetch instead of going back to the kernel
  *   and being faulted in, and zeroed, again;
  * - that arena on transparent huge pages (a fault and a zeroing per 2 MiB,
- *   not per 4 KiB: a drain's first seconds grow the heap by some 350 MiB,
+ *   not per 4 KiB: a drain's first seconds grow the heap by some 380 MiB,
  *   docs/benchmarks.md). glibc reads this one only at start, from
  *   GLIBC_TUNABLES: when it does not name glibc.malloc.hugetlb, the process
  *   executes itself again with glibc.malloc.hugetlb=1 added (once, before
  *   anything ran; if that fails it goes on with 4 KiB pages). An operator's
- *   GLIBC_TUNABLES that names it is left as it is (=0 turns the pages off).
+ *   GLIBC_TUNABLES that names it is left as it is (=0 turns the pages off;
+ *   a tool such as valgrind, which the exec would leave, needs it set).
  * `argv` is main's. Without glibc, nothing. */
 void chiso_runtime_stream_heap(char **argv);
 
