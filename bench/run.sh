@@ -26,8 +26,9 @@
 # offset committed, the CPU µs per record of each process (each classify
 # instance, Redis, the broker, snapshot) and their sum, Redis's time per
 # record by command (INFO commandstats over the drain alone), classify peak
-# RSS and Redis memory per dossier, and fails unless every counter is exact
-# against the simulator's truth.
+# RSS and page faults (each instance's, from its start) and Redis memory per
+# dossier, and fails unless every counter is exact against the simulator's
+# truth.
 # It starts its own stack under .run/bench (never the one on 6379) and stops
 # it at the end. Options:
 #   --days N          simulated days (default 50: ~2.9 million events)
@@ -178,12 +179,18 @@ peak_rss() { # the largest VmHWM of CPIDS, in KiB
     done
     echo "$max"
 }
-ticks() { # ticks PID...: user + system clock ticks of the processes, summed
+statsum() { # statsum FIELDS PID...: an awk sum of /proc/PID/stat's fields, over the processes
     local p t=0
-    for p in "$@"; do
-        t=$((t + $(awk '{ print $14 + $15 }' "/proc/$p/stat" 2>/dev/null || echo 0)))
+    for p in "${@:2}"; do
+        t=$((t + $(awk "{ print $1 }" "/proc/$p/stat" 2>/dev/null || echo 0)))
     done
     echo "$t"
+}
+ticks() { statsum '$14 + $15' "$@"; } # ticks PID...: user + system clock ticks, summed
+each_faults() { # each_faults PID...: each process's page faults (minor + major), comma-separated
+    local p s=
+    for p in "$@"; do s+=${s:+,}$(statsum '$10 + $12' "$p"); done
+    echo "$s"
 }
 jit_ticks() { # jit_ticks PID: the ticks of the JVM's compiler threads ("C1/C2 CompilerThread"):
     # the part of the broker's CPU that is its JIT compiling, not serving
@@ -348,6 +355,7 @@ drain_backlog() { # drain_backlog NAME: INSTANCES new classify instances (group 
     T_END=$(date +%s.%N)
     CPU_EACH=$(each_ticks "${CPIDS[@]}")
     RSS=$(peak_rss)
+    FAULTS=$(each_faults "${CPIDS[@]}")
     COMMIT=$(commit_quantiles)
     REDIS_WAIT=$(redis_wait_share)
     stop_classify
@@ -378,6 +386,7 @@ if [ "$DRAIN" = 1 ]; then
         cpu_drain="$CPU" rss="$RSS:drain"
     echo "  transaction commits while draining: $COMMIT (the first instance)"
     echo "  classify waiting for Redis's replies: $REDIS_WAIT (the instances, in all)"
+    echo "  classify page faults: ${FAULTS//,/, } (each instance, from its start: its heap's growth)"
     echo "$COMMANDS"
     if [ "$THREADS" = 1 ]; then
         wait "$THREADS_PID" || true
