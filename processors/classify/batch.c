@@ -408,7 +408,7 @@ static void arena_free(cl_arena *a)
 {
     for (arena_block *k = a->head, *next; k; k = next) {
         next = k->next;
-        free(k->data);
+        chiso_free_huge(k->data);
         free(k);
     }
     a->head = a->cur = NULL;
@@ -575,16 +575,16 @@ void cl_batch_destroy(cl_batch *b)
         chiso_redis_close(b->rc);
     chiso_statecache_free(b->cache);
     free(b->msgs);
-    free(b->ev);
+    chiso_free_huge(b->ev);
     free(b->meta);
     free(b->ev_hash);
     free(b->ev_unit_hash);
-    free(b->items);
+    chiso_free_huge(b->items);
     arena_free(&b->arena);
-    free(b->table);
-    free(b->groups);
-    free(b->gtable);
-    free(b->agg);
+    chiso_free_huge(b->table);
+    chiso_free_huge(b->groups);
+    chiso_free_huge(b->gtable);
+    chiso_free_huge(b->agg);
     free(b->agg_used);
     free(b->journal);
     chiso_rargs_free(b->args);

@@ -58,8 +58,8 @@ void chiso_statecache_free(chiso_statecache *c)
 {
     if (!c)
         return;
-    free(c->gen[0].e);
-    free(c->gen[1].e);
+    chiso_free_huge(c->gen[0].e);
+    chiso_free_huge(c->gen[1].e);
     free(c);
 }
 

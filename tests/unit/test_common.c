@@ -32,8 +32,8 @@ static void test_buf(void)
 static void test_calloc_huge(void)
 {
     /* small (no hint) and large (the hint on its 2 MiB-aligned part):
-     * zeroed, writable end to end, freed with free() */
-    size_t sizes[] = {16, 3 << 20, 9 << 20};
+     * zeroed, writable end to end, freed with chiso_free_huge() */
+    size_t sizes[] = {16, 4096, 3 << 20, 9 << 20};
     for (size_t k = 0; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
         unsigned char *p = chiso_calloc_huge(sizes[k] / 8, 8);
         CHECK(p != NULL, "%zu bytes allocated", sizes[k]);
@@ -45,7 +45,7 @@ static void test_calloc_huge(void)
         CHECK(nonzero == 0 && p[sizes[k] - 1] == 0, "%zu bytes zeroed", sizes[k]);
         memset(p, 0xab, sizes[k]);
         CHECK(p[0] == 0xab && p[sizes[k] - 1] == 0xab, "%zu bytes writable", sizes[k]);
-        free(p);
+        chiso_free_huge(p);
     }
 }
 

@@ -4,6 +4,7 @@
 #include "chiso/common.h"
 
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,13 +12,23 @@
 #include <sys/mman.h>
 
 #define HUGE_PAGE ((uintptr_t)2 << 20)
+/* before a table: its mapping's length (a page, so the table stays
+ * page-aligned) */
+#define HUGE_HEADER ((size_t)4096)
 
 void *chiso_calloc_huge(size_t n, size_t size)
 {
-    void *p = calloc(n, size);
+    if (size && n > (SIZE_MAX - 2 * HUGE_HEADER) / size)
+        return NULL;
+    size_t bytes = n * size;
+    size_t len = (HUGE_HEADER + bytes + HUGE_HEADER - 1) & ~(HUGE_HEADER - 1);
+    void *base = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (base == MAP_FAILED)
+        return NULL;
+    *(size_t *)base = len;
+    unsigned char *p = (unsigned char *)base + HUGE_HEADER;
 #ifdef MADV_HUGEPAGE
-    size_t bytes = n * size; /* calloc refused a product that overflows */
-    if (p && bytes >= 2 * HUGE_PAGE) {
+    if (bytes >= 2 * HUGE_PAGE) {
         uintptr_t lo = ((uintptr_t)p + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
         uintptr_t hi = ((uintptr_t)p + bytes) & ~(HUGE_PAGE - 1);
         /* a hint: a kernel without THP says no, and the table works as well */
@@ -25,6 +36,14 @@ void *chiso_calloc_huge(size_t n, size_t size)
     }
 #endif
     return p;
+}
+
+void chiso_free_huge(void *p)
+{
+    if (!p)
+        return;
+    void *base = (unsigned char *)p - HUGE_HEADER;
+    munmap(base, *(size_t *)base);
 }
 
 int chiso_errf(char *errstr, size_t errstr_size, int rc, const char *fmt, ...)

@@ -53,12 +53,17 @@ uint64_t chiso_hash64(const void *data, size_t len);
 #define CHISO_HASH64_INIT 1469598103934665603ULL
 uint64_t chiso_hash64_add(uint64_t h, const void *data, size_t len);
 
-/* calloc(n, size) for a large table read at random (a state cache, a
- * batch's items): the 2 MiB-aligned part of a block of 4 MiB or more is
- * marked for transparent huge pages (madvise MADV_HUGEPAGE, a hint; Debian
- * enables THP on request only). One TLB entry then covers 2 MiB instead of
- * 4 KiB, and a first touch faults once per 2 MiB. Free with free(). */
+/* A zeroed table of n entries of `size` bytes, read at random (a state
+ * cache, a batch's items), in a mapping of its own: untouched pages cost
+ * nothing until the table reaches them, whatever malloc's settings (a heap
+ * would zero the whole table at once, and keep it). Of a table of 4 MiB or
+ * more, the 2 MiB-aligned part is marked for transparent huge pages
+ * (madvise MADV_HUGEPAGE, a hint; Debian enables THP on request only): one
+ * TLB entry then covers 2 MiB instead of 4 KiB, and a first touch faults
+ * once per 2 MiB. NULL when out of memory. Free with chiso_free_huge(). */
 void *chiso_calloc_huge(size_t n, size_t size);
+/* Free a table of chiso_calloc_huge() (NULL: nothing). */
+void chiso_free_huge(void *p);
 
 /* A growable byte buffer, always NUL-terminated once it holds anything
  * (plain value struct; zero it to start, free(buf) to end). */
