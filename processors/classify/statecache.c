@@ -63,7 +63,12 @@ void chiso_statecache_free(chiso_statecache *c)
     free(c);
 }
 
-/* The slot holding `hash` in `g`, or NULL. */
+/* The slot holding `hash` in `g`, or NULL. Callers skip a generation with
+ * no live entry: it holds no hash, and probing it would only make its
+ * pages resident. On transparent huge pages a read of an untouched page
+ * maps a new, zeroed one as a write does (measured on Linux 6.18 here): a
+ * drain's lookups made the whole empty old generation resident, 48 MiB at
+ * the default size (docs/benchmarks.md, fourteenth session). */
 static sc_entry *find(const chiso_statecache *c, generation *g, uint64_t hash)
 {
     size_t mask = c->slots - 1;
@@ -125,7 +130,8 @@ void chiso_statecache_prefetch(const chiso_statecache *c, uint64_t hash)
 {
     size_t s = (size_t)(real_hash(hash) * 0x9E3779B97F4A7C15ULL >> 32) & (c->slots - 1);
     __builtin_prefetch(&c->gen[c->young].e[s]);
-    __builtin_prefetch(&c->gen[!c->young].e[s]);
+    if (c->gen[!c->young].live)
+        __builtin_prefetch(&c->gen[!c->young].e[s]);
 }
 
 int chiso_statecache_get(chiso_statecache *c, uint64_t hash, unsigned char *out, int64_t now)
@@ -133,7 +139,7 @@ int chiso_statecache_get(chiso_statecache *c, uint64_t hash, unsigned char *out,
     hash = real_hash(hash);
     for (int i = 0; i < 2; i++) {
         generation *g = &c->gen[i == 0 ? c->young : !c->young];
-        sc_entry *e = find(c, g, hash);
+        sc_entry *e = g->live ? find(c, g, hash) : NULL;
         if (!e)
             continue;
         if (e->expires && (int64_t)e->expires <= now) {
@@ -158,7 +164,7 @@ void chiso_statecache_put(chiso_statecache *c, uint64_t hash, const unsigned cha
     hash = real_hash(hash);
     for (int i = 0; i < 2; i++) {
         generation *g = &c->gen[i];
-        sc_entry *e = find(c, g, hash);
+        sc_entry *e = g->live ? find(c, g, hash) : NULL;
         if (e && (i != c->young || len < 0 || len > CHISO_STATECACHE_STATE_MAX))
             forget(g, e);
     }

@@ -1,7 +1,9 @@
 /* test_statecache.c - the bounded state cache: hits, replacement, expiry,
- * states too long to keep, generations aging out, against a plain model. */
+ * states too long to keep, generations aging out, against a plain model;
+ * the memory a cache touches before its first aging. */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check.h"
 #include "statecache.h"
@@ -12,6 +14,19 @@ static int state_of(uint64_t key, int version, unsigned char *buf)
     for (int i = 0; i < len; i++)
         buf[i] = (unsigned char)(key * 31 + (uint64_t)version * 7 + (uint64_t)i);
     return len;
+}
+
+/* This process's resident memory, in bytes (/proc/self/statm). */
+static long long resident(void)
+{
+    long long size = 0, pages = 0;
+    FILE *f = fopen("/proc/self/statm", "r");
+    if (f) {
+        if (fscanf(f, "%lld %lld", &size, &pages) != 2)
+            pages = 0;
+        fclose(f);
+    }
+    return pages * sysconf(_SC_PAGESIZE);
 }
 
 int main(void)
@@ -85,6 +100,32 @@ int main(void)
     CHECK_EQ_INT(wrong, 0, "no hit returns another key's state");
     CHECK(hits > 700, "the recent keys are kept (%d hits)", hits);
     CHECK(misses > 18000, "the old keys aged out (%d misses)", misses);
+    chiso_statecache_free(c);
+
+    /* Before its first aging, a cache touches its young generation only:
+     * lookups of absent keys and writes do not probe the empty old one.
+     * (A read of an untouched page of a table on transparent huge pages
+     * maps a new page, as a write does: probing the old generation would
+     * make it resident too, 25 MiB here.) 64 MiB: two generations of
+     * 262,144 slots of 96 bytes; 100,000 keys stay under the 70% that
+     * ages the young one, and reach every page of it. */
+    long long before = resident();
+    c = chiso_statecache_new(64u << 20);
+    CHECK(c != NULL, "a 64 MiB cache");
+    const long long gen = 262144LL * 96;
+    int found = 0;
+    for (uint64_t k = 1; k <= 100000; k++) {
+        uint64_t h = k * 0x9E3779B97F4A7C15ULL;
+        chiso_statecache_prefetch(c, h);
+        found += chiso_statecache_get(c, h, buf, 0) != -1;
+        int len = state_of(k, 3, want);
+        chiso_statecache_put(c, h, want, len, 0);
+    }
+    CHECK_EQ_INT(found, 0, "no key found before it was put");
+    CHECK_EQ_INT((int)chiso_statecache_count(c), 100000, "every key kept, none aged");
+    long long grew = resident() - before;
+    CHECK(grew < gen * 3 / 2,
+          "one generation touched: %lld bytes more resident (a generation is %lld)", grew, gen);
     chiso_statecache_free(c);
     return CHECK_DONE();
 }
