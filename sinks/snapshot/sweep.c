@@ -23,7 +23,8 @@
  *      build each snapshot, and produce to Kafka and SET (pipelined) in
  *      Redis those whose content changed, then replace the sorted set
  *      <prefix>:rank:<parent>:<period> of every group with a change.
- * Pipelines are sent in chunks of PIPE_CHUNK commands.
+ * Pipelines are sent in chunks of PIPE_CHUNK commands, written out every
+ * PIPE_FLUSH_BYTES while they are appended.
  *
  * Ranks stay right because a sweep never scores a unit alone: whichever
  * unit is dirty in a period, every unit of that period is scored and
@@ -56,7 +57,14 @@
 
 #define SPOP_COUNT 10000
 #define PIPE_CHUNK 4096
-#define KEY_MAX    256 /* any Redis key or "<unit>|<period>" we build */
+/* A chunk's commands go out whenever this much of them waits unsent:
+ * hiredis 0.14 grows its output buffer by 1 MiB at a time past 1 MiB (a
+ * copy of the whole buffer each time, into pages touched for the first
+ * time), so a chunk of 4,096 snapshots of some KB, appended whole, spent
+ * a fifth of a drain's sweep samples in those copies (docs/benchmarks.md,
+ * fourteenth session). */
+#define PIPE_FLUSH_BYTES (256u << 10)
+#define KEY_MAX          256 /* any Redis key or "<unit>|<period>" we build */
 
 /* The score input each procedure set counts: the numerators of #7, #9. */
 static const chiso_score_field proc_inputs[CHISO_PS_COUNT] = {
@@ -195,6 +203,25 @@ static int batch_add_argv(rbatch *bt, enum cmd_kind kind, int argc, const char *
     return batch_push(bt, c);
 }
 
+/* SET <prefix>:{<unit>}:s:<period> <text>, as batch item i: formatted from
+ * an argument vector, in one allocation and one copy of the text (the
+ * printf-like formatter grows the command piece by piece, copying a
+ * snapshot of some KB several times). */
+static int set_snapshot(rbatch *bt, size_t i, const char *prefix, const char *unit,
+                        const char *period, const char *text)
+{
+    char key[KEY_MAX];
+    int klen = snprintf(key, sizeof(key), "%s:{%s}:s:%s", prefix, unit, period);
+    if (klen < 0 || (size_t)klen >= sizeof(key))
+        return CHISO_ERANGE;
+    const char *argv[] = {"SET", key, text};
+    const size_t argvlen[] = {3, (size_t)klen, strlen(text)};
+    int rc = batch_add_argv(bt, CMD_SET, 3, argv, argvlen);
+    if (rc == 0)
+        bt->v[bt->n - 1].a = i;
+    return rc;
+}
+
 static void batch_free(rbatch *bt)
 {
     for (size_t i = 0; i < bt->n; i++)
@@ -241,6 +268,11 @@ static int batch_run(snap_sweeper *sw, rbatch *bt,
             if (chiso_redis_append_formatted(sw->rc, bt->v[i].buf, (size_t)bt->v[i].len) !=
                 REDIS_OK) {
                 redis_drop(sw, "append");
+                return CHISO_EIO;
+            }
+            if (chiso_redis_unsent(sw->rc) >= PIPE_FLUSH_BYTES &&
+                chiso_redis_flush(sw->rc) != REDIS_OK) {
+                redis_drop(sw, "write");
                 return CHISO_EIO;
             }
         }
@@ -1519,8 +1551,7 @@ static int publish(sweep *s)
             /* stays held (province keys are re-derived from their units) */
             held_add(sw, o->key);
             o->fp = 0;
-        } else if (batch_add(&bt, CMD_SET, i, 0, "SET %s:{%s}:s:%s %s", sw->prefix, o->meta.unit,
-                             per->key, text) != 0) {
+        } else if (set_snapshot(&bt, i, sw->prefix, o->meta.unit, per->key, text) != 0) {
             o->fp = 0;
             held_add(sw, o->key);
         } else {
