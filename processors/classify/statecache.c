@@ -63,14 +63,16 @@ void chiso_statecache_free(chiso_statecache *c)
     free(c);
 }
 
-/* The slot holding `hash` in `g`, or NULL. Callers skip a generation with
- * no live entry: it holds no hash, and probing it would only make its
- * pages resident. On transparent huge pages a read of an untouched page
+/* The slot holding `hash` in `g`, or NULL. A generation with no live
+ * entry holds no hash and is not probed: that would only make its pages
+ * resident. On transparent huge pages a read of an untouched page
  * maps a new, zeroed one as a write does (measured on Linux 6.18 here): a
  * drain's lookups made the whole empty old generation resident, 48 MiB at
  * the default size (docs/benchmarks.md, fourteenth session). */
 static sc_entry *find(const chiso_statecache *c, generation *g, uint64_t hash)
 {
+    if (!g->live)
+        return NULL;
     size_t mask = c->slots - 1;
     for (size_t s = (size_t)(hash * 0x9E3779B97F4A7C15ULL >> 32) & mask;; s = (s + 1) & mask) {
         if (g->e[s].hash == hash)
@@ -139,7 +141,7 @@ int chiso_statecache_get(chiso_statecache *c, uint64_t hash, unsigned char *out,
     hash = real_hash(hash);
     for (int i = 0; i < 2; i++) {
         generation *g = &c->gen[i == 0 ? c->young : !c->young];
-        sc_entry *e = g->live ? find(c, g, hash) : NULL;
+        sc_entry *e = find(c, g, hash);
         if (!e)
             continue;
         if (e->expires && (int64_t)e->expires <= now) {
@@ -164,7 +166,7 @@ void chiso_statecache_put(chiso_statecache *c, uint64_t hash, const unsigned cha
     hash = real_hash(hash);
     for (int i = 0; i < 2; i++) {
         generation *g = &c->gen[i];
-        sc_entry *e = g->live ? find(c, g, hash) : NULL;
+        sc_entry *e = find(c, g, hash);
         if (e && (i != c->young || len < 0 || len > CHISO_STATECACHE_STATE_MAX))
             forget(g, e);
     }

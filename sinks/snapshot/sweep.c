@@ -191,10 +191,10 @@ static int batch_add(rbatch *bt, enum cmd_kind kind, size_t a, size_t b, const c
 }
 
 /* The same from an argument vector (commands of any length). */
-static int batch_add_argv(rbatch *bt, enum cmd_kind kind, int argc, const char **argv,
+static int batch_add_argv(rbatch *bt, enum cmd_kind kind, size_t a, int argc, const char **argv,
                           const size_t *argvlen)
 {
-    rcmd c = {.kind = kind};
+    rcmd c = {.kind = kind, .a = a};
     long long len = redisFormatCommandArgv(&c.buf, argc, argv, argvlen);
 
     c.len = len < 0 || len > INT32_MAX ? -1 : (int)len;
@@ -216,10 +216,7 @@ static int set_snapshot(rbatch *bt, size_t i, const char *prefix, const char *un
         return CHISO_ERANGE;
     const char *argv[] = {"SET", key, text};
     const size_t argvlen[] = {3, (size_t)klen, strlen(text)};
-    int rc = batch_add_argv(bt, CMD_SET, 3, argv, argvlen);
-    if (rc == 0)
-        bt->v[bt->n - 1].a = i;
-    return rc;
+    return batch_add_argv(bt, CMD_SET, i, 3, argv, argvlen);
 }
 
 static void batch_free(rbatch *bt)
@@ -1497,7 +1494,7 @@ static int queue_rank_sets(sweep *s, rbatch *bt)
             argvlen[a] = strlen(argv[a]);
         if (batch_add(bt, CMD_RANK, 0, 0, "MULTI") != 0 ||
             batch_add(bt, CMD_RANK, 0, 0, "DEL %s", key) != 0 ||
-            batch_add_argv(bt, CMD_RANK, argc, argv, argvlen) != 0 ||
+            batch_add_argv(bt, CMD_RANK, 0, argc, argv, argvlen) != 0 ||
             batch_add(bt, CMD_RANK, 0, 0, "EXEC") != 0)
             goto out;
     }
