@@ -90,10 +90,13 @@ supervise() {
 }
 start_classify 0
 start_classify 1
-# metric_of NAME I: the metric of instance I; metric NAME: of the instances
-# now running, summed (an instance started again counts from its start)
+# metric_of NAME I: the metric of instance I, 0 while it does not answer
+# (stopped, or starting again: under `set -e` a failed curl would end the
+# test without a word); metric NAME: of the instances now running, summed
+# (an instance started again counts from its start)
 metric_of() {
-    curl -sf "http://127.0.0.1:${METRICS[$2]}/metrics" | awk -v m="$1" '$1 == m { s += $2 } END { print s + 0 }'
+    { curl -sf "http://127.0.0.1:${METRICS[$2]}/metrics" || true; } |
+        awk -v m="$1" '$1 == m { s += $2 } END { print s + 0 }'
 }
 metric() {
     local i total=0 v
