@@ -333,6 +333,13 @@ redis_wait_share() { # the instances' rounds waiting for Redis's replies, in all
         if (b > 0) printf "%.0f%% of their batches'"'"' %.1f s", 100 * w / b, b; else print "?" }'
 }
 
+refill_wakes() { # each instance's wakes of its fetchers (refill.h), comma-separated ("?" in a
+    # tree without them)
+    local port out=""
+    for port in "${PORTS[@]}"; do out="$out${out:+,}$(metric "$port" chiso_classify_refill_wakes_total)"; done
+    [[ "$out" =~ ^[0-9,]+$ ]] && echo "$out" || echo "?"
+}
+
 drain_backlog() { # drain_backlog NAME: INSTANCES new classify instances (group and Redis prefix
     # NAME, logs classify-NAME-i.log) drain the RECORDS already on the topic; sets T_END, and
     # CPU_EACH, RSS and COMMIT of the instances (their ticks from their start: their start-up is
@@ -358,6 +365,7 @@ drain_backlog() { # drain_backlog NAME: INSTANCES new classify instances (group 
     FAULTS=$(each_faults "${CPIDS[@]}")
     COMMIT=$(commit_quantiles)
     REDIS_WAIT=$(redis_wait_share)
+    WAKES=$(refill_wakes)
     stop_classify
 }
 
@@ -387,6 +395,7 @@ if [ "$DRAIN" = 1 ]; then
     echo "  transaction commits while draining: $COMMIT (the first instance)"
     echo "  classify waiting for Redis's replies: $REDIS_WAIT (the instances, in all)"
     echo "  classify page faults: ${FAULTS//,/, } (each instance, from its start: its heap's growth)"
+    echo "  classify refill wakes: ${WAKES//,/, } (each instance: its fetchers woken when its queue had halved)"
     echo "$COMMANDS"
     if [ "$THREADS" = 1 ]; then
         wait "$THREADS_PID" || true

@@ -8,6 +8,7 @@
  */
 #include "chiso/stage.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "chiso/common.h"
@@ -117,6 +118,9 @@ int chiso_processor_start(chiso_processor *p, const chiso_config *cfg,
                                                  errstr, errstr_size);
     if (!p->consumer)
         return CHISO_EIO;
+    p->stream = o->stream_consumer;
+    snprintf(p->refill_metric, sizeof(p->refill_metric), "%s_refill_wakes_total",
+             o->metric_prefix ? o->metric_prefix : "chiso");
     char why[256];
     p->txn = chiso_txn_new(p->producer, p->consumer, p->metrics, o->metric_prefix, 60000, why,
                            sizeof(why));
@@ -137,11 +141,18 @@ int chiso_processor_subscribe(chiso_processor *p, const chiso_config *cfg, const
         return chiso_errf(errstr, errstr_size, CHISO_EIO, "subscribe %s: %s", topic,
                           rd_kafka_err2str(err));
     LOG_INFO("consuming %s as group %s", topic, chiso_config_str(cfg, "group.id"));
+    if (p->stream && !p->refill)
+        p->refill = chiso_refill_start(
+            p->consumer, chiso_metrics_counter(p->metrics, p->refill_metric,
+                                               "Times the consumer's fetchers were woken to "
+                                               "refill its queue (refill.h)"));
     return 0;
 }
 
 void chiso_processor_close(chiso_processor *p)
 {
+    chiso_refill_stop(p->refill);
+    p->refill = NULL;
     if (p->consumer) {
         rd_kafka_consumer_close(p->consumer);
         rd_kafka_destroy(p->consumer);

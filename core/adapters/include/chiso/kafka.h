@@ -110,13 +110,16 @@ rd_kafka_t *chiso_kafka_consumer_new(const chiso_config *cfg, const char *group_
  * CHISO_STREAM_QUEUED_KB KiB of them) rather than librdkafka's 100,000 (or
  * 64 MiB). Debian's librdkafka (2.0.2) stops fetching a partition once the
  * consumer's queue holds that many, and looks at it again only when its
- * broker thread next wakes up: up to a second later when nothing else
- * wakes it. A consumer behind on its input so took at most about 130,000
- * records a second, and two classify instances' drain was held at
- * 260,000-290,000 records/s by it (docs/benchmarks.md, 2026-12-07, twelfth
- * session). The queue holds that many only while the consumer is behind. */
-#define CHISO_STREAM_QUEUED_MIN "250000"
-#define CHISO_STREAM_QUEUED_KB  "131072"
+ * broker thread next wakes: up to a second later when nothing else wakes
+ * it. A processor's refill thread wakes it when the queue has halved
+ * (refill.h): without it, a prefetch of 250,000 records was needed to keep
+ * two classify instances' drain going (twelfth session), 300 MiB of
+ * memory an instance touched for the first time at each start, a quarter
+ * of its CPU on a VM whose free memory goes back to the host (fifteenth
+ * session, docs/benchmarks.md). The queue holds that many only while the
+ * consumer is behind. */
+#define CHISO_STREAM_QUEUED_MIN "50000"
+#define CHISO_STREAM_QUEUED_KB  "65536"
 rd_kafka_t *chiso_kafka_stream_consumer_new(const chiso_config *cfg, const char *group_id,
                                             void (*rebalance_cb)(rd_kafka_t *, rd_kafka_resp_err_t,
                                                                  rd_kafka_topic_partition_list_t *,

@@ -21,6 +21,7 @@
 #include "chiso/applied.h"
 #include "chiso/config.h"
 #include "chiso/metrics.h"
+#include "chiso/refill.h"
 #include "chiso/txn.h"
 
 /* A stage's batch, seen through four functions on its `batch` pointer. */
@@ -76,6 +77,9 @@ typedef struct chiso_processor {
     rd_kafka_t *consumer;
     chiso_txn *txn;
     chiso_applied *applied;
+    bool stream;          /* its consumer is a stream consumer */
+    chiso_refill *refill; /* a stream consumer's, while subscribed (refill.h) */
+    char refill_metric[128];
     char transactional_id[512];
 } chiso_processor;
 
@@ -99,12 +103,13 @@ typedef struct chiso_processor_opts {
 int chiso_processor_start(chiso_processor *p, const chiso_config *cfg,
                           const chiso_processor_opts *o, char *errstr, size_t errstr_size);
 
-/* Subscribe the consumer to `topic` and log it. Returns 0 or CHISO_EIO
- * (errstr says why). */
+/* Subscribe the consumer to `topic` and log it; a stream consumer's refill
+ * thread starts. Returns 0 or CHISO_EIO (errstr says why). */
 int chiso_processor_subscribe(chiso_processor *p, const chiso_config *cfg, const char *topic,
                               char *errstr, size_t errstr_size);
 
-/* Close the consumer (its last rebalance completes the batch in hand). */
+/* Stop the refill thread and close the consumer (its last rebalance
+ * completes the batch in hand). */
 void chiso_processor_close(chiso_processor *p);
 
 /* Free the rest, once the stage's batch (which uses them) is gone: the
