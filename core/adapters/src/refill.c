@@ -16,6 +16,8 @@
 #define LOOK_MS 5
 /* How long one watermark request may take before the thread goes on */
 #define ASK_TIMEOUT_MS 500
+/* The fewest records a queue holds to count as a backlog's */
+#define BACKLOG_MIN 100
 
 bool chiso_refill_due(chiso_refill_watch *w, int64_t len)
 {
@@ -82,8 +84,9 @@ chiso_refill *chiso_refill_start(rd_kafka_t *consumer, chiso_counter *wakes)
     r->consumer = consumer;
     r->wakes = wakes;
     /* a queue that held a quarter of the threshold was behind: a stream
-     * that keeps up holds a batch's worth at most */
-    r->watch.backlog = min_msgs / 4 > 1 ? min_msgs / 4 : 1;
+     * that keeps up holds a batch's worth at most (and a few records are
+     * no backlog whatever the threshold) */
+    r->watch.backlog = min_msgs / 4 > BACKLOG_MIN ? min_msgs / 4 : BACKLOG_MIN;
     atomic_init(&r->stop, false);
     r->queue = rd_kafka_queue_get_consumer(consumer);
     if (!r->queue || pthread_create(&r->thread, NULL, run, r) != 0) {
