@@ -375,7 +375,12 @@ int chiso_applied_verify(chiso_applied *a, chiso_redis *rc, rd_kafka_t *consumer
 
     /* Redis lost acknowledged writes: consume again from its markers where
      * it is behind, and from the last commit elsewhere (the caller drops
-     * what it holds uncommitted) */
+     * what it holds uncommitted). Where a marker is past the last commit,
+     * from the commit: the records between were applied and kept, but
+     * the class changes they emitted were in the transaction the caller
+     * aborts, and a state that kept such a change would chain the next one
+     * from a class no consumer saw unless its record is read again
+     * (emit.h: a record read again) */
     if (!(seek = rd_kafka_topic_partition_list_new(a->nparts))) {
         err = CHISO_ENOMEM;
         goto out;
@@ -385,7 +390,7 @@ int chiso_applied_verify(chiso_applied *a, chiso_redis *rc, rd_kafka_t *consumer
     uint64_t replayed = 0;
     for (int i = 0; i < a->nparts; i++) {
         part *p = &a->parts[i];
-        int64_t to = lost[i] ? marker[i] : p->resume;
+        int64_t to = lost[i] && p->resume >= 0 && marker[i] < p->resume ? marker[i] : p->resume;
         rd_kafka_topic_partition_list_add(seek, p->topic, p->partition)->offset =
             to >= 0 ? to : RD_KAFKA_OFFSET_BEGINNING;
         if (!lost[i])
@@ -424,7 +429,8 @@ int chiso_applied_verify(chiso_applied *a, chiso_redis *rc, rd_kafka_t *consumer
         p->verified = true;
         if (lost[i]) {
             p->floor = marker[i];
-            p->resume = marker[i];
+            if (p->resume >= 0 && marker[i] < p->resume)
+                p->resume = marker[i];
         }
     }
     err = CHISO_EREWIND;
