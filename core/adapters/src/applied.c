@@ -194,6 +194,14 @@ int chiso_applied_rewind(chiso_applied *a, rd_kafka_t *consumer)
     return rc;
 }
 
+/* Where a partition whose Redis marker is `marker` (behind what Redis
+ * acknowledged) is consumed again from: the marker, or its last commit
+ * when that comes first (chiso_applied_verify says why). */
+static int64_t replay_from(const part *p, int64_t marker)
+{
+    return p->resume >= 0 && marker < p->resume ? marker : p->resume;
+}
+
 /* Start command `cmd` on the marker hash, adding for each partition of
  * `list` its field "<topic>:<partition>" and, with `values`, its offset. */
 static int args_of(chiso_applied *a, const char *cmd, const char *key,
@@ -390,7 +398,7 @@ int chiso_applied_verify(chiso_applied *a, chiso_redis *rc, rd_kafka_t *consumer
     uint64_t replayed = 0;
     for (int i = 0; i < a->nparts; i++) {
         part *p = &a->parts[i];
-        int64_t to = lost[i] && p->resume >= 0 && marker[i] < p->resume ? marker[i] : p->resume;
+        int64_t to = lost[i] ? replay_from(p, marker[i]) : p->resume;
         rd_kafka_topic_partition_list_add(seek, p->topic, p->partition)->offset =
             to >= 0 ? to : RD_KAFKA_OFFSET_BEGINNING;
         if (!lost[i])
@@ -429,8 +437,7 @@ int chiso_applied_verify(chiso_applied *a, chiso_redis *rc, rd_kafka_t *consumer
         p->verified = true;
         if (lost[i]) {
             p->floor = marker[i];
-            if (p->resume >= 0 && marker[i] < p->resume)
-                p->resume = marker[i];
+            p->resume = replay_from(p, marker[i]);
         }
     }
     err = CHISO_EREWIND;
